@@ -1,0 +1,35 @@
+//! SQL text handling that must be fast and never fail: tokenizing, statement splitting,
+//! classification, `SET`/`USE` parsing, qualifier rewrites and fingerprints.
+//!
+//! Everything here works on the client's original text with byte offsets, so the proxy can forward
+//! that text unchanged or splice small edits into it (see "Forward the client's text" in DESIGN.md).
+//! All functions are pure, allocate little, and accept any input, including garbage and unterminated
+//! strings or comments, without panicking. Full parsing (sqlparser) lives elsewhere and is only used
+//! when these cheap views are not enough.
+//!
+//! Shared conventions: keywords are matched case-insensitively; plain comments and `/*vt+ */`
+//! directives are ignored by the statement-level helpers, while `/*! ... */` comments are looked into
+//! because MySQL executes them (see [`significant`]).
+
+pub mod classify;
+pub mod fingerprint;
+pub mod qualifier;
+pub mod quoting;
+pub mod set_stmt;
+pub mod significant;
+pub mod split;
+pub mod tokenizer;
+pub mod use_stmt;
+
+#[cfg(test)]
+mod tests;
+
+pub use classify::{classify, StatementKind};
+pub use fingerprint::{fingerprint, hash64, literals, Fingerprint};
+pub use qualifier::{qualifiers, rewrite_qualifiers, Qualifier};
+pub use quoting::quote_ident;
+pub use set_stmt::{parse_set, SetItem, SetScope, SetValue};
+pub use significant::Significant;
+pub use split::split_statements;
+pub use tokenizer::{tokenize, Token, TokenKind, Tokenizer};
+pub use use_stmt::{parse_use, UseTarget};
