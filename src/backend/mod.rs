@@ -1,0 +1,226 @@
+//! Backends: one bounded mysql_async pool per shard, and the errors talking to shards can raise.
+//!
+//! Pools never reset connections on return (`reset_connection` off): the session layer knows
+//! which connections it changed (session variables, transactions) and resets only those. A shard
+//! that fails gets its idle connections checked with a ping before reuse, so a restarted server is
+//! picked up again without handing stale sockets to clients.
+
+mod shard_conn;
+
+pub use shard_conn::{ShardConn, ShardKey};
+
+use crate::config::validate::parse_shard_url;
+use crate::config::Config;
+use crate::keyrange::KeyRange;
+use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Errors from talking to shard servers.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The shard's server answered with a MySQL error: passed to the client unchanged.
+    #[error("{message}")]
+    Server {
+        /// MySQL error number.
+        code: u16,
+        /// SQLSTATE.
+        state: String,
+        /// Server message.
+        message: String,
+    },
+    /// No connection to the shard could be had in time.
+    #[error("shard {shard} is unavailable: {reason}")]
+    Unavailable {
+        /// `keyspace/shard`.
+        shard: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The connection broke while a statement was in flight.
+    #[error("lost connection to shard {shard}: {reason}")]
+    Lost {
+        /// `keyspace/shard`.
+        shard: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl BackendError {
+    /// Classifies a driver error for `shard` (`keyspace/shard`).
+    pub fn from_driver(err: mysql_async::Error, shard: &str) -> BackendError {
+        match err {
+            mysql_async::Error::Server(e) => BackendError::Server {
+                code: e.code,
+                state: e.state,
+                message: e.message,
+            },
+            other => BackendError::Lost {
+                shard: shard.to_string(),
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    /// Whether the connection that raised this error must not be reused.
+    pub fn disconnects(&self) -> bool {
+        !matches!(self, BackendError::Server { .. })
+    }
+}
+
+/// One shard: its key range, backend database and connection pool.
+#[derive(Debug)]
+pub struct Shard {
+    /// Keyspace the shard belongs to.
+    pub keyspace: String,
+    /// Vitess shard name (`0`, `-80`, ...).
+    pub name: String,
+    /// Backend database holding the shard's tables.
+    pub database: String,
+    /// Keyspace ids this shard owns.
+    pub range: KeyRange,
+    /// `keyspace/shard`, for messages.
+    pub label: String,
+    pool: Pool,
+    checkout_timeout: Duration,
+    suspect: AtomicBool,
+}
+
+impl Shard {
+    /// Takes a connection from the pool, waiting at most the checkout timeout.
+    pub async fn get_conn(&self) -> Result<Conn, BackendError> {
+        for _ in 0..8 {
+            let conn = tokio::time::timeout(self.checkout_timeout, self.pool.get_conn())
+                .await
+                .map_err(|_| BackendError::Unavailable {
+                    shard: self.label.clone(),
+                    reason: format!(
+                        "no connection within {} ms",
+                        self.checkout_timeout.as_millis()
+                    ),
+                })?
+                .map_err(|e| BackendError::Unavailable {
+                    shard: self.label.clone(),
+                    reason: e.to_string(),
+                })?;
+            if !self.suspect.load(Ordering::Relaxed) {
+                return Ok(conn);
+            }
+            // After a failure, prove each reused connection is alive before handing it out.
+            let mut conn = conn;
+            match tokio::time::timeout(
+                self.checkout_timeout,
+                mysql_async::prelude::Queryable::ping(&mut conn),
+            )
+            .await
+            {
+                Ok(Ok(())) => {
+                    self.suspect.store(false, Ordering::Relaxed);
+                    return Ok(conn);
+                }
+                _ => {
+                    drop(conn.disconnect());
+                }
+            }
+        }
+        Err(BackendError::Unavailable {
+            shard: self.label.clone(),
+            reason: "connections keep failing".into(),
+        })
+    }
+
+    /// Records that a connection of this shard failed (so idle ones get checked).
+    pub fn mark_suspect(&self) {
+        self.suspect.store(true, Ordering::Relaxed);
+    }
+}
+
+/// All shards of all keyspaces.
+#[derive(Debug, Default)]
+pub struct Backends {
+    by_keyspace: HashMap<String, Vec<Arc<Shard>>>,
+    /// Keyspace names in config order.
+    pub keyspace_order: Vec<String>,
+}
+
+impl Backends {
+    /// Builds a pool per shard from the config (no connection is opened yet).
+    pub fn new(cfg: &Config) -> anyhow::Result<Backends> {
+        let mut by_keyspace = HashMap::new();
+        let mut keyspace_order = Vec::new();
+        for ks in &cfg.keyspaces {
+            let mut shards = Vec::new();
+            for s in &ks.shards {
+                let url = parse_shard_url(&s.url).map_err(|e| anyhow::anyhow!("{}: {e}", s.url))?;
+                let range = KeyRange::parse_shard_name(&s.name)?;
+                let constraints = PoolConstraints::new(cfg.backend.pool_min, cfg.backend.pool_max)
+                    .ok_or_else(|| anyhow::anyhow!("backend.pool_min exceeds pool_max"))?;
+                let pool_opts = PoolOpts::default()
+                    .with_constraints(constraints)
+                    .with_reset_connection(false)
+                    .with_inactive_connection_ttl(Duration::from_secs(60))
+                    .with_ttl_check_interval(Duration::from_secs(30));
+                let opts = OptsBuilder::default()
+                    .ip_or_hostname(url.host.clone())
+                    .tcp_port(url.port)
+                    .user(Some(url.user.clone()))
+                    .pass((!url.password.is_empty()).then(|| url.password.clone()))
+                    .db_name(Some(url.database.clone()))
+                    .tcp_nodelay(true)
+                    .prefer_socket(false)
+                    .stmt_cache_size(256)
+                    .max_allowed_packet(Some(256 * 1024 * 1024))
+                    .wait_timeout(Some(28800))
+                    .pool_opts(pool_opts);
+                shards.push(Arc::new(Shard {
+                    keyspace: ks.name.clone(),
+                    name: s.name.clone(),
+                    database: url.database.clone(),
+                    range,
+                    label: format!("{}/{}", ks.name, s.name),
+                    pool: Pool::new(opts),
+                    checkout_timeout: Duration::from_millis(cfg.backend.checkout_timeout_ms),
+                    suspect: AtomicBool::new(false),
+                }));
+            }
+            keyspace_order.push(ks.name.clone());
+            by_keyspace.insert(ks.name.clone(), shards);
+        }
+        Ok(Backends {
+            by_keyspace,
+            keyspace_order,
+        })
+    }
+
+    /// The shards of a keyspace, in config order.
+    pub fn keyspace(&self, name: &str) -> Option<&[Arc<Shard>]> {
+        self.by_keyspace.get(name).map(|v| v.as_slice())
+    }
+
+    /// Finds a shard by keyspace and shard name.
+    pub fn shard(&self, keyspace: &str, shard: &str) -> Option<&Arc<Shard>> {
+        self.keyspace(keyspace)?
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(shard))
+    }
+
+    /// The keyspace whose shards use backend database `db`, for mapping names back.
+    pub fn keyspace_of_database(&self, db: &str) -> Option<&str> {
+        self.by_keyspace
+            .iter()
+            .find(|(_, shards)| shards.iter().any(|s| s.database == db))
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// Closes every pool.
+    pub async fn shutdown(&self) {
+        for shards in self.by_keyspace.values() {
+            for s in shards {
+                let _ = s.pool.clone().disconnect().await;
+            }
+        }
+    }
+}

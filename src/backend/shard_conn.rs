@@ -1,0 +1,85 @@
+//! A backend connection held by a client session, with what the session has done to it.
+//!
+//! Tracking `in_txn` and `dirty` is what lets pools skip resets: a
+//! connection that only ran plain statements goes straight back to its pool, one that was
+//! changed is rolled back and reset (COM_RESET_CONNECTION) first, and one that broke is closed.
+
+use super::{BackendError, Shard};
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use std::sync::Arc;
+
+/// Identifies a shard inside a session: `(keyspace, shard)`.
+pub type ShardKey = (String, String);
+
+/// A connection to one shard, owned by a session while it is pinned.
+#[derive(Debug)]
+pub struct ShardConn {
+    /// The shard.
+    pub shard: Arc<Shard>,
+    /// The driver connection.
+    pub conn: Conn,
+    /// Whether a transaction was begun on it.
+    pub in_txn: bool,
+    /// Whether session state was changed on it (needs a reset before reuse by others).
+    pub dirty: bool,
+    /// Whether it failed and must be closed instead of reused.
+    pub broken: bool,
+}
+
+impl ShardConn {
+    /// Wraps a fresh pooled connection.
+    pub fn new(shard: Arc<Shard>, conn: Conn) -> Self {
+        ShardConn {
+            shard,
+            conn,
+            in_txn: false,
+            dirty: false,
+            broken: false,
+        }
+    }
+
+    /// Runs a statement whose result the client does not see (BEGIN, SET replay, COMMIT).
+    pub async fn run(&mut self, sql: &str) -> Result<(), BackendError> {
+        let res = self.conn.query_drop(sql).await;
+        self.check(res)
+    }
+
+    /// Maps a driver result, remembering if the connection broke.
+    pub fn check<T>(&mut self, res: Result<T, mysql_async::Error>) -> Result<T, BackendError> {
+        res.map_err(|e| {
+            let err = BackendError::from_driver(e, &self.shard.label);
+            if err.disconnects() {
+                self.broken = true;
+                self.shard.mark_suspect();
+            }
+            err
+        })
+    }
+
+    /// Returns the connection: to the pool when clean, after a rollback/reset when changed,
+    /// or closed when broken or when the cleanup itself fails.
+    pub async fn release(mut self) {
+        if self.broken || self.conn.is_disconnected() {
+            let _ = self.conn.disconnect().await;
+            return;
+        }
+        if self.in_txn {
+            if self.conn.query_drop("ROLLBACK").await.is_err() {
+                let _ = self.conn.disconnect().await;
+                return;
+            }
+            self.in_txn = false;
+        }
+        if self.dirty {
+            match self.conn.reset().await {
+                Ok(true) => {}
+                _ => {
+                    let _ = self.conn.disconnect().await;
+                    return;
+                }
+            }
+        }
+        drop(self.conn);
+    }
+}

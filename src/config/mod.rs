@@ -1,0 +1,220 @@
+//! `shardgate.toml`: the proxy's configuration, parsed strictly and validated before start.
+//!
+//! Every error names the file, the key and the reason, so `shardgate check` can tell an operator
+//! exactly what to fix. Unknown keys are rejected (`deny_unknown_fields`).
+
+pub mod validate;
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub use validate::validate;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// Path of the config file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TOML syntax or an unknown / mistyped key.
+    #[error("{file}: {message}")]
+    Parse {
+        /// Path of the config file.
+        file: String,
+        /// The parser's message, with line and key.
+        message: String,
+    },
+    /// The file parsed but its content is inconsistent.
+    #[error("{file}: {key}: {reason}")]
+    Invalid {
+        /// Path of the config file.
+        file: String,
+        /// Dotted key path of the offending entry.
+        key: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the proxy listens.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Users allowed to connect.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    /// Where the VSchema files live.
+    #[serde(default)]
+    pub vschema: VSchemaConfig,
+    /// Backend pool tuning.
+    #[serde(default)]
+    pub backend: BackendConfig,
+    /// The keyspaces and their shards.
+    #[serde(default)]
+    pub keyspaces: Vec<KeyspaceConfig>,
+    /// Path the config was loaded from (for messages); not part of the file.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// `[server]`: the client-facing listener.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `host:port` for the MySQL protocol; port 0 picks a free port.
+    #[serde(default = "default_listen")]
+    pub mysql_listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            mysql_listen: default_listen(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:15306".into()
+}
+
+/// `[[users]]`: one account clients may log in as.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Login name.
+    pub name: String,
+    /// Plain password (empty allowed).
+    #[serde(default)]
+    pub password: String,
+    /// May run admin statements that change state.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// `[vschema]`: the directory with one `<keyspace>.json` per keyspace.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VSchemaConfig {
+    /// Directory, relative to the config file when not absolute.
+    #[serde(default = "default_vschema_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for VSchemaConfig {
+    fn default() -> Self {
+        VSchemaConfig {
+            dir: default_vschema_dir(),
+        }
+    }
+}
+
+fn default_vschema_dir() -> PathBuf {
+    PathBuf::from("vschema")
+}
+
+/// `[backend]`: how the proxy talks to shard servers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    /// Most connections kept open per shard pool.
+    #[serde(default = "default_pool_max")]
+    pub pool_max: usize,
+    /// Connections kept open per shard pool even when idle.
+    #[serde(default)]
+    pub pool_min: usize,
+    /// How long to wait for a new backend connection, in milliseconds.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    /// How long a statement waits for a pooled connection, in milliseconds.
+    #[serde(default = "default_checkout_timeout")]
+    pub checkout_timeout_ms: u64,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            pool_max: default_pool_max(),
+            pool_min: 0,
+            connect_timeout_ms: default_connect_timeout(),
+            checkout_timeout_ms: default_checkout_timeout(),
+        }
+    }
+}
+
+fn default_pool_max() -> usize {
+    32
+}
+fn default_connect_timeout() -> u64 {
+    2000
+}
+fn default_checkout_timeout() -> u64 {
+    5000
+}
+
+/// `[[keyspaces]]`: a logical database served by one or more shards.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyspaceConfig {
+    /// Keyspace name as clients see it (`USE name`).
+    pub name: String,
+    /// The shards, each a key range on one backend database.
+    pub shards: Vec<ShardConfig>,
+}
+
+/// `[[keyspaces.shards]]`: one shard and the backend database behind it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardConfig {
+    /// Vitess shard name: `0` or `-` for unsharded, `-80`, `80-`, ... for ranges.
+    pub name: String,
+    /// `mysql://user[:password]@host:port/database` of the backend.
+    pub url: String,
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        let mut cfg = Self::parse(&text, &file)?;
+        cfg.source = Some(path.to_path_buf());
+        validate(&cfg, &file)?;
+        Ok(cfg)
+    }
+
+    /// Parses TOML text without validating; `file` only labels messages.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.into(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })
+    }
+
+    /// The VSchema directory, resolved against the config file's directory.
+    pub fn vschema_dir(&self) -> PathBuf {
+        if self.vschema.dir.is_absolute() {
+            return self.vschema.dir.clone();
+        }
+        match self.source.as_ref().and_then(|p| p.parent()) {
+            Some(parent) => parent.join(&self.vschema.dir),
+            None => self.vschema.dir.clone(),
+        }
+    }
+
+    /// Renders the config back to TOML (used by `shardgate local` to write its config).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,282 @@
+//! Consistency checks for a parsed [`Config`]: names, shard ranges, backend URLs.
+
+use super::{Config, ConfigError};
+use crate::keyrange::{check_coverage, KeyRange};
+use std::collections::HashSet;
+
+/// The parts of a shard URL the proxy needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardUrl {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Login user.
+    pub user: String,
+    /// Password (may be empty).
+    pub password: String,
+    /// Backend database that holds this shard's tables.
+    pub database: String,
+}
+
+/// Parses `mysql://user[:password]@host[:port]/database`.
+pub fn parse_shard_url(url: &str) -> Result<ShardUrl, String> {
+    let rest = url
+        .strip_prefix("mysql://")
+        .ok_or_else(|| "must start with mysql://".to_string())?;
+    let (auth, rest) = match rest.rsplit_once('@') {
+        Some((a, r)) => (a, r),
+        None => ("root", rest),
+    };
+    let (user, password) = match auth.split_once(':') {
+        Some((u, p)) => (u, p),
+        None => (auth, ""),
+    };
+    let (hostport, database) = rest
+        .split_once('/')
+        .ok_or_else(|| "must name a database: mysql://user@host:port/database".to_string())?;
+    let database = database.split('?').next().unwrap_or_default();
+    if database.is_empty() {
+        return Err("must name a database: mysql://user@host:port/database".into());
+    }
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| format!("port '{p}' is not a number"))?,
+        ),
+        None => (hostport, 3306),
+    };
+    if host.is_empty() {
+        return Err("host is empty".into());
+    }
+    if user.is_empty() {
+        return Err("user is empty".into());
+    }
+    Ok(ShardUrl {
+        host: host.into(),
+        port,
+        user: user.into(),
+        password: password.into(),
+        database: database.into(),
+    })
+}
+
+fn invalid(file: &str, key: String, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        file: file.into(),
+        key,
+        reason: reason.into(),
+    }
+}
+
+/// Validates a parsed config; `file` labels every message.
+pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
+    if cfg
+        .server
+        .mysql_listen
+        .parse::<std::net::SocketAddr>()
+        .is_err()
+    {
+        return Err(invalid(
+            file,
+            "server.mysql_listen".into(),
+            format!("'{}' is not host:port", cfg.server.mysql_listen),
+        ));
+    }
+    if cfg.users.is_empty() {
+        return Err(invalid(
+            file,
+            "users".into(),
+            "at least one [[users]] entry is required",
+        ));
+    }
+    let mut names = HashSet::new();
+    for (i, u) in cfg.users.iter().enumerate() {
+        if u.name.is_empty() {
+            return Err(invalid(
+                file,
+                format!("users[{i}].name"),
+                "must not be empty",
+            ));
+        }
+        if !names.insert(u.name.as_str()) {
+            return Err(invalid(
+                file,
+                format!("users[{i}].name"),
+                format!("duplicate user '{}'", u.name),
+            ));
+        }
+    }
+    if cfg.backend.pool_max == 0 {
+        return Err(invalid(
+            file,
+            "backend.pool_max".into(),
+            "must be at least 1",
+        ));
+    }
+    if cfg.backend.pool_min > cfg.backend.pool_max {
+        return Err(invalid(
+            file,
+            "backend.pool_min".into(),
+            "must not exceed pool_max",
+        ));
+    }
+    if cfg.keyspaces.is_empty() {
+        return Err(invalid(
+            file,
+            "keyspaces".into(),
+            "at least one [[keyspaces]] entry is required",
+        ));
+    }
+    let mut ks_names = HashSet::new();
+    for (k, ks) in cfg.keyspaces.iter().enumerate() {
+        let key = format!("keyspaces[{k}]");
+        if ks.name.is_empty() || ks.name.contains(['.', '/', ':', '`']) {
+            return Err(invalid(
+                file,
+                format!("{key}.name"),
+                format!("'{}' is not a valid keyspace name", ks.name),
+            ));
+        }
+        if !ks_names.insert(ks.name.as_str()) {
+            return Err(invalid(
+                file,
+                format!("{key}.name"),
+                format!("duplicate keyspace '{}'", ks.name),
+            ));
+        }
+        if ks.shards.is_empty() {
+            return Err(invalid(
+                file,
+                format!("{key}.shards"),
+                format!("keyspace '{}' has no shards", ks.name),
+            ));
+        }
+        let mut shard_names = HashSet::new();
+        let mut ranges = Vec::new();
+        for (s, shard) in ks.shards.iter().enumerate() {
+            let skey = format!("{key}.shards[{s}]");
+            if !shard_names.insert(shard.name.to_ascii_lowercase()) {
+                return Err(invalid(
+                    file,
+                    format!("{skey}.name"),
+                    format!("duplicate shard '{}' in keyspace '{}'", shard.name, ks.name),
+                ));
+            }
+            let range = KeyRange::parse_shard_name(&shard.name)
+                .map_err(|e| invalid(file, format!("{skey}.name"), e.to_string()))?;
+            parse_shard_url(&shard.url).map_err(|e| {
+                invalid(file, format!("{skey}.url"), format!("'{}': {e}", shard.url))
+            })?;
+            ranges.push((shard.name.clone(), range));
+        }
+        check_coverage(&ranges).map_err(|e| {
+            invalid(
+                file,
+                format!("{key}.shards"),
+                format!("keyspace '{}': {e}", ks.name),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[server]
+mysql_listen = "127.0.0.1:15306"
+[[users]]
+name = "app"
+password = "secret"
+[vschema]
+dir = "vschema"
+[[keyspaces]]
+name = "commerce"
+[[keyspaces.shards]]
+name = "0"
+url = "mysql://root@127.0.0.1:17100/vt_commerce"
+[[keyspaces]]
+name = "customer"
+[[keyspaces.shards]]
+name = "-80"
+url = "mysql://root@127.0.0.1:17101/vt_customer"
+[[keyspaces.shards]]
+name = "80-"
+url = "mysql://root@127.0.0.1:17102/vt_customer"
+"#;
+
+    fn check(text: &str) -> Result<(), ConfigError> {
+        let cfg = Config::parse(text, "t.toml")?;
+        validate(&cfg, "t.toml")
+    }
+
+    #[test]
+    fn accepts_issue_example() {
+        check(GOOD).expect("valid");
+    }
+
+    #[test]
+    fn rejects_unknown_key() {
+        let err = check(&GOOD.replace("[server]", "[server]\nbogus = 1"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("t.toml") && err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn rejects_gap_and_overlap() {
+        let err = check(&GOOD.replace("name = \"80-\"", "name = \"90-\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("keyspaces[1].shards") && err.contains("gap"),
+            "{err}"
+        );
+        let err = check(&GOOD.replace("name = \"80-\"", "name = \"70-\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("overlap"), "{err}");
+    }
+
+    #[test]
+    fn rejects_duplicates() {
+        let err = check(&GOOD.replace("name = \"customer\"", "name = \"commerce\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("keyspaces[1].name") && err.contains("duplicate"),
+            "{err}"
+        );
+        let err = check(&GOOD.replace("name = \"80-\"", "name = \"-80\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("duplicate shard"), "{err}");
+    }
+
+    #[test]
+    fn rejects_bad_url() {
+        let err = check(&GOOD.replace("/vt_commerce", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("keyspaces[0].shards[0].url"), "{err}");
+    }
+
+    #[test]
+    fn parses_urls() {
+        let u = parse_shard_url("mysql://app:pw@10.0.0.1:3307/db").expect("ok");
+        assert_eq!(
+            (
+                u.host.as_str(),
+                u.port,
+                u.user.as_str(),
+                u.password.as_str(),
+                u.database.as_str()
+            ),
+            ("10.0.0.1", 3307, "app", "pw", "db")
+        );
+    }
+}

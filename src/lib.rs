@@ -1,0 +1,15 @@
+//! shardgate: a MySQL-protocol query-routing proxy in the spirit of Vitess's vtgate.
+//!
+//! See `DESIGN.md` in the shared folder and the README for the architecture; each module's header
+//! says what it owns.
+
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod keyrange;
+pub mod local;
+pub mod protocol;
+pub mod server;
+pub mod session;
+pub mod sql;
+pub mod vschema;

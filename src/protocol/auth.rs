@@ -1,0 +1,261 @@
+//! Authentication: the handshake greeting, the client's response, plugin checks and auth switch.
+//!
+//! Passwords are stored in the config in plain text, so both `mysql_native_password` and the fast
+//! path of `caching_sha2_password` can be verified against the scramble without TLS; the full
+//! (clear-text over TLS / RSA) path of caching_sha2 is never needed because a wrong fast-path
+//! scramble is simply a wrong password. Clients that start with any other plugin are switched to
+//! `mysql_native_password`.
+
+use super::packet::{PacketError, PacketStream};
+use super::writer;
+use mysql_common::constants::{CapabilityFlags, StatusFlags};
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{AuthPlugin, HandshakePacket, HandshakeResponse};
+use mysql_common::proto::{MyDeserialize, MySerialize};
+use mysql_common::scramble::{scramble_native, scramble_sha256};
+use rand::Rng;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Version string in the greeting; drivers gate features on the `8.0` prefix.
+pub const SERVER_VERSION: &str = "8.0.40-shardgate";
+
+/// Capabilities the proxy offers; the session uses the intersection with the client's.
+pub fn server_capabilities() -> CapabilityFlags {
+    CapabilityFlags::CLIENT_LONG_PASSWORD
+        | CapabilityFlags::CLIENT_LONG_FLAG
+        | CapabilityFlags::CLIENT_CONNECT_WITH_DB
+        | CapabilityFlags::CLIENT_PROTOCOL_41
+        | CapabilityFlags::CLIENT_INTERACTIVE
+        | CapabilityFlags::CLIENT_TRANSACTIONS
+        | CapabilityFlags::CLIENT_SECURE_CONNECTION
+        | CapabilityFlags::CLIENT_MULTI_STATEMENTS
+        | CapabilityFlags::CLIENT_MULTI_RESULTS
+        | CapabilityFlags::CLIENT_PS_MULTI_RESULTS
+        | CapabilityFlags::CLIENT_PLUGIN_AUTH
+        | CapabilityFlags::CLIENT_CONNECT_ATTRS
+        | CapabilityFlags::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+        | CapabilityFlags::CLIENT_DEPRECATE_EOF
+}
+
+/// A fresh 20-byte scramble of printable, non-NUL bytes (as MySQL servers generate).
+pub fn new_scramble() -> [u8; 20] {
+    let mut rng = rand::thread_rng();
+    let mut s = [0u8; 20];
+    for b in &mut s {
+        *b = rng.gen_range(0x21..0x7F);
+    }
+    s
+}
+
+/// The auth plugins the proxy verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plugin {
+    /// SHA1-based scramble.
+    Native,
+    /// SHA256-based scramble (fast path only).
+    CachingSha2,
+}
+
+impl Plugin {
+    /// Maps a plugin name sent by a client; `None` for plugins we must switch away from.
+    pub fn from_name(name: &[u8]) -> Option<Plugin> {
+        match name {
+            b"mysql_native_password" | b"" => Some(Plugin::Native),
+            b"caching_sha2_password" => Some(Plugin::CachingSha2),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `response` proves knowledge of `password` for this scramble and plugin.
+pub fn verify(plugin: Plugin, nonce: &[u8], password: &str, response: &[u8]) -> bool {
+    if password.is_empty() {
+        return response.is_empty();
+    }
+    let expected: Vec<u8> = match plugin {
+        Plugin::Native => scramble_native(nonce, password.as_bytes())
+            .map(|s| s.to_vec())
+            .unwrap_or_default(),
+        Plugin::CachingSha2 => scramble_sha256(nonce, password.as_bytes())
+            .map(|s| s.to_vec())
+            .unwrap_or_default(),
+    };
+    constant_time_eq(&expected, response)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What the client told us in its handshake response.
+#[derive(Debug, Clone)]
+pub struct ClientHello {
+    /// Capabilities in effect (client's ∩ ours).
+    pub capabilities: CapabilityFlags,
+    /// Requested collation id.
+    pub collation: u8,
+    /// Login name.
+    pub user: String,
+    /// Database requested in the handshake, if any.
+    pub database: Option<String>,
+    /// Auth plugin the client used for its first response.
+    pub plugin: Vec<u8>,
+    /// The first auth response.
+    pub auth_response: Vec<u8>,
+}
+
+/// Why the handshake failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    /// Socket problem.
+    #[error(transparent)]
+    Packet(#[from] PacketError),
+    /// Client went away during the handshake.
+    #[error("client closed the connection during the handshake")]
+    Closed,
+    /// Unparseable handshake response.
+    #[error("malformed handshake response: {0}")]
+    Malformed(String),
+    /// The client asked for TLS, which this build does not offer.
+    #[error("the client requires TLS, which shardgate does not offer yet")]
+    TlsRequested,
+}
+
+/// Sends the greeting for a new connection.
+pub fn write_greeting<S: AsyncRead + AsyncWrite + Unpin>(
+    ps: &mut PacketStream<S>,
+    connection_id: u32,
+    scramble: &[u8; 20],
+) {
+    let mut part2 = scramble[8..].to_vec();
+    part2.push(0);
+    let mut part1 = [0u8; 8];
+    part1.copy_from_slice(&scramble[..8]);
+    let greeting = HandshakePacket::new(
+        10,
+        SERVER_VERSION.as_bytes(),
+        connection_id,
+        part1,
+        Some(part2),
+        server_capabilities(),
+        writer::UTF8MB4_GENERAL_CI as u8,
+        StatusFlags::SERVER_STATUS_AUTOCOMMIT,
+        Some(&b"mysql_native_password"[..]),
+    );
+    ps.write_with(|buf| greeting.serialize(buf));
+}
+
+/// Reads and decodes the client's handshake response.
+pub async fn read_hello<S: AsyncRead + AsyncWrite + Unpin>(
+    ps: &mut PacketStream<S>,
+) -> Result<ClientHello, HandshakeError> {
+    let payload = ps.read().await?.ok_or(HandshakeError::Closed)?;
+    if payload.len() < 32 {
+        return Err(HandshakeError::Malformed(format!(
+            "{} bytes is too short",
+            payload.len()
+        )));
+    }
+    let client_caps = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
+    if client_caps & CapabilityFlags::CLIENT_SSL.bits() != 0 && payload.len() == 32 {
+        return Err(HandshakeError::TlsRequested);
+    }
+    let mut pb = ParseBuf(&payload);
+    let resp = HandshakeResponse::deserialize((), &mut pb)
+        .map_err(|e| HandshakeError::Malformed(e.to_string()))?;
+    let capabilities = resp.capabilities() & server_capabilities();
+    if !capabilities.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
+        return Err(HandshakeError::Malformed(
+            "clients older than protocol 4.1 are not supported".into(),
+        ));
+    }
+    let plugin = match resp.auth_plugin() {
+        Some(AuthPlugin::MysqlNativePassword) | None => b"mysql_native_password".to_vec(),
+        Some(AuthPlugin::CachingSha2Password) => b"caching_sha2_password".to_vec(),
+        Some(AuthPlugin::MysqlClearPassword) => b"mysql_clear_password".to_vec(),
+        Some(AuthPlugin::Ed25519) => b"client_ed25519".to_vec(),
+        Some(AuthPlugin::Other(name)) => name.to_vec(),
+        Some(_) => b"unknown".to_vec(),
+    };
+    let database = resp
+        .db_name()
+        .filter(|d| !d.is_empty())
+        .map(|d| String::from_utf8_lossy(d).into_owned());
+    Ok(ClientHello {
+        capabilities,
+        collation: resp.collation(),
+        user: String::from_utf8_lossy(resp.user()).into_owned(),
+        database,
+        plugin,
+        auth_response: resp.scramble_buf().to_vec(),
+    })
+}
+
+/// Runs the rest of authentication for `user` after the first response was read.
+///
+/// Returns whether the client proved the password; on success the caller writes the final OK.
+/// Sends AuthSwitchRequest when the client used a plugin we do not verify, and the caching_sha2
+/// "fast auth success" marker when that path succeeds.
+pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+    ps: &mut PacketStream<S>,
+    nonce: &[u8; 20],
+    plugin_name: &[u8],
+    first_response: &[u8],
+    password: Option<&str>,
+) -> Result<bool, HandshakeError> {
+    let (plugin, response) = match Plugin::from_name(plugin_name) {
+        Some(p) => (p, first_response.to_vec()),
+        None => {
+            // Switch the client to mysql_native_password with the same nonce.
+            ps.write_with(|buf| {
+                buf.push(0xFE);
+                buf.extend_from_slice(b"mysql_native_password\0");
+                buf.extend_from_slice(nonce);
+                buf.push(0);
+            });
+            ps.flush().await?;
+            let resp = ps.read().await?.ok_or(HandshakeError::Closed)?;
+            (Plugin::Native, resp)
+        }
+    };
+    let Some(password) = password else {
+        return Ok(false);
+    };
+    let ok = verify(plugin, nonce, password, &response);
+    tracing::debug!(?plugin, response_len = response.len(), ok, "auth");
+    if ok && plugin == Plugin::CachingSha2 && !password.is_empty() {
+        // AuthMoreData(fast_auth_success); the OK follows.
+        ps.write(&[0x01, 0x03]);
+    }
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrambles_are_printable_and_fresh() {
+        let a = new_scramble();
+        let b = new_scramble();
+        assert!(a.iter().all(|c| (0x21..0x7F).contains(c)));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn verify_native_and_sha2() {
+        let nonce = new_scramble();
+        let native = scramble_native(&nonce, b"secret").expect("scramble");
+        assert!(verify(Plugin::Native, &nonce, "secret", &native));
+        assert!(!verify(Plugin::Native, &nonce, "other", &native));
+        let sha = scramble_sha256(&nonce, b"secret").expect("scramble");
+        assert!(verify(Plugin::CachingSha2, &nonce, "secret", &sha));
+        assert!(!verify(Plugin::CachingSha2, &nonce, "secret", &native));
+        assert!(verify(Plugin::Native, &nonce, "", &[]));
+        assert!(!verify(Plugin::Native, &nonce, "", &native));
+        assert!(!verify(Plugin::Native, &nonce, "secret", &[]));
+    }
+}

@@ -1,0 +1,368 @@
+//! One client connection: handshake, authentication, and the command loop.
+//!
+//! Errors from statements become ERR packets and the loop goes on; only socket errors, COM_QUIT,
+//! a failed COM_CHANGE_USER or proxy shutdown end the connection. On the way out, every backend
+//! connection the session pinned is rolled back, reset and returned.
+
+use super::ProxyState;
+use crate::error::ProxyError;
+use crate::protocol::auth::{self, HandshakeError};
+use crate::protocol::command::{self, ChangeUser, Command};
+use crate::protocol::packet::{PacketError, PacketStream};
+use crate::protocol::writer::{self, OkInfo};
+use crate::session::Session;
+use mysql_common::constants::CapabilityFlags;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// A client connection after authentication: its socket, session and the shared state.
+pub struct ClientConn {
+    /// Framed socket.
+    pub ps: PacketStream<TcpStream>,
+    /// Session state.
+    pub session: Session,
+    /// Shared proxy state.
+    pub state: Arc<ProxyState>,
+    /// The handshake scramble (COM_CHANGE_USER responses are computed against it).
+    pub scramble: [u8; 20],
+}
+
+/// Whether the command loop continues.
+pub enum Flow {
+    /// Read the next command.
+    Continue,
+    /// Close the connection.
+    Close,
+}
+
+/// Serves one client until it quits, fails, or the proxy shuts down.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: Arc<ProxyState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut ps = PacketStream::new(stream);
+    let connection_id = state.next_connection_id();
+    let scramble = auth::new_scramble();
+    let session = match handshake(&mut ps, &state, connection_id, &scramble, peer).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "handshake failed");
+            return;
+        }
+    };
+    let mut conn = ClientConn {
+        ps,
+        session,
+        state,
+        scramble,
+    };
+    loop {
+        let packet = tokio::select! {
+            p = conn.ps.read() => p,
+            _ = shutdown.changed() => break,
+        };
+        let payload = match packet {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(PacketError::TooLarge(n)) => {
+                let e = ProxyError::Malformed(format!("packet of {n} bytes is too large"));
+                let _ = conn.write_error(&e).await;
+                break;
+            }
+            Err(_) => break,
+        };
+        let secure = conn
+            .session
+            .capabilities
+            .contains(CapabilityFlags::CLIENT_SECURE_CONNECTION);
+        let cmd = command::decode(payload, secure);
+        match conn.dispatch(cmd).await {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Close) | Err(_) => break,
+        }
+    }
+    conn.release_all().await;
+}
+
+async fn handshake(
+    ps: &mut PacketStream<TcpStream>,
+    state: &ProxyState,
+    connection_id: u32,
+    scramble: &[u8; 20],
+    peer: SocketAddr,
+) -> Result<Option<Session>, HandshakeError> {
+    auth::write_greeting(ps, connection_id, scramble);
+    ps.flush().await?;
+    let hello = match auth::read_hello(ps).await {
+        Ok(h) => h,
+        Err(HandshakeError::Closed) => return Ok(None),
+        Err(e) => {
+            let err = ProxyError::Malformed(e.to_string());
+            write_err_packet(ps, &err);
+            ps.flush().await?;
+            return Err(e);
+        }
+    };
+    let user = state.user(&hello.user);
+    let verified = auth::authenticate(
+        ps,
+        scramble,
+        &hello.plugin,
+        &hello.auth_response,
+        user.map(|u| u.password.as_str()),
+    )
+    .await?;
+    let Some(user) = user.filter(|_| verified) else {
+        let err = ProxyError::AccessDenied {
+            user: hello.user.clone(),
+            host: peer.ip().to_string(),
+            using_password: !hello.auth_response.is_empty(),
+        };
+        write_err_packet(ps, &err);
+        ps.flush().await?;
+        return Ok(None);
+    };
+    let mut session = Session::new(
+        connection_id,
+        user.name.clone(),
+        user.admin,
+        peer.ip().to_string(),
+        hello.capabilities,
+    );
+    if let Some(setting) = charset_setting(hello.collation as u16) {
+        session.record_setting(Some("charset".into()), setting);
+    }
+    if let Some(db) = &hello.database {
+        if let Err(e) = super::routing::resolve_use(state, db).map(|t| session.target = Some(t)) {
+            write_err_packet(ps, &e);
+            ps.flush().await?;
+            return Ok(None);
+        }
+    }
+    let status = session.status();
+    ps.write_with(|b| writer::ok_packet(b, 0, &OkInfo::default(), status));
+    ps.flush().await?;
+    Ok(Some(session))
+}
+
+/// The SET NAMES a session needs when its handshake charset differs from the pools' utf8mb4.
+fn charset_setting(collation: u16) -> Option<String> {
+    let coll = mysql_common::collations::Collation::resolve(collation.into());
+    let charset = coll.charset();
+    if charset == "utf8mb4" || charset.is_empty() {
+        return None;
+    }
+    Some(format!("SET NAMES {charset} COLLATE {}", coll.collation()))
+}
+
+fn write_err_packet(ps: &mut PacketStream<TcpStream>, err: &ProxyError) {
+    let (code, state, msg) = err.to_wire();
+    ps.write_with(|b| writer::err_packet(b, code, &state, &msg));
+}
+
+impl ClientConn {
+    /// Writes an ERR packet for `err` and flushes.
+    pub async fn write_error(&mut self, err: &ProxyError) -> Result<(), PacketError> {
+        write_err_packet(&mut self.ps, err);
+        self.ps.flush().await
+    }
+
+    /// Writes an OK packet with the session's status and flushes.
+    pub async fn write_ok(&mut self, ok: &OkInfo) -> Result<(), PacketError> {
+        let status = self.session.status();
+        self.ps.write_with(|b| writer::ok_packet(b, 0, ok, status));
+        self.ps.flush().await
+    }
+
+    /// Runs one command.
+    async fn dispatch(&mut self, cmd: Command) -> Result<Flow, PacketError> {
+        let outcome = match cmd {
+            Command::Quit => return Ok(Flow::Close),
+            Command::Ping => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
+            Command::Query(sql) => self.com_query(sql).await,
+            Command::InitDb(db) => match self.use_database(&db) {
+                Ok(()) => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
+                Err(e) => Err(e.into()),
+            },
+            Command::FieldList { table, .. } => self.com_field_list(&table).await,
+            Command::Statistics => {
+                let uptime = self.state.started.elapsed().as_secs();
+                let questions = self
+                    .state
+                    .questions
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                let threads = self
+                    .state
+                    .open_connections
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                let text = format!("Uptime: {uptime}  Threads: {threads}  Questions: {questions}");
+                self.ps.write(text.as_bytes());
+                self.ps.flush().await.map_err(Into::into)
+            }
+            Command::SetOption(opt) => {
+                match opt {
+                    0 => self.session.multi_statements = true,
+                    1 => self.session.multi_statements = false,
+                    _ => {
+                        return self
+                            .finish(Err(
+                                ProxyError::WrongArguments("COM_SET_OPTION".into()).into()
+                            ))
+                            .await
+                    }
+                }
+                self.write_eof_or_ok().await.map_err(Into::into)
+            }
+            Command::ResetConnection => {
+                self.reset_session().await;
+                self.write_ok(&OkInfo::default()).await.map_err(Into::into)
+            }
+            Command::ChangeUser(cu) => return self.change_user(cu).await,
+            Command::StmtPrepare(sql) => self.com_stmt_prepare(sql).await,
+            Command::StmtExecute(body) => self.com_stmt_execute(body).await,
+            Command::StmtSendLongData {
+                stmt_id,
+                param,
+                data,
+            } => {
+                self.stmt_send_long_data(stmt_id, param, data);
+                return Ok(Flow::Continue);
+            }
+            Command::StmtClose(id) => {
+                self.session.prepared.remove(&id);
+                return Ok(Flow::Continue);
+            }
+            Command::StmtReset(id) => self.stmt_reset(id).await,
+            Command::StmtFetch(_) => Err(ProxyError::NotSupported(
+                "COM_STMT_FETCH (server-side cursors) is not supported".into(),
+            )
+            .into()),
+            Command::Malformed(what) => Err(ProxyError::Malformed(what.into()).into()),
+            Command::Unknown(_) => Err(ProxyError::UnknownCommand.into()),
+        };
+        self.finish(outcome).await
+    }
+
+    /// Turns a command's outcome into the loop's next step, writing ERR packets for errors.
+    async fn finish(&mut self, outcome: Result<(), CommandError>) -> Result<Flow, PacketError> {
+        match outcome {
+            Ok(()) => Ok(Flow::Continue),
+            Err(CommandError::Packet(e)) => Err(e),
+            Err(CommandError::Proxy(e)) => {
+                self.write_error(&e).await?;
+                Ok(Flow::Continue)
+            }
+        }
+    }
+
+    async fn write_eof_or_ok(&mut self) -> Result<(), PacketError> {
+        let status = self.session.status();
+        if self.session.deprecate_eof() {
+            self.ps
+                .write_with(|b| writer::ok_packet(b, 0xFE, &OkInfo::default(), status));
+        } else {
+            self.ps.write_with(|b| writer::eof_packet(b, 0, status));
+        }
+        self.ps.flush().await
+    }
+
+    /// Switches the session's target keyspace (USE / COM_INIT_DB).
+    pub fn use_database(&mut self, db: &str) -> Result<(), ProxyError> {
+        let target = super::routing::resolve_use(&self.state, db)?;
+        self.session.target = Some(target);
+        Ok(())
+    }
+
+    /// Ends any transaction, releases pinned connections, and clears session state
+    /// (COM_RESET_CONNECTION; also the first half of COM_CHANGE_USER).
+    pub async fn reset_session(&mut self) {
+        self.release_all().await;
+        self.session.transaction = None;
+        self.session.autocommit = true;
+        self.session.settings.clear();
+        self.session.prepared.clear();
+        self.session.warnings.clear();
+        self.session.transaction_mode = crate::session::TransactionMode::Multi;
+    }
+
+    /// Rolls back and returns every pinned backend connection.
+    pub async fn release_all(&mut self) {
+        for c in self.session.reserved.drain(..) {
+            c.release().await;
+        }
+    }
+
+    async fn change_user(&mut self, cu: ChangeUser) -> Result<Flow, PacketError> {
+        let password = self.state.user(&cu.user).map(|u| u.password.clone());
+        let verified = match auth::authenticate(
+            &mut self.ps,
+            &self.scramble,
+            &cu.plugin,
+            &cu.auth_response,
+            password.as_deref(),
+        )
+        .await
+        {
+            Ok(v) => v,
+            Err(_) => return Ok(Flow::Close),
+        };
+        if !verified || password.is_none() {
+            let err = ProxyError::AccessDenied {
+                user: cu.user.clone(),
+                host: self.session.peer.clone(),
+                using_password: !cu.auth_response.is_empty(),
+            };
+            self.write_error(&err).await?;
+            return Ok(Flow::Close);
+        }
+        self.reset_session().await;
+        let is_admin = self.state.user(&cu.user).is_some_and(|u| u.admin);
+        self.session.user = cu.user;
+        self.session.is_admin = is_admin;
+        self.session.target = None;
+        if let Some(setting) = cu.charset.and_then(charset_setting) {
+            self.session.record_setting(Some("charset".into()), setting);
+        }
+        if let Some(db) = cu.database {
+            if let Err(e) = self.use_database(&db) {
+                self.write_error(&e).await?;
+                return Ok(Flow::Continue);
+            }
+        }
+        self.write_ok(&OkInfo::default()).await?;
+        Ok(Flow::Continue)
+    }
+}
+
+/// A command's failure: either the client should see an error, or the socket is gone.
+#[derive(Debug)]
+pub enum CommandError {
+    /// Send an ERR packet and go on.
+    Proxy(ProxyError),
+    /// The socket failed; close.
+    Packet(PacketError),
+}
+
+impl From<ProxyError> for CommandError {
+    fn from(e: ProxyError) -> Self {
+        CommandError::Proxy(e)
+    }
+}
+
+impl From<PacketError> for CommandError {
+    fn from(e: PacketError) -> Self {
+        CommandError::Packet(e)
+    }
+}
+
+impl From<crate::backend::BackendError> for CommandError {
+    fn from(e: crate::backend::BackendError) -> Self {
+        CommandError::Proxy(e.into())
+    }
+}

@@ -1,0 +1,185 @@
+//! Statements the proxy answers itself, because a backend would answer them wrongly: the
+//! current database (a keyspace, not the shard's database), the list of databases (keyspaces),
+//! the server comment, and SHOW WARNINGS (saved from the backend connection that raised them,
+//! which may since have gone back to the pool).
+
+use super::connection::ClientConn;
+use super::statement::Exec;
+use crate::error::ProxyError;
+use crate::protocol::binary::binary_row;
+use crate::protocol::writer::{self, synthetic_column, OkInfo};
+use crate::sql::StatementKind;
+use mysql_async::Value;
+use mysql_common::constants::{ColumnType, StatusFlags};
+use mysql_common::packets::Column;
+
+/// A result set built by the proxy.
+#[derive(Debug, Clone)]
+pub struct LocalResult {
+    /// Column definitions.
+    pub columns: Vec<Column>,
+    /// Rows; `Value::Bytes` for strings, `Value::UInt` for counts, `Value::NULL` for NULL.
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl LocalResult {
+    fn single(name: &str, value: Value) -> Self {
+        LocalResult {
+            columns: vec![synthetic_column(name, ColumnType::MYSQL_TYPE_VAR_STRING)],
+            rows: vec![vec![value]],
+        }
+    }
+}
+
+/// Lower-cased, whitespace-collapsed text without a trailing `;`, for matching short statements.
+fn normalize(text: &str) -> String {
+    let t = text.trim().trim_end_matches(';');
+    t.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase()
+}
+
+/// The proxy's own answer to `text`, if it has one.
+pub fn answer(
+    conn: &ClientConn,
+    kind: StatementKind,
+    text: &str,
+) -> Option<Result<LocalResult, ProxyError>> {
+    if !matches!(kind, StatementKind::Select | StatementKind::Show) || text.len() > 80 {
+        return None;
+    }
+    let norm = normalize(text);
+    let res = match norm.as_str() {
+        "select database()" | "select schema()" => {
+            let v = match &conn.session.target {
+                Some(t) => Value::Bytes(match &t.shard {
+                    Some(s) => format!("{}:{}", t.keyspace, s).into_bytes(),
+                    None => t.keyspace.clone().into_bytes(),
+                }),
+                None => Value::NULL,
+            };
+            LocalResult::single(
+                if norm.ends_with("schema()") {
+                    "SCHEMA()"
+                } else {
+                    "DATABASE()"
+                },
+                v,
+            )
+        }
+        "select @@version_comment limit 1" | "select @@version_comment" => LocalResult::single(
+            "@@version_comment",
+            Value::Bytes(b"shardgate: MySQL-protocol sharding proxy".to_vec()),
+        ),
+        "show databases" | "show schemas" => LocalResult {
+            columns: vec![synthetic_column(
+                "Database",
+                ColumnType::MYSQL_TYPE_VAR_STRING,
+            )],
+            rows: conn
+                .state
+                .backends
+                .keyspace_order
+                .iter()
+                .map(|k| vec![Value::Bytes(k.clone().into_bytes())])
+                .collect(),
+        },
+        "show warnings" | "show errors" => {
+            let errors_only = norm == "show errors";
+            LocalResult {
+                columns: vec![
+                    synthetic_column("Level", ColumnType::MYSQL_TYPE_VAR_STRING),
+                    synthetic_column("Code", ColumnType::MYSQL_TYPE_LONG),
+                    synthetic_column("Message", ColumnType::MYSQL_TYPE_VAR_STRING),
+                ],
+                rows: conn
+                    .session
+                    .warnings
+                    .iter()
+                    .filter(|w| !errors_only || w.level == "Error")
+                    .map(|w| {
+                        vec![
+                            Value::Bytes(w.level.clone().into_bytes()),
+                            Value::UInt(w.code as u64),
+                            Value::Bytes(w.message.clone().into_bytes()),
+                        ]
+                    })
+                    .collect(),
+            }
+        }
+        "show count(*) warnings" | "select @@warning_count" | "select @@session.warning_count" => {
+            let name = if norm.starts_with("show") {
+                "@@session.warning_count"
+            } else {
+                "@@warning_count"
+            };
+            LocalResult {
+                columns: vec![synthetic_column(name, ColumnType::MYSQL_TYPE_LONGLONG)],
+                rows: vec![vec![Value::UInt(conn.session.warnings.len() as u64)]],
+            }
+        }
+        _ => return None,
+    };
+    Some(Ok(res))
+}
+
+fn text_of(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(b.clone()),
+        Value::Int(i) => Some(i.to_string().into_bytes()),
+        Value::UInt(u) => Some(u.to_string().into_bytes()),
+        other => Some(other.as_sql(true).into_bytes()),
+    }
+}
+
+impl ClientConn {
+    /// Writes a proxy-built result set (text or binary rows, per how the statement came).
+    pub fn write_local_result(&mut self, res: &LocalResult, exec: &Exec, more: bool) {
+        let mut status = self.session.status();
+        let deprecate_eof = self.session.deprecate_eof();
+        let mut header = Vec::new();
+        writer::put_lenenc_int(&mut header, res.columns.len() as u64);
+        self.ps.write(&header);
+        for c in &res.columns {
+            self.ps.write_with(|b| writer::column_packet(b, c));
+        }
+        if !deprecate_eof {
+            self.ps.write_with(|b| writer::eof_packet(b, 0, status));
+        }
+        for row in &res.rows {
+            match exec {
+                Exec::Text => {
+                    let cells: Vec<Option<Vec<u8>>> = row.iter().map(text_of).collect();
+                    self.ps
+                        .write_with(|b| writer::text_row(b, cells.iter().map(|c| c.as_deref())));
+                }
+                Exec::Binary(_) => self.ps.write_with(|b| binary_row(b, &res.columns, row)),
+            }
+        }
+        if more {
+            status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;
+        }
+        if deprecate_eof {
+            self.ps
+                .write_with(|b| writer::ok_packet(b, 0xFE, &OkInfo::default(), status));
+        } else {
+            self.ps.write_with(|b| writer::eof_packet(b, 0, status));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes() {
+        assert_eq!(normalize("  SELECT   DATABASE() ;"), "select database()");
+        assert_eq!(
+            normalize("select @@version_comment limit 1"),
+            "select @@version_comment limit 1"
+        );
+    }
+}

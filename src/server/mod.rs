@@ -1,0 +1,145 @@
+//! The proxy server: the listener, shared state, and one task per client connection.
+//!
+//! `Proxy::start` builds the whole world first (config, VSchema, backend pools), binds, and only
+//! then accepts; `shutdown` stops accepting, tells every connection to finish, and closes pools.
+
+mod connection;
+mod local_answers;
+mod prepared;
+mod relay;
+mod routing;
+mod set;
+mod statement;
+mod transaction;
+
+use crate::backend::Backends;
+use crate::config::{Config, UserConfig};
+use crate::vschema::VSchema;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// What every connection shares.
+#[derive(Debug)]
+pub struct ProxyState {
+    /// The loaded configuration.
+    pub config: Config,
+    /// Shard pools.
+    pub backends: Backends,
+    /// The VSchema.
+    pub vschema: VSchema,
+    next_connection_id: AtomicU32,
+    /// When the proxy started (for COM_STATISTICS).
+    pub started: Instant,
+    /// Statements received, all connections.
+    pub questions: AtomicU64,
+    /// Connections currently open.
+    pub open_connections: AtomicU64,
+}
+
+impl ProxyState {
+    /// Looks up a configured user.
+    pub fn user(&self, name: &str) -> Option<&UserConfig> {
+        self.config.users.iter().find(|u| u.name == name)
+    }
+
+    fn next_connection_id(&self) -> u32 {
+        self.next_connection_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A running proxy.
+pub struct Proxy {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    accept_task: JoinHandle<()>,
+    state: Arc<ProxyState>,
+}
+
+impl Proxy {
+    /// Loads the VSchema, builds the pools, binds the listener and starts accepting clients.
+    pub async fn start(config: Config) -> anyhow::Result<Proxy> {
+        let vschema = VSchema::load(&config)?;
+        let backends = Backends::new(&config)?;
+        let listener = TcpListener::bind(&config.server.mysql_listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.server.mysql_listen))?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(ProxyState {
+            config,
+            backends,
+            vschema,
+            next_connection_id: AtomicU32::new(1),
+            started: Instant::now(),
+            questions: AtomicU64::new(0),
+            open_connections: AtomicU64::new(0),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let accept_state = state.clone();
+        let accept_task = tokio::spawn(async move {
+            accept_loop(listener, accept_state, shutdown_rx).await;
+        });
+        tracing::info!(%addr, "listening for MySQL clients");
+        Ok(Proxy {
+            addr,
+            shutdown,
+            accept_task,
+            state,
+        })
+    }
+
+    /// The address the listener is bound to (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shared state, for introspection in tests.
+    pub fn state(&self) -> &Arc<ProxyState> {
+        &self.state
+    }
+
+    /// Stops accepting, asks open connections to close, and closes backend pools.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.accept_task.await;
+        // Give connections a moment to release their backend connections.
+        for _ in 0..50 {
+            if self.state.open_connections.load(Ordering::Relaxed) == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.state.backends.shutdown().await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<ProxyState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let state = state.clone();
+                    let shutdown = shutdown.clone();
+                    tokio::spawn(async move {
+                        state.open_connections.fetch_add(1, Ordering::Relaxed);
+                        connection::serve(stream, peer, state.clone(), shutdown).await;
+                        state.open_connections.fetch_sub(1, Ordering::Relaxed);
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}

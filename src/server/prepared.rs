@@ -1,0 +1,183 @@
+//! Server-side prepared statements: COM_STMT_PREPARE / EXECUTE / SEND_LONG_DATA / RESET.
+//!
+//! PREPARE asks the routed shard for the parameter and column metadata; EXECUTE routes the
+//! client's text again and runs it with `exec` on the backend connection, where mysql_async's
+//! per-connection statement cache keeps the backend prepared statement. Statements the proxy
+//! handles itself (BEGIN, COMMIT, USE, SET, ...) are never prepared on a backend. Parameter
+//! types are remembered per statement because clients send them only on the first execute.
+
+use super::connection::{ClientConn, CommandError};
+use super::routing::{self, analysis_text};
+use super::statement::{kind_name, Exec};
+use crate::error::ProxyError;
+use crate::protocol::binary::{execute_stmt_id, parse_execute};
+use crate::protocol::writer::{self, OkInfo};
+use crate::session::PreparedStatement;
+use crate::sql::{self, StatementKind};
+use mysql_async::prelude::Queryable;
+use mysql_common::packets::Column;
+use std::sync::atomic::Ordering;
+
+/// Statement kinds answered by the proxy without a backend prepare.
+fn handled_by_proxy(kind: StatementKind) -> bool {
+    matches!(
+        kind,
+        StatementKind::Begin
+            | StatementKind::Commit
+            | StatementKind::Rollback
+            | StatementKind::Savepoint
+            | StatementKind::ReleaseSavepoint
+            | StatementKind::RollbackToSavepoint
+            | StatementKind::Use
+            | StatementKind::Set
+    )
+}
+
+impl ClientConn {
+    /// COM_STMT_PREPARE.
+    pub async fn com_stmt_prepare(&mut self, sql: Vec<u8>) -> Result<(), CommandError> {
+        let text = analysis_text(&sql).into_owned();
+        let pieces = sql::split_statements(&text);
+        if pieces.len() != 1 {
+            return Err(if pieces.is_empty() {
+                ProxyError::EmptyQuery
+            } else {
+                ProxyError::Parse(
+                    "You have an error in your SQL syntax: a prepared statement must hold one statement".into(),
+                )
+            }
+            .into());
+        }
+        let kind = sql::classify(&text);
+        let param_marks = sql::tokenize(&text)
+            .iter()
+            .filter(|t| t.kind == sql::TokenKind::Param)
+            .count();
+        let (params, columns): (Vec<Column>, Vec<Column>) = if handled_by_proxy(kind) {
+            if param_marks > 0 {
+                return Err(ProxyError::NotSupported(format!(
+                    "{} with ? parameters in a prepared statement is not supported",
+                    kind_name(kind)
+                ))
+                .into());
+            }
+            (Vec::new(), Vec::new())
+        } else {
+            let routed = routing::route(
+                &self.state,
+                self.session.target.as_ref(),
+                &sql,
+                &text,
+                kind_name(kind),
+            )?;
+            let mut sc = self.acquire(&routed.shard, false).await?;
+            let res = sc.conn.prep(&*routed.sql).await;
+            let meta = sc.check(res.map(|stmt| (stmt.params().to_vec(), stmt.columns().to_vec())));
+            self.put_back(sc).await;
+            meta?
+        };
+        let id = self.session.allocate_statement_id();
+        self.session.prepared.insert(
+            id,
+            PreparedStatement {
+                sql: sql.clone(),
+                param_count: params.len(),
+                columns: columns.clone(),
+                param_types: None,
+                long_data: vec![None; params.len()],
+            },
+        );
+        self.ps.write_with(|b| {
+            b.push(0x00);
+            b.extend_from_slice(&id.to_le_bytes());
+            b.extend_from_slice(&(columns.len() as u16).to_le_bytes());
+            b.extend_from_slice(&(params.len() as u16).to_le_bytes());
+            b.push(0x00);
+            b.extend_from_slice(&0u16.to_le_bytes());
+        });
+        let status = self.session.status();
+        let deprecate_eof = self.session.deprecate_eof();
+        for group in [&params, &columns] {
+            if group.is_empty() {
+                continue;
+            }
+            for c in group.iter() {
+                self.ps.write_with(|b| writer::column_packet(b, c));
+            }
+            if !deprecate_eof {
+                self.ps.write_with(|b| writer::eof_packet(b, 0, status));
+            }
+        }
+        self.ps.flush().await?;
+        Ok(())
+    }
+
+    /// COM_STMT_EXECUTE.
+    pub async fn com_stmt_execute(&mut self, body: Vec<u8>) -> Result<(), CommandError> {
+        self.state.questions.fetch_add(1, Ordering::Relaxed);
+        let id = execute_stmt_id(&body)
+            .ok_or_else(|| ProxyError::Malformed("COM_STMT_EXECUTE".into()))?;
+        let stmt = self
+            .session
+            .prepared
+            .get_mut(&id)
+            .ok_or(ProxyError::UnknownStatement {
+                id,
+                command: "mysqld_stmt_execute",
+            })?;
+        let req = parse_execute(
+            &body,
+            stmt.param_count,
+            stmt.param_types.as_deref(),
+            &stmt.long_data,
+        )
+        .map_err(|e| ProxyError::Malformed(e.to_string()))?;
+        if let Some(types) = req.new_types {
+            stmt.param_types = Some(types);
+        }
+        for d in stmt.long_data.iter_mut() {
+            *d = None;
+        }
+        let sql = stmt.sql.clone();
+        let text = analysis_text(&sql).into_owned();
+        let res = self
+            .run_statement(&sql, &text, &Exec::Binary(req.params), false)
+            .await;
+        match res {
+            Ok(()) => {}
+            Err(CommandError::Proxy(e)) => {
+                self.write_error(&e).await?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+        self.ps.flush().await?;
+        Ok(())
+    }
+
+    /// COM_STMT_SEND_LONG_DATA: appends a chunk (no response, per protocol).
+    pub fn stmt_send_long_data(&mut self, stmt_id: u32, param: u16, data: Vec<u8>) {
+        if let Some(stmt) = self.session.prepared.get_mut(&stmt_id) {
+            if let Some(slot) = stmt.long_data.get_mut(param as usize) {
+                slot.get_or_insert_with(Vec::new).extend_from_slice(&data);
+            }
+        }
+    }
+
+    /// COM_STMT_RESET: forgets long data.
+    pub async fn stmt_reset(&mut self, id: u32) -> Result<(), CommandError> {
+        let stmt = self
+            .session
+            .prepared
+            .get_mut(&id)
+            .ok_or(ProxyError::UnknownStatement {
+                id,
+                command: "mysqld_stmt_reset",
+            })?;
+        for d in stmt.long_data.iter_mut() {
+            *d = None;
+        }
+        self.write_ok(&OkInfo::default()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,183 @@
+//! Choosing the shard a passthrough statement runs on, and mapping keyspace names to the shard's
+//! backend database in the statement text.
+//!
+//! Until vindex routing exists, a statement goes to one shard: the one `USE ks:shard` named, or
+//! the only shard of an unsharded keyspace. The keyspace is the one the statement's qualifiers
+//! name (`commerce.t`), else the session's, else the first unsharded keyspace (as Vitess resolves
+//! unqualified names when only one keyspace could hold them). Anything else is refused with 1235.
+
+use super::ProxyState;
+use crate::backend::Shard;
+use crate::error::ProxyError;
+use crate::session::Target;
+use crate::sql;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Parses the argument of `USE` / COM_INIT_DB: `ks`, `ks:shard` or `ks/shard`.
+pub fn resolve_use(state: &ProxyState, db: &str) -> Result<Target, ProxyError> {
+    let db = db.trim().trim_matches('`');
+    let (keyspace, shard) = match db.find([':', '/']) {
+        Some(i) => (&db[..i], Some(&db[i + 1..])),
+        None => (db, None),
+    };
+    if state.backends.keyspace(keyspace).is_none() {
+        return Err(ProxyError::UnknownDatabase(db.to_string()));
+    }
+    if let Some(shard) = shard {
+        if state.backends.shard(keyspace, shard).is_none() {
+            return Err(ProxyError::UnknownDatabase(db.to_string()));
+        }
+    }
+    Ok(Target {
+        keyspace: keyspace.to_string(),
+        shard: shard.map(str::to_string),
+    })
+}
+
+/// The text used for analysis: the statement itself when it is UTF-8, otherwise a copy with
+/// every non-ASCII byte replaced by `a`, so token spans stay byte-exact in the original.
+pub fn analysis_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(
+            bytes
+                .iter()
+                .map(|&b| if b.is_ascii() { b as char } else { 'a' })
+                .collect(),
+        ),
+    }
+}
+
+/// A statement ready to send: the shard and the (possibly rewritten) bytes.
+pub struct Routed<'a> {
+    /// The shard to run on.
+    pub shard: Arc<Shard>,
+    /// Statement bytes with keyspace qualifiers mapped to backend database names.
+    pub sql: Cow<'a, [u8]>,
+}
+
+/// The keyspace a session-less, qualifier-less statement goes to.
+fn default_keyspace(state: &ProxyState) -> Option<&str> {
+    state
+        .backends
+        .keyspace_order
+        .iter()
+        .find(|k| !state.vschema.is_sharded(k))
+        .map(String::as_str)
+}
+
+/// Routes one statement (`text` is its analysis text, `bytes` the original).
+pub fn route<'a>(
+    state: &ProxyState,
+    target: Option<&Target>,
+    bytes: &'a [u8],
+    text: &str,
+    what: &str,
+) -> Result<Routed<'a>, ProxyError> {
+    let quals: Vec<sql::Qualifier> = sql::qualifiers(text)
+        .into_iter()
+        .filter(|q| state.backends.keyspace(&q.name).is_some())
+        .collect();
+    let mut referenced: Vec<&str> = quals.iter().map(|q| q.name.as_str()).collect();
+    referenced.sort_unstable();
+    referenced.dedup();
+    let keyspace: &str = match referenced.as_slice() {
+        [] => match target {
+            Some(t) => t.keyspace.as_str(),
+            None => default_keyspace(state).ok_or(ProxyError::NoDatabase)?,
+        },
+        [one] => one,
+        many => {
+            return Err(ProxyError::NotSupported(format!(
+                "{what} spanning keyspaces {} is not supported yet",
+                many.join(", ")
+            )))
+        }
+    };
+    let explicit_shard = target
+        .filter(|t| t.keyspace == keyspace)
+        .and_then(|t| t.shard.as_deref());
+    let shards = state
+        .backends
+        .keyspace(keyspace)
+        .ok_or_else(|| ProxyError::UnknownDatabase(keyspace.to_string()))?;
+    let shard = match explicit_shard {
+        Some(name) => state
+            .backends
+            .shard(keyspace, name)
+            .ok_or_else(|| ProxyError::UnknownDatabase(format!("{keyspace}:{name}")))?,
+        None if state.vschema.is_sharded(keyspace) || shards.len() != 1 => {
+            return Err(ProxyError::NotSupported(format!(
+                "{what} on sharded keyspace '{keyspace}' is not supported yet; target one shard with USE `{keyspace}:<shard>`"
+            )))
+        }
+        None => &shards[0],
+    };
+    let sql = rewrite_qualifiers(bytes, &quals, |ks| {
+        (ks == keyspace).then_some(shard.database.as_str())
+    });
+    Ok(Routed {
+        shard: shard.clone(),
+        sql,
+    })
+}
+
+/// Replaces each qualifier span with the backquoted database name when it differs.
+fn rewrite_qualifiers<'a, 'm>(
+    bytes: &'a [u8],
+    quals: &[sql::Qualifier],
+    db_of: impl Fn(&str) -> Option<&'m str>,
+) -> Cow<'a, [u8]> {
+    let edits: Vec<(usize, usize, &str)> = quals
+        .iter()
+        .filter_map(|q| {
+            let db = db_of(&q.name)?;
+            (db != q.name).then_some((q.start, q.end, db))
+        })
+        .collect();
+    if edits.is_empty() {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 16 * edits.len());
+    let mut at = 0;
+    for (start, end, db) in edits {
+        if start < at || end > bytes.len() {
+            continue;
+        }
+        out.extend_from_slice(&bytes[at..start]);
+        out.push(b'`');
+        out.extend_from_slice(db.replace('`', "``").as_bytes());
+        out.push(b'`');
+        at = end;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analysis_text_keeps_offsets() {
+        let bytes = b"select 'caf\xe9' from commerce.t";
+        let t = analysis_text(bytes);
+        assert_eq!(t.len(), bytes.len());
+        assert!(t.ends_with("commerce.t"));
+    }
+
+    #[test]
+    fn rewrites_only_mapped_qualifiers() {
+        let sql = b"select * from commerce.t join `commerce`.u on t.a = u.a";
+        let text = analysis_text(sql);
+        let quals = sql::qualifiers(&text);
+        let out = rewrite_qualifiers(sql, &quals, |k| (k == "commerce").then_some("vt_commerce"));
+        assert_eq!(
+            std::str::from_utf8(&out).expect("utf8"),
+            "select * from `vt_commerce`.t join `vt_commerce`.u on t.a = u.a"
+        );
+        let same = rewrite_qualifiers(sql, &quals, |k| (k == "commerce").then_some("commerce"));
+        assert!(matches!(same, Cow::Borrowed(_)));
+    }
+}

@@ -1,0 +1,153 @@
+//! SET statements: `autocommit` and `transaction_mode` are the proxy's own; everything else is
+//! validated on a backend connection, recorded, and applied to every connection the session
+//! holds or takes later. `SET GLOBAL` goes to the target shard and is not recorded.
+
+use super::connection::{ClientConn, CommandError};
+use super::routing;
+use crate::error::ProxyError;
+use crate::protocol::writer::OkInfo;
+use crate::session::TransactionMode;
+use crate::sql::{self, SetItem, SetScope, SetValue};
+use std::sync::Arc;
+
+fn truthy(v: &SetValue) -> Option<bool> {
+    match v {
+        SetValue::Int(i) => Some(*i != 0),
+        SetValue::Str(s) | SetValue::Ident(s) | SetValue::Expr(s) => {
+            match s.trim().to_ascii_lowercase().as_str() {
+                "1" | "on" | "true" => Some(true),
+                "0" | "off" | "false" => Some(false),
+                _ => None,
+            }
+        }
+    }
+}
+
+fn value_text(v: &SetValue) -> String {
+    match v {
+        SetValue::Int(i) => i.to_string(),
+        SetValue::Str(s) | SetValue::Ident(s) | SetValue::Expr(s) => s.trim().to_string(),
+    }
+}
+
+fn is_session_scope(item: &SetItem) -> bool {
+    matches!(item.scope, SetScope::Session)
+}
+
+impl ClientConn {
+    /// Runs a SET statement.
+    pub async fn set_statement(
+        &mut self,
+        bytes: &[u8],
+        text: &str,
+        more: bool,
+    ) -> Result<(), CommandError> {
+        let items = sql::parse_set(text).unwrap_or_default();
+        let mut backend_items = 0;
+        let mut global = false;
+        for item in &items {
+            match (is_session_scope(item), item.name.as_str()) {
+                (true, "autocommit") => {
+                    let on = truthy(&item.value).ok_or_else(|| {
+                        ProxyError::Parse(format!(
+                            "Variable 'autocommit' can't be set to the value of '{}'",
+                            value_text(&item.value)
+                        ))
+                    })?;
+                    if on && !self.session.autocommit {
+                        self.commit().await?;
+                    }
+                    self.session.autocommit = on;
+                }
+                (true, "transaction_mode") => {
+                    self.session.transaction_mode = match value_text(&item.value)
+                        .to_ascii_lowercase()
+                        .as_str()
+                    {
+                        "multi" => TransactionMode::Multi,
+                        "single" => TransactionMode::Single,
+                        other => return Err(ProxyError::NotSupported(format!(
+                            "transaction_mode '{other}' is not supported (use 'multi' or 'single')"
+                        ))
+                        .into()),
+                    };
+                }
+                _ => {
+                    backend_items += 1;
+                    if matches!(item.scope, SetScope::Global | SetScope::Persist) {
+                        global = true;
+                    }
+                }
+            }
+        }
+        if items.is_empty() {
+            backend_items = 1;
+        }
+        if backend_items > 0 {
+            self.apply_backend_set(bytes, &items, global).await?;
+        }
+        self.write_ok_more(&OkInfo::default(), more);
+        Ok(())
+    }
+
+    async fn apply_backend_set(
+        &mut self,
+        bytes: &[u8],
+        items: &[SetItem],
+        global: bool,
+    ) -> Result<(), ProxyError> {
+        let shard = self.validation_shard()?;
+        let sql_text = String::from_utf8_lossy(bytes).into_owned();
+        // Validate (and apply) on one connection first: a bad value fails here, like MySQL.
+        let mut sc = self.acquire(&shard, false).await?;
+        let res = sc.run(&sql_text).await;
+        if res.is_ok() && !global {
+            sc.dirty = true;
+        }
+        self.put_back(sc).await;
+        res?;
+        if global {
+            return Ok(());
+        }
+        // Apply to every other connection the session holds, then record for future ones.
+        for i in 0..self.session.reserved.len() {
+            let c = &mut self.session.reserved[i];
+            if Arc::ptr_eq(&c.shard, &shard) {
+                continue;
+            }
+            c.run(&sql_text).await?;
+            c.dirty = true;
+        }
+        let key = match items {
+            [one] => Some(format!("{:?}:{}", one.scope, one.name)),
+            _ => None,
+        };
+        self.session.record_setting(key, sql_text);
+        Ok(())
+    }
+
+    /// The shard a SET is validated on: the targeted shard, else the target keyspace's first.
+    fn validation_shard(&self) -> Result<Arc<crate::backend::Shard>, ProxyError> {
+        let target = self.session.target.clone().map(Ok).unwrap_or_else(|| {
+            let default = self
+                .state
+                .backends
+                .keyspace_order
+                .first()
+                .ok_or(ProxyError::NoDatabase)?;
+            routing::resolve_use(&self.state, default)
+        })?;
+        let shards = self
+            .state
+            .backends
+            .keyspace(&target.keyspace)
+            .ok_or_else(|| ProxyError::UnknownDatabase(target.keyspace.clone()))?;
+        let shard = match &target.shard {
+            Some(name) => self.state.backends.shard(&target.keyspace, name),
+            None => shards.first(),
+        };
+        shard
+            .cloned()
+            .ok_or_else(|| ProxyError::UnknownDatabase(target.keyspace.clone()))
+    }
+}

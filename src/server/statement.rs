@@ -1,0 +1,425 @@
+//! Running one statement: COM_QUERY splitting, dispatch by kind, and passthrough to a shard.
+//!
+//! Both COM_QUERY and COM_STMT_EXECUTE end up in [`ClientConn::run_statement`]; only the row
+//! format differs. Statements that change session or transaction state are handled by the proxy
+//! (see `transaction.rs` and `set.rs`); the rest are routed and sent as the client wrote them
+//! (with keyspace qualifiers mapped to backend databases).
+
+use super::connection::{ClientConn, CommandError};
+use super::local_answers;
+use super::relay::{self, RelayError, RelayOptions, RowFormat};
+use super::routing::{self, analysis_text};
+use crate::backend::{Shard, ShardConn};
+use crate::error::ProxyError;
+use crate::protocol::writer::{self, OkInfo};
+use crate::sql::{self, StatementKind};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Params, Value};
+use mysql_common::constants::StatusFlags;
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// How a statement was sent, and so how its rows are encoded.
+#[derive(Debug, Clone)]
+pub enum Exec {
+    /// COM_QUERY: text rows.
+    Text,
+    /// COM_STMT_EXECUTE with these parameters: binary rows.
+    Binary(Vec<Value>),
+}
+
+impl Exec {
+    fn format(&self) -> RowFormat {
+        match self {
+            Exec::Text => RowFormat::Text,
+            Exec::Binary(_) => RowFormat::Binary,
+        }
+    }
+}
+
+/// A short name for a statement kind, used in messages.
+pub fn kind_name(kind: StatementKind) -> &'static str {
+    match kind {
+        StatementKind::Select => "SELECT",
+        StatementKind::Insert => "INSERT",
+        StatementKind::Replace => "REPLACE",
+        StatementKind::Update => "UPDATE",
+        StatementKind::Delete => "DELETE",
+        StatementKind::Ddl => "DDL",
+        StatementKind::Show => "SHOW",
+        StatementKind::Explain => "EXPLAIN",
+        StatementKind::Call => "CALL",
+        StatementKind::Set => "SET",
+        StatementKind::Lock | StatementKind::Unlock => "LOCK TABLES",
+        _ => "statement",
+    }
+}
+
+/// Whether a statement leaves backend session state that later statements depend on.
+fn creates_session_state(kind: StatementKind, text: &str) -> bool {
+    if matches!(kind, StatementKind::Lock) {
+        return true;
+    }
+    if text.len() > 4096 {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    lower.contains("temporary")
+        || lower.contains("get_lock")
+        || lower.contains("sql_calc_found_rows")
+        || (kind == StatementKind::Other && lower.trim_start().starts_with("prepare"))
+        || lower.contains(":=")
+        || lower.contains("into @")
+}
+
+impl ClientConn {
+    /// COM_QUERY: splits multi-statement text and runs each statement in order, stopping at the
+    /// first error (as MySQL does).
+    pub async fn com_query(&mut self, sql: Vec<u8>) -> Result<(), CommandError> {
+        self.state.questions.fetch_add(1, Ordering::Relaxed);
+        let text = analysis_text(&sql).into_owned();
+        let pieces: Vec<(usize, usize)> = sql::split_statements(&text)
+            .into_iter()
+            .map(|p| {
+                let start = p.as_ptr() as usize - text.as_ptr() as usize;
+                (start, start + p.len())
+            })
+            .collect();
+        if pieces.is_empty() {
+            return Err(ProxyError::EmptyQuery.into());
+        }
+        if pieces.len() > 1 && !self.session.multi_statements {
+            return Err(ProxyError::Parse(
+                "You have an error in your SQL syntax: multi-statements are not enabled for this connection".into(),
+            )
+            .into());
+        }
+        let last = pieces.len() - 1;
+        for (i, (start, end)) in pieces.into_iter().enumerate() {
+            let res = self
+                .run_statement(&sql[start..end], &text[start..end], &Exec::Text, i < last)
+                .await;
+            match res {
+                Ok(()) => {}
+                Err(CommandError::Proxy(e)) => {
+                    self.write_error(&e).await?;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.ps.flush().await?;
+        Ok(())
+    }
+
+    /// Runs one statement and writes its response (without flushing).
+    pub async fn run_statement(
+        &mut self,
+        bytes: &[u8],
+        text: &str,
+        exec: &Exec,
+        more: bool,
+    ) -> Result<(), CommandError> {
+        let kind = sql::classify(text);
+        match kind {
+            StatementKind::Use => {
+                let target = sql::parse_use(text)
+                    .ok_or_else(|| ProxyError::Parse("USE needs a database name".into()))?;
+                let name = match &target.shard {
+                    Some(s) => format!("{}:{}", target.keyspace, s),
+                    None => target.keyspace.clone(),
+                };
+                self.use_database(&name)?;
+                self.write_ok_more(&OkInfo::default(), more);
+                Ok(())
+            }
+            StatementKind::Begin => {
+                self.begin(text).await?;
+                self.write_ok_more(&OkInfo::default(), more);
+                Ok(())
+            }
+            StatementKind::Commit => {
+                self.commit().await?;
+                self.write_ok_more(&OkInfo::default(), more);
+                Ok(())
+            }
+            StatementKind::Rollback => {
+                self.rollback().await;
+                self.write_ok_more(&OkInfo::default(), more);
+                Ok(())
+            }
+            StatementKind::Savepoint
+            | StatementKind::ReleaseSavepoint
+            | StatementKind::RollbackToSavepoint => {
+                self.savepoint(text, kind).await?;
+                self.write_ok_more(&OkInfo::default(), more);
+                Ok(())
+            }
+            StatementKind::Set => self.set_statement(bytes, text, more).await,
+            _ => {
+                if let Some(answer) = local_answers::answer(self, kind, text) {
+                    let answer = answer?;
+                    self.write_local_result(&answer, exec, more);
+                    return Ok(());
+                }
+                self.passthrough(bytes, text, kind, exec, more).await
+            }
+        }
+    }
+
+    /// Writes an OK packet (not flushed), flagging more results when statements follow.
+    pub fn write_ok_more(&mut self, ok: &OkInfo, more: bool) {
+        let mut status = self.session.status();
+        if more {
+            status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;
+        }
+        self.ps.write_with(|b| writer::ok_packet(b, 0, ok, status));
+    }
+
+    /// Sends a statement to the shard routing picks and relays the result.
+    async fn passthrough(
+        &mut self,
+        bytes: &[u8],
+        text: &str,
+        kind: StatementKind,
+        exec: &Exec,
+        more: bool,
+    ) -> Result<(), CommandError> {
+        let routed = routing::route(
+            &self.state,
+            self.session.target.as_ref(),
+            bytes,
+            text,
+            kind_name(kind),
+        )?;
+        let sql = substitute_last_insert_id(routed.sql, self.session.last_insert_id);
+        let mut sc = self.acquire(&routed.shard, true).await?;
+        let opts = RelayOptions {
+            format: exec.format(),
+            deprecate_eof: self.session.deprecate_eof(),
+            status: self.session.status(),
+            more_after: more,
+        };
+        let res = match exec {
+            Exec::Text => match sc.conn.query_iter(&*sql).await {
+                Ok(result) => relay::relay(&mut self.ps, result, opts).await,
+                Err(e) => Err(RelayError::Backend(e)),
+            },
+            Exec::Binary(params) => {
+                let params = if params.is_empty() {
+                    Params::Empty
+                } else {
+                    Params::Positional(params.clone())
+                };
+                match sc.conn.exec_iter(&*sql, params).await {
+                    Ok(result) => relay::relay(&mut self.ps, result, opts).await,
+                    Err(e) => Err(RelayError::Backend(e)),
+                }
+            }
+        };
+        let outcome = match res {
+            Ok(summary) => {
+                if summary.last_insert_id > 0 {
+                    self.session.last_insert_id = summary.last_insert_id;
+                }
+                if summary.warnings > 0 {
+                    self.session.warnings = relay::collect_warnings(&mut sc).await;
+                } else {
+                    self.session.warnings.clear();
+                }
+                if creates_session_state(kind, text) {
+                    sc.dirty = true;
+                    self.session.pinned = true;
+                }
+                Ok(())
+            }
+            Err(RelayError::Backend(e)) => {
+                self.session.warnings.clear();
+                Err(CommandError::from(
+                    sc.check::<()>(Err(e)).err().map_or_else(
+                        || ProxyError::Internal("backend error".into()),
+                        ProxyError::from,
+                    ),
+                ))
+            }
+            Err(RelayError::Client(e)) => {
+                sc.broken = true;
+                Err(CommandError::Packet(e))
+            }
+        };
+        self.put_back(sc).await;
+        outcome
+    }
+
+    /// Gets the connection a statement on `shard` must use: the session's reserved one, or a
+    /// pooled one prepared with the session's settings; with `transactional`, it also joins the
+    /// open (or, under autocommit=0, implicit) transaction.
+    pub async fn acquire(
+        &mut self,
+        shard: &Arc<Shard>,
+        transactional: bool,
+    ) -> Result<ShardConn, ProxyError> {
+        let mut sc = match self.session.take_reserved(&shard.keyspace, &shard.name) {
+            Some(c) => c,
+            None => {
+                let conn = shard.get_conn().await?;
+                let mut sc = ShardConn::new(shard.clone(), conn);
+                if let Err(e) = self.replay_settings(&mut sc).await {
+                    sc.release().await;
+                    return Err(e);
+                }
+                sc
+            }
+        };
+        if !transactional {
+            return Ok(sc);
+        }
+        if !self.session.autocommit && self.session.transaction.is_none() {
+            self.session.transaction = Some(crate::session::Transaction {
+                begin_sql: "BEGIN".into(),
+                savepoints: Vec::new(),
+            });
+        }
+        if let Err(e) = self.join_transaction(&mut sc).await {
+            self.put_back(sc).await;
+            return Err(e);
+        }
+        Ok(sc)
+    }
+
+    async fn replay_settings(&self, sc: &mut ShardConn) -> Result<(), ProxyError> {
+        for s in &self.session.settings {
+            sc.run(&s.sql).await?;
+            sc.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Returns a connection after a statement: kept by the session while it is needed, else
+    /// back to its pool (closed if broken, which also aborts the transaction it was in).
+    pub async fn put_back(&mut self, sc: ShardConn) {
+        if sc.broken {
+            if sc.in_txn {
+                self.abort_transaction().await;
+            }
+            sc.release().await;
+            return;
+        }
+        if sc.in_txn || sc.dirty || self.session.needs_reservation() {
+            self.session.reserved.push(sc);
+        } else {
+            drop(sc);
+        }
+    }
+
+    /// COM_FIELD_LIST: the columns of a table, from a zero-row SELECT on its shard.
+    pub async fn com_field_list(&mut self, table: &str) -> Result<(), CommandError> {
+        let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
+        let routed = routing::route(
+            &self.state,
+            self.session.target.as_ref(),
+            sql.as_bytes(),
+            &sql,
+            "COM_FIELD_LIST",
+        )?;
+        let mut sc = self.acquire(&routed.shard, false).await?;
+        let res = sc.conn.query_iter(&*routed.sql).await;
+        let columns = match res {
+            Ok(mut result) => {
+                let cols = result.columns().map(|c| c.to_vec()).unwrap_or_default();
+                let drained = result.next().await;
+                drop(result);
+                sc.check(drained.map(|_| cols))
+            }
+            Err(e) => sc.check(Err(e)),
+        };
+        self.put_back(sc).await;
+        let columns = columns?;
+        for c in &columns {
+            self.ps
+                .write_with(|b| writer::field_list_column_packet(b, c));
+        }
+        let status = self.session.status();
+        if self.session.deprecate_eof() {
+            self.ps
+                .write_with(|b| writer::ok_packet(b, 0xFE, &OkInfo::default(), status));
+        } else {
+            self.ps.write_with(|b| writer::eof_packet(b, 0, status));
+        }
+        self.ps.flush().await?;
+        Ok(())
+    }
+}
+
+/// Replaces `LAST_INSERT_ID()` (no argument) with the session's value: with pooled backend
+/// connections, the backend's own value may belong to another session.
+fn substitute_last_insert_id(sql: Cow<'_, [u8]>, value: u64) -> Cow<'_, [u8]> {
+    const NEEDLE: &[u8] = b"last_insert_id";
+    let has = sql
+        .windows(NEEDLE.len())
+        .any(|w| w.eq_ignore_ascii_case(NEEDLE));
+    if !has {
+        return sql;
+    }
+    let text = analysis_text(&sql).into_owned();
+    let tokens = sql::tokenize(&text);
+    let mut edits = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if t.kind == sql::TokenKind::Ident
+            && t.text(&text).eq_ignore_ascii_case("last_insert_id")
+            && tokens.get(i + 1).is_some_and(|n| n.text(&text) == "(")
+            && tokens.get(i + 2).is_some_and(|n| n.text(&text) == ")")
+            && !(i > 0 && tokens[i - 1].text(&text) == ".")
+        {
+            edits.push((t.start, tokens[i + 2].end));
+        }
+    }
+    if edits.is_empty() {
+        return sql;
+    }
+    let mut out = Vec::with_capacity(sql.len());
+    let mut at = 0;
+    for (s, e) in edits {
+        out.extend_from_slice(&sql[at..s]);
+        out.extend_from_slice(value.to_string().as_bytes());
+        at = e;
+    }
+    out.extend_from_slice(&sql[at..]);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitutes_last_insert_id() {
+        let out = substitute_last_insert_id(
+            Cow::Borrowed(b"SELECT LAST_INSERT_ID(), last_insert_id(5), 'last_insert_id()'"),
+            42,
+        );
+        assert_eq!(
+            std::str::from_utf8(&out).expect("utf8"),
+            "SELECT 42, last_insert_id(5), 'last_insert_id()'"
+        );
+        let same = substitute_last_insert_id(Cow::Borrowed(b"SELECT 1"), 42);
+        assert!(matches!(same, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn detects_session_state() {
+        assert!(creates_session_state(
+            StatementKind::Ddl,
+            "CREATE TEMPORARY TABLE t (a int)"
+        ));
+        assert!(creates_session_state(
+            StatementKind::Select,
+            "SELECT GET_LOCK('x', 1)"
+        ));
+        assert!(!creates_session_state(
+            StatementKind::Select,
+            "SELECT c FROM t WHERE id = 1"
+        ));
+    }
+}
