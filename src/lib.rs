@@ -12,4 +12,5 @@ pub mod protocol;
 pub mod server;
 pub mod session;
 pub mod sql;
+pub mod vindex;
 pub mod vschema;
