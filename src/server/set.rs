@@ -34,6 +34,23 @@ fn is_session_scope(item: &SetItem) -> bool {
     matches!(item.scope, SetScope::Session)
 }
 
+/// Whether a `SET NAMES` / `SET CHARACTER SET` item asks for what pooled connections already
+/// use (utf8mb4 with a general or MySQL-8 default collation). Such a statement changes nothing
+/// the proxy must replay, so it neither pins a connection nor reaches MariaDB, which does not
+/// know MySQL 8's `utf8mb4_0900_*` collations that MySQL 8 drivers ask for.
+fn is_pool_charset(item: &SetItem) -> bool {
+    let v = value_text(&item.value)
+        .trim_matches(['\'', '"'])
+        .to_ascii_lowercase();
+    match (item.scope, item.name.as_str()) {
+        (SetScope::Names, "names") | (SetScope::CharacterSet, "charset") => v == "utf8mb4",
+        (SetScope::Names, "collate") => {
+            v == "utf8mb4_general_ci" || v == "default" || v.starts_with("utf8mb4_0900_")
+        }
+        _ => false,
+    }
+}
+
 impl ClientConn {
     /// Runs a SET statement.
     pub async fn set_statement(
@@ -59,18 +76,19 @@ impl ClientConn {
                     }
                     self.session.autocommit = on;
                 }
+                _ if is_pool_charset(item) => {}
                 (true, "transaction_mode") => {
-                    self.session.transaction_mode = match value_text(&item.value)
-                        .to_ascii_lowercase()
-                        .as_str()
-                    {
-                        "multi" => TransactionMode::Multi,
-                        "single" => TransactionMode::Single,
-                        other => return Err(ProxyError::NotSupported(format!(
+                    self.session.transaction_mode =
+                        match value_text(&item.value).to_ascii_lowercase().as_str() {
+                            "multi" => TransactionMode::Multi,
+                            "single" => TransactionMode::Single,
+                            other => {
+                                return Err(ProxyError::NotSupported(format!(
                             "transaction_mode '{other}' is not supported (use 'multi' or 'single')"
                         ))
-                        .into()),
-                    };
+                                .into())
+                            }
+                        };
                 }
                 _ => {
                     backend_items += 1;
@@ -149,5 +167,34 @@ impl ClientConn {
         shard
             .cloned()
             .ok_or_else(|| ProxyError::UnknownDatabase(target.keyspace.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(sql: &str) -> Vec<SetItem> {
+        sql::parse_set(sql).unwrap_or_default()
+    }
+
+    #[test]
+    fn pool_charset_detection() {
+        assert!(items("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_ai_ci'")
+            .iter()
+            .all(is_pool_charset));
+        assert!(items("SET NAMES utf8mb4").iter().all(is_pool_charset));
+        assert!(!items("SET NAMES latin1").iter().all(is_pool_charset));
+        assert!(!items("SET NAMES utf8mb4 COLLATE utf8mb4_bin")
+            .iter()
+            .all(is_pool_charset));
+        assert!(!items("SET sql_mode = ''").iter().all(is_pool_charset));
+    }
+
+    #[test]
+    fn truthiness() {
+        assert_eq!(truthy(&SetValue::Int(0)), Some(false));
+        assert_eq!(truthy(&SetValue::Ident("ON".into())), Some(true));
+        assert_eq!(truthy(&SetValue::Str("maybe".into())), None);
     }
 }
