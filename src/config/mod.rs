@@ -131,10 +131,8 @@ pub struct BackendConfig {
     /// Connections kept open per shard pool even when idle.
     #[serde(default)]
     pub pool_min: usize,
-    /// How long to wait for a new backend connection, in milliseconds.
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout_ms: u64,
-    /// How long a statement waits for a pooled connection, in milliseconds.
+    /// How long a statement waits for a backend connection, in milliseconds: a pooled one, or a
+    /// new one including its TCP connect and login (mysql_async has no separate connect timeout).
     #[serde(default = "default_checkout_timeout")]
     pub checkout_timeout_ms: u64,
 }
@@ -144,7 +142,6 @@ impl Default for BackendConfig {
         BackendConfig {
             pool_max: default_pool_max(),
             pool_min: 0,
-            connect_timeout_ms: default_connect_timeout(),
             checkout_timeout_ms: default_checkout_timeout(),
         }
     }
@@ -152,9 +149,6 @@ impl Default for BackendConfig {
 
 fn default_pool_max() -> usize {
     32
-}
-fn default_connect_timeout() -> u64 {
-    2000
 }
 fn default_checkout_timeout() -> u64 {
     5000
