@@ -193,7 +193,7 @@ impl ClientConn {
             text,
             kind_name(kind),
         )?;
-        let sql = substitute_last_insert_id(routed.sql, self.session.last_insert_id);
+        let sql = substitute_session_values(routed.sql, self.session.last_insert_id);
         let mut sc = self.acquire(&routed.shard, true).await?;
         let opts = RelayOptions {
             format: exec.format(),
@@ -352,27 +352,37 @@ impl ClientConn {
     }
 }
 
-/// Replaces `LAST_INSERT_ID()` (no argument) with the session's value: with pooled backend
-/// connections, the backend's own value may belong to another session.
-fn substitute_last_insert_id(sql: Cow<'_, [u8]>, value: u64) -> Cow<'_, [u8]> {
-    const NEEDLE: &[u8] = b"last_insert_id";
-    let has = sql
-        .windows(NEEDLE.len())
-        .any(|w| w.eq_ignore_ascii_case(NEEDLE));
-    if !has {
+/// Replaces what a backend would answer wrongly for a proxied session:
+/// - `LAST_INSERT_ID()` (no argument) becomes the session's value: with pooled backend
+///   connections, the backend's own value may belong to another session;
+/// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
+///   to the backend's Unix socket, bypassing the proxy.
+fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    }
+    if !contains(&sql, b"last_insert_id") && !contains(&sql, b"@@socket") {
         return sql;
     }
     let text = analysis_text(&sql).into_owned();
     let tokens = sql::tokenize(&text);
-    let mut edits = Vec::new();
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
+        let word = t.text(&text);
         if t.kind == sql::TokenKind::Ident
-            && t.text(&text).eq_ignore_ascii_case("last_insert_id")
+            && word.eq_ignore_ascii_case("last_insert_id")
             && tokens.get(i + 1).is_some_and(|n| n.text(&text) == "(")
             && tokens.get(i + 2).is_some_and(|n| n.text(&text) == ")")
             && !(i > 0 && tokens[i - 1].text(&text) == ".")
         {
-            edits.push((t.start, tokens[i + 2].end));
+            edits.push((t.start, tokens[i + 2].end, last_insert_id.to_string()));
+        } else if t.kind == sql::TokenKind::Variable
+            && (word.eq_ignore_ascii_case("@@socket")
+                || word.eq_ignore_ascii_case("@@global.socket")
+                || word.eq_ignore_ascii_case("@@session.socket"))
+        {
+            edits.push((t.start, t.end, "NULL".into()));
         }
     }
     if edits.is_empty() {
@@ -380,9 +390,9 @@ fn substitute_last_insert_id(sql: Cow<'_, [u8]>, value: u64) -> Cow<'_, [u8]> {
     }
     let mut out = Vec::with_capacity(sql.len());
     let mut at = 0;
-    for (s, e) in edits {
+    for (s, e, replacement) in edits {
         out.extend_from_slice(&sql[at..s]);
-        out.extend_from_slice(value.to_string().as_bytes());
+        out.extend_from_slice(replacement.as_bytes());
         at = e;
     }
     out.extend_from_slice(&sql[at..]);

@@ -105,6 +105,8 @@ impl ServerSettings {
             "innodb_lock_wait_timeout=5".to_string(),
             "performance_schema=OFF".to_string(),
             format!("max_connections={}", self.max_connections),
+            // Room for statements and rows over 16 MiB (split packets) through the proxy.
+            "max_allowed_packet=256M".to_string(),
         ];
         let mut text = lines.join("\n");
         text.push('\n');
