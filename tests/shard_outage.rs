@@ -14,8 +14,12 @@ async fn down_shard_fails_fast_others_work_and_it_comes_back() {
     spec.backend.checkout_timeout_ms = 2000;
     let env = TestEnv::start(spec).await;
     let mut c = env.client().await;
-    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY)").await.expect("create");
-    c.query_drop("INSERT INTO t VALUES (1)").await.expect("insert");
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY)")
+        .await
+        .expect("create");
+    c.query_drop("INSERT INTO t VALUES (1)")
+        .await
+        .expect("insert");
     // Warm the pool with several connections so stale ones exist after the restart.
     let mut warm = Vec::new();
     for _ in 0..4 {
@@ -34,12 +38,18 @@ async fn down_shard_fails_fast_others_work_and_it_comes_back() {
     match err {
         mysql_async::Error::Server(e) => {
             assert_eq!(e.code, 1105, "{}", e.message);
-            assert!(e.message.contains("commerce/0"), "names the shard: {}", e.message);
+            assert!(
+                e.message.contains("commerce/0"),
+                "names the shard: {}",
+                e.message
+            );
         }
         other => panic!("expected a server error, got {other}"),
     }
     // The client connection itself is still fine, and other keyspaces work.
-    c.query_drop("USE `customer:-80`").await.expect("use other keyspace");
+    c.query_drop("USE `customer:-80`")
+        .await
+        .expect("use other keyspace");
     let one: Option<i64> = c.query_first("SELECT 1").await.expect("other shard works");
     assert_eq!(one, Some(1));
 
@@ -58,7 +68,10 @@ async fn down_shard_fails_fast_others_work_and_it_comes_back() {
     }
     assert_eq!(back, Some(1), "the shard is used again after it returns");
     for mut w in warm {
-        let n: Option<i64> = w.query_first("SELECT COUNT(*) FROM t").await.expect("after restart");
+        let n: Option<i64> = w
+            .query_first("SELECT COUNT(*) FROM t")
+            .await
+            .expect("after restart");
         assert_eq!(n, Some(1));
     }
     env.stop().await;
