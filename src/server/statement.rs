@@ -404,16 +404,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn substitutes_last_insert_id() {
-        let out = substitute_last_insert_id(
-            Cow::Borrowed(b"SELECT LAST_INSERT_ID(), last_insert_id(5), 'last_insert_id()'"),
+    fn substitutes_session_values() {
+        let out = substitute_session_values(
+            Cow::Borrowed(
+                b"SELECT LAST_INSERT_ID(), last_insert_id(5), 'last_insert_id()', @@socket",
+            ),
             42,
         );
         assert_eq!(
             std::str::from_utf8(&out).expect("utf8"),
-            "SELECT 42, last_insert_id(5), 'last_insert_id()'"
+            "SELECT 42, last_insert_id(5), 'last_insert_id()', NULL"
         );
-        let same = substitute_last_insert_id(Cow::Borrowed(b"SELECT 1"), 42);
+        let same = substitute_session_values(Cow::Borrowed(b"SELECT 1"), 42);
         assert!(matches!(same, Cow::Borrowed(_)));
     }
 
