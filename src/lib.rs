@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod backend;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod keyrange;
 pub mod local;
