@@ -3,6 +3,7 @@
 //! `Proxy::start` builds the whole world first (config, VSchema, backend pools), binds, and only
 //! then accepts; `shutdown` stops accepting, tells every connection to finish, and closes pools.
 
+mod admin;
 mod connection;
 mod local_answers;
 mod prepared;

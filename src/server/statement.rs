@@ -157,6 +157,11 @@ impl ClientConn {
                 Ok(())
             }
             StatementKind::Set => self.set_statement(bytes, text, more).await,
+            StatementKind::Show | StatementKind::Other
+                if crate::admin::parse_admin(text).is_some() =>
+            {
+                self.admin_statement(text, exec, more).await
+            }
             _ => {
                 if let Some(answer) = local_answers::answer(self, kind, text) {
                     let answer = answer?;
