@@ -124,6 +124,19 @@ pub struct Session {
     pub warnings: Vec<Warning>,
     /// Whether COM_QUERY may carry several statements.
     pub multi_statements: bool,
+    /// While VEXPLAIN QUERIES runs: every query sent to a shard, in order.
+    pub query_log: Option<Vec<LoggedQuery>>,
+}
+
+/// One query a shard received (VEXPLAIN QUERIES).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedQuery {
+    /// Keyspace.
+    pub keyspace: String,
+    /// Shard name.
+    pub shard: String,
+    /// The query text as sent.
+    pub sql: String,
 }
 
 impl Session {
@@ -153,6 +166,18 @@ impl Session {
             prepared: HashMap::new(),
             next_statement_id: 1,
             warnings: Vec::new(),
+            query_log: None,
+        }
+    }
+
+    /// Records a query sent to a shard, when VEXPLAIN QUERIES is listening.
+    pub fn log_query(&mut self, keyspace: &str, shard: &str, sql: &[u8]) {
+        if let Some(log) = self.query_log.as_mut() {
+            log.push(LoggedQuery {
+                keyspace: keyspace.to_string(),
+                shard: shard.to_string(),
+                sql: String::from_utf8_lossy(sql).into_owned(),
+            });
         }
     }
 

@@ -37,5 +37,33 @@ async fn show_vitess_statements() {
         .expect("create");
     let tables: Vec<String> = c.query("SHOW TABLES").await.expect("tables");
     assert_eq!(tables, vec!["shown"]);
+    // VEXPLAIN QUERIES runs the statement and lists what each shard received.
+    let rows: Vec<(u64, String, String, String)> = c
+        .query("VEXPLAIN QUERIES SELECT COUNT(*) FROM commerce.shown")
+        .await
+        .expect("vexplain");
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].1.as_str(), rows[0].2.as_str()), ("commerce", "0"));
+    assert!(
+        rows[0].3.contains("FROM `"),
+        "qualifier mapped to the shard database: {}",
+        rows[0].3
+    );
+    match c
+        .query_drop("VEXPLAIN QUERIES INSERT INTO shown VALUES (1)")
+        .await
+    {
+        Err(mysql_async::Error::Server(e)) => assert!(
+            e.message.contains("VT09008") || e.message.contains("vexplain"),
+            "{}",
+            e.message
+        ),
+        other => panic!("DML under VEXPLAIN QUERIES needs the directive: {other:?}"),
+    }
+    let n: Option<i64> = c
+        .query_first("SELECT COUNT(*) FROM shown")
+        .await
+        .expect("count");
+    assert_eq!(n, Some(0), "refused DML did not run");
     env.stop().await;
 }

@@ -29,6 +29,7 @@ pub struct PacketStream<S> {
     out: Vec<u8>,
     /// Sequence id expected on the next packet read and used on the next packet written.
     pub seq: u8,
+    discard: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
@@ -38,6 +39,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
             stream,
             out: Vec::with_capacity(16 * 1024),
             seq: 0,
+            discard: false,
         }
     }
 
@@ -72,8 +74,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         }
     }
 
+    /// While set, written packets are dropped (VEXPLAIN QUERIES runs a statement for its
+    /// shard traffic, not its result). Flush pending output before turning it on.
+    pub fn set_discard(&mut self, discard: bool) {
+        self.discard = discard;
+    }
+
     /// Appends one logical packet to the output buffer (splitting at 16 MiB).
     pub fn write(&mut self, payload: &[u8]) {
+        if self.discard {
+            return;
+        }
         let mut rest = payload;
         loop {
             let chunk = rest.len().min(MAX_PAYLOAD);
@@ -92,6 +103,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
     /// Builds a packet in place: `build` appends the payload to the output buffer directly,
     /// avoiding a copy for the common small packet (row, column definition).
     pub fn write_with(&mut self, build: impl FnOnce(&mut Vec<u8>)) {
+        if self.discard {
+            return;
+        }
         let header_at = self.out.len();
         self.out.extend_from_slice(&[0, 0, 0, 0]);
         build(&mut self.out);

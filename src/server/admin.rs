@@ -4,8 +4,11 @@
 use super::connection::{ClientConn, CommandError};
 use super::local_answers::LocalResult;
 use super::statement::Exec;
-use crate::admin::{self, AdminError, AdminStatement};
+use crate::admin::{self, AdminError, AdminStatement, VExplainMode};
 use crate::error::ProxyError;
+use crate::protocol::writer::synthetic_column;
+use mysql_async::Value;
+use mysql_common::constants::ColumnType;
 
 fn admin_error(e: AdminError) -> ProxyError {
     let (code, _) = e.to_wire();
@@ -34,8 +37,19 @@ impl ClientConn {
             Some(Err(e)) => return Err(admin_error(e).into()),
             None => return Err(ProxyError::Internal("not an admin statement".into()).into()),
         };
-        if let AdminStatement::VExplain { .. } = stmt {
-            return Err(ProxyError::NotSupported("VEXPLAIN is not supported yet".into()).into());
+        if let AdminStatement::VExplain {
+            mode, statement, ..
+        } = &stmt
+        {
+            stmt.check_vexplain_dml().map_err(admin_error)?;
+            return match mode {
+                VExplainMode::Queries => self.vexplain_queries(statement, exec, more).await,
+                other => Err(ProxyError::NotSupported(format!(
+                    "VEXPLAIN {} is not supported yet",
+                    other.name().to_uppercase()
+                ))
+                .into()),
+            };
         }
         let result = admin::execute_show(
             &stmt,
@@ -48,6 +62,47 @@ impl ClientConn {
         let local = LocalResult {
             columns: result.columns,
             rows: result.rows,
+        };
+        self.write_local_result(&local, exec, more);
+        Ok(())
+    }
+
+    /// VEXPLAIN QUERIES: runs the statement with its result discarded and answers with every
+    /// query the shards received (`#`, `keyspace`, `shard`, `query`).
+    async fn vexplain_queries(
+        &mut self,
+        statement: &str,
+        exec: &Exec,
+        more: bool,
+    ) -> Result<(), CommandError> {
+        self.ps.flush().await?;
+        self.session.query_log = Some(Vec::new());
+        self.ps.set_discard(true);
+        // Boxed: run_statement leads back here for a nested VEXPLAIN.
+        let res =
+            Box::pin(self.run_statement(statement.as_bytes(), statement, &Exec::Text, false)).await;
+        self.ps.set_discard(false);
+        let log = self.session.query_log.take().unwrap_or_default();
+        res?;
+        let local = LocalResult {
+            columns: vec![
+                synthetic_column("#", ColumnType::MYSQL_TYPE_LONGLONG),
+                synthetic_column("keyspace", ColumnType::MYSQL_TYPE_VAR_STRING),
+                synthetic_column("shard", ColumnType::MYSQL_TYPE_VAR_STRING),
+                synthetic_column("query", ColumnType::MYSQL_TYPE_VAR_STRING),
+            ],
+            rows: log
+                .into_iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    vec![
+                        Value::UInt(i as u64),
+                        Value::Bytes(q.keyspace.into_bytes()),
+                        Value::Bytes(q.shard.into_bytes()),
+                        Value::Bytes(q.sql.into_bytes()),
+                    ]
+                })
+                .collect(),
         };
         self.write_local_result(&local, exec, more);
         Ok(())

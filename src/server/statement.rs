@@ -199,6 +199,8 @@ impl ClientConn {
             kind_name(kind),
         )?;
         let sql = substitute_session_values(routed.sql, self.session.last_insert_id);
+        self.session
+            .log_query(&routed.shard.keyspace, &routed.shard.name, &sql);
         let mut sc = self.acquire(&routed.shard, true).await?;
         let opts = RelayOptions {
             format: exec.format(),

@@ -43,6 +43,8 @@ impl ClientConn {
         }
         let begin = txn.begin_sql.clone();
         let savepoints = txn.savepoints.clone();
+        self.session
+            .log_query(&sc.shard.keyspace, &sc.shard.name, begin.as_bytes());
         sc.run(&begin).await?;
         sc.in_txn = true;
         for sp in &savepoints {
