@@ -1,0 +1,95 @@
+//! Executing plans for sharded keyspaces: resolving routes to shards, sending each shard its
+//! query through a [`Cursor`], and merging the answers.
+//!
+//! The [`Cursor`] trait is the only door to the shards, so these functions can be tested with a
+//! recording cursor that asserts the exact shard traffic without a database.
+
+pub mod resolve;
+mod select;
+mod write;
+
+pub use select::{execute_select, shard_sql};
+pub use write::{execute_all_shards, execute_dml, execute_insert};
+
+use crate::engine::EngineError;
+use crate::keyrange::KeyRange;
+use mysql_async::Value;
+use mysql_common::packets::Column;
+use std::future::Future;
+
+/// Why executing a plan failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The statement cannot be executed exactly (→ 1235).
+    #[error("{0}")]
+    NotSupported(String),
+    /// An error from a shard or the proxy, already in client terms.
+    #[error(transparent)]
+    Proxy(#[from] crate::error::ProxyError),
+    /// A bug or inconsistency (→ 1105).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<EngineError> for ExecError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Unsupported(m) => ExecError::NotSupported(m),
+            other => ExecError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ExecError> for crate::error::ProxyError {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::NotSupported(m) => crate::error::ProxyError::NotSupported(m),
+            ExecError::Proxy(p) => p,
+            ExecError::Internal(m) => crate::error::ProxyError::Internal(m),
+        }
+    }
+}
+
+/// One shard's complete answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShardResult {
+    /// Column definitions (empty for statements without a result set).
+    pub columns: Vec<Column>,
+    /// Rows (text-protocol values: `Value::Bytes` or `Value::NULL`).
+    pub rows: Vec<Vec<Value>>,
+    /// Affected rows.
+    pub affected_rows: u64,
+    /// Generated id.
+    pub last_insert_id: u64,
+    /// Warnings raised.
+    pub warnings: u16,
+}
+
+/// The executor's only way to reach shards.
+pub trait Cursor {
+    /// The shards of a keyspace: name and key range, in config order.
+    fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError>;
+
+    /// Runs `sql` (keyspace qualifiers not yet mapped) on shard `shard` of `keyspace` and
+    /// returns the whole result.
+    fn execute(
+        &mut self,
+        keyspace: &str,
+        shard: usize,
+        sql: String,
+    ) -> impl Future<Output = Result<ShardResult, ExecError>> + Send;
+
+    /// Reserves `count` consecutive ids from a sequence table; returns the first.
+    fn next_sequence_ids(
+        &mut self,
+        keyspace: &str,
+        table: &str,
+        count: u64,
+    ) -> impl Future<Output = Result<u64, ExecError>> + Send;
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+//! Route resolution: evaluating a route's values through its vindex into shards.
+//!
+//! Pure: the caller passes the keyspace's shards (name and key range, in config order) and the
+//! prepared-statement parameters; the result says which shards to query and, for IN routes,
+//! which of the route's values belong to each shard (for pruning the IN list).
+
+use super::ExecError;
+use crate::keyrange::KeyRange;
+use crate::planner::{Route, RouteOpcode, RouteValue};
+use crate::vindex::{Destination, SqlType, SqlValue};
+use crate::vschema::VSchema;
+use mysql_async::Value;
+
+/// One shard a route reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardTarget {
+    /// Index into the keyspace's shard list.
+    pub shard: usize,
+    /// Indexes into `Route::values` that map to this shard (empty for Scatter / AnyShard).
+    pub values: Vec<usize>,
+}
+
+/// Converts a bound prepared-statement parameter into the vindex value model.
+pub fn param_to_sql_value(v: &Value) -> SqlValue {
+    match v {
+        Value::NULL => SqlValue::null(),
+        Value::Int(i) => SqlValue::int64(*i),
+        Value::UInt(u) => SqlValue::uint64(*u),
+        Value::Float(f) => SqlValue::float64(*f as f64),
+        Value::Double(d) => SqlValue::float64(*d),
+        Value::Bytes(b) => SqlValue::new(SqlType::VarBinary, b.clone()),
+        other => SqlValue::varchar(other.as_sql(true).trim_matches('\'').as_bytes().to_vec()),
+    }
+}
+
+/// The SQL value of a route value, binding parameters.
+pub fn route_value(v: &RouteValue, params: &[Value]) -> Result<SqlValue, ExecError> {
+    match v {
+        RouteValue::Literal(s) => Ok(s.clone()),
+        RouteValue::Param(i) => params
+            .get(*i)
+            .map(param_to_sql_value)
+            .ok_or_else(|| ExecError::Internal(format!("parameter {i} is not bound"))),
+    }
+}
+
+/// Shards a keyspace id belongs to (the first whose range contains it, like Vitess).
+fn shard_of(ksid: &[u8], shards: &[(String, KeyRange)]) -> Result<usize, ExecError> {
+    shards
+        .iter()
+        .position(|(_, r)| r.contains(ksid))
+        .ok_or_else(|| {
+            ExecError::Internal(format!(
+                "KeyspaceId {} didn't match any shards",
+                crate::keyrange::to_hex(ksid)
+            ))
+        })
+}
+
+fn push(targets: &mut Vec<ShardTarget>, shard: usize, value: Option<usize>) {
+    match targets.iter_mut().find(|t| t.shard == shard) {
+        Some(t) => {
+            if let Some(v) = value {
+                if !t.values.contains(&v) {
+                    t.values.push(v);
+                }
+            }
+        }
+        None => targets.push(ShardTarget {
+            shard,
+            values: value.into_iter().collect(),
+        }),
+    }
+}
+
+/// Maps a destination to shard indexes.
+pub fn destination_shards(
+    dest: &Destination,
+    shards: &[(String, KeyRange)],
+) -> Result<Vec<usize>, ExecError> {
+    Ok(match dest {
+        Destination::KeyspaceId(k) => vec![shard_of(k, shards)?],
+        Destination::KeyspaceIds(ks) => {
+            let mut out = Vec::new();
+            for k in ks {
+                let s = shard_of(k, shards)?;
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+            out
+        }
+        Destination::KeyRange(r) => shards
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, sr))| sr.intersects(r))
+            .map(|(i, _)| i)
+            .collect(),
+        Destination::None => Vec::new(),
+    })
+}
+
+/// Resolves `route` to the shards it must query, in shard order.
+pub fn resolve(
+    route: &Route,
+    params: &[Value],
+    vschema: &VSchema,
+    shards: &[(String, KeyRange)],
+) -> Result<Vec<ShardTarget>, ExecError> {
+    let all = || {
+        (0..shards.len())
+            .map(|shard| ShardTarget {
+                shard,
+                values: Vec::new(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut targets = match &route.opcode {
+        RouteOpcode::Scatter => return Ok(all()),
+        RouteOpcode::None => return Ok(Vec::new()),
+        RouteOpcode::AnyShard => {
+            return Ok(if shards.is_empty() {
+                Vec::new()
+            } else {
+                vec![ShardTarget {
+                    shard: 0,
+                    values: Vec::new(),
+                }]
+            })
+        }
+        RouteOpcode::ByDestination(name) => {
+            let shard = shards
+                .iter()
+                .position(|(n, _)| n.eq_ignore_ascii_case(name))
+                .ok_or_else(|| ExecError::Internal(format!("unknown shard '{name}'")))?;
+            return Ok(vec![ShardTarget {
+                shard,
+                values: Vec::new(),
+            }]);
+        }
+        RouteOpcode::EqualUnique | RouteOpcode::Equal | RouteOpcode::In => Vec::new(),
+    };
+    let vindex_name = route
+        .vindex
+        .as_deref()
+        .ok_or_else(|| ExecError::Internal("route without a vindex".into()))?;
+    let entry = vschema
+        .keyspace(&route.keyspace)
+        .and_then(|k| k.vindex(vindex_name))
+        .ok_or_else(|| ExecError::Internal(format!("unknown vindex '{vindex_name}'")))?;
+    let vindex = entry.functional().ok_or_else(|| {
+        ExecError::NotSupported(format!(
+            "routing by lookup vindex '{vindex_name}' is not supported yet"
+        ))
+    })?;
+    let values = route
+        .values
+        .iter()
+        .map(|v| route_value(v, params))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dests = vindex
+        .map(&values)
+        .map_err(|e| ExecError::Internal(format!("vindex '{vindex_name}': {e}")))?;
+    for (i, d) in dests.iter().enumerate() {
+        for s in destination_shards(d, shards)? {
+            push(&mut targets, s, Some(i));
+        }
+    }
+    targets.sort_by_key(|t| t.shard);
+    Ok(targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_shards() -> Vec<(String, KeyRange)> {
+        ["-80", "80-"]
+            .iter()
+            .map(|n| (n.to_string(), KeyRange::parse_shard_name(n).expect("name")))
+            .collect()
+    }
+
+    fn vschema() -> VSchema {
+        let ks = crate::vschema::KeyspaceSchema::parse(
+            "customer",
+            r#"{"sharded": true, "vindexes": {"hash": {"type": "hash"}},
+                "tables": {"user": {"column_vindexes": [{"column": "id", "name": "hash"}]}}}"#,
+        )
+        .expect("parse");
+        VSchema::build(vec![ks], [("customer".to_string(), 2usize)].into()).expect("build")
+    }
+
+    fn route(opcode: RouteOpcode, values: Vec<RouteValue>) -> Route {
+        Route {
+            keyspace: "customer".into(),
+            opcode,
+            vindex: Some("hash".into()),
+            values,
+        }
+    }
+
+    #[test]
+    fn equal_unique_hits_the_vitess_shard() {
+        // hash(1) = 166b40b44aba4bd6 -> -80; hash(4) = d2fd8867d50d2dfe -> 80-
+        let vs = vschema();
+        let shards = two_shards();
+        let r = route(
+            RouteOpcode::EqualUnique,
+            vec![RouteValue::Literal(SqlValue::int64(1))],
+        );
+        assert_eq!(resolve(&r, &[], &vs, &shards).expect("resolve")[0].shard, 0);
+        let r = route(RouteOpcode::EqualUnique, vec![RouteValue::Param(0)]);
+        assert_eq!(
+            resolve(&r, &[Value::Int(4)], &vs, &shards).expect("resolve")[0].shard,
+            1
+        );
+    }
+
+    #[test]
+    fn in_lists_are_split_per_shard() {
+        let vs = vschema();
+        let r = route(
+            RouteOpcode::In,
+            [1, 4, 2, 5]
+                .iter()
+                .map(|i| RouteValue::Literal(SqlValue::int64(*i)))
+                .collect(),
+        );
+        let t = resolve(&r, &[], &vs, &two_shards()).expect("resolve");
+        // 1 -> 16.., 2 -> 06.. (-80); 4 -> d2.., 5 -> 70.. (-80)
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            t[0],
+            ShardTarget {
+                shard: 0,
+                values: vec![0, 2, 3]
+            }
+        );
+        assert_eq!(
+            t[1],
+            ShardTarget {
+                shard: 1,
+                values: vec![1]
+            }
+        );
+    }
+
+    #[test]
+    fn null_goes_nowhere_and_scatter_everywhere() {
+        let vs = vschema();
+        let r = route(
+            RouteOpcode::EqualUnique,
+            vec![RouteValue::Literal(SqlValue::null())],
+        );
+        assert!(resolve(&r, &[], &vs, &two_shards())
+            .expect("resolve")
+            .is_empty());
+        let r = route(RouteOpcode::Scatter, vec![]);
+        assert_eq!(
+            resolve(&r, &[], &vs, &two_shards()).expect("resolve").len(),
+            2
+        );
+    }
+}

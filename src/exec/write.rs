@@ -1,0 +1,192 @@
+//! Writes on sharded keyspaces: UPDATE/DELETE routed like SELECT, DDL on every shard, and
+//! INSERT split by the primary vindex into one multi-row INSERT per shard, with ids from the
+//! table's sequence when the auto_increment column is omitted or NULL.
+
+use super::resolve::{destination_shards, resolve, route_value};
+use super::select::shard_sql;
+use super::{Cursor, ExecError, ShardResult};
+use crate::planner::{DmlPlan, InsertPlan};
+use crate::vindex::SqlValue;
+use crate::vschema::VSchema;
+use mysql_async::Value;
+
+/// Runs an UPDATE/DELETE on every shard its route reaches; affected rows are summed.
+pub async fn execute_dml<C: Cursor>(
+    cursor: &mut C,
+    plan: &DmlPlan,
+    params: &[Value],
+    vschema: &VSchema,
+) -> Result<ShardResult, ExecError> {
+    let keyspace = plan.route.keyspace.as_str();
+    let shards = cursor.shards(keyspace)?;
+    let targets = resolve(&plan.route, params, vschema, &shards)?;
+    if plan.has_limit && targets.len() > 1 {
+        return Err(ExecError::NotSupported(
+            "UPDATE/DELETE with LIMIT on more than one shard is not supported".into(),
+        ));
+    }
+    let mut total = ShardResult::default();
+    for t in &targets {
+        let r = cursor
+            .execute(keyspace, t.shard, shard_sql(&plan.query, t))
+            .await?;
+        total.affected_rows += r.affected_rows;
+        total.warnings = total.warnings.saturating_add(r.warnings);
+    }
+    Ok(total)
+}
+
+/// Runs a DDL statement on every shard of a keyspace, in order. If a shard fails after others
+/// succeeded, the error names the shards the statement reached.
+pub async fn execute_all_shards<C: Cursor>(
+    cursor: &mut C,
+    keyspace: &str,
+    sql: &str,
+) -> Result<ShardResult, ExecError> {
+    let shards = cursor.shards(keyspace)?;
+    let mut done: Vec<String> = Vec::new();
+    let mut total = ShardResult::default();
+    for (i, (name, _)) in shards.iter().enumerate() {
+        match cursor.execute(keyspace, i, sql.to_string()).await {
+            Ok(r) => {
+                total.affected_rows += r.affected_rows;
+                total.warnings = total.warnings.saturating_add(r.warnings);
+                done.push(format!("{keyspace}/{name}"));
+            }
+            Err(e) if done.is_empty() => return Err(e),
+            Err(e) => {
+                return Err(ExecError::Internal(format!(
+                    "statement failed on {keyspace}/{name}: {e}; it was applied on {}; \
+                     not attempted on the remaining shards",
+                    done.join(", ")
+                )))
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Runs an INSERT: assigns sequence ids, computes each row's shard from the primary vindex,
+/// and sends each shard one multi-row INSERT with its rows (shards in order).
+pub async fn execute_insert<C: Cursor>(
+    cursor: &mut C,
+    plan: &InsertPlan,
+    params: &[Value],
+    vschema: &VSchema,
+) -> Result<ShardResult, ExecError> {
+    let keyspace = plan.keyspace.as_str();
+    let shards = cursor.shards(keyspace)?;
+    let vindex = vschema
+        .keyspace(keyspace)
+        .and_then(|k| k.vindex(&plan.vindex))
+        .and_then(|v| v.functional())
+        .ok_or_else(|| {
+            ExecError::NotSupported(format!(
+                "INSERT through primary vindex '{}' (not a functional vindex) is not supported yet",
+                plan.vindex
+            ))
+        })?;
+    let needs_id = |i: usize| -> bool {
+        let row = &plan.rows[i];
+        plan.auto_increment_omitted || row.auto_increment_value.is_some()
+    };
+    let generated = (0..plan.rows.len()).filter(|&i| needs_id(i)).count() as u64;
+    let mut next_id = 0u64;
+    let mut first_id = 0u64;
+    if generated > 0 {
+        let (seq_ks, seq_table) = plan.sequence.as_ref().ok_or_else(|| {
+            ExecError::Internal(format!(
+                "table {} needs ids but has no sequence",
+                plan.table
+            ))
+        })?;
+        next_id = cursor
+            .next_sequence_ids(seq_ks, seq_table, generated)
+            .await?;
+        first_id = next_id;
+    }
+    let mut per_shard: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
+    for (i, row) in plan.rows.iter().enumerate() {
+        let id = if needs_id(i) {
+            let id = next_id;
+            next_id += 1;
+            Some(id)
+        } else {
+            None
+        };
+        let mut values = Vec::with_capacity(row.vindex_values.len());
+        for v in &row.vindex_values {
+            values.push(match (v, id) {
+                (Some(v), _) => route_value(v, params)?,
+                (None, Some(id)) => SqlValue::uint64(id),
+                (None, None) => {
+                    return Err(ExecError::Internal(
+                        "row without a primary vindex value".into(),
+                    ))
+                }
+            });
+        }
+        let dest = match values.len() {
+            1 => vindex.map(&values),
+            _ => vindex.map_multi(&[values]),
+        }
+        .map_err(|e| ExecError::Internal(format!("vindex '{}': {e}", plan.vindex)))?;
+        let dest = dest
+            .first()
+            .ok_or_else(|| ExecError::Internal("vindex returned no destination".into()))?;
+        let targets = destination_shards(dest, &shards)?;
+        let [shard] = targets.as_slice() else {
+            return Err(ExecError::NotSupported(format!(
+                "INSERT row {} of table {} does not map to exactly one shard (its primary vindex value is NULL or invalid)",
+                i + 1,
+                plan.table
+            )));
+        };
+        per_shard[*shard].push(row_text(plan, row, id)?);
+    }
+    let mut total = ShardResult {
+        last_insert_id: first_id,
+        ..ShardResult::default()
+    };
+    for (shard, rows) in per_shard.into_iter().enumerate() {
+        if rows.is_empty() {
+            continue;
+        }
+        let sql = format!("{}{}{}", plan.prefix, rows.join(", "), plan.suffix);
+        let r = cursor.execute(keyspace, shard, sql).await?;
+        total.affected_rows += r.affected_rows;
+        total.warnings = total.warnings.saturating_add(r.warnings);
+    }
+    Ok(total)
+}
+
+/// The text of one row tuple, with its generated id filled in.
+fn row_text(
+    plan: &InsertPlan,
+    row: &crate::planner::InsertRow,
+    id: Option<u64>,
+) -> Result<String, ExecError> {
+    let (start, end) = row.span;
+    let tuple = plan
+        .source
+        .get(start..end)
+        .ok_or_else(|| ExecError::Internal("row span out of range".into()))?;
+    let Some(id) = id else {
+        return Ok(tuple.to_string());
+    };
+    if let Some((vs, ve)) = row.auto_increment_value {
+        let head = plan.source.get(start..vs);
+        let tail = plan.source.get(ve..end);
+        return match (head, tail) {
+            (Some(h), Some(t)) => Ok(format!("{h}{id}{t}")),
+            _ => Err(ExecError::Internal(
+                "auto_increment span out of range".into(),
+            )),
+        };
+    }
+    // Column omitted: append the id before the tuple's closing parenthesis.
+    let close = tuple
+        .rfind(')')
+        .ok_or_else(|| ExecError::Internal("row tuple without ')'".into()))?;
+    Ok(format!("{}, {}{}", &tuple[..close], id, &tuple[close..]))
+}

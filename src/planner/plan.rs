@@ -1,0 +1,183 @@
+//! Plans are data: what to send to which shards and how to combine the answers.
+//!
+//! The planner turns a statement into a [`Plan`] without any I/O; the executor evaluates route
+//! values (literals, or prepared-statement parameters) through vindexes into shards, sends each
+//! shard its query, and merges the results as [`Merge`] says. `describe()` renders a plan as the
+//! JSON VEXPLAIN PLAN shows.
+
+use crate::engine::{AggregateSpec, OrderBy};
+use crate::vindex::SqlValue;
+
+/// A value the route depends on: known at plan time, or a `?` of a prepared statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteValue {
+    /// A literal from the statement text.
+    Literal(SqlValue),
+    /// The n-th `?` parameter (0-based), bound at execute time.
+    Param(usize),
+}
+
+/// How a route picks shards (Vitess's route opcodes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteOpcode {
+    /// One value of a unique vindex: exactly one shard.
+    EqualUnique,
+    /// One value of a non-unique vindex: the shards it maps to.
+    Equal,
+    /// A list of values (`IN`): the shards they map to; the IN list is pruned per shard.
+    In,
+    /// Every shard of the keyspace.
+    Scatter,
+    /// No shard can hold a matching row (e.g. `id = NULL`, `1 = 0`).
+    None,
+    /// A shard named explicitly (`USE ks:-80`).
+    ByDestination(String),
+    /// Any one shard (reference tables, statements without tables).
+    AnyShard,
+}
+
+/// Where a query goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// Keyspace of the tables.
+    pub keyspace: String,
+    /// Shard selection.
+    pub opcode: RouteOpcode,
+    /// Vindex (name in the keyspace's VSchema) that maps `values`; None for Scatter/None/AnyShard.
+    pub vindex: Option<String>,
+    /// Values of the vindex column: one for Equal/EqualUnique, several for In.
+    pub values: Vec<RouteValue>,
+}
+
+/// The SQL text to send, with an optional IN list to replace per shard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryTemplate {
+    /// Full SQL (keyspace qualifiers already removed or mapped by the executor).
+    pub sql: String,
+    /// The IN list holding the route values, pruned per shard by the executor; None when the
+    /// query is sent unchanged (also whenever the values include `?` parameters, whose
+    /// positions must not change).
+    pub in_list: Option<InList>,
+}
+
+/// Where the route values of an `IN (...)` sit in [`QueryTemplate::sql`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InList {
+    /// Byte range of the list's contents, between the parentheses.
+    pub span: (usize, usize),
+    /// Byte range of each item, in the order of [`Route::values`]; each shard gets the items
+    /// whose values map to it, joined with `, `.
+    pub items: Vec<(usize, usize)>,
+}
+
+/// LIMIT/OFFSET applied at the proxy after merging (shards were asked for offset + count rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return; None = all.
+    pub count: Option<u64>,
+}
+
+/// How per-shard results combine into the client's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merge {
+    /// Aggregation of partial results (GROUP BY keys and aggregate functions), in output order.
+    pub aggregates: Option<Vec<AggregateSpec>>,
+    /// DISTINCT over the (post-aggregation) rows.
+    pub distinct: bool,
+    /// ORDER BY over the (post-aggregation) rows; shard results are sorted the same way, so
+    /// without aggregation this is a k-way merge.
+    pub order_by: Vec<OrderBy>,
+    /// LIMIT/OFFSET after ordering.
+    pub limit: Option<Limit>,
+    /// How many leading columns the client sees; extra ones were added for sorting or
+    /// aggregation and are dropped.
+    pub visible_columns: usize,
+}
+
+/// A SELECT on a sharded keyspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectPlan {
+    /// Target shards.
+    pub route: Route,
+    /// What each shard runs.
+    pub query: QueryTemplate,
+    /// How to combine; None when one shard answers (the result is relayed as is).
+    pub merge: Option<Merge>,
+}
+
+/// An UPDATE or DELETE on a sharded keyspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DmlPlan {
+    /// Target shards.
+    pub route: Route,
+    /// What each shard runs.
+    pub query: QueryTemplate,
+    /// Whether a LIMIT clause makes a multi-shard run inexact (then it must be single-shard).
+    pub has_limit: bool,
+}
+
+/// One row's placement in an INSERT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertRow {
+    /// Values of the primary vindex column(s) of this row, in vindex column order; `None`
+    /// means the value is this row's generated sequence id (the primary vindex column is the
+    /// auto_increment column and it was omitted or NULL).
+    pub vindex_values: Vec<Option<RouteValue>>,
+    /// Byte range in the statement of this row's `( ... )` tuple, copied into the shard's INSERT.
+    pub span: (usize, usize),
+    /// Byte range (in [`InsertPlan::source`]) of the auto_increment column's value when that
+    /// value is the literal NULL: the executor replaces it with the next sequence id. None when
+    /// the value is given, or when the column was omitted (see
+    /// [`InsertPlan::auto_increment_omitted`]).
+    pub auto_increment_value: Option<(usize, usize)>,
+}
+
+/// An INSERT (or REPLACE) into a sharded table: rows grouped per shard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertPlan {
+    /// Keyspace of the table.
+    pub keyspace: String,
+    /// Table name.
+    pub table: String,
+    /// Primary vindex name.
+    pub vindex: String,
+    /// Statement text before the first row tuple (`INSERT INTO t (a, b) VALUES `), with the
+    /// auto_increment column added to the column list when it was omitted.
+    pub prefix: String,
+    /// Text after the last tuple (`ON DUPLICATE KEY UPDATE ...`), possibly empty.
+    pub suffix: String,
+    /// The rows.
+    pub rows: Vec<InsertRow>,
+    /// `(sequence keyspace, sequence table)` when the table has an auto_increment column.
+    pub sequence: Option<(String, String)>,
+    /// The statement omitted the auto_increment column: `prefix` already lists it last, and
+    /// the executor appends `, <next sequence id>` before each tuple's closing parenthesis.
+    pub auto_increment_omitted: bool,
+    /// The statement text the byte ranges in `rows` refer to.
+    pub source: String,
+}
+
+/// A statement plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Unsharded keyspace or explicit shard target: the existing passthrough path.
+    Passthrough {
+        /// Keyspace the statement goes to.
+        keyspace: String,
+    },
+    /// SELECT on a sharded keyspace.
+    Select(SelectPlan),
+    /// UPDATE/DELETE on a sharded keyspace.
+    Dml(DmlPlan),
+    /// INSERT/REPLACE on a sharded keyspace.
+    Insert(InsertPlan),
+    /// DDL (CREATE/ALTER/DROP/TRUNCATE/RENAME, CREATE/DROP INDEX): the same text on every shard.
+    AllShards {
+        /// Keyspace.
+        keyspace: String,
+        /// Statement text.
+        sql: String,
+    },
+}
