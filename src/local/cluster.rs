@@ -98,6 +98,7 @@ async fn serve(
                 role.database
             ))
             .await?;
+        apply_example_schema(server, &role.keyspace, &role.database).await?;
     }
     let placed: Vec<(ServerRole, u16)> = roles
         .iter()
@@ -170,6 +171,24 @@ async fn wait_for_stop(servers: &mut [MariadbServer]) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Applies `./schema/<keyspace>.sql` (idempotent `CREATE TABLE IF NOT EXISTS` statements) to a
+/// shard's database, so the example keyspaces have their tables; absent file = nothing to do.
+async fn apply_example_schema(
+    server: &MariadbServer,
+    keyspace: &str,
+    database: &str,
+) -> anyhow::Result<()> {
+    let path = PathBuf::from("schema").join(format!("{keyspace}.sql"));
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    server
+        .exec(&format!("USE `{database}`; {text}"))
+        .await
+        .with_context(|| format!("applying {} to {database}", path.display()))?;
+    Ok(())
 }
 
 /// Copies `./vschema/*.json` into `<dir>/vschema/` on the first run (later runs keep the dir's
