@@ -44,10 +44,22 @@ fn init_logging() {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // `serve` reads its config first: the runtime's thread count is a config setting.
+    let (command, preloaded) = match cli.command {
+        Command::Serve { config } => match Config::load(&config) {
+            Ok(cfg) => (Command::Serve { config }, Some(cfg)),
+            Err(e) => {
+                eprintln!("shardgate: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        other => (other, None),
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = preloaded.as_ref().and_then(|c| c.server.worker_threads) {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("shardgate: cannot start the runtime: {e}");
@@ -55,9 +67,12 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Serve { config } => {
-                let cfg = Config::load(&config)?;
+                let cfg = match preloaded {
+                    Some(cfg) => cfg,
+                    None => Config::load(&config)?,
+                };
                 let proxy = shardgate::server::Proxy::start(cfg).await?;
                 eprintln!("shardgate: serving MySQL on {}", proxy.local_addr());
                 tokio::signal::ctrl_c().await?;

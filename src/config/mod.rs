@@ -72,12 +72,17 @@ pub struct ServerConfig {
     /// `host:port` for the MySQL protocol; port 0 picks a free port.
     #[serde(default = "default_listen")]
     pub mysql_listen: String,
+    /// Runtime worker threads; absent = one per CPU. On a host shared with the MySQL servers,
+    /// fewer threads mean fewer cross-core wakeups (`bench/README.md` has figures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_threads: Option<usize>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             mysql_listen: default_listen(),
+            worker_threads: None,
         }
     }
 }

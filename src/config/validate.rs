@@ -84,6 +84,13 @@ pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
             format!("'{}' is not host:port", cfg.server.mysql_listen),
         ));
     }
+    if cfg.server.worker_threads == Some(0) {
+        return Err(invalid(
+            file,
+            "server.worker_threads".into(),
+            "must be at least 1",
+        ));
+    }
     if cfg.users.is_empty() {
         return Err(invalid(
             file,

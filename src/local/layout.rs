@@ -103,6 +103,7 @@ pub fn generate_config(servers: &[(ServerRole, u16)], proxy_port: u16) -> Config
     Config {
         server: ServerConfig {
             mysql_listen: format!("127.0.0.1:{proxy_port}"),
+            worker_threads: None,
         },
         users: vec![UserConfig {
             name: "root".into(),

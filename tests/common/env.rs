@@ -244,6 +244,7 @@ impl TestEnv {
         let config = Config {
             server: ServerConfig {
                 mysql_listen: "127.0.0.1:0".into(),
+                worker_threads: None,
             },
             users: spec.users.clone(),
             vschema: VSchemaConfig {
