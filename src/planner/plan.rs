@@ -28,7 +28,9 @@ pub enum RouteOpcode {
     In,
     /// Every shard of the keyspace.
     Scatter,
-    /// No shard can hold a matching row (e.g. `id = NULL`, `1 = 0`).
+    /// No shard can hold a matching row (e.g. `id = NULL`, `1 = 0`). A SELECT still runs on
+    /// one shard for its column definitions (its rows discarded; the merge, present for
+    /// aggregates, then yields a scalar aggregate's one row).
     None,
     /// A shard named explicitly (`USE ks:-80`).
     ByDestination(String),
@@ -82,12 +84,15 @@ pub struct Limit {
 /// How per-shard results combine into the client's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merge {
-    /// Aggregation of partial results (GROUP BY keys and aggregate functions), in output order.
+    /// Aggregation of partial results (GROUP BY keys and aggregate functions), in output order:
+    /// one output column per spec (visible ones first); the specs' columns index the shard
+    /// row. The shard query then has no ORDER BY and no LIMIT.
     pub aggregates: Option<Vec<AggregateSpec>>,
-    /// DISTINCT over the (post-aggregation) rows.
+    /// DISTINCT over the (post-aggregation) rows, comparing the visible columns.
     pub distinct: bool,
-    /// ORDER BY over the (post-aggregation) rows; shard results are sorted the same way, so
-    /// without aggregation this is a k-way merge.
+    /// ORDER BY over the (post-aggregation) rows: indices into the shard row without
+    /// aggregation (shard results are sorted the same way, so this is a k-way merge), into
+    /// the aggregated row (one column per spec) with it.
     pub order_by: Vec<OrderBy>,
     /// LIMIT/OFFSET after ordering.
     pub limit: Option<Limit>,
@@ -128,7 +133,8 @@ pub struct InsertRow {
     /// Byte range in the statement of this row's `( ... )` tuple, copied into the shard's INSERT.
     pub span: (usize, usize),
     /// Byte range (in [`InsertPlan::source`]) of the auto_increment column's value when that
-    /// value is the literal NULL: the executor replaces it with the next sequence id. None when
+    /// value is the literal NULL, `DEFAULT` or `0` (MySQL generates an id for all three): the
+    /// executor replaces it with the next sequence id. None when
     /// the value is given, or when the column was omitted (see
     /// [`InsertPlan::auto_increment_omitted`]).
     pub auto_increment_value: Option<(usize, usize)>,

@@ -1,0 +1,348 @@
+//! Aggregation across shards: each shard computes partial aggregates, the proxy combines them
+//! ([`AggregateSpec`], see the engine's aggregate module for what each spec reads).
+//!
+//! | client item | shard item (named as the client's) | spec |
+//! |---|---|---|
+//! | GROUP BY expression | the expression | `GroupKey` |
+//! | `COUNT(*)`, `COUNT(x)` | same | `Count` |
+//! | `SUM(x)` / `MIN(x)` / `MAX(x)` | same | `Sum` / `Min` / `Max` |
+//! | `AVG(x)` | `SUM(x)`, and a hidden `COUNT(x)` at the end | `Avg` |
+//! | `COUNT/SUM/AVG(DISTINCT x)` | `x`; shards also GROUP BY `x` | `CountDistinct` / `SumDistinct` / `AvgDistinct` |
+//! | `ANY_VALUE(x)`, other non-aggregated expressions | same | `AnyValue` |
+//!
+//! GROUP BY expressions that are not selected, and ORDER BY terms that are neither selected
+//! nor aggregates of the kinds above, become hidden specs after the visible ones
+//! (`visible_columns` hides them). The shard query loses DISTINCT, ORDER BY and LIMIT (the
+//! proxy needs every group); the merged rows are then sorted by `order_by` (the ORDER BY, or
+//! the GROUP BY columns in GROUP BY order, as MariaDB returns groups), made DISTINCT over the
+//! visible columns, and limited.
+//!
+//! Refused: HAVING, `*`, other aggregate functions (GROUP_CONCAT, STD, BIT_AND, ...),
+//! aggregates inside expressions (`SUM(a) + 1`), DISTINCT aggregates over different
+//! expressions or several arguments.
+
+use super::merge::{flags, group_exprs, item_expr, resolve_item};
+use super::names::{client_names, keep_names, named};
+use super::plan::{Limit, Merge};
+use super::{not_supported, unsupported, Ctx, PlanError};
+use crate::engine::{AggregateSpec, OrderBy};
+use sqlparser::ast::{
+    DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
+    GroupByExpr, ObjectName, OrderByExpr, Query, Select, SelectItem, SetExpr, Value,
+};
+
+/// One aggregate call, decoded.
+struct Call<'e> {
+    /// Lower-cased function name.
+    name: String,
+    /// The single argument (None for `COUNT(*)`).
+    arg: Option<&'e Expr>,
+    /// `DISTINCT` inside the call.
+    distinct: bool,
+}
+
+/// The shard query being built.
+struct Builder<'s> {
+    /// Shard select items.
+    items: Vec<SelectItem>,
+    /// Output specs.
+    specs: Vec<AggregateSpec>,
+    /// GROUP BY expressions of the query.
+    groups: &'s [Expr],
+    /// The spec of each GROUP BY expression.
+    group_specs: Vec<Option<usize>>,
+    /// The DISTINCT aggregates' argument.
+    distinct_arg: Option<Expr>,
+}
+
+/// Plans the partial aggregation of a multi-shard SELECT.
+pub(crate) fn plan(
+    ctx: &Ctx<'_>,
+    q: &Query,
+    select: &Select,
+    order: &[&OrderByExpr],
+    limit: Option<Limit>,
+) -> Result<(String, Merge), PlanError> {
+    if select.having.is_some() {
+        return unsupported("HAVING on a scatter query is not supported yet");
+    }
+    let projection = &select.projection;
+    if projection.iter().any(|it| item_expr(it).0.is_none()) {
+        return unsupported("SELECT * together with aggregates or GROUP BY on more than one shard");
+    }
+    let groups = group_exprs(select)?;
+    let mut b = Builder {
+        items: Vec::new(),
+        specs: Vec::new(),
+        groups,
+        group_specs: vec![None; groups.len()],
+        distinct_arg: None,
+    };
+    let names = client_names(&ctx.text, select);
+    let group_items: Vec<Option<usize>> =
+        groups.iter().map(|g| resolve_item(projection, g)).collect();
+    let mut avg_counts = Vec::new();
+    for (i, item) in projection.iter().enumerate() {
+        let (Some(e), _) = item_expr(item) else {
+            continue;
+        };
+        let is_group = group_items.contains(&Some(i)) || groups.contains(e);
+        let spec = b.add(
+            e,
+            Some(item),
+            names[i].as_deref(),
+            is_group,
+            &mut avg_counts,
+        )?;
+        b.specs.push(spec);
+    }
+    let visible = b.specs.len();
+    for (k, (g, item)) in groups.iter().zip(&group_items).enumerate() {
+        b.group_specs[k] = match item {
+            Some(i) => Some(*i),
+            None => match projection.iter().position(|it| item_expr(it).0 == Some(g)) {
+                Some(i) => Some(i),
+                None => {
+                    let column = b.push_item(g.clone(), None);
+                    b.specs.push(AggregateSpec::GroupKey { column });
+                    Some(b.specs.len() - 1)
+                }
+            },
+        };
+    }
+    let mut order_by = Vec::new();
+    for o in order {
+        if matches!(&o.expr, Expr::Value(v) if v.value == Value::Null) {
+            continue;
+        }
+        let column = match resolve_item(projection, &o.expr) {
+            Some(p) => p,
+            None => b.hidden_spec(&o.expr, &mut avg_counts)?,
+        };
+        order_by.push(OrderBy {
+            column,
+            descending: o.options.sort == Some(sqlparser::ast::OrderBySort::Desc),
+        });
+    }
+    if order.is_empty() {
+        order_by.extend(b.group_specs.iter().flatten().map(|&c| OrderBy::asc(c)));
+    }
+    for (spec_index, arg) in avg_counts {
+        let count_column = b.push_item(count_of(arg), None);
+        if let Some(AggregateSpec::Avg { sum_column, .. }) = b.specs.get(spec_index).copied() {
+            b.specs[spec_index] = AggregateSpec::Avg {
+                sum_column,
+                count_column,
+            };
+        }
+    }
+    let mut shard_q = q.clone();
+    shard_q.order_by = None;
+    shard_q.limit_clause = None;
+    if let SetExpr::Select(s) = shard_q.body.as_mut() {
+        s.projection = b.items;
+        s.distinct = None;
+        let mut shard_groups = groups.to_vec();
+        if let Some(arg) = b.distinct_arg {
+            shard_groups.push(arg);
+        }
+        s.group_by = GroupByExpr::Expressions(shard_groups, Vec::new());
+    }
+    let sql = if shard_q == *q {
+        ctx.sql.to_string()
+    } else {
+        if let SetExpr::Select(s) = shard_q.body.as_mut() {
+            keep_names(&ctx.text, select, s);
+        }
+        // Re-printed text: comments of the original statement are lost here.
+        shard_q.to_string()
+    };
+    let merge = Merge {
+        aggregates: Some(b.specs),
+        distinct: select.distinct.is_some(),
+        order_by,
+        limit,
+        visible_columns: visible,
+    };
+    Ok((sql, merge))
+}
+
+impl Builder<'_> {
+    fn push_item(&mut self, e: Expr, name: Option<&str>) -> usize {
+        self.items.push(named(e, name));
+        self.items.len() - 1
+    }
+
+    /// Keeps the client's item as it is (or `e` for a hidden one).
+    fn keep(&mut self, e: &Expr, item: Option<&SelectItem>) -> usize {
+        self.items.push(
+            item.cloned()
+                .unwrap_or_else(|| SelectItem::UnnamedExpr(e.clone())),
+        );
+        self.items.len() - 1
+    }
+
+    /// A rewritten item under the client's alias or name.
+    fn rewritten(&mut self, e: Expr, item: Option<&SelectItem>, name: Option<&str>) -> usize {
+        match item {
+            Some(SelectItem::ExprWithAlias { alias, .. }) => {
+                self.items.push(SelectItem::ExprWithAlias {
+                    expr: e,
+                    alias: alias.clone(),
+                });
+                self.items.len() - 1
+            }
+            _ => self.push_item(e, name),
+        }
+    }
+
+    /// The spec of one output column; AVGs are recorded in `avgs` to get their COUNT later.
+    fn add<'e>(
+        &mut self,
+        e: &'e Expr,
+        item: Option<&SelectItem>,
+        name: Option<&str>,
+        is_group: bool,
+        avgs: &mut Vec<(usize, &'e Expr)>,
+    ) -> Result<AggregateSpec, PlanError> {
+        let Some(call) = aggregate_call(e)? else {
+            if flags(e).aggregate {
+                return unsupported(format!(
+                    "aggregate inside an expression ({e}) on more than one shard"
+                ));
+            }
+            let column = self.keep(e, item);
+            return Ok(if is_group {
+                AggregateSpec::GroupKey { column }
+            } else {
+                AggregateSpec::AnyValue { column }
+            });
+        };
+        if call.distinct && matches!(call.name.as_str(), "count" | "sum" | "avg") {
+            let arg = call
+                .arg
+                .ok_or_else(|| not_supported(format!("{e} on more than one shard")))?;
+            match &self.distinct_arg {
+                Some(d) if d != arg => {
+                    return unsupported(
+                        "aggregates with DISTINCT on different expressions on more than one shard",
+                    )
+                }
+                _ => self.distinct_arg = Some(arg.clone()),
+            }
+            let column = self.rewritten(arg.clone(), item, name);
+            return Ok(match call.name.as_str() {
+                "count" => AggregateSpec::CountDistinct { column },
+                "sum" => AggregateSpec::SumDistinct { column },
+                _ => AggregateSpec::AvgDistinct { column },
+            });
+        }
+        Ok(match call.name.as_str() {
+            "count" => AggregateSpec::Count {
+                column: self.keep(e, item),
+            },
+            "sum" => AggregateSpec::Sum {
+                column: self.keep(e, item),
+            },
+            "min" => AggregateSpec::Min {
+                column: self.keep(e, item),
+            },
+            "max" => AggregateSpec::Max {
+                column: self.keep(e, item),
+            },
+            "any_value" => AggregateSpec::AnyValue {
+                column: self.keep(e, item),
+            },
+            "avg" => {
+                let arg = call
+                    .arg
+                    .ok_or_else(|| not_supported(format!("{e} on more than one shard")))?;
+                let sum_name = name.map(str::to_string).unwrap_or_else(|| e.to_string());
+                let sum_column = self.rewritten(call_of("SUM", arg), item, Some(&sum_name));
+                avgs.push((self.specs.len(), arg));
+                AggregateSpec::Avg {
+                    sum_column,
+                    count_column: sum_column,
+                }
+            }
+            other => {
+                return unsupported(format!("{}() on more than one shard", other.to_uppercase()))
+            }
+        })
+    }
+
+    /// A hidden spec for an ORDER BY term that is not a select item.
+    fn hidden_spec<'e>(
+        &mut self,
+        e: &'e Expr,
+        avgs: &mut Vec<(usize, &'e Expr)>,
+    ) -> Result<usize, PlanError> {
+        if let Some(k) = self.groups.iter().position(|g| g == e) {
+            if let Some(spec) = self.group_specs[k] {
+                return Ok(spec);
+            }
+        }
+        let spec = self.add(e, None, None, false, avgs)?;
+        self.specs.push(spec);
+        Ok(self.specs.len() - 1)
+    }
+}
+
+/// Decodes an aggregate call at the top of `e` (None when `e` is not one).
+fn aggregate_call(e: &Expr) -> Result<Option<Call<'_>>, PlanError> {
+    let Expr::Function(f) = e else {
+        return Ok(None);
+    };
+    let name = f.name.to_string().to_ascii_lowercase();
+    if !super::merge::is_aggregate_name(&name) {
+        return Ok(None);
+    }
+    if f.filter.is_some() || !f.within_group.is_empty() {
+        return unsupported(format!("{e} on more than one shard"));
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return unsupported(format!("{e} on more than one shard"));
+    };
+    if !list.clauses.is_empty() {
+        return unsupported(format!("{e} on more than one shard"));
+    }
+    let distinct = list.duplicate_treatment == Some(DuplicateTreatment::Distinct);
+    let arg = match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if name == "count" && !distinct => None,
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] => {
+            if flags(x).aggregate {
+                return unsupported(format!("nested aggregate {e}"));
+            }
+            Some(x)
+        }
+        _ => return unsupported(format!("{e} on more than one shard")),
+    };
+    Ok(Some(Call {
+        name,
+        arg,
+        distinct,
+    }))
+}
+
+/// `NAME(arg)`.
+fn call_of(name: &str, arg: &Expr) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![sqlparser::ast::Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(arg.clone()))],
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    })
+}
+
+/// `COUNT(arg)`.
+fn count_of(arg: &Expr) -> Expr {
+    call_of("COUNT", arg)
+}

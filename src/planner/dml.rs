@@ -1,0 +1,183 @@
+//! UPDATE and DELETE on sharded tables: routed like SELECT ([`super::joins`]), sent as the
+//! client wrote them (the IN list pruned per shard).
+//!
+//! Refused: changing a vindex column (`SET id = ...` on the primary vindex column moves the row
+//! to another shard), LIMIT or ORDER BY on more than one shard, writing a reference table
+//! (write its source), tables that own lookup vindexes (their lookup rows must change too),
+//! `DELETE ... USING`, `UPDATE ... FROM`, RETURNING.
+
+use super::joins::route_statement;
+use super::plan::{DmlPlan, Plan, QueryTemplate};
+use super::routing::column_of;
+use super::scope::Analysis;
+use super::select::{keyspace_of, to_route};
+use super::tables::{Decision, Role};
+use super::{unsupported, Ctx, PlanError};
+use sqlparser::ast::{AssignmentTarget, Delete, Expr, FromTable, Ident, ObjectNamePart, Update};
+
+/// Plans an UPDATE.
+pub(crate) fn plan_update(ctx: &Ctx<'_>, upd: &Update) -> Result<Plan, PlanError> {
+    if upd.from.is_some() || upd.returning.is_some() || upd.output.is_some() {
+        return unsupported("UPDATE ... FROM / RETURNING on a sharded keyspace");
+    }
+    let mut exprs: Vec<&Expr> = upd.assignments.iter().map(|a| &a.value).collect();
+    exprs.extend(upd.order_by.iter().map(|o| &o.expr));
+    exprs.extend(upd.limit.iter());
+    let mut a = Analysis::of_dml(
+        ctx,
+        std::slice::from_ref(&upd.table),
+        upd.selection.as_ref(),
+        exprs,
+        upd,
+    )?;
+    let ks = match keyspace_of(ctx, &mut a)? {
+        Decision::Sharded(ks) => ks,
+        Decision::Passthrough(ks) => {
+            return Ok(Plan::Passthrough {
+                keyspace: ks.name.clone(),
+            })
+        }
+    };
+    check_targets(&a, "UPDATE")?;
+    for assignment in &upd.assignments {
+        let targets = match &assignment.target {
+            AssignmentTarget::ColumnName(n) => vec![n],
+            AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+        };
+        for name in targets {
+            let idents: Vec<Ident> = name
+                .0
+                .iter()
+                .filter_map(|p| match p {
+                    ObjectNamePart::Identifier(i) => Some(i.clone()),
+                    ObjectNamePart::Function(_) => None,
+                })
+                .collect();
+            let expr = match idents.len() {
+                1 => Expr::Identifier(idents[0].clone()),
+                _ => Expr::CompoundIdentifier(idents),
+            };
+            check_vindex_assignment(&a, &expr)?;
+        }
+    }
+    let has_order = !upd.order_by.is_empty();
+    finish(ctx, &a, ks, upd.limit.is_some(), has_order, "UPDATE")
+}
+
+/// Plans a DELETE.
+pub(crate) fn plan_delete(ctx: &Ctx<'_>, del: &Delete) -> Result<Plan, PlanError> {
+    if del.using.is_some() || del.returning.is_some() || del.output.is_some() {
+        return unsupported("DELETE ... USING / RETURNING on a sharded keyspace");
+    }
+    let from = match &del.from {
+        FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
+    };
+    let mut exprs: Vec<&Expr> = del.order_by.iter().map(|o| &o.expr).collect();
+    exprs.extend(del.limit.iter());
+    let mut a = Analysis::of_dml(ctx, from, del.selection.as_ref(), exprs, del)?;
+    let ks = match keyspace_of(ctx, &mut a)? {
+        Decision::Sharded(ks) => ks,
+        Decision::Passthrough(ks) => {
+            return Ok(Plan::Passthrough {
+                keyspace: ks.name.clone(),
+            })
+        }
+    };
+    check_targets(&a, "DELETE")?;
+    let has_order = !del.order_by.is_empty();
+    finish(ctx, &a, ks, del.limit.is_some(), has_order, "DELETE")
+}
+
+/// The plan once the statement is known to be allowed.
+fn finish(
+    ctx: &Ctx<'_>,
+    a: &Analysis<'_, '_>,
+    ks: &crate::vschema::KeyspaceSchema,
+    has_limit: bool,
+    has_order: bool,
+    verb: &str,
+) -> Result<Plan, PlanError> {
+    let route = route_statement(ctx, a, ks)?;
+    let choice = route.choice;
+    let multi = !choice.is_single_shard() && choice.opcode != super::plan::RouteOpcode::None;
+    if multi && (has_limit || has_order) {
+        let what = if has_limit { "LIMIT" } else { "ORDER BY" };
+        return unsupported(format!(
+            "{verb} with {what} on more than one shard is not supported"
+        ));
+    }
+    let in_list = choice.in_list.clone();
+    Ok(Plan::Dml(DmlPlan {
+        route: to_route(ks, choice),
+        query: QueryTemplate {
+            sql: ctx.sql.to_string(),
+            in_list,
+        },
+        has_limit,
+    }))
+}
+
+/// The statement's own tables must be plain sharded tables without owned lookups.
+fn check_targets(a: &Analysis<'_, '_>, verb: &str) -> Result<(), PlanError> {
+    for inst in a.instances.iter().filter(|i| i.scope == 0) {
+        let t = &inst.res;
+        if t.role() == Role::Reference {
+            return unsupported(format!(
+                "{verb} of reference table {} is not supported (write to its source)",
+                t.display()
+            ));
+        }
+        if let Some(owned) = t.table.and_then(|tb| tb.owned_vindexes().next()) {
+            return unsupported(format!(
+                "{verb} on {}, which owns lookup vindex '{}', is not supported yet",
+                t.display(),
+                owned.vindex
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses `SET col = ...` when `col` is a vindex column of a table of the statement.
+fn check_vindex_assignment(a: &Analysis<'_, '_>, target: &Expr) -> Result<(), PlanError> {
+    let candidates: Vec<(usize, String)> = match column_of(a, 0, target) {
+        Some(found) => vec![found],
+        None => {
+            let col = match target {
+                Expr::Identifier(i) => i.value.to_lowercase(),
+                Expr::CompoundIdentifier(parts) => parts
+                    .last()
+                    .map(|p| p.value.to_lowercase())
+                    .unwrap_or_default(),
+                _ => return Ok(()),
+            };
+            a.scopes[0]
+                .tables
+                .iter()
+                .map(|&i| (i, col.clone()))
+                .collect()
+        }
+    };
+    for (i, col) in candidates {
+        let Some(table) = a.instances[i].res.table else {
+            continue;
+        };
+        let Some(cv) = table
+            .column_vindexes
+            .iter()
+            .find(|cv| cv.columns.contains(&col))
+        else {
+            continue;
+        };
+        let which = if table.primary_vindex() == Some(cv) {
+            "primary vindex"
+        } else {
+            "vindex"
+        };
+        return unsupported(format!(
+            "changing the {which} column '{col}' of table '{}' is not supported",
+            table.name
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,370 @@
+//! Route selection: which vindex predicate of a table picks the fewest shards.
+//!
+//! Only top-level `AND` conjuncts of the table's own WHERE count. Each usable predicate on a
+//! column with a single-column **functional** vindex of the table becomes an option (lookup and
+//! multi-column vindexes are skipped for now):
+//!
+//! | predicate | option |
+//! |---|---|
+//! | `col = v`, `v = col` | EqualUnique (unique vindex) / Equal |
+//! | `col IN (v, ...)` | In; a single value is Equal(Unique) |
+//! | `(a, col) IN ((.., v), ...)` | In on the tuples' `col` values |
+//!
+//! `v` is a literal or `?` ([`super::values`]). A conjunct that is never true (`FALSE`, `0`,
+//! `NULL`, `1 = 0`, `x = NULL`, `x IN (NULL)`) makes the route [`RouteOpcode::None`]. Options
+//! compare by opcode (EqualUnique < Equal < In), then uniqueness, then vindex cost, then the
+//! vindex's place in the table's list (the primary first); on a full tie the earlier predicate
+//! stays. Nothing usable → Scatter.
+
+use super::plan::{InList, RouteOpcode, RouteValue};
+use super::scope::{Analysis, Scope};
+use super::values::{is_null, Text};
+use super::Ctx;
+use sqlparser::ast::{BinaryOperator, Expr, Value};
+
+/// The chosen route of one table instance.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Choice {
+    /// Shard selection.
+    pub opcode: RouteOpcode,
+    /// The vindex used (None for Scatter/None).
+    pub vindex: Option<String>,
+    /// Its values.
+    pub values: Vec<RouteValue>,
+    /// Where the IN items sit in the original text, when they are all literals.
+    pub in_list: Option<InList>,
+    unique: bool,
+    cost: u32,
+    /// Index of the column vindex in the table's list (primary = 0).
+    position: usize,
+}
+
+impl Choice {
+    /// No usable predicate: every shard.
+    pub fn scatter() -> Self {
+        Self::plain(RouteOpcode::Scatter)
+    }
+
+    /// A route without vindex.
+    pub fn plain(opcode: RouteOpcode) -> Self {
+        Choice {
+            opcode,
+            vindex: None,
+            values: Vec::new(),
+            in_list: None,
+            unique: false,
+            cost: 0,
+            position: 0,
+        }
+    }
+
+    /// Comparison key: lower is better.
+    pub fn rank(&self) -> (u8, bool, u32, usize) {
+        let op = match self.opcode {
+            RouteOpcode::None => 0,
+            RouteOpcode::EqualUnique => 1,
+            RouteOpcode::Equal => 2,
+            RouteOpcode::In => 3,
+            _ => 4,
+        };
+        (op, !self.unique, self.cost, self.position)
+    }
+
+    /// Whether at most one shard answers.
+    pub fn is_single_shard(&self) -> bool {
+        matches!(
+            self.opcode,
+            RouteOpcode::EqualUnique | RouteOpcode::AnyShard | RouteOpcode::ByDestination(_)
+        )
+    }
+}
+
+/// The column a column reference means in `scope`: the instance (searched in `scope`, then
+/// its parents for qualified names) and the lower-cased column name.
+pub(crate) fn column_of(a: &Analysis<'_, '_>, scope: usize, e: &Expr) -> Option<(usize, String)> {
+    match e {
+        Expr::Nested(inner) => column_of(a, scope, inner),
+        Expr::Identifier(c) => {
+            let col = c.value.to_lowercase();
+            let s = &a.scopes[scope];
+            if !s.derived_aliases.is_empty() {
+                return None;
+            }
+            let mut found = s.tables.iter().copied().filter(|&i| knows(a, i, &col));
+            match (found.next(), found.next()) {
+                (Some(i), None) => Some((i, col)),
+                _ => None,
+            }
+        }
+        Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+            [q, c] => {
+                let mut s = Some(scope);
+                while let Some(id) = s {
+                    let sc: &Scope<'_> = &a.scopes[id];
+                    if sc.derived_aliases.iter().any(|d| d == &q.value) {
+                        return None;
+                    }
+                    let exact = sc
+                        .tables
+                        .iter()
+                        .copied()
+                        .find(|&i| a.instances[i].qualifier() == q.value);
+                    let found = exact.or_else(|| {
+                        sc.tables
+                            .iter()
+                            .copied()
+                            .find(|&i| a.instances[i].qualifier().eq_ignore_ascii_case(&q.value))
+                    });
+                    if let Some(i) = found {
+                        return Some((i, c.value.to_lowercase()));
+                    }
+                    s = sc.parent;
+                }
+                None
+            }
+            [ks, t, c] => a.scopes[scope]
+                .tables
+                .iter()
+                .copied()
+                .find(|&i| {
+                    let inst = &a.instances[i];
+                    inst.alias.is_none()
+                        && inst.res.name == t.value
+                        && inst.res.keyspace.name == ks.value
+                })
+                .map(|i| (i, c.value.to_lowercase())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether the VSchema knows `col` as a column of instance `i` (vindex, auto_increment or
+/// `columns`).
+fn knows(a: &Analysis<'_, '_>, i: usize, col: &str) -> bool {
+    let Some(t) = a.instances[i].res.table else {
+        return false;
+    };
+    t.column_vindexes
+        .iter()
+        .any(|cv| cv.columns.iter().any(|c| c == col))
+        || t.auto_increment.as_ref().is_some_and(|ai| ai.column == col)
+        || t.column(col).is_some()
+}
+
+/// The best route for instance `inst` from the WHERE conjuncts of its scope.
+pub(crate) fn best_route(ctx: &Ctx<'_>, a: &Analysis<'_, '_>, inst: usize) -> Choice {
+    let scope = a.instances[inst].scope;
+    let mut best = Choice::scatter();
+    for conj in &a.scopes[scope].conjuncts {
+        if never_true(conj) {
+            return Choice::plain(RouteOpcode::None);
+        }
+        for option in options(ctx, a, scope, inst, conj) {
+            if option.rank() < best.rank() {
+                best = option;
+            }
+        }
+    }
+    best
+}
+
+/// The route options one conjunct gives instance `inst`.
+fn options(
+    ctx: &Ctx<'_>,
+    a: &Analysis<'_, '_>,
+    scope: usize,
+    inst: usize,
+    conj: &Expr,
+) -> Vec<Choice> {
+    let on_inst = |e: &Expr| {
+        column_of(a, scope, e)
+            .filter(|(i, _)| *i == inst)
+            .map(|(_, c)| c)
+    };
+    let text = &ctx.text;
+    match conj {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => {
+            let pair = match (on_inst(left), on_inst(right)) {
+                (Some(c), None) => Some((c, right)),
+                (None, Some(c)) => Some((c, left)),
+                _ => None,
+            };
+            let Some((col, value)) = pair else {
+                return Vec::new();
+            };
+            match text.route_value(value) {
+                Some(v) => vindex_options(a, inst, &col, vec![v], None),
+                None => Vec::new(),
+            }
+        }
+        Expr::InList {
+            expr,
+            list,
+            negated: false,
+        } => {
+            if let Some(col) = on_inst(expr) {
+                let values: Option<Vec<RouteValue>> =
+                    list.iter().map(|x| text.route_value(x)).collect();
+                let Some(values) = values else {
+                    return Vec::new();
+                };
+                let items: Option<Vec<(usize, usize)>> =
+                    list.iter().map(|x| text.literal_range(x)).collect();
+                let in_list = items.and_then(|items| in_list(text, items, &values));
+                return vindex_options(a, inst, &col, values, in_list);
+            }
+            let Expr::Tuple(cols) = expr.as_ref() else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            for (k, c) in cols.iter().enumerate() {
+                let Some(col) = on_inst(c) else { continue };
+                let values: Option<Vec<RouteValue>> = list
+                    .iter()
+                    .map(|row| match row {
+                        Expr::Tuple(items) if items.len() == cols.len() => {
+                            items.get(k).and_then(|x| text.route_value(x))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let Some(values) = values else { continue };
+                let ranges: Option<Vec<(usize, usize)>> =
+                    list.iter().map(|row| tuple_range(text, row)).collect();
+                let in_list = ranges.and_then(|r| in_list(text, r, &values));
+                out.extend(vindex_options(a, inst, &col, values, in_list));
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Options for `values` on column `col` of instance `inst`: one per usable vindex.
+fn vindex_options(
+    a: &Analysis<'_, '_>,
+    inst: usize,
+    col: &str,
+    values: Vec<RouteValue>,
+    in_list: Option<InList>,
+) -> Vec<Choice> {
+    let res = &a.instances[inst].res;
+    let Some(table) = res.table else {
+        return Vec::new();
+    };
+    let ks = res.keyspace;
+    if values.is_empty() || values.iter().all(is_null) {
+        return vec![Choice::plain(RouteOpcode::None)];
+    }
+    ks.column_vindexes(table)
+        .enumerate()
+        .filter(|(_, (cv, v))| {
+            v.functional().is_some() && cv.columns.len() == 1 && cv.columns[0] == col
+        })
+        .map(|(position, (cv, v))| {
+            let opcode = match (values.len(), v.unique) {
+                (1, true) => RouteOpcode::EqualUnique,
+                (1, false) => RouteOpcode::Equal,
+                _ => RouteOpcode::In,
+            };
+            Choice {
+                in_list: if opcode == RouteOpcode::In {
+                    in_list.clone()
+                } else {
+                    None
+                },
+                opcode,
+                vindex: Some(cv.vindex.clone()),
+                values: values.clone(),
+                unique: v.unique,
+                cost: v.cost,
+                position,
+            }
+        })
+        .collect()
+}
+
+/// The byte range of a tuple of literals `(1, 'a')`, parentheses included.
+fn tuple_range(text: &Text<'_>, row: &Expr) -> Option<(usize, usize)> {
+    let Expr::Tuple(items) = row else { return None };
+    let first = text.literal_range(items.first()?)?;
+    let last = text.literal_range(items.last()?)?;
+    let open = text.prev(text.token_at(first.0)?)?;
+    let close_i = text.token_at(last.0)?;
+    let close_i = (close_i..text.tokens.len()).find(|&j| text.tokens[j].start >= last.1)?;
+    let close = text.tokens.get(close_i)?;
+    (open.is_punct(text.sql, "(") && close.is_punct(text.sql, ")"))
+        .then_some((open.start, close.end))
+}
+
+/// The IN list around literal items at `items`: the parentheses must enclose exactly them.
+fn in_list(text: &Text<'_>, items: Vec<(usize, usize)>, values: &[RouteValue]) -> Option<InList> {
+    if values.iter().any(|v| matches!(v, RouteValue::Param(_))) {
+        return None;
+    }
+    let first = items.first()?;
+    let last = items.last()?;
+    let open = text.prev(text.token_at(first.0)?)?;
+    let after = (0..text.tokens.len()).find(|&j| text.tokens[j].start >= last.1)?;
+    let close = text.tokens.get(after)?;
+    if !open.is_punct(text.sql, "(") || !close.is_punct(text.sql, ")") {
+        return None;
+    }
+    Some(InList {
+        span: (open.end, close.start),
+        items,
+    })
+}
+
+/// Whether a WHERE conjunct can never be true.
+pub(crate) fn never_true(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => never_true(inner),
+        Expr::Value(v) => match &v.value {
+            Value::Boolean(b) => !b,
+            Value::Null => true,
+            Value::Number(n, _) => n.parse::<f64>().is_ok_and(|f| f == 0.0),
+            _ => false,
+        },
+        Expr::BinaryOp { left, op, right } => {
+            let null = |x: &Expr| matches!(x, Expr::Value(v) if v.value == Value::Null);
+            let comparison = matches!(
+                op,
+                BinaryOperator::Eq
+                    | BinaryOperator::NotEq
+                    | BinaryOperator::Lt
+                    | BinaryOperator::LtEq
+                    | BinaryOperator::Gt
+                    | BinaryOperator::GtEq
+            );
+            if comparison && (null(left) || null(right)) {
+                return true;
+            }
+            let int = |x: &Expr| match x {
+                Expr::Value(v) => match &v.value {
+                    Value::Number(n, _) => n.parse::<i128>().ok(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            *op == BinaryOperator::Eq
+                && matches!((int(left), int(right)), (Some(a), Some(b)) if a != b)
+        }
+        Expr::InList {
+            list,
+            negated: false,
+            ..
+        } => {
+            list.is_empty()
+                || list
+                    .iter()
+                    .all(|x| matches!(x, Expr::Value(v) if v.value == Value::Null))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,93 @@
+//! SELECT (and UNION) statements.
+//!
+//! The statement's tables decide the keyspace ([`super::tables::decide`]); its route comes
+//! from [`super::joins::route_statement`]. One shard (EqualUnique, reference tables only,
+//! a statement without tables, or an impossible predicate) → the client's text, relayed
+//! without merging. More shards → [`super::merge`] plans the shard query and the merge; the IN
+//! list is pruned per shard only when the text is sent unchanged.
+//!
+//! [`RouteOpcode::None`] SELECTs are planned like multi-shard ones: the executor runs them on
+//! one shard for the column definitions, discards the rows and merges nothing, which leaves
+//! no rows, or the one row of a scalar aggregate.
+
+use super::joins::route_statement;
+use super::merge::plan_merge;
+use super::plan::{Plan, QueryTemplate, Route, SelectPlan};
+use super::routing::Choice;
+use super::scope::Analysis;
+use super::tables::{decide, Decision, Resolved};
+use super::{Ctx, PlanError};
+use crate::vschema::KeyspaceSchema;
+use sqlparser::ast::Query;
+
+/// Plans a SELECT statement.
+pub(crate) fn plan_select(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanError> {
+    let mut a = Analysis::of_query(ctx, q)?;
+    let ks = match keyspace_of(ctx, &mut a)? {
+        Decision::Sharded(ks) => ks,
+        Decision::Passthrough(ks) => {
+            return Ok(Plan::Passthrough {
+                keyspace: ks.name.clone(),
+            })
+        }
+    };
+    let route = route_statement(ctx, &a, ks)?;
+    let choice = route.choice.clone();
+    if choice.is_single_shard() {
+        return Ok(Plan::Select(SelectPlan {
+            route: to_route(ks, choice),
+            query: QueryTemplate {
+                sql: ctx.sql.to_string(),
+                in_list: None,
+            },
+            merge: None,
+        }));
+    }
+    let (sql, merge) = plan_merge(ctx, q, &a, &route)?;
+    let in_list = if sql == ctx.sql {
+        choice.in_list.clone()
+    } else {
+        None
+    };
+    Ok(Plan::Select(SelectPlan {
+        route: to_route(ks, choice),
+        query: QueryTemplate { sql, in_list },
+        merge: Some(merge),
+    }))
+}
+
+/// Where the statement runs: a sharded keyspace, or passthrough (also a statement without
+/// tables under an unsharded target). Reference copies replace unsharded sources in `a`.
+pub(crate) fn keyspace_of<'a>(
+    ctx: &Ctx<'a>,
+    a: &mut Analysis<'a, '_>,
+) -> Result<Decision<'a>, PlanError> {
+    if a.instances.is_empty() {
+        let target = ctx.target.ok_or(PlanError::NoDatabase)?;
+        let ks = ctx
+            .vschema
+            .keyspace(&target.keyspace)
+            .ok_or(PlanError::NoDatabase)?;
+        return Ok(if ks.sharded {
+            Decision::Sharded(ks)
+        } else {
+            Decision::Passthrough(ks)
+        });
+    }
+    let mut resolved: Vec<Resolved<'a>> = a.instances.iter().map(|i| i.res.clone()).collect();
+    let decision = decide(&mut resolved)?;
+    for (inst, res) in a.instances.iter_mut().zip(resolved) {
+        inst.res = res;
+    }
+    Ok(decision)
+}
+
+/// The plan's route for a choice in keyspace `ks`.
+pub(crate) fn to_route(ks: &KeyspaceSchema, c: Choice) -> Route {
+    Route {
+        keyspace: ks.name.clone(),
+        opcode: c.opcode,
+        vindex: c.vindex,
+        values: c.values,
+    }
+}

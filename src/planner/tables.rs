@@ -1,0 +1,220 @@
+//! Table resolution: which keyspace (and VSchema table) each table name of a statement means,
+//! and which keyspace the whole statement runs in.
+//!
+//! * `ks.t`: keyspace `ks` (an unknown keyspace is [`PlanError::UnknownTable`]).
+//! * `t` with a target keyspace: that keyspace. Without one: the VSchema's global names
+//!   ([`VSchema::find_table`]); failing that the only keyspace when it is unsharded; else
+//!   [`PlanError::NoDatabase`].
+//! * A sharded keyspace must list the table (else [`PlanError::UnknownTable`]); an unsharded one
+//!   runs any table.
+//!
+//! [`decide`] then looks at every table of the statement: all in one unsharded keyspace →
+//! passthrough; otherwise every table must be in one sharded keyspace, where reference tables
+//! are on every shard. An unqualified name resolved to an unsharded keyspace is replaced by the
+//! sharded keyspace's reference copy of it when there is one (Vitess does the same); any other
+//! mix of keyspaces is refused.
+
+use super::{not_supported, unsupported, Ctx, PlanError};
+use crate::vschema::{FindTableError, KeyspaceSchema, TableKind, TableSchema};
+use sqlparser::ast::{ObjectName, ObjectNamePart};
+
+/// A table name resolved against the VSchema.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved<'a> {
+    /// The keyspace it lives in.
+    pub keyspace: &'a KeyspaceSchema,
+    /// The VSchema table; None for a table an unsharded keyspace does not list.
+    pub table: Option<&'a TableSchema>,
+    /// The table name as written.
+    pub name: String,
+    /// Written as `ks.t`.
+    pub qualified: bool,
+}
+
+/// How a resolved table takes part in routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A table of an unsharded keyspace.
+    Unsharded,
+    /// A reference table of a sharded keyspace (a copy on every shard).
+    Reference,
+    /// A table spread over shards by its primary vindex.
+    Sharded,
+}
+
+impl<'a> Resolved<'a> {
+    /// The role of the table.
+    pub fn role(&self) -> Role {
+        match self.table {
+            _ if !self.keyspace.sharded => Role::Unsharded,
+            Some(t) if t.kind == TableKind::Reference => Role::Reference,
+            _ => Role::Sharded,
+        }
+    }
+
+    /// `ks.t` for messages.
+    pub fn display(&self) -> String {
+        format!("{}.{}", self.keyspace.name, self.name)
+    }
+}
+
+/// Whether `name` is `dual` (no table).
+pub(crate) fn is_dual(name: &ObjectName) -> bool {
+    matches!(name.0.as_slice(), [ObjectNamePart::Identifier(i)] if i.value.eq_ignore_ascii_case("dual"))
+}
+
+/// The identifier parts of a name, or an error for function parts.
+pub(crate) fn name_parts(name: &ObjectName) -> Result<Vec<String>, PlanError> {
+    name.0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => Ok(i.value.clone()),
+            ObjectNamePart::Function(_) => unsupported(format!("table name '{name}'")),
+        })
+        .collect()
+}
+
+/// Resolves one table name.
+pub(crate) fn resolve<'a>(ctx: &Ctx<'a>, name: &ObjectName) -> Result<Resolved<'a>, PlanError> {
+    let parts = name_parts(name)?;
+    match parts.as_slice() {
+        [ks, table] => {
+            let keyspace = ctx
+                .vschema
+                .keyspace(ks)
+                .ok_or_else(|| PlanError::UnknownTable {
+                    keyspace: ks.clone(),
+                    table: table.clone(),
+                })?;
+            in_keyspace(keyspace, table, true)
+        }
+        [table] => resolve_unqualified(ctx, table),
+        _ => unsupported(format!("table name '{name}' with more than two parts")),
+    }
+}
+
+fn resolve_unqualified<'a>(ctx: &Ctx<'a>, table: &str) -> Result<Resolved<'a>, PlanError> {
+    if let Some(target) = ctx.target {
+        let keyspace = ctx
+            .vschema
+            .keyspace(&target.keyspace)
+            .ok_or(PlanError::NoDatabase)?;
+        return in_keyspace(keyspace, table, false);
+    }
+    match ctx.vschema.find_table(table) {
+        Ok((keyspace, _)) => in_keyspace(keyspace, table, false),
+        Err(FindTableError::Ambiguous { table, keyspaces }) => {
+            Err(PlanError::AmbiguousTable { table, keyspaces })
+        }
+        Err(_) => match ctx.vschema.sole_unsharded_keyspace() {
+            Some(keyspace) => in_keyspace(keyspace, table, false),
+            None => Err(PlanError::NoDatabase),
+        },
+    }
+}
+
+fn in_keyspace<'a>(
+    keyspace: &'a KeyspaceSchema,
+    table: &str,
+    qualified: bool,
+) -> Result<Resolved<'a>, PlanError> {
+    let t = keyspace.table(table);
+    if keyspace.sharded && t.is_none() {
+        return Err(PlanError::UnknownTable {
+            keyspace: keyspace.name.clone(),
+            table: table.to_string(),
+        });
+    }
+    if let Some(t) = t {
+        if keyspace.sharded && t.pinned.is_some() {
+            return unsupported(format!(
+                "pinned table {}.{} is not supported yet",
+                keyspace.name, table
+            ));
+        }
+    }
+    Ok(Resolved {
+        keyspace,
+        table: t,
+        name: table.to_string(),
+        qualified,
+    })
+}
+
+/// Where a statement runs, from all of its tables.
+#[derive(Debug)]
+pub(crate) enum Decision<'a> {
+    /// Every table is in this unsharded keyspace.
+    Passthrough(&'a KeyspaceSchema),
+    /// The statement runs in this sharded keyspace.
+    Sharded(&'a KeyspaceSchema),
+}
+
+/// Decides the keyspace of a statement and replaces unqualified unsharded tables by the sharded
+/// keyspace's reference copies (see the module docs). `tables` must not be empty.
+pub(crate) fn decide<'a>(tables: &mut [Resolved<'a>]) -> Result<Decision<'a>, PlanError> {
+    let sharded = tables
+        .iter()
+        .find(|t| t.keyspace.sharded)
+        .map(|t| t.keyspace);
+    let Some(sharded) = sharded else {
+        let first = tables
+            .first()
+            .ok_or_else(|| not_supported("a statement without tables"))?;
+        if let Some(other) = tables
+            .iter()
+            .find(|t| t.keyspace.name != first.keyspace.name)
+        {
+            return unsupported(format!(
+                "cross-keyspace query between {} and {} is not supported",
+                first.display(),
+                other.display()
+            ));
+        }
+        return Ok(Decision::Passthrough(first.keyspace));
+    };
+    let anchor = tables
+        .iter()
+        .find(|t| t.keyspace.sharded && t.role() == Role::Sharded)
+        .or_else(|| tables.iter().find(|t| t.keyspace.sharded))
+        .map(Resolved::display)
+        .unwrap_or_default();
+    for t in tables.iter_mut() {
+        if t.keyspace.name == sharded.name {
+            continue;
+        }
+        match reference_copy(sharded, t) {
+            Some(copy) if !t.qualified => {
+                *t = Resolved {
+                    keyspace: sharded,
+                    table: Some(copy),
+                    name: t.name.clone(),
+                    qualified: false,
+                }
+            }
+            _ => {
+                let what = if t.keyspace.sharded {
+                    "cross-keyspace query"
+                } else {
+                    "query mixing a sharded and an unsharded keyspace"
+                };
+                return unsupported(format!(
+                    "{what} between {anchor} and {} is not supported",
+                    t.display()
+                ));
+            }
+        }
+    }
+    Ok(Decision::Sharded(sharded))
+}
+
+/// The reference table of `sharded` that copies `t` (same name, source `t`'s keyspace).
+fn reference_copy<'a>(sharded: &'a KeyspaceSchema, t: &Resolved<'_>) -> Option<&'a TableSchema> {
+    if t.keyspace.sharded {
+        return None;
+    }
+    let copy = sharded.table(&t.name)?;
+    let source = copy.source.as_ref()?;
+    let from_keyspace = source.keyspace.as_deref() == Some(t.keyspace.name.as_str());
+    (copy.kind == TableKind::Reference && source.table == t.name && from_keyspace).then_some(copy)
+}
