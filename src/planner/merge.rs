@@ -23,7 +23,7 @@ use super::aggregate;
 use super::joins::StatementRoute;
 use super::names::keep_names;
 use super::plan::{Limit, Merge};
-use super::routing::column_of;
+use super::routing::{column_of, knows};
 use super::scope::Analysis;
 use super::{unsupported, Ctx, PlanError};
 use crate::engine::OrderBy;
@@ -143,6 +143,9 @@ pub(crate) fn plan_merge(
     }
     aggregated |= select.having.as_ref().is_some_and(|h| flags(h).aggregate);
     aggregated |= order.iter().any(|o| flags(&o.expr).aggregate);
+    if aggregated {
+        check_group_aliases(a, select)?;
+    }
     if aggregated && !groups_on_one_shard(a, route, select)? {
         return aggregate::plan(ctx, q, select, &order, limit);
     }
@@ -197,6 +200,41 @@ pub(crate) fn group_exprs(select: &Select) -> Result<&[Expr], PlanError> {
             unsupported("GROUP BY ... WITH ROLLUP on more than one shard")
         }
         GroupByExpr::All(_) => unsupported("GROUP BY ALL"),
+    }
+}
+
+/// GROUP BY resolves a bare name to a table column before a select alias (ORDER BY does the
+/// opposite). A name that is both an alias of another expression and a column the VSchema
+/// knows would make the proxy group differently from the shards: refused.
+fn check_group_aliases(a: &Analysis<'_, '_>, select: &Select) -> Result<(), PlanError> {
+    for g in group_exprs(select)? {
+        let Expr::Identifier(id) = g else { continue };
+        let col = id.value.to_lowercase();
+        let aliased_other = select.projection.iter().any(|it| match item_expr(it) {
+            (Some(e), Some(alias)) => {
+                alias.value.eq_ignore_ascii_case(&id.value) && !is_column_named(e, &col)
+            }
+            _ => false,
+        });
+        let is_column = a.scopes[0].tables.iter().any(|&i| knows(a, i, &col));
+        if aliased_other && is_column {
+            return unsupported(format!(
+                "GROUP BY {} (both a select alias and a column) on more than one shard",
+                id.value
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `e` is a reference to column `col` (lower-cased).
+fn is_column_named(e: &Expr, col: &str) -> bool {
+    match e {
+        Expr::Identifier(i) => i.value.to_lowercase() == col,
+        Expr::CompoundIdentifier(parts) => {
+            parts.last().is_some_and(|p| p.value.to_lowercase() == col)
+        }
+        _ => false,
     }
 }
 

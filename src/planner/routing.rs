@@ -141,7 +141,7 @@ pub(crate) fn column_of(a: &Analysis<'_, '_>, scope: usize, e: &Expr) -> Option<
 
 /// Whether the VSchema knows `col` as a column of instance `i` (vindex, auto_increment or
 /// `columns`).
-fn knows(a: &Analysis<'_, '_>, i: usize, col: &str) -> bool {
+pub(crate) fn knows(a: &Analysis<'_, '_>, i: usize, col: &str) -> bool {
     let Some(t) = a.instances[i].res.table else {
         return false;
     };

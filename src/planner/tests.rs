@@ -18,7 +18,8 @@ use std::path::Path;
 ///   xxhash; email by an unowned lookup), `orders` (user_id hash, auto_increment id),
 ///   `user_extra` (user_id by `hash2`, a second hash vindex), `item` (sku by xxhash),
 ///   `music` (owns a lookup), `account` (authoritative columns), `country` (reference,
-///   source commerce.country), `zip` (reference without source), `pinned_t` (pinned).
+///   source commerce.country), `zip` (reference without source), `pinned_t` (pinned),
+///   `sbtest1` (sysbench's table: id hash, auto_increment).
 /// * `commerce` (unsharded): sequences, `product`, `country`.
 /// * `other` (sharded): `t1` and `product` (id hash); unqualified `product` is ambiguous.
 pub(crate) fn test_vschema() -> VSchema {
@@ -68,7 +69,11 @@ pub(crate) fn test_vschema() -> VSchema {
             },
             "country": {"type": "reference", "source": "commerce.country"},
             "zip": {"type": "reference"},
-            "pinned_t": {"pinned": "80"}
+            "pinned_t": {"pinned": "80"},
+            "sbtest1": {
+                "column_vindexes": [{"column": "id", "name": "hash"}],
+                "auto_increment": {"column": "id", "sequence": "commerce.user_seq"}
+            }
         }
     });
     let commerce = json!({
