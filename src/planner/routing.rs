@@ -10,7 +10,8 @@
 //! | `col IN (v, ...)` | In; a single value is Equal(Unique) |
 //! | `(a, col) IN ((.., v), ...)` | In on the tuples' `col` values |
 //!
-//! `v` is a literal or `?` ([`super::values`]). A conjunct that is never true (`FALSE`, `0`,
+//! `v` is a literal or `?` ([`super::values`]) whose type the vindex reads the way MySQL's `=`
+//! compares it (see `fits`: `id = '5.0'` does not route on `hash`). A conjunct that is never true (`FALSE`, `0`,
 //! `NULL`, `1 = 0`, `x = NULL`, `x IN (NULL)`) makes the route [`RouteOpcode::None`]. Options
 //! compare by opcode (EqualUnique < Equal < In), then uniqueness, then vindex cost, then the
 //! vindex's place in the table's list (the primary first); on a full tie the earlier predicate
@@ -20,6 +21,7 @@ use super::plan::{InList, RouteOpcode, RouteValue};
 use super::scope::{Analysis, Scope};
 use super::values::{is_null, Text};
 use super::Ctx;
+use crate::vindex::SqlType;
 use sqlparser::ast::{BinaryOperator, Expr, Value};
 
 /// The chosen route of one table instance.
@@ -261,10 +263,14 @@ fn vindex_options(
     if values.is_empty() || values.iter().all(is_null) {
         return vec![Choice::plain(RouteOpcode::None)];
     }
+    let column_type = table.column(col).and_then(|c| c.sql_type);
     ks.column_vindexes(table)
         .enumerate()
         .filter(|(_, (cv, v))| {
-            v.functional().is_some() && cv.columns.len() == 1 && cv.columns[0] == col
+            v.functional().is_some()
+                && cv.columns.len() == 1
+                && cv.columns[0] == col
+                && values.iter().all(|x| fits(&v.type_name, x, column_type))
         })
         .map(|(position, (cv, v))| {
             let opcode = match (values.len(), v.unique) {
@@ -287,6 +293,62 @@ fn vindex_options(
             }
         })
         .collect()
+}
+
+/// Whether routing literal `v` through a vindex of type `vindex_type` finds every row MySQL's
+/// `=` would match. MySQL compares an integer column with a string numerically (`5 = '5.0'`)
+/// and a string column with a number numerically (`'05' = 5`), while a vindex maps the value's
+/// text; where the two can disagree the predicate is not used (the query scatters instead).
+///
+/// * integer vindexes (`hash`, `numeric`, `reverse_bits`, `numeric_static_map`): integers,
+///   and strings that are plain digits (spaces or tabs around them allowed);
+/// * the others (string vindexes): strings and hex literals; but when the VSchema gives the
+///   column an integral type, integers and strings holding an integer exactly as MySQL prints
+///   it (`'5'`, not `'05'`);
+/// * `?` parameters always (typed at execute time), NULL always (never equal to anything).
+fn fits(vindex_type: &str, v: &RouteValue, column_type: Option<SqlType>) -> bool {
+    let RouteValue::Literal(lit) = v else {
+        return true;
+    };
+    let ty = lit.ty();
+    if ty == SqlType::Null {
+        return true;
+    }
+    match vindex_type {
+        "hash" | "numeric" | "reverse_bits" | "numeric_static_map" => {
+            ty.is_integral() || (ty == SqlType::VarChar && plain_digits(lit.raw()))
+        }
+        "null" => true,
+        _ if column_type.is_some_and(SqlType::is_integral) => {
+            ty.is_integral() || (ty == SqlType::VarChar && canonical_integer(lit.raw()))
+        }
+        _ => matches!(ty, SqlType::VarChar | SqlType::HexVal | SqlType::HexNum),
+    }
+}
+
+/// `^[ \t]*[0-9]+[ \t]*$`: text Vitess's unsigned parse and MySQL's numeric comparison read
+/// alike.
+fn plain_digits(raw: &[u8]) -> bool {
+    let trimmed: &[u8] = {
+        let start = raw
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'))
+            .unwrap_or(raw.len());
+        let end = raw
+            .iter()
+            .rposition(|b| !matches!(b, b' ' | b'\t'))
+            .map_or(start, |e| e + 1);
+        &raw[start..end.max(start)]
+    };
+    !trimmed.is_empty() && trimmed.iter().all(u8::is_ascii_digit)
+}
+
+/// Text that is an integer in MySQL's canonical form (`-5`, `0`; not `05`, `+5`, ` 5`).
+fn canonical_integer(raw: &[u8]) -> bool {
+    std::str::from_utf8(raw)
+        .ok()
+        .and_then(|t| t.parse::<i128>().ok().map(|n| n.to_string() == t))
+        .unwrap_or(false)
 }
 
 /// The byte range of a tuple of literals `(1, 'a')`, parentheses included.

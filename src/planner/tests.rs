@@ -44,7 +44,7 @@ pub(crate) fn test_vschema() -> VSchema {
                     {"column": "email", "name": "email_lookup"}
                 ],
                 "auto_increment": {"column": "id", "sequence": "commerce.user_seq"},
-                "columns": [{"name": "name", "type": "VARCHAR"}]
+                "columns": [{"name": "name", "type": "VARCHAR"}, {"name": "phone", "type": "INT64"}]
             },
             "orders": {
                 "column_vindexes": [{"column": "user_id", "name": "hash"}],
@@ -188,14 +188,21 @@ fn spans_are_byte_exact_with_multibyte_text() {
         .auto_increment_value
         .expect("NULL id is generated");
     assert_eq!(&sql[ai.0..ai.1], "NULL");
-    let sql = "select * from user where name = 'ü' and id in (1, 'ä', -3)";
+    let sql = "select * from item where name = 'ü' and sku in ('1', 'ä', x'03')";
     let Ok(Plan::Select(s)) = plan(sql, &vschema, None) else {
         panic!("expected a select plan");
     };
     let list = s.query.in_list.expect("in list");
-    assert_eq!(&sql[list.span.0..list.span.1], "1, 'ä', -3");
+    assert_eq!(&sql[list.span.0..list.span.1], "'1', 'ä', x'03'");
     let items: Vec<&str> = list.items.iter().map(|&(a, b)| &sql[a..b]).collect();
-    assert_eq!(items, ["1", "'ä'", "-3"]);
+    assert_eq!(items, ["'1'", "'ä'", "x'03'"]);
+    let sql = "select id from user where name = 'ü' and id in (1, '2', -3)";
+    let Ok(Plan::Select(s)) = plan(sql, &vschema, None) else {
+        panic!("expected a select plan");
+    };
+    let list = s.query.in_list.expect("in list");
+    let items: Vec<&str> = list.items.iter().map(|&(a, b)| &sql[a..b]).collect();
+    assert_eq!(items, ["1", "'2'", "-3"]);
 }
 
 #[test]
