@@ -8,18 +8,20 @@
 //! set; written as `NULL`, `DEFAULT` or `0` → its byte range is given so the executor puts a
 //! sequence id there (a `?` is routed by its bound value).
 //!
-//! Refused: INSERT ... SELECT, INSERT ... SET, `VALUES ROW(...)`, a non-literal primary vindex
+//! Refused: INSERT ... SELECT, subqueries in VALUES or ON DUPLICATE KEY UPDATE (one shard
+//! could not see the others' rows), INSERT ... SET, `VALUES ROW(...)`, a non-literal primary vindex
 //! value, a missing primary vindex column (unless it is the auto_increment column), no column
 //! list without an authoritative column list in the VSchema, ON DUPLICATE KEY UPDATE of a
 //! vindex column, reference tables (write the source), tables owning lookup vindexes.
 
 use super::plan::{InsertPlan, InsertRow, Plan};
+use super::subqueries::Counter;
 use super::tables::{resolve, Role};
 use super::{not_supported, unsupported, Ctx, PlanError};
 use crate::sql::quote_ident;
 use crate::vschema::TableSchema;
 use sqlparser::ast::{
-    AssignmentTarget, Expr, Insert, OnInsert, SetExpr, TableObject, Value, Values,
+    AssignmentTarget, Expr, Insert, OnInsert, SetExpr, TableObject, Value, Values, Visit,
 };
 
 /// Plans an INSERT or REPLACE.
@@ -56,6 +58,13 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
         ));
     }
     let values = values_of(ins, &display)?;
+    let mut counter = Counter::default();
+    let _ = ins.visit(&mut counter);
+    if counter.queries > 1 || counter.relations > 0 {
+        return unsupported(format!(
+            "a subquery in an INSERT into sharded table {display}"
+        ));
+    }
     check_on_duplicate(ins, table, &display)?;
     let columns = column_names(ins, table, &display)?;
     let primary = table
