@@ -24,6 +24,8 @@
 //! comments are lost in that text, and every re-printed select item that is not a plain column
 //! gets an alias holding its original text so result column names do not change.
 
+#![warn(missing_docs)]
+
 pub mod describe;
 pub mod plan;
 
