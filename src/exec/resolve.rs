@@ -20,6 +20,33 @@ pub struct ShardTarget {
     pub values: Vec<usize>,
 }
 
+/// A string that is exactly a decimal integer (as MySQL stores it into an integer column)
+/// becomes that integer, so `id = '-5'` and a parameter bound as the string "-5" map to the
+/// same keyspace id as the number -5 (the row's real value). Vitess's `hash` would reject the
+/// negative string and route nowhere, which for MySQL semantics is a wrong (empty) answer.
+pub fn integer_like(v: SqlValue) -> SqlValue {
+    if !matches!(
+        v.ty(),
+        SqlType::VarChar | SqlType::VarBinary | SqlType::Char
+    ) {
+        return v;
+    }
+    let Ok(text) = std::str::from_utf8(v.raw()) else {
+        return v;
+    };
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return v;
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return SqlValue::int64(i);
+    }
+    if let Ok(u) = text.parse::<u64>() {
+        return SqlValue::uint64(u);
+    }
+    v
+}
+
 /// Converts a bound prepared-statement parameter into the vindex value model.
 pub fn param_to_sql_value(v: &Value) -> SqlValue {
     match v {
@@ -36,10 +63,10 @@ pub fn param_to_sql_value(v: &Value) -> SqlValue {
 /// The SQL value of a route value, binding parameters.
 pub fn route_value(v: &RouteValue, params: &[Value]) -> Result<SqlValue, ExecError> {
     match v {
-        RouteValue::Literal(s) => Ok(s.clone()),
+        RouteValue::Literal(s) => Ok(integer_like(s.clone())),
         RouteValue::Param(i) => params
             .get(*i)
-            .map(param_to_sql_value)
+            .map(|p| integer_like(param_to_sql_value(p)))
             .ok_or_else(|| ExecError::Internal(format!("parameter {i} is not bound"))),
     }
 }
@@ -243,6 +270,31 @@ mod tests {
                 shard: 1,
                 values: vec![1]
             }
+        );
+    }
+
+    #[test]
+    fn integer_strings_route_like_integers() {
+        let vs = vschema();
+        let shards = two_shards();
+        // hash(-1) = 355550b2150e2451 -> -80; hash(4) -> 80-
+        for (v, shard) in [
+            (RouteValue::Literal(SqlValue::varchar(b"-1".to_vec())), 0),
+            (RouteValue::Literal(SqlValue::varchar(b"4".to_vec())), 1),
+        ] {
+            let r = route(RouteOpcode::EqualUnique, vec![v]);
+            assert_eq!(
+                resolve(&r, &[], &vs, &shards).expect("resolve")[0].shard,
+                shard
+            );
+        }
+        let r = route(RouteOpcode::EqualUnique, vec![RouteValue::Param(0)]);
+        let t = resolve(&r, &[Value::Bytes(b"-1".to_vec())], &vs, &shards).expect("resolve");
+        assert_eq!(t[0].shard, 0);
+        // Not an integer: stays a string (hash maps it nowhere).
+        assert_eq!(
+            integer_like(SqlValue::varchar(b"1.5".to_vec())),
+            SqlValue::varchar(b"1.5".to_vec())
         );
     }
 

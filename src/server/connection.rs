@@ -361,6 +361,12 @@ impl From<PacketError> for CommandError {
     }
 }
 
+impl From<crate::exec::ExecError> for CommandError {
+    fn from(e: crate::exec::ExecError) -> Self {
+        CommandError::Proxy(e.into())
+    }
+}
+
 impl From<crate::backend::BackendError> for CommandError {
     fn from(e: crate::backend::BackendError) -> Self {
         CommandError::Proxy(e.into())

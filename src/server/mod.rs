@@ -10,6 +10,7 @@ mod prepared;
 mod relay;
 mod routing;
 mod set;
+mod sharded;
 mod statement;
 mod transaction;
 
@@ -40,6 +41,10 @@ pub struct ProxyState {
     pub questions: AtomicU64,
     /// Connections currently open.
     pub open_connections: AtomicU64,
+    /// Plans for sharded statements.
+    pub plans: sharded::PlanCache,
+    /// Ids reserved from sequence tables.
+    pub sequences: sharded::SequenceCache,
 }
 
 impl ProxyState {
@@ -78,6 +83,8 @@ impl Proxy {
             started: Instant::now(),
             questions: AtomicU64::new(0),
             open_connections: AtomicU64::new(0),
+            plans: sharded::PlanCache::default(),
+            sequences: sharded::SequenceCache::default(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_state = state.clone();

@@ -7,7 +7,7 @@
 //! types are remembered per statement because clients send them only on the first execute.
 
 use super::connection::{ClientConn, CommandError};
-use super::routing::{self, analysis_text};
+use super::routing::analysis_text;
 use super::statement::{kind_name, Exec};
 use crate::error::ProxyError;
 use crate::protocol::binary::{execute_stmt_id, parse_execute};
@@ -63,15 +63,10 @@ impl ClientConn {
             }
             (Vec::new(), Vec::new())
         } else {
-            let routed = routing::route(
-                &self.state,
-                self.session.target.as_ref(),
-                &sql,
-                &text,
-                kind_name(kind),
-            )?;
-            let mut sc = self.acquire(&routed.shard, false).await?;
-            let res = sc.conn.prep(&*routed.sql).await;
+            let (shard, routed_sql) = self.metadata_shard(&sql, &text, kind_name(kind))?;
+            self.check_plannable(&text, kind)?;
+            let mut sc = self.acquire(&shard, false).await?;
+            let res = sc.conn.prep(&*routed_sql).await;
             let meta = sc.check(res.map(|stmt| (stmt.params().to_vec(), stmt.columns().to_vec())));
             self.put_back(sc).await;
             meta?

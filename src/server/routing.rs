@@ -49,6 +49,17 @@ pub fn analysis_text(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Where a statement goes: one known shard, or a sharded keyspace whose plan decides.
+pub enum Decision<'a> {
+    /// Send the (rewritten) text to this shard.
+    Shard(Routed<'a>),
+    /// The statement needs the planner: vindex routing in this sharded keyspace.
+    Sharded {
+        /// The keyspace.
+        keyspace: String,
+    },
+}
+
 /// A statement ready to send: the shard and the (possibly rewritten) bytes.
 pub struct Routed<'a> {
     /// The shard to run on.
@@ -74,7 +85,7 @@ pub fn route<'a>(
     bytes: &'a [u8],
     text: &str,
     what: &str,
-) -> Result<Routed<'a>, ProxyError> {
+) -> Result<Decision<'a>, ProxyError> {
     let quals: Vec<sql::Qualifier> = sql::qualifiers(text)
         .into_iter()
         .filter(|q| state.backends.keyspace(&q.name).is_some())
@@ -108,19 +119,32 @@ pub fn route<'a>(
             .shard(keyspace, name)
             .ok_or_else(|| ProxyError::UnknownDatabase(format!("{keyspace}:{name}")))?,
         None if state.vschema.is_sharded(keyspace) || shards.len() != 1 => {
-            return Err(ProxyError::NotSupported(format!(
-                "{what} on sharded keyspace '{keyspace}' is not supported yet; target one shard with USE `{keyspace}:<shard>`"
-            )))
+            let _ = what;
+            return Ok(Decision::Sharded {
+                keyspace: keyspace.to_string(),
+            });
         }
         None => &shards[0],
     };
     let sql = rewrite_qualifiers(bytes, &quals, |ks| {
         (ks == keyspace).then_some(shard.database.as_str())
     });
-    Ok(Routed {
+    Ok(Decision::Shard(Routed {
         shard: shard.clone(),
         sql,
-    })
+    }))
+}
+
+/// Maps `keyspace.` qualifiers in planner output to one shard's backend database.
+pub fn map_qualifiers<'a>(sql: &'a str, keyspace: &str, database: &str) -> Cow<'a, [u8]> {
+    if keyspace == database || !sql.contains(keyspace) {
+        return Cow::Borrowed(sql.as_bytes());
+    }
+    let quals: Vec<sql::Qualifier> = sql::qualifiers(sql)
+        .into_iter()
+        .filter(|q| q.name == keyspace)
+        .collect();
+    rewrite_qualifiers(sql.as_bytes(), &quals, |_| Some(database))
 }
 
 /// Replaces each qualifier span with the backquoted database name when it differs.

@@ -8,7 +8,7 @@
 use super::connection::{ClientConn, CommandError};
 use super::local_answers;
 use super::relay::{self, RelayError, RelayOptions, RowFormat};
-use super::routing::{self, analysis_text};
+use super::routing::{self, analysis_text, Decision};
 use crate::backend::{Shard, ShardConn};
 use crate::error::ProxyError;
 use crate::protocol::writer::{self, OkInfo};
@@ -191,17 +191,37 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
-        let routed = routing::route(
+        let decision = routing::route(
             &self.state,
             self.session.target.as_ref(),
             bytes,
             text,
             kind_name(kind),
         )?;
-        let sql = substitute_session_values(routed.sql, self.session.last_insert_id);
-        self.session
-            .log_query(&routed.shard.keyspace, &routed.shard.name, &sql);
-        let mut sc = self.acquire(&routed.shard, true).await?;
+        match decision {
+            Decision::Shard(routed) => {
+                self.run_on_shard(&routed.shard, routed.sql, kind, text, exec, more)
+                    .await
+            }
+            Decision::Sharded { keyspace } => {
+                self.run_sharded(text, kind, exec, more, &keyspace).await
+            }
+        }
+    }
+
+    /// Sends one statement to one shard and relays the result as it streams.
+    pub async fn run_on_shard(
+        &mut self,
+        shard: &Arc<Shard>,
+        sql: Cow<'_, [u8]>,
+        kind: StatementKind,
+        text: &str,
+        exec: &Exec,
+        more: bool,
+    ) -> Result<(), CommandError> {
+        let sql = substitute_session_values(sql, self.session.last_insert_id);
+        self.session.log_query(&shard.keyspace, &shard.name, &sql);
+        let mut sc = self.acquire(shard, true).await?;
         let opts = RelayOptions {
             format: exec.format(),
             deprecate_eof: self.session.deprecate_eof(),
@@ -323,15 +343,9 @@ impl ClientConn {
     /// COM_FIELD_LIST: the columns of a table, from a zero-row SELECT on its shard.
     pub async fn com_field_list(&mut self, table: &str) -> Result<(), CommandError> {
         let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
-        let routed = routing::route(
-            &self.state,
-            self.session.target.as_ref(),
-            sql.as_bytes(),
-            &sql,
-            "COM_FIELD_LIST",
-        )?;
-        let mut sc = self.acquire(&routed.shard, false).await?;
-        let res = sc.conn.query_iter(&*routed.sql).await;
+        let (shard, routed_sql) = self.metadata_shard(sql.as_bytes(), &sql, "COM_FIELD_LIST")?;
+        let mut sc = self.acquire(&shard, false).await?;
+        let res = sc.conn.query_iter(&*routed_sql).await;
         let columns = match res {
             Ok(mut result) => {
                 let cols = result.columns().map(|c| c.to_vec()).unwrap_or_default();
@@ -356,6 +370,32 @@ impl ClientConn {
         }
         self.ps.flush().await?;
         Ok(())
+    }
+}
+
+impl ClientConn {
+    /// The shard that answers metadata questions for a statement (prepare, field list): its
+    /// own shard, or the first shard of a sharded keyspace (every shard has the same schema).
+    pub fn metadata_shard<'a>(
+        &self,
+        bytes: &'a [u8],
+        text: &str,
+        what: &str,
+    ) -> Result<(Arc<Shard>, Cow<'a, [u8]>), ProxyError> {
+        match routing::route(&self.state, self.session.target.as_ref(), bytes, text, what)? {
+            Decision::Shard(r) => Ok((r.shard, r.sql)),
+            Decision::Sharded { keyspace } => {
+                let shard = self
+                    .state
+                    .backends
+                    .keyspace(&keyspace)
+                    .and_then(|s| s.first())
+                    .cloned()
+                    .ok_or_else(|| ProxyError::UnknownDatabase(keyspace.clone()))?;
+                let sql = routing::map_qualifiers(text, &keyspace, &shard.database).into_owned();
+                Ok((shard, Cow::Owned(sql)))
+            }
+        }
     }
 }
 
