@@ -204,6 +204,13 @@ impl ClientConn {
                     .await
             }
             Decision::Sharded { keyspace } => {
+                if std::str::from_utf8(bytes).is_err() {
+                    // The planner works on text and rebuilds shard queries from it.
+                    return Err(ProxyError::NotSupported(format!(
+                        "statements that are not valid UTF-8 on sharded keyspace '{keyspace}'"
+                    ))
+                    .into());
+                }
                 self.run_sharded(text, kind, exec, more, &keyspace).await
             }
         }
