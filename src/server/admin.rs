@@ -44,6 +44,7 @@ impl ClientConn {
             stmt.check_vexplain_dml().map_err(admin_error)?;
             return match mode {
                 VExplainMode::Queries => self.vexplain_queries(statement, exec, more).await,
+                VExplainMode::Plan => self.vexplain_plan(statement, exec, more),
                 other => Err(ProxyError::NotSupported(format!(
                     "VEXPLAIN {} is not supported yet",
                     other.name().to_uppercase()
@@ -62,6 +63,43 @@ impl ClientConn {
         let local = LocalResult {
             columns: result.columns,
             rows: result.rows,
+        };
+        self.write_local_result(&local, exec, more);
+        Ok(())
+    }
+
+    /// VEXPLAIN PLAN: the plan as JSON (one row, column `JSON`), nothing executed.
+    fn vexplain_plan(
+        &mut self,
+        statement: &str,
+        exec: &Exec,
+        more: bool,
+    ) -> Result<(), CommandError> {
+        let decision = super::routing::route(
+            &self.state,
+            self.session.target.as_ref(),
+            statement.as_bytes(),
+            statement,
+            "VEXPLAIN",
+        )?;
+        let plan = match decision {
+            super::routing::Decision::Shard(r) => crate::planner::Plan::Passthrough {
+                keyspace: r.shard.keyspace.clone(),
+            },
+            super::routing::Decision::Sharded { .. } => {
+                let plan = self.state.plans.get_or_plan(
+                    statement,
+                    &self.state.vschema,
+                    self.session.target.as_ref(),
+                )?;
+                (*plan).clone()
+            }
+        };
+        let json = serde_json::to_string_pretty(&crate::planner::describe(&plan))
+            .map_err(|e| ProxyError::Internal(e.to_string()))?;
+        let local = LocalResult {
+            columns: vec![synthetic_column("JSON", ColumnType::MYSQL_TYPE_VAR_STRING)],
+            rows: vec![vec![Value::Bytes(json.into_bytes())]],
         };
         self.write_local_result(&local, exec, more);
         Ok(())

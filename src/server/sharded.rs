@@ -31,7 +31,8 @@ pub struct PlanCache {
 const PLAN_CACHE_LIMIT: usize = 10_000;
 
 impl PlanCache {
-    fn get_or_plan(
+    /// The plan of a statement on a sharded keyspace (from the cache when possible).
+    pub fn get_or_plan(
         &self,
         text: &str,
         vschema: &crate::vschema::VSchema,
@@ -194,6 +195,7 @@ impl Cursor for SessionCursor<'_> {
         let shard = self.shard(keyspace, shard)?;
         let sql = interpolate(&sql, &self.params)?;
         let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
+        self.conn.session.log_query(keyspace, &shard.name, &sql);
         let mut sc = self.conn.acquire(&shard, true).await?;
         let res: Result<ShardResult, mysql_async::Error> = async {
             let mut result = sc.conn.query_iter(sql).await?;
