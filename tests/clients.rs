@@ -193,3 +193,84 @@ async fn sysbench_oltp_read_write() {
     assert!(left.is_empty());
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sysbench_on_a_sharded_keyspace() {
+    use mysql_async::prelude::Queryable;
+    let customer = serde_json::json!({
+        "sharded": true,
+        "vindexes": {"hash": {"type": "hash"}},
+        "tables": {
+            "sbtest1": {
+                "column_vindexes": [{"column": "id", "name": "hash"}],
+                "auto_increment": {"column": "id", "sequence": "commerce.sbtest1_seq"}
+            }
+        }
+    });
+    let commerce =
+        serde_json::json!({"sharded": false, "tables": {"sbtest1_seq": {"type": "sequence"}}});
+    let spec = EnvSpec::default()
+        .with_vschema("commerce", commerce)
+        .with_keyspace(common::KeyspaceSpec::sharded(
+            "customer",
+            &["-40", "40-80", "80-c0", "c0-"],
+            customer,
+        ));
+    let env = TestEnv::start(spec).await;
+    let mut c = env.client().await;
+    c.query_drop(
+        "CREATE TABLE sbtest1_seq (id INT, next_id BIGINT, cache BIGINT, PRIMARY KEY (id)) COMMENT 'vitess_sequence'",
+    )
+    .await
+    .expect("sequence");
+    c.query_drop("INSERT INTO sbtest1_seq VALUES (0, 1, 100)")
+        .await
+        .expect("seed");
+    let port = env.port().to_string();
+    let sb = |args: &[&str]| {
+        let mut cmd = Command::new("sysbench");
+        cmd.args([
+            "--db-driver=mysql",
+            "--mysql-host=127.0.0.1",
+            &format!("--mysql-port={port}"),
+            "--mysql-user=root",
+            "--mysql-db=customer",
+            "--tables=1",
+            "--table-size=1000",
+        ])
+        .args(args);
+        cmd
+    };
+    let (ok, out, err) = run(&mut sb(&["oltp_read_write", "prepare"]), None).await;
+    assert!(ok, "prepare failed:\n{out}\n{err}");
+    // Every row sits on the shard its id hashes to, and ids came from the sequence.
+    let mut total = 0i64;
+    for shard in ["-40", "40-80", "80-c0", "c0-"] {
+        let mut d = env.shard_conn("customer", shard).await;
+        let n: Option<i64> = d
+            .query_first("SELECT COUNT(*) FROM sbtest1")
+            .await
+            .expect("count");
+        let n = n.unwrap_or(0);
+        assert!(n > 100, "{shard} holds {n} rows: rows are spread by hash");
+        total += n;
+    }
+    assert_eq!(total, 1000);
+    for ps in ["--db-ps-mode=auto", "--db-ps-mode=disable"] {
+        let (ok, out, err) = run(
+            &mut sb(&["oltp_read_write", "run", "--threads=4", "--time=3", ps]),
+            None,
+        )
+        .await;
+        assert!(ok, "{ps} run failed:\n{out}\n{err}");
+        let transactions = field(&out, "transactions:");
+        assert!(transactions > 10.0, "{ps}: too few transactions\n{out}");
+        assert!(
+            field(&out, "ignored errors:") < transactions / 20.0,
+            "{ps}: too many ignored errors\n{out}"
+        );
+    }
+    let (ok, out, err) = run(&mut sb(&["oltp_read_write", "cleanup"]), None).await;
+    assert!(ok, "cleanup failed:\n{out}\n{err}");
+    env.stop().await;
+}
