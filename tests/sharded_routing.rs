@@ -120,6 +120,20 @@ async fn routes_sequences_and_explain() {
         .expect("prepared");
     assert_eq!(name.as_deref(), Some("b"));
 
+    // The vindex as a table: keyspace ids and shards, nothing executed on a shard.
+    let rows: Vec<(String, String, String)> = c
+        .query("SELECT id, hex_keyspace_id, shard FROM customer.hash WHERE id IN (1, 4, -1)")
+        .await
+        .expect("vindex table");
+    assert_eq!(
+        rows,
+        vec![
+            ("1".into(), "166b40b44aba4bd6".into(), "-80".into()),
+            ("4".into(), "d2fd8867d50d2dfe".into(), "80-".into()),
+            ("-1".into(), "355550b2150e2451".into(), "-80".into()),
+        ]
+    );
+
     // Changing the primary vindex column is refused, not half-done.
     match c.query_drop("UPDATE user SET id = 100 WHERE id = 1").await {
         Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1235, "{}", e.message),

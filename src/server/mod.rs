@@ -13,6 +13,7 @@ mod set;
 mod sharded;
 mod statement;
 mod transaction;
+mod vindex_table;
 
 use crate::backend::Backends;
 use crate::config::{Config, UserConfig};

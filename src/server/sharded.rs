@@ -288,6 +288,13 @@ impl ClientConn {
         keyspace: &str,
     ) -> Result<(), CommandError> {
         let state = self.state.clone();
+        if kind == StatementKind::Select {
+            if let Some(answer) = super::vindex_table::answer(text, &state, keyspace) {
+                let local = answer?;
+                self.write_local_result(&local, exec, more);
+                return Ok(());
+            }
+        }
         let plan = match kind {
             StatementKind::Ddl => Arc::new(Plan::AllShards {
                 keyspace: keyspace.to_string(),
