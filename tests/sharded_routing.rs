@@ -61,8 +61,9 @@ async fn routes_sequences_and_explain() {
         .await
         .expect("insert");
     assert_eq!(c.last_insert_id(), Some(1));
-    let lii: Option<u64> = c.query_first("SELECT LAST_INSERT_ID()").await.expect("lii");
-    assert_eq!(lii, Some(1));
+    let lii: Vec<mysql_async::Row> = c.query("SELECT LAST_INSERT_ID()").await.expect("lii");
+    assert_eq!(lii[0].columns_ref()[0].name_str(), "LAST_INSERT_ID()");
+    assert_eq!(lii[0].get::<u64, _>(0), Some(1));
     c.query_drop("INSERT INTO user (name) VALUES ('d'), ('e'), ('f'), ('g')")
         .await
         .expect("insert");

@@ -72,6 +72,13 @@ pub fn answer(
             "@@version_comment",
             Value::Bytes(b"shardgate: MySQL-protocol sharding proxy".to_vec()),
         ),
+        "select last_insert_id()" => LocalResult {
+            columns: vec![synthetic_column(
+                "LAST_INSERT_ID()",
+                ColumnType::MYSQL_TYPE_LONGLONG,
+            )],
+            rows: vec![vec![Value::UInt(conn.session.last_insert_id)]],
+        },
         "show databases" | "show schemas" => LocalResult {
             columns: vec![synthetic_column(
                 "Database",
