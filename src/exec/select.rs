@@ -4,9 +4,9 @@
 use super::resolve::{resolve, ShardTarget};
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{
-    apply_limit, distinct_rows, merge_aggregates, merge_sorted, sort_rows, DistinctOrder,
+    apply_limit, distinct_rows, merge_aggregates, merge_sorted, sort_rows, DistinctOrder, OrderBy,
 };
-use crate::planner::{QueryTemplate, SelectPlan};
+use crate::planner::{Merge, QueryTemplate, SelectPlan};
 use crate::vschema::VSchema;
 use mysql_async::Value;
 
@@ -85,43 +85,43 @@ pub fn merge_results(
             ..ShardResult::default()
         });
     };
-    let (columns, mut rows) = match &merge.aggregates {
+    let (columns, mut rows, visible) = match &merge.aggregates {
         Some(specs) => {
             let set = merge_aggregates(inputs, &columns, specs)?;
+            let visible = merge.visible_columns.min(set.columns.len());
             let rows = if merge.order_by.is_empty() {
                 set.rows
             } else {
                 sort_rows(set.rows, &merge.order_by, &set.columns)?
             };
-            (set.columns, rows)
+            (set.columns, rows, visible)
         }
-        None if merge.order_by.is_empty() => (columns, inputs.into_iter().flatten().collect()),
         None => {
-            let rows = merge_sorted(inputs, &merge.order_by, &columns)?;
-            (columns, rows)
+            let (order_by, visible) = resolve_tail(merge, columns.len())?;
+            let rows = if order_by.is_empty() {
+                inputs.into_iter().flatten().collect()
+            } else {
+                merge_sorted(inputs, &order_by, &columns)?
+            };
+            (columns, rows, visible)
         }
     };
     if merge.distinct {
         // First occurrences keep the merged order (MySQL does not sort DISTINCT by itself).
         let order = DistinctOrder::FirstSeen;
-        let visible: Vec<_> = columns
-            .iter()
-            .take(merge.visible_columns)
-            .cloned()
-            .collect();
+        let shown: Vec<_> = columns.iter().take(visible).cloned().collect();
         rows = distinct_rows(
             rows.into_iter().map(|mut r| {
-                r.truncate(visible.len());
+                r.truncate(shown.len());
                 r
             }),
-            &visible,
+            &shown,
             order,
         )?;
     }
     if let Some(limit) = merge.limit {
         rows = apply_limit(rows, limit.offset, limit.count);
     }
-    let visible = merge.visible_columns.min(columns.len());
     for r in rows.iter_mut() {
         r.truncate(visible);
     }
@@ -133,4 +133,27 @@ pub fn merge_results(
         warnings,
         ..ShardResult::default()
     })
+}
+
+/// The ORDER BY terms over the actual shard rows (`width` columns) and how many leading
+/// columns the client sees: a [`hidden_tail`](crate::planner::Merge::hidden_tail) of `k`
+/// helpers puts the terms at `width - k + column` and hides the last `k` columns.
+fn resolve_tail(merge: &Merge, width: usize) -> Result<(Vec<OrderBy>, usize), ExecError> {
+    let Some(k) = merge.hidden_tail else {
+        return Ok((merge.order_by.clone(), merge.visible_columns.min(width)));
+    };
+    let base = width.checked_sub(k).ok_or_else(|| {
+        ExecError::Internal(format!(
+            "merge expects {k} helper columns but the shard rows have {width} columns"
+        ))
+    })?;
+    let keys = merge
+        .order_by
+        .iter()
+        .map(|o| OrderBy {
+            column: base + o.column,
+            descending: o.descending,
+        })
+        .collect();
+    Ok((keys, base.min(merge.visible_columns)))
 }

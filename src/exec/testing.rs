@@ -67,3 +67,65 @@ impl Cursor for RecordingCursor {
         Ok(first)
     }
 }
+
+/// Column metadata and text-protocol rows as MariaDB sends them, for canned answers.
+pub mod rows {
+    use super::ShardResult;
+    use mysql_async::Value;
+    use mysql_common::constants::{ColumnFlags, ColumnType};
+    use mysql_common::packets::Column;
+
+    fn numeric(kind: ColumnType, length: u32, decimals: u8) -> Column {
+        Column::new(kind)
+            .with_character_set(63)
+            .with_flags(ColumnFlags::BINARY_FLAG | ColumnFlags::NUM_FLAG)
+            .with_column_length(length)
+            .with_decimals(decimals)
+    }
+
+    /// `BIGINT`.
+    pub fn bigint() -> Column {
+        numeric(ColumnType::MYSQL_TYPE_LONGLONG, 20, 0)
+    }
+
+    /// A `utf8mb4_general_ci` VARCHAR.
+    pub fn varchar() -> Column {
+        Column::new(ColumnType::MYSQL_TYPE_VAR_STRING)
+            .with_character_set(45)
+            .with_column_length(1020)
+    }
+
+    /// A text-protocol row; `None` is NULL.
+    pub fn row(cells: &[Option<&str>]) -> Vec<Value> {
+        cells
+            .iter()
+            .map(|c| c.map_or(Value::NULL, |t| Value::Bytes(t.as_bytes().to_vec())))
+            .collect()
+    }
+
+    /// A shard's answer.
+    pub fn answer(columns: Vec<Column>, rows: Vec<Vec<Value>>) -> ShardResult {
+        ShardResult {
+            columns,
+            rows,
+            ..ShardResult::default()
+        }
+    }
+
+    /// The rows of a result as text (`None` for NULL).
+    pub fn texts(result: &ShardResult) -> Vec<Vec<Option<String>>> {
+        result
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| match v {
+                        Value::NULL => None,
+                        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+                        other => Some(other.as_sql(true)),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}

@@ -63,6 +63,7 @@ async fn in_list_is_pruned_per_shard() {
             order_by: vec![],
             limit: None,
             visible_columns: 0,
+            hidden_tail: None,
         }),
     };
     let mut c = cursor();
@@ -135,4 +136,97 @@ async fn ddl_goes_to_every_shard() {
             "exec customer/80-: create table t (id int)",
         ]
     );
+}
+
+/// The SELECT plan of `sql` against [`vschema`].
+fn select_plan(sql: &str) -> SelectPlan {
+    match plan(sql, &vschema(), None) {
+        Ok(Plan::Select(p)) => p,
+        other => panic!("expected a select plan for {sql}, got {other:?}"),
+    }
+}
+
+/// Runs `plan` with each shard answering `answers[i]`; returns the result and the log.
+async fn run_select(
+    plan: &SelectPlan,
+    params: &[mysql_async::Value],
+    answers: Vec<ShardResult>,
+) -> (Result<ShardResult, ExecError>, Vec<String>) {
+    let mut c = cursor();
+    for (i, a) in answers.into_iter().enumerate() {
+        c.answers.insert(("customer".to_string(), i), a);
+    }
+    let r = execute_select(&mut c, plan, params, &vschema()).await;
+    (r, c.log)
+}
+
+#[tokio::test]
+async fn star_with_order_by_sorts_by_the_hidden_tail_and_drops_it() {
+    use super::testing::rows::*;
+    let plan = select_plan("select * from user order by name desc, id limit 3 offset 1");
+    let cols = || vec![bigint(), varchar(), varchar(), bigint()];
+    let shard0 = answer(
+        cols(),
+        vec![
+            row(&[Some("3"), Some("carol"), Some("carol"), Some("3")]),
+            row(&[Some("1"), Some("alice"), Some("alice"), Some("1")]),
+            row(&[Some("5"), None, None, Some("5")]),
+        ],
+    );
+    let shard1 = answer(
+        cols(),
+        vec![
+            row(&[Some("2"), Some("Bob"), Some("Bob"), Some("2")]),
+            row(&[Some("4"), Some("ALICE"), Some("ALICE"), Some("4")]),
+        ],
+    );
+    let (r, log) = run_select(&plan, &[], vec![shard0, shard1]).await;
+    let r = r.expect("merge");
+    assert_eq!(
+        log,
+        vec![
+            "exec customer/-80: SELECT *, name AS __o0, id AS __o1 FROM user ORDER BY name DESC, id LIMIT 4",
+            "exec customer/80-: SELECT *, name AS __o0, id AS __o1 FROM user ORDER BY name DESC, id LIMIT 4",
+        ]
+    );
+    assert_eq!(r.columns.len(), 2);
+    let s = |x: &str| Some(x.to_string());
+    // carol, Bob, alice(1), ALICE(4), NULL: skip one, keep three.
+    assert_eq!(
+        texts(&r),
+        vec![
+            vec![s("2"), s("Bob")],
+            vec![s("1"), s("alice")],
+            vec![s("4"), s("ALICE")],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn distinct_star_compares_only_the_columns_before_the_tail() {
+    use super::testing::rows::*;
+    let plan = select_plan("select distinct * from user order by id");
+    let cols = || vec![bigint(), varchar(), bigint()];
+    let shard0 = answer(
+        cols(),
+        vec![
+            row(&[Some("1"), Some("a"), Some("1")]),
+            row(&[Some("2"), Some("b"), Some("2")]),
+        ],
+    );
+    let shard1 = answer(cols(), vec![row(&[Some("1"), Some("a"), Some("1")])]);
+    let (r, _) = run_select(&plan, &[], vec![shard0, shard1]).await;
+    let s = |x: &str| Some(x.to_string());
+    assert_eq!(
+        texts(&r.expect("merge")),
+        vec![vec![s("1"), s("a")], vec![s("2"), s("b")]]
+    );
+}
+
+#[tokio::test]
+async fn a_tail_wider_than_the_rows_is_an_internal_error() {
+    use super::testing::rows::*;
+    let plan = select_plan("select * from user order by name, id");
+    let (r, _) = run_select(&plan, &[], vec![answer(vec![bigint()], vec![])]).await;
+    assert!(matches!(r, Err(ExecError::Internal(_))), "{r:?}");
 }

@@ -163,6 +163,7 @@ pub(crate) fn plan(
         order_by,
         limit,
         visible_columns: visible,
+        hidden_tail: None,
     };
     Ok((sql, merge))
 }

@@ -12,8 +12,9 @@
 //!
 //! Values print as `TYPE(raw)` (`INT64(5)`, `VARCHAR("a")`) or `:vN` for the N-th `?`
 //! (1-based, Vitess's positional names). Merge aggregates print as `kind(column)`, ORDER BY
-//! terms as `column ASC|DESC`; keys at their default (no aggregates, no DISTINCT, ...) are left
-//! out.
+//! terms as `column ASC|DESC` (counted from the first helper column when `HiddenTail` gives
+//! how many helper columns end the shard rows); keys at their default (no aggregates, no
+//! DISTINCT, ...) are left out.
 
 use super::plan::{InList, Merge, Plan, QueryTemplate, Route, RouteOpcode, RouteValue};
 use crate::engine::AggregateSpec;
@@ -192,6 +193,9 @@ fn merge(m: &Merge) -> Value {
         Value::from(m.visible_columns)
     };
     o.insert("VisibleColumns".into(), visible);
+    if let Some(k) = m.hidden_tail {
+        o.insert("HiddenTail".into(), Value::from(k));
+    }
     Value::Object(o)
 }
 

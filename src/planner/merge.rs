@@ -4,7 +4,10 @@
 //! * ORDER BY terms name select-list columns (position, alias, same expression, or a column
 //!   name); any other term is added as a hidden column at the end of the shard query
 //!   (`visible_columns` then hides it). With a `*` in the select list the column positions
-//!   are not known at plan time, so ORDER BY is refused there.
+//!   are not known at plan time: every ORDER BY term (an alias's expression for an alias)
+//!   is then appended as a helper `<expr> AS __o<i>` and [`Merge::hidden_tail`] tells the
+//!   executor to sort by, then drop, the last columns of the actual rows. Positions
+//!   (`ORDER BY 2`) are refused there; with DISTINCT only a bare `*` ordered by columns.
 //! * `LIMIT n OFFSET m` → shards get `LIMIT m+n` and the proxy skips m, keeps n. `LIMIT n`
 //!   needs no rewrite.
 //! * DISTINCT stays on the shards and the proxy removes duplicates across them (refused with
@@ -367,17 +370,16 @@ fn plain(
         if matches!(&o.expr, Expr::Value(v) if v.value == Value::Null) {
             continue;
         }
-        if wildcard {
-            return unsupported(
-                "ORDER BY with SELECT * on more than one shard is not supported yet (list the columns)",
-            );
-        }
-        let column = match resolve_item(items, &o.expr) {
-            Some(p) => p,
-            None if matches!(&o.expr, Expr::Value(_)) => {
-                return unsupported(format!("ORDER BY {}", o.expr))
+        let column = if wildcard {
+            push_helper(&mut helpers, wildcard_order_term(items, &o.expr)?)
+        } else {
+            match resolve_item(items, &o.expr) {
+                Some(p) => p,
+                None if matches!(&o.expr, Expr::Value(_)) => {
+                    return unsupported(format!("ORDER BY {}", o.expr))
+                }
+                None => items.len() + push_helper(&mut helpers, &o.expr),
             }
-            None => items.len() + push_helper(&mut helpers, &o.expr),
         };
         order_by.push(OrderBy {
             column,
@@ -396,7 +398,7 @@ fn plain(
             .collect();
     }
     let distinct = select.distinct.is_some();
-    if distinct && !helpers.is_empty() {
+    if distinct && !helpers.is_empty() && !(wildcard && distinct_star_helpers(items, &helpers)) {
         return unsupported(
             "SELECT DISTINCT with ORDER BY on columns outside the select list on more than one shard",
         );
@@ -407,8 +409,12 @@ fn plain(
         let mut shard_q = q.clone();
         if let SetExpr::Select(s) = shard_q.body.as_mut() {
             keep_names(&ctx.text, select, s);
-            s.projection
-                .extend(helpers.iter().cloned().map(SelectItem::UnnamedExpr));
+            s.projection.extend(
+                helpers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| helper_item(h, i, wildcard)),
+            );
         }
         if let Some(Limit {
             count: Some(count),
@@ -428,8 +434,53 @@ fn plain(
         order_by,
         limit,
         visible_columns: if wildcard { usize::MAX } else { items.len() },
+        hidden_tail: (wildcard && !helpers.is_empty()).then_some(helpers.len()),
     };
     Ok((sql, merge))
+}
+
+/// The helper column an ORDER BY term of a select list with a `*` sorts by: the aliased
+/// item's expression for an alias, else the term itself. Positions are refused (a `*`
+/// hides how many columns precede an item).
+fn wildcard_order_term<'e>(items: &'e [SelectItem], e: &'e Expr) -> Result<&'e Expr, PlanError> {
+    if matches!(e, Expr::Value(_)) {
+        return unsupported(format!(
+            "ORDER BY {e} (a position or constant) with SELECT * on more than one shard"
+        ));
+    }
+    if let Expr::Identifier(id) = e {
+        let aliased = items.iter().find_map(|it| match item_expr(it) {
+            (Some(x), Some(a)) if a.value.eq_ignore_ascii_case(&id.value) => Some(x),
+            _ => None,
+        });
+        if let Some(x) = aliased {
+            return Ok(x);
+        }
+    }
+    Ok(e)
+}
+
+/// Whether `SELECT DISTINCT *` stays exact with these helpers: the select list is one bare
+/// `*` and every helper is a column, so it is a copy of a column of the row and changes
+/// neither the shards' DISTINCT nor the proxy's (which compares the columns before them).
+fn distinct_star_helpers(items: &[SelectItem], helpers: &[Expr]) -> bool {
+    matches!(items, [SelectItem::Wildcard(_)])
+        && helpers
+            .iter()
+            .all(|h| matches!(h, Expr::Identifier(_) | Expr::CompoundIdentifier(_)))
+}
+
+/// The select item of helper `i`: the expression, aliased `__o<i>` after a `*` (so a name in
+/// the shard's ORDER BY never matches two select items).
+fn helper_item(e: &Expr, i: usize, wildcard: bool) -> SelectItem {
+    if wildcard {
+        SelectItem::ExprWithAlias {
+            expr: e.clone(),
+            alias: Ident::new(format!("__o{i}")),
+        }
+    } else {
+        SelectItem::UnnamedExpr(e.clone())
+    }
 }
 
 fn push_helper(helpers: &mut Vec<Expr>, e: &Expr) -> usize {

@@ -97,8 +97,15 @@ pub struct Merge {
     /// LIMIT/OFFSET after ordering.
     pub limit: Option<Limit>,
     /// How many leading columns the client sees; extra ones were added for sorting or
-    /// aggregation and are dropped.
+    /// aggregation and are dropped. `usize::MAX`: all of them (the select list has a `*`, so
+    /// the planner does not know how many there are), except a [`Merge::hidden_tail`].
     pub visible_columns: usize,
+    /// `Some(k)`: the last `k` columns of the shard rows are helper columns the planner
+    /// appended after a select list with a `*` (whose width it cannot know), and the
+    /// `order_by` columns count from the first of them: the executor sorts by column
+    /// `width - k + column` of the actual rows and drops the last `k` columns (DISTINCT
+    /// compares the others). None: `order_by` indexes the rows directly.
+    pub hidden_tail: Option<usize>,
 }
 
 /// A SELECT on a sharded keyspace.

@@ -73,7 +73,7 @@ ok SELECT id FROM user WHERE id = 1 OR id = 2 OR id = 70
 ok SELECT id FROM user WHERE id IN (1, 2) AND id IN (2, 3)
 ok SELECT id FROM user WHERE id NOT IN (1, 2, 3) AND id < 10
 ok SELECT id FROM user WHERE id IN (123456789, 123456790)
-gap SELECT * FROM orders WHERE user_id IN (1, 2, 3) ORDER BY id
+ok SELECT * FROM orders WHERE user_id IN (1, 2, 3) ORDER BY id
 ok SELECT id, user_id, amount FROM orders WHERE user_id IN (10, 20, 30, 40, 50) ORDER BY user_id, id
 ok SELECT user_id, COUNT(*) FROM orders WHERE user_id IN (1, 2, 3, 4, 5) GROUP BY user_id
 ok SELECT id FROM orders WHERE id IN (1, 2, 3, 899, 900, 901)
@@ -157,7 +157,7 @@ ok SELECT id, amount FROM orders ORDER BY amount DESC, id LIMIT 10
 ok SELECT id, amount FROM orders ORDER BY amount, id LIMIT 10 OFFSET 100
 ok SELECT id, user_id, status FROM orders ORDER BY status, user_id, id LIMIT 40
 ok SELECT id, user_id FROM orders WHERE status = 'paid' ORDER BY user_id DESC, id LIMIT 7
-gap SELECT * FROM orders ORDER BY id LIMIT 3
+ok SELECT * FROM orders ORDER BY id LIMIT 3
 ok SELECT id, amount FROM orders WHERE user_id = 2 ORDER BY amount, id LIMIT 2 OFFSET 1
 refuse SELECT id, name FROM user ORDER BY LOWER(name), id LIMIT 10
 
@@ -399,7 +399,7 @@ ok UPDATE orders SET status = 'first' WHERE user_id = 3 ORDER BY id LIMIT 1
 ok SELECT id, status FROM orders WHERE user_id = 3 ORDER BY id
 
 # --- final state ---
-gap SELECT * FROM user ORDER BY id
-gap SELECT * FROM orders ORDER BY id
+ok SELECT * FROM user ORDER BY id
+ok SELECT * FROM orders ORDER BY id
 ok SELECT COUNT(*), COUNT(DISTINCT city), SUM(balance), AVG(age) FROM user
 ok SELECT status, COUNT(*), SUM(amount), AVG(amount) FROM orders GROUP BY status ORDER BY status
