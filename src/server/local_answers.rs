@@ -49,6 +49,24 @@ pub fn answer(
     if !matches!(kind, StatementKind::Select | StatementKind::Show) || text.len() > 80 {
         return None;
     }
+    // Cheap filter first: every statement answered here contains one of these words, and most
+    // statements (point selects) contain none, so they skip the normalizing allocation.
+    const MARKERS: [&[u8]; 6] = [
+        b"database",
+        b"schema",
+        b"version_comment",
+        b"warning",
+        b"errors",
+        b"last_insert_id",
+    ];
+    let lower_has = |needle: &[u8]| {
+        text.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if !MARKERS.iter().any(|m| lower_has(m)) {
+        return None;
+    }
     let norm = normalize(text);
     let res = match norm.as_str() {
         "select database()" | "select schema()" => {
