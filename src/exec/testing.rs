@@ -88,6 +88,34 @@ pub mod rows {
         numeric(ColumnType::MYSQL_TYPE_LONGLONG, 20, 0)
     }
 
+    /// What a shard sends for `COUNT(...)`.
+    pub fn count() -> Column {
+        bigint().with_flags(
+            ColumnFlags::BINARY_FLAG | ColumnFlags::NUM_FLAG | ColumnFlags::NOT_NULL_FLAG,
+        )
+    }
+
+    /// `DECIMAL(precision, scale)` (also what a shard sends for SUM).
+    pub fn decimal(precision: u32, scale: u8) -> Column {
+        numeric(
+            ColumnType::MYSQL_TYPE_NEWDECIMAL,
+            precision + u32::from(scale > 0) + 1,
+            scale,
+        )
+    }
+
+    /// `DOUBLE`.
+    pub fn double() -> Column {
+        numeric(ColumnType::MYSQL_TYPE_DOUBLE, 22, 31)
+    }
+
+    /// `DATE`.
+    pub fn date() -> Column {
+        Column::new(ColumnType::MYSQL_TYPE_DATE)
+            .with_character_set(63)
+            .with_flags(ColumnFlags::BINARY_FLAG)
+    }
+
     /// A `utf8mb4_general_ci` VARCHAR.
     pub fn varchar() -> Column {
         Column::new(ColumnType::MYSQL_TYPE_VAR_STRING)

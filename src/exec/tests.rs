@@ -59,6 +59,7 @@ async fn in_list_is_pruned_per_shard() {
         },
         merge: Some(Merge {
             aggregates: None,
+            having: None,
             distinct: false,
             order_by: vec![],
             limit: None,
@@ -229,4 +230,186 @@ async fn a_tail_wider_than_the_rows_is_an_internal_error() {
     let plan = select_plan("select * from user order by name, id");
     let (r, _) = run_select(&plan, &[], vec![answer(vec![bigint()], vec![])]).await;
     assert!(matches!(r, Err(ExecError::Internal(_))), "{r:?}");
+}
+
+/// Some(text).
+fn s(x: &str) -> Option<String> {
+    Some(x.to_string())
+}
+
+/// Runs a merged SELECT over two shards answering `columns` with `rows0` / `rows1`.
+async fn merged(
+    sql: &str,
+    columns: Vec<mysql_common::packets::Column>,
+    rows0: &[&[Option<&str>]],
+    rows1: &[&[Option<&str>]],
+) -> Result<Vec<Vec<Option<String>>>, ExecError> {
+    use super::testing::rows::*;
+    let plan = select_plan(sql);
+    let to_rows = |rs: &[&[Option<&str>]]| rs.iter().map(|r| row(r)).collect();
+    let answers = vec![
+        answer(columns.clone(), to_rows(rows0)),
+        answer(columns, to_rows(rows1)),
+    ];
+    let (r, _) = run_select(&plan, &[], answers).await;
+    r.map(|r| texts(&r))
+}
+
+#[tokio::test]
+async fn having_filters_merged_groups_not_shard_groups() {
+    use super::testing::rows::*;
+    // Age 30 has 2 + 2 rows: only the merged count passes `> 3`.
+    let got = merged(
+        "select age, count(*) from user group by age having count(*) > 3 order by age desc",
+        vec![bigint(), count()],
+        &[&[Some("30"), Some("2")], &[Some("40"), Some("1")]],
+        &[
+            &[Some("30"), Some("2")],
+            &[Some("50"), Some("4")],
+            &[None, Some("9")],
+        ],
+    )
+    .await
+    .expect("merge");
+    assert_eq!(
+        got,
+        vec![
+            vec![s("50"), s("4")],
+            vec![s("30"), s("4")],
+            vec![None, s("9")]
+        ]
+    );
+}
+
+#[tokio::test]
+async fn having_on_a_hidden_aggregate_with_and_or_and_nulls() {
+    use super::testing::rows::*;
+    // Shards: age, MIN(id) (hidden), MAX(balance) (hidden).
+    let got = merged(
+        "select age from user group by age having min(id) < 50 and (max(balance) > 10 or max(balance) is null)",
+        vec![bigint(), bigint(), decimal(10, 2)],
+        &[
+            &[Some("20"), Some("60"), Some("99.00")],
+            &[Some("21"), Some("10"), None],
+            &[Some("22"), Some("5"), Some("3.50")],
+        ],
+        &[
+            &[Some("20"), Some("40"), Some("1.00")],
+            &[Some("23"), None, Some("11.00")],
+        ],
+    )
+    .await
+    .expect("merge");
+    // 20: min 40, max 99 → kept; 21: max NULL → kept; 22: max 3.50 → dropped; 23: min NULL → NULL → dropped.
+    assert_eq!(got, vec![vec![s("20")], vec![s("21")]]);
+}
+
+#[tokio::test]
+async fn having_compares_numbers_exactly_against_decimal_literals() {
+    use super::testing::rows::*;
+    // AVG(age) from SUM(age) and COUNT(age): 91/2 = 45.5 is not > 45.5, 92/2 = 46 is.
+    let got = merged(
+        "select city, avg(age) from user group by city having avg(age) > 45.5",
+        vec![varchar(), decimal(32, 0), count()],
+        &[
+            &[Some("a"), Some("45"), Some("1")],
+            &[Some("b"), Some("46"), Some("1")],
+        ],
+        &[
+            &[Some("a"), Some("46"), Some("1")],
+            &[Some("b"), Some("46"), Some("1")],
+        ],
+    )
+    .await
+    .expect("merge");
+    assert_eq!(got, vec![vec![s("b"), s("46.0000")]]);
+    let got = merged(
+        "select age, count(*) from user group by age having count(*) >= 2.5",
+        vec![bigint(), count()],
+        &[&[Some("1"), Some("2")], &[Some("2"), Some("3")]],
+        &[],
+    )
+    .await
+    .expect("merge");
+    assert_eq!(got, vec![vec![s("2"), s("3")]]);
+}
+
+#[tokio::test]
+async fn having_strings_use_the_collation_and_dates_their_calendar() {
+    use super::testing::rows::*;
+    let got = merged(
+        "select city, count(*) from user group by city having city <> 'paris' and city not in ('LIMA')",
+        vec![varchar(), count()],
+        &[&[Some("Paris"), Some("1")], &[Some("Lima"), Some("1")]],
+        &[&[Some("Berlin"), Some("2")], &[None, Some("1")]],
+    )
+    .await
+    .expect("merge");
+    assert_eq!(got, vec![vec![s("Berlin"), s("2")]]);
+    let got = merged(
+        "select created, count(*) from user group by created having created >= '2023-6-1'",
+        vec![date(), count()],
+        &[
+            &[Some("2023-05-31"), Some("1")],
+            &[Some("2023-06-01"), Some("1")],
+        ],
+        &[&[Some("2024-01-01"), Some("1")]],
+    )
+    .await
+    .expect("merge");
+    assert_eq!(
+        got,
+        vec![vec![s("2023-06-01"), s("1")], vec![s("2024-01-01"), s("1")]]
+    );
+}
+
+#[tokio::test]
+async fn having_null_safe_equality_and_not_of_null() {
+    use super::testing::rows::*;
+    let got = merged(
+        "select city, max(age) from user group by city having city <=> null or not max(age) > 30",
+        vec![varchar(), bigint()],
+        &[&[None, Some("50")], &[Some("x"), None]],
+        &[&[Some("y"), Some("20")], &[Some("z"), Some("40")]],
+    )
+    .await
+    .expect("merge");
+    // NULL city: kept by <=>; x: NOT NULL is NULL → dropped; y kept; z dropped.
+    assert_eq!(got, vec![vec![None, s("50")], vec![s("y"), s("20")]]);
+}
+
+#[tokio::test]
+async fn having_refuses_comparisons_it_cannot_make_exactly() {
+    use super::testing::rows::*;
+    for (sql, columns) in [
+        (
+            "select city, count(*) from user group by city having city > 5",
+            vec![varchar(), count()],
+        ),
+        (
+            "select age, count(*) from user group by age having count(*) > '2'",
+            vec![bigint(), count()],
+        ),
+        (
+            "select created, count(*) from user group by created having created > 'soon'",
+            vec![date(), count()],
+        ),
+        (
+            "select age, max(name), min(created) from user group by age having max(name) > min(created)",
+            vec![bigint(), varchar(), date()],
+        ),
+    ] {
+        // Refused even without rows: the check reads only the column types.
+        let r = merged(sql, columns, &[], &[]).await;
+        assert!(matches!(r, Err(ExecError::NotSupported(_))), "{sql}: {r:?}");
+    }
+    let got = merged(
+        "select age, max(balance), min(balance) from user group by age having max(balance) > min(balance)",
+        vec![bigint(), double(), decimal(10, 2)],
+        &[&[Some("1"), Some("2.5"), Some("2.50")], &[Some("2"), Some("3"), Some("1.00")]],
+        &[],
+    )
+    .await
+    .expect("numbers compare with numbers");
+    assert_eq!(got, vec![vec![s("2"), s("3"), s("1.00")]]);
 }

@@ -10,25 +10,33 @@
 //! | `COUNT/SUM/AVG(DISTINCT x)` | `x`; shards also GROUP BY `x` | `CountDistinct` / `SumDistinct` / `AvgDistinct` |
 //! | `ANY_VALUE(x)`, other non-aggregated expressions | same | `AnyValue` |
 //!
-//! GROUP BY expressions that are not selected, and ORDER BY terms that are neither selected
-//! nor aggregates of the kinds above, become hidden specs after the visible ones
+//! GROUP BY expressions that are not selected, and ORDER BY / HAVING terms that are neither
+//! selected nor aggregates of the kinds above, become hidden specs after the visible ones
 //! (`visible_columns` hides them). The shard query loses DISTINCT, ORDER BY and LIMIT (the
 //! proxy needs every group); the merged rows are then sorted by `order_by` (the ORDER BY, or
 //! the GROUP BY columns in GROUP BY order, as MariaDB returns groups), made DISTINCT over the
 //! visible columns, and limited.
 //!
-//! Refused: HAVING, `*`, other aggregate functions (GROUP_CONCAT, STD, BIT_AND, ...),
-//! aggregates inside expressions (`SUM(a) + 1`), DISTINCT aggregates over different
+//! HAVING never reaches the shards: it becomes [`Merge::having`] over the merged row
+//! ([`super::having`]), its operands resolved to select items (by alias, expression or
+//! column name), GROUP BY columns, or aggregates added as hidden specs (shared with ORDER BY
+//! terms of the same expression). It is applied right after aggregation.
+//!
+//! Refused: `*`, other aggregate functions (GROUP_CONCAT, STD, BIT_AND, ...), aggregates
+//! inside expressions (`SUM(a) + 1`, also in HAVING), DISTINCT aggregates over different
 //! expressions or several arguments.
 
-use super::merge::{flags, group_exprs, item_expr, resolve_item};
+use super::having;
+use super::merge::{flags, group_exprs, is_column_named, item_expr, resolve_item};
 use super::names::{client_names, keep_names, named};
 use super::plan::{Limit, Merge};
+use super::routing::knows;
+use super::scope::Analysis;
 use super::{not_supported, unsupported, Ctx, PlanError};
 use crate::engine::{AggregateSpec, OrderBy};
 use sqlparser::ast::{
     DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, ObjectName, OrderByExpr, Query, Select, SelectItem, SetExpr, Value,
+    GroupByExpr, Ident, ObjectName, OrderByExpr, Query, Select, SelectItem, SetExpr, Value,
 };
 
 /// One aggregate call, decoded.
@@ -53,19 +61,19 @@ struct Builder<'s> {
     group_specs: Vec<Option<usize>>,
     /// The DISTINCT aggregates' argument.
     distinct_arg: Option<Expr>,
+    /// The expressions of hidden specs added for ORDER BY and HAVING, with their spec.
+    hidden: Vec<(Expr, usize)>,
 }
 
 /// Plans the partial aggregation of a multi-shard SELECT.
 pub(crate) fn plan(
     ctx: &Ctx<'_>,
     q: &Query,
+    a: &Analysis<'_, '_>,
     select: &Select,
     order: &[&OrderByExpr],
     limit: Option<Limit>,
 ) -> Result<(String, Merge), PlanError> {
-    if select.having.is_some() {
-        return unsupported("HAVING on a scatter query is not supported yet");
-    }
     let projection = &select.projection;
     if projection.iter().any(|it| item_expr(it).0.is_none()) {
         return unsupported("SELECT * together with aggregates or GROUP BY on more than one shard");
@@ -77,6 +85,7 @@ pub(crate) fn plan(
         groups,
         group_specs: vec![None; groups.len()],
         distinct_arg: None,
+        hidden: Vec::new(),
     };
     let names = client_names(&ctx.text, select);
     let group_items: Vec<Option<usize>> =
@@ -110,6 +119,12 @@ pub(crate) fn plan(
             },
         };
     }
+    let having = match &select.having {
+        Some(h) => Some(having::plan(ctx, h, &mut |e| {
+            b.having_column(a, projection, e, &mut avg_counts)
+        })?),
+        None => None,
+    };
     let mut order_by = Vec::new();
     for o in order {
         if matches!(&o.expr, Expr::Value(v) if v.value == Value::Null) {
@@ -142,6 +157,7 @@ pub(crate) fn plan(
     if let SetExpr::Select(s) = shard_q.body.as_mut() {
         s.projection = b.items;
         s.distinct = None;
+        s.having = None;
         let mut shard_groups = groups.to_vec();
         if let Some(arg) = b.distinct_arg {
             shard_groups.push(arg);
@@ -159,6 +175,7 @@ pub(crate) fn plan(
     };
     let merge = Merge {
         aggregates: Some(b.specs),
+        having,
         distinct: select.distinct.is_some(),
         order_by,
         limit,
@@ -272,7 +289,82 @@ impl Builder<'_> {
         })
     }
 
-    /// A hidden spec for an ORDER BY term that is not a select item.
+    /// The merged-row column a HAVING operand names: a select alias, a GROUP BY column, a
+    /// select item that is the same expression (or the named column), or an aggregate
+    /// (added as a hidden spec when not selected).
+    fn having_column<'e>(
+        &mut self,
+        a: &Analysis<'_, '_>,
+        projection: &[SelectItem],
+        e: &'e Expr,
+        avgs: &mut Vec<(usize, &'e Expr)>,
+    ) -> Result<usize, PlanError> {
+        if let Expr::Identifier(id) = e {
+            return self.having_name(a, projection, id);
+        }
+        if let Some(i) = projection.iter().position(|it| item_expr(it).0 == Some(e)) {
+            return Ok(i);
+        }
+        if let Some(k) = self.groups.iter().position(|g| g == e) {
+            if let Some(spec) = self.group_specs[k] {
+                return Ok(spec);
+            }
+        }
+        if aggregate_call(e)?.is_some() {
+            return self.hidden_spec(e, avgs);
+        }
+        unsupported(format!(
+            "HAVING on {e} (not a select item, GROUP BY expression or aggregate) on more than one shard"
+        ))
+    }
+
+    /// A bare name in HAVING. MySQL prefers a GROUP BY column over a select alias of the same
+    /// name, and an alias over a table column: a name that is an alias of another expression
+    /// and also a grouped or known column is refused rather than guessed.
+    fn having_name(
+        &self,
+        a: &Analysis<'_, '_>,
+        projection: &[SelectItem],
+        id: &Ident,
+    ) -> Result<usize, PlanError> {
+        let col = id.value.to_lowercase();
+        let alias = projection.iter().position(|it| {
+            item_expr(it)
+                .1
+                .is_some_and(|al| al.value.eq_ignore_ascii_case(&id.value))
+        });
+        let group = self.groups.iter().position(|g| is_column_named(g, &col));
+        if let Some(i) = alias {
+            let of_column = item_expr(&projection[i])
+                .0
+                .is_some_and(|x| is_column_named(x, &col));
+            let is_column = a.scopes[0].tables.iter().any(|&t| knows(a, t, &col));
+            if !of_column && (group.is_some() || is_column) {
+                return unsupported(format!(
+                    "HAVING {} (both a select alias and a column) on more than one shard",
+                    id.value
+                ));
+            }
+            return Ok(i);
+        }
+        if let Some(spec) = group.and_then(|k| self.group_specs[k]) {
+            return Ok(spec);
+        }
+        let mut named = projection
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| matches!(item_expr(it), (Some(x), None) if is_column_named(x, &col)));
+        match (named.next(), named.next()) {
+            (Some((i, _)), None) => Ok(i),
+            _ => unsupported(format!(
+                "HAVING on {} (neither selected nor grouped) on more than one shard",
+                id.value
+            )),
+        }
+    }
+
+    /// A hidden spec for an ORDER BY or HAVING term that is not a select item (one per
+    /// distinct expression).
     fn hidden_spec<'e>(
         &mut self,
         e: &'e Expr,
@@ -283,8 +375,12 @@ impl Builder<'_> {
                 return Ok(spec);
             }
         }
+        if let Some((_, spec)) = self.hidden.iter().find(|(h, _)| h == e) {
+            return Ok(*spec);
+        }
         let spec = self.add(e, None, None, false, avgs)?;
         self.specs.push(spec);
+        self.hidden.push((e.clone(), self.specs.len() - 1));
         Ok(self.specs.len() - 1)
     }
 }

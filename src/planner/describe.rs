@@ -11,12 +11,15 @@
 //! | Passthrough | `Send` (`Variant: Passthrough`) | |
 //!
 //! Values print as `TYPE(raw)` (`INT64(5)`, `VARCHAR("a")`) or `:vN` for the N-th `?`
-//! (1-based, Vitess's positional names). Merge aggregates print as `kind(column)`, ORDER BY
-//! terms as `column ASC|DESC` (counted from the first helper column when `HiddenTail` gives
-//! how many helper columns end the shard rows); keys at their default (no aggregates, no
-//! DISTINCT, ...) are left out.
+//! (1-based, Vitess's positional names). Merge aggregates print as `kind(column)`, `Having`
+//! as a condition over merged columns `[n]`, ORDER BY terms as `column ASC|DESC` (counted
+//! from the first helper column when `HiddenTail` gives how many helper columns end the shard
+//! rows); keys at their default (no aggregates, no DISTINCT, ...) are left out.
 
-use super::plan::{InList, Merge, Plan, QueryTemplate, Route, RouteOpcode, RouteValue};
+use super::plan::{
+    CompareOp, HavingExpr, HavingLiteral, HavingOperand, InList, Merge, Plan, QueryTemplate, Route,
+    RouteOpcode, RouteValue,
+};
 use crate::engine::AggregateSpec;
 use crate::sql::{classify, StatementKind};
 use serde_json::{json, Map, Value};
@@ -169,6 +172,9 @@ fn merge(m: &Merge) -> Value {
             specs.iter().map(|s| Value::from(aggregate(s))).collect(),
         );
     }
+    if let Some(h) = &m.having {
+        o.insert("Having".into(), having(h).into());
+    }
     if m.distinct {
         o.insert("Distinct".into(), Value::Bool(true));
     }
@@ -197,6 +203,41 @@ fn merge(m: &Merge) -> Value {
         o.insert("HiddenTail".into(), Value::from(k));
     }
     Value::Object(o)
+}
+
+/// A HAVING condition as text: columns of the merged row as `[n]`, literals as SQL.
+fn having(e: &HavingExpr) -> String {
+    match e {
+        HavingExpr::And(a, b) => format!("({} AND {})", having(a), having(b)),
+        HavingExpr::Or(a, b) => format!("({} OR {})", having(a), having(b)),
+        HavingExpr::Not(a) => format!("NOT {}", having(a)),
+        HavingExpr::Compare { left, op, right } => {
+            let op = match op {
+                CompareOp::Eq => "=",
+                CompareOp::NotEq => "<>",
+                CompareOp::Lt => "<",
+                CompareOp::LtEq => "<=",
+                CompareOp::Gt => ">",
+                CompareOp::GtEq => ">=",
+                CompareOp::NullSafeEq => "<=>",
+            };
+            format!("{} {op} {}", operand(left), operand(right))
+        }
+        HavingExpr::IsNull { column, negated } => {
+            format!("[{column}] IS {}NULL", if *negated { "NOT " } else { "" })
+        }
+    }
+}
+
+fn operand(o: &HavingOperand) -> String {
+    match o {
+        HavingOperand::Column(c) => format!("[{c}]"),
+        HavingOperand::Literal(HavingLiteral::Null) => "NULL".into(),
+        HavingOperand::Literal(HavingLiteral::Number(n)) => n.clone(),
+        HavingOperand::Literal(HavingLiteral::Text(t)) => {
+            format!("'{}'", String::from_utf8_lossy(t).replace('\'', "''"))
+        }
+    }
 }
 
 fn aggregate(s: &AggregateSpec) -> String {

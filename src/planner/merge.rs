@@ -150,7 +150,7 @@ pub(crate) fn plan_merge(
         check_group_aliases(a, select)?;
     }
     if aggregated && !groups_on_one_shard(a, route, select)? {
-        return aggregate::plan(ctx, q, select, &order, limit);
+        return aggregate::plan(ctx, q, a, select, &order, limit);
     }
     plain(ctx, q, select, &order, limit, aggregated)
 }
@@ -231,7 +231,7 @@ fn check_group_aliases(a: &Analysis<'_, '_>, select: &Select) -> Result<(), Plan
 }
 
 /// Whether `e` is a reference to column `col` (lower-cased).
-fn is_column_named(e: &Expr, col: &str) -> bool {
+pub(crate) fn is_column_named(e: &Expr, col: &str) -> bool {
     match e {
         Expr::Identifier(i) => i.value.to_lowercase() == col,
         Expr::CompoundIdentifier(parts) => {
@@ -430,6 +430,7 @@ fn plain(
     };
     let merge = Merge {
         aggregates: None,
+        having: None,
         distinct,
         order_by,
         limit,

@@ -32,6 +32,7 @@ pub mod plan;
 mod aggregate;
 mod ddl;
 mod dml;
+mod having;
 mod insert;
 mod joins;
 mod merge;

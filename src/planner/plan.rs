@@ -81,6 +81,81 @@ pub struct Limit {
     pub count: Option<u64>,
 }
 
+/// A comparison operator of a [`HavingExpr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `=`.
+    Eq,
+    /// `<>` / `!=`.
+    NotEq,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    LtEq,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    GtEq,
+    /// `<=>`: NULL-safe equality (never NULL itself).
+    NullSafeEq,
+}
+
+/// A constant of a [`HavingExpr`], typed from the statement text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HavingLiteral {
+    /// `NULL`.
+    Null,
+    /// An exact number as written (`5`, `-3`, `45.50`; `TRUE`/`FALSE` as `1`/`0`).
+    Number(String),
+    /// A string literal's bytes (quotes removed, escapes resolved).
+    Text(Vec<u8>),
+}
+
+/// One side of a HAVING comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HavingOperand {
+    /// A column of the merged (post-aggregation) row, hidden ones included.
+    Column(usize),
+    /// A constant.
+    Literal(HavingLiteral),
+}
+
+/// A HAVING condition the proxy evaluates on merged rows, with MySQL's three-valued logic
+/// (a row is kept only when the condition is true, not false or NULL).
+///
+/// A column is compared with a literal in the column's type, as MySQL does when a constant
+/// meets an expression of a known type: numbers numerically (exact for integers and
+/// decimals), dates and times chronologically, strings by the column's collation. The
+/// executor refuses (1235) comparisons it cannot make exactly, e.g. a string column with a
+/// number or a number column with a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HavingExpr {
+    /// `a AND b`.
+    And(Box<HavingExpr>, Box<HavingExpr>),
+    /// `a OR b`.
+    Or(Box<HavingExpr>, Box<HavingExpr>),
+    /// `NOT a` (NULL stays NULL).
+    Not(Box<HavingExpr>),
+    /// `left op right`; at least one side is a column. NULL on either side gives NULL,
+    /// except for `<=>`. `BETWEEN` and `IN (...)` arrive as ANDs and ORs of these, a bare
+    /// column `c` as `c <> 0`.
+    Compare {
+        /// Left side.
+        left: HavingOperand,
+        /// Operator.
+        op: CompareOp,
+        /// Right side.
+        right: HavingOperand,
+    },
+    /// `column IS [NOT] NULL`.
+    IsNull {
+        /// The column of the merged row.
+        column: usize,
+        /// `IS NOT NULL`.
+        negated: bool,
+    },
+}
+
 /// How per-shard results combine into the client's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merge {
@@ -88,6 +163,10 @@ pub struct Merge {
     /// one output column per spec (visible ones first); the specs' columns index the shard
     /// row. The shard query then has no ORDER BY and no LIMIT.
     pub aggregates: Option<Vec<AggregateSpec>>,
+    /// HAVING, evaluated by the proxy on the aggregated rows (before ORDER BY, DISTINCT and
+    /// LIMIT, with hidden columns still present); None when there is none or the shards
+    /// evaluate it.
+    pub having: Option<HavingExpr>,
     /// DISTINCT over the (post-aggregation) rows, comparing the visible columns.
     pub distinct: bool,
     /// ORDER BY over the (post-aggregation) rows: indices into the shard row without
