@@ -11,7 +11,8 @@ use crate::engine::{
     DistinctOrder, OrderBy, SortKey,
 };
 use crate::planner::{
-    CompareOp, HavingExpr, HavingLiteral, HavingOperand, Merge, QueryTemplate, SelectPlan,
+    CompareOp, HavingExpr, HavingLiteral, HavingOperand, LimitValue, Merge, QueryTemplate,
+    SelectPlan,
 };
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -56,26 +57,127 @@ pub async fn execute_select<C: Cursor>(
     let keyspace = plan.route.keyspace.as_str();
     let shards = cursor.shards(keyspace)?;
     let targets = resolve(&plan.route, params, vschema, &shards)?;
+    let limit = resolve_limit(plan, params)?;
+    let filled;
+    let query = match plan.query.limit_slot {
+        None => &plan.query,
+        Some(slot) => {
+            let (offset, count) = limit.unwrap_or((0, None));
+            let rows = offset.saturating_add(count.unwrap_or(u64::MAX));
+            filled = fill_limit_slot(&plan.query, slot, rows)?;
+            &filled
+        }
+    };
     let mut results: Vec<ShardResult> = Vec::with_capacity(targets.len());
     if targets.is_empty() {
-        let mut r = cursor.execute(keyspace, 0, plan.query.sql.clone()).await?;
+        let mut r = cursor.execute(keyspace, 0, query.sql.clone()).await?;
         r.rows.clear();
         results.push(r);
     } else {
         for t in &targets {
             let r = cursor
-                .execute(keyspace, t.shard, shard_sql(&plan.query, t))
+                .execute(keyspace, t.shard, shard_sql(query, t))
                 .await?;
             results.push(r);
         }
     }
-    merge_results(plan, results)
+    let merged = merge_results(plan, results, limit)?;
+    if !params.is_empty() {
+        check_binary_encodable(&merged)?;
+    }
+    Ok(merged)
+}
+
+/// Refuses (1235) merged rows for a prepared statement when a column is DATE/DATETIME/
+/// TIMESTAMP/TIME or FLOAT/DOUBLE: merged rows hold text-protocol values, and the server's
+/// binary-protocol row writer (`protocol::binary::binary_row`) sends text temporal values as
+/// strings and reads text doubles as integers, which the client would decode wrongly. A
+/// prepared statement is recognized by its parameters (one without parameters is not
+/// detectable here). Remove once `binary_row` converts text values of these types.
+fn check_binary_encodable(result: &ShardResult) -> Result<(), ExecError> {
+    use ColumnType::*;
+    let bad = result.columns.iter().find(|c| {
+        matches!(
+            c.column_type(),
+            MYSQL_TYPE_DATE
+                | MYSQL_TYPE_NEWDATE
+                | MYSQL_TYPE_DATETIME
+                | MYSQL_TYPE_DATETIME2
+                | MYSQL_TYPE_TIMESTAMP
+                | MYSQL_TYPE_TIMESTAMP2
+                | MYSQL_TYPE_TIME
+                | MYSQL_TYPE_TIME2
+                | MYSQL_TYPE_FLOAT
+                | MYSQL_TYPE_DOUBLE
+        )
+    });
+    match bad {
+        Some(c) => Err(ExecError::NotSupported(format!(
+            "a prepared statement on more than one shard returning the {:?} column '{}' \
+             (merged rows are not yet encoded in the binary protocol for that type)",
+            c.column_type(),
+            c.name_str()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The template with its LIMIT slot replaced by `rows` (and no slot left).
+fn fill_limit_slot(
+    query: &QueryTemplate,
+    (start, end): (usize, usize),
+    rows: u64,
+) -> Result<QueryTemplate, ExecError> {
+    match (query.sql.get(..start), query.sql.get(end..)) {
+        (Some(head), Some(tail)) => Ok(QueryTemplate {
+            sql: format!("{head}{rows}{tail}"),
+            in_list: None,
+            limit_slot: None,
+        }),
+        _ => Err(ExecError::Internal(format!(
+            "LIMIT slot {start}..{end} is outside the shard query"
+        ))),
+    }
+}
+
+/// The merge's LIMIT as `(offset, count)` with its `?` parameters bound (None without one).
+fn resolve_limit(
+    plan: &SelectPlan,
+    params: &[Value],
+) -> Result<Option<(u64, Option<u64>)>, ExecError> {
+    let Some(limit) = plan.merge.as_ref().and_then(|m| m.limit) else {
+        return Ok(None);
+    };
+    let number = |v: LimitValue| match v {
+        LimitValue::Literal(n) => Ok(n),
+        LimitValue::Param(i) => match params.get(i) {
+            Some(Value::Int(n)) => u64::try_from(*n).map_err(|_| {
+                ExecError::NotSupported(format!("LIMIT ? bound to {n} on more than one shard"))
+            }),
+            Some(Value::UInt(n)) => Ok(*n),
+            Some(other) => Err(ExecError::NotSupported(format!(
+                "LIMIT ? bound to {} on more than one shard",
+                other.as_sql(false)
+            ))),
+            None => Err(ExecError::Internal(format!(
+                "LIMIT parameter {} is not bound",
+                i + 1
+            ))),
+        },
+    };
+    Ok(Some((
+        number(limit.offset)?,
+        limit.count.map(number).transpose()?,
+    )))
 }
 
 /// Combines shard results as the plan's merge says (concatenation without one).
+///
+/// `limit` is the plan's [`Merge::limit`] with its `?` parameters bound ([`resolve_limit`]).
 pub fn merge_results(
     plan: &SelectPlan,
     results: Vec<ShardResult>,
+    limit: Option<(u64, Option<u64>)>,
 ) -> Result<ShardResult, ExecError> {
     let columns = results
         .first()
@@ -132,8 +234,8 @@ pub fn merge_results(
             order,
         )?;
     }
-    if let Some(limit) = merge.limit {
-        rows = apply_limit(rows, limit.offset, limit.count);
+    if let Some((offset, count)) = limit {
+        rows = apply_limit(rows, offset, count);
     }
     for r in rows.iter_mut() {
         r.truncate(visible);

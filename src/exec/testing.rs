@@ -1,8 +1,11 @@
 //! A recording cursor for executor tests: answers from canned results and logs every call as
-//! `exec <keyspace>/<shard>: <sql>`, so tests assert the exact shard traffic.
+//! `exec <keyspace>/<shard>: <sql>`, so tests assert the exact shard traffic; plus the test
+//! VSchema, plans and canned shard answers the executor tests share.
 
-use super::{Cursor, ExecError, ShardResult};
+use super::{execute_select, Cursor, ExecError, ShardResult};
 use crate::keyrange::KeyRange;
+use crate::planner::{plan, Plan, SelectPlan};
+use crate::vschema::{KeyspaceSchema, VSchema};
 use std::collections::HashMap;
 
 /// Canned shards and answers, plus the log of what was asked.
@@ -66,6 +69,75 @@ impl Cursor for RecordingCursor {
         self.next_id += count;
         Ok(first)
     }
+}
+
+/// The test VSchema: keyspace `customer` (2 shards) with `user` on a hash vindex.
+pub fn vschema() -> VSchema {
+    let ks = KeyspaceSchema::parse(
+        "customer",
+        r#"{"sharded": true, "vindexes": {"hash": {"type": "hash"}},
+            "tables": {"user": {"column_vindexes": [{"column": "id", "name": "hash"}]}}}"#,
+    )
+    .expect("parse");
+    VSchema::build(vec![ks], [("customer".to_string(), 2usize)].into()).expect("build")
+}
+
+/// A recording cursor over `customer`'s shards `-80` and `80-`.
+pub fn cursor() -> RecordingCursor {
+    RecordingCursor {
+        shards: [(
+            "customer".to_string(),
+            vec!["-80".to_string(), "80-".to_string()],
+        )]
+        .into(),
+        next_id: 100,
+        ..RecordingCursor::default()
+    }
+}
+
+/// The SELECT plan of `sql` against [`vschema`].
+pub fn select_plan(sql: &str) -> SelectPlan {
+    match plan(sql, &vschema(), None) {
+        Ok(Plan::Select(p)) => p,
+        other => panic!("expected a select plan for {sql}, got {other:?}"),
+    }
+}
+
+/// Runs `plan` with each shard answering `answers[i]`; returns the result and the log.
+pub async fn run_select(
+    plan: &SelectPlan,
+    params: &[mysql_async::Value],
+    answers: Vec<ShardResult>,
+) -> (Result<ShardResult, ExecError>, Vec<String>) {
+    let mut c = cursor();
+    for (i, a) in answers.into_iter().enumerate() {
+        c.answers.insert(("customer".to_string(), i), a);
+    }
+    let r = execute_select(&mut c, plan, params, &vschema()).await;
+    (r, c.log)
+}
+
+/// Some(text).
+pub fn s(x: &str) -> Option<String> {
+    Some(x.to_string())
+}
+
+/// Runs a merged SELECT over two shards answering `columns` with `rows0` / `rows1`.
+pub async fn merged(
+    sql: &str,
+    columns: Vec<mysql_common::packets::Column>,
+    rows0: &[&[Option<&str>]],
+    rows1: &[&[Option<&str>]],
+) -> Result<Vec<Vec<Option<String>>>, ExecError> {
+    use self::rows::*;
+    let plan = select_plan(sql);
+    let to_rows = |rs: &[&[Option<&str>]]| rs.iter().map(|r| row(r)).collect();
+    let answers = vec![
+        answer(columns.clone(), to_rows(rows0)),
+        answer(columns, to_rows(rows1)),
+    ];
+    let (r, _) = run_select(&plan, &[], answers).await;
+    r.map(|r| texts(&r))
 }
 
 /// Column metadata and text-protocol rows as MariaDB sends them, for canned answers.

@@ -1,33 +1,10 @@
 //! Executor tests with the recording cursor: exact shard traffic for routes, IN pruning,
 //! INSERT splitting with sequence ids, DDL fan-out, and merging.
 
-use super::testing::RecordingCursor;
+use super::testing::{cursor, merged, run_select, s, select_plan, vschema};
 use super::*;
 use crate::planner::*;
 use crate::vindex::SqlValue;
-use crate::vschema::{KeyspaceSchema, VSchema};
-
-fn vschema() -> VSchema {
-    let ks = KeyspaceSchema::parse(
-        "customer",
-        r#"{"sharded": true, "vindexes": {"hash": {"type": "hash"}},
-            "tables": {"user": {"column_vindexes": [{"column": "id", "name": "hash"}]}}}"#,
-    )
-    .expect("parse");
-    VSchema::build(vec![ks], [("customer".to_string(), 2usize)].into()).expect("build")
-}
-
-fn cursor() -> RecordingCursor {
-    RecordingCursor {
-        shards: [(
-            "customer".to_string(),
-            vec!["-80".to_string(), "80-".to_string()],
-        )]
-        .into(),
-        next_id: 100,
-        ..RecordingCursor::default()
-    }
-}
 
 fn lit(i: i64) -> RouteValue {
     RouteValue::Literal(SqlValue::int64(i))
@@ -56,6 +33,7 @@ async fn in_list_is_pruned_per_shard() {
                 span: (start, end),
                 items,
             }),
+            limit_slot: None,
         },
         merge: Some(Merge {
             aggregates: None,
@@ -139,28 +117,6 @@ async fn ddl_goes_to_every_shard() {
     );
 }
 
-/// The SELECT plan of `sql` against [`vschema`].
-fn select_plan(sql: &str) -> SelectPlan {
-    match plan(sql, &vschema(), None) {
-        Ok(Plan::Select(p)) => p,
-        other => panic!("expected a select plan for {sql}, got {other:?}"),
-    }
-}
-
-/// Runs `plan` with each shard answering `answers[i]`; returns the result and the log.
-async fn run_select(
-    plan: &SelectPlan,
-    params: &[mysql_async::Value],
-    answers: Vec<ShardResult>,
-) -> (Result<ShardResult, ExecError>, Vec<String>) {
-    let mut c = cursor();
-    for (i, a) in answers.into_iter().enumerate() {
-        c.answers.insert(("customer".to_string(), i), a);
-    }
-    let r = execute_select(&mut c, plan, params, &vschema()).await;
-    (r, c.log)
-}
-
 #[tokio::test]
 async fn star_with_order_by_sorts_by_the_hidden_tail_and_drops_it() {
     use super::testing::rows::*;
@@ -230,29 +186,6 @@ async fn a_tail_wider_than_the_rows_is_an_internal_error() {
     let plan = select_plan("select * from user order by name, id");
     let (r, _) = run_select(&plan, &[], vec![answer(vec![bigint()], vec![])]).await;
     assert!(matches!(r, Err(ExecError::Internal(_))), "{r:?}");
-}
-
-/// Some(text).
-fn s(x: &str) -> Option<String> {
-    Some(x.to_string())
-}
-
-/// Runs a merged SELECT over two shards answering `columns` with `rows0` / `rows1`.
-async fn merged(
-    sql: &str,
-    columns: Vec<mysql_common::packets::Column>,
-    rows0: &[&[Option<&str>]],
-    rows1: &[&[Option<&str>]],
-) -> Result<Vec<Vec<Option<String>>>, ExecError> {
-    use super::testing::rows::*;
-    let plan = select_plan(sql);
-    let to_rows = |rs: &[&[Option<&str>]]| rs.iter().map(|r| row(r)).collect();
-    let answers = vec![
-        answer(columns.clone(), to_rows(rows0)),
-        answer(columns, to_rows(rows1)),
-    ];
-    let (r, _) = run_select(&plan, &[], answers).await;
-    r.map(|r| texts(&r))
 }
 
 #[tokio::test]
@@ -412,4 +345,106 @@ async fn having_refuses_comparisons_it_cannot_make_exactly() {
     .await
     .expect("numbers compare with numbers");
     assert_eq!(got, vec![vec![s("2"), s("3"), s("1.00")]]);
+}
+
+#[tokio::test]
+async fn limit_parameters_fill_the_slot_and_limit_the_merge() {
+    use super::testing::rows::*;
+    use mysql_async::Value;
+    let plan = select_plan("select id from user where age > ? order by id limit ?, ?");
+    let shard = |ids: &[&str]| {
+        answer(
+            vec![bigint()],
+            ids.iter().map(|i| row(&[Some(*i)])).collect(),
+        )
+    };
+    let params = [Value::Int(30), Value::Int(1), Value::UInt(2)];
+    let (r, log) = run_select(&plan, &params, vec![shard(&["1", "4"]), shard(&["2", "3"])]).await;
+    assert_eq!(
+        log,
+        vec![
+            "exec customer/-80: SELECT id FROM user WHERE age > ? ORDER BY id LIMIT 3",
+            "exec customer/80-: SELECT id FROM user WHERE age > ? ORDER BY id LIMIT 3",
+        ]
+    );
+    assert_eq!(texts(&r.expect("merge")), vec![vec![s("2")], vec![s("3")]]);
+
+    // `LIMIT ?` alone stays for the server to fill; the proxy applies the bound count.
+    let plan = select_plan("select id from user order by id limit ?");
+    let (r, log) = run_select(
+        &plan,
+        &[Value::Int(3)],
+        vec![shard(&["1", "4"]), shard(&["2", "3"])],
+    )
+    .await;
+    assert_eq!(
+        log[0],
+        "exec customer/-80: select id from user order by id limit ?"
+    );
+    assert_eq!(
+        texts(&r.expect("merge")),
+        vec![vec![s("1")], vec![s("2")], vec![s("3")]]
+    );
+
+    // A scatter aggregate: no LIMIT on the shards, the bound one on the merged groups.
+    let plan = select_plan("select age, count(*) from user group by age order by age limit ?, ?");
+    let counts = |rows: &[(&str, &str)]| {
+        answer(
+            vec![bigint(), count()],
+            rows.iter()
+                .map(|(a, c)| row(&[Some(*a), Some(*c)]))
+                .collect(),
+        )
+    };
+    let (r, log) = run_select(
+        &plan,
+        &[Value::Int(1), Value::Int(1)],
+        vec![counts(&[("20", "1"), ("30", "2")]), counts(&[("30", "1")])],
+    )
+    .await;
+    assert_eq!(
+        log[1],
+        "exec customer/80-: SELECT age, count(*) FROM user GROUP BY age"
+    );
+    assert_eq!(texts(&r.expect("merge")), vec![vec![s("30"), s("3")]]);
+}
+
+#[tokio::test]
+async fn limit_parameters_that_are_not_counts_are_refused() {
+    use mysql_async::Value;
+    let plan = select_plan("select id from user order by id limit ?, ?");
+    for params in [
+        vec![Value::Int(-1), Value::Int(2)],
+        vec![Value::Bytes(b"1".to_vec()), Value::Int(2)],
+    ] {
+        let (r, log) = run_select(&plan, &params, vec![]).await;
+        assert!(matches!(r, Err(ExecError::NotSupported(_))), "{r:?}");
+        assert!(log.is_empty(), "nothing is sent: {log:?}");
+    }
+    let (r, _) = run_select(&plan, &[Value::Int(1)], vec![]).await;
+    assert!(matches!(r, Err(ExecError::Internal(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn prepared_merges_with_columns_the_binary_writer_cannot_encode_are_refused() {
+    use super::testing::rows::*;
+    use mysql_async::Value;
+    let plan = select_plan("select id, created from user where age > ? order by id limit ?");
+    let shard = || {
+        answer(
+            vec![bigint(), date()],
+            vec![row(&[Some("1"), Some("2021-09-24")])],
+        )
+    };
+    let (r, _) = run_select(
+        &plan,
+        &[Value::Int(1), Value::Int(2)],
+        vec![shard(), shard()],
+    )
+    .await;
+    assert!(matches!(r, Err(ExecError::NotSupported(_))), "{r:?}");
+    // The text protocol (no parameters) sends the text values as they are.
+    let plan = select_plan("select id, created from user order by id limit 2");
+    let (r, _) = run_select(&plan, &[], vec![shard(), shard()]).await;
+    assert_eq!(r.expect("text protocol").rows.len(), 2);
 }

@@ -29,6 +29,7 @@
 use super::having;
 use super::merge::{flags, group_exprs, is_column_named, item_expr, resolve_item};
 use super::names::{client_names, keep_names, named};
+use super::params;
 use super::plan::{Limit, Merge};
 use super::routing::knows;
 use super::scope::Analysis;
@@ -171,7 +172,7 @@ pub(crate) fn plan(
             keep_names(&ctx.text, select, s);
         }
         // Re-printed text: comments of the original statement are lost here.
-        shard_q.to_string()
+        params::print(ctx, &shard_q)?
     };
     let merge = Merge {
         aggregates: Some(b.specs),

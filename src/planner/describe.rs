@@ -17,8 +17,8 @@
 //! rows); keys at their default (no aggregates, no DISTINCT, ...) are left out.
 
 use super::plan::{
-    CompareOp, HavingExpr, HavingLiteral, HavingOperand, InList, Merge, Plan, QueryTemplate, Route,
-    RouteOpcode, RouteValue,
+    CompareOp, HavingExpr, HavingLiteral, HavingOperand, InList, LimitValue, Merge, Plan,
+    QueryTemplate, Route, RouteOpcode, RouteValue,
 };
 use crate::engine::AggregateSpec;
 use crate::sql::{classify, StatementKind};
@@ -190,7 +190,7 @@ fn merge(m: &Merge) -> Value {
     if let Some(l) = m.limit {
         o.insert(
             "Limit".into(),
-            json!({"Offset": l.offset, "Count": l.count}),
+            json!({"Offset": limit_value(l.offset), "Count": l.count.map(limit_value)}),
         );
     }
     let visible = if m.visible_columns == usize::MAX {
@@ -203,6 +203,14 @@ fn merge(m: &Merge) -> Value {
         o.insert("HiddenTail".into(), Value::from(k));
     }
     Value::Object(o)
+}
+
+/// A LIMIT number, or `:vN` for the N-th `?` (1-based).
+fn limit_value(v: LimitValue) -> Value {
+    match v {
+        LimitValue::Literal(n) => Value::from(n),
+        LimitValue::Param(n) => Value::from(format!(":v{}", n + 1)),
+    }
 }
 
 /// A HAVING condition as text: columns of the merged row as `[n]`, literals as SQL.

@@ -112,6 +112,7 @@ fn finish(
         query: QueryTemplate {
             sql: ctx.sql.to_string(),
             in_list,
+            limit_slot: None,
         },
         has_limit,
     }))

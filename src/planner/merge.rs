@@ -9,7 +9,7 @@
 //!   executor to sort by, then drop, the last columns of the actual rows. Positions
 //!   (`ORDER BY 2`) are refused there; with DISTINCT only a bare `*` ordered by columns.
 //! * `LIMIT n OFFSET m` → shards get `LIMIT m+n` and the proxy skips m, keeps n. `LIMIT n`
-//!   needs no rewrite.
+//!   and `LIMIT ?` need no rewrite; `?` with an offset → a slot ([`super::limit`]).
 //! * DISTINCT stays on the shards and the proxy removes duplicates across them (refused with
 //!   hidden ORDER BY columns).
 //! * GROUP BY on the primary vindex column of a table that decides the row's shard (the
@@ -20,19 +20,22 @@
 //! With aggregation across shards, see [`super::aggregate`].
 //!
 //! Refused on more than one shard: window functions, `SQL_CALC_FOUND_ROWS`, `SELECT ... INTO`,
-//! `@var := ...`, LIMIT with `?`, `FETCH`, `NULLS FIRST/LAST`.
+//! `@var := ...`, `FETCH`, `NULLS FIRST/LAST`, and rewrites that would move a `?` parameter
+//! ([`super::params`]).
 
 use super::aggregate;
 use super::joins::StatementRoute;
+use super::limit::{self, limit_of, UPPER_LIMIT};
 use super::names::keep_names;
+use super::params;
 use super::plan::{Limit, Merge};
 use super::routing::{column_of, knows};
 use super::scope::Analysis;
 use super::{unsupported, Ctx, PlanError};
 use crate::engine::OrderBy;
 use sqlparser::ast::{
-    BinaryOperator, Expr, GroupByExpr, Ident, LimitClause, OrderByExpr, OrderByKind, Query, Select,
-    SelectItem, SetExpr, Value, Visit, Visitor,
+    BinaryOperator, Expr, GroupByExpr, Ident, OrderByExpr, OrderByKind, Query, Select, SelectItem,
+    SetExpr, Value, Visit, Visitor,
 };
 use std::ops::ControlFlow;
 
@@ -128,16 +131,27 @@ pub(crate) fn top_select(q: &Query) -> Result<(&Select, Vec<&OrderByExpr>), Plan
     Ok((select, order))
 }
 
+/// What [`plan_merge`] decides: the shard text, the merge, and where the executor writes a
+/// computed LIMIT ([`super::plan::QueryTemplate::limit_slot`]).
+pub(crate) struct ShardSelect {
+    /// The query each shard runs.
+    pub sql: String,
+    /// How the proxy combines the answers.
+    pub merge: Merge,
+    /// Byte range of the `:__upper_limit` slot in `sql`.
+    pub limit_slot: Option<(usize, usize)>,
+}
+
 /// Plans the shard query and merge of a SELECT that runs on more than one shard.
 pub(crate) fn plan_merge(
     ctx: &Ctx<'_>,
     q: &Query,
     a: &Analysis<'_, '_>,
     route: &StatementRoute,
-) -> Result<(String, Merge), PlanError> {
+) -> Result<ShardSelect, PlanError> {
     let (select, order) = top_select(q)?;
     refuse_common(q, select, &order)?;
-    let limit = limit_of(q)?;
+    let limit = limit_of(ctx, q)?;
     let mut aggregated = !group_exprs(select)?.is_empty();
     for item in &select.projection {
         if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
@@ -150,7 +164,12 @@ pub(crate) fn plan_merge(
         check_group_aliases(a, select)?;
     }
     if aggregated && !groups_on_one_shard(a, route, select)? {
-        return aggregate::plan(ctx, q, a, select, &order, limit);
+        let (sql, merge) = aggregate::plan(ctx, q, a, select, &order, limit)?;
+        return Ok(ShardSelect {
+            sql,
+            merge,
+            limit_slot: None,
+        });
     }
     plain(ctx, q, select, &order, limit, aggregated)
 }
@@ -259,55 +278,6 @@ fn groups_on_one_shard(
     }))
 }
 
-/// `(offset, count)` of the query's LIMIT, when it has one with literal numbers.
-pub(crate) fn limit_of(q: &Query) -> Result<Option<Limit>, PlanError> {
-    let number = |e: &Expr| -> Result<u64, PlanError> {
-        match e {
-            Expr::Value(v) => match &v.value {
-                Value::Number(n, _) => n
-                    .parse::<u64>()
-                    .or_else(|_| unsupported(format!("LIMIT {n}"))),
-                Value::Placeholder(_) => {
-                    unsupported("LIMIT with ? parameters on more than one shard")
-                }
-                _ => unsupported(format!("LIMIT {e}")),
-            },
-            _ => unsupported(format!("LIMIT {e} on more than one shard")),
-        }
-    };
-    match &q.limit_clause {
-        None => Ok(None),
-        Some(LimitClause::LimitOffset {
-            limit,
-            offset,
-            limit_by,
-        }) => {
-            if !limit_by.is_empty() {
-                return unsupported("LIMIT BY");
-            }
-            let count = limit.as_ref().map(&number).transpose()?;
-            let offset = offset.as_ref().map(|o| number(&o.value)).transpose()?;
-            Ok(Some(Limit {
-                offset: offset.unwrap_or(0),
-                count,
-            }))
-        }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => Ok(Some(Limit {
-            offset: number(offset)?,
-            count: Some(number(limit)?),
-        })),
-    }
-}
-
-/// `LIMIT n` for the shards.
-pub(crate) fn limit_clause(n: u64) -> LimitClause {
-    LimitClause::LimitOffset {
-        limit: Some(Expr::value(Value::Number(n.to_string(), false))),
-        offset: None,
-        limit_by: Vec::new(),
-    }
-}
-
 /// The expression of a select item (None for wildcards) and its alias.
 pub(crate) fn item_expr(item: &SelectItem) -> (Option<&Expr>, Option<&Ident>) {
     match item {
@@ -361,7 +331,7 @@ fn plain(
     order: &[&OrderByExpr],
     limit: Option<Limit>,
     grouped: bool,
-) -> Result<(String, Merge), PlanError> {
+) -> Result<ShardSelect, PlanError> {
     let items = &select.projection;
     let wildcard = items.iter().any(|it| item_expr(it).0.is_none());
     let mut helpers: Vec<Expr> = Vec::new();
@@ -403,8 +373,9 @@ fn plain(
             "SELECT DISTINCT with ORDER BY on columns outside the select list on more than one shard",
         );
     }
-    let offset = limit.map_or(0, |l| l.offset);
-    let rewrite = !helpers.is_empty() || offset > 0;
+    let offset_zero = limit.is_none_or(|l| l.literal_offset() == Some(0));
+    let mut limit_slot = None;
+    let rewrite = !helpers.is_empty() || !offset_zero;
     let sql = if rewrite {
         let mut shard_q = q.clone();
         if let SetExpr::Select(s) = shard_q.body.as_mut() {
@@ -416,15 +387,15 @@ fn plain(
                     .map(|(i, h)| helper_item(h, i, wildcard)),
             );
         }
-        if let Some(Limit {
-            count: Some(count),
-            offset,
-        }) = limit
-        {
-            shard_q.limit_clause = Some(limit_clause(offset.saturating_add(count)));
-        }
+        let slotted = limit::shard_limit(q, limit, &mut shard_q)?;
         // Re-printed text: comments of the original statement are lost here.
-        shard_q.to_string()
+        let sql = params::print(ctx, &shard_q)?;
+        if slotted {
+            limit_slot = sql
+                .rfind(UPPER_LIMIT)
+                .map(|at| (at, at + UPPER_LIMIT.len()));
+        }
+        sql
     } else {
         ctx.sql.to_string()
     };
@@ -437,7 +408,11 @@ fn plain(
         visible_columns: if wildcard { usize::MAX } else { items.len() },
         hidden_tail: (wildcard && !helpers.is_empty()).then_some(helpers.len()),
     };
-    Ok((sql, merge))
+    Ok(ShardSelect {
+        sql,
+        merge,
+        limit_slot,
+    })
 }
 
 /// The helper column an ORDER BY term of a select list with a `*` sorts by: the aliased

@@ -60,6 +60,14 @@ pub struct QueryTemplate {
     /// query is sent unchanged (also whenever the values include `?` parameters, whose
     /// positions must not change).
     pub in_list: Option<InList>,
+    /// Byte range in `sql` of the shard LIMIT's row count when it depends on `?` parameters
+    /// and an offset (`LIMIT ?, ?`, `LIMIT 5, ?`): the range holds the placeholder
+    /// `:__upper_limit` (Vitess's name; not valid SQL) and the executor writes there the
+    /// offset + count of [`Merge::limit`] resolved from the bound parameters. The LIMIT's own
+    /// `?` are then absent from `sql`; they were the statement's last ones, so the server
+    /// still interpolates every remaining `?` with the parameter of the same position.
+    /// None otherwise (a plain `LIMIT ?` stays in the text for the server to fill).
+    pub limit_slot: Option<(usize, usize)>,
 }
 
 /// Where the route values of an `IN (...)` sit in [`QueryTemplate::sql`].
@@ -72,13 +80,38 @@ pub struct InList {
     pub items: Vec<(usize, usize)>,
 }
 
+/// A LIMIT or OFFSET number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitValue {
+    /// Written in the statement.
+    Literal(u64),
+    /// The n-th `?` parameter (0-based), bound at execute time.
+    Param(usize),
+}
+
 /// LIMIT/OFFSET applied at the proxy after merging (shards were asked for offset + count rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     /// Rows to skip.
-    pub offset: u64,
+    pub offset: LimitValue,
     /// Rows to return; None = all.
-    pub count: Option<u64>,
+    pub count: Option<LimitValue>,
+}
+
+impl Limit {
+    /// The literal OFFSET, or None when it is a `?` parameter.
+    pub fn literal_offset(&self) -> Option<u64> {
+        match self.offset {
+            LimitValue::Literal(n) => Some(n),
+            LimitValue::Param(_) => None,
+        }
+    }
+
+    /// Whether the OFFSET or the count is a `?` parameter.
+    pub fn has_params(&self) -> bool {
+        matches!(self.offset, LimitValue::Param(_))
+            || matches!(self.count, Some(LimitValue::Param(_)))
+    }
 }
 
 /// A comparison operator of a [`HavingExpr`].

@@ -11,7 +11,7 @@
 //! no rows, or the one row of a scalar aggregate.
 
 use super::joins::route_statement;
-use super::merge::plan_merge;
+use super::merge::{plan_merge, ShardSelect};
 use super::plan::{Plan, QueryTemplate, Route, SelectPlan};
 use super::routing::Choice;
 use super::scope::Analysis;
@@ -39,11 +39,16 @@ pub(crate) fn plan_select(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanError> {
             query: QueryTemplate {
                 sql: ctx.sql.to_string(),
                 in_list: None,
+                limit_slot: None,
             },
             merge: None,
         }));
     }
-    let (sql, merge) = plan_merge(ctx, q, &a, &route)?;
+    let ShardSelect {
+        sql,
+        merge,
+        limit_slot,
+    } = plan_merge(ctx, q, &a, &route)?;
     let in_list = if sql == ctx.sql {
         choice.in_list.clone()
     } else {
@@ -51,7 +56,11 @@ pub(crate) fn plan_select(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanError> {
     };
     Ok(Plan::Select(SelectPlan {
         route: to_route(ks, choice),
-        query: QueryTemplate { sql, in_list },
+        query: QueryTemplate {
+            sql,
+            in_list,
+            limit_slot,
+        },
         merge: Some(merge),
     }))
 }

@@ -77,6 +77,11 @@ impl<'a> Text<'a> {
         }
     }
 
+    /// How many `?` parameters the statement has.
+    pub fn param_count(&self) -> usize {
+        self.params.len()
+    }
+
     /// Byte range of a span.
     pub fn range(&self, span: Span) -> Option<(usize, usize)> {
         let start = self.offset(span.start)?;

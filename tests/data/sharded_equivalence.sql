@@ -349,6 +349,11 @@ prep SELECT age, COUNT(*) FROM user WHERE city = ? GROUP BY age :: 'Paris'
 prep SELECT u.id, o.id FROM user u JOIN orders o ON u.id = o.user_id WHERE u.id = ? :: 2
 prep SELECT status, COUNT(*), SUM(amount) FROM orders WHERE amount > ? GROUP BY status ORDER BY status :: 100
 gap-prep SELECT id, balance, created FROM user ORDER BY balance DESC, id LIMIT ? :: 4
+prep SELECT id, age FROM user WHERE age > ? ORDER BY age, id LIMIT ?, ? :: 30, 5, 7
+prep SELECT id, name FROM user ORDER BY name, id LIMIT ? OFFSET ? :: 6, 10
+prep SELECT id FROM user WHERE city = ? ORDER BY id LIMIT 2, ? :: 'Paris', 3
+prep SELECT * FROM orders WHERE amount > ? ORDER BY amount DESC, id LIMIT ?, ? :: 500, 2, 4
+prep SELECT age, COUNT(*) FROM user WHERE city <> ? GROUP BY age ORDER BY COUNT(*) DESC, age LIMIT ?, ? :: 'Lima', 1, 5
 
 # --- DML, each followed by reads of what it changed ---
 ok UPDATE user SET age = age + 1 WHERE id = 7
