@@ -159,6 +159,12 @@ ok SELECT id, user_id, status FROM orders ORDER BY status, user_id, id LIMIT 40
 ok SELECT id, user_id FROM orders WHERE status = 'paid' ORDER BY user_id DESC, id LIMIT 7
 ok SELECT * FROM orders ORDER BY id LIMIT 3
 ok SELECT id, amount FROM orders WHERE user_id = 2 ORDER BY amount, id LIMIT 2 OFFSET 1
+ok SELECT * FROM user WHERE age > 70 ORDER BY age DESC, id LIMIT 5 OFFSET 2
+ok SELECT * FROM orders WHERE status = 'new' ORDER BY amount DESC, id LIMIT 10
+ok SELECT DISTINCT * FROM orders WHERE user_id < 5 ORDER BY id DESC
+ok SELECT o.* FROM orders o JOIN user u ON u.id = o.user_id WHERE u.age < 25 ORDER BY o.amount, o.id LIMIT 10
+ok SELECT *, age * 2 AS a2 FROM user ORDER BY a2 DESC, id LIMIT 6
+ok SELECT * FROM user ORDER BY created, id LIMIT 4, 3
 refuse SELECT id, name FROM user ORDER BY LOWER(name), id LIMIT 10
 
 # --- aggregates without GROUP BY ---
@@ -256,6 +262,26 @@ ok SELECT age FROM user GROUP BY age HAVING MIN(id) < 50
 ok SELECT status, COUNT(*) FROM orders GROUP BY status HAVING status <> 'new'
 ok SELECT COUNT(*) FROM user HAVING COUNT(*) > 0
 ok SELECT age, COUNT(*) FROM user WHERE id = 5 GROUP BY age HAVING COUNT(*) > 0
+ok SELECT age, COUNT(*) FROM user GROUP BY age HAVING age IS NULL
+ok SELECT age, COUNT(*) FROM user GROUP BY age HAVING age IS NULL OR COUNT(*) > 7 ORDER BY age DESC
+ci SELECT city, COUNT(*), SUM(balance) FROM user GROUP BY city HAVING city IS NOT NULL AND SUM(balance) > 100000 ORDER BY city
+ok SELECT age, AVG(balance) FROM user GROUP BY age HAVING AVG(balance) BETWEEN 5000 AND 9000.50 ORDER BY age
+ok SELECT status, AVG(amount) AS a FROM orders GROUP BY status HAVING a > 480.5 ORDER BY a DESC, status
+ok SELECT user_id, SUM(amount) FROM orders GROUP BY user_id HAVING SUM(amount) >= 1000.00 AND COUNT(*) < 4 ORDER BY user_id LIMIT 5 OFFSET 3
+ok SELECT age, MIN(balance), MAX(balance) FROM user GROUP BY age HAVING MIN(balance) < 0 OR MAX(balance) IS NULL ORDER BY age
+ok SELECT age FROM user GROUP BY age HAVING NOT (COUNT(*) BETWEEN 3 AND 6) ORDER BY age DESC LIMIT 4
+ok SELECT status, COUNT(*) FROM orders GROUP BY status HAVING status IN ('new', 'paid', 'nope') ORDER BY status DESC
+ok SELECT age, COUNT(*) FROM user GROUP BY age HAVING age NOT IN (20, 30, 40) AND COUNT(*) >= 5 ORDER BY COUNT(*) DESC, age LIMIT 3, 5
+ok SELECT MAX(created) FROM user HAVING MAX(created) > '2023-01-01'
+ok SELECT age, MAX(created) FROM user GROUP BY age HAVING MAX(created) >= '2024-01-01' ORDER BY age
+ok SELECT COUNT(*), SUM(amount) FROM orders WHERE status = 'paid' HAVING SUM(amount) < 1
+ok SELECT age, COUNT(DISTINCT city) FROM user GROUP BY age HAVING COUNT(DISTINCT city) >= 5 ORDER BY age
+ok SELECT age, SUM(balance) FROM user GROUP BY age HAVING SUM(balance) <=> NULL ORDER BY age
+ok SELECT age, COUNT(*) FROM user GROUP BY age HAVING COUNT(*) > 2.5 ORDER BY age
+ok SELECT age, SUM(age) FROM user GROUP BY age HAVING SUM(age) > 300 AND age < 70 ORDER BY age
+ok SELECT age, COUNT(*) AS c FROM user GROUP BY age HAVING c BETWEEN 4 AND 6 ORDER BY c, age DESC LIMIT 10 OFFSET 2
+refuse SELECT age, COUNT(*) FROM user GROUP BY age HAVING COUNT(*) + 1 > 6
+refuse SELECT city, COUNT(*) FROM user GROUP BY city HAVING city LIKE 'P%'
 
 # --- DISTINCT ---
 ok SELECT DISTINCT age FROM user
