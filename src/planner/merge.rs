@@ -31,7 +31,7 @@ use super::params;
 use super::plan::{Limit, Merge};
 use super::routing::{column_of, knows};
 use super::scope::Analysis;
-use super::{unsupported, Ctx, PlanError};
+use super::{not_supported, unsupported, Ctx, PlanError};
 use crate::engine::OrderBy;
 use sqlparser::ast::{
     BinaryOperator, Expr, GroupByExpr, Ident, OrderByExpr, OrderByKind, Query, Select, SelectItem,
@@ -391,9 +391,10 @@ fn plain(
         // Re-printed text: comments of the original statement are lost here.
         let sql = params::print(ctx, &shard_q)?;
         if slotted {
-            limit_slot = sql
-                .rfind(UPPER_LIMIT)
-                .map(|at| (at, at + UPPER_LIMIT.len()));
+            let at = sql.rfind(UPPER_LIMIT).ok_or_else(|| {
+                not_supported("LIMIT with ? parameters and an offset (no slot in the shard query)")
+            })?;
+            limit_slot = Some((at, at + UPPER_LIMIT.len()));
         }
         sql
     } else {

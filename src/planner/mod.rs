@@ -6,7 +6,7 @@
 //!
 //! | statement | builder | plan |
 //! |---|---|---|
-//! | SELECT (and UNION) | [`select`] (+ `merge` for multi-shard results, `joins` for several tables) | [`Plan::Select`] |
+//! | SELECT (and UNION) | [`select`] (+ `merge` for multi-shard results, with `aggregate`, `having` and `limit`; `joins` for several tables) | [`Plan::Select`] |
 //! | INSERT / REPLACE | [`insert`] | [`Plan::Insert`] |
 //! | UPDATE / DELETE | [`dml`] | [`Plan::Dml`] |
 //! | CREATE / ALTER / DROP / TRUNCATE / RENAME | [`ddl`] | [`Plan::AllShards`] |
@@ -22,7 +22,10 @@
 //! **Query text.** When no rewrite is needed the shard gets the client's text unchanged. A
 //! rewrite (scatter aggregates, OFFSET, hidden ORDER BY columns) re-prints the sqlparser AST:
 //! comments are lost in that text, and every re-printed select item that is not a plain column
-//! gets an alias holding its original text so result column names do not change.
+//! gets an alias holding its original text so result column names do not change. The server
+//! fills the `?` of a shard query in order from the client's parameters, so a rewrite must
+//! keep them first-to-last in the client's order (`params` refuses one that would not); the
+//! only other placeholder is `:__upper_limit`, a LIMIT the executor computes (`limit`).
 
 #![warn(missing_docs)]
 
