@@ -81,45 +81,7 @@ pub async fn execute_select<C: Cursor>(
             results.push(r);
         }
     }
-    let merged = merge_results(plan, results, limit)?;
-    if !params.is_empty() {
-        check_binary_encodable(&merged)?;
-    }
-    Ok(merged)
-}
-
-/// Refuses (1235) merged rows for a prepared statement when a column is DATE/DATETIME/
-/// TIMESTAMP/TIME or FLOAT/DOUBLE: merged rows hold text-protocol values, and the server's
-/// binary-protocol row writer (`protocol::binary::binary_row`) sends text temporal values as
-/// strings and reads text doubles as integers, which the client would decode wrongly. A
-/// prepared statement is recognized by its parameters (one without parameters is not
-/// detectable here). Remove once `binary_row` converts text values of these types.
-fn check_binary_encodable(result: &ShardResult) -> Result<(), ExecError> {
-    use ColumnType::*;
-    let bad = result.columns.iter().find(|c| {
-        matches!(
-            c.column_type(),
-            MYSQL_TYPE_DATE
-                | MYSQL_TYPE_NEWDATE
-                | MYSQL_TYPE_DATETIME
-                | MYSQL_TYPE_DATETIME2
-                | MYSQL_TYPE_TIMESTAMP
-                | MYSQL_TYPE_TIMESTAMP2
-                | MYSQL_TYPE_TIME
-                | MYSQL_TYPE_TIME2
-                | MYSQL_TYPE_FLOAT
-                | MYSQL_TYPE_DOUBLE
-        )
-    });
-    match bad {
-        Some(c) => Err(ExecError::NotSupported(format!(
-            "a prepared statement on more than one shard returning the {:?} column '{}' \
-             (merged rows are not yet encoded in the binary protocol for that type)",
-            c.column_type(),
-            c.name_str()
-        ))),
-        None => Ok(()),
-    }
+    merge_results(plan, results, limit)
 }
 
 /// The template with its LIMIT slot replaced by `rows` (and no slot left).

@@ -138,6 +138,78 @@ pub fn parse_execute(
     })
 }
 
+fn float_value(v: &Value) -> f64 {
+    match v {
+        Value::Float(f) => *f as f64,
+        Value::Double(d) => *d,
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .unwrap_or(0.0),
+        other => int_value(other) as f64,
+    }
+}
+
+/// Parses `[-]HHH:MM:SS[.ffffff]` into the binary TIME value (days split out of the hours).
+fn parse_time(text: &str) -> Option<Value> {
+    let (neg, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let (hms, frac) = rest.split_once('.').unwrap_or((rest, ""));
+    let mut parts = hms.split(':');
+    let h: u32 = parts.next()?.parse().ok()?;
+    let m: u8 = parts.next()?.parse().ok()?;
+    let s: u8 = parts.next()?.parse().ok()?;
+    let us = micros(frac)?;
+    Some(Value::Time(neg, h / 24, (h % 24) as u8, m, s, us))
+}
+
+/// Parses `YYYY-MM-DD[ HH:MM:SS[.ffffff]]` into the binary DATE/DATETIME value.
+fn parse_datetime(text: &str) -> Option<Value> {
+    let (date, time) = text.split_once(' ').unwrap_or((text, "00:00:00"));
+    let mut d = date.split('-');
+    let y: u16 = d.next()?.parse().ok()?;
+    let mo: u8 = d.next()?.parse().ok()?;
+    let da: u8 = d.next()?.parse().ok()?;
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut t = hms.split(':');
+    let h: u8 = t.next()?.parse().ok()?;
+    let mi: u8 = t.next()?.parse().ok()?;
+    let se: u8 = t.next()?.parse().ok()?;
+    Some(Value::Date(y, mo, da, h, mi, se, micros(frac)?))
+}
+
+fn micros(frac: &str) -> Option<u32> {
+    if frac.is_empty() {
+        return Some(0);
+    }
+    if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = frac.parse().ok()?;
+    Some(n * 10u32.pow(6 - frac.len() as u32))
+}
+
+/// A text-protocol value (merged results, proxy-built rows) in the form the binary protocol
+/// needs for temporal columns; other values are returned as they are.
+fn temporal_value(ty: ColumnType, v: &Value) -> Option<Value> {
+    let Value::Bytes(b) = v else {
+        return None;
+    };
+    let text = std::str::from_utf8(b).ok()?;
+    match ty {
+        ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2 => parse_time(text),
+        ColumnType::MYSQL_TYPE_DATE
+        | ColumnType::MYSQL_TYPE_NEWDATE
+        | ColumnType::MYSQL_TYPE_DATETIME
+        | ColumnType::MYSQL_TYPE_DATETIME2
+        | ColumnType::MYSQL_TYPE_TIMESTAMP
+        | ColumnType::MYSQL_TYPE_TIMESTAMP2 => parse_datetime(text),
+        _ => None,
+    }
+}
+
 fn int_value(v: &Value) -> i128 {
     match v {
         Value::Int(i) => *i as i128,
@@ -178,20 +250,17 @@ pub fn binary_row(buf: &mut Vec<u8>, columns: &[Column], values: &[Value]) {
             ColumnType::MYSQL_TYPE_FLOAT => {
                 let f = match v {
                     Value::Float(f) => *f,
-                    Value::Double(d) => *d as f32,
-                    other => int_value(other) as f32,
+                    other => float_value(other) as f32,
                 };
                 buf.extend_from_slice(&f.to_le_bytes());
             }
             ColumnType::MYSQL_TYPE_DOUBLE => {
-                let d = match v {
-                    Value::Double(d) => *d,
-                    Value::Float(f) => *f as f64,
-                    other => int_value(other) as f64,
-                };
-                buf.extend_from_slice(&d.to_le_bytes());
+                buf.extend_from_slice(&float_value(v).to_le_bytes());
             }
-            _ => v.serialize(buf),
+            ty => match temporal_value(ty, v) {
+                Some(t) => t.serialize(buf),
+                None => v.serialize(buf),
+            },
         }
     }
 }
@@ -250,6 +319,33 @@ mod tests {
         let cut = execute_packet(Some(&[(8, 0)]), 0, &[1, 2], 1);
         assert!(parse_execute(&cut, 1, None, &[]).is_err());
         assert!(parse_execute(&[1, 2], 1, None, &[]).is_err());
+    }
+
+    #[test]
+    fn text_values_are_encoded_in_binary_form() {
+        let cols = vec![
+            Column::new(ColumnType::MYSQL_TYPE_DATE),
+            Column::new(ColumnType::MYSQL_TYPE_DATETIME),
+            Column::new(ColumnType::MYSQL_TYPE_TIME),
+            Column::new(ColumnType::MYSQL_TYPE_DOUBLE),
+        ];
+        let mut b = Vec::new();
+        binary_row(
+            &mut b,
+            &cols,
+            &[
+                Value::Bytes(b"2024-02-29".to_vec()),
+                Value::Bytes(b"2024-02-29 13:14:15.5".to_vec()),
+                Value::Bytes(b"-26:03:04".to_vec()),
+                Value::Bytes(b"2.25".to_vec()),
+            ],
+        );
+        let mut expected = vec![0u8, 0];
+        Value::Date(2024, 2, 29, 0, 0, 0, 0).serialize(&mut expected);
+        Value::Date(2024, 2, 29, 13, 14, 15, 500_000).serialize(&mut expected);
+        Value::Time(true, 1, 2, 3, 4, 0).serialize(&mut expected);
+        expected.extend_from_slice(&2.25f64.to_le_bytes());
+        assert_eq!(b, expected);
     }
 
     #[test]

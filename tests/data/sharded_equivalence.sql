@@ -374,7 +374,7 @@ prep SELECT id, age FROM user WHERE age > ? ORDER BY id LIMIT 5 :: 50
 prep SELECT age, COUNT(*) FROM user WHERE city = ? GROUP BY age :: 'Paris'
 prep SELECT u.id, o.id FROM user u JOIN orders o ON u.id = o.user_id WHERE u.id = ? :: 2
 prep SELECT status, COUNT(*), SUM(amount) FROM orders WHERE amount > ? GROUP BY status ORDER BY status :: 100
-gap-prep SELECT id, balance, created FROM user ORDER BY balance DESC, id LIMIT ? :: 4
+prep SELECT id, balance, created FROM user ORDER BY balance DESC, id LIMIT ? :: 4
 prep SELECT id, age FROM user WHERE age > ? ORDER BY age, id LIMIT ?, ? :: 30, 5, 7
 prep SELECT id, name FROM user ORDER BY name, id LIMIT ? OFFSET ? :: 6, 10
 prep SELECT id FROM user WHERE city = ? ORDER BY id LIMIT 2, ? :: 'Paris', 3
