@@ -17,7 +17,7 @@
 //! touches and replays the settings on it (like Vitess's reserved connections). Reserved
 //! connections are rolled back and reset before they return to the pool.
 
-use crate::backend::ShardConn;
+use crate::backend::{CommitOrder, ShardConn};
 use crate::protocol::binary::ParamType;
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::packets::Column;
@@ -48,6 +48,20 @@ pub struct Transaction {
     pub begin_sql: String,
     /// SAVEPOINT statements so far, replayed on shards joining later.
     pub savepoints: Vec<String>,
+    /// Opened by the proxy around one autocommit statement that must commit in order
+    /// (owner DML of a consistent lookup vindex); committed or rolled back with it.
+    pub implicit: bool,
+}
+
+impl Transaction {
+    /// A transaction opened by `begin_sql`.
+    pub fn new(begin_sql: &str) -> Self {
+        Transaction {
+            begin_sql: begin_sql.to_string(),
+            savepoints: Vec::new(),
+            implicit: false,
+        }
+    }
 }
 
 /// A recorded session-changing statement.
@@ -199,14 +213,25 @@ impl Session {
         s
     }
 
-    /// Takes the reserved connection for a shard out of the session, if there is one.
-    pub fn take_reserved(&mut self, keyspace: &str, shard: &str) -> Option<ShardConn> {
+    /// Takes the reserved connection for a shard and transaction list out of the session, if
+    /// there is one: the one already in that list's transaction, else one in no transaction
+    /// (which then joins `order`).
+    pub fn take_reserved(
+        &mut self,
+        keyspace: &str,
+        shard: &str,
+        order: CommitOrder,
+    ) -> Option<ShardConn> {
+        let here = |c: &ShardConn| c.shard.keyspace == keyspace && c.shard.name == shard;
         let i = self
             .reserved
             .iter()
-            .position(|c| c.shard.keyspace == keyspace && c.shard.name == shard)?;
+            .position(|c| here(c) && c.in_txn && c.order == order)
+            .or_else(|| self.reserved.iter().position(|c| here(c) && !c.in_txn))?;
         // `remove`, not `swap_remove`: the order is the commit order (first use first).
-        Some(self.reserved.remove(i))
+        let mut sc = self.reserved.remove(i);
+        sc.order = order;
+        Some(sc)
     }
 
     /// Whether statements must run on reserved connections.

@@ -7,7 +7,7 @@
 
 mod shard_conn;
 
-pub use shard_conn::{ShardConn, ShardKey};
+pub use shard_conn::{CommitOrder, ShardConn, ShardKey};
 
 use crate::config::validate::parse_shard_url;
 use crate::config::Config;

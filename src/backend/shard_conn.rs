@@ -12,6 +12,25 @@ use std::sync::Arc;
 /// Identifies a shard inside a session: `(keyspace, shard)`.
 pub type ShardKey = (String, String);
 
+/// Which of a session's three transaction lists a shard connection belongs to (Vitess's
+/// commit order). Consistent lookup vindexes write lookup rows on `Pre` connections and
+/// delete them on `Post` connections, each its own MySQL transaction beside the `Normal` one
+/// on the same shard; COMMIT then goes pre → normal → post, so every committed owner row has
+/// its lookup row (`lookup-vindexes.md` §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum CommitOrder {
+    /// Committed first, all of them; a failure rolls everything back.
+    Pre,
+    /// The statement's own transaction (owner rows, every ordinary query).
+    #[default]
+    Normal,
+    /// Committed last; a failure is only a warning (it can leave orphan lookup rows).
+    Post,
+    /// Outside every transaction (a plain lookup with `autocommit`): each statement commits
+    /// at once.
+    Autocommit,
+}
+
 /// A connection to one shard, owned by a session while it is pinned.
 #[derive(Debug)]
 pub struct ShardConn {
@@ -25,6 +44,8 @@ pub struct ShardConn {
     pub dirty: bool,
     /// Whether it failed and must be closed instead of reused.
     pub broken: bool,
+    /// The transaction list it serves in its session.
+    pub order: CommitOrder,
 }
 
 impl ShardConn {
@@ -36,6 +57,7 @@ impl ShardConn {
             in_txn: false,
             dirty: false,
             broken: false,
+            order: CommitOrder::Normal,
         }
     }
 

@@ -4,13 +4,19 @@
 //! The [`Cursor`] trait is the only door to the shards, so these functions can be tested with a
 //! recording cursor that asserts the exact shard traffic without a database.
 
+mod lookup;
+mod lookup_owner;
+mod lookup_sql;
 pub mod resolve;
 mod select;
 mod write;
 
+pub use lookup::resolve_route;
+pub use lookup_sql::interpolate;
 pub use select::{execute_select, shard_sql};
 pub use write::{execute_all_shards, execute_dml, execute_insert};
 
+pub use crate::backend::CommitOrder;
 use crate::engine::EngineError;
 use crate::keyrange::KeyRange;
 use mysql_async::Value;
@@ -70,10 +76,22 @@ pub trait Cursor {
     /// The shards of a keyspace: name and key range, in config order.
     fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError>;
 
-    /// Runs `sql` (keyspace qualifiers not yet mapped) on shard `shard` of `keyspace` and
-    /// returns the whole result.
+    /// Runs `sql` (keyspace qualifiers not yet mapped) on shard `shard` of `keyspace` in the
+    /// session's normal transaction list and returns the whole result.
     fn execute(
         &mut self,
+        keyspace: &str,
+        shard: usize,
+        sql: String,
+    ) -> impl Future<Output = Result<ShardResult, ExecError>> + Send {
+        self.execute_in(CommitOrder::Normal, keyspace, shard, sql)
+    }
+
+    /// Runs `sql` on a shard through the connection of one of the session's transaction lists
+    /// (consistent lookups write lookup rows in `Pre` and delete them in `Post`).
+    fn execute_in(
+        &mut self,
+        order: CommitOrder,
         keyspace: &str,
         shard: usize,
         sql: String,

@@ -38,13 +38,31 @@ pub fn integer_like(v: SqlValue) -> SqlValue {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return v;
     }
+    // Only MySQL's canonical form (`-5`, not `007`): a string vindex must see the same bytes
+    // as before, and integer vindexes already read `007` as 7.
     if let Ok(i) = text.parse::<i64>() {
-        return SqlValue::int64(i);
+        if i.to_string() == text {
+            return SqlValue::int64(i);
+        }
     }
     if let Ok(u) = text.parse::<u64>() {
-        return SqlValue::uint64(u);
+        if u.to_string() == text {
+            return SqlValue::uint64(u);
+        }
     }
     v
+}
+
+/// The value of a route value as written or bound, without [`integer_like`] (lookup rows store
+/// what the statement wrote).
+pub fn bound_value(v: &RouteValue, params: &[Value]) -> Result<SqlValue, ExecError> {
+    match v {
+        RouteValue::Literal(s) => Ok(s.clone()),
+        RouteValue::Param(i) => params
+            .get(*i)
+            .map(param_to_sql_value)
+            .ok_or_else(|| ExecError::Internal(format!("parameter {i} is not bound"))),
+    }
 }
 
 /// Converts a bound prepared-statement parameter into the vindex value model.
@@ -176,18 +194,38 @@ pub fn resolve(
         .and_then(|k| k.vindex(vindex_name))
         .ok_or_else(|| ExecError::Internal(format!("unknown vindex '{vindex_name}'")))?;
     let vindex = entry.functional().ok_or_else(|| {
-        ExecError::NotSupported(format!(
-            "routing by lookup vindex '{vindex_name}' is not supported yet"
+        ExecError::Internal(format!(
+            "lookup vindex '{vindex_name}' routes through the executor's lookup step"
         ))
     })?;
-    let values = route
-        .values
-        .iter()
-        .map(|v| route_value(v, params))
-        .collect::<Result<Vec<_>, _>>()?;
+    let values = route_values(route, params)?;
     let dests = vindex
         .map(&values)
         .map_err(|e| ExecError::Internal(format!("vindex '{vindex_name}': {e}")))?;
+    for (i, d) in dests.iter().enumerate() {
+        for s in destination_shards(d, shards)? {
+            push(&mut targets, s, Some(i));
+        }
+    }
+    targets.sort_by_key(|t| t.shard);
+    Ok(targets)
+}
+
+/// The route's values with parameters bound.
+pub fn route_values(route: &Route, params: &[Value]) -> Result<Vec<SqlValue>, ExecError> {
+    route
+        .values
+        .iter()
+        .map(|v| route_value(v, params))
+        .collect()
+}
+
+/// The shards destinations reach, with the values (indexes into `dests`) each one holds.
+pub fn targets_for(
+    dests: &[Destination],
+    shards: &[(String, KeyRange)],
+) -> Result<Vec<ShardTarget>, ExecError> {
+    let mut targets = Vec::new();
     for (i, d) in dests.iter().enumerate() {
         for s in destination_shards(d, shards)? {
             push(&mut targets, s, Some(i));

@@ -4,7 +4,8 @@
 //! streams without aggregation; helper columns after a `*` found from the row width),
 //! DISTINCT, LIMIT/OFFSET, and last the hidden columns are dropped.
 
-use super::resolve::{resolve, ShardTarget};
+use super::lookup::resolve_route;
+use super::resolve::ShardTarget;
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{
     apply_limit, distinct_rows, filter_rows, merge_aggregates, merge_sorted, sort_rows, Collation,
@@ -56,7 +57,7 @@ pub async fn execute_select<C: Cursor>(
 ) -> Result<ShardResult, ExecError> {
     let keyspace = plan.route.keyspace.as_str();
     let shards = cursor.shards(keyspace)?;
-    let targets = resolve(&plan.route, params, vschema, &shards)?;
+    let targets = resolve_route(cursor, &plan.route, params, vschema, &shards, false).await?;
     let limit = resolve_limit(plan, params)?;
     let filled;
     let query = match plan.query.limit_slot {

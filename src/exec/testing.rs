@@ -2,7 +2,7 @@
 //! `exec <keyspace>/<shard>: <sql>`, so tests assert the exact shard traffic; plus the test
 //! VSchema, plans and canned shard answers the executor tests share.
 
-use super::{execute_select, Cursor, ExecError, ShardResult};
+use super::{execute_select, CommitOrder, Cursor, ExecError, ShardResult};
 use crate::keyrange::KeyRange;
 use crate::planner::{plan, Plan, SelectPlan};
 use crate::vschema::{KeyspaceSchema, VSchema};
@@ -15,6 +15,9 @@ pub struct RecordingCursor {
     pub shards: HashMap<String, Vec<String>>,
     /// Answer per `(keyspace, shard index)`; missing ones answer an empty OK.
     pub answers: HashMap<(String, usize), ShardResult>,
+    /// Answers (or a MySQL error code) for queries containing the text, checked before
+    /// `answers`; the first match is used and then removed, so a script of answers plays once.
+    pub answers_by_text: Vec<(String, Result<ShardResult, u16>)>,
     /// Every call, in order.
     pub log: Vec<String>,
     /// Next sequence id.
@@ -37,8 +40,9 @@ impl Cursor for RecordingCursor {
             .collect()
     }
 
-    async fn execute(
+    async fn execute_in(
         &mut self,
+        order: CommitOrder,
         keyspace: &str,
         shard: usize,
         sql: String,
@@ -49,7 +53,30 @@ impl Cursor for RecordingCursor {
             .and_then(|s| s.get(shard))
             .cloned()
             .unwrap_or_default();
-        self.log.push(format!("exec {keyspace}/{name}: {sql}"));
+        let list = match order {
+            CommitOrder::Normal => "",
+            CommitOrder::Pre => "pre ",
+            CommitOrder::Post => "post ",
+            CommitOrder::Autocommit => "autocommit ",
+        };
+        self.log
+            .push(format!("exec {list}{keyspace}/{name}: {sql}"));
+        if let Some(i) = self
+            .answers_by_text
+            .iter()
+            .position(|(t, _)| sql.contains(t.as_str()))
+        {
+            let (_, answer) = self.answers_by_text.remove(i);
+            return answer.map_err(|code| {
+                ExecError::Proxy(crate::error::ProxyError::Backend(
+                    crate::backend::BackendError::Server {
+                        code,
+                        state: "23000".into(),
+                        message: format!("error {code} from {keyspace}/{name}"),
+                    },
+                ))
+            });
+        }
         Ok(self
             .answers
             .get(&(keyspace.to_string(), shard))

@@ -85,6 +85,8 @@ async fn insert_splits_rows_and_takes_sequence_ids() {
         sequence: Some(("commerce".into(), "user_seq".into())),
         auto_increment_omitted: true,
         source,
+        lookups: Vec::new(),
+        ignore: false,
     };
     let mut c = cursor();
     c.next_id = 1;

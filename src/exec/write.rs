@@ -2,7 +2,9 @@
 //! INSERT split by the primary vindex into one multi-row INSERT per shard, with ids from the
 //! table's sequence when the auto_increment column is omitted or NULL.
 
-use super::resolve::{destination_shards, resolve, route_value};
+use super::lookup::resolve_route;
+use super::lookup_owner::{create_for_insert, maintain_for_dml};
+use super::resolve::{destination_shards, route_value};
 use super::select::shard_sql;
 use super::{Cursor, ExecError, ShardResult};
 use crate::planner::{DmlPlan, InsertPlan};
@@ -19,11 +21,14 @@ pub async fn execute_dml<C: Cursor>(
 ) -> Result<ShardResult, ExecError> {
     let keyspace = plan.route.keyspace.as_str();
     let shards = cursor.shards(keyspace)?;
-    let targets = resolve(&plan.route, params, vschema, &shards)?;
+    let targets = resolve_route(cursor, &plan.route, params, vschema, &shards, true).await?;
     if plan.has_limit && targets.len() > 1 {
         return Err(ExecError::NotSupported(
             "UPDATE/DELETE with LIMIT on more than one shard is not supported".into(),
         ));
+    }
+    if let Some(lookups) = &plan.lookups {
+        maintain_for_dml(cursor, vschema, keyspace, lookups, &targets, params).await?;
     }
     let mut total = ShardResult::default();
     for t in &targets {
@@ -105,7 +110,9 @@ pub async fn execute_insert<C: Cursor>(
             .await?;
         first_id = next_id;
     }
-    let mut per_shard: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
+    let mut placed: Vec<(usize, String)> = Vec::with_capacity(plan.rows.len());
+    let mut ksids: Vec<Vec<u8>> = Vec::with_capacity(plan.rows.len());
+    let mut ids: Vec<Option<u64>> = Vec::with_capacity(plan.rows.len());
     for (i, row) in plan.rows.iter().enumerate() {
         let id = if needs_id(i) {
             let id = next_id;
@@ -142,7 +149,33 @@ pub async fn execute_insert<C: Cursor>(
                 plan.table
             )));
         };
-        per_shard[*shard].push(row_text(plan, row, id)?);
+        placed.push((*shard, row_text(plan, row, id)?));
+        ksids.push(dest.keyspace_id().map(<[u8]>::to_vec).unwrap_or_default());
+        ids.push(id);
+    }
+    // Lookup rows first (consistent lookups: in the pre list, committed before the owner rows).
+    let kept = if plan.lookups.is_empty() {
+        vec![true; placed.len()]
+    } else {
+        create_for_insert(
+            cursor,
+            vschema,
+            keyspace,
+            &plan.lookups,
+            &ksids,
+            &ids,
+            params,
+            plan.ignore,
+        )
+        .await?
+    };
+    let mut per_shard: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
+    for ((shard, text), keep) in placed.into_iter().zip(kept) {
+        if keep {
+            if let Some(rows) = per_shard.get_mut(shard) {
+                rows.push(text);
+            }
+        }
     }
     let mut total = ShardResult {
         last_insert_id: first_id,

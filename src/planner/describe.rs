@@ -54,6 +54,10 @@ pub fn describe(plan: &Plan) -> Value {
             if d.has_limit {
                 o.insert("HasLimit".into(), Value::Bool(true));
             }
+            if let Some(l) = &d.lookups {
+                let names: Vec<Value> = l.owned.iter().map(|o| o.vindex.clone().into()).collect();
+                o.insert("OwnedLookups".into(), Value::Array(names));
+            }
             Value::Object(o)
         }
         Plan::Insert(p) => {
@@ -77,6 +81,10 @@ pub fn describe(plan: &Plan) -> Value {
                 })
                 .collect();
             let mut o = Map::new();
+            if !p.lookups.is_empty() {
+                let names: Vec<Value> = p.lookups.iter().map(|l| l.vindex.clone().into()).collect();
+                o.insert("OwnedLookups".into(), Value::Array(names));
+            }
             o.insert("OperatorType".into(), "Insert".into());
             o.insert("Variant".into(), "Sharded".into());
             o.insert(

@@ -3,9 +3,11 @@
 //!
 //! Refused: changing a vindex column (`SET id = ...` on the primary vindex column moves the row
 //! to another shard), LIMIT or ORDER BY on more than one shard, writing a reference table
-//! (write its source), tables that own lookup vindexes (their lookup rows must change too),
-//! `DELETE ... USING`, `UPDATE ... FROM`, RETURNING.
+//! (write its source), `DELETE ... USING`, `UPDATE ... FROM`, RETURNING. A table that owns
+//! lookup vindexes gets [`DmlPlan::lookups`] ([`super::dml_lookups`]): changing an owned
+//! lookup column is allowed, its lookup rows move.
 
+use super::dml_lookups::dml_lookups;
 use super::joins::route_statement;
 use super::plan::{DmlPlan, Plan, QueryTemplate};
 use super::routing::column_of;
@@ -39,6 +41,7 @@ pub(crate) fn plan_update(ctx: &Ctx<'_>, upd: &Update) -> Result<Plan, PlanError
         }
     };
     check_targets(&a, "UPDATE")?;
+    let mut assigned: Vec<(String, &Expr)> = Vec::new();
     for assignment in &upd.assignments {
         let targets = match &assignment.target {
             AssignmentTarget::ColumnName(n) => vec![n],
@@ -57,11 +60,20 @@ pub(crate) fn plan_update(ctx: &Ctx<'_>, upd: &Update) -> Result<Plan, PlanError
                 1 => Expr::Identifier(idents[0].clone()),
                 _ => Expr::CompoundIdentifier(idents),
             };
-            check_vindex_assignment(&a, &expr)?;
+            if let Some(col) = check_vindex_assignment(&a, &expr)? {
+                assigned.push((col, &assignment.value));
+            }
         }
     }
     let has_order = !upd.order_by.is_empty();
-    finish(ctx, &a, ks, upd.limit.is_some(), has_order, "UPDATE")
+    finish(
+        ctx,
+        &a,
+        ks,
+        (upd.limit.is_some(), has_order),
+        Some(&assigned),
+        "UPDATE",
+    )
 }
 
 /// Plans a DELETE.
@@ -85,7 +97,14 @@ pub(crate) fn plan_delete(ctx: &Ctx<'_>, del: &Delete) -> Result<Plan, PlanError
     };
     check_targets(&a, "DELETE")?;
     let has_order = !del.order_by.is_empty();
-    finish(ctx, &a, ks, del.limit.is_some(), has_order, "DELETE")
+    finish(
+        ctx,
+        &a,
+        ks,
+        (del.limit.is_some(), has_order),
+        None,
+        "DELETE",
+    )
 }
 
 /// The plan once the statement is known to be allowed.
@@ -93,8 +112,8 @@ fn finish(
     ctx: &Ctx<'_>,
     a: &Analysis<'_, '_>,
     ks: &crate::vschema::KeyspaceSchema,
-    has_limit: bool,
-    has_order: bool,
+    (has_limit, has_order): (bool, bool),
+    assigned: Option<&[(String, &Expr)]>,
     verb: &str,
 ) -> Result<Plan, PlanError> {
     let route = route_statement(ctx, a, ks)?;
@@ -107,6 +126,7 @@ fn finish(
         ));
     }
     let in_list = choice.in_list.clone();
+    let lookups = dml_lookups(ctx, a, assigned, in_list.as_ref(), verb)?;
     Ok(Plan::Dml(DmlPlan {
         route: to_route(ks, choice),
         query: QueryTemplate {
@@ -115,6 +135,7 @@ fn finish(
             limit_slot: None,
         },
         has_limit,
+        lookups,
     }))
 }
 
@@ -128,19 +149,16 @@ fn check_targets(a: &Analysis<'_, '_>, verb: &str) -> Result<(), PlanError> {
                 t.display()
             ));
         }
-        if let Some(owned) = t.table.and_then(|tb| tb.owned_vindexes().next()) {
-            return unsupported(format!(
-                "{verb} on {}, which owns lookup vindex '{}', is not supported yet",
-                t.display(),
-                owned.vindex
-            ));
-        }
     }
     Ok(())
 }
 
-/// Refuses `SET col = ...` when `col` is a vindex column of a table of the statement.
-fn check_vindex_assignment(a: &Analysis<'_, '_>, target: &Expr) -> Result<(), PlanError> {
+/// Refuses `SET col = ...` when `col` is a vindex column of a table of the statement, except
+/// for a column of an owned lookup vindex: then returns the column (its lookup rows move).
+fn check_vindex_assignment(
+    a: &Analysis<'_, '_>,
+    target: &Expr,
+) -> Result<Option<String>, PlanError> {
     let candidates: Vec<(usize, String)> = match column_of(a, 0, target) {
         Some(found) => vec![found],
         None => {
@@ -150,7 +168,7 @@ fn check_vindex_assignment(a: &Analysis<'_, '_>, target: &Expr) -> Result<(), Pl
                     .last()
                     .map(|p| p.value.to_lowercase())
                     .unwrap_or_default(),
-                _ => return Ok(()),
+                _ => return Ok(None),
             };
             a.scopes[0]
                 .tables
@@ -170,15 +188,28 @@ fn check_vindex_assignment(a: &Analysis<'_, '_>, target: &Expr) -> Result<(), Pl
         else {
             continue;
         };
-        let which = if table.primary_vindex() == Some(cv) {
-            "primary vindex"
-        } else {
-            "vindex"
-        };
+        let primary = table.primary_vindex() == Some(cv);
+        let owned_lookup = !primary
+            && table
+                .column_vindexes
+                .iter()
+                .filter(|c| c.columns.contains(&col))
+                .all(|c| {
+                    c.owned
+                        && a.instances[i]
+                            .res
+                            .keyspace
+                            .vindex(&c.vindex)
+                            .is_some_and(|v| v.is_lookup())
+                });
+        if owned_lookup {
+            return Ok(Some(col));
+        }
+        let which = if primary { "primary vindex" } else { "vindex" };
         return unsupported(format!(
             "changing the {which} column '{col}' of table '{}' is not supported",
             table.name
         ));
     }
-    Ok(())
+    Ok(None)
 }

@@ -12,9 +12,13 @@
 //! could not see the others' rows), INSERT ... SET, `VALUES ROW(...)`, a non-literal primary vindex
 //! value, a missing primary vindex column (unless it is the auto_increment column), no column
 //! list without an authoritative column list in the VSchema, ON DUPLICATE KEY UPDATE of a
-//! vindex column, reference tables (write the source), tables owning lookup vindexes.
+//! vindex column, reference tables (write the source), REPLACE into a table owning lookup
+//! vindexes, a non-literal value for an owned lookup column.
+//!
+//! Owned lookup vindexes: each row's from-column values are recorded
+//! ([`InsertPlan::lookups`]) so the executor creates the lookup rows before the owner rows.
 
-use super::plan::{InsertPlan, InsertRow, Plan};
+use super::plan::{InsertLookup, InsertPlan, InsertRow, LookupInput, Plan};
 use super::subqueries::Counter;
 use super::tables::{resolve, Role};
 use super::{not_supported, unsupported, Ctx, PlanError};
@@ -52,10 +56,12 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
     };
     let display = res.display();
     if let Some(owned) = table.owned_vindexes().next() {
-        return unsupported(format!(
-            "INSERT into {display}, which owns lookup vindex '{}', is not supported yet",
-            owned.vindex
-        ));
+        if ins.replace_into {
+            return unsupported(format!(
+                "REPLACE into {display}, which owns lookup vindex '{}' (the replaced row's lookup rows would stay), is not supported; use INSERT ... ON DUPLICATE KEY UPDATE",
+                owned.vindex
+            ));
+        }
     }
     let values = values_of(ins, &display)?;
     let mut counter = Counter::default();
@@ -100,6 +106,14 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
             }
         }
     }
+    let mut owned: Vec<(String, &crate::vschema::ColumnVindex)> = Vec::new();
+    for (cv, v) in ks.column_vindexes(table) {
+        if let Some(params) = v.lookup().filter(|_| cv.owned) {
+            super::dml_lookups::check_kind(params, &cv.vindex, &display)?;
+            owned.push((cv.vindex.clone(), cv));
+        }
+    }
+    let mut lookup_rows: Vec<Vec<Vec<LookupInput>>> = vec![Vec::new(); owned.len()];
     let mut rows = Vec::with_capacity(values.rows.len());
     for (n, row) in values.rows.iter().enumerate() {
         if row.content.len() != columns.len() {
@@ -141,12 +155,47 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
                 }
             }
         }
+        for (k, (_, cv)) in owned.iter().enumerate() {
+            let mut inputs = Vec::with_capacity(cv.columns.len());
+            for col in &cv.columns {
+                let pos = columns.iter().position(|c| c == col);
+                let is_ai = ai.is_some_and(|a| a.column == *col);
+                inputs.push(match pos {
+                    None if is_ai => LookupInput::GeneratedId,
+                    None => LookupInput::Omitted,
+                    Some(p) if is_ai && Some(p) == ai_pos && generated.is_some() => {
+                        LookupInput::GeneratedId
+                    }
+                    Some(p) => {
+                        let expr = &row.content[p];
+                        match ctx.text.route_value(expr) {
+                            Some(v) => LookupInput::Value(v),
+                            None => {
+                                return unsupported(format!(
+                                    "INSERT with a non-literal value ({expr}) for column '{col}' of lookup vindex '{}' of {display}",
+                                    cv.vindex
+                                ))
+                            }
+                        }
+                    }
+                });
+            }
+            lookup_rows[k].push(inputs);
+        }
         rows.push(InsertRow {
             vindex_values,
             span,
             auto_increment_value: generated,
         });
     }
+    let lookups: Vec<InsertLookup> = owned
+        .iter()
+        .zip(lookup_rows)
+        .map(|((name, _), rows)| InsertLookup {
+            vindex: name.clone(),
+            rows,
+        })
+        .collect();
     let (first, last) = match (rows.first(), rows.last()) {
         (Some(f), Some(l)) => (f.span.0, l.span.1),
         _ => return unsupported("INSERT without rows"),
@@ -167,6 +216,8 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
         sequence: ai.map(|a| (a.sequence_keyspace.clone(), a.sequence_table.clone())),
         auto_increment_omitted: omitted,
         source: ctx.sql.to_string(),
+        lookups,
+        ignore: ins.ignore || matches!(ins.on, Some(OnInsert::DuplicateKeyUpdate(_))),
     }))
 }
 

@@ -35,6 +35,7 @@ pub mod plan;
 mod aggregate;
 mod ddl;
 mod dml;
+mod dml_lookups;
 mod having;
 mod insert;
 mod joins;

@@ -240,6 +240,69 @@ pub struct DmlPlan {
     pub query: QueryTemplate,
     /// Whether a LIMIT clause makes a multi-shard run inexact (then it must be single-shard).
     pub has_limit: bool,
+    /// The owned lookup vindexes the statement must maintain; None when it changes none.
+    pub lookups: Option<DmlLookups>,
+}
+
+/// A new value an UPDATE assigns to a lookup vindex column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewValue {
+    /// The value (a literal or a `?`).
+    pub value: RouteValue,
+    /// Its SQL text for the shard's "unchanged?" test (`?` for a parameter).
+    pub sql: String,
+}
+
+/// One owned lookup vindex a DELETE or UPDATE maintains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedLookup {
+    /// The vindex's name in the owner keyspace.
+    pub vindex: String,
+    /// The owner table's columns for the vindex's from columns, in order.
+    pub columns: Vec<String>,
+    /// UPDATE: the value assigned to each column, None where it keeps its value. Empty for
+    /// DELETE.
+    pub new_values: Vec<Option<NewValue>>,
+}
+
+/// What an UPDATE/DELETE of an owner table reads first: the doomed or changed rows' primary
+/// vindex and lookup columns, `FOR UPDATE` on the normal connection
+/// (`SELECT <primary>, <owned…>[, <unchanged flags>] FROM <table> <tail> FOR UPDATE`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DmlLookups {
+    /// The table as the statement names it (qualifier included), for the FROM clause.
+    pub table: String,
+    /// The primary vindex's name and columns (to compute each row's keyspace id).
+    pub primary_vindex: String,
+    /// The primary vindex's columns.
+    pub primary_columns: Vec<String>,
+    /// The lookups to maintain: every owned one for DELETE, the changed ones for UPDATE.
+    pub owned: Vec<OwnedLookup>,
+    /// The statement's text from its WHERE (or ORDER BY / LIMIT) to the end, with the IN list
+    /// of the route at the same relative place, pruned per shard like the statement.
+    pub tail: QueryTemplate,
+    /// Index of the first `?` parameter inside `tail`.
+    pub tail_first_param: usize,
+}
+
+/// Where an owned lookup column's value comes from in one INSERT row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LookupInput {
+    /// Written in the row (a literal or a `?`).
+    Value(RouteValue),
+    /// The column is not in the INSERT (taken as NULL, as Vitess does).
+    Omitted,
+    /// The row's generated sequence id (the column is the auto_increment column).
+    GeneratedId,
+}
+
+/// One owned lookup vindex an INSERT maintains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertLookup {
+    /// The vindex's name in the owner keyspace.
+    pub vindex: String,
+    /// Per INSERT row, the value of each from column.
+    pub rows: Vec<Vec<LookupInput>>,
 }
 
 /// One row's placement in an INSERT.
@@ -282,6 +345,11 @@ pub struct InsertPlan {
     pub auto_increment_omitted: bool,
     /// The statement text the byte ranges in `rows` refer to.
     pub source: String,
+    /// Owned lookup vindexes: their lookup rows are created before the owner rows.
+    pub lookups: Vec<InsertLookup>,
+    /// INSERT IGNORE or ON DUPLICATE KEY UPDATE: a row whose unique lookup value another
+    /// row holds is dropped instead of failing the statement.
+    pub ignore: bool,
 }
 
 /// A statement plan.
@@ -305,4 +373,16 @@ pub enum Plan {
         /// Statement text.
         sql: String,
     },
+}
+
+impl Plan {
+    /// Whether running the plan writes lookup rows, so it must run inside a transaction
+    /// (an implicit one under autocommit) and commit in pre → normal → post order.
+    pub fn maintains_lookups(&self) -> bool {
+        match self {
+            Plan::Insert(p) => !p.lookups.is_empty(),
+            Plan::Dml(p) => p.lookups.as_ref().is_some_and(|l| !l.owned.is_empty()),
+            _ => false,
+        }
+    }
 }

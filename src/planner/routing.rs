@@ -1,8 +1,9 @@
 //! Route selection: which vindex predicate of a table picks the fewest shards.
 //!
 //! Only top-level `AND` conjuncts of the table's own WHERE count. Each usable predicate on a
-//! column with a single-column **functional** vindex of the table becomes an option (lookup and
-//! multi-column vindexes are skipped for now):
+//! column with a single-column functional vindex of the table, or on the first from column
+//! of a lookup vindex (not `write_only`), becomes an option (multi-column functional vindexes
+//! are skipped for now):
 //!
 //! | predicate | option |
 //! |---|---|
@@ -22,6 +23,7 @@ use super::scope::{Analysis, Scope};
 use super::values::{is_null, Text};
 use super::Ctx;
 use crate::vindex::SqlType;
+use crate::vschema::LookupParams;
 use sqlparser::ast::{BinaryOperator, Expr, Value};
 
 /// The chosen route of one table instance.
@@ -200,7 +202,7 @@ fn options(
                 return Vec::new();
             };
             match text.route_value(value) {
-                Some(v) => vindex_options(a, inst, &col, vec![v], None),
+                Some(v) => vindex_options(ctx, a, inst, &col, vec![v], None),
                 None => Vec::new(),
             }
         }
@@ -218,7 +220,7 @@ fn options(
                 let items: Option<Vec<(usize, usize)>> =
                     list.iter().map(|x| text.literal_range(x)).collect();
                 let in_list = items.and_then(|items| in_list(text, items, &values));
-                return vindex_options(a, inst, &col, values, in_list);
+                return vindex_options(ctx, a, inst, &col, values, in_list);
             }
             let Expr::Tuple(cols) = expr.as_ref() else {
                 return Vec::new();
@@ -239,7 +241,7 @@ fn options(
                 let ranges: Option<Vec<(usize, usize)>> =
                     list.iter().map(|row| tuple_range(text, row)).collect();
                 let in_list = ranges.and_then(|r| in_list(text, r, &values));
-                out.extend(vindex_options(a, inst, &col, values, in_list));
+                out.extend(vindex_options(ctx, a, inst, &col, values, in_list));
             }
             out
         }
@@ -249,6 +251,7 @@ fn options(
 
 /// Options for `values` on column `col` of instance `inst`: one per usable vindex.
 fn vindex_options(
+    ctx: &Ctx<'_>,
     a: &Analysis<'_, '_>,
     inst: usize,
     col: &str,
@@ -267,6 +270,10 @@ fn vindex_options(
     ks.column_vindexes(table)
         .enumerate()
         .filter(|(_, (cv, v))| {
+            if let Some(lookup) = v.lookup() {
+                return cv.columns.first().is_some_and(|c| c == col)
+                    && lookup_routes(ctx, lookup, &values);
+            }
             v.functional().is_some()
                 && cv.columns.len() == 1
                 && cv.columns[0] == col
@@ -293,6 +300,42 @@ fn vindex_options(
             }
         })
         .collect()
+}
+
+/// Whether a lookup vindex can route these values: not while it is `write_only`
+/// (backfilling), only for the lookup types the executor runs, and, when the lookup table is
+/// sharded by a functional vindex on its first from column, only for values that vindex
+/// reads the way MySQL's `=` compares them (the lookup row must be found on its shard).
+fn lookup_routes(ctx: &Ctx<'_>, lookup: &LookupParams, values: &[RouteValue]) -> bool {
+    if lookup.write_only || lookup.kind.stores_hashed_id() {
+        return false;
+    }
+    let table = match &lookup.table.keyspace {
+        Some(ks) => ctx.vschema.table(ks, &lookup.table.table),
+        None => ctx
+            .vschema
+            .find_table(&lookup.table.table)
+            .ok()
+            .map(|(_, t)| t),
+    };
+    let Some(table) = table else {
+        return true;
+    };
+    let Some(ks) = ctx.vschema.keyspace(&table.keyspace) else {
+        return true;
+    };
+    let Some((cv, v)) = ks.primary_vindex(table) else {
+        return true;
+    };
+    let first = lookup.from.first().map(|f| f.to_lowercase());
+    if cv.columns.first().map(|c| c.to_lowercase()) != first {
+        return true;
+    }
+    let column_type = first
+        .as_deref()
+        .and_then(|c| table.column(c))
+        .and_then(|c| c.sql_type);
+    values.iter().all(|x| fits(&v.type_name, x, column_type))
 }
 
 /// Whether routing literal `v` through a vindex of type `vindex_type` finds every row MySQL's

@@ -11,7 +11,7 @@ use super::routing;
 use super::statement::Exec;
 use crate::backend::Shard;
 use crate::error::ProxyError;
-use crate::exec::{self, resolve, Cursor, ExecError, ShardResult};
+use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
 use crate::keyrange::KeyRange;
 use crate::planner::{self, Plan};
 use crate::protocol::writer::OkInfo;
@@ -150,29 +150,6 @@ impl SessionCursor<'_> {
     }
 }
 
-/// Replaces each `?` with the SQL literal of the matching parameter.
-fn interpolate(sql: &str, params: &[Value]) -> Result<String, ExecError> {
-    if params.is_empty() {
-        return Ok(sql.to_string());
-    }
-    let mut out = String::with_capacity(sql.len() + 16 * params.len());
-    let mut at = 0;
-    let mut n = 0;
-    for t in sql::tokenize(sql) {
-        if t.kind == sql::TokenKind::Param {
-            let v = params
-                .get(n)
-                .ok_or_else(|| ExecError::Internal(format!("parameter {n} is not bound")))?;
-            out.push_str(&sql[at..t.start]);
-            out.push_str(&v.as_sql(false));
-            at = t.end;
-            n += 1;
-        }
-    }
-    out.push_str(&sql[at..]);
-    Ok(out)
-}
-
 impl Cursor for SessionCursor<'_> {
     fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError> {
         Ok(self
@@ -186,17 +163,19 @@ impl Cursor for SessionCursor<'_> {
             .collect())
     }
 
-    async fn execute(
+    async fn execute_in(
         &mut self,
+        order: CommitOrder,
         keyspace: &str,
         shard: usize,
         sql: String,
     ) -> Result<ShardResult, ExecError> {
         let shard = self.shard(keyspace, shard)?;
-        let sql = interpolate(&sql, &self.params)?;
+        let sql = exec::interpolate(&sql, &self.params)?;
         let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
         self.conn.session.log_query(keyspace, &shard.name, &sql);
-        let mut sc = self.conn.acquire(&shard, true).await?;
+        let transactional = order != CommitOrder::Autocommit;
+        let mut sc = self.conn.acquire_in(&shard, transactional, order).await?;
         let res: Result<ShardResult, mysql_async::Error> = async {
             let mut result = sc.conn.query_iter(sql).await?;
             let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
@@ -338,12 +317,20 @@ impl ClientConn {
             }
             Plan::Select(sp) => {
                 if sp.merge.is_none() {
-                    let shards = SessionCursor {
+                    let mut cursor = SessionCursor {
                         conn: self,
                         params: Vec::new(),
-                    }
-                    .shards(&sp.route.keyspace)?;
-                    let targets = resolve::resolve(&sp.route, &params, vschema, &shards)?;
+                    };
+                    let shards = cursor.shards(&sp.route.keyspace)?;
+                    let targets = exec::resolve_route(
+                        &mut cursor,
+                        &sp.route,
+                        &params,
+                        vschema,
+                        &shards,
+                        false,
+                    )
+                    .await?;
                     if let [one] = targets.as_slice() {
                         let shard = self.shard_at(&sp.route.keyspace, one.shard)?;
                         let sql = exec::shard_sql(&sp.query, one);
@@ -360,6 +347,33 @@ impl ClientConn {
                     params: params.clone(),
                 };
                 exec::execute_select(&mut cursor, sp, &params, vschema).await
+            }
+            Plan::Dml(_) | Plan::Insert(_) if plan.maintains_lookups() => {
+                let scope = self.open_ordered_statement().await?;
+                let result = {
+                    let mut cursor = SessionCursor {
+                        conn: self,
+                        params: params.clone(),
+                    };
+                    match &*plan {
+                        Plan::Dml(dp) => exec::execute_dml(&mut cursor, dp, &params, vschema).await,
+                        Plan::Insert(ip) => {
+                            exec::execute_insert(&mut cursor, ip, &params, vschema).await
+                        }
+                        _ => Err(ExecError::Internal("not a write".into())),
+                    }
+                };
+                match result {
+                    Ok(mut r) => {
+                        let warnings = self.close_ordered_statement(scope, true).await?;
+                        r.warnings = r.warnings.saturating_add(warnings);
+                        Ok(r)
+                    }
+                    Err(e) => {
+                        let _ = self.close_ordered_statement(scope, false).await;
+                        Err(e)
+                    }
+                }
             }
             Plan::Dml(dp) => {
                 let mut cursor = SessionCursor {
@@ -419,25 +433,5 @@ impl ClientConn {
             .and_then(|s| s.get(index))
             .cloned()
             .ok_or_else(|| ProxyError::UnknownDatabase(keyspace.to_string()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interpolates_parameters_as_literals() {
-        let out = interpolate(
-            "select * from t where a = ? and b in (?, ?) and c = '?'",
-            &[Value::Int(5), Value::Bytes(b"x'y".to_vec()), Value::NULL],
-        )
-        .expect("ok");
-        assert_eq!(
-            out,
-            "select * from t where a = 5 and b in ('x\\'y', NULL) and c = '?'"
-        );
-        assert!(interpolate("select ?", &[]).is_ok());
-        assert!(interpolate("select ?, ?", &[Value::Int(1)]).is_err());
     }
 }

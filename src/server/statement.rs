@@ -9,7 +9,7 @@ use super::connection::{ClientConn, CommandError};
 use super::local_answers;
 use super::relay::{self, RelayError, RelayOptions, RowFormat};
 use super::routing::{self, analysis_text, Decision};
-use crate::backend::{Shard, ShardConn};
+use crate::backend::{CommitOrder, Shard, ShardConn};
 use crate::error::ProxyError;
 use crate::protocol::writer::{self, OkInfo};
 use crate::sql::{self, StatementKind};
@@ -140,8 +140,14 @@ impl ClientConn {
                 Ok(())
             }
             StatementKind::Commit => {
-                self.commit().await?;
-                self.write_ok_more(&OkInfo::default(), more);
+                let warnings = self.commit().await?;
+                self.write_ok_more(
+                    &OkInfo {
+                        warnings,
+                        ..OkInfo::default()
+                    },
+                    more,
+                );
                 Ok(())
             }
             StatementKind::Rollback => {
@@ -294,11 +300,28 @@ impl ClientConn {
         shard: &Arc<Shard>,
         transactional: bool,
     ) -> Result<ShardConn, ProxyError> {
-        let mut sc = match self.session.take_reserved(&shard.keyspace, &shard.name) {
+        self.acquire_in(shard, transactional, CommitOrder::Normal)
+            .await
+    }
+
+    /// [`Self::acquire`] for one of the session's transaction lists: a consistent lookup's
+    /// pre or post connection to a shard is another connection than the normal one, with its
+    /// own transaction.
+    pub async fn acquire_in(
+        &mut self,
+        shard: &Arc<Shard>,
+        transactional: bool,
+        order: CommitOrder,
+    ) -> Result<ShardConn, ProxyError> {
+        let mut sc = match self
+            .session
+            .take_reserved(&shard.keyspace, &shard.name, order)
+        {
             Some(c) => c,
             None => {
                 let conn = shard.get_conn().await?;
                 let mut sc = ShardConn::new(shard.clone(), conn);
+                sc.order = order;
                 if let Err(e) = self.replay_settings(&mut sc).await {
                     sc.release().await;
                     return Err(e);
@@ -310,10 +333,7 @@ impl ClientConn {
             return Ok(sc);
         }
         if !self.session.autocommit && self.session.transaction.is_none() {
-            self.session.transaction = Some(crate::session::Transaction {
-                begin_sql: "BEGIN".into(),
-                savepoints: Vec::new(),
-            });
+            self.session.transaction = Some(crate::session::Transaction::new("BEGIN"));
         }
         if let Err(e) = self.join_transaction(&mut sc).await {
             self.put_back(sc).await;

@@ -7,7 +7,7 @@
 //! the shards that did commit.
 
 use super::connection::ClientConn;
-use crate::backend::ShardConn;
+use crate::backend::{CommitOrder, ShardConn};
 use crate::error::ProxyError;
 use crate::session::{Transaction, TransactionMode};
 use crate::sql::StatementKind;
@@ -18,10 +18,7 @@ impl ClientConn {
         if self.session.transaction.is_some() {
             self.commit().await?;
         }
-        self.session.transaction = Some(Transaction {
-            begin_sql: text.to_string(),
-            savepoints: Vec::new(),
-        });
+        self.session.transaction = Some(Transaction::new(text));
         Ok(())
     }
 
@@ -33,8 +30,17 @@ impl ClientConn {
         if sc.in_txn {
             return Ok(());
         }
-        if self.session.transaction_mode == TransactionMode::Single {
-            if let Some(other) = self.session.reserved.iter().find(|c| c.in_txn) {
+        // Single mode limits the statement's own (normal) transaction to one shard; lookup
+        // writes of consistent lookups run beside it in their pre/post lists.
+        if self.session.transaction_mode == TransactionMode::Single
+            && sc.order == CommitOrder::Normal
+        {
+            if let Some(other) = self
+                .session
+                .reserved
+                .iter()
+                .find(|c| c.in_txn && c.order == CommitOrder::Normal)
+            {
                 return Err(ProxyError::Internal(format!(
                     "multi-shard transaction refused: transaction_mode is single and the transaction already uses {}; it would also need {}",
                     other.shard.label, sc.shard.label
@@ -60,34 +66,57 @@ impl ClientConn {
         in_txn
     }
 
-    /// COMMIT: every joined shard in join order.
-    pub async fn commit(&mut self) -> Result<(), ProxyError> {
+    /// COMMIT in Vitess's order: every pre connection (a failure rolls back everything and
+    /// fails), then the normal ones shard by shard in join order (a failure after others
+    /// committed names them), then the post ones, whose failure only adds a warning (an
+    /// orphan lookup row at worst). Returns the number of warnings it raised.
+    pub async fn commit(&mut self) -> Result<u16, ProxyError> {
         if self.session.transaction.take().is_none() {
-            return Ok(());
+            return Ok(0);
         }
-        let conns = self.take_transaction_conns();
+        let mut conns = self.take_transaction_conns();
+        // Stable: join order stays within each list.
+        conns.sort_by_key(|c| c.order);
         let mut committed: Vec<String> = Vec::new();
-        let mut failure: Option<(String, ProxyError)> = None;
+        let mut failure: Option<(CommitOrder, String, ProxyError)> = None;
+        let mut post_errors: Vec<String> = Vec::new();
         for mut c in conns {
-            if failure.is_none() {
+            let failed_before = failure.is_some();
+            if !failed_before {
                 match c.run("COMMIT").await {
-                    Ok(()) => committed.push(c.shard.label.clone()),
-                    Err(e) => failure = Some((c.shard.label.clone(), e.into())),
+                    Ok(()) if c.order == CommitOrder::Normal => {
+                        committed.push(c.shard.label.clone())
+                    }
+                    Ok(()) => {}
+                    Err(e) if c.order == CommitOrder::Post => {
+                        post_errors.push(format!("{}: {e}", c.shard.label));
+                    }
+                    Err(e) => failure = Some((c.order, c.shard.label.clone(), e.into())),
                 }
-            } else if c.run("ROLLBACK").await.is_err() {
+            }
+            if (failed_before || failure.is_some()) && c.run("ROLLBACK").await.is_err() {
                 c.broken = true;
             }
             c.in_txn = false;
             self.put_back(c).await;
         }
         match failure {
-            None => Ok(()),
-            Some((_, e)) if committed.is_empty() => Err(e),
-            Some((shard, e)) => Err(ProxyError::Internal(format!(
+            None => {}
+            Some((_, _, e)) if committed.is_empty() => return Err(e),
+            Some((_, shard, e)) => return Err(ProxyError::Internal(format!(
                 "commit failed on {shard}: {e}; already committed on {}; the rest were rolled back",
                 committed.join(", ")
             ))),
         }
+        self.session.warnings.clear();
+        for e in &post_errors {
+            self.session.warnings.push(crate::session::Warning {
+                level: "Warning".into(),
+                code: 1105,
+                message: format!("post-operation transaction had an error: {e}"),
+            });
+        }
+        Ok(post_errors.len().min(u16::MAX as usize) as u16)
     }
 
     /// ROLLBACK: every joined shard; errors only close the affected connection.
@@ -144,4 +173,93 @@ impl ClientConn {
             None => Ok(()),
         }
     }
+
+    /// Starts a statement that writes lookup rows: under autocommit an implicit transaction
+    /// (so its pre, normal and post writes commit in order), inside a transaction a savepoint
+    /// on every connection of it, so a failure undoes only this statement.
+    pub async fn open_ordered_statement(&mut self) -> Result<OrderedStatement, ProxyError> {
+        match self.session.transaction.as_mut() {
+            None if self.session.autocommit => {
+                let mut txn = Transaction::new("BEGIN");
+                txn.implicit = true;
+                self.session.transaction = Some(txn);
+                Ok(OrderedStatement::Implicit)
+            }
+            None => {
+                // autocommit = 0: the statement opens the session's transaction.
+                let mut txn = Transaction::new("BEGIN");
+                txn.savepoints.push(STATEMENT_SAVEPOINT.into());
+                self.session.transaction = Some(txn);
+                Ok(OrderedStatement::Savepoint)
+            }
+            Some(txn) => {
+                txn.savepoints.push(STATEMENT_SAVEPOINT.into());
+                for c in self.session.reserved.iter_mut().filter(|c| c.in_txn) {
+                    c.run(STATEMENT_SAVEPOINT).await?;
+                }
+                Ok(OrderedStatement::Savepoint)
+            }
+        }
+    }
+
+    /// Ends a statement begun with [`Self::open_ordered_statement`]: commits or rolls back
+    /// the implicit transaction, or drops or rolls back to the savepoint. Returns the
+    /// warnings the commit raised. If the savepoint cannot be rolled back to (the shard
+    /// already rolled the transaction back, e.g. after a deadlock), the whole transaction
+    /// is rolled back.
+    pub async fn close_ordered_statement(
+        &mut self,
+        scope: OrderedStatement,
+        ok: bool,
+    ) -> Result<u16, ProxyError> {
+        match scope {
+            OrderedStatement::Implicit if ok => self.commit().await,
+            OrderedStatement::Implicit => {
+                self.rollback().await;
+                Ok(0)
+            }
+            OrderedStatement::Savepoint => {
+                if let Some(txn) = self.session.transaction.as_mut() {
+                    if let Some(i) = txn
+                        .savepoints
+                        .iter()
+                        .rposition(|s| s == STATEMENT_SAVEPOINT)
+                    {
+                        txn.savepoints.remove(i);
+                    }
+                }
+                if ok {
+                    return Ok(0);
+                }
+                let mut failed = false;
+                for c in self.session.reserved.iter_mut().filter(|c| c.in_txn) {
+                    if c.run(STATEMENT_ROLLBACK).await.is_err() {
+                        failed = true;
+                    }
+                }
+                if failed {
+                    self.rollback().await;
+                    return Err(ProxyError::Internal(
+                        "transaction rolled back to reverse changes of partial DML execution"
+                            .into(),
+                    ));
+                }
+                Ok(0)
+            }
+        }
+    }
+}
+
+/// The savepoint a statement that writes lookup rows takes inside a transaction.
+const STATEMENT_SAVEPOINT: &str = "SAVEPOINT _sg_statement";
+/// Undoes such a statement.
+const STATEMENT_ROLLBACK: &str = "ROLLBACK TO SAVEPOINT _sg_statement";
+
+/// How a statement that writes lookup rows is made atomic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderedStatement {
+    /// In a transaction the proxy opened for it (the session is in autocommit mode).
+    Implicit,
+    /// Behind a savepoint in the session's transaction.
+    Savepoint,
 }

@@ -1,0 +1,208 @@
+//! Owner-table DML keeping its owned lookup vindexes in step (`lookup-vindexes.md` §1.4):
+//!
+//! - INSERT: each row's lookup rows are created (consistent lookups: in the pre list) before
+//!   the owner rows are written; with IGNORE / ON DUPLICATE KEY UPDATE a row whose unique
+//!   value another row holds is dropped from the owner insert.
+//! - DELETE: the doomed rows' primary vindex and lookup columns are read `FOR UPDATE` on the
+//!   normal connection, then their lookup rows deleted (post list), then the DELETE runs.
+//! - UPDATE of an owned lookup column: the same read plus, per lookup, whether the shard
+//!   finds the new value equal to the old (`<=>`, with the column's collation); an unchanged
+//!   value is skipped, a changed one deletes the old lookup row (post) and creates the new
+//!   (pre).
+
+use super::lookup::{Lookup, LookupRow};
+use super::lookup_sql::{cell_value, ident, interpolate};
+use super::resolve::{bound_value, ShardTarget};
+use super::select::shard_sql;
+use super::{Cursor, ExecError};
+use crate::planner::{DmlLookups, InsertLookup, LookupInput};
+use crate::vindex::{Destination, SqlValue};
+use crate::vschema::VSchema;
+use mysql_async::Value;
+
+/// The keyspace id of a row from its primary vindex values.
+pub(crate) fn keyspace_id(
+    vschema: &VSchema,
+    keyspace: &str,
+    vindex_name: &str,
+    values: Vec<SqlValue>,
+) -> Result<Vec<u8>, ExecError> {
+    let vindex = vschema
+        .keyspace(keyspace)
+        .and_then(|k| k.vindex(vindex_name))
+        .and_then(|v| v.functional())
+        .ok_or_else(|| {
+            ExecError::NotSupported(format!(
+                "primary vindex '{vindex_name}' is not a functional vindex"
+            ))
+        })?;
+    let values: Vec<SqlValue> = values
+        .into_iter()
+        .map(super::resolve::integer_like)
+        .collect();
+    let dest = match values.len() {
+        1 => vindex.map(&values),
+        _ => vindex.map_multi(&[values]),
+    }
+    .map_err(|e| ExecError::Internal(format!("vindex '{vindex_name}': {e}")))?;
+    match dest.into_iter().next() {
+        Some(Destination::KeyspaceId(k)) => Ok(k),
+        _ => Err(ExecError::Internal(format!(
+            "vindex '{vindex_name}' gave no single keyspace id for a row"
+        ))),
+    }
+}
+
+/// Creates the lookup rows of an INSERT's rows; `ksids[i]` is row i's keyspace id and
+/// `generated[i]` its sequence id, if it got one. Returns whether each row may be inserted.
+pub(crate) async fn create_for_insert<C: Cursor>(
+    cursor: &mut C,
+    vschema: &VSchema,
+    keyspace: &str,
+    lookups: &[InsertLookup],
+    ksids: &[Vec<u8>],
+    generated: &[Option<u64>],
+    params: &[Value],
+    ignore: bool,
+) -> Result<Vec<bool>, ExecError> {
+    let mut kept = vec![true; ksids.len()];
+    for l in lookups {
+        let lookup = Lookup::find(vschema, keyspace, &l.vindex)?
+            .ok_or_else(|| ExecError::Internal(format!("'{}' is not a lookup vindex", l.vindex)))?;
+        let mut rows = Vec::new();
+        let mut index = Vec::new();
+        for (i, inputs) in l.rows.iter().enumerate() {
+            if !kept[i] {
+                continue;
+            }
+            let mut from = Vec::with_capacity(inputs.len());
+            for input in inputs {
+                from.push(match input {
+                    LookupInput::Value(v) => bound_value(v, params)?,
+                    LookupInput::Omitted => SqlValue::null(),
+                    LookupInput::GeneratedId => match generated.get(i).copied().flatten() {
+                        Some(id) => SqlValue::uint64(id),
+                        None => SqlValue::null(),
+                    },
+                });
+            }
+            let ksid = ksids
+                .get(i)
+                .cloned()
+                .ok_or_else(|| ExecError::Internal("INSERT row without keyspace id".into()))?;
+            rows.push(LookupRow { from, ksid });
+            index.push(i);
+        }
+        let created = lookup.create(cursor, &rows, ignore).await?;
+        for (k, ok) in created.into_iter().enumerate() {
+            if !ok {
+                if let Some(&i) = index.get(k) {
+                    kept[i] = false;
+                }
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// Reads the rows an UPDATE/DELETE will change on each target shard and moves their lookup
+/// rows (before the statement itself runs).
+pub(crate) async fn maintain_for_dml<C: Cursor>(
+    cursor: &mut C,
+    vschema: &VSchema,
+    keyspace: &str,
+    plan: &DmlLookups,
+    targets: &[ShardTarget],
+    params: &[Value],
+) -> Result<(), ExecError> {
+    let is_update = plan.owned.iter().any(|o| !o.new_values.is_empty());
+    let mut columns: Vec<String> = plan.primary_columns.iter().map(|c| ident(c)).collect();
+    for o in &plan.owned {
+        columns.extend(o.columns.iter().map(|c| ident(c)));
+    }
+    let tail_params = params.get(plan.tail_first_param..).unwrap_or(&[]);
+    if is_update {
+        for o in &plan.owned {
+            let mut same = Vec::new();
+            for (col, nv) in o.columns.iter().zip(&o.new_values) {
+                let Some(nv) = nv else { continue };
+                let sql = match &nv.value {
+                    crate::planner::RouteValue::Param(n) => {
+                        params.get(*n).map(|p| p.as_sql(false)).ok_or_else(|| {
+                            ExecError::Internal(format!("parameter {n} is not bound"))
+                        })?
+                    }
+                    crate::planner::RouteValue::Literal(_) => nv.sql.clone(),
+                };
+                same.push(format!("{} <=> {sql}", ident(col)));
+            }
+            columns.push(format!("({})", same.join(" AND ")));
+        }
+    }
+    let lookups: Vec<Lookup<'_>> = plan
+        .owned
+        .iter()
+        .map(|o| {
+            Lookup::find(vschema, keyspace, &o.vindex)?.ok_or_else(|| {
+                ExecError::Internal(format!("'{}' is not a lookup vindex", o.vindex))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let primary_n = plan.primary_columns.len();
+    for t in targets {
+        let tail = interpolate(&shard_sql(&plan.tail, t), tail_params)?;
+        let sql = format!(
+            "SELECT {} FROM {} {tail} FOR UPDATE",
+            columns.join(", "),
+            plan.table
+        );
+        let result = cursor.execute(keyspace, t.shard, sql).await?;
+        let cols = &result.columns;
+        let value_at = |row: &[Value], i: usize| {
+            row.get(i)
+                .map(|c| cell_value(cols.get(i), c))
+                .unwrap_or_else(SqlValue::null)
+        };
+        for row in &result.rows {
+            let primary: Vec<SqlValue> = (0..primary_n).map(|i| value_at(row, i)).collect();
+            let ksid = keyspace_id(vschema, keyspace, &plan.primary_vindex, primary)?;
+            let mut at = primary_n;
+            let flags_at = primary_n + plan.owned.iter().map(|o| o.columns.len()).sum::<usize>();
+            for (k, (o, lookup)) in plan.owned.iter().zip(&lookups).enumerate() {
+                let old: Vec<SqlValue> = (at..at + o.columns.len())
+                    .map(|i| value_at(row, i))
+                    .collect();
+                at += o.columns.len();
+                let old_row = LookupRow {
+                    from: old.clone(),
+                    ksid: ksid.clone(),
+                };
+                if !is_update {
+                    lookup
+                        .delete(cursor, std::slice::from_ref(&old_row))
+                        .await?;
+                    continue;
+                }
+                let unchanged = value_at(row, flags_at + k).raw() == b"1";
+                if unchanged {
+                    continue;
+                }
+                let mut new = old;
+                for (slot, nv) in new.iter_mut().zip(&o.new_values) {
+                    if let Some(nv) = nv {
+                        *slot = bound_value(&nv.value, params)?;
+                    }
+                }
+                lookup
+                    .delete(cursor, std::slice::from_ref(&old_row))
+                    .await?;
+                let new_row = LookupRow {
+                    from: new,
+                    ksid: ksid.clone(),
+                };
+                lookup.create(cursor, &[new_row], false).await?;
+            }
+        }
+    }
+    Ok(())
+}

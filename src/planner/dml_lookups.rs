@@ -1,0 +1,199 @@
+//! Owned lookup vindexes in UPDATE and DELETE: what the executor must read before the
+//! statement runs, so it can delete (and for UPDATE re-create) the rows' lookup rows.
+//!
+//! The read is the statement's own WHERE / ORDER BY / LIMIT (copied from the text, so it
+//! matches exactly the rows the statement changes) under `SELECT … FOR UPDATE`. An UPDATE only
+//! maintains the lookups whose columns it assigns, and only with literal or `?` values (an
+//! expression's new value is not known before the shard computes it; refused with 1235).
+
+use super::plan::{DmlLookups, InList, NewValue, OwnedLookup, QueryTemplate, RouteValue};
+use super::scope::Analysis;
+use super::{not_supported, unsupported, Ctx, PlanError};
+use crate::sql::{quote_ident, TokenKind};
+use sqlparser::ast::Expr;
+
+/// The lookups an UPDATE (`assigned` = its `SET column = value` pairs) or DELETE (`assigned`
+/// = None) of an owner table maintains; None when the statement changes no lookup row.
+pub(crate) fn dml_lookups(
+    ctx: &Ctx<'_>,
+    a: &Analysis<'_, '_>,
+    assigned: Option<&[(String, &Expr)]>,
+    in_list: Option<&InList>,
+    verb: &str,
+) -> Result<Option<DmlLookups>, PlanError> {
+    let targets: Vec<usize> = (0..a.instances.len())
+        .filter(|&i| a.instances[i].scope == 0)
+        .collect();
+    let owning: Vec<usize> = targets
+        .iter()
+        .copied()
+        .filter(|&i| {
+            a.instances[i]
+                .res
+                .table
+                .is_some_and(|t| t.owned_vindexes().next().is_some())
+        })
+        .collect();
+    let Some(&inst) = owning.first() else {
+        return Ok(None);
+    };
+    let res = &a.instances[inst].res;
+    let (ks, Some(table)) = (res.keyspace, res.table) else {
+        return Ok(None);
+    };
+    if targets.len() > 1 {
+        return unsupported(format!(
+            "multi-table {verb} involving {}, which owns lookup vindexes",
+            res.display()
+        ));
+    }
+    let mut owned = Vec::new();
+    for (cv, v) in ks.column_vindexes(table) {
+        let Some(params) = v.lookup().filter(|_| cv.owned) else {
+            continue;
+        };
+        let new_values = match assigned {
+            None => {
+                check_kind(params, &cv.vindex, &res.display())?;
+                Vec::new()
+            }
+            Some(pairs) => {
+                if !cv.columns.iter().any(|c| pairs.iter().any(|(p, _)| p == c)) {
+                    continue;
+                }
+                check_kind(params, &cv.vindex, &res.display())?;
+                let mut values = Vec::with_capacity(cv.columns.len());
+                for col in &cv.columns {
+                    let Some((_, expr)) = pairs.iter().find(|(p, _)| p == col) else {
+                        values.push(None);
+                        continue;
+                    };
+                    let value = ctx.text.route_value(expr).ok_or_else(|| {
+                        not_supported(format!(
+                            "UPDATE of lookup vindex column '{col}' of {} with a non-literal value ({expr})",
+                            res.display()
+                        ))
+                    })?;
+                    let sql = match &value {
+                        RouteValue::Param(_) => "?".to_string(),
+                        RouteValue::Literal(_) => ctx
+                            .text
+                            .literal_range(expr)
+                            .map(|r| ctx.text.slice(r).to_string())
+                            .ok_or_else(|| {
+                                not_supported(format!(
+                                    "UPDATE of lookup vindex column '{col}' without an exact literal"
+                                ))
+                            })?,
+                    };
+                    values.push(Some(NewValue { value, sql }));
+                }
+                values
+            }
+        };
+        owned.push(OwnedLookup {
+            vindex: cv.vindex.clone(),
+            columns: cv.columns.clone(),
+            new_values,
+        });
+    }
+    if owned.is_empty() {
+        return Ok(None);
+    }
+    let primary = table
+        .primary_vindex()
+        .ok_or_else(|| not_supported(format!("table {} has no primary vindex", res.display())))?;
+    let mut from = if res.qualified {
+        format!("{}.{}", quote_ident(&ks.name), quote_ident(&res.name))
+    } else {
+        quote_ident(&res.name)
+    };
+    if let Some(alias) = &a.instances[inst].alias {
+        from.push_str(" AS ");
+        from.push_str(&quote_ident(alias));
+    }
+    let start = tail_start(ctx, assigned.is_some());
+    let tail_sql = ctx
+        .sql
+        .get(start..)
+        .unwrap_or("")
+        .trim_end()
+        .trim_end_matches(';');
+    let tail_in_list = in_list.and_then(|l| {
+        (l.span.0 >= start).then(|| InList {
+            span: (l.span.0 - start, l.span.1 - start),
+            items: l
+                .items
+                .iter()
+                .map(|(s, e)| (s - start, e - start))
+                .collect(),
+        })
+    });
+    let first_param = ctx
+        .text
+        .tokens
+        .iter()
+        .filter(|t| t.kind == TokenKind::Param && t.start < start)
+        .count();
+    Ok(Some(DmlLookups {
+        table: from,
+        primary_vindex: primary.vindex.clone(),
+        primary_columns: primary.columns.clone(),
+        owned,
+        tail: QueryTemplate {
+            sql: tail_sql.to_string(),
+            in_list: tail_in_list,
+            limit_slot: None,
+        },
+        tail_first_param: first_param,
+    }))
+}
+
+/// Byte offset where the statement's WHERE (else ORDER BY, else LIMIT) begins, at nesting
+/// depth 0 and, for UPDATE, after SET; the text's end when it has none of them.
+fn tail_start(ctx: &Ctx<'_>, is_update: bool) -> usize {
+    let sql = ctx.sql;
+    let mut depth = 0i32;
+    let mut after_set = !is_update;
+    let mut fallback = None;
+    for t in &ctx.text.tokens {
+        if t.kind == TokenKind::Punct {
+            match t.text(sql) {
+                "(" => depth += 1,
+                ")" => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        if t.kind != TokenKind::Ident || depth != 0 {
+            continue;
+        }
+        let word = t.text(sql);
+        if word.eq_ignore_ascii_case("set") {
+            after_set = true;
+        } else if after_set && word.eq_ignore_ascii_case("where") {
+            return t.start;
+        } else if after_set
+            && fallback.is_none()
+            && (word.eq_ignore_ascii_case("order") || word.eq_ignore_ascii_case("limit"))
+        {
+            fallback = Some(t.start);
+        }
+    }
+    fallback.unwrap_or(sql.len())
+}
+
+/// Refuses owned lookups of the hashed-id types, which the executor does not maintain.
+pub(crate) fn check_kind(
+    params: &crate::vschema::LookupParams,
+    vindex: &str,
+    table: &str,
+) -> Result<(), PlanError> {
+    if params.kind.stores_hashed_id() {
+        return unsupported(format!(
+            "writing {table}, which owns lookup vindex '{vindex}' of type {} (use lookup, lookup_unique, consistent_lookup or consistent_lookup_unique)",
+            params.kind.type_name()
+        ));
+    }
+    Ok(())
+}
