@@ -174,6 +174,11 @@ impl<'v> Lookup<'v> {
         }))
     }
 
+    /// Whether each value maps to at most one keyspace id.
+    pub fn is_unique(&self) -> bool {
+        self.params.kind.is_unique()
+    }
+
     /// Whether this is a consistent lookup (pre/post transaction lists).
     pub fn is_consistent(&self) -> bool {
         self.params.kind.is_consistent()
@@ -692,4 +697,13 @@ pub async fn resolve_route<C: Cursor>(
     let order = lookup.map_order(dml);
     let dests = lookup.map(cursor, &values, order, dml).await?;
     super::resolve::targets_for(&dests, shards)
+}
+
+/// Whether the route's vindex is a lookup vindex of its keyspace.
+pub(crate) fn is_lookup_route(route: &crate::planner::Route, vschema: &VSchema) -> bool {
+    route
+        .vindex
+        .as_deref()
+        .and_then(|v| vschema.keyspace(&route.keyspace)?.vindex(v))
+        .is_some_and(|v| v.is_lookup())
 }

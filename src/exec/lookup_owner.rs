@@ -15,7 +15,7 @@ use super::lookup_sql::{cell_value, ident, interpolate};
 use super::resolve::{bound_value, ShardTarget};
 use super::select::shard_sql;
 use super::{Cursor, ExecError};
-use crate::planner::{DmlLookups, InsertLookup, LookupInput};
+use crate::planner::{DmlLookups, InsertPlan, LookupInput};
 use crate::vindex::{Destination, SqlValue};
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -58,17 +58,23 @@ pub(crate) fn keyspace_id(
 pub(crate) async fn create_for_insert<C: Cursor>(
     cursor: &mut C,
     vschema: &VSchema,
-    keyspace: &str,
-    lookups: &[InsertLookup],
+    plan: &InsertPlan,
     ksids: &[Vec<u8>],
     generated: &[Option<u64>],
     params: &[Value],
-    ignore: bool,
 ) -> Result<Vec<bool>, ExecError> {
+    let (keyspace, lookups, ignore) = (plan.keyspace.as_str(), &plan.lookups, plan.ignore);
     let mut kept = vec![true; ksids.len()];
+    let mut found = Vec::with_capacity(lookups.len());
     for l in lookups {
         let lookup = Lookup::find(vschema, keyspace, &l.vindex)?
             .ok_or_else(|| ExecError::Internal(format!("'{}' is not a lookup vindex", l.vindex)))?;
+        found.push((l, lookup));
+    }
+    // Unique lookups first: a row IGNORE drops for a taken unique value then leaves no
+    // orphan in the others.
+    found.sort_by_key(|(_, lookup)| !lookup.is_unique());
+    for (l, lookup) in found {
         let mut rows = Vec::new();
         let mut index = Vec::new();
         for (i, inputs) in l.rows.iter().enumerate() {

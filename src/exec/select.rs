@@ -4,7 +4,7 @@
 //! streams without aggregation; helper columns after a `*` found from the row width),
 //! DISTINCT, LIMIT/OFFSET, and last the hidden columns are dropped.
 
-use super::lookup::resolve_route;
+use super::lookup::{is_lookup_route, resolve_route};
 use super::resolve::ShardTarget;
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{
@@ -48,7 +48,8 @@ pub fn shard_sql(query: &QueryTemplate, target: &ShardTarget) -> String {
 ///
 /// With no target shard (the values map nowhere) the query still runs on the first shard so
 /// the client gets column metadata, and its rows are discarded: a scalar aggregate then yields
-/// its one row (COUNT 0, SUM NULL) as MySQL does.
+/// its one row (COUNT 0, SUM NULL) as MySQL does. After a lookup that found nothing the
+/// shard's answer is kept as it is (it is exact).
 pub async fn execute_select<C: Cursor>(
     cursor: &mut C,
     plan: &SelectPlan,
@@ -72,7 +73,12 @@ pub async fn execute_select<C: Cursor>(
     let mut results: Vec<ShardResult> = Vec::with_capacity(targets.len());
     if targets.is_empty() {
         let mut r = cursor.execute(keyspace, 0, query.sql.clone()).await?;
-        r.rows.clear();
+        // A lookup that found nothing proves no shard holds a matching row (every owner row
+        // has its lookup row), so the shard's own answer is exact: no rows, or a scalar
+        // aggregate's one row. Otherwise the rows are discarded.
+        if !is_lookup_route(&plan.route, vschema) {
+            r.rows.clear();
+        }
         results.push(r);
     } else {
         for t in &targets {

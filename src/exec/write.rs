@@ -157,17 +157,7 @@ pub async fn execute_insert<C: Cursor>(
     let kept = if plan.lookups.is_empty() {
         vec![true; placed.len()]
     } else {
-        create_for_insert(
-            cursor,
-            vschema,
-            keyspace,
-            &plan.lookups,
-            &ksids,
-            &ids,
-            params,
-            plan.ignore,
-        )
-        .await?
+        create_for_insert(cursor, vschema, plan, &ksids, &ids, params).await?
     };
     let mut per_shard: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
     for ((shard, text), keep) in placed.into_iter().zip(kept) {

@@ -103,10 +103,12 @@ impl ClientConn {
         match failure {
             None => {}
             Some((_, _, e)) if committed.is_empty() => return Err(e),
-            Some((_, shard, e)) => return Err(ProxyError::Internal(format!(
+            Some((_, shard, e)) => {
+                return Err(ProxyError::Internal(format!(
                 "commit failed on {shard}: {e}; already committed on {}; the rest were rolled back",
                 committed.join(", ")
-            ))),
+            )))
+            }
         }
         self.session.warnings.clear();
         for e in &post_errors {
