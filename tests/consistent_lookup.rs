@@ -274,3 +274,51 @@ async fn orphans_are_reclaimed_and_failed_statements_leave_nothing() {
     );
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prepared_statements_maintain_and_route_through_lookups() {
+    let env = TestEnv::start(spec()).await;
+    let mut c = setup(&env).await;
+    let ins = c
+        .prep("INSERT INTO user (id, name, phone) VALUES (?, ?, ?)")
+        .await
+        .expect("prepare insert");
+    c.exec_drop(&ins, (1u64, "alice", 100u64)).await.expect("1");
+    c.exec_drop(&ins, (4u64, "bob", 400u64)).await.expect("4");
+    let err = c
+        .exec_drop(&ins, (2u64, "carol", 400u64))
+        .await
+        .expect_err("duplicate phone");
+    assert!(
+        matches!(err, mysql_async::Error::Server(ref e) if e.code == 1062),
+        "{err:?}"
+    );
+    let by_phone = c
+        .prep("SELECT id, name FROM user WHERE phone = ?")
+        .await
+        .expect("prepare select");
+    let got: Vec<(u64, String)> = c.exec(&by_phone, (400u64,)).await.expect("select");
+    assert_eq!(got, vec![(4, "bob".to_string())]);
+    let upd = c
+        .prep("UPDATE user SET phone = ? WHERE name = ?")
+        .await
+        .expect("prepare update");
+    c.exec_drop(&upd, (401u64, "bob")).await.expect("update");
+    let got: Vec<(u64, String)> = c.exec(&by_phone, (401u64,)).await.expect("select");
+    assert_eq!(got, vec![(4, "bob".to_string())]);
+    let got: Vec<(u64, String)> = c.exec(&by_phone, (400u64,)).await.expect("select");
+    assert!(got.is_empty());
+    let del = c
+        .prep("DELETE FROM user WHERE phone = ?")
+        .await
+        .expect("prepare delete");
+    c.exec_drop(&del, (100u64,)).await.expect("delete");
+    assert_eq!(
+        lookup_rows(&env).await,
+        vec![
+            ("name".into(), "bob/4".into(), KSID_4.into()),
+            ("phone".into(), "401".into(), KSID_4.into()),
+        ]
+    );
+    env.stop().await;
+}
