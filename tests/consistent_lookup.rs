@@ -272,6 +272,23 @@ async fn orphans_are_reclaimed_and_failed_statements_leave_nothing() {
         !rows.iter().any(|r| r.1 == "700" || r.1 == "carol/2"),
         "rolled back lookups: {rows:?}"
     );
+    // One statement giving two rows the same unique value is a duplicate.
+    c.query_drop("INSERT INTO user (id, name, phone) VALUES (10, 'x', 1000), (11, 'y', 1001)")
+        .await
+        .expect("two rows");
+    let err = c
+        .query_drop("UPDATE user SET phone = 2000 WHERE id IN (10, 11)")
+        .await
+        .expect_err("same unique value twice");
+    assert!(
+        matches!(err, mysql_async::Error::Server(ref e) if e.code == 1062),
+        "{err:?}"
+    );
+    let phones: Vec<u64> = c
+        .query("SELECT phone FROM user WHERE id IN (10, 11) ORDER BY phone")
+        .await
+        .expect("unchanged");
+    assert_eq!(phones, vec![1000, 1001]);
     env.stop().await;
 }
 

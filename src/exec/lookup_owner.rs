@@ -155,6 +155,12 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
         })
         .collect::<Result<_, _>>()?;
     let primary_n = plan.primary_columns.len();
+    let flags_at = primary_n + plan.owned.iter().map(|o| o.columns.len()).sum::<usize>();
+    // Per lookup: the rows to delete and to create, gathered over every shard first, so one
+    // Create sees all new values of the statement (two rows given the same unique value are
+    // a duplicate, not an orphan to reclaim).
+    let mut deletes: Vec<Vec<LookupRow>> = vec![Vec::new(); plan.owned.len()];
+    let mut creates: Vec<Vec<LookupRow>> = vec![Vec::new(); plan.owned.len()];
     for t in targets {
         let tail = interpolate(&shard_sql(&plan.tail, t), tail_params)?;
         let sql = format!(
@@ -173,41 +179,37 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             let primary: Vec<SqlValue> = (0..primary_n).map(|i| value_at(row, i)).collect();
             let ksid = keyspace_id(vschema, keyspace, &plan.primary_vindex, primary)?;
             let mut at = primary_n;
-            let flags_at = primary_n + plan.owned.iter().map(|o| o.columns.len()).sum::<usize>();
-            for (k, (o, lookup)) in plan.owned.iter().zip(&lookups).enumerate() {
+            for (k, o) in plan.owned.iter().enumerate() {
                 let old: Vec<SqlValue> = (at..at + o.columns.len())
                     .map(|i| value_at(row, i))
                     .collect();
                 at += o.columns.len();
-                let old_row = LookupRow {
-                    from: old.clone(),
-                    ksid: ksid.clone(),
-                };
-                if !is_update {
-                    lookup
-                        .delete(cursor, std::slice::from_ref(&old_row))
-                        .await?;
+                if is_update && value_at(row, flags_at + k).raw() == b"1" {
                     continue;
                 }
-                let unchanged = value_at(row, flags_at + k).raw() == b"1";
-                if unchanged {
-                    continue;
-                }
-                let mut new = old;
+                let mut new = old.clone();
                 for (slot, nv) in new.iter_mut().zip(&o.new_values) {
                     if let Some(nv) = nv {
                         *slot = bound_value(&nv.value, params)?;
                     }
                 }
-                lookup
-                    .delete(cursor, std::slice::from_ref(&old_row))
-                    .await?;
-                let new_row = LookupRow {
-                    from: new,
+                deletes[k].push(LookupRow {
+                    from: old,
                     ksid: ksid.clone(),
-                };
-                lookup.create(cursor, &[new_row], false).await?;
+                });
+                if is_update {
+                    creates[k].push(LookupRow {
+                        from: new,
+                        ksid: ksid.clone(),
+                    });
+                }
             }
+        }
+    }
+    for (k, lookup) in lookups.iter().enumerate() {
+        lookup.delete(cursor, &deletes[k]).await?;
+        if !creates[k].is_empty() {
+            lookup.create(cursor, &creates[k], false).await?;
         }
     }
     Ok(())
