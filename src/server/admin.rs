@@ -54,7 +54,7 @@ impl ClientConn {
         }
         let result = admin::execute_show(
             &stmt,
-            &self.state.vschema,
+            &self.state.vschema.load(),
             &self.state.backends,
             self.session.target.as_ref(),
         )
@@ -89,7 +89,7 @@ impl ClientConn {
             super::routing::Decision::Sharded { .. } => {
                 let plan = self.state.plans.get_or_plan(
                     statement,
-                    &self.state.vschema,
+                    &self.state.vschema.load(),
                     self.session.target.as_ref(),
                 )?;
                 (*plan).clone()

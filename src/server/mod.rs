@@ -33,8 +33,9 @@ pub struct ProxyState {
     pub config: Config,
     /// Shard pools.
     pub backends: Backends,
-    /// The VSchema.
-    pub vschema: VSchema,
+    /// The VSchema: swapped whole when an admin statement changes it (readers keep the
+    /// generation they loaded; plans are cached by generation).
+    pub vschema: arc_swap::ArcSwap<VSchema>,
     next_connection_id: AtomicU32,
     /// When the proxy started (for COM_STATISTICS).
     pub started: Instant,
@@ -79,7 +80,7 @@ impl Proxy {
         let state = Arc::new(ProxyState {
             config,
             backends,
-            vschema,
+            vschema: arc_swap::ArcSwap::from_pointee(vschema),
             next_connection_id: AtomicU32::new(1),
             started: Instant::now(),
             questions: AtomicU64::new(0),

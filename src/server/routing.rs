@@ -74,7 +74,7 @@ fn default_keyspace(state: &ProxyState) -> Option<&str> {
         .backends
         .keyspace_order
         .iter()
-        .find(|k| !state.vschema.is_sharded(k))
+        .find(|k| !state.vschema.load().is_sharded(k))
         .map(String::as_str)
 }
 
@@ -118,7 +118,7 @@ pub fn route<'a>(
             .backends
             .shard(keyspace, name)
             .ok_or_else(|| ProxyError::UnknownDatabase(format!("{keyspace}:{name}")))?,
-        None if state.vschema.is_sharded(keyspace) || shards.len() != 1 => {
+        None if state.vschema.load().is_sharded(keyspace) || shards.len() != 1 => {
             let _ = what;
             return Ok(Decision::Sharded {
                 keyspace: keyspace.to_string(),

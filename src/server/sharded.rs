@@ -250,7 +250,7 @@ impl ClientConn {
         if needs_plan {
             self.state.plans.get_or_plan(
                 text,
-                &self.state.vschema,
+                &self.state.vschema.load(),
                 self.session.target.as_ref(),
             )?;
         }
@@ -285,7 +285,7 @@ impl ClientConn {
             | StatementKind::Update
             | StatementKind::Delete => state
                 .plans
-                .get_or_plan(text, &state.vschema, self.session.target.as_ref())?,
+                .get_or_plan(text, &state.vschema.load(), self.session.target.as_ref())?,
             StatementKind::Show | StatementKind::Explain => {
                 // Schema questions: every shard has the same schema, the first answers.
                 let shard = self.first_shard(keyspace)?;
@@ -306,7 +306,8 @@ impl ClientConn {
             Exec::Binary(p) => p.clone(),
             Exec::Text => Vec::new(),
         };
-        let vschema = &state.vschema;
+        let vschema_now = state.vschema.load_full();
+        let vschema = &*vschema_now;
         let result = match &*plan {
             Plan::Passthrough { keyspace } => {
                 let shard = self.first_shard(keyspace)?;

@@ -64,7 +64,8 @@ fn parse(
         name = toks.get(i + 2)?.ident_value(text).into_owned();
         i += 2;
     }
-    let ks = state.vschema.keyspace(keyspace)?;
+    let vschema = state.vschema.load();
+    let ks = vschema.keyspace(keyspace)?;
     if ks.table(&name).is_some() || ks.vindex(&name).is_none() {
         return None;
     }
@@ -147,8 +148,8 @@ pub fn answer(
 }
 
 fn build(q: &VindexQuery, state: &ProxyState, keyspace: &str) -> Result<LocalResult, ProxyError> {
-    let entry = state
-        .vschema
+    let vschema = state.vschema.load();
+    let entry = vschema
         .keyspace(keyspace)
         .and_then(|k| k.vindex(&q.vindex))
         .ok_or_else(|| ProxyError::Internal(format!("vindex {} vanished", q.vindex)))?;
