@@ -18,3 +18,4 @@ pub mod session;
 pub mod sql;
 pub mod vindex;
 pub mod vschema;
+pub mod workflow;

@@ -20,6 +20,7 @@
 pub mod error;
 mod parse;
 pub mod show;
+pub mod workflow_parse;
 
 #[cfg(test)]
 mod parse_tests;
@@ -32,6 +33,7 @@ pub use show::{
     execute_show, show_keyspaces, show_vitess_shards, show_vitess_target, show_vschema_keyspaces,
     show_vschema_tables, show_vschema_vindexes, AdminResult,
 };
+pub use workflow_parse::{parse_workflow, CreateOptions, WorkflowStatement};
 
 /// What `VEXPLAIN` should produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +58,7 @@ impl VExplainMode {
 }
 
 /// A recognised admin statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AdminStatement {
     /// `SHOW VITESS_SHARDS [LIKE 'pattern']`: one `ks/shard` row per configured shard.
     ShowVitessShards {
@@ -96,6 +98,8 @@ pub enum AdminStatement {
         /// (comments before it and trailing `;` removed).
         statement: String,
     },
+    /// A lookup-vindex workflow statement (CreateLookupVindex, ...).
+    Workflow(WorkflowStatement),
 }
 
 impl AdminStatement {

@@ -26,6 +26,9 @@ use crate::sql::{tokenize, Token, TokenKind};
 /// Recognises an admin statement: `None` when `sql` is not one (send it on as usual),
 /// `Some(Err)` when it is one but malformed or unsupported, `Some(Ok)` otherwise.
 pub fn parse_admin(sql: &str) -> Option<Result<AdminStatement, AdminError>> {
+    if let Some(w) = super::parse_workflow(sql) {
+        return Some(w.map(AdminStatement::Workflow));
+    }
     let all = tokenize(sql);
     let mut p = Parser {
         src: sql,

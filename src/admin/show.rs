@@ -95,7 +95,7 @@ pub fn execute_show(
             keyspace.as_deref(),
         ),
         AdminStatement::ShowVitessTarget => show_vitess_target(target),
-        AdminStatement::VExplain { .. } => return None,
+        AdminStatement::VExplain { .. } | AdminStatement::Workflow(_) => return None,
     })
 }
 

@@ -40,13 +40,13 @@ pub(crate) struct LookupRow {
 
 /// Which lookup-table column its own vindex reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyColumn {
+pub(super) enum KeyColumn {
     From(usize),
     To,
 }
 
 /// Where lookup rows live.
-enum Placement<'v> {
+pub(super) enum Placement<'v> {
     /// One shard.
     Unsharded,
     /// Sharded by `vindex` on a from column or the to column.
@@ -54,21 +54,21 @@ enum Placement<'v> {
 }
 
 /// The owner table: where the reclaim probe looks for the row a lookup row points to.
-struct Owner<'v> {
-    keyspace: &'v str,
-    table: &'v str,
+pub(super) struct Owner<'v> {
+    pub(super) keyspace: &'v str,
+    pub(super) table: &'v str,
     /// The owner's columns for the vindex's from columns, in `from` order.
-    columns: &'v [String],
+    pub(super) columns: &'v [String],
 }
 
 /// A lookup vindex ready to run.
 pub(crate) struct Lookup<'v> {
-    name: &'v str,
-    params: &'v LookupParams,
-    keyspace: String,
-    table: String,
-    placement: Placement<'v>,
-    owner: Option<Owner<'v>>,
+    pub(super) name: &'v str,
+    pub(super) params: &'v LookupParams,
+    pub(super) keyspace: String,
+    pub(super) table: String,
+    pub(super) placement: Placement<'v>,
+    pub(super) owner: Option<Owner<'v>>,
 }
 
 /// The MySQL error number of a shard error, if it is one.
@@ -234,7 +234,7 @@ impl<'v> Lookup<'v> {
     }
 
     /// The shards of one lookup row.
-    fn row_shards(
+    pub(super) fn row_shards(
         &self,
         shards: &[(String, KeyRange)],
         row: &LookupRow,
@@ -449,14 +449,14 @@ impl<'v> Lookup<'v> {
     }
 
     /// `(from…, to)` as SQL.
-    fn tuple(&self, row: &LookupRow) -> String {
+    pub(super) fn tuple(&self, row: &LookupRow) -> String {
         let mut items: Vec<String> = row.from.iter().map(literal).collect();
         items.push(hex(&row.ksid));
         format!("({})", items.join(", "))
     }
 
     /// `from0 = … AND … AND fromN = …` for one row.
-    fn key_condition(&self, row: &LookupRow) -> String {
+    pub(super) fn key_condition(&self, row: &LookupRow) -> String {
         let values: Vec<String> = row.from.iter().map(literal).collect();
         conjunction(&self.params.from, &values)
     }
@@ -589,7 +589,7 @@ impl<'v> Lookup<'v> {
 
     /// Whether the owner row a lookup row points to (keyspace id `ksid`) exists, read under a
     /// shared lock on the normal connection: it waits for a transaction still writing it.
-    async fn owner_exists<C: Cursor>(
+    pub(super) async fn owner_exists<C: Cursor>(
         &self,
         cursor: &mut C,
         owner: &Owner<'_>,
@@ -656,7 +656,7 @@ impl<'v> Lookup<'v> {
 
 /// Whether a lookup-table cell holds exactly the queried value (integers compared as
 /// numbers, everything else as bytes).
-fn same_value(query: &SqlValue, cell: &SqlValue) -> bool {
+pub(super) fn same_value(query: &SqlValue, cell: &SqlValue) -> bool {
     let q = super::resolve::integer_like(query.clone());
     if q.ty().is_integral() {
         return std::str::from_utf8(cell.raw())

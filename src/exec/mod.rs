@@ -7,12 +7,16 @@
 mod lookup;
 mod lookup_owner;
 mod lookup_sql;
+mod lookup_verify;
 pub mod resolve;
 mod select;
 mod write;
 
 pub use lookup::resolve_route;
+pub(crate) use lookup::{Lookup, LookupRow};
+pub(crate) use lookup_owner::keyspace_id;
 pub use lookup_sql::interpolate;
+pub(crate) use lookup_sql::{cell_value, literal};
 pub use select::{execute_select, shard_sql};
 pub use write::{execute_all_shards, execute_dml, execute_insert};
 

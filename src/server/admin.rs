@@ -37,6 +37,9 @@ impl ClientConn {
             Some(Err(e)) => return Err(admin_error(e).into()),
             None => return Err(ProxyError::Internal("not an admin statement".into()).into()),
         };
+        if let AdminStatement::Workflow(w) = stmt {
+            return self.workflow_statement(w, exec, more).await;
+        }
         if let AdminStatement::VExplain {
             mode, statement, ..
         } = &stmt

@@ -14,6 +14,7 @@ mod sharded;
 mod statement;
 mod transaction;
 mod vindex_table;
+mod workflow;
 
 use crate::backend::Backends;
 use crate::config::{Config, UserConfig};
@@ -31,8 +32,8 @@ use tokio::task::JoinHandle;
 pub struct ProxyState {
     /// The loaded configuration.
     pub config: Config,
-    /// Shard pools.
-    pub backends: Backends,
+    /// Shard pools (shared with background workflows).
+    pub backends: Arc<Backends>,
     /// The VSchema: swapped whole when an admin statement changes it (readers keep the
     /// generation they loaded; plans are cached by generation).
     pub vschema: arc_swap::ArcSwap<VSchema>,
@@ -47,6 +48,10 @@ pub struct ProxyState {
     pub plans: sharded::PlanCache,
     /// Ids reserved from sequence tables.
     pub sequences: sharded::SequenceCache,
+    /// Running lookup-vindex workflows (CreateLookupVindex backfills).
+    pub workflows: crate::workflow::Registry,
+    /// Serialises the admin statements that edit the VSchema.
+    pub workflow_admin: tokio::sync::Mutex<()>,
 }
 
 impl ProxyState {
@@ -79,7 +84,7 @@ impl Proxy {
         let addr = listener.local_addr()?;
         let state = Arc::new(ProxyState {
             config,
-            backends,
+            backends: Arc::new(backends),
             vschema: arc_swap::ArcSwap::from_pointee(vschema),
             next_connection_id: AtomicU32::new(1),
             started: Instant::now(),
@@ -87,7 +92,13 @@ impl Proxy {
             open_connections: AtomicU64::new(0),
             plans: sharded::PlanCache::default(),
             sequences: sharded::SequenceCache::default(),
+            workflows: crate::workflow::Registry::default(),
+            workflow_admin: tokio::sync::Mutex::new(()),
         });
+        {
+            let resume = state.clone();
+            tokio::spawn(async move { crate::workflow::resume_all(&resume).await });
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_state = state.clone();
         let accept_task = tokio::spawn(async move {

@@ -1,0 +1,283 @@
+//! Lookup-table maintenance outside client DML: the backfill's bulk `INSERT IGNORE`, finding
+//! owner rows whose lookup row is missing, scanning lookup rows, and removing orphans under
+//! the consistent-lookup locks (used by CreateLookupVindex and `VERIFY VINDEX ... REPAIR`).
+
+use super::lookup::{same_value, Lookup, LookupRow};
+use super::lookup_sql::{cell_value, hex, ident, literal};
+use super::{CommitOrder, Cursor, ExecError};
+use crate::vindex::{Destination, SqlValue};
+
+impl Lookup<'_> {
+    /// Keyspace of the lookup table.
+    pub fn table_keyspace(&self) -> &str {
+        &self.keyspace
+    }
+
+    /// Inserts lookup rows with `INSERT IGNORE` (sorted, one statement per lookup shard,
+    /// autocommit): rows already present, e.g. written by client DML meanwhile, are kept as
+    /// they are. Rows with a NULL from value are skipped. Returns the rows inserted.
+    pub async fn insert_ignore<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        rows: &[LookupRow],
+    ) -> Result<u64, ExecError> {
+        let shards = cursor.shards(&self.keyspace)?;
+        let mut per_shard: Vec<Vec<&LookupRow>> = vec![Vec::new(); shards.len()];
+        for row in rows {
+            if row.from.iter().any(SqlValue::is_null) {
+                continue;
+            }
+            if let Some(&s) = self.row_shards(&shards, row)?.first() {
+                if let Some(list) = per_shard.get_mut(s) {
+                    list.push(row);
+                }
+            }
+        }
+        let mut columns: Vec<String> = self.params.from.iter().map(|c| ident(c)).collect();
+        columns.push(ident(&self.params.to));
+        let mut inserted = 0;
+        for (shard, mut list) in per_shard.into_iter().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            list.sort_by(|a, b| {
+                let key = |r: &LookupRow| {
+                    let mut k: Vec<Vec<u8>> = r.from.iter().map(|v| v.raw().to_vec()).collect();
+                    k.push(r.ksid.clone());
+                    k
+                };
+                key(a).cmp(&key(b))
+            });
+            let tuples: Vec<String> = list.iter().map(|r| self.tuple(r)).collect();
+            let sql = format!(
+                "INSERT IGNORE INTO {} ({}) VALUES {}",
+                ident(&self.table),
+                columns.join(", "),
+                tuples.join(", ")
+            );
+            let r = cursor
+                .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
+                .await?;
+            inserted += r.affected_rows;
+        }
+        Ok(inserted)
+    }
+
+    /// Indexes of the rows (owner rows' values and keyspace ids) that have no lookup row
+    /// `(from…, ksid)`. Rows with a NULL from value under `ignore_nulls` never need one.
+    pub async fn missing<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        rows: &[LookupRow],
+    ) -> Result<Vec<usize>, ExecError> {
+        let shards = cursor.shards(&self.keyspace)?;
+        let mut per_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
+        for (i, row) in rows.iter().enumerate() {
+            if self.params.ignore_nulls && row.from.iter().any(SqlValue::is_null) {
+                continue;
+            }
+            for s in self.row_shards(&shards, row)? {
+                if let Some(list) = per_shard.get_mut(s) {
+                    list.push(i);
+                }
+            }
+        }
+        let mut columns: Vec<String> = self.params.from.iter().map(|c| ident(c)).collect();
+        columns.push(ident(&self.params.to));
+        let from0 = self.params.from.first().map(String::as_str).unwrap_or("");
+        let mut missing = Vec::new();
+        for (shard, idx) in per_shard.iter().enumerate() {
+            if idx.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = idx.iter().map(|&i| literal(&rows[i].from[0])).collect();
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} IN ({})",
+                columns.join(", "),
+                ident(&self.table),
+                ident(from0),
+                keys.join(", ")
+            );
+            let found = cursor
+                .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
+                .await?;
+            let n = self.params.from.len();
+            let present: Vec<LookupRow> = found
+                .rows
+                .iter()
+                .map(|r| LookupRow {
+                    from: (0..n)
+                        .map(|k| {
+                            r.get(k)
+                                .map(|c| cell_value(found.columns.get(k), c))
+                                .unwrap_or_else(SqlValue::null)
+                        })
+                        .collect(),
+                    ksid: r
+                        .get(n)
+                        .map(|c| cell_value(found.columns.get(n), c).raw().to_vec())
+                        .unwrap_or_default(),
+                })
+                .collect();
+            for &i in idx {
+                let row = &rows[i];
+                let exact = present.iter().any(|p| {
+                    p.ksid == row.ksid
+                        && p.from.iter().zip(&row.from).all(|(a, b)| same_value(b, a))
+                });
+                if exact {
+                    continue;
+                }
+                // The shard's collation may call a differently written value equal.
+                let sql = format!(
+                    "SELECT 1 FROM {} WHERE {} AND {} = {}",
+                    ident(&self.table),
+                    self.key_condition(row),
+                    ident(&self.params.to),
+                    hex(&row.ksid)
+                );
+                let r = cursor
+                    .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
+                    .await?;
+                if r.rows.is_empty() {
+                    missing.push(i);
+                }
+            }
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        Ok(missing)
+    }
+
+    /// Up to `limit` lookup rows of one lookup shard after `after` (from values), in primary
+    /// key order.
+    pub async fn scan<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        shard: usize,
+        after: Option<&[SqlValue]>,
+        limit: u64,
+    ) -> Result<Vec<LookupRow>, ExecError> {
+        let from: Vec<String> = self.params.from.iter().map(|c| ident(c)).collect();
+        let filter = match after {
+            Some(vals) => format!(
+                " WHERE ({}) > ({})",
+                from.join(", "),
+                vals.iter().map(literal).collect::<Vec<_>>().join(", ")
+            ),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {}, {} FROM {}{filter} ORDER BY {} LIMIT {limit}",
+            from.join(", "),
+            ident(&self.params.to),
+            ident(&self.table),
+            from.join(", ")
+        );
+        let r = cursor
+            .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
+            .await?;
+        let n = self.params.from.len();
+        Ok(r.rows
+            .iter()
+            .map(|row| LookupRow {
+                from: (0..n)
+                    .map(|k| {
+                        row.get(k)
+                            .map(|c| cell_value(r.columns.get(k), c))
+                            .unwrap_or_else(SqlValue::null)
+                    })
+                    .collect(),
+                ksid: row
+                    .get(n)
+                    .map(|c| cell_value(r.columns.get(n), c).raw().to_vec())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Whether a lookup row has no owner row (read without locks).
+    pub async fn is_orphan<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        row: &LookupRow,
+    ) -> Result<bool, ExecError> {
+        let owner = self.owner.as_ref().ok_or_else(|| {
+            ExecError::Internal(format!("lookup vindex '{}' has no owner", self.name))
+        })?;
+        let shards = cursor.shards(owner.keyspace)?;
+        let owner_shards =
+            super::resolve::destination_shards(&Destination::KeyspaceId(row.ksid.clone()), &shards);
+        let Ok(owner_shards) = owner_shards else {
+            return Ok(true);
+        };
+        let values: Vec<String> = row.from.iter().map(literal).collect();
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {}",
+            ident(owner.table),
+            super::lookup_sql::conjunction(owner.columns, &values)
+        );
+        for s in owner_shards {
+            let r = cursor
+                .execute_in(CommitOrder::Autocommit, owner.keyspace, s, sql.clone())
+                .await?;
+            if !r.rows.is_empty() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Deletes an orphan lookup row safely: locks it (pre list), probes its owner row under a
+    /// shared lock (normal list), and deletes it only if it still points where it did and
+    /// the owner row is still absent. The caller commits the cursor. Returns whether it was
+    /// deleted.
+    pub async fn delete_orphan<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        row: &LookupRow,
+    ) -> Result<bool, ExecError> {
+        let owner = self.owner.as_ref().ok_or_else(|| {
+            ExecError::Internal(format!("lookup vindex '{}' has no owner", self.name))
+        })?;
+        let shards = cursor.shards(&self.keyspace)?;
+        let Some(&shard) = self.row_shards(&shards, row)?.first() else {
+            return Ok(false);
+        };
+        let lock = format!(
+            "SELECT {} FROM {} WHERE {} FOR UPDATE",
+            ident(&self.params.to),
+            ident(&self.table),
+            self.key_condition(row)
+        );
+        let found = cursor
+            .execute_in(CommitOrder::Pre, &self.keyspace, shard, lock)
+            .await?;
+        let still = found.rows.iter().any(|r| {
+            r.first()
+                .map(|c| cell_value(found.columns.first(), c).raw() == row.ksid.as_slice())
+                .unwrap_or(false)
+        });
+        if !still {
+            return Ok(false);
+        }
+        let owner_shards = cursor.shards(owner.keyspace)?;
+        if self
+            .owner_exists(cursor, owner, &owner_shards, row, &row.ksid)
+            .await?
+        {
+            return Ok(false);
+        }
+        let sql = format!(
+            "DELETE FROM {} WHERE {} AND {} = {}",
+            ident(&self.table),
+            self.key_condition(row),
+            ident(&self.params.to),
+            hex(&row.ksid)
+        );
+        cursor
+            .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
+            .await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,386 @@
+//! One backfill stream: copy the owner rows of one source shard into the lookup table, then
+//! verify, then stop (or keep verifying with `--continue_after_copy_with_owner`).
+//!
+//! Copy: the owner table is read in primary-key order, in chunks, inside one
+//! `START TRANSACTION WITH CONSISTENT SNAPSHOT` (a resumed stream opens a new snapshot and
+//! goes on after the saved key); each chunk's lookup rows (keyspace id from the owner's
+//! primary vindex) go in with `INSERT IGNORE`, so rows client DML wrote meanwhile are left
+//! alone; progress is saved after every chunk. Throttling: a rows-per-second limit and a
+//! pause while the source shard's `Threads_running` is above the DBA's limit.
+//!
+//! Verify: the owner table is read again (current data, chunked); owner rows without their
+//! exact lookup row (written around the proxy, or by a transaction that began before the
+//! vindex existed) are created through the consistent-lookup Create, whose reclaim step
+//! takes over stale orphans; lookup rows pointing into this shard without an owner row are
+//! counted as orphans.
+
+use super::cursor::JobCursor;
+use super::store::{self, StreamRow};
+use super::{Definition, WorkflowError};
+use crate::backend::{BackendError, Shard};
+use crate::error::ProxyError;
+use crate::exec::{cell_value, keyspace_id, literal, Lookup, LookupRow};
+use crate::server::ProxyState;
+use crate::vindex::SqlValue;
+use crate::vschema::VSchema;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Seconds between verify passes of a `Running` stream.
+const CATCH_UP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Runs a stream until it is done, cancelled, or fails (the failure is stored as `Error`).
+pub async fn run_stream(
+    state: &Arc<ProxyState>,
+    def: Definition,
+    mut row: StreamRow,
+    cancel: watch::Receiver<bool>,
+) {
+    let result = stream(state, &def, &mut row, &cancel).await;
+    if *cancel.borrow() {
+        return;
+    }
+    if let Err(e) = result {
+        tracing::warn!(workflow = %row.workflow, shard = %row.source_shard, error = %e, "lookup backfill failed");
+        row.state = "Error".into();
+        row.message = e.to_string();
+        if let Some(s) = store_shard(state, &def) {
+            let _ = store::save(&s, &row).await;
+        }
+    }
+}
+
+fn store_shard(state: &ProxyState, def: &Definition) -> Option<Arc<Shard>> {
+    state
+        .backends
+        .keyspace(&def.target_keyspace)
+        .and_then(|s| s.first())
+        .cloned()
+}
+
+pub(super) fn backend(shard: &Shard, e: mysql_async::Error) -> WorkflowError {
+    WorkflowError::Proxy(ProxyError::Backend(BackendError::from_driver(
+        e,
+        &shard.label,
+    )))
+}
+
+/// What the stream reads from the owner table.
+pub(super) struct OwnerQuery {
+    /// `pk…, primary vindex cols…, lookup cols…`.
+    select: String,
+    table: String,
+    pk: Vec<String>,
+    primary_n: usize,
+    from_n: usize,
+    primary_vindex: String,
+}
+
+impl OwnerQuery {
+    pub(super) fn chunk(&self, after: Option<&[String]>, limit: u64) -> String {
+        let pk: Vec<String> = self.pk.iter().map(|c| crate::sql::quote_ident(c)).collect();
+        let filter = match after {
+            Some(vals) if pk.len() == 1 => format!(" WHERE {} > {}", pk[0], vals.join(", ")),
+            Some(vals) => format!(" WHERE ({}) > ({})", pk.join(", "), vals.join(", ")),
+            None => String::new(),
+        };
+        format!(
+            "SELECT {} FROM {}{filter} ORDER BY {} LIMIT {limit}",
+            self.select,
+            crate::sql::quote_ident(&self.table),
+            pk.join(", ")
+        )
+    }
+}
+
+pub(super) async fn owner_query(
+    conn: &mut Conn,
+    shard: &Shard,
+    vschema: &VSchema,
+    def: &Definition,
+) -> Result<OwnerQuery, WorkflowError> {
+    let keys: Vec<Row> = conn
+        .query(format!(
+            "SHOW KEYS FROM {} WHERE Key_name = 'PRIMARY'",
+            crate::sql::quote_ident(&def.owner_table)
+        ))
+        .await
+        .map_err(|e| backend(shard, e))?;
+    let pk: Vec<String> = keys
+        .iter()
+        .filter_map(|r| r.get::<String, _>("Column_name"))
+        .collect();
+    if pk.is_empty() {
+        return Err(WorkflowError::Invalid(format!(
+            "owner table {} has no primary key on {}",
+            def.owner_table, shard.label
+        )));
+    }
+    let ks = vschema
+        .keyspace(&def.keyspace)
+        .ok_or_else(|| WorkflowError::Invalid(format!("keyspace {} vanished", def.keyspace)))?;
+    let table = ks.table(&def.owner_table).ok_or_else(|| {
+        WorkflowError::Invalid(format!("owner table {} vanished", def.owner_table))
+    })?;
+    let primary = table.primary_vindex().ok_or_else(|| {
+        WorkflowError::Invalid(format!("{} has no primary vindex", def.owner_table))
+    })?;
+    let cv = table
+        .column_vindexes
+        .iter()
+        .find(|cv| cv.vindex == def.vindex)
+        .ok_or_else(|| {
+            WorkflowError::Invalid(format!(
+                "{} no longer uses vindex {}",
+                def.owner_table, def.vindex
+            ))
+        })?;
+    let mut cols: Vec<String> = pk.clone();
+    cols.extend(primary.columns.iter().cloned());
+    cols.extend(cv.columns.iter().cloned());
+    Ok(OwnerQuery {
+        select: cols
+            .iter()
+            .map(|c| crate::sql::quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        table: def.owner_table.clone(),
+        primary_n: primary.columns.len(),
+        from_n: cv.columns.len(),
+        primary_vindex: primary.vindex.clone(),
+        pk,
+    })
+}
+
+/// Turns owner rows into lookup rows; returns them and the last row's primary key literals.
+pub(super) fn lookup_rows(
+    vschema: &VSchema,
+    def: &Definition,
+    q: &OwnerQuery,
+    rows: &[Row],
+) -> Result<(Vec<LookupRow>, Option<Vec<String>>), WorkflowError> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut last = None;
+    let pk_n = q.pk.len();
+    for row in rows {
+        let columns = row.columns_ref();
+        let cell = |i: usize| -> SqlValue {
+            let v = row.as_ref(i).cloned().unwrap_or(Value::NULL);
+            cell_value(columns.get(i), &v)
+        };
+        let primary: Vec<SqlValue> = (pk_n..pk_n + q.primary_n).map(cell).collect();
+        let from: Vec<SqlValue> = (pk_n + q.primary_n..pk_n + q.primary_n + q.from_n)
+            .map(cell)
+            .collect();
+        let ksid = keyspace_id(vschema, &def.keyspace, &q.primary_vindex, primary)?;
+        out.push(LookupRow { from, ksid });
+        last = Some((0..pk_n).map(|i| literal(&cell(i))).collect());
+    }
+    Ok((out, last))
+}
+
+/// Waits as the throttle says: the rate limit, then the backend load limit.
+async fn throttle(
+    def: &Definition,
+    probe: &mut Conn,
+    started: Instant,
+    copied_here: u64,
+    cancel: &watch::Receiver<bool>,
+) {
+    if def.max_rows_per_sec > 0 {
+        let due = Duration::from_secs_f64(copied_here as f64 / def.max_rows_per_sec as f64);
+        let elapsed = started.elapsed();
+        if due > elapsed {
+            tokio::time::sleep(due - elapsed).await;
+        }
+    }
+    if def.max_backend_load > 0 {
+        for _ in 0..600 {
+            if *cancel.borrow() {
+                return;
+            }
+            let running: Option<(String, u64)> = probe
+                .query_first("SHOW GLOBAL STATUS LIKE 'Threads_running'")
+                .await
+                .unwrap_or(None);
+            match running {
+                Some((_, n)) if n > def.max_backend_load => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
+async fn stream(
+    state: &Arc<ProxyState>,
+    def: &Definition,
+    row: &mut StreamRow,
+    cancel: &watch::Receiver<bool>,
+) -> Result<(), WorkflowError> {
+    let source = state
+        .backends
+        .shard(&def.keyspace, &row.source_shard)
+        .cloned()
+        .ok_or_else(|| {
+            WorkflowError::Invalid(format!("source shard {} vanished", row.source_shard))
+        })?;
+    let store_at = store_shard(state, def).ok_or_else(|| {
+        WorkflowError::Invalid(format!("keyspace {} vanished", def.target_keyspace))
+    })?;
+    let vschema = state.vschema.load_full();
+    let lookup = Lookup::find(&vschema, &def.keyspace, &def.vindex)?
+        .ok_or_else(|| WorkflowError::Invalid(format!("{} is not a lookup vindex", def.vindex)))?;
+    let mut conn = source.get_conn().await?;
+    let q = owner_query(&mut conn, &source, &vschema, def).await?;
+    let mut cursor = JobCursor::new(state.backends.clone());
+    if row.phase == "copy" {
+        if row.rows_total == 0 {
+            let est: Option<u64> = conn
+                .exec_first(
+                    "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+                    (def.owner_table.as_str(),),
+                )
+                .await
+                .map_err(|e| backend(&source, e))?;
+            row.rows_total = est.unwrap_or(0);
+        }
+        row.state = "Copying".into();
+        row.message = "copying".into();
+        store::save(&store_at, row).await?;
+        let mut probe = source.get_conn().await?;
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .await
+            .map_err(|e| backend(&source, e))?;
+        let started = Instant::now();
+        let copied_at_start = row.rows_copied;
+        let mut last: Option<Vec<String>> = match &row.last_pk {
+            Some(j) => serde_json::from_str(j).ok(),
+            None => None,
+        };
+        loop {
+            if *cancel.borrow() {
+                return Ok(());
+            }
+            throttle(
+                def,
+                &mut probe,
+                started,
+                row.rows_copied - copied_at_start,
+                cancel,
+            )
+            .await;
+            let rows: Vec<Row> = conn
+                .query(q.chunk(last.as_deref(), def.chunk_size))
+                .await
+                .map_err(|e| backend(&source, e))?;
+            if rows.is_empty() {
+                break;
+            }
+            let (lrows, pk) = lookup_rows(&vschema, def, &q, &rows)?;
+            lookup.insert_ignore(&mut cursor, &lrows).await?;
+            row.rows_copied += rows.len() as u64;
+            last = pk;
+            row.last_pk = last.as_ref().and_then(|l| serde_json::to_string(l).ok());
+            row.message = "copying".into();
+            store::save(&store_at, row).await?;
+        }
+        let _ = conn.query_drop("COMMIT").await;
+        row.phase = "verify".into();
+        row.message = "copy done, verifying".into();
+        store::save(&store_at, row).await?;
+    }
+    loop {
+        let (added, orphans) = verify_shard(
+            state,
+            &vschema,
+            def,
+            &lookup,
+            &source,
+            &q,
+            &mut cursor,
+            cancel,
+        )
+        .await?;
+        if *cancel.borrow() {
+            return Ok(());
+        }
+        row.phase = "done".into();
+        if def.continue_after_copy {
+            row.state = "Running".into();
+            row.message = format!(
+                "in sync: catching up every {}s (last verify: {added} missing rows added, {orphans} orphans)",
+                CATCH_UP_INTERVAL.as_secs()
+            );
+        } else {
+            row.state = "Stopped".into();
+            row.message = format!(
+                "Stopped after copy ({added} missing rows added by verify, {orphans} orphans)"
+            );
+        }
+        store::save(&store_at, row).await?;
+        if !def.continue_after_copy {
+            return Ok(());
+        }
+        let mut c = cancel.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(CATCH_UP_INTERVAL) => {}
+            _ = c.changed() => return Ok(()),
+        }
+    }
+}
+
+/// The verify pass of one source shard: adds missing lookup rows, counts orphans pointing
+/// into the shard. Returns `(added, orphans)`.
+#[allow(clippy::too_many_arguments)]
+async fn verify_shard(
+    _state: &Arc<ProxyState>,
+    vschema: &VSchema,
+    def: &Definition,
+    lookup: &Lookup<'_>,
+    source: &Arc<Shard>,
+    q: &OwnerQuery,
+    cursor: &mut JobCursor,
+    cancel: &watch::Receiver<bool>,
+) -> Result<(u64, u64), WorkflowError> {
+    let mut conn = source.get_conn().await?;
+    let mut last: Option<Vec<String>> = None;
+    let mut added = 0u64;
+    loop {
+        if *cancel.borrow() {
+            return Ok((added, 0));
+        }
+        let rows: Vec<Row> = conn
+            .query(q.chunk(last.as_deref(), def.chunk_size))
+            .await
+            .map_err(|e| backend(source, e))?;
+        if rows.is_empty() {
+            break;
+        }
+        let (lrows, pk) = lookup_rows(vschema, def, q, &rows)?;
+        last = pk;
+        let missing = lookup.missing(cursor, &lrows).await?;
+        if missing.is_empty() {
+            continue;
+        }
+        let todo: Vec<LookupRow> = missing.iter().map(|&i| lrows[i].clone()).collect();
+        match lookup.create(cursor, &todo, true).await {
+            Ok(kept) => {
+                cursor.commit().await?;
+                added += kept.iter().filter(|k| **k).count() as u64;
+            }
+            Err(e) => {
+                cursor.rollback().await;
+                return Err(e.into());
+            }
+        }
+    }
+    let orphans = super::verify::count_orphans(lookup, cursor, &source.range, false)
+        .await?
+        .0;
+    Ok((added, orphans))
+}

@@ -1,0 +1,143 @@
+//! Workflow state on the shards: one row per (workflow, source shard stream) in
+//! `_shardgate.vindex_workflows` on the server of the target keyspace's first shard, written
+//! after every backfill chunk, so a restarted proxy resumes each stream where it stopped.
+//!
+//! Several shards (of this and other clusters) may share one server, so rows are keyed by
+//! the first target shard's database name as well.
+
+use crate::backend::{BackendError, Shard};
+use crate::error::ProxyError;
+use mysql_async::prelude::Queryable;
+use std::sync::Arc;
+
+/// One stream's persisted state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamRow {
+    /// `<keyspace>.<vindex>`.
+    pub workflow: String,
+    /// The source (owner) shard this stream copies.
+    pub source_shard: String,
+    /// `Copying`, `Running`, `Stopped` or `Error`.
+    pub state: String,
+    /// `copy`, `verify` or `done`: where a resumed stream starts.
+    pub phase: String,
+    /// Human-readable status.
+    pub message: String,
+    /// The last copied primary key (JSON array of its column values as text), if any.
+    pub last_pk: Option<String>,
+    /// Rows copied so far.
+    pub rows_copied: u64,
+    /// Estimated rows of the owner table on this shard.
+    pub rows_total: u64,
+    /// The workflow's definition (JSON: options, owner table, vindex, target keyspace).
+    pub definition: String,
+}
+
+const CREATE_DB: &str = "CREATE DATABASE IF NOT EXISTS `_shardgate`";
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS `_shardgate`.`vindex_workflows` (
+  target_db VARCHAR(128) NOT NULL,
+  workflow VARCHAR(255) NOT NULL,
+  source_shard VARCHAR(64) NOT NULL,
+  state VARCHAR(16) NOT NULL,
+  phase VARCHAR(16) NOT NULL,
+  message TEXT,
+  last_pk TEXT,
+  rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  rows_total BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  definition TEXT,
+  updated TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  PRIMARY KEY (target_db, workflow, source_shard)
+)";
+
+fn err(shard: &Shard, e: mysql_async::Error) -> ProxyError {
+    ProxyError::Backend(BackendError::from_driver(e, &shard.label))
+}
+
+/// Creates the state table if needed.
+pub async fn ensure(shard: &Arc<Shard>) -> Result<(), ProxyError> {
+    let mut c = shard.get_conn().await?;
+    c.query_drop(CREATE_DB).await.map_err(|e| err(shard, e))?;
+    c.query_drop(CREATE_TABLE)
+        .await
+        .map_err(|e| err(shard, e))?;
+    Ok(())
+}
+
+/// Writes (inserts or replaces) a stream's row.
+pub async fn save(shard: &Arc<Shard>, row: &StreamRow) -> Result<(), ProxyError> {
+    let mut c = shard.get_conn().await?;
+    c.exec_drop(
+        "REPLACE INTO `_shardgate`.`vindex_workflows` (target_db, workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            shard.database.as_str(),
+            row.workflow.as_str(),
+            row.source_shard.as_str(),
+            row.state.as_str(),
+            row.phase.as_str(),
+            row.message.as_str(),
+            row.last_pk.as_deref(),
+            row.rows_copied,
+            row.rows_total,
+            row.definition.as_str(),
+        ),
+    )
+    .await
+    .map_err(|e| err(shard, e))
+}
+
+/// Every stream row stored for this shard's database (none when the table does not exist).
+pub async fn load(shard: &Arc<Shard>) -> Result<Vec<StreamRow>, ProxyError> {
+    let mut c = shard.get_conn().await?;
+    type Raw = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        u64,
+        u64,
+        Option<String>,
+    );
+    let rows: Result<Vec<Raw>, _> = c
+        .exec(
+            "SELECT workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition FROM `_shardgate`.`vindex_workflows` WHERE target_db = ? ORDER BY workflow, source_shard",
+            (shard.database.as_str(),),
+        )
+        .await;
+    match rows {
+        Ok(rows) => Ok(rows
+            .into_iter()
+            .map(|r| StreamRow {
+                workflow: r.0,
+                source_shard: r.1,
+                state: r.2,
+                phase: r.3,
+                message: r.4.unwrap_or_default(),
+                last_pk: r.5,
+                rows_copied: r.6,
+                rows_total: r.7,
+                definition: r.8.unwrap_or_default(),
+            })
+            .collect()),
+        // 1146: no such table, 1049: no such database: nothing stored yet.
+        Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1049 => Ok(Vec::new()),
+        Err(e) => Err(err(shard, e)),
+    }
+}
+
+/// Removes a workflow's rows.
+pub async fn delete(shard: &Arc<Shard>, workflow: &str) -> Result<(), ProxyError> {
+    let mut c = shard.get_conn().await?;
+    let r = c
+        .exec_drop(
+            "DELETE FROM `_shardgate`.`vindex_workflows` WHERE target_db = ? AND workflow = ?",
+            (shard.database.as_str(), workflow),
+        )
+        .await;
+    match r {
+        Ok(()) => Ok(()),
+        Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1049 => Ok(()),
+        Err(e) => Err(err(shard, e)),
+    }
+}
