@@ -540,11 +540,20 @@ async fn a_taken_unique_value_is_refused_or_ignored() {
         phone_rows(&env).await,
         sorted(&[phone_row(5553000, 20), phone_row(5553024, 24)])
     );
-    // Nothing committed for the refused statements, so they left no lookup rows either.
-    assert_eq!(
-        name_rows(&env).await,
-        sorted(&[name_row("ann", 20), name_row("eve", 24)])
-    );
+    // The refused statements committed nothing, so they left no lookup rows. The INSERT IGNOREs
+    // succeeded: the name rows of their dropped rows may stay behind as orphans (the name lookup
+    // was created before the phone lookup dropped the row), nothing else.
+    let names = name_rows(&env).await;
+    for row in [name_row("ann", 20), name_row("eve", 24)] {
+        assert!(names.contains(&row), "{row:?} in {names:?}");
+    }
+    let allowed_orphans = [name_row("cal", 22), name_row("dan", 23)];
+    for row in &names {
+        assert!(
+            [20, 24].contains(&row.2) || allowed_orphans.contains(row),
+            "no lookup row of a refused statement: {row:?}"
+        );
+    }
 
     // Inside an explicit transaction a refused statement does not take its row with it; the
     // transaction either continues (statement rolled back) or is failed as a whole.
