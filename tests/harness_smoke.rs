@@ -1,6 +1,6 @@
 //! Smoke tests of the integration-test harness itself: shard databases exist on real servers
 //! with binlog on, parallel envs are isolated, private servers can be killed and restarted,
-//! and the in-process proxy answers.
+//! the in-process proxy answers, and the out-of-process proxy can be killed and restarted.
 
 mod common;
 
@@ -130,5 +130,33 @@ async fn proxy_answers_a_query() {
         .expect("SELECT 1 through the proxy");
     assert_eq!(one, Some(1));
     conn.disconnect().await.expect("disconnect");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_process_can_be_killed_and_restarted() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let mut proxy = env.proxy_process().await;
+    assert_ne!(proxy.port(), env.port(), "a port of its own");
+    let url = proxy.url(Some("commerce"));
+    let mut c = mysql_async::Conn::from_url(url.as_str())
+        .await
+        .expect("connect");
+    c.query_drop("CREATE TABLE survives (id INT)")
+        .await
+        .expect("create");
+    proxy.kill();
+    assert!(!proxy.is_running());
+    assert!(c.query_drop("SELECT 1").await.is_err(), "the proxy is gone");
+    assert!(mysql_async::Conn::from_url(url.as_str()).await.is_err());
+    proxy.restart().await;
+    assert_eq!(proxy.starts(), 2);
+    let mut c = mysql_async::Conn::from_url(url.as_str())
+        .await
+        .expect("reconnect on the same port");
+    let tables: Vec<String> = c.query("SHOW TABLES").await.expect("show");
+    assert_eq!(tables, vec!["survives"]);
+    drop(c);
+    proxy.stop().await;
     env.stop().await;
 }

@@ -1,5 +1,10 @@
 //! The shape of the local cluster, as pure functions: shard names, which server holds which
 //! shard, and the `shardgate.toml` that points the proxy at them.
+//!
+//! Servers: one for `commerce/0`, one per `customer` shard. The `lookup` keyspace (the lookup
+//! tables of `customer.user`'s secondary vindexes) has as many shards as `customer`, each a
+//! *guest* database `vt_lookup` on the server of the `customer` shard with the same key range,
+//! so a demo with N shards runs N + 1 servers, not 2N + 1.
 
 use crate::config::{
     BackendConfig, Config, KeyspaceConfig, ServerConfig, ShardConfig, UserConfig, VSchemaConfig,
@@ -13,6 +18,8 @@ pub const MAX_SHARDS: u32 = 64;
 pub const COMMERCE: &str = "commerce";
 /// The sharded keyspace.
 pub const CUSTOMER: &str = "customer";
+/// The sharded keyspace holding the lookup tables of `customer`'s secondary vindexes.
+pub const LOOKUP: &str = "lookup";
 
 /// Vitess-style names for `n` equal key ranges with two hex digits (`n` a power of two,
 /// 1 to 256): 1 → `0`, 2 → `-80`, `80-`, 4 → `-40`, `40-80`, `80-c0`, `c0-`.
@@ -83,6 +90,22 @@ pub fn layout(customer_shards: u32) -> Result<Vec<ServerRole>, String> {
     Ok(roles)
 }
 
+/// The shards that live on another shard's server: `lookup/<range>` for every `customer/<range>`
+/// in `roles`, each with the index in `roles` of its host server. A guest's `dir_name` is its
+/// host's (it has no server directory of its own).
+pub fn guest_shards(roles: &[ServerRole]) -> Vec<(ServerRole, usize)> {
+    roles
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.keyspace == CUSTOMER)
+        .map(|(i, host)| {
+            let mut guest = ServerRole::new(LOOKUP, &host.shard);
+            guest.dir_name = host.dir_name.clone();
+            (guest, i)
+        })
+        .collect()
+}
+
 /// The proxy's config for servers `(role, port)`, listening on 127.0.0.1:`proxy_port`, with user
 /// `root` (empty password, admin) and VSchemas in `vschema/` beside the config file.
 pub fn generate_config(servers: &[(ServerRole, u16)], proxy_port: u16) -> Config {
@@ -119,8 +142,9 @@ pub fn generate_config(servers: &[(ServerRole, u16)], proxy_port: u16) -> Config
     }
 }
 
-/// The VSchema written for `customer` when no example provides one: sharded, nothing else.
-pub fn minimal_customer_vschema() -> String {
+/// The VSchema written for a sharded keyspace (`customer`, `lookup`) when no example provides
+/// one: sharded, nothing else.
+pub fn minimal_sharded_vschema() -> String {
     "{\n  \"sharded\": true\n}\n".to_string()
 }
 
@@ -224,8 +248,52 @@ mod tests {
     }
 
     #[test]
+    fn lookup_shards_are_guests_of_customer_servers() {
+        let roles = layout(4).expect("layout");
+        let guests = guest_shards(&roles);
+        let got: Vec<_> = guests
+            .iter()
+            .map(|(g, host)| {
+                (
+                    g.keyspace.as_str(),
+                    g.shard.as_str(),
+                    g.database.as_str(),
+                    roles[*host].keyspace.as_str(),
+                    roles[*host].shard.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("lookup", "-40", "vt_lookup", "customer", "-40"),
+                ("lookup", "40-80", "vt_lookup", "customer", "40-80"),
+                ("lookup", "80-c0", "vt_lookup", "customer", "80-c0"),
+                ("lookup", "c0-", "vt_lookup", "customer", "c0-"),
+            ]
+        );
+        assert!(guests.iter().all(|(g, h)| g.dir_name == roles[*h].dir_name));
+
+        let mut servers: Vec<_> = roles.iter().cloned().zip(17100u16..).collect();
+        let hosted: Vec<_> = guests
+            .iter()
+            .map(|(g, h)| (g.clone(), 17100 + *h as u16))
+            .collect();
+        servers.extend(hosted);
+        let cfg = generate_config(&servers, 15306);
+        crate::config::validate(&cfg, "generated").expect("valid");
+        let names: Vec<_> = cfg.keyspaces.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["commerce", "customer", "lookup"]);
+        assert_eq!(cfg.keyspaces[2].shards.len(), 4);
+        assert_eq!(
+            cfg.keyspaces[2].shards[1].url, "mysql://root@127.0.0.1:17102/vt_lookup",
+            "lookup/40-80 shares the server of customer/40-80"
+        );
+    }
+
+    #[test]
     fn minimal_vschema_is_sharded_json() {
-        let v: serde_json::Value = serde_json::from_str(&minimal_customer_vschema()).expect("json");
+        let v: serde_json::Value = serde_json::from_str(&minimal_sharded_vschema()).expect("json");
         assert_eq!(v["sharded"], serde_json::Value::Bool(true));
     }
 }

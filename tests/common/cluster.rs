@@ -78,8 +78,9 @@ fn server_options() -> ServerOptions {
     }
 }
 
-/// Runs `f` on the spawner thread and waits for its result (blocking).
-fn on_spawner<T: Send + 'static>(
+/// Runs `f` on the spawner thread and waits for its result (blocking). Processes spawned there
+/// with `PR_SET_PDEATHSIG` die with the test process (the thread never ends).
+pub fn on_spawner<T: Send + 'static>(
     f: impl FnOnce(&tokio::runtime::Runtime) -> T + Send + 'static,
 ) -> T {
     let sender = SPAWNER.get_or_init(|| {

@@ -2,6 +2,7 @@
 //! own in-process proxy on a free port.
 
 use super::cluster::{backend_url, cluster_async, run_dir, PrivateServer, SHARED_SERVERS};
+use super::proxy_process::ProxyProcess;
 use mysql_async::prelude::Queryable;
 use shardgate::config::{
     BackendConfig, Config, KeyspaceConfig, ServerConfig, ShardConfig, UserConfig, VSchemaConfig,
@@ -359,6 +360,16 @@ impl TestEnv {
             .await
             .unwrap_or_else(|e| panic!("restarting the proxy: {e:#}"));
         std::mem::replace(&mut self.proxy, new).shutdown().await;
+    }
+
+    /// The env's config served by a `shardgate serve` child process on a port of its own (the
+    /// in-process proxy keeps running, unused), with its files in the run dir; see
+    /// [`ProxyProcess`]. Call it again for a second, independent process.
+    pub async fn proxy_process(&self) -> ProxyProcess {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = run_dir().join(format!("proxy-t{}-{n}", self.id));
+        ProxyProcess::start(&self.config, &dir).await
     }
 
     /// Shuts the proxy down, drops the env's databases and removes its private servers.

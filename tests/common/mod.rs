@@ -26,6 +26,8 @@
 //!   without seeing each other's data.
 //! - [`PrivateServer`] / [`EnvSpec::with_private_shard`]: a server a test may kill, stop and
 //!   restart (shard-down tests) without disturbing others.
+//! - [`ProxyProcess`] / [`TestEnv::proxy_process`]: the env's config served by the real
+//!   `shardgate serve` binary in a child process, for tests that SIGKILL and restart the proxy.
 //! - MariaDB missing ⇒ every test using the harness panics with the install command. Never skips.
 //!
 //! Connect through the proxy with `prefer_socket=false` (as [`TestEnv::url`] does): otherwise
@@ -35,6 +37,8 @@
 
 pub mod cluster;
 pub mod env;
+pub mod proxy_process;
 
 pub use cluster::{backend_url, cluster, cluster_async, PrivateServer, SharedServer, TestCluster};
 pub use env::{EnvSpec, KeyspaceSpec, ShardPlacement, TestEnv};
+pub use proxy_process::ProxyProcess;
