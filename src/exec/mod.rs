@@ -17,7 +17,7 @@ pub(crate) use lookup::{Lookup, LookupRow};
 pub(crate) use lookup_owner::keyspace_id;
 pub use lookup_sql::interpolate;
 pub(crate) use lookup_sql::{cell_value, literal};
-pub use select::{execute_select, shard_sql};
+pub use select::{execute_select, execute_select_at, shard_sql};
 pub use write::{execute_all_shards, execute_dml, execute_insert};
 
 pub use crate::backend::CommitOrder;

@@ -56,9 +56,20 @@ pub async fn execute_select<C: Cursor>(
     params: &[Value],
     vschema: &VSchema,
 ) -> Result<ShardResult, ExecError> {
-    let keyspace = plan.route.keyspace.as_str();
-    let shards = cursor.shards(keyspace)?;
+    let shards = cursor.shards(&plan.route.keyspace)?;
     let targets = resolve_route(cursor, &plan.route, params, vschema, &shards, false).await?;
+    execute_select_at(cursor, plan, params, vschema, targets).await
+}
+
+/// [`execute_select`] on shards already resolved.
+pub async fn execute_select_at<C: Cursor>(
+    cursor: &mut C,
+    plan: &SelectPlan,
+    params: &[Value],
+    vschema: &VSchema,
+    targets: Vec<ShardTarget>,
+) -> Result<ShardResult, ExecError> {
+    let keyspace = plan.route.keyspace.as_str();
     let limit = resolve_limit(plan, params)?;
     let filled;
     let query = match plan.query.limit_slot {
@@ -72,12 +83,24 @@ pub async fn execute_select<C: Cursor>(
     };
     let mut results: Vec<ShardResult> = Vec::with_capacity(targets.len());
     if targets.is_empty() {
-        let mut r = cursor.execute(keyspace, 0, query.sql.clone()).await?;
         // A lookup that found nothing proves no shard holds a matching row (every owner row
-        // has its lookup row), so the shard's own answer is exact: no rows, or a scalar
-        // aggregate's one row. Otherwise the rows are discarded.
-        if !is_lookup_route(&plan.route, vschema) {
+        // has its lookup row): a statement that then returns no row is answered from the
+        // remembered column definitions; otherwise one shard's own answer is exact (a scalar
+        // aggregate's one row). For other routes the rows are discarded.
+        let via_lookup = is_lookup_route(&plan.route, vschema);
+        if via_lookup && plan.empty_without_rows {
+            if let Some(columns) = plan.fields.get() {
+                return Ok(ShardResult {
+                    columns: columns.clone(),
+                    ..ShardResult::default()
+                });
+            }
+        }
+        let mut r = cursor.execute(keyspace, 0, query.sql.clone()).await?;
+        if !via_lookup {
             r.rows.clear();
+        } else if plan.empty_without_rows && r.rows.is_empty() {
+            plan.fields.remember(&r.columns);
         }
         results.push(r);
     } else {

@@ -44,6 +44,8 @@ async fn in_list_is_pruned_per_shard() {
             visible_columns: 0,
             hidden_tail: None,
         }),
+        empty_without_rows: true,
+        fields: Default::default(),
     };
     let mut c = cursor();
     execute_select(&mut c, &plan, &[], &vschema())

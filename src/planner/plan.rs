@@ -229,6 +229,35 @@ pub struct SelectPlan {
     pub query: QueryTemplate,
     /// How to combine; None when one shard answers (the result is relayed as is).
     pub merge: Option<Merge>,
+    /// Whether the statement certainly returns no row when no shard holds a matching row
+    /// (no aggregate, no UNION, no HAVING): then a lookup that finds nothing answers with
+    /// [`SelectPlan::fields`] and queries no shard.
+    pub empty_without_rows: bool,
+    /// The result's column definitions, remembered from a run.
+    pub fields: FieldCache,
+}
+
+/// Column definitions remembered by a (cached) plan; not part of the plan's identity. Clones
+/// share it, so a plan bound from a cached template remembers for the template.
+#[derive(Debug, Clone, Default)]
+pub struct FieldCache(std::sync::Arc<std::sync::OnceLock<Vec<mysql_common::packets::Column>>>);
+
+impl FieldCache {
+    /// The remembered columns.
+    pub fn get(&self) -> Option<&Vec<mysql_common::packets::Column>> {
+        self.0.get()
+    }
+
+    /// Remembers the columns (the first call wins).
+    pub fn remember(&self, columns: &[mysql_common::packets::Column]) {
+        let _ = self.0.set(columns.to_vec());
+    }
+}
+
+impl PartialEq for FieldCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// An UPDATE or DELETE on a sharded keyspace.

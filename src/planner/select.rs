@@ -42,6 +42,8 @@ pub(crate) fn plan_select(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanError> {
                 limit_slot: None,
             },
             merge: None,
+            empty_without_rows: empty_without_rows(ctx),
+            fields: Default::default(),
         }));
     }
     let ShardSelect {
@@ -62,7 +64,44 @@ pub(crate) fn plan_select(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanError> {
             limit_slot,
         },
         merge: Some(merge),
+        empty_without_rows: empty_without_rows(ctx),
+        fields: Default::default(),
     }))
+}
+
+/// Whether the statement returns no row when its tables give none: no aggregate function,
+/// UNION or HAVING anywhere in it (checked on the words, conservatively).
+fn empty_without_rows(ctx: &Ctx<'_>) -> bool {
+    const ROW_MAKERS: &[&str] = &[
+        "count",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group_concat",
+        "bit_and",
+        "bit_or",
+        "bit_xor",
+        "std",
+        "stddev",
+        "stddev_pop",
+        "stddev_samp",
+        "var_pop",
+        "var_samp",
+        "variance",
+        "json_arrayagg",
+        "json_objectagg",
+        "union",
+        "having",
+        "except",
+        "intersect",
+    ];
+    !ctx.text.tokens.iter().any(|t| {
+        t.kind == crate::sql::TokenKind::Ident
+            && ROW_MAKERS
+                .iter()
+                .any(|w| t.text(ctx.sql).eq_ignore_ascii_case(w))
+    })
 }
 
 /// Where the statement runs: a sharded keyspace, or passthrough (also a statement without

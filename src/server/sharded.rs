@@ -317,6 +317,7 @@ impl ClientConn {
                     .await;
             }
             Plan::Select(sp) => {
+                let mut resolved = None;
                 if sp.merge.is_none() {
                     let mut cursor = SessionCursor {
                         conn: self,
@@ -342,12 +343,18 @@ impl ClientConn {
                             .run_on_shard(&shard, Cow::Owned(sql), kind, text, exec, more)
                             .await;
                     }
+                    resolved = Some(targets);
                 }
                 let mut cursor = SessionCursor {
                     conn: self,
                     params: params.clone(),
                 };
-                exec::execute_select(&mut cursor, sp, &params, vschema).await
+                match resolved {
+                    Some(targets) => {
+                        exec::execute_select_at(&mut cursor, sp, &params, vschema, targets).await
+                    }
+                    None => exec::execute_select(&mut cursor, sp, &params, vschema).await,
+                }
             }
             Plan::Dml(_) | Plan::Insert(_) if plan.maintains_lookups() => {
                 let scope = self.open_ordered_statement().await?;
