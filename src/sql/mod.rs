@@ -13,6 +13,7 @@
 
 pub mod classify;
 pub mod fingerprint;
+pub mod parameterize;
 pub mod qualifier;
 pub mod quoting;
 pub mod set_stmt;
@@ -26,6 +27,7 @@ mod tests;
 
 pub use classify::{classify, StatementKind};
 pub use fingerprint::{fingerprint, hash64, literals, Fingerprint};
+pub use parameterize::{parameterize, Literal, Parameterized};
 pub use qualifier::{qualifiers, rewrite_qualifiers, Qualifier};
 pub use quoting::quote_ident;
 pub use set_stmt::{parse_set, SetItem, SetScope, SetValue};
