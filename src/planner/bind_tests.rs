@@ -136,9 +136,4 @@ fn golden_cases_agree_through_templates() {
     // Templates refused where the text plans are rare: the cache still works for them,
     // keyed by full text as before.
     assert!(refused.len() * 10 <= checked, "{}", refused.join("\n"));
-    eprintln!(
-        "{checked} parameterized golden cases, {} refused as templates:\n{}",
-        refused.len(),
-        refused.join("\n")
-    );
 }
