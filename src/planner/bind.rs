@@ -82,13 +82,10 @@ fn route(r: &Route, literals: &[BoundLiteral<'_>]) -> Option<Route> {
 
 fn query(q: &QueryTemplate, literals: &[BoundLiteral<'_>]) -> Option<QueryTemplate> {
     let s = splice(&q.sql, literals)?;
-    let in_list = match &q.in_list {
-        None => None,
-        Some(l) => Some(InList {
-            span: s.range(l.span),
-            items: l.items.iter().map(|r| s.range(*r)).collect(),
-        }),
-    };
+    let in_list = q.in_list.as_ref().map(|l| InList {
+        span: s.range(l.span),
+        items: l.items.iter().map(|r| s.range(*r)).collect(),
+    });
     Some(QueryTemplate {
         sql: s.text,
         in_list,

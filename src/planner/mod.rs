@@ -51,7 +51,7 @@ mod tables;
 mod values;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use bind::{bind, BoundLiteral};
 pub use describe::describe;
