@@ -11,6 +11,10 @@
 //! | UPDATE / DELETE | [`dml`] | [`Plan::Dml`] |
 //! | CREATE / ALTER / DROP / TRUNCATE / RENAME | [`ddl`] | [`Plan::AllShards`] |
 //!
+//! [`plan_template`] plans a text statement's literal-free template ([`crate::sql::parameterize`])
+//! like a prepared statement, and [`bind`] turns that plan into the plan of each statement of
+//! the shape (the plan cache's hot path: no parsing).
+//!
 //! Everything in one unsharded keyspace, or a session pinned to one shard (`USE ks:-80`), gives
 //! [`Plan::Passthrough`]: the existing single-shard path runs the text as is.
 //!

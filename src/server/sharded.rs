@@ -4,6 +4,11 @@
 //! A SELECT that one shard answers whole is relayed as it streams (text or binary rows, with
 //! the client's parameters bound on the backend); everything else runs as text on each shard
 //! (prepared-statement parameters interpolated as SQL literals) and is merged at the proxy.
+//!
+//! Plans come from the [`PlanCache`]: a text statement's plan is its template's plan with the
+//! statement's literals bound in ([`planner::bind`]), so it carries the client's literal text
+//! and runs exactly like a plan of the statement itself (the single-shard relay sends that
+//! text).
 
 use super::connection::{ClientConn, CommandError};
 use super::local_answers::LocalResult;

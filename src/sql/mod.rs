@@ -1,5 +1,5 @@
 //! SQL text handling that must be fast and never fail: tokenizing, statement splitting,
-//! classification, `SET`/`USE` parsing, qualifier rewrites and fingerprints.
+//! classification, `SET`/`USE` parsing, qualifier rewrites, fingerprints and plan templates.
 //!
 //! Everything here works on the client's original text with byte offsets, so the proxy can forward
 //! that text unchanged or splice small edits into it (see "Forward the client's text" in DESIGN.md).
