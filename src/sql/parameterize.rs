@@ -136,6 +136,7 @@ pub fn parameterize(stmt: &str, kind: StatementKind) -> Option<Parameterized> {
         sig: &sig,
         kind,
         stack: vec![Frame::Other],
+        seen_values: false,
     };
     let mut literals = Vec::new();
     for i in 0..sig.len() {
@@ -160,6 +161,8 @@ struct Scan<'a> {
     sig: &'a [Token],
     kind: StatementKind,
     stack: Vec<Frame>,
+    /// VALUES was seen: a later `VALUES(col)` (in ON DUPLICATE KEY UPDATE) is no row list.
+    seen_values: bool,
 }
 
 impl Scan<'_> {
@@ -231,8 +234,10 @@ impl Scan<'_> {
             } else if text.eq_ignore_ascii_case("set") {
                 (self.kind == StatementKind::Update).then_some(Frame::Set)
             } else if text.eq_ignore_ascii_case("values") || text.eq_ignore_ascii_case("value") {
-                matches!(self.kind, StatementKind::Insert | StatementKind::Replace)
-                    .then_some(Frame::Values)
+                let rows = matches!(self.kind, StatementKind::Insert | StatementKind::Replace)
+                    && !self.seen_values;
+                self.seen_values = true;
+                Some(if rows { Frame::Values } else { Frame::Other })
             } else {
                 None
             };

@@ -128,6 +128,11 @@ fn insert_values_and_update_set() {
         Some("insert into t (a) values (?) on duplicate key update a = 2")
     );
     assert_eq!(
+        ins("insert into t (a, b) values (1, 2) on duplicate key update b = values(b) + 3")
+            .as_deref(),
+        Some("insert into t (a, b) values (?, ?) on duplicate key update b = values(b) + 3")
+    );
+    assert_eq!(
         ins("insert into t (a, b) values ((1), 2 + 3, 'a' 'b')"),
         None
     );
