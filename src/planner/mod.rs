@@ -11,6 +11,10 @@
 //! | UPDATE / DELETE | [`dml`] | [`Plan::Dml`] |
 //! | CREATE / ALTER / DROP / TRUNCATE / RENAME | [`ddl`] | [`Plan::AllShards`] |
 //!
+//! [`plan_template`] plans a text statement's literal-free template ([`crate::sql::parameterize`])
+//! like a prepared statement, and [`bind`] turns that plan into the plan of each statement of
+//! the shape (the plan cache's hot path: no parsing).
+//!
 //! Everything in one unsharded keyspace, or a session pinned to one shard (`USE ks:-80`), gives
 //! [`Plan::Passthrough`]: the existing single-shard path runs the text as is.
 //!
@@ -29,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bind;
 pub mod describe;
 pub mod plan;
 
@@ -51,13 +56,17 @@ mod tables;
 mod values;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
+pub use bind::{bind, BoundLiteral};
 pub use describe::describe;
 pub use plan::*;
+pub use routing::literal_class;
+pub use values::literal_value;
 
 use crate::session::Target;
 use crate::sql::{classify, StatementKind};
+use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use sqlparser::ast::Statement;
 use sqlparser::dialect::MySqlDialect;
@@ -129,6 +138,31 @@ pub(crate) fn unsupported<T>(construct: impl Into<String>) -> Result<T, PlanErro
 /// [`Plan::Passthrough`] for its keyspace whatever the statement is. Unqualified tables resolve
 /// to the target keyspace when there is one, else through the VSchema's global table names.
 pub fn plan(sql: &str, vschema: &VSchema, target: Option<&Target>) -> Result<Plan, PlanError> {
+    plan_ctx(&Ctx::new(sql, vschema, target))
+}
+
+/// Plans the template of a text statement ([`crate::sql::parameterize`]): its `?` are the
+/// client's literals `bound` (typed by [`literal_value`]), so the plan is a prepared-statement
+/// plan, except that a `?` fits a vindex as its literal does (the cache keys templates by the
+/// literals' [`literal_class`]) and IN lists of `?` are still pruned per shard. [`bind`] turns
+/// it into the plan of one statement.
+pub fn plan_template(
+    template: &str,
+    bound: &[SqlValue],
+    vschema: &VSchema,
+    target: Option<&Target>,
+) -> Result<Plan, PlanError> {
+    let ctx = Ctx {
+        sql: template,
+        vschema,
+        target,
+        text: values::Text::with_bound(template, bound),
+    };
+    plan_ctx(&ctx)
+}
+
+fn plan_ctx(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
+    let (sql, target) = (ctx.sql, ctx.target);
     if let Some(t) = target {
         if t.shard.is_some() {
             return Ok(Plan::Passthrough {
@@ -136,18 +170,17 @@ pub fn plan(sql: &str, vschema: &VSchema, target: Option<&Target>) -> Result<Pla
             });
         }
     }
-    let ctx = Ctx::new(sql, vschema, target);
     match classify(sql) {
-        StatementKind::Ddl => ddl::plan_ddl(&ctx),
+        StatementKind::Ddl => ddl::plan_ddl(ctx),
         StatementKind::Select
         | StatementKind::Insert
         | StatementKind::Replace
         | StatementKind::Update
         | StatementKind::Delete => match parse(sql)? {
-            Statement::Query(q) => select::plan_select(&ctx, &q),
-            Statement::Insert(ins) => insert::plan_insert(&ctx, &ins),
-            Statement::Update(upd) => dml::plan_update(&ctx, &upd),
-            Statement::Delete(del) => dml::plan_delete(&ctx, &del),
+            Statement::Query(q) => select::plan_select(ctx, &q),
+            Statement::Insert(ins) => insert::plan_insert(ctx, &ins),
+            Statement::Update(upd) => dml::plan_update(ctx, &upd),
+            Statement::Delete(del) => dml::plan_delete(ctx, &del),
             other => unsupported(format!(
                 "statement '{}' on a sharded keyspace is not supported",
                 statement_word(&other)

@@ -22,7 +22,7 @@ use super::plan::{InList, RouteOpcode, RouteValue};
 use super::scope::{Analysis, Scope};
 use super::values::{is_null, Text};
 use super::Ctx;
-use crate::vindex::SqlType;
+use crate::vindex::{SqlType, SqlValue};
 use crate::vschema::LookupParams;
 use sqlparser::ast::{BinaryOperator, Expr, Value};
 
@@ -277,7 +277,9 @@ fn vindex_options(
             v.functional().is_some()
                 && cv.columns.len() == 1
                 && cv.columns[0] == col
-                && values.iter().all(|x| fits(&v.type_name, x, column_type))
+                && values
+                    .iter()
+                    .all(|x| fits(&ctx.text, &v.type_name, x, column_type))
         })
         .map(|(position, (cv, v))| {
             let opcode = match (values.len(), v.unique) {
@@ -335,7 +337,9 @@ fn lookup_routes(ctx: &Ctx<'_>, lookup: &LookupParams, values: &[RouteValue]) ->
         .as_deref()
         .and_then(|c| table.column(c))
         .and_then(|c| c.sql_type);
-    values.iter().all(|x| fits(&v.type_name, x, column_type))
+    values
+        .iter()
+        .all(|x| fits(&ctx.text, &v.type_name, x, column_type))
 }
 
 /// Whether routing literal `v` through a vindex of type `vindex_type` finds every row MySQL's
@@ -348,10 +352,17 @@ fn lookup_routes(ctx: &Ctx<'_>, lookup: &LookupParams, values: &[RouteValue]) ->
 /// * the others (string vindexes): strings and hex literals; but when the VSchema gives the
 ///   column an integral type, integers and strings holding an integer exactly as MySQL prints
 ///   it (`'5'`, not `'05'`);
-/// * `?` parameters always (typed at execute time), NULL always (never equal to anything).
-fn fits(vindex_type: &str, v: &RouteValue, column_type: Option<SqlType>) -> bool {
-    let RouteValue::Literal(lit) = v else {
-        return true;
+/// * `?` parameters always (typed at execute time), NULL always (never equal to anything);
+///   but a `?` of a text statement's template as the literal it stands for.
+///
+/// [`literal_class`] must tell apart any two literals this function treats differently.
+fn fits(text: &Text<'_>, vindex_type: &str, v: &RouteValue, column_type: Option<SqlType>) -> bool {
+    let lit = match v {
+        RouteValue::Literal(lit) => lit,
+        RouteValue::Param(i) => match text.bound.get(*i) {
+            Some(lit) => lit,
+            None => return true,
+        },
     };
     let ty = lit.ty();
     if ty == SqlType::Null {
@@ -366,6 +377,30 @@ fn fits(vindex_type: &str, v: &RouteValue, column_type: Option<SqlType>) -> bool
             ty.is_integral() || (ty == SqlType::VarChar && canonical_integer(lit.raw()))
         }
         _ => matches!(ty, SqlType::VarChar | SqlType::HexVal | SqlType::HexNum),
+    }
+}
+
+/// What [`fits`] reads of a literal, as one byte: two literals of the same class fit the same
+/// vindexes of every column, so a template planned with one is right for the other (the plan
+/// cache keys templates by their literals' classes).
+pub fn literal_class(v: &SqlValue) -> u8 {
+    let ty = v.ty();
+    if ty == SqlType::Null {
+        b'n'
+    } else if ty.is_integral() {
+        b'i'
+    } else if ty == SqlType::VarChar {
+        let raw = v.raw();
+        match (plain_digits(raw), canonical_integer(raw)) {
+            (false, false) => b's',
+            (true, false) => b'd',
+            (false, true) => b'c',
+            (true, true) => b'b',
+        }
+    } else if matches!(ty, SqlType::HexVal | SqlType::HexNum) {
+        b'h'
+    } else {
+        b'o'
     }
 }
 
@@ -409,7 +444,7 @@ fn tuple_range(text: &Text<'_>, row: &Expr) -> Option<(usize, usize)> {
 
 /// The IN list around literal items at `items`: the parentheses must enclose exactly them.
 fn in_list(text: &Text<'_>, items: Vec<(usize, usize)>, values: &[RouteValue]) -> Option<InList> {
-    if values.iter().any(|v| matches!(v, RouteValue::Param(_))) {
+    if !text.templated() && values.iter().any(|v| matches!(v, RouteValue::Param(_))) {
         return None;
     }
     let first = items.first()?;

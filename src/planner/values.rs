@@ -32,11 +32,19 @@ pub(crate) struct Text<'a> {
     line_starts: Vec<usize>,
     /// Start offsets of the `?` tokens, in order.
     params: Vec<usize>,
+    /// For a template of a text statement (see [`super::plan_template`]): the value of the
+    /// literal each `?` replaced, in order; empty otherwise.
+    pub bound: &'a [SqlValue],
 }
 
 impl<'a> Text<'a> {
     /// Tokenizes `sql`.
     pub fn new(sql: &'a str) -> Self {
+        Self::with_bound(sql, &[])
+    }
+
+    /// Tokenizes a template whose `?` stand for the literals `bound` (in order).
+    pub fn with_bound(sql: &'a str, bound: &'a [SqlValue]) -> Self {
         let tokens: Vec<Token> = tokenize(sql)
             .into_iter()
             .filter(|t| !matches!(t.kind, TokenKind::Comment | TokenKind::Directive))
@@ -58,6 +66,7 @@ impl<'a> Text<'a> {
             tokens,
             line_starts,
             params,
+            bound,
         }
     }
 
@@ -75,6 +84,12 @@ impl<'a> Text<'a> {
             None if rest.chars().count() == column => Some(self.sql.len()),
             None => None,
         }
+    }
+
+    /// Whether this is a template of a text statement: its `?` are literals of the client's
+    /// text, spliced back in before anything runs (so their positions may change).
+    pub fn templated(&self) -> bool {
+        !self.bound.is_empty()
     }
 
     /// How many `?` parameters the statement has.
@@ -170,6 +185,15 @@ impl<'a> Text<'a> {
             _ => return None,
         };
         Some(RouteValue::Literal(value))
+    }
+}
+
+/// The value of a literal [`crate::sql::parameterize`] replaced, typed exactly as
+/// [`Text::route_value`] types it in the original text (the module table).
+pub fn literal_value(sql: &str, lit: &crate::sql::Literal) -> SqlValue {
+    match lit.token.kind {
+        TokenKind::String => SqlValue::varchar(lit.token.string_value(sql).as_bytes()),
+        _ => number(lit.token.text(sql), lit.negative),
     }
 }
 

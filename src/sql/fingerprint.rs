@@ -1,6 +1,9 @@
-//! Statement fingerprints: the plan-cache key.
+//! Statement fingerprints: a statement's shape, for logs and statistics.
 //!
-//! Parsing costs microseconds, so plans are cached by the statement's shape. The normalized form
+//! Parsing costs microseconds, so plans are cached by the statement's shape. The plan cache
+//! itself keys text statements by [`super::parameterize`]'s template instead, which replaces
+//! only the literals a plan can take as parameters and keeps the text otherwise byte for byte
+//! (so the shards get the client's exact text). The normalized form here
 //! replaces every literal (string, number, hex/bit) with `?`, drops plain comments, keeps `/*! */`
 //! and `/*vt+ */` comments verbatim (they change what runs), and joins tokens with single spaces.
 //! Identifiers and keywords keep their case. `-5` becomes `- ?`. Literals inside `/*! */` comments

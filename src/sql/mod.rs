@@ -1,5 +1,5 @@
 //! SQL text handling that must be fast and never fail: tokenizing, statement splitting,
-//! classification, `SET`/`USE` parsing, qualifier rewrites and fingerprints.
+//! classification, `SET`/`USE` parsing, qualifier rewrites, fingerprints and plan templates.
 //!
 //! Everything here works on the client's original text with byte offsets, so the proxy can forward
 //! that text unchanged or splice small edits into it (see "Forward the client's text" in DESIGN.md).
@@ -13,6 +13,7 @@
 
 pub mod classify;
 pub mod fingerprint;
+pub mod parameterize;
 pub mod qualifier;
 pub mod quoting;
 pub mod set_stmt;
@@ -26,6 +27,7 @@ mod tests;
 
 pub use classify::{classify, StatementKind};
 pub use fingerprint::{fingerprint, hash64, literals, Fingerprint};
+pub use parameterize::{parameterize, Literal, Parameterized};
 pub use qualifier::{qualifiers, rewrite_qualifiers, Qualifier};
 pub use quoting::quote_ident;
 pub use set_stmt::{parse_set, SetItem, SetScope, SetValue};

@@ -429,6 +429,31 @@ refuse DELETE FROM orders WHERE status = 'new' ORDER BY id LIMIT 5
 ok UPDATE orders SET status = 'first' WHERE user_id = 3 ORDER BY id LIMIT 1
 ok SELECT id, status FROM orders WHERE user_id = 3 ORDER BY id
 
+# --- plan templates: text statements of one shape share a cached plan; each statement's own
+#     literals route it and reach the shards exactly as written ---
+ok SELECT id, name FROM user WHERE id = 3 AND name <> 'o\'brien'
+ok SELECT id, name FROM user WHERE id = 4 AND name <> 'o''brien'
+ok SELECT id, name FROM user WHERE name = 'o\'brien' ORDER BY id
+ok SELECT id, name FROM user WHERE name = 'o''brien' ORDER BY id
+ok SELECT id FROM user WHERE id IN (4, - 42, '7', 01) ORDER BY id
+ok SELECT id FROM user WHERE id IN (5, 6, '8', 02) ORDER BY id
+ok SELECT id, balance FROM user WHERE id = 5 AND balance >= 0.50
+ok SELECT id, balance FROM user WHERE id = '6' AND balance >= 1.500
+ok SELECT id FROM user WHERE id = 5.0
+ok SELECT id FROM user WHERE id = 6.0
+ok SELECT id FROM user WHERE id = '5abc'
+ok SELECT COUNT(*) FROM user WHERE age BETWEEN 20 AND 30
+ok SELECT COUNT(*) FROM user WHERE age NOT BETWEEN 31 AND 40
+ok UPDATE user SET city = 'Caf\'e', balance = 1.50 WHERE id = 13
+ok UPDATE user SET city = 'Caf''e2', balance = 2.5 WHERE id = 14
+ok SELECT id, city, balance FROM user WHERE id IN (13, 14) ORDER BY id
+ok INSERT INTO user (id, name, balance) VALUES (6001, 'tpl\'1', 1.50), (6002, 'tpl2', -0.5)
+ok INSERT INTO user (id, name, balance) VALUES (6003, 'tpl3', 2.50), (-6004, 'tpl''4', 7)
+ok SELECT id, name, balance FROM user WHERE id IN (6001, 6002, 6003, -6004) ORDER BY id
+ok DELETE FROM user WHERE id = 6001
+ok DELETE FROM user WHERE id = -6004
+ok SELECT id, name FROM user WHERE id >= 6000 OR id <= -6000 ORDER BY id
+
 # --- final state ---
 ok SELECT * FROM user ORDER BY id
 ok SELECT * FROM orders ORDER BY id
