@@ -196,6 +196,79 @@ impl Lookup<'_> {
             .collect())
     }
 
+    /// Indexes of the lookup rows that have no owner row (read without locks): one query
+    /// per owner shard for the batch, then a per-row check for rows the owner's collation
+    /// may match differently.
+    pub async fn orphans_among<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        rows: &[LookupRow],
+    ) -> Result<Vec<usize>, ExecError> {
+        let owner = self.owner.as_ref().ok_or_else(|| {
+            ExecError::Internal(format!("lookup vindex '{}' has no owner", self.name))
+        })?;
+        let shards = cursor.shards(owner.keyspace)?;
+        let mut per_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
+        let mut orphans = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            match super::resolve::destination_shards(
+                &Destination::KeyspaceId(row.ksid.clone()),
+                &shards,
+            ) {
+                Ok(list) if !list.is_empty() => {
+                    for s in list {
+                        if let Some(l) = per_shard.get_mut(s) {
+                            l.push(i);
+                        }
+                    }
+                }
+                _ => orphans.push(i),
+            }
+        }
+        let cols: Vec<String> = owner.columns.iter().map(|c| ident(c)).collect();
+        let first = cols.first().cloned().unwrap_or_default();
+        for (shard, idx) in per_shard.iter().enumerate() {
+            if idx.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = idx.iter().map(|&i| literal(&rows[i].from[0])).collect();
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {first} IN ({})",
+                cols.join(", "),
+                ident(owner.table),
+                keys.join(", ")
+            );
+            let found = cursor
+                .execute_in(CommitOrder::Autocommit, owner.keyspace, shard, sql)
+                .await?;
+            let present: Vec<Vec<SqlValue>> = found
+                .rows
+                .iter()
+                .map(|r| {
+                    (0..cols.len())
+                        .map(|k| {
+                            r.get(k)
+                                .map(|c| cell_value(found.columns.get(k), c))
+                                .unwrap_or_else(SqlValue::null)
+                        })
+                        .collect()
+                })
+                .collect();
+            for &i in idx {
+                let row = &rows[i];
+                let exact = present
+                    .iter()
+                    .any(|p| p.iter().zip(&row.from).all(|(a, b)| same_value(b, a)));
+                if !exact && self.is_orphan(cursor, row).await? {
+                    orphans.push(i);
+                }
+            }
+        }
+        orphans.sort_unstable();
+        orphans.dedup();
+        Ok(orphans)
+    }
+
     /// Whether a lookup row has no owner row (read without locks).
     pub async fn is_orphan<C: Cursor>(
         &self,

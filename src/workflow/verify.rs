@@ -51,10 +51,13 @@ pub async fn count_orphans(
                 .await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.from.clone());
-            for row in rows.iter().filter(|r| range.contains(&r.ksid)) {
-                if !lookup.is_orphan(cursor, row).await? {
-                    continue;
-                }
+            let mine: Vec<LookupRow> = rows
+                .iter()
+                .filter(|r| range.contains(&r.ksid))
+                .cloned()
+                .collect();
+            for i in lookup.orphans_among(cursor, &mine).await? {
+                let row = &mine[i];
                 orphans += 1;
                 if repair {
                     match lookup.delete_orphan(cursor, row).await {
