@@ -552,7 +552,7 @@ impl<'v> Lookup<'v> {
                     }
                     let taken = claimed.contains(&existing)
                         || self
-                            .owner_exists(cursor, owner, &owner_shards, row, &existing)
+                            .owner_exists(cursor, owner, &owner_shards, row, &existing, true)
                             .await?;
                     if taken {
                         if ignore {
@@ -587,8 +587,9 @@ impl<'v> Lookup<'v> {
         Ok(())
     }
 
-    /// Whether the owner row a lookup row points to (keyspace id `ksid`) exists, read under a
-    /// shared lock on the normal connection: it waits for a transaction still writing it.
+    /// Whether the owner row a lookup row points to (keyspace id `ksid`) exists. `locked`:
+    /// read under a shared lock on the normal connection, so it waits for a transaction still
+    /// writing the row; otherwise a plain autocommit read.
     pub(super) async fn owner_exists<C: Cursor>(
         &self,
         cursor: &mut C,
@@ -596,6 +597,7 @@ impl<'v> Lookup<'v> {
         owner_shards: &[(String, KeyRange)],
         row: &LookupRow,
         ksid: &[u8],
+        locked: bool,
     ) -> Result<bool, ExecError> {
         let targets = destination_shards(&Destination::KeyspaceId(ksid.to_vec()), owner_shards);
         let Ok(targets) = targets else {
@@ -604,15 +606,20 @@ impl<'v> Lookup<'v> {
         };
         let values: Vec<String> = row.from.iter().map(literal).collect();
         let first = owner.columns.first().map(String::as_str).unwrap_or("");
+        let (order, suffix) = if locked {
+            (CommitOrder::Normal, " LOCK IN SHARE MODE")
+        } else {
+            (CommitOrder::Autocommit, "")
+        };
         let sql = format!(
-            "SELECT {} FROM {} WHERE {} LOCK IN SHARE MODE",
+            "SELECT {} FROM {} WHERE {}{suffix}",
             ident(first),
             ident(owner.table),
             conjunction(owner.columns, &values)
         );
         for shard in targets {
             let r = cursor
-                .execute_in(CommitOrder::Normal, owner.keyspace, shard, sql.clone())
+                .execute_in(order, owner.keyspace, shard, sql.clone())
                 .await?;
             if !r.rows.is_empty() {
                 return Ok(true);
@@ -706,4 +713,22 @@ pub(crate) fn is_lookup_route(route: &crate::planner::Route, vschema: &VSchema) 
         .as_deref()
         .and_then(|v| vschema.keyspace(&route.keyspace)?.vindex(v))
         .is_some_and(|v| v.is_lookup())
+}
+
+/// Lookup rows `(from…, to)` of a result whose first `from_count` columns are the from
+/// columns and the next one the keyspace id.
+pub(super) fn rows_of(result: &super::ShardResult, from_count: usize) -> Vec<LookupRow> {
+    let cell = |row: &[mysql_async::Value], k: usize| {
+        row.get(k)
+            .map(|c| cell_value(result.columns.get(k), c))
+            .unwrap_or_else(SqlValue::null)
+    };
+    result
+        .rows
+        .iter()
+        .map(|r| LookupRow {
+            from: (0..from_count).map(|k| cell(r, k)).collect(),
+            ksid: cell(r, from_count).raw().to_vec(),
+        })
+        .collect()
 }

@@ -2,7 +2,7 @@
 //! owner rows whose lookup row is missing, scanning lookup rows, and removing orphans under
 //! the consistent-lookup locks (used by CreateLookupVindex and `VERIFY VINDEX ... REPAIR`).
 
-use super::lookup::{same_value, Lookup, LookupRow};
+use super::lookup::{rows_of, same_value, Lookup, LookupRow};
 use super::lookup_sql::{cell_value, hex, ident, literal};
 use super::{CommitOrder, Cursor, ExecError};
 use crate::vindex::{Destination, SqlValue};
@@ -101,24 +101,7 @@ impl Lookup<'_> {
             let found = cursor
                 .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
                 .await?;
-            let n = self.params.from.len();
-            let present: Vec<LookupRow> = found
-                .rows
-                .iter()
-                .map(|r| LookupRow {
-                    from: (0..n)
-                        .map(|k| {
-                            r.get(k)
-                                .map(|c| cell_value(found.columns.get(k), c))
-                                .unwrap_or_else(SqlValue::null)
-                        })
-                        .collect(),
-                    ksid: r
-                        .get(n)
-                        .map(|c| cell_value(found.columns.get(n), c).raw().to_vec())
-                        .unwrap_or_default(),
-                })
-                .collect();
+            let present = rows_of(&found, self.params.from.len());
             for &i in idx {
                 let row = &rows[i];
                 let exact = present.iter().any(|p| {
@@ -177,23 +160,7 @@ impl Lookup<'_> {
         let r = cursor
             .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
             .await?;
-        let n = self.params.from.len();
-        Ok(r.rows
-            .iter()
-            .map(|row| LookupRow {
-                from: (0..n)
-                    .map(|k| {
-                        row.get(k)
-                            .map(|c| cell_value(r.columns.get(k), c))
-                            .unwrap_or_else(SqlValue::null)
-                    })
-                    .collect(),
-                ksid: row
-                    .get(n)
-                    .map(|c| cell_value(r.columns.get(n), c).raw().to_vec())
-                    .unwrap_or_default(),
-            })
-            .collect())
+        Ok(rows_of(&r, self.params.from.len()))
     }
 
     /// Indexes of the lookup rows that have no owner row (read without locks): one query
@@ -279,26 +246,9 @@ impl Lookup<'_> {
             ExecError::Internal(format!("lookup vindex '{}' has no owner", self.name))
         })?;
         let shards = cursor.shards(owner.keyspace)?;
-        let owner_shards =
-            super::resolve::destination_shards(&Destination::KeyspaceId(row.ksid.clone()), &shards);
-        let Ok(owner_shards) = owner_shards else {
-            return Ok(true);
-        };
-        let values: Vec<String> = row.from.iter().map(literal).collect();
-        let sql = format!(
-            "SELECT 1 FROM {} WHERE {}",
-            ident(owner.table),
-            super::lookup_sql::conjunction(owner.columns, &values)
-        );
-        for s in owner_shards {
-            let r = cursor
-                .execute_in(CommitOrder::Autocommit, owner.keyspace, s, sql.clone())
-                .await?;
-            if !r.rows.is_empty() {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        Ok(!self
+            .owner_exists(cursor, owner, &shards, row, &row.ksid, false)
+            .await?)
     }
 
     /// Deletes an orphan lookup row safely: locks it (pre list), probes its owner row under a
@@ -336,7 +286,7 @@ impl Lookup<'_> {
         }
         let owner_shards = cursor.shards(owner.keyspace)?;
         if self
-            .owner_exists(cursor, owner, &owner_shards, row, &row.ksid)
+            .owner_exists(cursor, owner, &owner_shards, row, &row.ksid, true)
             .await?
         {
             return Ok(false);

@@ -9,6 +9,7 @@ mod lookup_owner;
 mod lookup_sql;
 mod lookup_verify;
 pub mod resolve;
+mod result;
 mod select;
 mod write;
 
@@ -17,6 +18,7 @@ pub(crate) use lookup::{Lookup, LookupRow};
 pub(crate) use lookup_owner::keyspace_id;
 pub use lookup_sql::interpolate;
 pub(crate) use lookup_sql::{cell_value, literal};
+pub use result::read_result;
 pub use select::{execute_select, execute_select_at, shard_sql};
 pub use write::{execute_all_shards, execute_dml, execute_insert};
 

@@ -304,33 +304,7 @@ impl Cursor for SessionCursor<'_> {
         self.conn.session.log_query(keyspace, &shard.name, &sql);
         let transactional = order != CommitOrder::Autocommit;
         let mut sc = self.conn.acquire_in(&shard, transactional, order).await?;
-        let res: Result<ShardResult, mysql_async::Error> = async {
-            let mut result = sc.conn.query_iter(sql).await?;
-            let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
-            let mut out = ShardResult {
-                columns,
-                ..ShardResult::default()
-            };
-            if out.columns.is_empty() {
-                out.affected_rows = result.affected_rows();
-                out.last_insert_id = result.last_insert_id().unwrap_or(0);
-            }
-            while let Some(row) = result.next().await? {
-                out.rows.push(
-                    row.unwrap_raw()
-                        .into_iter()
-                        .map(|v| v.unwrap_or(Value::NULL))
-                        .collect(),
-                );
-            }
-            out.warnings = result.warnings();
-            // Drain any further result sets.
-            while !result.is_empty() {
-                let _ = result.next().await?;
-            }
-            Ok(out)
-        }
-        .await;
+        let res = crate::exec::read_result(&mut sc.conn, sql).await;
         let res = sc.check(res);
         self.conn.put_back(sc).await;
         Ok(res.map_err(ProxyError::from)?)

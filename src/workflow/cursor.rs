@@ -8,7 +8,7 @@ use crate::error::ProxyError;
 use crate::exec::{CommitOrder, Cursor, ExecError, ShardResult};
 use crate::keyrange::KeyRange;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Value};
+use mysql_async::Conn;
 use std::sync::Arc;
 
 /// Open transactions of one unit of background work.
@@ -115,31 +115,7 @@ impl Cursor for JobCursor {
                 &mut self.open[last].3
             }
         };
-        let res: Result<ShardResult, mysql_async::Error> = async {
-            let mut result = conn.query_iter(sql).await?;
-            let columns = result.columns().map(|c| c.to_vec()).unwrap_or_default();
-            let mut out = ShardResult {
-                columns,
-                ..ShardResult::default()
-            };
-            if out.columns.is_empty() {
-                out.affected_rows = result.affected_rows();
-            }
-            while let Some(row) = result.next().await? {
-                out.rows.push(
-                    row.unwrap_raw()
-                        .into_iter()
-                        .map(|v| v.unwrap_or(Value::NULL))
-                        .collect(),
-                );
-            }
-            out.warnings = result.warnings();
-            while !result.is_empty() {
-                let _ = result.next().await?;
-            }
-            Ok(out)
-        }
-        .await;
+        let res = crate::exec::read_result(conn, sql).await;
         res.map_err(|e| {
             ExecError::Proxy(ProxyError::Backend(BackendError::from_driver(
                 e,
