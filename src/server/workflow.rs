@@ -6,10 +6,8 @@ use super::local_answers::LocalResult;
 use super::statement::Exec;
 use crate::admin::WorkflowStatement;
 use crate::error::ProxyError;
-use crate::protocol::writer::{synthetic_column, OkInfo};
+use crate::protocol::writer::OkInfo;
 use crate::workflow;
-use mysql_async::Value;
-use mysql_common::constants::ColumnType;
 
 /// The statement's name as its error messages show it.
 fn statement_name(w: &WorkflowStatement) -> &'static str {
@@ -25,19 +23,10 @@ fn statement_name(w: &WorkflowStatement) -> &'static str {
 
 /// A result set of text columns.
 fn text_result(columns: &[&str], rows: Vec<Vec<String>>) -> LocalResult {
+    let r = crate::admin::AdminResult::varchar(columns, rows);
     LocalResult {
-        columns: columns
-            .iter()
-            .map(|c| synthetic_column(c, ColumnType::MYSQL_TYPE_VAR_STRING))
-            .collect(),
-        rows: rows
-            .into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|v| Value::Bytes(v.into_bytes()))
-                    .collect()
-            })
-            .collect(),
+        columns: r.columns,
+        rows: r.rows,
     }
 }
 
