@@ -105,7 +105,7 @@ async fn backfill_under_load_with_a_kill_then_externalize() {
     let mut proxy = env.proxy_process().await;
     let url = proxy.url(Some("customer"));
     let mut c = Conn::from_url(url.as_str()).await.expect("connect");
-    c.query_drop("CREATE TABLE user (id BIGINT PRIMARY KEY, name VARCHAR(64), email VARCHAR(128))")
+    c.query_drop("CREATE TABLE user (id BIGINT PRIMARY KEY, name VARCHAR(64), email VARCHAR(128), KEY email (email))")
         .await
         .expect("user table");
     let started = Instant::now();
