@@ -518,7 +518,10 @@ impl ClientConn {
             }
         };
         let result = result.map_err(ProxyError::from)?;
-        self.session.warnings.clear();
+        if !plan.maintains_lookups() {
+            // (An ordered statement's commit left its post-list warnings there.)
+            self.session.warnings.clear();
+        }
         if result.last_insert_id > 0 {
             self.session.last_insert_id = result.last_insert_id;
         }

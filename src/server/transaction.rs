@@ -180,6 +180,7 @@ impl ClientConn {
     /// (so its pre, normal and post writes commit in order), inside a transaction a savepoint
     /// on every connection of it, so a failure undoes only this statement.
     pub async fn open_ordered_statement(&mut self) -> Result<OrderedStatement, ProxyError> {
+        self.session.warnings.clear();
         match self.session.transaction.as_mut() {
             None if self.session.autocommit => {
                 let mut txn = Transaction::new("BEGIN");
