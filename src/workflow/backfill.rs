@@ -53,6 +53,19 @@ pub async fn run_stream(
     }
 }
 
+/// Saves the stream's row unless the workflow was cancelled or externalized meanwhile (its
+/// rows are being deleted; a late save would bring them back).
+async fn save(
+    shard: &Arc<Shard>,
+    row: &StreamRow,
+    cancel: &watch::Receiver<bool>,
+) -> Result<(), WorkflowError> {
+    if *cancel.borrow() {
+        return Ok(());
+    }
+    Ok(store::save(shard, row).await?)
+}
+
 fn store_shard(state: &ProxyState, def: &Definition) -> Option<Arc<Shard>> {
     state
         .backends
@@ -251,7 +264,7 @@ async fn stream(
         }
         row.state = "Copying".into();
         row.message = "copying".into();
-        store::save(&store_at, row).await?;
+        save(&store_at, row, cancel).await?;
         let mut probe = source.get_conn().await?;
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             .await
@@ -287,12 +300,12 @@ async fn stream(
             last = pk;
             row.last_pk = last.as_ref().and_then(|l| serde_json::to_string(l).ok());
             row.message = "copying".into();
-            store::save(&store_at, row).await?;
+            save(&store_at, row, cancel).await?;
         }
         let _ = conn.query_drop("COMMIT").await;
         row.phase = "verify".into();
         row.message = "copy done, verifying".into();
-        store::save(&store_at, row).await?;
+        save(&store_at, row, cancel).await?;
     }
     loop {
         let (added, orphans) = verify_shard(
@@ -322,7 +335,7 @@ async fn stream(
                 "Stopped after copy ({added} missing rows added by verify, {orphans} orphans)"
             );
         }
-        store::save(&store_at, row).await?;
+        save(&store_at, row, cancel).await?;
         if !def.continue_after_copy {
             return Ok(());
         }
@@ -379,7 +392,7 @@ async fn verify_shard(
             }
         }
     }
-    let orphans = super::verify::count_orphans(lookup, cursor, &source.range, false)
+    let orphans = super::verify::count_orphans(lookup, cursor, &source.range, false, Some(cancel))
         .await?
         .0;
     Ok((added, orphans))

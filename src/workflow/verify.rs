@@ -33,12 +33,13 @@ pub struct VerifyReport {
 const SCAN_CHUNK: u64 = 1000;
 
 /// Counts (and with `repair` deletes) the orphans among lookup rows whose keyspace id falls
-/// in `range`. Returns `(orphans, deleted)`.
+/// in `range`, stopping early once `cancel` says so. Returns `(orphans, deleted)`.
 pub async fn count_orphans(
     lookup: &Lookup<'_>,
     cursor: &mut JobCursor,
     range: &KeyRange,
     repair: bool,
+    cancel: Option<&tokio::sync::watch::Receiver<bool>>,
 ) -> Result<(u64, u64), WorkflowError> {
     use crate::exec::Cursor;
     let shards = cursor.shards(lookup.table_keyspace())?;
@@ -46,6 +47,9 @@ pub async fn count_orphans(
     for shard in 0..shards.len() {
         let mut after: Option<Vec<SqlValue>> = None;
         loop {
+            if cancel.is_some_and(|c| *c.borrow()) {
+                return Ok((orphans, deleted));
+            }
             let rows = lookup
                 .scan(cursor, shard, after.as_deref(), SCAN_CHUNK)
                 .await?;
@@ -155,7 +159,8 @@ pub async fn verify_vindex(
             }
         }
     }
-    let (orphans, deleted) = count_orphans(&lookup, &mut cursor, &KeyRange::full(), repair).await?;
+    let (orphans, deleted) =
+        count_orphans(&lookup, &mut cursor, &KeyRange::full(), repair, None).await?;
     report.orphans = orphans;
     report.deleted = deleted;
     Ok(report)
