@@ -11,7 +11,8 @@
 //! CreateLookupVindex flags: `--continue_after_copy_with_owner[=BOOL]`, `--cells=a,b`,
 //! `--tablet_types=primary[,...]` (Vitess's; we have one tablet type, `primary`, so a list
 //! must name it), and ours: `--max_rows_per_sec=N` (backfill rate limit, 0 = none),
-//! `--max_backend_load=N` (pause while the source shard has more than N threads running),
+//! `--max_backend_load=N` (pause while the source shard's `Threads_running`, which counts the
+//! probe itself, is above N; so N ≥ 2),
 //! `--chunk_size=N` (rows per backfill chunk). `-` and `_` are interchangeable in flag names.
 //! The words are read from the raw text (not the SQL tokenizer: `--flag` is not SQL), the JSON
 //! spec is a single-quoted SQL string (backslash escapes and doubled quotes allowed).
