@@ -297,6 +297,8 @@ async fn stream(
             let (lrows, pk) = lookup_rows(&vschema, def, &q, &rows)?;
             lookup.insert_ignore(&mut cursor, &lrows).await?;
             row.rows_copied += rows.len() as u64;
+            // The estimate may be low (InnoDB statistics, rows inserted meanwhile).
+            row.rows_total = row.rows_total.max(row.rows_copied);
             last = pk;
             row.last_pk = last.as_ref().and_then(|l| serde_json::to_string(l).ok());
             row.message = "copying".into();
@@ -309,14 +311,13 @@ async fn stream(
     }
     loop {
         let (added, orphans) = verify_shard(
-            state,
             &vschema,
             def,
             &lookup,
-            &source,
-            &q,
+            (&source, &q),
             &mut cursor,
             cancel,
+            (&store_at, &mut *row),
         )
         .await?;
         if *cancel.borrow() {
@@ -349,30 +350,41 @@ async fn stream(
 
 /// The verify pass of one source shard: adds missing lookup rows, counts orphans pointing
 /// into the shard. Returns `(added, orphans)`.
-#[allow(clippy::too_many_arguments)]
 async fn verify_shard(
-    _state: &Arc<ProxyState>,
     vschema: &VSchema,
     def: &Definition,
     lookup: &Lookup<'_>,
-    source: &Arc<Shard>,
-    q: &OwnerQuery,
+    (source, q): (&Arc<Shard>, &OwnerQuery),
     cursor: &mut JobCursor,
     cancel: &watch::Receiver<bool>,
+    (store_at, row): (&Arc<Shard>, &mut StreamRow),
 ) -> Result<(u64, u64), WorkflowError> {
     let mut conn = source.get_conn().await?;
+    let mut probe = source.get_conn().await?;
     let mut last: Option<Vec<String>> = None;
     let mut added = 0u64;
+    let mut checked = 0u64;
+    let started = Instant::now();
     loop {
         if *cancel.borrow() {
             return Ok((added, 0));
         }
+        // The verify pass reads as much as the copy: the same throttle applies.
+        throttle(def, &mut probe, started, checked, cancel).await;
         let rows: Vec<Row> = conn
             .query(q.chunk(last.as_deref(), def.chunk_size))
             .await
             .map_err(|e| backend(source, e))?;
         if rows.is_empty() {
             break;
+        }
+        checked += rows.len() as u64;
+        if (checked / def.chunk_size.max(1)).is_multiple_of(10) {
+            row.message = format!(
+                "verifying: {checked} of ~{} owner rows checked, {added} missing rows added",
+                row.rows_total.max(row.rows_copied)
+            );
+            save(store_at, row, cancel).await?;
         }
         let (lrows, pk) = lookup_rows(vschema, def, q, &rows)?;
         last = pk;
