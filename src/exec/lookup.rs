@@ -512,15 +512,7 @@ impl<'v> Lookup<'v> {
         let mut duplicate = Some(duplicate);
         for &i in idx {
             let row = &rows[i];
-            let lock = format!(
-                "SELECT {} FROM {} WHERE {} FOR UPDATE",
-                ident(&self.params.to),
-                ident(&self.table),
-                self.key_condition(row)
-            );
-            let found = cursor
-                .execute_in(CommitOrder::Pre, &self.keyspace, shard, lock)
-                .await?;
+            let found = self.lock_row(cursor, shard, row).await?;
             match found.rows.as_slice() {
                 [] => {
                     let sql = format!(
@@ -585,6 +577,25 @@ impl<'v> Lookup<'v> {
             }
         }
         Ok(())
+    }
+
+    /// Reads (the `to` of) a row's lookup row `FOR UPDATE` in the pre list: the lock that
+    /// keeps two sessions from reclaiming or deleting the same lookup row at once.
+    pub(super) async fn lock_row<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        shard: usize,
+        row: &LookupRow,
+    ) -> Result<super::ShardResult, ExecError> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} FOR UPDATE",
+            ident(&self.params.to),
+            ident(&self.table),
+            self.key_condition(row)
+        );
+        cursor
+            .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
+            .await
     }
 
     /// Whether the owner row a lookup row points to (keyspace id `ksid`) exists. `locked`:

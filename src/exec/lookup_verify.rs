@@ -267,15 +267,7 @@ impl Lookup<'_> {
         let Some(&shard) = self.row_shards(&shards, row)?.first() else {
             return Ok(false);
         };
-        let lock = format!(
-            "SELECT {} FROM {} WHERE {} FOR UPDATE",
-            ident(&self.params.to),
-            ident(&self.table),
-            self.key_condition(row)
-        );
-        let found = cursor
-            .execute_in(CommitOrder::Pre, &self.keyspace, shard, lock)
-            .await?;
+        let found = self.lock_row(cursor, shard, row).await?;
         let still = found.rows.iter().any(|r| {
             r.first()
                 .map(|c| cell_value(found.columns.first(), c).raw() == row.ksid.as_slice())
