@@ -150,7 +150,7 @@ async fn backfill_under_load_with_a_kill_then_externalize() {
         .await
         .expect("the same create again is a no-op");
     // Kill the proxy once mid-copy.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(150);
     loop {
         let w = workflows(&mut c).await;
         let copied: u64 = w.iter().map(|r| r.2).sum();

@@ -14,7 +14,7 @@ mod select;
 mod write;
 
 pub use lookup::resolve_route;
-pub(crate) use lookup::{Lookup, LookupRow};
+pub(crate) use lookup::{server_code, Lookup, LookupRow};
 pub(crate) use lookup_owner::keyspace_id;
 pub use lookup_sql::interpolate;
 pub(crate) use lookup_sql::{cell_value, literal};

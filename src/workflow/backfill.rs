@@ -29,6 +29,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// How often a chunk is retried after a deadlock or lock wait timeout (client DML writing
+/// the same lookup rows) before the stream fails.
+const MAX_RETRIES: u64 = 20;
+
+/// Deadlock (1213) and lock wait timeout (1205): the chunk can simply be retried.
+fn transient(e: &crate::exec::ExecError) -> bool {
+    matches!(crate::exec::server_code(e), Some(1213 | 1205))
+}
+
 /// Seconds between verify passes of a `Running` stream.
 const CATCH_UP_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -295,7 +304,17 @@ async fn stream(
                 break;
             }
             let (lrows, pk) = lookup_rows(&vschema, def, &q, &rows)?;
-            lookup.insert_ignore(&mut cursor, &lrows).await?;
+            let mut attempt = 0;
+            loop {
+                match lookup.insert_ignore(&mut cursor, &lrows).await {
+                    Ok(_) => break,
+                    Err(e) if transient(&e) && attempt < MAX_RETRIES => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             row.rows_copied += rows.len() as u64;
             // The estimate may be low (InnoDB statistics, rows inserted meanwhile).
             row.rows_total = row.rows_total.max(row.rows_copied);
@@ -393,14 +412,25 @@ async fn verify_shard(
             continue;
         }
         let todo: Vec<LookupRow> = missing.iter().map(|&i| lrows[i].clone()).collect();
-        match lookup.create(cursor, &todo, true).await {
-            Ok(kept) => {
-                cursor.commit().await?;
-                added += kept.iter().filter(|k| **k).count() as u64;
-            }
-            Err(e) => {
-                cursor.rollback().await;
-                return Err(e.into());
+        let mut attempt = 0;
+        loop {
+            let result = match lookup.create(cursor, &todo, true).await {
+                Ok(kept) => cursor.commit().await.map(|()| kept),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(kept) => {
+                    added += kept.iter().filter(|k| **k).count() as u64;
+                    break;
+                }
+                Err(e) => {
+                    cursor.rollback().await;
+                    if !transient(&e) || attempt >= MAX_RETRIES {
+                        return Err(e.into());
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
             }
         }
     }
