@@ -200,6 +200,16 @@ impl Backends {
         self.by_keyspace.get(name).map(|v| v.as_slice())
     }
 
+    /// The shard names and key ranges of a keyspace, in config order (what executors route by).
+    pub fn ranges(&self, name: &str) -> Option<Vec<(String, KeyRange)>> {
+        self.keyspace(name).map(|shards| {
+            shards
+                .iter()
+                .map(|s| (s.name.clone(), s.range.clone()))
+                .collect()
+        })
+    }
+
     /// Finds a shard by keyspace and shard name.
     pub fn shard(&self, keyspace: &str, shard: &str) -> Option<&Arc<Shard>> {
         self.keyspace(keyspace)?

@@ -455,6 +455,16 @@ impl<'v> Lookup<'v> {
         format!("({})", items.join(", "))
     }
 
+    /// `from0 = … AND … AND to = X'…'`: exactly this lookup row.
+    pub(super) fn row_condition(&self, row: &LookupRow) -> String {
+        format!(
+            "{} AND {} = {}",
+            self.key_condition(row),
+            ident(&self.params.to),
+            hex(&row.ksid)
+        )
+    }
+
     /// `from0 = … AND … AND fromN = …` for one row.
     pub(super) fn key_condition(&self, row: &LookupRow) -> String {
         let values: Vec<String> = row.from.iter().map(literal).collect();
@@ -470,11 +480,9 @@ impl<'v> Lookup<'v> {
         order: CommitOrder,
     ) -> Result<bool, ExecError> {
         let sql = format!(
-            "SELECT 1 FROM {} WHERE {} AND {} = {}",
+            "SELECT 1 FROM {} WHERE {}",
             ident(&self.table),
-            self.key_condition(row),
-            ident(&self.params.to),
-            hex(&row.ksid)
+            self.row_condition(row)
         );
         let r = cursor.execute_in(order, &self.keyspace, shard, sql).await?;
         Ok(!r.rows.is_empty())
@@ -656,11 +664,9 @@ impl<'v> Lookup<'v> {
                 continue;
             }
             let sql = format!(
-                "DELETE FROM {} WHERE {} AND {} = {}",
+                "DELETE FROM {} WHERE {}",
                 ident(&self.table),
-                self.key_condition(row),
-                ident(&self.params.to),
-                hex(&row.ksid)
+                self.row_condition(row)
             );
             for shard in self.row_shards(&shards, row)? {
                 cursor

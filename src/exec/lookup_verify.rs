@@ -3,7 +3,7 @@
 //! the consistent-lookup locks (used by CreateLookupVindex and `VERIFY VINDEX ... REPAIR`).
 
 use super::lookup::{rows_of, same_value, Lookup, LookupRow};
-use super::lookup_sql::{cell_value, hex, ident, literal};
+use super::lookup_sql::{cell_value, ident, literal};
 use super::{CommitOrder, Cursor, ExecError};
 use crate::vindex::{Destination, SqlValue};
 
@@ -113,11 +113,9 @@ impl Lookup<'_> {
                 }
                 // The shard's collation may call a differently written value equal.
                 let sql = format!(
-                    "SELECT 1 FROM {} WHERE {} AND {} = {}",
+                    "SELECT 1 FROM {} WHERE {}",
                     ident(&self.table),
-                    self.key_condition(row),
-                    ident(&self.params.to),
-                    hex(&row.ksid)
+                    self.row_condition(row)
                 );
                 let r = cursor
                     .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
@@ -284,11 +282,9 @@ impl Lookup<'_> {
             return Ok(false);
         }
         let sql = format!(
-            "DELETE FROM {} WHERE {} AND {} = {}",
+            "DELETE FROM {} WHERE {}",
             ident(&self.table),
-            self.key_condition(row),
-            ident(&self.params.to),
-            hex(&row.ksid)
+            self.row_condition(row)
         );
         cursor
             .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)

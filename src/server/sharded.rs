@@ -280,15 +280,11 @@ impl SessionCursor<'_> {
 
 impl Cursor for SessionCursor<'_> {
     fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError> {
-        Ok(self
-            .conn
+        self.conn
             .state
             .backends
-            .keyspace(keyspace)
-            .ok_or_else(|| ExecError::Internal(format!("unknown keyspace {keyspace}")))?
-            .iter()
-            .map(|s| (s.name.clone(), s.range.clone()))
-            .collect())
+            .ranges(keyspace)
+            .ok_or_else(|| ExecError::Internal(format!("unknown keyspace {keyspace}")))
     }
 
     async fn execute_in(

@@ -71,13 +71,9 @@ impl JobCursor {
 
 impl Cursor for JobCursor {
     fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError> {
-        Ok(self
-            .backends
-            .keyspace(keyspace)
-            .ok_or_else(|| ExecError::Internal(format!("unknown keyspace {keyspace}")))?
-            .iter()
-            .map(|s| (s.name.clone(), s.range.clone()))
-            .collect())
+        self.backends
+            .ranges(keyspace)
+            .ok_or_else(|| ExecError::Internal(format!("unknown keyspace {keyspace}")))
     }
 
     async fn execute_in(
