@@ -1,11 +1,15 @@
-//! Backends: one bounded mysql_async pool per shard, and the errors talking to shards can raise.
+//! Backends: per shard, a bounded pool of the proxy's own [`wire`] connections for client
+//! sessions (the hot path) and a small mysql_async pool for background jobs (workflows,
+//! sequences), and the errors talking to shards can raise.
 //!
 //! Pools never reset connections on return (`reset_connection` off): the session layer knows
 //! which connections it changed (session variables, transactions) and resets only those. A shard
 //! that fails gets its idle connections checked with a ping before reuse, so a restarted server is
 //! picked up again without handing stale sockets to clients.
 
+pub mod pool;
 mod shard_conn;
+pub mod wire;
 
 pub use shard_conn::{CommitOrder, ShardConn, ShardKey};
 
@@ -65,6 +69,25 @@ impl BackendError {
         }
     }
 
+    /// Classifies an error of the proxy's own backend client for `shard`.
+    pub fn from_wire(err: wire::WireError, shard: &str) -> BackendError {
+        match err {
+            wire::WireError::Server {
+                code,
+                state,
+                message,
+            } => BackendError::Server {
+                code,
+                state,
+                message,
+            },
+            other => BackendError::Lost {
+                shard: shard.to_string(),
+                reason: other.to_string(),
+            },
+        }
+    }
+
     /// Whether the connection that raised this error must not be reused.
     pub fn disconnects(&self) -> bool {
         !matches!(self, BackendError::Server { .. })
@@ -85,6 +108,7 @@ pub struct Shard {
     /// `keyspace/shard`, for messages.
     pub label: String,
     pool: Pool,
+    sessions: pool::WirePool,
     checkout_timeout: Duration,
     suspect: AtomicBool,
 }
@@ -132,6 +156,46 @@ impl Shard {
         })
     }
 
+    /// Takes a connection for a client session from the shard's wire pool, waiting at most
+    /// the checkout timeout; after a failure on the shard, reused connections are pinged first.
+    pub async fn session_conn(&self) -> Result<pool::PooledConn, BackendError> {
+        for _ in 0..8 {
+            let mut conn = self
+                .sessions
+                .get(self.checkout_timeout)
+                .await
+                .map_err(|e| BackendError::Unavailable {
+                    shard: self.label.clone(),
+                    reason: match e {
+                        pool::CheckoutError::Timeout => format!(
+                            "no connection within {} ms",
+                            self.checkout_timeout.as_millis()
+                        ),
+                        pool::CheckoutError::Connect(e) => e.to_string(),
+                    },
+                })?;
+            if !self.suspect.load(Ordering::Relaxed) {
+                return Ok(conn);
+            }
+            match tokio::time::timeout(self.checkout_timeout, conn.ping()).await {
+                Ok(Ok(())) => {
+                    self.suspect.store(false, Ordering::Relaxed);
+                    return Ok(conn);
+                }
+                _ => conn.discard(),
+            }
+        }
+        Err(BackendError::Unavailable {
+            shard: self.label.clone(),
+            reason: "connections keep failing".into(),
+        })
+    }
+
+    /// The session pool (connection counts for tests and benchmarks).
+    pub fn session_pool(&self) -> &pool::WirePool {
+        &self.sessions
+    }
+
     /// Records that a connection of this shard failed (so idle ones get checked).
     pub fn mark_suspect(&self) {
         self.suspect.store(true, Ordering::Relaxed);
@@ -175,6 +239,20 @@ impl Backends {
                     .max_allowed_packet(Some(256 * 1024 * 1024))
                     .wait_timeout(Some(28800))
                     .pool_opts(pool_opts);
+                let sessions = pool::WirePool::new(
+                    wire::WireOpts {
+                        host: url.host.clone(),
+                        port: url.port,
+                        user: url.user.clone(),
+                        password: url.password.clone(),
+                        database: url.database.clone(),
+                        max_packet: 256 * 1024 * 1024,
+                    },
+                    pool::PoolSettings {
+                        max: cfg.backend.pool_max,
+                        idle_ttl: Duration::from_secs(60),
+                    },
+                );
                 shards.push(Arc::new(Shard {
                     keyspace: ks.name.clone(),
                     name: s.name.clone(),
@@ -182,6 +260,7 @@ impl Backends {
                     range,
                     label: format!("{}/{}", ks.name, s.name),
                     pool: Pool::new(opts),
+                    sessions,
                     checkout_timeout: Duration::from_millis(cfg.backend.checkout_timeout_ms),
                     suspect: AtomicBool::new(false),
                 }));
@@ -229,6 +308,7 @@ impl Backends {
     pub async fn shutdown(&self) {
         for shards in self.by_keyspace.values() {
             for s in shards {
+                s.sessions.clear();
                 let _ = s.pool.clone().disconnect().await;
             }
         }

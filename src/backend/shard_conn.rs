@@ -4,9 +4,8 @@
 //! connection that only ran plain statements goes straight back to its pool, one that was
 //! changed is rolled back and reset (COM_RESET_CONNECTION) first, and one that broke is closed.
 
+use super::pool::PooledConn;
 use super::{BackendError, Shard};
-use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
 use std::sync::Arc;
 
 /// Identifies a shard inside a session: `(keyspace, shard)`.
@@ -36,8 +35,8 @@ pub enum CommitOrder {
 pub struct ShardConn {
     /// The shard.
     pub shard: Arc<Shard>,
-    /// The driver connection.
-    pub conn: Conn,
+    /// The backend connection (out of the shard's session pool).
+    pub conn: PooledConn,
     /// Whether a transaction was begun on it.
     pub in_txn: bool,
     /// Whether session state was changed on it (needs a reset before reuse by others).
@@ -50,7 +49,7 @@ pub struct ShardConn {
 
 impl ShardConn {
     /// Wraps a fresh pooled connection.
-    pub fn new(shard: Arc<Shard>, conn: Conn) -> Self {
+    pub fn new(shard: Arc<Shard>, conn: PooledConn) -> Self {
         ShardConn {
             shard,
             conn,
@@ -67,10 +66,10 @@ impl ShardConn {
         self.check(res)
     }
 
-    /// Maps a driver result, remembering if the connection broke.
-    pub fn check<T>(&mut self, res: Result<T, mysql_async::Error>) -> Result<T, BackendError> {
+    /// Maps a backend result, remembering if the connection broke.
+    pub fn check<T>(&mut self, res: Result<T, super::wire::WireError>) -> Result<T, BackendError> {
         res.map_err(|e| {
-            let err = BackendError::from_driver(e, &self.shard.label);
+            let err = BackendError::from_wire(e, &self.shard.label);
             if err.disconnects() {
                 self.broken = true;
                 self.shard.mark_suspect();
@@ -82,26 +81,19 @@ impl ShardConn {
     /// Returns the connection: to the pool when clean, after a rollback/reset when changed,
     /// or closed when broken or when the cleanup itself fails.
     pub async fn release(mut self) {
-        if self.broken || self.conn.is_disconnected() {
-            let _ = self.conn.disconnect().await;
+        if self.broken || self.conn.is_broken() {
+            self.conn.discard();
             return;
         }
         if self.in_txn {
             if self.conn.query_drop("ROLLBACK").await.is_err() {
-                let _ = self.conn.disconnect().await;
+                self.conn.discard();
                 return;
             }
             self.in_txn = false;
         }
-        if self.dirty {
-            match self.conn.reset().await {
-                Ok(true) => {}
-                _ => {
-                    let _ = self.conn.disconnect().await;
-                    return;
-                }
-            }
+        if self.dirty && self.conn.reset().await.is_err() {
+            self.conn.discard();
         }
-        drop(self.conn);
     }
 }

@@ -27,6 +27,9 @@ pub enum PacketError {
 pub struct PacketStream<S> {
     stream: S,
     out: Vec<u8>,
+    rbuf: Vec<u8>,
+    rstart: usize,
+    rend: usize,
     /// Sequence id expected on the next packet read and used on the next packet written.
     pub seq: u8,
     discard: bool,
@@ -38,40 +41,74 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         PacketStream {
             stream,
             out: Vec::with_capacity(16 * 1024),
+            rbuf: Vec::new(),
+            rstart: 0,
+            rend: 0,
             seq: 0,
             discard: false,
         }
     }
 
     /// Reads one logical packet; `Ok(None)` when the peer closed cleanly between packets.
+    ///
+    /// Reads go through a small buffer, so a command usually costs one `read` syscall
+    /// (header and payload together) instead of one per field.
     pub async fn read(&mut self) -> Result<Option<Vec<u8>>, PacketError> {
         let mut payload = Vec::new();
         let mut first = true;
         loop {
-            let mut header = [0u8; 4];
-            if first {
-                // A clean EOF before any header byte is a normal disconnect.
-                let n = self.stream.read(&mut header[..1]).await?;
-                if n == 0 {
-                    return Ok(None);
-                }
-                self.stream.read_exact(&mut header[1..]).await?;
-            } else {
-                self.stream.read_exact(&mut header).await?;
+            if !self.fill(4, first).await? {
+                return Ok(None);
             }
             first = false;
-            let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
-            self.seq = header[3].wrapping_add(1);
+            let h = &self.rbuf[self.rstart..self.rstart + 4];
+            let len = u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
+            self.seq = h[3].wrapping_add(1);
+            self.rstart += 4;
             if payload.len() + len > MAX_CLIENT_PACKET {
                 return Err(PacketError::TooLarge(payload.len() + len));
             }
-            let start = payload.len();
-            payload.resize(start + len, 0);
-            self.stream.read_exact(&mut payload[start..]).await?;
+            let buffered = (self.rend - self.rstart).min(len);
+            payload.extend_from_slice(&self.rbuf[self.rstart..self.rstart + buffered]);
+            self.rstart += buffered;
+            if buffered < len {
+                // Large payloads are read straight into place, past the buffer.
+                let start = payload.len();
+                payload.resize(start + (len - buffered), 0);
+                self.stream.read_exact(&mut payload[start..]).await?;
+            }
             if len < MAX_PAYLOAD {
                 return Ok(Some(payload));
             }
         }
+    }
+
+    /// Buffers at least `need` bytes; `Ok(false)` when `clean_eof_ok` and the peer closed
+    /// before sending anything.
+    async fn fill(&mut self, need: usize, clean_eof_ok: bool) -> Result<bool, PacketError> {
+        if self.rend - self.rstart >= need {
+            return Ok(true);
+        }
+        if self.rbuf.is_empty() {
+            self.rbuf = vec![0; 4096];
+        }
+        self.rbuf.copy_within(self.rstart..self.rend, 0);
+        self.rend -= self.rstart;
+        self.rstart = 0;
+        while self.rend < need {
+            let n = self.stream.read(&mut self.rbuf[self.rend..]).await?;
+            if n == 0 {
+                if clean_eof_ok && self.rend == 0 {
+                    return Ok(false);
+                }
+                return Err(PacketError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed mid-packet",
+                )));
+            }
+            self.rend += n;
+        }
+        Ok(true)
     }
 
     /// While set, written packets are dropped (VEXPLAIN QUERIES runs a statement for its

@@ -14,7 +14,6 @@ use crate::protocol::binary::{execute_stmt_id, parse_execute};
 use crate::protocol::writer::{self, OkInfo};
 use crate::session::PreparedStatement;
 use crate::sql::{self, StatementKind};
-use mysql_async::prelude::Queryable;
 use mysql_common::packets::Column;
 use std::sync::atomic::Ordering;
 
@@ -66,8 +65,8 @@ impl ClientConn {
             let (shard, routed_sql) = self.metadata_shard(&sql, &text, kind_name(kind))?;
             self.check_plannable(&text, kind)?;
             let mut sc = self.acquire(&shard, false).await?;
-            let res = sc.conn.prep(&*routed_sql).await;
-            let meta = sc.check(res.map(|stmt| (stmt.params().to_vec(), stmt.columns().to_vec())));
+            let res = sc.conn.prepare(&routed_sql).await;
+            let meta = sc.check(res.map(|stmt| (stmt.params.clone(), stmt.columns.clone())));
             self.put_back(sc).await;
             meta?
         };

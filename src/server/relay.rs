@@ -1,15 +1,16 @@
-//! Relaying a backend result to the client: column definitions, rows (text or binary), and the
-//! closing EOF/OK, with several result sets when the backend returns more than one.
+//! Relaying a backend result to the client without decoding it: column definitions and rows
+//! (text or binary) are copied packet by packet from the backend's read buffer into the
+//! client's output buffer; only the packets that carry session status (OK, EOF) are rebuilt,
+//! because the client sees the proxy session's status flags and its own EOF style.
 //!
 //! Rows stream through: the output buffer is flushed every 64 KiB, so large results never sit
 //! in the proxy's memory.
 
+use crate::backend::wire::packets::{self, is_eof, parse_eof, parse_ok, MORE_RESULTS_EXISTS};
+use crate::backend::wire::{WireConn, WireError};
 use crate::backend::ShardConn;
-use crate::protocol::binary::binary_row;
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::writer::{self, OkInfo};
-use mysql_async::prelude::Protocol;
-use mysql_async::{QueryResult, Value};
 use mysql_common::constants::StatusFlags;
 use tokio::net::TcpStream;
 
@@ -28,25 +29,14 @@ pub struct Summary {
 #[derive(Debug)]
 pub enum RelayError {
     /// The backend failed; the client has not been sent this error yet.
-    Backend(mysql_async::Error),
+    Backend(WireError),
     /// The client socket failed.
     Client(PacketError),
-}
-
-/// How the rows are encoded for the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowFormat {
-    /// COM_QUERY results.
-    Text,
-    /// COM_STMT_EXECUTE results.
-    Binary,
 }
 
 /// Options for one relay.
 #[derive(Debug, Clone, Copy)]
 pub struct RelayOptions {
-    /// Row encoding.
-    pub format: RowFormat,
     /// Whether the client uses OK instead of EOF packets.
     pub deprecate_eof: bool,
     /// Session status flags to report.
@@ -55,83 +45,114 @@ pub struct RelayOptions {
     pub more_after: bool,
 }
 
-/// Streams every result set of `result` to the client.
-pub async fn relay<P: Protocol>(
+/// Streams every result set of the response to the command just sent on `conn` to the
+/// client. An error packet of a later result set ends the relay with that error (after the
+/// earlier sets were written, as MySQL does).
+pub async fn relay(
     ps: &mut PacketStream<TcpStream>,
-    mut result: QueryResult<'_, '_, P>,
+    conn: &mut WireConn,
     opts: RelayOptions,
 ) -> Result<Summary, RelayError> {
     let mut summary = Summary::default();
     loop {
-        let columns = result.columns();
-        let has_columns = columns.as_ref().is_some_and(|c| !c.is_empty());
-        if !has_columns {
-            summary.affected_rows = result.affected_rows();
-            summary.last_insert_id = result.last_insert_id().unwrap_or(0);
-            summary.warnings = result.warnings();
-            let info = OkInfo {
-                affected_rows: summary.affected_rows,
-                last_insert_id: summary.last_insert_id,
-                warnings: summary.warnings,
-                info: result.info().into_owned(),
-            };
-            // Advance past this (empty) set to learn whether more follow.
-            result.next().await.map_err(RelayError::Backend)?;
-            let more = !result.is_empty();
-            let status = status_for(opts, more);
-            ps.write_with(|b| writer::ok_packet(b, 0, &info, status));
-            if !more {
-                return Ok(summary);
-            }
-            continue;
-        }
-        let columns = columns.unwrap_or_else(|| Vec::new().into());
-        let mut header = Vec::with_capacity(9);
-        writer::put_lenenc_int(&mut header, columns.len() as u64);
-        ps.write(&header);
-        for c in columns.iter() {
-            ps.write_with(|b| writer::column_packet(b, c));
-        }
-        if !opts.deprecate_eof {
-            ps.write_with(|b| writer::eof_packet(b, 0, opts.status));
-        }
-        while let Some(row) = result.next().await.map_err(RelayError::Backend)? {
-            let values = row.unwrap_raw();
-            match opts.format {
-                RowFormat::Text => ps.write_with(|b| {
-                    writer::text_row(
-                        b,
-                        values.iter().map(|v| match v {
-                            Some(Value::Bytes(bytes)) => Some(bytes.as_slice()),
-                            _ => None,
-                        }),
-                    )
-                }),
-                RowFormat::Binary => {
-                    let vals: Vec<Value> = values
-                        .into_iter()
-                        .map(|v| v.unwrap_or(Value::NULL))
-                        .collect();
-                    ps.write_with(|b| binary_row(b, &columns, &vals));
+        let p = conn.next_packet().await.map_err(RelayError::Backend)?;
+        match p.first() {
+            Some(0x00) => {
+                let ok = parse_ok(p).map_err(RelayError::Backend)?;
+                let more = ok.status & MORE_RESULTS_EXISTS != 0;
+                summary.affected_rows = ok.affected_rows;
+                summary.last_insert_id = ok.last_insert_id;
+                summary.warnings = ok.warnings;
+                let info = OkInfo {
+                    affected_rows: ok.affected_rows,
+                    last_insert_id: ok.last_insert_id,
+                    warnings: ok.warnings,
+                    info: String::from_utf8_lossy(&ok.info).into_owned(),
+                };
+                conn.last = ok;
+                ps.write_with(|b| writer::ok_packet(b, 0, &info, status_for(opts, more)));
+                if !more {
+                    return Ok(summary);
                 }
             }
-            ps.flush_if_large().await.map_err(RelayError::Client)?;
+            Some(0xFF) => return Err(RelayError::Backend(packets::parse_err(p))),
+            Some(0xFB) => {
+                conn.mark_broken();
+                return Err(RelayError::Backend(WireError::Protocol(
+                    "LOAD DATA LOCAL INFILE is not supported through the proxy".into(),
+                )));
+            }
+            _ => {
+                let mut at = 0;
+                let count = packets::lenenc(p, &mut at)
+                    .ok_or_else(|| RelayError::Backend(packets::malformed("result set header")))?;
+                ps.write(p);
+                let (warnings, more) = relay_rows(ps, conn, count, opts).await?;
+                summary.warnings = warnings;
+                summary.affected_rows = 0;
+                if !more {
+                    return Ok(summary);
+                }
+            }
         }
-        summary.warnings = result.warnings();
-        summary.affected_rows = 0;
-        let more = !result.is_empty();
-        let status = status_for(opts, more);
-        if opts.deprecate_eof {
-            let ok = OkInfo {
-                warnings: summary.warnings,
-                ..OkInfo::default()
+    }
+}
+
+/// Copies the column definitions and rows of one result set and writes its terminator in
+/// the client's style; returns the warnings and whether more result sets follow.
+async fn relay_rows(
+    ps: &mut PacketStream<TcpStream>,
+    conn: &mut WireConn,
+    count: u64,
+    opts: RelayOptions,
+) -> Result<(u16, bool), RelayError> {
+    for _ in 0..count {
+        let p = conn.next_packet().await.map_err(RelayError::Backend)?;
+        ps.write(p);
+    }
+    let p = conn.next_packet().await.map_err(RelayError::Backend)?;
+    if !is_eof(p) {
+        conn.mark_broken();
+        return Err(RelayError::Backend(packets::malformed(
+            "EOF after column definitions",
+        )));
+    }
+    if !opts.deprecate_eof {
+        let status = opts.status;
+        ps.write_with(|b| writer::eof_packet(b, 0, status));
+    }
+    loop {
+        let p = conn.next_packet().await.map_err(RelayError::Backend)?;
+        if is_eof(p) {
+            let (warnings, status) = parse_eof(p);
+            let more = status & MORE_RESULTS_EXISTS != 0;
+            conn.last = packets::ServerOk {
+                warnings,
+                status,
+                ..Default::default()
             };
-            ps.write_with(|b| writer::ok_packet(b, 0xFE, &ok, status));
-        } else {
-            ps.write_with(|b| writer::eof_packet(b, summary.warnings, status));
+            let status = status_for(opts, more);
+            if opts.deprecate_eof {
+                let ok = OkInfo {
+                    warnings,
+                    ..OkInfo::default()
+                };
+                ps.write_with(|b| writer::ok_packet(b, 0xFE, &ok, status));
+            } else {
+                ps.write_with(|b| writer::eof_packet(b, warnings, status));
+            }
+            return Ok((warnings, more));
         }
-        if !more {
-            return Ok(summary);
+        if p.first() == Some(&0xFF) {
+            // An error mid-result (e.g. a statement killed while sending rows).
+            return Err(RelayError::Backend(packets::parse_err(p)));
+        }
+        ps.write(p);
+        if ps.pending() >= 64 * 1024 {
+            ps.flush().await.map_err(|e| {
+                conn.mark_broken();
+                RelayError::Client(e)
+            })?;
         }
     }
 }
@@ -146,17 +167,21 @@ fn status_for(opts: RelayOptions, more_in_result: bool) -> StatusFlags {
 
 /// Reads SHOW WARNINGS on the connection that raised them, so the session can answer later.
 pub async fn collect_warnings(sc: &mut ShardConn) -> Vec<crate::session::Warning> {
-    use mysql_async::prelude::Queryable;
-    let rows: Result<Vec<(String, u32, String)>, _> = sc.conn.query("SHOW WARNINGS").await;
-    match rows {
-        Ok(rows) => rows
-            .into_iter()
-            .map(|(level, code, message)| crate::session::Warning {
-                level,
-                code,
-                message,
-            })
-            .collect(),
-        Err(_) => Vec::new(),
-    }
+    let Ok(result) = sc.conn.query_result("SHOW WARNINGS").await else {
+        return Vec::new();
+    };
+    let text = |v: &mysql_common::Value| match v {
+        mysql_common::Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    result
+        .rows
+        .iter()
+        .filter(|r| r.len() >= 3)
+        .map(|r| crate::session::Warning {
+            level: text(&r[0]),
+            code: text(&r[1]).parse().unwrap_or(0),
+            message: text(&r[2]),
+        })
+        .collect()
 }

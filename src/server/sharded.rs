@@ -300,7 +300,7 @@ impl Cursor for SessionCursor<'_> {
         self.conn.session.log_query(keyspace, &shard.name, &sql);
         let transactional = order != CommitOrder::Autocommit;
         let mut sc = self.conn.acquire_in(&shard, transactional, order).await?;
-        let res = crate::exec::read_result(&mut sc.conn, sql).await;
+        let res = sc.conn.query_result(&sql).await;
         let res = sc.check(res);
         self.conn.put_back(sc).await;
         Ok(res.map_err(ProxyError::from)?)

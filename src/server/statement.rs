@@ -7,15 +7,14 @@
 
 use super::connection::{ClientConn, CommandError};
 use super::local_answers;
-use super::relay::{self, RelayError, RelayOptions, RowFormat};
+use super::relay::{self, RelayError, RelayOptions};
 use super::routing::{self, analysis_text, Decision};
 use crate::backend::{CommitOrder, Shard, ShardConn};
 use crate::error::ProxyError;
 use crate::protocol::writer::{self, OkInfo};
 use crate::sql::{self, StatementKind};
-use mysql_async::prelude::Queryable;
-use mysql_async::{Params, Value};
 use mysql_common::constants::StatusFlags;
+use mysql_common::Value;
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -27,15 +26,6 @@ pub enum Exec {
     Text,
     /// COM_STMT_EXECUTE with these parameters: binary rows.
     Binary(Vec<Value>),
-}
-
-impl Exec {
-    fn format(&self) -> RowFormat {
-        match self {
-            Exec::Text => RowFormat::Text,
-            Exec::Binary(_) => RowFormat::Binary,
-        }
-    }
 }
 
 /// A short name for a statement kind, used in messages.
@@ -236,27 +226,17 @@ impl ClientConn {
         self.session.log_query(&shard.keyspace, &shard.name, &sql);
         let mut sc = self.acquire(shard, true).await?;
         let opts = RelayOptions {
-            format: exec.format(),
             deprecate_eof: self.session.deprecate_eof(),
             status: self.session.status(),
             more_after: more,
         };
-        let res = match exec {
-            Exec::Text => match sc.conn.query_iter(&*sql).await {
-                Ok(result) => relay::relay(&mut self.ps, result, opts).await,
-                Err(e) => Err(RelayError::Backend(e)),
-            },
-            Exec::Binary(params) => {
-                let params = if params.is_empty() {
-                    Params::Empty
-                } else {
-                    Params::Positional(params.clone())
-                };
-                match sc.conn.exec_iter(&*sql, params).await {
-                    Ok(result) => relay::relay(&mut self.ps, result, opts).await,
-                    Err(e) => Err(RelayError::Backend(e)),
-                }
-            }
+        let sent = match exec {
+            Exec::Text => sc.conn.send_query(&sql).await,
+            Exec::Binary(params) => sc.conn.send_execute(&sql, params).await,
+        };
+        let res = match sent {
+            Ok(()) => relay::relay(&mut self.ps, &mut sc.conn, opts).await,
+            Err(e) => Err(RelayError::Backend(e)),
         };
         let outcome = match res {
             Ok(summary) => {
@@ -319,7 +299,7 @@ impl ClientConn {
         {
             Some(c) => c,
             None => {
-                let conn = shard.get_conn().await?;
+                let conn = shard.session_conn().await?;
                 let mut sc = ShardConn::new(shard.clone(), conn);
                 sc.order = order;
                 if let Err(e) = self.replay_settings(&mut sc).await {
@@ -361,6 +341,8 @@ impl ClientConn {
             return;
         }
         if sc.in_txn || sc.dirty || self.session.needs_reservation() {
+            let mut sc = sc;
+            sc.conn.reserve();
             self.session.reserved.push(sc);
         } else {
             drop(sc);
@@ -372,16 +354,8 @@ impl ClientConn {
         let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
         let (shard, routed_sql) = self.metadata_shard(sql.as_bytes(), &sql, "COM_FIELD_LIST")?;
         let mut sc = self.acquire(&shard, false).await?;
-        let res = sc.conn.query_iter(&*routed_sql).await;
-        let columns = match res {
-            Ok(mut result) => {
-                let cols = result.columns().map(|c| c.to_vec()).unwrap_or_default();
-                let drained = result.next().await;
-                drop(result);
-                sc.check(drained.map(|_| cols))
-            }
-            Err(e) => sc.check(Err(e)),
-        };
+        let res = sc.conn.query_result(&*routed_sql).await;
+        let columns = sc.check(res.map(|r| r.columns));
         self.put_back(sc).await;
         let columns = columns?;
         for c in &columns {

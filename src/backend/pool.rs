@@ -1,0 +1,178 @@
+//! A bounded pool of [`WireConn`]s for one shard: the connection multiplexing of client
+//! sessions onto few backend connections.
+//!
+//! - At most `max` connections serve statements outside transactions at any moment (a
+//!   semaphore of `max` permits); a client statement waits up to the checkout timeout for one.
+//! - A connection a session keeps (open transaction, pinned session state) gives its permit
+//!   back: reserved connections do not count against `max`, so long transactions cannot starve
+//!   autocommit traffic (Vitess's reserved connections). They return to the pool when the
+//!   session lets them go.
+//! - Idle connections are reused last-in-first-out (warm caches, prepared statements) and
+//!   closed after `idle_ttl` unused; at most `max` stay idle.
+//! - Checkout and return are a mutex-guarded `Vec` push/pop: no task handoff per statement.
+
+use super::wire::{WireConn, WireError, WireOpts};
+use std::mem::ManuallyDrop;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Connections serving statements at once (outside transactions).
+    pub max: usize,
+    /// Idle connections older than this are closed.
+    pub idle_ttl: Duration,
+}
+
+#[derive(Debug)]
+struct Inner {
+    opts: WireOpts,
+    settings: PoolSettings,
+    idle: Mutex<Vec<(WireConn, Instant)>>,
+    permits: Arc<Semaphore>,
+}
+
+/// One shard's pool (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct WirePool {
+    inner: Arc<Inner>,
+}
+
+/// Why no connection could be had.
+#[derive(Debug)]
+pub enum CheckoutError {
+    /// Every permit stayed taken for the whole timeout.
+    Timeout,
+    /// Opening a new connection failed.
+    Connect(WireError),
+}
+
+/// A connection out of the pool; dropping it returns it (or closes it when broken).
+#[derive(Debug)]
+pub struct PooledConn {
+    conn: ManuallyDrop<WireConn>,
+    permit: Option<OwnedSemaphorePermit>,
+    pool: Arc<Inner>,
+}
+
+impl WirePool {
+    /// A pool that opens connections on demand.
+    pub fn new(opts: WireOpts, settings: PoolSettings) -> WirePool {
+        let permits = Arc::new(Semaphore::new(settings.max.max(1)));
+        WirePool {
+            inner: Arc::new(Inner {
+                opts,
+                settings,
+                idle: Mutex::new(Vec::new()),
+                permits,
+            }),
+        }
+    }
+
+    /// Takes a connection: an idle one if any (LIFO), else a new one.
+    pub async fn get(&self, timeout: Duration) -> Result<PooledConn, CheckoutError> {
+        let permit = match self.inner.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => tokio::time::timeout(timeout, self.inner.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| CheckoutError::Timeout)?
+                .map_err(|_| CheckoutError::Timeout)?,
+        };
+        let reused = self.take_idle();
+        let conn = match reused {
+            Some(c) => c,
+            None => WireConn::connect(&self.inner.opts)
+                .await
+                .map_err(CheckoutError::Connect)?,
+        };
+        Ok(PooledConn {
+            conn: ManuallyDrop::new(conn),
+            permit: Some(permit),
+            pool: self.inner.clone(),
+        })
+    }
+
+    fn take_idle(&self) -> Option<WireConn> {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        // Oldest are at the front: drop the expired ones (closing is just the socket drop).
+        let ttl = self.inner.settings.idle_ttl;
+        let expired = idle
+            .iter()
+            .take_while(|(_, since)| now.duration_since(*since) > ttl)
+            .count();
+        if expired > 0 {
+            idle.drain(..expired);
+        }
+        idle.pop().map(|(c, _)| c)
+    }
+
+    /// Idle connections right now (for tests and SHOW output).
+    pub fn idle_count(&self) -> usize {
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// Statements holding a pooled connection right now.
+    pub fn busy_count(&self) -> usize {
+        self.inner.settings.max.max(1) - self.inner.permits.available_permits()
+    }
+
+    /// Closes every idle connection.
+    pub fn clear(&self) {
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+impl PooledConn {
+    /// The connection stops counting against the pool's limit (its session keeps it for a
+    /// transaction or pinned state).
+    pub fn reserve(&mut self) {
+        self.permit = None;
+    }
+
+    /// Closes the connection instead of returning it.
+    pub fn discard(&mut self) {
+        self.conn.mark_broken();
+    }
+}
+
+impl std::ops::Deref for PooledConn {
+    type Target = WireConn;
+    fn deref(&self) -> &WireConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut WireConn {
+        &mut self.conn
+    }
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        // SAFETY: `conn` is taken exactly once, here, and never touched afterwards.
+        let conn = unsafe { ManuallyDrop::take(&mut self.conn) };
+        // Release the permit first so the count below sees this connection as returned.
+        drop(self.permit.take());
+        if conn.is_broken() {
+            return;
+        }
+        let max = self.pool.settings.max.max(1);
+        let busy = max - self.pool.permits.available_permits();
+        let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() + busy < max {
+            idle.push((conn, Instant::now()));
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Reading whole responses on a [`WireConn`]: statements whose result the proxy consumes
+//! itself (the executor's shard queries, SET replay, SHOW WARNINGS), prepared-statement
+//! metadata, and the execute request of a prepared statement.
+
+use super::packets::{self, is_eof, parse_eof, parse_err, parse_ok, MORE_RESULTS_EXISTS};
+use super::{Statement, WireConn, WireError};
+use crate::exec::ShardResult;
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{Column, ComStmtExecuteRequestBuilder};
+use mysql_common::proto::{MyDeserialize, MySerialize, Text};
+use mysql_common::row::RowDeserializer;
+use mysql_common::value::ServerSide;
+use mysql_common::Value;
+use std::sync::Arc;
+
+impl WireConn {
+    /// Runs `sql`, discarding any rows; fails with the first error of any result set.
+    pub async fn query_drop(&mut self, sql: impl AsRef<[u8]>) -> Result<(), WireError> {
+        self.send_query(sql.as_ref()).await?;
+        self.drain_results(None).await
+    }
+
+    /// Runs `sql` and collects its first result set (rows as text values), affected rows,
+    /// the generated id and the warning count; later result sets are drained.
+    pub async fn query_result(&mut self, sql: impl AsRef<[u8]>) -> Result<ShardResult, WireError> {
+        self.send_query(sql.as_ref()).await?;
+        let mut out = ShardResult::default();
+        self.drain_results(Some(&mut out)).await?;
+        Ok(out)
+    }
+
+    /// Reads every result set of the current response. With `into`, the first one's columns
+    /// and text rows are kept there.
+    async fn drain_results(&mut self, mut into: Option<&mut ShardResult>) -> Result<(), WireError> {
+        let mut first = true;
+        loop {
+            let p = self.next_packet().await?;
+            let more = match p.first() {
+                Some(0x00) => {
+                    let ok = parse_ok(p).map_err(|e| self.fail(e))?;
+                    let more = ok.status & MORE_RESULTS_EXISTS != 0;
+                    if first {
+                        if let Some(out) = into.as_deref_mut() {
+                            out.affected_rows = ok.affected_rows;
+                            out.last_insert_id = ok.last_insert_id;
+                            out.warnings = ok.warnings;
+                        }
+                    }
+                    self.last = ok;
+                    more
+                }
+                Some(0xFF) => {
+                    let e = parse_err(p);
+                    return Err(self.fail(e));
+                }
+                Some(0xFB) => {
+                    return Err(self.fail(WireError::Protocol(
+                        "server asked for a LOCAL INFILE file".into(),
+                    )))
+                }
+                _ => {
+                    let mut at = 0;
+                    let count = packets::lenenc(p, &mut at)
+                        .ok_or_else(|| packets::malformed("result set header"))?
+                        as usize;
+                    let keep = if first { into.as_deref_mut() } else { None };
+                    self.read_rows(count, keep).await?
+                }
+            };
+            first = false;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the column definitions and text rows of one result set; returns whether more
+    /// result sets follow.
+    async fn read_rows(
+        &mut self,
+        count: usize,
+        into: Option<&mut ShardResult>,
+    ) -> Result<bool, WireError> {
+        let columns = self.read_columns(count).await?;
+        let columns: Arc<[Column]> = columns.into();
+        let mut rows = Vec::new();
+        let keep = into.is_some();
+        loop {
+            let p = self.next_packet().await?;
+            if is_eof(p) {
+                let (warnings, status) = parse_eof(p);
+                self.last = packets::ServerOk {
+                    warnings,
+                    status,
+                    ..Default::default()
+                };
+                if let Some(out) = into {
+                    out.columns = columns.to_vec();
+                    out.rows = rows;
+                    out.warnings = warnings;
+                }
+                return Ok(status & MORE_RESULTS_EXISTS != 0);
+            }
+            if p.first() == Some(&0xFF) {
+                let e = parse_err(p);
+                return Err(self.fail(e));
+            }
+            if keep {
+                let row = RowDeserializer::<ServerSide, Text>::deserialize(
+                    columns.clone(),
+                    &mut ParseBuf(p),
+                )
+                .map_err(|_| packets::malformed("row"))?;
+                rows.push(
+                    row.into_inner()
+                        .unwrap_raw()
+                        .into_iter()
+                        .map(|v| v.unwrap_or(Value::NULL))
+                        .collect(),
+                );
+            }
+        }
+    }
+
+    /// Reads `count` column definitions and the EOF after them.
+    pub async fn read_columns(&mut self, count: usize) -> Result<Vec<Column>, WireError> {
+        let mut columns = Vec::with_capacity(count);
+        for _ in 0..count {
+            let p = self.next_packet().await?;
+            let col = Column::deserialize((), &mut ParseBuf(p))
+                .map_err(|_| packets::malformed("column definition"))?;
+            columns.push(col);
+        }
+        if count > 0 {
+            let p = self.next_packet().await?;
+            if !is_eof(p) {
+                return Err(self.fail(packets::malformed("EOF after column definitions")));
+            }
+        }
+        Ok(columns)
+    }
+
+    /// COM_STMT_PREPARE without the cache.
+    pub(super) async fn prepare_uncached(&mut self, sql: &[u8]) -> Result<Statement, WireError> {
+        self.stream
+            .send_command_parts(&[0x16], sql)
+            .await
+            .map_err(WireError::io)?;
+        let p = self.next_packet().await?;
+        match p.first() {
+            Some(0x00) if p.len() >= 12 => {}
+            Some(0xFF) => return Err(parse_err(p)),
+            _ => return Err(packets::malformed("prepare OK")),
+        }
+        let id = u32::from_le_bytes([p[1], p[2], p[3], p[4]]);
+        let columns = u16::from_le_bytes([p[5], p[6]]) as usize;
+        let params = u16::from_le_bytes([p[7], p[8]]) as usize;
+        let params = self.read_columns(params).await?;
+        let columns = self.read_columns(columns).await?;
+        Ok(Statement {
+            id,
+            params,
+            columns,
+        })
+    }
+
+    async fn send_long_data(&mut self, id: u32, param: u16, data: &[u8]) -> Result<(), WireError> {
+        let mut head = [0u8; 7];
+        head[0] = 0x18;
+        head[1..5].copy_from_slice(&id.to_le_bytes());
+        head[5..7].copy_from_slice(&param.to_le_bytes());
+        let res = self.stream.send_command_parts(&head, data).await;
+        res.map_err(|e| self.fail(WireError::io(e)))
+    }
+
+    /// Sends COM_STMT_EXECUTE of `sql` (prepared on this connection first if needed) with
+    /// `params`; the binary result is read with [`Self::next_packet`].
+    pub async fn send_execute(&mut self, sql: &[u8], params: &[Value]) -> Result<(), WireError> {
+        let stmt = self.prepare(sql).await?;
+        if stmt.params.len() != params.len() {
+            return Err(WireError::Server {
+                code: 1210,
+                state: "HY000".into(),
+                message: "Incorrect arguments to mysqld_stmt_execute".into(),
+            });
+        }
+        let (request, as_long_data) = ComStmtExecuteRequestBuilder::new(stmt.id).build(params);
+        if as_long_data {
+            // Too big for one execute packet: string parameters go ahead as long data
+            // (COM_STMT_SEND_LONG_DATA has no response) and the execute leaves them out.
+            for (index, value) in params.iter().enumerate() {
+                if let Value::Bytes(bytes) = value {
+                    let mut chunks = bytes.chunks(8 * 1024 * 1024).peekable();
+                    if chunks.peek().is_none() {
+                        self.send_long_data(stmt.id, index as u16, &[]).await?;
+                    }
+                    for chunk in chunks {
+                        self.send_long_data(stmt.id, index as u16, chunk).await?;
+                    }
+                }
+            }
+        }
+        let mut body = Vec::with_capacity(64);
+        request.serialize(&mut body);
+        let res = self.stream.send_command(&body).await;
+        res.map_err(|e| self.fail(WireError::io(e)))
+    }
+}

@@ -1,0 +1,174 @@
+//! Buffered packet I/O on a backend socket.
+//!
+//! One `read` syscall usually brings a whole small result (header, column definitions, rows,
+//! EOF) into the buffer, and packets are then handed out as slices of it, so relaying a point
+//! select costs no allocation and no per-packet syscall. Payloads of 16 MiB or more arrive in
+//! several wire packets and are joined into a side buffer.
+
+use crate::protocol::packet::MAX_PAYLOAD;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Largest logical packet accepted from a backend (matches the proxy's client limit).
+const MAX_BACKEND_PACKET: usize = 1024 * 1024 * 1024;
+
+/// A framed, buffered packet stream to one backend server.
+#[derive(Debug)]
+pub struct BackendStream {
+    sock: TcpStream,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    big: Vec<u8>,
+    out: Vec<u8>,
+    /// Sequence id of the next packet written (continues the exchange after a read).
+    pub seq: u8,
+}
+
+impl BackendStream {
+    /// Wraps a connected socket.
+    pub fn new(sock: TcpStream) -> Self {
+        BackendStream {
+            sock,
+            buf: vec![0; 16 * 1024],
+            start: 0,
+            end: 0,
+            big: Vec::new(),
+            out: Vec::with_capacity(1024),
+            seq: 0,
+        }
+    }
+
+    /// Makes sure at least `need` unread bytes are buffered.
+    async fn fill(&mut self, need: usize) -> std::io::Result<()> {
+        if self.end - self.start >= need {
+            return Ok(());
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < need {
+            self.buf.resize(need.next_power_of_two(), 0);
+        }
+        while self.end < need {
+            let n = self.sock.read(&mut self.buf[self.end..]).await?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "server closed the connection",
+                ));
+            }
+            self.end += n;
+        }
+        Ok(())
+    }
+
+    /// Reads one logical packet; the slice is valid until the next call.
+    pub async fn next_packet(&mut self) -> std::io::Result<&[u8]> {
+        let mut joined = false;
+        loop {
+            self.fill(4).await?;
+            let h = &self.buf[self.start..self.start + 4];
+            let len = u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
+            self.seq = h[3].wrapping_add(1);
+            self.fill(4 + len).await?;
+            let from = self.start + 4;
+            self.start = from + len;
+            if len < MAX_PAYLOAD && !joined {
+                if self.start == self.end {
+                    // Everything consumed: later reads start at the front again.
+                    self.start = 0;
+                    self.end = 0;
+                    return Ok(&self.buf[from..from + len]);
+                }
+                return Ok(&self.buf[from..from + len]);
+            }
+            if !joined {
+                self.big.clear();
+                joined = true;
+            }
+            if self.big.len() + len > MAX_BACKEND_PACKET {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "backend packet exceeds 1 GiB",
+                ));
+            }
+            self.big.extend_from_slice(&self.buf[from..from + len]);
+            if len < MAX_PAYLOAD {
+                return Ok(&self.big);
+            }
+        }
+    }
+
+    /// Sends a command: one logical packet starting a new exchange (sequence id 0).
+    pub async fn send_command(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        self.seq = 0;
+        self.send(payload).await
+    }
+
+    /// Sends a command whose payload is `prefix` followed by `body` (saves a copy of the SQL).
+    pub async fn send_command_parts(&mut self, prefix: &[u8], body: &[u8]) -> std::io::Result<()> {
+        self.seq = 0;
+        let total = prefix.len() + body.len();
+        if total >= MAX_PAYLOAD {
+            let mut whole = Vec::with_capacity(total);
+            whole.extend_from_slice(prefix);
+            whole.extend_from_slice(body);
+            return self.send(&whole).await;
+        }
+        self.out.clear();
+        self.out
+            .extend_from_slice(&(total as u32).to_le_bytes()[..3]);
+        self.out.push(0);
+        self.seq = 1;
+        self.out.extend_from_slice(prefix);
+        self.out.extend_from_slice(body);
+        self.sock.write_all(&self.out).await?;
+        self.shrink_out();
+        Ok(())
+    }
+
+    /// Sends one logical packet continuing the current exchange (handshake replies).
+    pub async fn send(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        self.out.clear();
+        let mut rest = payload;
+        loop {
+            let chunk = rest.len().min(MAX_PAYLOAD);
+            self.out
+                .extend_from_slice(&(chunk as u32).to_le_bytes()[..3]);
+            self.out.push(self.seq);
+            self.seq = self.seq.wrapping_add(1);
+            self.out.extend_from_slice(&rest[..chunk]);
+            rest = &rest[chunk..];
+            if chunk < MAX_PAYLOAD {
+                break;
+            }
+        }
+        self.sock.write_all(&self.out).await?;
+        self.shrink_out();
+        Ok(())
+    }
+
+    fn shrink_out(&mut self) {
+        if self.out.capacity() > 1024 * 1024 {
+            self.out = Vec::with_capacity(1024);
+        }
+        if self.buf.len() > 1024 * 1024 && self.start == self.end {
+            self.buf = vec![0; 16 * 1024];
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Whether unread bytes are buffered (a clean connection between commands has none).
+    pub fn has_pending_input(&self) -> bool {
+        self.end > self.start
+    }
+
+    /// Closes the socket.
+    pub async fn shutdown(&mut self) {
+        let _ = self.sock.shutdown().await;
+    }
+}
