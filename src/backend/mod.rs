@@ -251,6 +251,7 @@ impl Backends {
                     pool::PoolSettings {
                         max: cfg.backend.pool_max,
                         idle_ttl: Duration::from_secs(60),
+                        min: cfg.backend.pool_min,
                     },
                 );
                 shards.push(Arc::new(Shard {

@@ -22,8 +22,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct PoolSettings {
     /// Connections serving statements at once (outside transactions).
     pub max: usize,
-    /// Idle connections older than this are closed.
+    /// Idle connections older than this are closed (down to `min`).
     pub idle_ttl: Duration,
+    /// Idle connections kept however old they are.
+    pub min: usize,
 }
 
 #[derive(Debug)]
@@ -102,7 +104,8 @@ impl WirePool {
         let expired = idle
             .iter()
             .take_while(|(_, since)| now.duration_since(*since) > ttl)
-            .count();
+            .count()
+            .min(idle.len().saturating_sub(self.inner.settings.min));
         if expired > 0 {
             idle.drain(..expired);
         }

@@ -54,13 +54,23 @@ fn creates_session_state(kind: StatementKind, text: &str) -> bool {
     if text.len() > 4096 {
         return false;
     }
-    let lower = text.to_ascii_lowercase();
-    lower.contains("temporary")
-        || lower.contains("get_lock")
-        || lower.contains("sql_calc_found_rows")
-        || (kind == StatementKind::Other && lower.trim_start().starts_with("prepare"))
-        || lower.contains(":=")
-        || lower.contains("into @")
+    // Case-insensitive substring tests without lower-casing a copy (this runs on every
+    // relayed statement).
+    let has = |needle: &[u8]| {
+        text.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    has(b"temporary")
+        || has(b"get_lock")
+        || has(b"sql_calc_found_rows")
+        || (kind == StatementKind::Other
+            && text
+                .trim_start()
+                .get(..7)
+                .is_some_and(|w| w.eq_ignore_ascii_case("prepare")))
+        || text.contains(":=")
+        || has(b"into @")
 }
 
 impl ClientConn {
