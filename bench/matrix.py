@@ -365,6 +365,7 @@ def run_cell(cl, cell, args):
             proxy.append({"error": str(e)})
     cell = dict(cell)
     cell["direct"], cell["proxy"] = mean_runs(direct), mean_runs(proxy)
+    cell["direct_runs"], cell["proxy_runs"] = direct, proxy  # each round, for the noise
     cell["direct_target"] = (f"commerce server ({ddb})" if topo == 0
                              else f"server of customer/{cl.servers['customer'][0][0]} (full copy in sbdirect)")
     d, p = cell["direct"], cell["proxy"]
@@ -610,6 +611,7 @@ def lookup_bench(cl, args):
                 runs[side].append({"error": str(e)})
     for side, rs in runs.items():
         res[side] = mean_runs(rs)
+        res[side + "_runs"] = rs
     s, lk, d = res["scatter"], res["lookup"], res["direct"]
     if "qps" in s and "qps" in lk and s["qps"]:
         res["lookup_vs_scatter"] = lk["qps"] / s["qps"]
@@ -749,9 +751,10 @@ def fmt(v, nd=0):
     return f"{v:.{nd}f}"
 
 
-def side_val(side, k, nd=0):
+def side_val(side, k, nd=0, first=("qps",)):
+    """A figure of one side; an error's text only in the first column (QPS), "error" elsewhere."""
     if "error" in side:
-        return "error: " + md_escape(side["error"])
+        return "error: " + md_escape(side["error"]) if k in first else "error"
     return fmt(side.get(k), nd)
 
 
@@ -840,7 +843,8 @@ def latency_table(cells, shard_counts, threads_list):
                 target = f"±{T_FLAT * 100:.0f}% {check(ok)}"
             else:
                 target = f"±{T_FLAT * 100:.0f}%: error"
-            row = (f"| {s} | {t} | {side_val(d, 'p50_ms', 3)} | {side_val(p, 'p50_ms', 3)} "
+            row = (f"| {s} | {t} | {side_val(d, 'p50_ms', 3, ('p50_ms',))} "
+                   f"| {side_val(p, 'p50_ms', 3, ('p50_ms',))} "
                    f"| {side_val(p, 'avg_ms', 3)} | {fmt(ratios.get('p50_ms'), 2)} "
                    f"| {fmt(ratios.get('avg_ms'), 2)} | {side_val(p, 'qps')} "
                    f"| {fmt(rel.get('p50_ms'), 2)} | {fmt(rel.get('avg_ms'), 2)} | {target} |")
