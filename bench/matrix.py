@@ -231,7 +231,10 @@ class Cluster:
         if self.proc is None or self.proc.poll() is not None:
             return
         log(f"stopping shardgate local --shards {self.shards} ...")
-        self.proc.send_signal(signal.SIGINT)
+        # SIGTERM, not SIGINT: `local` stops cleanly on both, but in one interrupted run it never
+        # acted on a SIGINT (its Ctrl-C future is re-created every 2 s watch tick), while the
+        # SIGTERM listener lives for the whole run.
+        self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=150)
         except subprocess.TimeoutExpired:
@@ -1162,4 +1165,7 @@ if __name__ == "__main__":
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _term)
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)
