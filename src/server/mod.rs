@@ -16,6 +16,8 @@ mod transaction;
 mod vindex_table;
 mod workflow;
 
+pub use sharded::PlanCache;
+
 use crate::backend::Backends;
 use crate::config::{Config, UserConfig};
 use crate::vschema::VSchema;
