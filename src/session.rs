@@ -76,8 +76,9 @@ pub struct Setting {
 /// A statement prepared by the client.
 #[derive(Debug, Clone)]
 pub struct PreparedStatement {
-    /// SQL as the client sent it (routed again at each execute).
-    pub sql: Vec<u8>,
+    /// SQL as the client sent it (routed again at each execute; shared, so an execute does
+    /// not copy it).
+    pub sql: std::sync::Arc<[u8]>,
     /// Number of `?` parameters.
     pub param_count: usize,
     /// Result columns reported at prepare time.

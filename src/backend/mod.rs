@@ -177,7 +177,7 @@ impl Shard {
             if !self.suspect.load(Ordering::Relaxed) {
                 return Ok(conn);
             }
-            match tokio::time::timeout(self.checkout_timeout, conn.ping()).await {
+            match Box::pin(tokio::time::timeout(self.checkout_timeout, conn.ping())).await {
                 Ok(Ok(())) => {
                     self.suspect.store(false, Ordering::Relaxed);
                     return Ok(conn);
@@ -220,13 +220,18 @@ impl Backends {
             for s in &ks.shards {
                 let url = parse_shard_url(&s.url).map_err(|e| anyhow::anyhow!("{}: {e}", s.url))?;
                 let range = KeyRange::parse_shard_name(&s.name)?;
-                let constraints = PoolConstraints::new(cfg.backend.pool_min, cfg.backend.pool_max)
-                    .ok_or_else(|| anyhow::anyhow!("backend.pool_min exceeds pool_max"))?;
+                if cfg.backend.pool_min > cfg.backend.pool_max {
+                    anyhow::bail!("backend.pool_min exceeds pool_max");
+                }
+                let constraints = PoolConstraints::new(0, cfg.backend.pool_max.max(1))
+                    .ok_or_else(|| anyhow::anyhow!("backend.pool_max must be at least 1"))?;
                 let pool_opts = PoolOpts::default()
                     .with_constraints(constraints)
                     .with_reset_connection(false)
-                    .with_inactive_connection_ttl(Duration::from_secs(60))
-                    .with_ttl_check_interval(Duration::from_secs(30));
+                    // Background jobs are rare: their connections close soon after, so they
+                    // do not add to the shard's connection count for long.
+                    .with_inactive_connection_ttl(Duration::from_secs(3))
+                    .with_ttl_check_interval(Duration::from_secs(1));
                 let opts = OptsBuilder::default()
                     .ip_or_hostname(url.host.clone())
                     .tcp_port(url.port)
@@ -246,6 +251,7 @@ impl Backends {
                         user: url.user.clone(),
                         password: url.password.clone(),
                         database: url.database.clone(),
+                        socket: url.socket.clone(),
                         max_packet: 256 * 1024 * 1024,
                     },
                     pool::PoolSettings {

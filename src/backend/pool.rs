@@ -75,17 +75,15 @@ impl WirePool {
 
     /// Takes a connection: an idle one if any (LIFO), else a new one.
     pub async fn get(&self, timeout: Duration) -> Result<PooledConn, CheckoutError> {
+        // The slow paths (waiting, connecting) are boxed so this future stays small: it is
+        // built inside every statement's future.
         let permit = match self.inner.permits.clone().try_acquire_owned() {
             Ok(p) => p,
-            Err(_) => tokio::time::timeout(timeout, self.inner.permits.clone().acquire_owned())
-                .await
-                .map_err(|_| CheckoutError::Timeout)?
-                .map_err(|_| CheckoutError::Timeout)?,
+            Err(_) => Box::pin(self.wait_for_permit(timeout)).await?,
         };
-        let reused = self.take_idle();
-        let conn = match reused {
+        let conn = match self.take_idle() {
             Some(c) => c,
-            None => WireConn::connect(&self.inner.opts)
+            None => Box::pin(WireConn::connect(&self.inner.opts))
                 .await
                 .map_err(CheckoutError::Connect)?,
         };
@@ -94,6 +92,16 @@ impl WirePool {
             permit: Some(permit),
             pool: self.inner.clone(),
         })
+    }
+
+    async fn wait_for_permit(
+        &self,
+        timeout: Duration,
+    ) -> Result<OwnedSemaphorePermit, CheckoutError> {
+        tokio::time::timeout(timeout, self.inner.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| CheckoutError::Timeout)?
+            .map_err(|_| CheckoutError::Timeout)
     }
 
     fn take_idle(&self) -> Option<WireConn> {

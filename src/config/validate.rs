@@ -17,9 +17,13 @@ pub struct ShardUrl {
     pub password: String,
     /// Backend database that holds this shard's tables.
     pub database: String,
+    /// Unix socket of the server (`?socket=/path`): session connections use it instead of
+    /// TCP when the server runs on the proxy's host (a cheaper hop: no TCP stack).
+    pub socket: Option<String>,
 }
 
-/// Parses `mysql://user[:password]@host[:port]/database`.
+/// Parses `mysql://user[:password]@host[:port]/database[?socket=/path/to/mysqld.sock]`.
+/// Other query options (such as the `prefer_socket=false` tests write) are ignored.
 pub fn parse_shard_url(url: &str) -> Result<ShardUrl, String> {
     let rest = url
         .strip_prefix("mysql://")
@@ -35,7 +39,15 @@ pub fn parse_shard_url(url: &str) -> Result<ShardUrl, String> {
     let (hostport, database) = rest
         .split_once('/')
         .ok_or_else(|| "must name a database: mysql://user@host:port/database".to_string())?;
-    let database = database.split('?').next().unwrap_or_default();
+    let (database, query) = database.split_once('?').unwrap_or((database, ""));
+    let socket = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("socket="))
+        .filter(|p| !p.is_empty())
+        .map(str::to_string);
+    if socket.as_deref().is_some_and(|p| !p.starts_with('/')) {
+        return Err("socket= must be an absolute path".into());
+    }
     if database.is_empty() {
         return Err("must name a database: mysql://user@host:port/database".into());
     }
@@ -59,6 +71,7 @@ pub fn parse_shard_url(url: &str) -> Result<ShardUrl, String> {
         user: user.into(),
         password: password.into(),
         database: database.into(),
+        socket,
     })
 }
 
@@ -274,7 +287,11 @@ url = "mysql://root@127.0.0.1:17102/vt_customer"
 
     #[test]
     fn parses_urls() {
+        let u = parse_shard_url("mysql://app:pw@10.0.0.1:3307/db?socket=/run/my.sock").expect("ok");
+        assert_eq!(u.socket.as_deref(), Some("/run/my.sock"));
+        assert!(parse_shard_url("mysql://a@h/db?socket=rel.sock").is_err());
         let u = parse_shard_url("mysql://app:pw@10.0.0.1:3307/db").expect("ok");
+        assert_eq!(u.socket, None);
         assert_eq!(
             (
                 u.host.as_str(),

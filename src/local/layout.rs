@@ -108,12 +108,22 @@ pub fn guest_shards(roles: &[ServerRole]) -> Vec<(ServerRole, usize)> {
 
 /// The proxy's config for servers `(role, port)`, listening on 127.0.0.1:`proxy_port`, with user
 /// `root` (empty password, admin) and VSchemas in `vschema/` beside the config file.
-pub fn generate_config(servers: &[(ServerRole, u16)], proxy_port: u16) -> Config {
+/// `sockets[i]`, when given, is server `i`'s Unix socket: the proxy's session connections use
+/// it (the servers run on the proxy's host, and a Unix socket hop is cheaper than TCP).
+pub fn generate_config(
+    servers: &[(ServerRole, u16)],
+    proxy_port: u16,
+    sockets: &[Option<String>],
+) -> Config {
     let mut keyspaces: Vec<KeyspaceConfig> = Vec::new();
-    for (role, port) in servers {
+    for (i, (role, port)) in servers.iter().enumerate() {
+        let socket = match sockets.get(i) {
+            Some(Some(path)) => format!("?socket={path}"),
+            _ => String::new(),
+        };
         let shard = ShardConfig {
             name: role.shard.clone(),
-            url: format!("mysql://root@127.0.0.1:{port}/{}", role.database),
+            url: format!("mysql://root@127.0.0.1:{port}/{}{socket}", role.database),
         };
         match keyspaces.iter_mut().find(|k| k.name == role.keyspace) {
             Some(ks) => ks.shards.push(shard),
@@ -227,7 +237,7 @@ mod tests {
                 .into_iter()
                 .zip(17100u16..)
                 .collect();
-            let cfg = generate_config(&servers, 15306);
+            let cfg = generate_config(&servers, 15306, &[]);
             crate::config::validate(&cfg, "generated").expect("valid");
             let text = cfg.to_toml();
             let back = Config::parse(&text, "generated").expect("parses back");
@@ -280,7 +290,7 @@ mod tests {
             .map(|(g, h)| (g.clone(), 17100 + *h as u16))
             .collect();
         servers.extend(hosted);
-        let cfg = generate_config(&servers, 15306);
+        let cfg = generate_config(&servers, 15306, &[]);
         crate::config::validate(&cfg, "generated").expect("valid");
         let names: Vec<_> = cfg.keyspaces.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(names, ["commerce", "customer", "lookup"]);

@@ -59,11 +59,7 @@ pub fn answer(
         b"errors",
         b"last_insert_id",
     ];
-    let lower_has = |needle: &[u8]| {
-        text.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    };
+    let lower_has = |needle: &[u8]| crate::sql::contains_ignore_ascii_case(text.as_bytes(), needle);
     if !MARKERS.iter().any(|m| lower_has(m)) {
         return None;
     }

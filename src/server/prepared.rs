@@ -74,7 +74,7 @@ impl ClientConn {
         self.session.prepared.insert(
             id,
             PreparedStatement {
-                sql: sql.clone(),
+                sql: sql.clone().into(),
                 param_count: params.len(),
                 columns: columns.clone(),
                 param_types: None,
@@ -133,7 +133,7 @@ impl ClientConn {
             *d = None;
         }
         let sql = stmt.sql.clone();
-        let text = analysis_text(&sql).into_owned();
+        let text = analysis_text(&sql);
         let res = self
             .run_statement(&sql, &text, &Exec::Binary(req.params), false)
             .await;

@@ -56,11 +56,7 @@ fn creates_session_state(kind: StatementKind, text: &str) -> bool {
     }
     // Case-insensitive substring tests without lower-casing a copy (this runs on every
     // relayed statement).
-    let has = |needle: &[u8]| {
-        text.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    };
+    let has = |needle: &[u8]| sql::contains_ignore_ascii_case(text.as_bytes(), needle);
     has(b"temporary")
         || has(b"get_lock")
         || has(b"sql_calc_found_rows")
@@ -78,7 +74,7 @@ impl ClientConn {
     /// first error (as MySQL does).
     pub async fn com_query(&mut self, sql: Vec<u8>) -> Result<(), CommandError> {
         self.state.questions.fetch_add(1, Ordering::Relaxed);
-        let text = analysis_text(&sql).into_owned();
+        let text = analysis_text(&sql);
         let pieces: Vec<(usize, usize)> = sql::split_statements(&text)
             .into_iter()
             .map(|p| {
@@ -135,12 +131,12 @@ impl ClientConn {
                 Ok(())
             }
             StatementKind::Begin => {
-                self.begin(text).await?;
+                Box::pin(self.begin(text)).await?;
                 self.write_ok_more(&OkInfo::default(), more);
                 Ok(())
             }
             StatementKind::Commit => {
-                let warnings = self.commit().await?;
+                let warnings = Box::pin(self.commit()).await?;
                 self.write_ok_more(
                     &OkInfo {
                         warnings,
@@ -151,22 +147,22 @@ impl ClientConn {
                 Ok(())
             }
             StatementKind::Rollback => {
-                self.rollback().await;
+                Box::pin(self.rollback()).await;
                 self.write_ok_more(&OkInfo::default(), more);
                 Ok(())
             }
             StatementKind::Savepoint
             | StatementKind::ReleaseSavepoint
             | StatementKind::RollbackToSavepoint => {
-                self.savepoint(text, kind).await?;
+                Box::pin(self.savepoint(text, kind)).await?;
                 self.write_ok_more(&OkInfo::default(), more);
                 Ok(())
             }
-            StatementKind::Set => self.set_statement(bytes, text, more).await,
+            StatementKind::Set => Box::pin(self.set_statement(bytes, text, more)).await,
             StatementKind::Show | StatementKind::Other
                 if crate::admin::parse_admin(text).is_some() =>
             {
-                self.admin_statement(text, exec, more).await
+                Box::pin(self.admin_statement(text, exec, more)).await
             }
             _ => {
                 if let Some(answer) = local_answers::answer(self, kind, text) {
@@ -217,7 +213,7 @@ impl ClientConn {
                     ))
                     .into());
                 }
-                self.run_sharded(text, kind, exec, more, &keyspace).await
+                Box::pin(self.run_sharded(text, kind, exec, more, &keyspace)).await
             }
         }
     }
@@ -254,7 +250,7 @@ impl ClientConn {
                     self.session.last_insert_id = summary.last_insert_id;
                 }
                 if summary.warnings > 0 {
-                    self.session.warnings = relay::collect_warnings(&mut sc).await;
+                    self.session.warnings = Box::pin(relay::collect_warnings(&mut sc)).await;
                 } else {
                     self.session.warnings.clear();
                 }
@@ -312,9 +308,11 @@ impl ClientConn {
                 let conn = shard.session_conn().await?;
                 let mut sc = ShardConn::new(shard.clone(), conn);
                 sc.order = order;
-                if let Err(e) = self.replay_settings(&mut sc).await {
-                    sc.release().await;
-                    return Err(e);
+                if !self.session.settings.is_empty() {
+                    if let Err(e) = Box::pin(self.replay_settings(&mut sc)).await {
+                        Box::pin(sc.release()).await;
+                        return Err(e);
+                    }
                 }
                 sc
             }
@@ -325,8 +323,11 @@ impl ClientConn {
         if !self.session.autocommit && self.session.transaction.is_none() {
             self.session.transaction = Some(crate::session::Transaction::new("BEGIN"));
         }
-        if let Err(e) = self.join_transaction(&mut sc).await {
-            self.put_back(sc).await;
+        if self.session.transaction.is_none() || sc.in_txn {
+            return Ok(sc);
+        }
+        if let Err(e) = Box::pin(self.join_transaction(&mut sc)).await {
+            Box::pin(self.put_back(sc)).await;
             return Err(e);
         }
         Ok(sc)
@@ -345,9 +346,9 @@ impl ClientConn {
     pub async fn put_back(&mut self, sc: ShardConn) {
         if sc.broken {
             if sc.in_txn {
-                self.abort_transaction().await;
+                Box::pin(self.abort_transaction()).await;
             }
-            sc.release().await;
+            Box::pin(sc.release()).await;
             return;
         }
         if sc.in_txn || sc.dirty || self.session.needs_reservation() {
@@ -416,11 +417,9 @@ impl ClientConn {
 /// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
 ///   to the backend's Unix socket, bypassing the proxy.
 fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
-    fn contains(hay: &[u8], needle: &[u8]) -> bool {
-        hay.windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    }
-    if !contains(&sql, b"last_insert_id") && !contains(&sql, b"@@socket") {
+    if !sql::contains_ignore_ascii_case(&sql, b"last_insert_id")
+        && !sql::contains_ignore_ascii_case(&sql, b"socket")
+    {
         return sql;
     }
     let text = analysis_text(&sql).into_owned();

@@ -6,13 +6,13 @@
 //! and reports as an error naming the plugin).
 
 use super::packets::{parse_err, parse_ok};
-use super::stream::BackendStream;
+use super::stream::{BackendStream, Socket};
 use super::{WireError, WireOpts};
 use mysql_common::constants::CapabilityFlags;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
 use mysql_common::proto::{MyDeserialize, MySerialize};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
 /// Capabilities the proxy asks of every backend: protocol 4.1 with classic EOF packets (the
 /// relay converts EOFs for clients that deprecate them), multi results for procedures.
@@ -39,10 +39,16 @@ pub struct Greeting {
 
 /// Opens a TCP connection and authenticates.
 pub async fn connect(opts: &WireOpts) -> Result<(BackendStream, Greeting), WireError> {
-    let sock = TcpStream::connect((opts.host.as_str(), opts.port))
-        .await
-        .map_err(WireError::io)?;
-    sock.set_nodelay(true).map_err(WireError::io)?;
+    let sock = match &opts.socket {
+        Some(path) => Socket::Unix(UnixStream::connect(path).await.map_err(WireError::io)?),
+        None => {
+            let tcp = TcpStream::connect((opts.host.as_str(), opts.port))
+                .await
+                .map_err(WireError::io)?;
+            tcp.set_nodelay(true).map_err(WireError::io)?;
+            Socket::Tcp(tcp)
+        }
+    };
     let mut stream = BackendStream::new(sock);
     let packet = stream.next_packet().await.map_err(WireError::io)?.to_vec();
     if packet.first() == Some(&0xFF) {

@@ -32,6 +32,8 @@ pub struct WireOpts {
     pub password: String,
     /// Default database of the connection.
     pub database: String,
+    /// Unix socket path: used instead of host and port when set.
+    pub socket: Option<String>,
     /// Largest packet the proxy accepts from the server.
     pub max_packet: u32,
 }

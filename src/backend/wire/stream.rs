@@ -7,7 +7,39 @@
 
 use crate::protocol::packet::MAX_PAYLOAD;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
+
+/// The socket to a backend: TCP, or a Unix socket for a server on the same host.
+#[derive(Debug)]
+pub enum Socket {
+    /// TCP (with `TCP_NODELAY`).
+    Tcp(TcpStream),
+    /// Unix domain socket.
+    Unix(UnixStream),
+}
+
+impl Socket {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.read(buf).await,
+            Socket::Unix(s) => s.read(buf).await,
+        }
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.write_all(buf).await,
+            Socket::Unix(s) => s.write_all(buf).await,
+        }
+    }
+
+    async fn shutdown(&mut self) -> std::io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.shutdown().await,
+            Socket::Unix(s) => s.shutdown().await,
+        }
+    }
+}
 
 /// Largest logical packet accepted from a backend (matches the proxy's client limit).
 const MAX_BACKEND_PACKET: usize = 1024 * 1024 * 1024;
@@ -15,7 +47,7 @@ const MAX_BACKEND_PACKET: usize = 1024 * 1024 * 1024;
 /// A framed, buffered packet stream to one backend server.
 #[derive(Debug)]
 pub struct BackendStream {
-    sock: TcpStream,
+    sock: Socket,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -27,7 +59,7 @@ pub struct BackendStream {
 
 impl BackendStream {
     /// Wraps a connected socket.
-    pub fn new(sock: TcpStream) -> Self {
+    pub fn new(sock: Socket) -> Self {
         BackendStream {
             sock,
             buf: vec![0; 16 * 1024],
