@@ -24,6 +24,20 @@ async fn backend_connections(env: &TestEnv, db: &str) -> i64 {
     n.unwrap_or(-1)
 }
 
+/// Server thread ids of those connections.
+async fn backend_connection_ids(env: &TestEnv, db: &str) -> Vec<u64> {
+    let mut direct = env.shard_conn("commerce", "0").await;
+    let ids: Vec<u64> = direct
+        .exec(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+            (db,),
+        )
+        .await
+        .expect("processlist");
+    drop(direct.disconnect().await);
+    ids
+}
+
 /// Polls until the shard's backend connection count is at most `max` (closing is asynchronous
 /// on the server side), returning the last count seen.
 async fn settle_at_most(env: &TestEnv, db: &str, max: i64) -> i64 {
@@ -91,9 +105,12 @@ async fn many_clients_share_a_bounded_pool() {
     }
     let mut idle_clients = Vec::new();
     let mut peak = 0;
+    let mut seen = std::collections::HashSet::new();
     let mut done = 0;
     while done < tasks.len() {
-        peak = peak.max(backend_connections(&env, &db).await);
+        let ids = backend_connection_ids(&env, &db).await;
+        peak = peak.max(ids.len());
+        seen.extend(ids);
         done = tasks.iter().filter(|t| t.is_finished()).count();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -206,6 +206,7 @@ impl Shard {
 #[derive(Debug, Default)]
 pub struct Backends {
     by_keyspace: HashMap<String, Vec<Arc<Shard>>>,
+    ranges: HashMap<String, crate::exec::ShardRanges>,
     /// Keyspace names in config order.
     pub keyspace_order: Vec<String>,
 }
@@ -214,6 +215,7 @@ impl Backends {
     /// Builds a pool per shard from the config (no connection is opened yet).
     pub fn new(cfg: &Config) -> anyhow::Result<Backends> {
         let mut by_keyspace = HashMap::new();
+        let mut ranges_by_keyspace = HashMap::new();
         let mut keyspace_order = Vec::new();
         for ks in &cfg.keyspaces {
             let mut shards = Vec::new();
@@ -273,10 +275,16 @@ impl Backends {
                 }));
             }
             keyspace_order.push(ks.name.clone());
+            let ranges: Vec<(String, KeyRange)> = shards
+                .iter()
+                .map(|s| (s.name.clone(), s.range.clone()))
+                .collect();
+            ranges_by_keyspace.insert(ks.name.clone(), ranges.into());
             by_keyspace.insert(ks.name.clone(), shards);
         }
         Ok(Backends {
             by_keyspace,
+            ranges: ranges_by_keyspace,
             keyspace_order,
         })
     }
@@ -287,13 +295,8 @@ impl Backends {
     }
 
     /// The shard names and key ranges of a keyspace, in config order (what executors route by).
-    pub fn ranges(&self, name: &str) -> Option<Vec<(String, KeyRange)>> {
-        self.keyspace(name).map(|shards| {
-            shards
-                .iter()
-                .map(|s| (s.name.clone(), s.range.clone()))
-                .collect()
-        })
+    pub fn ranges(&self, name: &str) -> Option<crate::exec::ShardRanges> {
+        self.ranges.get(name).cloned()
     }
 
     /// Finds a shard by keyspace and shard name.

@@ -13,6 +13,7 @@
 
 use super::wire::{WireConn, WireError, WireOpts};
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -34,6 +35,10 @@ struct Inner {
     settings: PoolSettings,
     idle: Mutex<Vec<(WireConn, Instant)>>,
     permits: Arc<Semaphore>,
+    /// Open connections that are not reserved (idle ones plus those serving a statement):
+    /// at most `max`. Counting connections rather than free permits matters: a returned permit
+    /// goes straight to a waiting statement, so "no free permit" does not mean "no room".
+    unreserved: AtomicUsize,
 }
 
 /// One shard's pool (cheap to clone).
@@ -69,6 +74,7 @@ impl WirePool {
                 settings,
                 idle: Mutex::new(Vec::new()),
                 permits,
+                unreserved: AtomicUsize::new(0),
             }),
         }
     }
@@ -83,9 +89,13 @@ impl WirePool {
         };
         let conn = match self.take_idle() {
             Some(c) => c,
-            None => Box::pin(WireConn::connect(&self.inner.opts))
-                .await
-                .map_err(CheckoutError::Connect)?,
+            None => {
+                let conn = Box::pin(WireConn::connect(&self.inner.opts))
+                    .await
+                    .map_err(CheckoutError::Connect)?;
+                self.inner.unreserved.fetch_add(1, Ordering::Relaxed);
+                conn
+            }
         };
         Ok(PooledConn {
             conn: ManuallyDrop::new(conn),
@@ -116,6 +126,7 @@ impl WirePool {
             .min(idle.len().saturating_sub(self.inner.settings.min));
         if expired > 0 {
             idle.drain(..expired);
+            self.inner.unreserved.fetch_sub(expired, Ordering::Relaxed);
         }
         idle.pop().map(|(c, _)| c)
     }
@@ -136,11 +147,11 @@ impl WirePool {
 
     /// Closes every idle connection.
     pub fn clear(&self) {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
         self.inner
-            .idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+            .unreserved
+            .fetch_sub(idle.len(), Ordering::Relaxed);
+        idle.clear();
     }
 }
 
@@ -148,7 +159,9 @@ impl PooledConn {
     /// The connection stops counting against the pool's limit (its session keeps it for a
     /// transaction or pinned state).
     pub fn reserve(&mut self) {
-        self.permit = None;
+        if self.permit.take().is_some() {
+            self.pool.unreserved.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Closes the connection instead of returning it.
@@ -174,16 +187,32 @@ impl Drop for PooledConn {
     fn drop(&mut self) {
         // SAFETY: `conn` is taken exactly once, here, and never touched afterwards.
         let conn = unsafe { ManuallyDrop::take(&mut self.conn) };
-        // Release the permit first so the count below sees this connection as returned.
-        drop(self.permit.take());
+        // The permit is held until the connection is back in `idle`: releasing it wakes a
+        // waiting statement, which must find this connection there.
+        let permit = self.permit.take();
+        let had_permit = permit.is_some();
+        let unreserved = &self.pool.unreserved;
         if conn.is_broken() {
+            if had_permit {
+                unreserved.fetch_sub(1, Ordering::Relaxed);
+            }
             return;
         }
-        let max = self.pool.settings.max.max(1);
-        let busy = max - self.pool.permits.available_permits();
-        let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() + busy < max {
-            idle.push((conn, Instant::now()));
+        if !had_permit {
+            // A reserved connection comes back: it rejoins the pool only if there is room.
+            let max = self.pool.settings.max.max(1);
+            let joined = unreserved
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    (n < max).then_some(n + 1)
+                })
+                .is_ok();
+            if !joined {
+                return;
+            }
         }
+        let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.push((conn, Instant::now()));
+        drop(idle);
+        drop(permit);
     }
 }

@@ -77,10 +77,14 @@ pub struct ShardResult {
     pub warnings: u16,
 }
 
+/// A keyspace's shards: name and key range, in config order. Shared (built once per keyspace)
+/// so routing a statement does not copy one entry per shard.
+pub type ShardRanges = std::sync::Arc<[(String, KeyRange)]>;
+
 /// The executor's only way to reach shards.
 pub trait Cursor {
     /// The shards of a keyspace: name and key range, in config order.
-    fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError>;
+    fn shards(&self, keyspace: &str) -> Result<ShardRanges, ExecError>;
 
     /// Runs `sql` (keyspace qualifiers not yet mapped) on shard `shard` of `keyspace` in the
     /// session's normal transaction list and returns the whole result.

@@ -25,7 +25,7 @@ pub struct RecordingCursor {
 }
 
 impl Cursor for RecordingCursor {
-    fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError> {
+    fn shards(&self, keyspace: &str) -> Result<super::ShardRanges, ExecError> {
         let names = self
             .shards
             .get(keyspace)
@@ -37,7 +37,8 @@ impl Cursor for RecordingCursor {
                     .map(|r| (n.clone(), r))
                     .map_err(|e| ExecError::Internal(e.to_string()))
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .map(Into::into)
     }
 
     async fn execute_in(

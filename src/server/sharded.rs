@@ -17,7 +17,6 @@ use super::statement::Exec;
 use crate::backend::Shard;
 use crate::error::ProxyError;
 use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
-use crate::keyrange::KeyRange;
 use crate::planner::{self, Plan};
 use crate::protocol::writer::OkInfo;
 use crate::sql::{self, StatementKind};
@@ -279,7 +278,7 @@ impl SessionCursor<'_> {
 }
 
 impl Cursor for SessionCursor<'_> {
-    fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError> {
+    fn shards(&self, keyspace: &str) -> Result<crate::exec::ShardRanges, ExecError> {
         self.conn
             .state
             .backends
@@ -566,10 +565,15 @@ mod tests {
         }
     }
 
-    fn two_shards() -> Vec<(String, KeyRange)> {
+    fn two_shards() -> Vec<(String, crate::keyrange::KeyRange)> {
         ["-80", "80-"]
             .iter()
-            .map(|n| (n.to_string(), KeyRange::parse_shard_name(n).expect("name")))
+            .map(|n| {
+                (
+                    n.to_string(),
+                    crate::keyrange::KeyRange::parse_shard_name(n).expect("name"),
+                )
+            })
             .collect()
     }
 

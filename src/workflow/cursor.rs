@@ -6,7 +6,6 @@
 use crate::backend::{BackendError, Backends};
 use crate::error::ProxyError;
 use crate::exec::{CommitOrder, Cursor, ExecError, ShardResult};
-use crate::keyrange::KeyRange;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use std::sync::Arc;
@@ -70,7 +69,7 @@ impl JobCursor {
 }
 
 impl Cursor for JobCursor {
-    fn shards(&self, keyspace: &str) -> Result<Vec<(String, KeyRange)>, ExecError> {
+    fn shards(&self, keyspace: &str) -> Result<crate::exec::ShardRanges, ExecError> {
         self.backends
             .ranges(keyspace)
             .ok_or_else(|| ExecError::Internal(format!("unknown keyspace {keyspace}")))
