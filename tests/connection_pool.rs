@@ -9,22 +9,8 @@ use common::{EnvSpec, TestEnv};
 use mysql_async::prelude::*;
 use std::time::Duration;
 
-/// Backend connections whose default database is `db`: the proxy's connections to one shard
-/// (the test's databases are its own, so nothing else uses them).
-async fn backend_connections(env: &TestEnv, db: &str) -> i64 {
-    let mut direct = env.shard_conn("commerce", "0").await;
-    let n: Option<i64> = direct
-        .exec_first(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
-            (db,),
-        )
-        .await
-        .expect("processlist");
-    drop(direct.disconnect().await);
-    n.unwrap_or(-1)
-}
-
-/// Server thread ids of those connections.
+/// Server thread ids of the backend connections whose default database is `db`: the proxy's
+/// connections to one shard (the test's databases are its own, so nothing else uses them).
 async fn backend_connection_ids(env: &TestEnv, db: &str) -> Vec<u64> {
     let mut direct = env.shard_conn("commerce", "0").await;
     let ids: Vec<u64> = direct
@@ -36,6 +22,11 @@ async fn backend_connection_ids(env: &TestEnv, db: &str) -> Vec<u64> {
         .expect("processlist");
     drop(direct.disconnect().await);
     ids
+}
+
+/// How many such connections there are.
+async fn backend_connections(env: &TestEnv, db: &str) -> i64 {
+    backend_connection_ids(env, db).await.len() as i64
 }
 
 /// Polls until the shard's backend connection count is at most `max` (closing is asynchronous

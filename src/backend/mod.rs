@@ -191,11 +191,6 @@ impl Shard {
         })
     }
 
-    /// The session pool (connection counts for tests and benchmarks).
-    pub fn session_pool(&self) -> &pool::WirePool {
-        &self.sessions
-    }
-
     /// Records that a connection of this shard failed (so idle ones get checked).
     pub fn mark_suspect(&self) {
         self.suspect.store(true, Ordering::Relaxed);
@@ -222,9 +217,7 @@ impl Backends {
             for s in &ks.shards {
                 let url = parse_shard_url(&s.url).map_err(|e| anyhow::anyhow!("{}: {e}", s.url))?;
                 let range = KeyRange::parse_shard_name(&s.name)?;
-                if cfg.backend.pool_min > cfg.backend.pool_max {
-                    anyhow::bail!("backend.pool_min exceeds pool_max");
-                }
+                // (config validation already refused pool_max 0 and pool_min > pool_max)
                 let constraints = PoolConstraints::new(0, cfg.backend.pool_max.max(1))
                     .ok_or_else(|| anyhow::anyhow!("backend.pool_max must be at least 1"))?;
                 let pool_opts = PoolOpts::default()
@@ -247,15 +240,7 @@ impl Backends {
                     .wait_timeout(Some(28800))
                     .pool_opts(pool_opts);
                 let sessions = pool::WirePool::new(
-                    wire::WireOpts {
-                        host: url.host.clone(),
-                        port: url.port,
-                        user: url.user.clone(),
-                        password: url.password.clone(),
-                        database: url.database.clone(),
-                        socket: url.socket.clone(),
-                        max_packet: 256 * 1024 * 1024,
-                    },
+                    url.clone(),
                     pool::PoolSettings {
                         max: cfg.backend.pool_max,
                         idle_ttl: Duration::from_secs(60),

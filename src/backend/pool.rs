@@ -11,7 +11,7 @@
 //!   closed after `idle_ttl` unused; at most `max` stay idle.
 //! - Checkout and return are a mutex-guarded `Vec` push/pop: no task handoff per statement.
 
-use super::wire::{WireConn, WireError, WireOpts};
+use super::wire::{ShardUrl, WireConn, WireError};
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,7 @@ pub struct PoolSettings {
 
 #[derive(Debug)]
 struct Inner {
-    opts: WireOpts,
+    opts: ShardUrl,
     settings: PoolSettings,
     idle: Mutex<Vec<(WireConn, Instant)>>,
     permits: Arc<Semaphore>,
@@ -66,7 +66,7 @@ pub struct PooledConn {
 
 impl WirePool {
     /// A pool that opens connections on demand.
-    pub fn new(opts: WireOpts, settings: PoolSettings) -> WirePool {
+    pub fn new(opts: ShardUrl, settings: PoolSettings) -> WirePool {
         let permits = Arc::new(Semaphore::new(settings.max.max(1)));
         WirePool {
             inner: Arc::new(Inner {
@@ -129,20 +129,6 @@ impl WirePool {
             self.inner.unreserved.fetch_sub(expired, Ordering::Relaxed);
         }
         idle.pop().map(|(c, _)| c)
-    }
-
-    /// Idle connections right now (for tests and SHOW output).
-    pub fn idle_count(&self) -> usize {
-        self.inner
-            .idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
-    }
-
-    /// Statements holding a pooled connection right now.
-    pub fn busy_count(&self) -> usize {
-        self.inner.settings.max.max(1) - self.inner.permits.available_permits()
     }
 
     /// Closes every idle connection.

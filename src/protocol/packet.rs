@@ -23,6 +23,24 @@ pub enum PacketError {
     TooLarge(usize),
 }
 
+/// Appends `payload` to `out` as wire packets (split at 16 MiB, with an empty trailer when the
+/// size is an exact multiple), numbering them from `*seq`. Shared by the client side and the
+/// backend client.
+pub fn frame(out: &mut Vec<u8>, seq: &mut u8, payload: &[u8]) {
+    let mut rest = payload;
+    loop {
+        let chunk = rest.len().min(MAX_PAYLOAD);
+        out.extend_from_slice(&(chunk as u32).to_le_bytes()[..3]);
+        out.push(*seq);
+        *seq = seq.wrapping_add(1);
+        out.extend_from_slice(&rest[..chunk]);
+        rest = &rest[chunk..];
+        if chunk < MAX_PAYLOAD {
+            break;
+        }
+    }
+}
+
 /// A framed MySQL packet stream over any async byte stream.
 pub struct PacketStream<S> {
     stream: S,
@@ -122,19 +140,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         if self.discard {
             return;
         }
-        let mut rest = payload;
-        loop {
-            let chunk = rest.len().min(MAX_PAYLOAD);
-            let len = chunk as u32;
-            self.out.extend_from_slice(&len.to_le_bytes()[..3]);
-            self.out.push(self.seq);
-            self.seq = self.seq.wrapping_add(1);
-            self.out.extend_from_slice(&rest[..chunk]);
-            rest = &rest[chunk..];
-            if chunk < MAX_PAYLOAD {
-                break;
-            }
-        }
+        frame(&mut self.out, &mut self.seq, payload);
     }
 
     /// Builds a packet in place: `build` appends the payload to the output buffer directly,

@@ -69,7 +69,6 @@ pub async fn relay(
                     warnings: ok.warnings,
                     info: String::from_utf8_lossy(&ok.info).into_owned(),
                 };
-                conn.last = ok;
                 ps.write_with(|b| writer::ok_packet(b, 0, &info, status_for(opts, more)));
                 if !more {
                     return Ok(summary);
@@ -126,11 +125,6 @@ async fn relay_rows(
         if is_eof(p) {
             let (warnings, status) = parse_eof(p);
             let more = status & MORE_RESULTS_EXISTS != 0;
-            conn.last = packets::ServerOk {
-                warnings,
-                status,
-                ..Default::default()
-            };
             let status = status_for(opts, more);
             if opts.deprecate_eof {
                 let ok = OkInfo {

@@ -7,7 +7,7 @@
 
 use super::packets::{parse_err, parse_ok};
 use super::stream::{BackendStream, Socket};
-use super::{WireError, WireOpts};
+use super::{ShardUrl, WireError};
 use mysql_common::constants::CapabilityFlags;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
@@ -29,16 +29,11 @@ fn wanted_capabilities() -> CapabilityFlags {
         | CapabilityFlags::CLIENT_CONNECT_WITH_DB
 }
 
-/// What the handshake learned about the server.
-pub struct Greeting {
-    /// Server thread id of this connection.
-    pub connection_id: u32,
-    /// Capabilities both sides have.
-    pub capabilities: CapabilityFlags,
-}
+/// Largest packet the proxy accepts from a backend server.
+const MAX_PACKET: u32 = 256 * 1024 * 1024;
 
-/// Opens a TCP connection and authenticates.
-pub async fn connect(opts: &WireOpts) -> Result<(BackendStream, Greeting), WireError> {
+/// Opens the connection and authenticates.
+pub async fn connect(opts: &ShardUrl) -> Result<BackendStream, WireError> {
     let sock = match &opts.socket {
         Some(path) => Socket::Unix(UnixStream::connect(path).await.map_err(WireError::io)?),
         None => {
@@ -82,25 +77,19 @@ pub async fn connect(opts: &WireOpts) -> Result<(BackendStream, Greeting), WireE
         Some(plugin.clone()),
         capabilities,
         None,
-        opts.max_packet,
+        MAX_PACKET,
     );
     let mut buf = Vec::new();
     response.serialize(&mut buf);
     stream.send(&buf).await.map_err(WireError::io)?;
     authenticate(&mut stream, opts, plugin).await?;
-    Ok((
-        stream,
-        Greeting {
-            connection_id: hello.connection_id(),
-            capabilities,
-        },
-    ))
+    Ok(stream)
 }
 
 /// Answers the server until it accepts (OK) or refuses (ERR) the login.
 async fn authenticate(
     stream: &mut BackendStream,
-    opts: &WireOpts,
+    opts: &ShardUrl,
     mut plugin: AuthPlugin<'static>,
 ) -> Result<(), WireError> {
     let pass = (!opts.password.is_empty()).then_some(opts.password.as_str());

@@ -12,31 +12,12 @@ pub mod packets;
 mod results;
 mod stream;
 
-use mysql_common::constants::CapabilityFlags;
 use mysql_common::packets::Column;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use crate::config::validate::ShardUrl;
 pub use packets::ServerOk;
-
-/// Where and as whom to connect.
-#[derive(Debug, Clone)]
-pub struct WireOpts {
-    /// Server host or IP.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// Login user.
-    pub user: String,
-    /// Password (empty for none).
-    pub password: String,
-    /// Default database of the connection.
-    pub database: String,
-    /// Unix socket path: used instead of host and port when set.
-    pub socket: Option<String>,
-    /// Largest packet the proxy accepts from the server.
-    pub max_packet: u32,
-}
 
 /// Why a backend exchange failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -84,33 +65,21 @@ const STATEMENT_CACHE: usize = 256;
 #[derive(Debug)]
 pub struct WireConn {
     stream: stream::BackendStream,
-    id: u32,
-    capabilities: CapabilityFlags,
     statements: HashMap<Box<[u8]>, (Arc<Statement>, u64)>,
     uses: u64,
     broken: bool,
-    /// What the last statement's closing OK/EOF reported.
-    pub last: ServerOk,
 }
 
 impl WireConn {
-    /// Connects and logs in.
-    pub async fn connect(opts: &WireOpts) -> Result<WireConn, WireError> {
-        let (stream, greeting) = handshake::connect(opts).await?;
+    /// Connects (over `url.socket` when set, else TCP) and logs in.
+    pub async fn connect(url: &ShardUrl) -> Result<WireConn, WireError> {
+        let stream = handshake::connect(url).await?;
         Ok(WireConn {
             stream,
-            id: greeting.connection_id,
-            capabilities: greeting.capabilities,
             statements: HashMap::new(),
             uses: 0,
             broken: false,
-            last: ServerOk::default(),
         })
-    }
-
-    /// Server thread id (for KILL and logs).
-    pub fn id(&self) -> u32 {
-        self.id
     }
 
     /// Whether the connection failed mid-exchange and must be closed.
@@ -211,10 +180,5 @@ impl WireConn {
     pub async fn close(mut self) {
         let _ = self.stream.send_command(&[0x01]).await;
         self.stream.shutdown().await;
-    }
-
-    /// Capabilities agreed with the server.
-    pub fn capabilities(&self) -> CapabilityFlags {
-        self.capabilities
     }
 }

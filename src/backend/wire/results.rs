@@ -46,7 +46,6 @@ impl WireConn {
                             out.warnings = ok.warnings;
                         }
                     }
-                    self.last = ok;
                     more
                 }
                 Some(0xFF) => {
@@ -89,11 +88,6 @@ impl WireConn {
             let p = self.next_packet().await?;
             if is_eof(p) {
                 let (warnings, status) = parse_eof(p);
-                self.last = packets::ServerOk {
-                    warnings,
-                    status,
-                    ..Default::default()
-                };
                 if let Some(out) = into {
                     out.columns = columns.to_vec();
                     out.rows = rows;

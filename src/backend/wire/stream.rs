@@ -5,7 +5,7 @@
 //! select costs no allocation and no per-packet syscall. Payloads of 16 MiB or more arrive in
 //! several wire packets and are joined into a side buffer.
 
-use crate::protocol::packet::MAX_PAYLOAD;
+use crate::protocol::packet::{frame, MAX_PAYLOAD};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
@@ -110,10 +110,10 @@ impl BackendStream {
             self.start = from + len;
             if len < MAX_PAYLOAD && !joined {
                 if self.start == self.end {
-                    // Everything consumed: later reads start at the front again.
+                    // Everything consumed: the next fill starts at the front again (the
+                    // bytes returned stay in place until then).
                     self.start = 0;
                     self.end = 0;
-                    return Ok(&self.buf[from..from + len]);
                 }
                 return Ok(&self.buf[from..from + len]);
             }
@@ -165,19 +165,7 @@ impl BackendStream {
     /// Sends one logical packet continuing the current exchange (handshake replies).
     pub async fn send(&mut self, payload: &[u8]) -> std::io::Result<()> {
         self.out.clear();
-        let mut rest = payload;
-        loop {
-            let chunk = rest.len().min(MAX_PAYLOAD);
-            self.out
-                .extend_from_slice(&(chunk as u32).to_le_bytes()[..3]);
-            self.out.push(self.seq);
-            self.seq = self.seq.wrapping_add(1);
-            self.out.extend_from_slice(&rest[..chunk]);
-            rest = &rest[chunk..];
-            if chunk < MAX_PAYLOAD {
-                break;
-            }
-        }
+        frame(&mut self.out, &mut self.seq, payload);
         self.sock.write_all(&self.out).await?;
         self.shrink_out();
         Ok(())
