@@ -82,7 +82,7 @@ pub struct ShardResult {
 pub type ShardRanges = std::sync::Arc<[(String, KeyRange)]>;
 
 /// The executor's only way to reach shards.
-pub trait Cursor {
+pub trait Cursor: Send {
     /// The shards of a keyspace: name and key range, in config order.
     fn shards(&self, keyspace: &str) -> Result<ShardRanges, ExecError>;
 
@@ -95,6 +95,26 @@ pub trait Cursor {
         sql: String,
     ) -> impl Future<Output = Result<ShardResult, ExecError>> + Send {
         self.execute_in(CommitOrder::Normal, keyspace, shard, sql)
+    }
+
+    /// Runs one query on each of several shards of `keyspace` (normal transaction list) and
+    /// returns the answers in the order of `queries`, or the first error in that order.
+    ///
+    /// This default runs them one after another; the session's cursor sends every query
+    /// before it reads any answer, so a scatter costs about one shard round trip instead of
+    /// one per shard.
+    fn execute_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> impl Future<Output = Result<Vec<ShardResult>, ExecError>> + Send {
+        async move {
+            let mut results = Vec::with_capacity(queries.len());
+            for (shard, sql) in queries {
+                results.push(self.execute(keyspace, shard, sql).await?);
+            }
+            Ok(results)
+        }
     }
 
     /// Runs `sql` on a shard through the connection of one of the session's transaction lists

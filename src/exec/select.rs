@@ -81,8 +81,7 @@ pub async fn execute_select_at<C: Cursor>(
             &filled
         }
     };
-    let mut results: Vec<ShardResult> = Vec::with_capacity(targets.len());
-    if targets.is_empty() {
+    let results = if targets.is_empty() {
         // A lookup that found nothing proves no shard holds a matching row (every owner row
         // has its lookup row): a statement that then returns no row is answered from the
         // remembered column definitions; otherwise one shard's own answer is exact (a scalar
@@ -102,15 +101,14 @@ pub async fn execute_select_at<C: Cursor>(
         } else if plan.empty_without_rows && r.rows.is_empty() {
             plan.fields.remember(&r.columns);
         }
-        results.push(r);
+        vec![r]
     } else {
-        for t in &targets {
-            let r = cursor
-                .execute(keyspace, t.shard, shard_sql(query, t))
-                .await?;
-            results.push(r);
-        }
-    }
+        let queries = targets
+            .iter()
+            .map(|t| (t.shard, shard_sql(query, t)))
+            .collect();
+        cursor.execute_each(keyspace, queries).await?
+    };
     merge_results(plan, results, limit)
 }
 

@@ -14,7 +14,7 @@ use super::connection::{ClientConn, CommandError};
 use super::local_answers::LocalResult;
 use super::routing;
 use super::statement::Exec;
-use crate::backend::Shard;
+use crate::backend::{Shard, ShardConn};
 use crate::error::ProxyError;
 use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
 use crate::planner::{self, Plan};
@@ -303,6 +303,77 @@ impl Cursor for SessionCursor<'_> {
         let res = sc.check(res);
         self.conn.put_back(sc).await;
         Ok(res.map_err(ProxyError::from)?)
+    }
+
+    /// Takes the session's connection to each shard (in shard order, the same order every
+    /// session takes them in, so sessions waiting on full pools cannot deadlock), sends every
+    /// query, then reads the answers: the shards work at the same time.
+    async fn execute_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> Result<Vec<ShardResult>, ExecError> {
+        let mut queries = queries;
+        if let [(shard, sql)] = queries.as_mut_slice() {
+            let sql = std::mem::take(sql);
+            return Ok(vec![self.execute(keyspace, *shard, sql).await?]);
+        }
+        let mut order: Vec<usize> = (0..queries.len()).collect();
+        order.sort_by_key(|&i| queries[i].0);
+        let mut taken: Vec<(usize, ShardConn, Vec<u8>)> = Vec::with_capacity(queries.len());
+        let mut failure = None;
+        for i in order {
+            let (index, sql) = &queries[i];
+            let prepared = self.shard(keyspace, *index).and_then(|shard| {
+                let sql = exec::interpolate(sql, &self.params)?;
+                let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
+                Ok((shard, sql))
+            });
+            let (shard, sql) = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            self.conn.session.log_query(keyspace, &shard.name, &sql);
+            match self
+                .conn
+                .acquire_in(&shard, true, CommitOrder::Normal)
+                .await
+            {
+                Ok(sc) => taken.push((i, sc, sql)),
+                Err(e) => {
+                    failure = Some(e.into());
+                    break;
+                }
+            }
+        }
+        let answers = match failure {
+            Some(_) => Vec::new(),
+            None => {
+                futures_util::future::join_all(taken.iter_mut().map(|(_, sc, sql)| async move {
+                    let res = sc.conn.query_result(sql).await;
+                    sc.check(res)
+                }))
+                .await
+            }
+        };
+        let mut results: Vec<Option<Result<ShardResult, ExecError>>> =
+            (0..queries.len()).map(|_| None).collect();
+        for ((i, _, _), answer) in taken.iter().zip(answers) {
+            results[*i] = Some(answer.map_err(|e| ProxyError::from(e).into()));
+        }
+        for (_, sc, _) in taken {
+            self.conn.put_back(sc).await;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ExecError::Internal("shard query not run".into()))))
+            .collect()
     }
 
     async fn next_sequence_ids(
