@@ -299,12 +299,11 @@ impl<'v> Lookup<'v> {
                 continue;
             }
             let list: Vec<String> = idx.iter().map(|&i| literal(&values[i])).collect();
+            let from = ident(from0);
             let sql = format!(
-                "SELECT {}, {} FROM {} WHERE {} IN ({}){suffix}",
-                ident(from0),
+                "SELECT {from}, {} FROM {} WHERE {from} IN ({}){suffix}",
                 ident(&self.params.to),
                 ident(&self.table),
-                ident(from0),
                 list.join(", ")
             );
             let result = cursor.execute_in(order, &self.keyspace, shard, sql).await?;

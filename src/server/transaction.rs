@@ -51,6 +51,15 @@ impl ClientConn {
         let savepoints = txn.savepoints.clone();
         self.session
             .log_query(&sc.shard.keyspace, &sc.shard.name, begin.as_bytes());
+        if savepoints.is_empty() && is_plain_begin(&begin) {
+            // Sent with the statement that made the shard join (no round trip of its own).
+            // Only a plain BEGIN: it cannot fail on a working connection, so the statement
+            // behind it never runs outside the transaction (a failed one breaks the
+            // connection, which ends the transaction).
+            sc.conn.queue_query(begin.as_bytes());
+            sc.in_txn = true;
+            return Ok(());
+        }
         sc.run(&begin).await?;
         sc.in_txn = true;
         for sp in &savepoints {
@@ -253,6 +262,16 @@ impl ClientConn {
     }
 }
 
+/// Whether `sql` opens a transaction without options (`BEGIN`, `BEGIN WORK`, `START
+/// TRANSACTION`), which a working server always accepts.
+fn is_plain_begin(sql: &str) -> bool {
+    let words: Vec<&str> = sql.split_ascii_whitespace().collect();
+    let is = |w: &[&str]| {
+        words.len() == w.len() && words.iter().zip(w).all(|(a, b)| a.eq_ignore_ascii_case(b))
+    };
+    is(&["begin"]) || is(&["begin", "work"]) || is(&["start", "transaction"])
+}
+
 /// The savepoint a statement that writes lookup rows takes inside a transaction.
 const STATEMENT_SAVEPOINT: &str = "SAVEPOINT _sg_statement";
 /// Undoes such a statement.
@@ -265,4 +284,31 @@ pub enum OrderedStatement {
     Implicit,
     /// Behind a savepoint in the session's transaction.
     Savepoint,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_plain_begin;
+
+    #[test]
+    fn only_option_free_begins_are_sent_ahead() {
+        for plain in [
+            "BEGIN",
+            "begin",
+            " Begin  Work ",
+            "START TRANSACTION",
+            "start\ntransaction",
+        ] {
+            assert!(is_plain_begin(plain), "{plain:?}");
+        }
+        for other in [
+            "START TRANSACTION READ ONLY",
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+            "BEGIN; SELECT 1",
+            "begin /* x */",
+            "",
+        ] {
+            assert!(!is_plain_begin(other), "{other:?}");
+        }
+    }
 }

@@ -50,6 +50,17 @@ fn parse(
     state: &ProxyState,
     keyspace: &str,
 ) -> Option<Result<VindexQuery, ProxyError>> {
+    // Most statements are not vindex queries, and this runs on every SELECT of a sharded
+    // keyspace: one naming a vindex contains its name verbatim, which is cheap to rule out
+    // before tokenizing.
+    let named = state.vschema.load().keyspace(keyspace).is_some_and(|ks| {
+        ks.vindexes
+            .keys()
+            .any(|n| memchr::memmem::find(text.as_bytes(), n.as_bytes()).is_some())
+    });
+    if !named {
+        return None;
+    }
     let toks: Vec<Token> = tokenize(text)
         .into_iter()
         .filter(|t| !matches!(t.kind, TokenKind::Comment | TokenKind::Semicolon))

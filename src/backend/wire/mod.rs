@@ -105,6 +105,15 @@ impl WireConn {
         res.map_err(|e| self.fail(WireError::io(e)))
     }
 
+    /// Queues a COM_QUERY answered by a plain OK (a transaction's `BEGIN`) to go out with the
+    /// next command, saving its round trip; see [`stream::BackendStream::queue_command`].
+    pub fn queue_query(&mut self, sql: &[u8]) {
+        let mut payload = Vec::with_capacity(1 + sql.len());
+        payload.push(0x03);
+        payload.extend_from_slice(sql);
+        self.stream.queue_command(&payload);
+    }
+
     /// Reads the next packet of the current response.
     pub async fn next_packet(&mut self) -> Result<&[u8], WireError> {
         match self.stream.next_packet().await {

@@ -7,11 +7,8 @@ use super::{Statement, WireConn, WireError};
 use crate::exec::ShardResult;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{Column, ComStmtExecuteRequestBuilder};
-use mysql_common::proto::{MyDeserialize, MySerialize, Text};
-use mysql_common::row::RowDeserializer;
-use mysql_common::value::ServerSide;
+use mysql_common::proto::{MyDeserialize, MySerialize};
 use mysql_common::Value;
-use std::sync::Arc;
 
 impl WireConn {
     /// Runs `sql`, discarding any rows; fails with the first error of any result set.
@@ -81,7 +78,6 @@ impl WireConn {
         into: Option<&mut ShardResult>,
     ) -> Result<bool, WireError> {
         let columns = self.read_columns(count).await?;
-        let columns: Arc<[Column]> = columns.into();
         let mut rows = Vec::new();
         let keep = into.is_some();
         loop {
@@ -89,7 +85,7 @@ impl WireConn {
             if is_eof(p) {
                 let (warnings, status) = parse_eof(p);
                 if let Some(out) = into {
-                    out.columns = columns.to_vec();
+                    out.columns = columns;
                     out.rows = rows;
                     out.warnings = warnings;
                 }
@@ -100,18 +96,8 @@ impl WireConn {
                 return Err(self.fail(e));
             }
             if keep {
-                let row = RowDeserializer::<ServerSide, Text>::deserialize(
-                    columns.clone(),
-                    &mut ParseBuf(p),
-                )
-                .map_err(|_| packets::malformed("row"))?;
-                rows.push(
-                    row.into_inner()
-                        .unwrap_raw()
-                        .into_iter()
-                        .map(|v| v.unwrap_or(Value::NULL))
-                        .collect(),
-                );
+                let row = text_row(p, columns.len()).ok_or_else(|| packets::malformed("row"))?;
+                rows.push(row);
             }
         }
     }
@@ -198,5 +184,54 @@ impl WireConn {
         request.serialize(&mut body);
         let res = self.stream.send_command(&body).await;
         res.map_err(|e| self.fail(WireError::io(e)))
+    }
+}
+
+/// The values of a text-protocol row of `width` columns: each a length-encoded string, or
+/// 0xFB for NULL. None when the packet does not hold exactly that.
+fn text_row(p: &[u8], width: usize) -> Option<Vec<Value>> {
+    let mut at = 0;
+    let mut row = Vec::with_capacity(width);
+    for _ in 0..width {
+        if *p.get(at)? == 0xFB {
+            at += 1;
+            row.push(Value::NULL);
+            continue;
+        }
+        let len = usize::try_from(packets::lenenc(p, &mut at)?).ok()?;
+        let end = at.checked_add(len)?;
+        row.push(Value::Bytes(p.get(at..end)?.to_vec()));
+        at = end;
+    }
+    (at == p.len()).then_some(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_row;
+    use mysql_common::Value;
+
+    #[test]
+    fn text_rows_hold_strings_and_nulls() {
+        let p = [1, b'7', 0xFB, 0, 3, b'a', b'b', b'c'];
+        assert_eq!(
+            text_row(&p, 4),
+            Some(vec![
+                Value::Bytes(b"7".to_vec()),
+                Value::NULL,
+                Value::Bytes(Vec::new()),
+                Value::Bytes(b"abc".to_vec()),
+            ])
+        );
+        let long: Vec<u8> = [0xFC, 0x2C, 0x01].into_iter().chain([b'x'; 300]).collect();
+        assert_eq!(
+            text_row(&long, 1),
+            Some(vec![Value::Bytes(vec![b'x'; 300])])
+        );
+        // Too short, too long, or a truncated length.
+        assert_eq!(text_row(&p, 5), None);
+        assert_eq!(text_row(&p, 3), None);
+        assert_eq!(text_row(&[5, b'a'], 1), None);
+        assert_eq!(text_row(&[0xFC, 1], 1), None);
     }
 }

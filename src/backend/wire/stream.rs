@@ -55,6 +55,10 @@ pub struct BackendStream {
     out: Vec<u8>,
     /// Sequence id of the next packet written (continues the exchange after a read).
     pub seq: u8,
+    /// Framed commands that go out in the same write as the next command (see
+    /// [`Self::queue_command`]), and how many OK responses of theirs come first.
+    queued: Vec<u8>,
+    queued_responses: usize,
 }
 
 impl BackendStream {
@@ -68,6 +72,8 @@ impl BackendStream {
             big: Vec::new(),
             out: Vec::with_capacity(1024),
             seq: 0,
+            queued: Vec::new(),
+            queued_responses: 0,
         }
     }
 
@@ -134,31 +140,61 @@ impl BackendStream {
         }
     }
 
-    /// Sends a command: one logical packet starting a new exchange (sequence id 0).
-    pub async fn send_command(&mut self, payload: &[u8]) -> std::io::Result<()> {
-        self.seq = 0;
-        self.send(payload).await
+    /// Queues a command answered by a plain OK (a transaction's BEGIN) to be sent with the
+    /// next command instead of on its own: both go out in one write and the server answers
+    /// them in order, so the queued one costs no round trip. Its OK is read (and checked) by
+    /// that next send, before the caller reads its own response; an error there fails the
+    /// send, and the caller treats the connection as broken.
+    pub fn queue_command(&mut self, payload: &[u8]) {
+        let mut seq = 0;
+        frame(&mut self.queued, &mut seq, payload);
+        self.queued_responses += 1;
     }
 
-    /// Sends a command whose payload is `prefix` followed by `body` (saves a copy of the SQL).
+    /// Sends a command: one logical packet starting a new exchange (sequence id 0).
+    pub async fn send_command(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        self.send_command_parts(&[], payload).await
+    }
+
+    /// Sends a command whose payload is `prefix` followed by `body` (saves a copy of the SQL),
+    /// after any queued commands.
     pub async fn send_command_parts(&mut self, prefix: &[u8], body: &[u8]) -> std::io::Result<()> {
+        self.out.clear();
+        self.out.append(&mut self.queued);
         self.seq = 0;
         let total = prefix.len() + body.len();
         if total >= MAX_PAYLOAD {
             let mut whole = Vec::with_capacity(total);
             whole.extend_from_slice(prefix);
             whole.extend_from_slice(body);
-            return self.send(&whole).await;
+            frame(&mut self.out, &mut self.seq, &whole);
+        } else {
+            self.out
+                .extend_from_slice(&(total as u32).to_le_bytes()[..3]);
+            self.out.push(0);
+            self.seq = 1;
+            self.out.extend_from_slice(prefix);
+            self.out.extend_from_slice(body);
         }
-        self.out.clear();
-        self.out
-            .extend_from_slice(&(total as u32).to_le_bytes()[..3]);
-        self.out.push(0);
-        self.seq = 1;
-        self.out.extend_from_slice(prefix);
-        self.out.extend_from_slice(body);
         self.sock.write_all(&self.out).await?;
         self.shrink_out();
+        self.read_queued_responses().await
+    }
+
+    /// Reads the OKs of the commands sent ahead of the current one.
+    async fn read_queued_responses(&mut self) -> std::io::Result<()> {
+        while self.queued_responses > 0 {
+            self.queued_responses -= 1;
+            let p = self.next_packet().await?;
+            if p.first() != Some(&0x00) {
+                // ERR: code (2 bytes), '#', SQL state (5 bytes), message.
+                let message = String::from_utf8_lossy(p.get(9..).unwrap_or_default()).into_owned();
+                self.queued_responses = 0;
+                return Err(std::io::Error::other(format!(
+                    "a statement sent ahead of the command failed: {message}"
+                )));
+            }
+        }
         Ok(())
     }
 
