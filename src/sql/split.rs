@@ -11,7 +11,7 @@ use super::tokenizer::{TokenKind, Tokenizer};
 /// them). The pieces borrow from `text` and keep any comments inside them.
 pub fn split_statements(text: &str) -> Vec<&str> {
     match single_statement(text) {
-        Some(piece) if piece.is_empty() => Vec::new(),
+        Some("") => Vec::new(),
         Some(piece) => vec![piece],
         None => split_tokens(text),
     }
