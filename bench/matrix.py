@@ -31,6 +31,7 @@ import argparse
 import datetime
 import json
 import os
+import random
 import re
 import resource
 import signal
@@ -231,9 +232,7 @@ class Cluster:
         if self.proc is None or self.proc.poll() is not None:
             return
         log(f"stopping shardgate local --shards {self.shards} ...")
-        # SIGTERM, not SIGINT: `local` stops cleanly on both, but in one interrupted run it never
-        # acted on a SIGINT (its Ctrl-C future is re-created every 2 s watch tick), while the
-        # SIGTERM listener lives for the whole run.
+        # `local` stops cleanly on SIGINT and SIGTERM alike; SIGTERM is what a supervisor sends.
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=150)
@@ -815,11 +814,42 @@ def matrix_table(cells):
     return "\n".join(lines)
 
 
-def latency_table(cells, shard_counts, threads_list):
+def server_spread(cl, queries=3000):
+    """Direct `SELECT 1` latency (PyMySQL, one client thread) always to the first customer
+    server vs to a random one of all of them: what spreading single-shard traffic over more
+    MariaDB servers on this host costs without any proxy (each server is idle more often)."""
+    ports = sorted({port for _, port, _ in cl.servers.get("customer", [])})
+    conns = [connect(p) for p in ports]
+    rng = random.Random(7)
+
+    def p50(pick):
+        lat = []
+        for _ in range(queries):
+            c = pick()
+            with c.cursor() as cur:
+                t = time.perf_counter()
+                cur.execute("SELECT 1")
+                cur.fetchall()
+                lat.append(time.perf_counter() - t)
+        lat.sort()
+        return lat[len(lat) // 2] * 1000
+
+    try:
+        one = [p50(lambda: conns[0]) for _ in range(2)]
+        spread = [p50(lambda: rng.choice(conns)) for _ in range(2)]
+    finally:
+        for c in conns:
+            c.close()
+    return {"servers": len(ports), "one_p50_ms": sum(one) / 2, "spread_p50_ms": sum(spread) / 2}
+
+
+def latency_table(cells, shard_counts, threads_list, spread=None):
+    spread = spread or {}
     b = min(shard_counts) if shard_counts else 2
     lines = ["| shards | threads | direct p50 ms | proxy p50 ms | proxy avg ms | p50 ratio "
-             f"| avg ratio | proxy QPS | p50 vs {b} shards | avg vs {b} shards | target |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"| avg ratio | proxy QPS | p50 vs {b} shards | avg vs {b} shards | target "
+             "| no proxy: `SELECT 1` p50 ms, one server / spread over all (ratio) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     by = {(c["shards"], c["threads"]): c for c in cells
           if c["workload"] == "oltp_point_select" and c["ps"] == "disable" and c["shards"]}
     rows = []
@@ -850,10 +880,20 @@ def latency_table(cells, shard_counts, threads_list):
                    f"| {side_val(p, 'p50_ms', 3, ('p50_ms',))} "
                    f"| {side_val(p, 'avg_ms', 3)} | {fmt(ratios.get('p50_ms'), 2)} "
                    f"| {fmt(ratios.get('avg_ms'), 2)} | {side_val(p, 'qps')} "
-                   f"| {fmt(rel.get('p50_ms'), 2)} | {fmt(rel.get('avg_ms'), 2)} | {target} |")
+                   f"| {fmt(rel.get('p50_ms'), 2)} | {fmt(rel.get('avg_ms'), 2)} | {target} "
+                   f"| {spread_cell(spread.get(str(s)) if t == threads_list[0] else None)} |")
             rows.append(row)
             c["latency_vs_base"] = rel
     return "\n".join(lines + rows) if rows else ""
+
+
+def spread_cell(sp):
+    if not sp:
+        return "–"
+    if "error" in sp:
+        return f"error: {md_escape(sp['error'])}"
+    return (f"{sp['one_p50_ms']:.3f} / {sp['spread_p50_ms']:.3f} over {sp['servers']} "
+            f"({sp['spread_p50_ms'] / sp['one_p50_ms']:.2f})")
 
 
 def lookup_table(res):
@@ -929,11 +969,15 @@ def report(results, args):
                   "transaction for read_only/read_write; targets apply to the 8-thread cells):",
                   "", matrix_table(mcells), ""]
     lt = latency_table([c for c in cells if "latency" in c["sections"]],
-                       results.get("latency_shards", []), results.get("latency_threads", []))
+                       results.get("latency_shards", []), results.get("latency_threads", []),
+                       results.get("spread"))
     if lt:
         parts += ["**single-shard route latency vs shard count** (oltp_point_select, "
                   "ps-mode disable; ratios against the same run's direct figures and against "
-                  "the smallest shard count):", "", lt, ""]
+                  "the smallest shard count; the last column has no proxy in it: PyMySQL "
+                  "`SELECT 1` at one thread always to one shard server, then each to a random "
+                  "one of the cluster's servers, which is what routing to a random shard does "
+                  "to the servers):", "", lt, ""]
     if results.get("lookup"):
         parts += ["**lookup vs scatter** (bench/lua/lookup_point_select.lua, "
                   f"{results['lookup'].get('users')} users, {results['lookup'].get('threads')} "
@@ -1122,6 +1166,11 @@ def main():
                     continue
                 if n == args.aux_shards and "conns" in sections:
                     results["connections"] = conns_bench(cl, args)
+                if "latency" in sections and n in lat_shards:
+                    try:
+                        results.setdefault("spread", {})[str(n)] = server_spread(cl)
+                    except Exception as e:  # a number or an error, never a silent gap
+                        results.setdefault("spread", {})[str(n)] = {"error": str(e)}
                 state = prepare_cluster(cl, any(c["shards"] == 0 for c in mine),
                                         any(c["shards"] for c in mine), args, results["notes"])
                 # oltp_insert last on each table: it grows the table.
