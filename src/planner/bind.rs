@@ -142,10 +142,26 @@ fn insert(ip: &InsertPlan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
 
 /// How many `?` a text holds.
 fn params_in(sql: &str) -> usize {
+    param_spans(sql).len()
+}
+
+/// The byte ranges of the `?` parameters of `sql`. Without quotes or comment starters every
+/// `?` byte is a parameter, found without tokenizing (template texts usually have none: their
+/// string literals became `?`); otherwise the tokenizer decides.
+fn param_spans(sql: &str) -> Vec<(usize, usize)> {
+    let bytes = sql.as_bytes();
+    let plain = memchr::memchr3(b'\'', b'"', b'`', bytes).is_none()
+        && memchr::memchr3(b'#', b'/', b'-', bytes).is_none();
+    if plain {
+        return memchr::memchr_iter(b'?', bytes)
+            .map(|i| (i, i + 1))
+            .collect();
+    }
     tokenize(sql)
         .iter()
         .filter(|t| t.kind == TokenKind::Param)
-        .count()
+        .map(|t| (t.start, t.end))
+        .collect()
 }
 
 /// A text with its `?` replaced, and where the replacements moved the bytes after them.
@@ -175,16 +191,13 @@ fn splice(sql: &str, literals: &[BoundLiteral<'_>]) -> Option<Spliced> {
     let mut at = 0;
     let mut shift = 0isize;
     let mut next = literals.iter();
-    for t in tokenize(sql) {
-        if t.kind != TokenKind::Param {
-            continue;
-        }
+    for (start, end) in param_spans(sql) {
         let lit = next.next()?;
-        text.push_str(sql.get(at..t.start)?);
+        text.push_str(sql.get(at..start)?);
         text.push_str(lit.raw);
-        shift += lit.raw.len() as isize - (t.end - t.start) as isize;
-        shifts.push((t.end, shift));
-        at = t.end;
+        shift += lit.raw.len() as isize - (end - start) as isize;
+        shifts.push((end, shift));
+        at = end;
     }
     text.push_str(sql.get(at..)?);
     Some(Spliced { text, shifts })

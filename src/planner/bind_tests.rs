@@ -247,3 +247,25 @@ fn target_of(s: &str) -> Target {
         },
     }
 }
+
+#[test]
+fn parameters_found_without_the_tokenizer_match_it() {
+    let tokenized = |sql: &str| -> Vec<(usize, usize)> {
+        crate::sql::tokenize(sql)
+            .iter()
+            .filter(|t| t.kind == TokenKind::Param)
+            .map(|t| (t.start, t.end))
+            .collect()
+    };
+    for sql in [
+        "SELECT c FROM sbtest1 WHERE id=?",
+        "UPDATE t SET a = ?, b=? WHERE id IN (?,?)",
+        "SELECT '?' FROM t WHERE a = ?",
+        "SELECT `a?` FROM t WHERE a = ? -- ?",
+        "SELECT a FROM t /* ? */ WHERE a = ?#?",
+        "SELECT \"?\", ? - ?",
+        "SELECT 1",
+    ] {
+        assert_eq!(param_spans(sql), tokenized(sql), "{sql}");
+    }
+}
