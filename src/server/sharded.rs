@@ -266,6 +266,21 @@ struct SessionCursor<'c> {
 }
 
 impl SessionCursor<'_> {
+    /// The shard and the text it is sent: parameters interpolated, keyspace qualifiers
+    /// mapped to its database; logged for VEXPLAIN QUERIES.
+    fn shard_query(
+        &mut self,
+        keyspace: &str,
+        index: usize,
+        sql: &str,
+    ) -> Result<(Arc<Shard>, Vec<u8>), ExecError> {
+        let shard = self.shard(keyspace, index)?;
+        let sql = exec::interpolate(sql, &self.params)?;
+        let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
+        self.conn.session.log_query(keyspace, &shard.name, &sql);
+        Ok((shard, sql))
+    }
+
     fn shard(&self, keyspace: &str, index: usize) -> Result<Arc<Shard>, ExecError> {
         self.conn
             .state
@@ -293,10 +308,7 @@ impl Cursor for SessionCursor<'_> {
         shard: usize,
         sql: String,
     ) -> Result<ShardResult, ExecError> {
-        let shard = self.shard(keyspace, shard)?;
-        let sql = exec::interpolate(&sql, &self.params)?;
-        let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
-        self.conn.session.log_query(keyspace, &shard.name, &sql);
+        let (shard, sql) = self.shard_query(keyspace, shard, &sql)?;
         let transactional = order != CommitOrder::Autocommit;
         let mut sc = self.conn.acquire_in(&shard, transactional, order).await?;
         let res = sc.conn.query_result(&sql).await;
@@ -313,38 +325,29 @@ impl Cursor for SessionCursor<'_> {
         keyspace: &str,
         queries: Vec<(usize, String)>,
     ) -> Result<Vec<ShardResult>, ExecError> {
-        let mut queries = queries;
-        if let [(shard, sql)] = queries.as_mut_slice() {
-            let sql = std::mem::take(sql);
-            return Ok(vec![self.execute(keyspace, *shard, sql).await?]);
+        if let [(shard, sql)] = queries.as_slice() {
+            return Ok(vec![self.execute(keyspace, *shard, sql.clone()).await?]);
         }
         let mut order: Vec<usize> = (0..queries.len()).collect();
         order.sort_by_key(|&i| queries[i].0);
-        let mut taken: Vec<(usize, ShardConn, Vec<u8>)> = Vec::with_capacity(queries.len());
+        // Indexed like `queries`, filled in shard order.
+        let mut taken: Vec<Option<(ShardConn, Vec<u8>)>> = queries.iter().map(|_| None).collect();
         let mut failure = None;
         for i in order {
             let (index, sql) = &queries[i];
-            let prepared = self.shard(keyspace, *index).and_then(|shard| {
-                let sql = exec::interpolate(sql, &self.params)?;
-                let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
-                Ok((shard, sql))
-            });
-            let (shard, sql) = match prepared {
-                Ok(p) => p,
+            let acquired = match self.shard_query(keyspace, *index, sql) {
+                Ok((shard, sql)) => self
+                    .conn
+                    .acquire_in(&shard, true, CommitOrder::Normal)
+                    .await
+                    .map(|sc| (sc, sql))
+                    .map_err(ExecError::from),
+                Err(e) => Err(e),
+            };
+            match acquired {
+                Ok(slot) => taken[i] = Some(slot),
                 Err(e) => {
                     failure = Some(e);
-                    break;
-                }
-            };
-            self.conn.session.log_query(keyspace, &shard.name, &sql);
-            match self
-                .conn
-                .acquire_in(&shard, true, CommitOrder::Normal)
-                .await
-            {
-                Ok(sc) => taken.push((i, sc, sql)),
-                Err(e) => {
-                    failure = Some(e.into());
                     break;
                 }
             }
@@ -352,27 +355,22 @@ impl Cursor for SessionCursor<'_> {
         let answers = match failure {
             Some(_) => Vec::new(),
             None => {
-                futures_util::future::join_all(taken.iter_mut().map(|(_, sc, sql)| async move {
+                let each = taken.iter_mut().flatten().map(|(sc, sql)| async move {
                     let res = sc.conn.query_result(sql).await;
                     sc.check(res)
-                }))
-                .await
+                });
+                futures_util::future::join_all(each).await
             }
         };
-        let mut results: Vec<Option<Result<ShardResult, ExecError>>> =
-            (0..queries.len()).map(|_| None).collect();
-        for ((i, _, _), answer) in taken.iter().zip(answers) {
-            results[*i] = Some(answer.map_err(|e| ProxyError::from(e).into()));
-        }
-        for (_, sc, _) in taken {
+        for (sc, _) in taken.into_iter().flatten() {
             self.conn.put_back(sc).await;
         }
         if let Some(e) = failure {
             return Err(e);
         }
-        results
+        answers
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(ExecError::Internal("shard query not run".into()))))
+            .map(|r| r.map_err(|e| ProxyError::from(e).into()))
             .collect()
     }
 
