@@ -9,36 +9,22 @@ use common::{EnvSpec, TestEnv};
 use mysql_async::prelude::*;
 use std::time::Duration;
 
-/// Server thread ids of the backend connections whose default database is `db`: the proxy's
-/// connections to one shard (the test's databases are its own, so nothing else uses them).
-async fn backend_connection_ids(env: &TestEnv, db: &str) -> Vec<u64> {
-    let mut direct = env.shard_conn("commerce", "0").await;
-    let ids: Vec<u64> = direct
-        .exec(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
-            (db,),
-        )
-        .await
-        .expect("processlist");
-    drop(direct.disconnect().await);
-    ids
+/// The server thread ids of the proxy's connections to `commerce/0`.
+async fn backend_connection_ids(env: &TestEnv) -> Vec<u64> {
+    let sessions = env.backend_sessions("commerce", "0").await;
+    sessions.into_iter().map(|s| s.id).collect()
 }
 
-/// How many such connections there are.
-async fn backend_connections(env: &TestEnv, db: &str) -> i64 {
-    backend_connection_ids(env, db).await.len() as i64
-}
-
-/// Polls until the shard's backend connection count is at most `max` (closing is asynchronous
-/// on the server side), returning the last count seen.
-async fn settle_at_most(env: &TestEnv, db: &str, max: i64) -> i64 {
-    let mut n = backend_connections(env, db).await;
+/// Polls until the proxy has at most `max` connections to `commerce/0` (closing is
+/// asynchronous on the server side), returning the last count seen.
+async fn settle_at_most(env: &TestEnv, max: usize) -> usize {
+    let mut n = backend_connection_ids(env).await.len();
     for _ in 0..100 {
         if n <= max {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        n = backend_connections(env, db).await;
+        n = backend_connection_ids(env).await.len();
     }
     n
 }
@@ -52,7 +38,6 @@ fn spec_with_pool(max: usize) -> EnvSpec {
 #[tokio::test(flavor = "multi_thread")]
 async fn many_clients_share_a_bounded_pool() {
     let env = TestEnv::start(spec_with_pool(4)).await;
-    let db = env.shard_database("commerce", "0");
     let mut setup = env.client().await;
     setup
         .query_drop("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
@@ -64,7 +49,7 @@ async fn many_clients_share_a_bounded_pool() {
         .expect("insert");
     // The proxy's start-up reads (workflow state) used a background-job connection; it closes
     // within seconds.
-    let before = settle_at_most(&env, &db, 1).await;
+    let before = settle_at_most(&env, 1).await;
     assert!(
         before <= 1,
         "only the setup statements' pooled connection, saw {before}"
@@ -77,21 +62,21 @@ async fn many_clients_share_a_bounded_pool() {
     let mut tasks = Vec::new();
     for (i, mut c) in clients.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
-            let mut sum = 0i64;
             for j in 0..15 {
                 let id = (i + j) % 3 + 1;
+                let want = Some(id as i64 * 10);
                 let v: Option<i64> = c
                     .query_first(format!("SELECT v FROM t WHERE id = {id}"))
                     .await
                     .expect("select");
-                sum += v.unwrap_or(0);
+                assert_eq!(v, want, "text select of id {id}");
                 let v: Option<i64> = c
                     .exec_first("SELECT v FROM t WHERE id = ?", (id,))
                     .await
                     .expect("prepared select");
-                sum -= v.unwrap_or(0);
+                assert_eq!(v, want, "prepared select of id {id}");
             }
-            (c, sum)
+            c
         }));
     }
     let mut idle_clients = Vec::new();
@@ -99,23 +84,27 @@ async fn many_clients_share_a_bounded_pool() {
     let mut seen = std::collections::HashSet::new();
     let mut done = 0;
     while done < tasks.len() {
-        let ids = backend_connection_ids(&env, &db).await;
+        let ids = backend_connection_ids(&env).await;
         peak = peak.max(ids.len());
         seen.extend(ids);
         done = tasks.iter().filter(|t| t.is_finished()).count();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for t in tasks {
-        let (c, sum) = t.await.expect("task");
-        assert_eq!(sum, 0, "each text and prepared select saw the same row");
-        idle_clients.push(c);
+        idle_clients.push(t.await.expect("task"));
     }
     assert!(
         peak <= 4,
         "at most pool_max backend connections, saw {peak}"
     );
+    // Connections are reused, not opened and closed per statement.
+    assert!(
+        seen.len() <= 4,
+        "at most pool_max distinct backend connections over the run, saw {}",
+        seen.len()
+    );
     // 41 idle client sessions hold no backend connection beyond the pool's idle ones.
-    assert!(backend_connections(&env, &db).await <= 4);
+    assert!(backend_connection_ids(&env).await.len() <= 4);
 
     // Transactions reserve connections outside the limit, and autocommit traffic still runs.
     for c in idle_clients.iter_mut().take(6) {
@@ -125,7 +114,7 @@ async fn many_clients_share_a_bounded_pool() {
             .await
             .expect("select in txn");
     }
-    let reserved = backend_connections(&env, &db).await;
+    let reserved = backend_connection_ids(&env).await.len();
     assert!(
         reserved >= 6,
         "6 open transactions hold 6 backend connections, saw {reserved}"
@@ -138,7 +127,7 @@ async fn many_clients_share_a_bounded_pool() {
     for c in idle_clients.iter_mut().take(6) {
         c.query_drop("COMMIT").await.expect("commit");
     }
-    let after = settle_at_most(&env, &db, 4).await;
+    let after = settle_at_most(&env, 4).await;
     assert!(
         after <= 4,
         "reserved connections beyond pool_max are closed when returned, saw {after}"
@@ -169,12 +158,48 @@ async fn pooled_connections_carry_no_session_state() {
     assert!(!mode.unwrap_or_default().contains("ANSI_QUOTES"));
     let marker: Option<String> = a.query_first("SELECT @marker").await.expect("a");
     assert_eq!(marker.as_deref(), Some("from a"));
-    // When `a` leaves, its changed connection is reset before anyone else gets it.
     drop(a.disconnect().await);
-    for _ in 0..3 {
-        let marker: Option<Option<String>> = b.query_first("SELECT @marker").await.expect("b");
-        assert_eq!(marker, Some(None));
+    drop(b.disconnect().await);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_connection_is_reset_before_reuse() {
+    // One backend connection, changed by `a`, then handed to `b` after `a` leaves.
+    let env = TestEnv::start(spec_with_pool(1)).await;
+    let settled = settle_at_most(&env, 1).await;
+    assert!(settled <= 1, "start-up connections close, saw {settled}");
+    let mut a = env.client().await;
+    a.query_drop("SET @marker = 'from a'").await.expect("set");
+    a.query_drop("SET SESSION sql_mode = 'ANSI_QUOTES'")
+        .await
+        .expect("sql_mode");
+    let changed: Option<u64> = a.query_first("SELECT CONNECTION_ID()").await.expect("id");
+    let changed = changed.expect("a connection id");
+    drop(a.disconnect().await);
+    // The proxy resets it (COM_RESET_CONNECTION) and returns it to the pool, after which it
+    // sits idle; wait until it has been the only connection, idle for a second.
+    let mut pooled = false;
+    for _ in 0..100 {
+        let sessions = env.backend_sessions("commerce", "0").await;
+        if let [only] = sessions.as_slice() {
+            if only.id == changed && only.command == "Sleep" && only.time >= 1 {
+                pooled = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(pooled, "a's connection {changed} went back to the pool");
+    let mut b = env.client().await;
+    let (id, marker, mode): (u64, Option<String>, String) = b
+        .query_first("SELECT CONNECTION_ID(), @marker, @@SESSION.sql_mode")
+        .await
+        .expect("b")
+        .expect("a row");
+    assert_eq!(id, changed, "b runs on the connection a changed");
+    assert_eq!(marker, None, "the user variable was reset");
+    assert!(!mode.contains("ANSI_QUOTES"), "sql_mode was reset: {mode}");
     drop(b.disconnect().await);
     env.stop().await;
 }

@@ -21,21 +21,12 @@ fn spec() -> EnvSpec {
     EnvSpec::default().with_keyspace(KeyspaceSpec::sharded("customer", &SHARDS, customer))
 }
 
-/// Whether a statement starting with `prefix` is running on the shard's database (on a
-/// connection other than the one asking).
+/// Whether the proxy runs a statement starting with `prefix` on the shard.
 async fn running_on(env: &TestEnv, shard: &str, prefix: &str) -> bool {
-    let db = env.shard_database("customer", shard);
-    let mut direct = env.shard_conn("customer", shard).await;
-    let n: Option<i64> = direct
-        .exec_first(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
-             WHERE DB = ? AND INFO LIKE CONCAT(?, '%') AND ID <> CONNECTION_ID()",
-            (db, prefix),
-        )
-        .await
-        .expect("processlist");
-    drop(direct.disconnect().await);
-    n.unwrap_or(0) > 0
+    let sessions = env.backend_sessions("customer", shard).await;
+    sessions
+        .iter()
+        .any(|s| s.info.as_deref().is_some_and(|i| i.starts_with(prefix)))
 }
 
 #[tokio::test(flavor = "multi_thread")]

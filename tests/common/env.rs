@@ -13,6 +13,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static NEXT_ENV: AtomicUsize = AtomicUsize::new(1);
 
+/// One backend connection in a shard server's PROCESSLIST ([`TestEnv::backend_sessions`]).
+#[derive(Debug, Clone)]
+pub struct BackendSession {
+    /// Server thread id (`CONNECTION_ID()` on that connection).
+    pub id: u64,
+    /// What it is doing (`Sleep` when idle).
+    pub command: String,
+    /// Seconds in that state.
+    pub time: u64,
+    /// The statement it runs, if any.
+    pub info: Option<String>,
+}
+
 /// A keyspace to create: its shards and, optionally, its VSchema JSON (`None`: no file, which
 /// means unsharded).
 #[derive(Debug, Clone)]
@@ -337,6 +350,30 @@ impl TestEnv {
         mysql_async::Conn::from_url(url.as_str())
             .await
             .unwrap_or_else(|e| panic!("connecting to {keyspace}/{shard} ({url}): {e}"))
+    }
+
+    /// The connections that use the backend database of `keyspace/shard`, from the server's
+    /// PROCESSLIST (the asking connection left out). The test's databases are its own, so
+    /// these are the proxy's connections to that shard.
+    pub async fn backend_sessions(&self, keyspace: &str, shard: &str) -> Vec<BackendSession> {
+        let mut direct = self.shard_conn(keyspace, shard).await;
+        let rows: Vec<(u64, String, u64, Option<String>)> = direct
+            .exec(
+                "SELECT ID, COMMAND, TIME, INFO FROM information_schema.PROCESSLIST \
+                 WHERE DB = ? AND ID <> CONNECTION_ID() ORDER BY ID",
+                (self.shard_database(keyspace, shard),),
+            )
+            .await
+            .expect("processlist");
+        drop(direct.disconnect().await);
+        rows.into_iter()
+            .map(|(id, command, time, info)| BackendSession {
+                id,
+                command,
+                time,
+                info,
+            })
+            .collect()
     }
 
     /// The private server of `keyspace/shard` (see [`EnvSpec::private_shards`]).

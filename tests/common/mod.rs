@@ -40,5 +40,5 @@ pub mod env;
 pub mod proxy_process;
 
 pub use cluster::{backend_url, cluster, cluster_async, PrivateServer, SharedServer, TestCluster};
-pub use env::{EnvSpec, KeyspaceSpec, ShardPlacement, TestEnv};
+pub use env::{BackendSession, EnvSpec, KeyspaceSpec, ShardPlacement, TestEnv};
 pub use proxy_process::ProxyProcess;
