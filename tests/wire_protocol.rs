@@ -398,3 +398,22 @@ async fn packets_larger_than_16_mib_both_ways() {
     }
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ok_info_text_reaches_the_client_as_the_server_wrote_it() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let mut c = env.client().await;
+    c.query_drop("CREATE TABLE info_t (id INT PRIMARY KEY, v INT)")
+        .await
+        .expect("create");
+    c.query_drop("INSERT INTO info_t VALUES (1, 1), (2, 2)")
+        .await
+        .expect("insert");
+    assert_eq!(c.info(), "Records: 2  Duplicates: 0  Warnings: 0");
+    c.query_drop("UPDATE info_t SET v = v + 1")
+        .await
+        .expect("update");
+    assert_eq!(c.info(), "Rows matched: 2  Changed: 2  Warnings: 0");
+    drop(c.disconnect().await);
+    env.stop().await;
+}

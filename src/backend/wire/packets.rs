@@ -69,7 +69,17 @@ pub fn parse_ok(p: &[u8]) -> Result<ServerOk, WireError> {
     let last_insert_id = lenenc(p, &mut at).ok_or_else(|| malformed("OK"))?;
     let status = u16_at(p, at);
     let warnings = u16_at(p, at + 2);
-    let info = p.get(at + 4..).unwrap_or_default().to_vec();
+    // The servers send the info text length-prefixed (MariaDB and MySQL both write it with
+    // a length-encoded length, session tracking or not).
+    let mut at = at + 4;
+    let info = match lenenc(p, &mut at) {
+        Some(len) => usize::try_from(len)
+            .ok()
+            .and_then(|len| p.get(at..at.checked_add(len)?))
+            .ok_or_else(|| malformed("OK"))?
+            .to_vec(),
+        None => Vec::new(),
+    };
     Ok(ServerOk {
         affected_rows,
         last_insert_id,
@@ -117,7 +127,7 @@ mod tests {
     #[test]
     fn parses_ok_with_info() {
         let p = [
-            0x00, 0x03, 0xFC, 0x10, 0x27, 0x02, 0x00, 0x01, 0x00, b'h', b'i',
+            0x00, 0x03, 0xFC, 0x10, 0x27, 0x02, 0x00, 0x01, 0x00, 0x02, b'h', b'i',
         ];
         let ok = parse_ok(&p).expect("ok");
         assert_eq!(ok.affected_rows, 3);
