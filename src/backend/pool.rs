@@ -89,19 +89,27 @@ impl WirePool {
         };
         let conn = match self.take_idle() {
             Some(c) => c,
-            None => {
-                let conn = Box::pin(WireConn::connect(&self.inner.opts))
-                    .await
-                    .map_err(CheckoutError::Connect)?;
-                self.inner.unreserved.fetch_add(1, Ordering::Relaxed);
-                conn
-            }
+            None => Box::pin(self.connect(timeout)).await?,
         };
         Ok(PooledConn {
             conn: ManuallyDrop::new(conn),
             permit: Some(permit),
             pool: self.inner.clone(),
         })
+    }
+
+    /// Opens a connection within `timeout`. It is counted before connecting, so a reserved
+    /// connection coming back meanwhile sees it and the pool never exceeds its limit.
+    async fn connect(&self, timeout: Duration) -> Result<WireConn, CheckoutError> {
+        self.inner.unreserved.fetch_add(1, Ordering::Relaxed);
+        let connected = tokio::time::timeout(timeout, WireConn::connect(&self.inner.opts)).await;
+        let result = match connected {
+            Ok(Ok(conn)) => return Ok(conn),
+            Ok(Err(e)) => CheckoutError::Connect(e),
+            Err(_) => CheckoutError::Timeout,
+        };
+        self.inner.unreserved.fetch_sub(1, Ordering::Relaxed);
+        Err(result)
     }
 
     async fn wait_for_permit(

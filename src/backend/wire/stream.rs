@@ -187,11 +187,11 @@ impl BackendStream {
             self.queued_responses -= 1;
             let p = self.next_packet().await?;
             if p.first() != Some(&0x00) {
-                // ERR: code (2 bytes), '#', SQL state (5 bytes), message.
-                let message = String::from_utf8_lossy(p.get(9..).unwrap_or_default()).into_owned();
+                // The command's own reply is still unread: the connection cannot be used on.
+                let error = super::packets::parse_err(p);
                 self.queued_responses = 0;
                 return Err(std::io::Error::other(format!(
-                    "a statement sent ahead of the command failed: {message}"
+                    "a statement sent ahead of the command failed: {error}"
                 )));
             }
         }
@@ -218,9 +218,10 @@ impl BackendStream {
         }
     }
 
-    /// Whether unread bytes are buffered (a clean connection between commands has none).
+    /// Whether unread bytes are buffered or queued commands are unsent (a clean connection
+    /// between commands has neither).
     pub fn has_pending_input(&self) -> bool {
-        self.end > self.start
+        self.end > self.start || self.queued_responses > 0
     }
 
     /// Closes the socket.
