@@ -818,9 +818,10 @@ def server_spread(cl, queries=3000):
     """Direct `SELECT 1` latency (PyMySQL, one client thread) always to the first customer
     server vs to a random one of all of them: what spreading single-shard traffic over more
     MariaDB servers on this host costs without any proxy (each server is idle more often)."""
-    ports = sorted({port for _, port, _ in cl.servers.get("customer", [])})
-    conns = [connect(p) for p in ports]
+    # In shard order: the first is the server of the sysbench direct baseline.
+    ports = list(dict.fromkeys(port for _, port, _ in cl.servers.get("customer", [])))
     rng = random.Random(7)
+    conns = []
 
     def p50(pick):
         lat = []
@@ -834,9 +835,12 @@ def server_spread(cl, queries=3000):
         lat.sort()
         return lat[len(lat) // 2] * 1000
 
+    one, spread = [], []
     try:
-        one = [p50(lambda: conns[0]) for _ in range(2)]
-        spread = [p50(lambda: rng.choice(conns)) for _ in range(2)]
+        conns.extend(connect(p) for p in ports)
+        for _ in range(2):  # alternating, like the sysbench cells
+            one.append(p50(lambda: conns[0]))
+            spread.append(p50(lambda: rng.choice(conns)))
     finally:
         for c in conns:
             c.close()
@@ -848,11 +852,12 @@ def latency_table(cells, shard_counts, threads_list, spread=None):
     b = min(shard_counts) if shard_counts else 2
     lines = ["| shards | threads | direct p50 ms | proxy p50 ms | proxy avg ms | p50 ratio "
              f"| avg ratio | proxy QPS | p50 vs {b} shards | avg vs {b} shards | target "
-             "| no proxy: `SELECT 1` p50 ms, one server / spread over all (ratio) |",
+             "| no proxy, 1 thread: `SELECT 1` p50 ms, one server / spread over all (ratio) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     by = {(c["shards"], c["threads"]): c for c in cells
           if c["workload"] == "oltp_point_select" and c["ps"] == "disable" and c["shards"]}
     rows = []
+    shown = set()  # shard counts whose no-proxy spread figure is printed
     for t in threads_list:
         base = by.get((min(shard_counts), t))
         bp = base["proxy"] if base else {}
@@ -881,7 +886,8 @@ def latency_table(cells, shard_counts, threads_list, spread=None):
                    f"| {side_val(p, 'avg_ms', 3)} | {fmt(ratios.get('p50_ms'), 2)} "
                    f"| {fmt(ratios.get('avg_ms'), 2)} | {side_val(p, 'qps')} "
                    f"| {fmt(rel.get('p50_ms'), 2)} | {fmt(rel.get('avg_ms'), 2)} | {target} "
-                   f"| {spread_cell(spread.get(str(s)) if t == threads_list[0] else None)} |")
+                   f"| {spread_cell(spread.get(str(s)) if s not in shown else None)} |")
+            shown.add(s)
             rows.append(row)
             c["latency_vs_base"] = rel
     return "\n".join(lines + rows) if rows else ""
@@ -1166,7 +1172,7 @@ def main():
                     continue
                 if n == args.aux_shards and "conns" in sections:
                     results["connections"] = conns_bench(cl, args)
-                if "latency" in sections and n in lat_shards:
+                if any("latency" in c["sections"] for c in mine if c["shards"] == n):
                     try:
                         results.setdefault("spread", {})[str(n)] = server_spread(cl)
                     except Exception as e:  # a number or an error, never a silent gap
