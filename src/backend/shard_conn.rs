@@ -72,6 +72,7 @@ impl ShardConn {
             let err = BackendError::from_wire(e, &self.shard.label);
             if err.disconnects() {
                 self.broken = true;
+                self.conn.mark_broken();
                 self.shard.mark_suspect();
             }
             err

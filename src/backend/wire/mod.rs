@@ -184,10 +184,4 @@ impl WireConn {
             _ => Err(self.fail(packets::malformed("command response"))),
         }
     }
-
-    /// Says goodbye (COM_QUIT) and closes the socket.
-    pub async fn close(mut self) {
-        let _ = self.stream.send_command(&[0x01]).await;
-        self.stream.shutdown().await;
-    }
 }

@@ -32,13 +32,6 @@ impl Socket {
             Socket::Unix(s) => s.write_all(buf).await,
         }
     }
-
-    async fn shutdown(&mut self) -> std::io::Result<()> {
-        match self {
-            Socket::Tcp(s) => s.shutdown().await,
-            Socket::Unix(s) => s.shutdown().await,
-        }
-    }
 }
 
 /// Largest logical packet accepted from a backend (matches the proxy's client limit).
@@ -222,10 +215,5 @@ impl BackendStream {
     /// between commands has neither).
     pub fn has_pending_input(&self) -> bool {
         self.end > self.start || self.queued_responses > 0
-    }
-
-    /// Closes the socket.
-    pub async fn shutdown(&mut self) {
-        let _ = self.sock.shutdown().await;
     }
 }
