@@ -408,3 +408,85 @@ fn random_strings_sort_like_mariadb() {
         assert_eq!(&got, want, "collation {id}");
     }
 }
+
+/// The `Weights` key `key` would make without its ASCII shortcut (one `general_weight` per
+/// character).
+fn general_weights_key(collation: Collation, text: &str) -> TextKey {
+    TextKey::Weights {
+        primary: text
+            .chars()
+            .map(|c| general_weight(c, collation.family == Family::Swedish))
+            .collect(),
+        tiebreak: if collation.case_sensitive {
+            text.chars().map(u32::from).collect()
+        } else {
+            Vec::new()
+        },
+        space: collation.pad_space.then_some(u32::from(b' ')),
+    }
+}
+
+#[test]
+fn ascii_keys_order_exactly_like_general_weights() {
+    let samples = [
+        "",
+        " ",
+        "a",
+        "A",
+        "a ",
+        "a\t",
+        "ab",
+        "aB",
+        "Ab",
+        "abc",
+        "ab ",
+        "ab  c",
+        "z",
+        "Z",
+        "_",
+        "[",
+        "`",
+        "~",
+        "0",
+        "9",
+        "a0",
+        "sysbench-12",
+        "SYSBENCH-12 ",
+        "\u{7f}",
+    ];
+    for id in [GENERAL, GENERAL_NOPAD, 8, 49] {
+        let collation = Collation::from_id(id);
+        for a in samples {
+            let folded = collation.key(a.as_bytes());
+            assert!(matches!(folded, TextKey::Folded { .. }), "{a:?} under {id}");
+            for b in samples {
+                let want =
+                    general_weights_key(collation, a).cmp(&general_weights_key(collation, b));
+                let b_folded = collation.key(b.as_bytes());
+                assert_eq!(folded.cmp(&b_folded), want, "{a:?} vs {b:?} under {id}");
+                // Against a `Weights` key (as from a non-ASCII string of the same column),
+                // both ways round.
+                let b_weights = general_weights_key(collation, b);
+                assert_eq!(folded.cmp(&b_weights), want, "{a:?} vs W{b:?} under {id}");
+                assert_eq!(
+                    b_weights.cmp(&folded),
+                    want.reverse(),
+                    "W{b:?} vs {a:?} under {id}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn ascii_and_accented_strings_of_one_column_compare() {
+    let general = Collation::from_id(GENERAL);
+    assert_eq!(general.compare(b"abc", "ÁBC".as_bytes()), Ordering::Equal);
+    assert_eq!(general.compare(b"a", "á  ".as_bytes()), Ordering::Equal);
+    assert_eq!(general.compare(b"z", "é".as_bytes()), Ordering::Greater);
+    assert_eq!(general.compare("é".as_bytes(), b"z"), Ordering::Less);
+    let nopad = Collation::from_id(GENERAL_NOPAD);
+    assert_eq!(nopad.compare(b"a", "á ".as_bytes()), Ordering::Less);
+    let cs = Collation::from_id(49);
+    assert_eq!(cs.compare(b"A", "a".as_bytes()), Ordering::Less);
+}

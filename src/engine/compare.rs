@@ -19,6 +19,7 @@
 //! Not matched: ENUM and SET columns sort by their member index in MySQL, which result metadata
 //! does not reveal; here they sort as strings ([`order_is_exact`] tells the planner).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use mysql_async::Value;
@@ -97,7 +98,7 @@ impl SortKey {
             | MYSQL_TYPE_TIMESTAMP
             | MYSQL_TYPE_TIMESTAMP2 => datetime_key(value),
             MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => time_key(value),
-            MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => SortKey::Bytes(bytes_of(value)),
+            MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => SortKey::Bytes(bytes_of(value).into_owned()),
             _ => SortKey::Text(Collation::of(column).key(&bytes_of(value))),
         }
     }
@@ -235,12 +236,14 @@ fn cmp_f64(a: f64, b: f64) -> Ordering {
     (a + 0.0).total_cmp(&(b + 0.0))
 }
 
-fn bytes_of(value: &Value) -> Vec<u8> {
+/// The value's text; borrowed for the text protocol's bytes, so keying a row copies nothing.
+fn bytes_of(value: &Value) -> Cow<'_, [u8]> {
     match value {
+        Value::Bytes(bytes) => Cow::Borrowed(bytes),
         Value::Date(..) | Value::Time(..) => {
-            value.as_sql(true).trim_matches('\'').as_bytes().to_vec()
+            Cow::Owned(value.as_sql(true).trim_matches('\'').as_bytes().to_vec())
         }
-        other => scalar_text(other).unwrap_or_default(),
+        other => Cow::Owned(scalar_text(other).unwrap_or_default()),
     }
 }
 
@@ -307,7 +310,7 @@ fn datetime_key(value: &Value) -> SortKey {
     let text = bytes_of(value);
     match parse_datetime(&text) {
         Some((parts, micros)) => SortKey::Temporal(pack_datetime(parts, micros)),
-        None => SortKey::Bytes(text),
+        None => SortKey::Bytes(text.into_owned()),
     }
 }
 
@@ -354,7 +357,7 @@ fn time_key(value: &Value) -> SortKey {
     let text = bytes_of(value);
     match parse_time(&text) {
         Some(micros) => SortKey::Temporal(micros),
-        None => SortKey::Bytes(text),
+        None => SortKey::Bytes(text.into_owned()),
     }
 }
 
