@@ -8,10 +8,11 @@ use super::statement::Exec;
 use crate::error::ProxyError;
 use crate::protocol::binary::binary_row;
 use crate::protocol::writer::{self, synthetic_column, OkInfo};
-use crate::sql::StatementKind;
+use crate::sql::{Needles, StatementKind};
 use mysql_async::Value;
 use mysql_common::constants::{ColumnType, StatusFlags};
 use mysql_common::packets::Column;
+use std::sync::LazyLock;
 
 /// A result set built by the proxy.
 #[derive(Debug, Clone)]
@@ -51,16 +52,17 @@ pub fn answer(
     }
     // Cheap filter first: every statement answered here contains one of these words, and most
     // statements (point selects) contain none, so they skip the normalizing allocation.
-    const MARKERS: [&[u8]; 6] = [
-        b"database",
-        b"schema",
-        b"version_comment",
-        b"warning",
-        b"errors",
-        b"last_insert_id",
-    ];
-    let lower_has = |needle: &[u8]| crate::sql::contains_ignore_ascii_case(text.as_bytes(), needle);
-    if !MARKERS.iter().any(|m| lower_has(m)) {
+    static MARKERS: LazyLock<Needles> = LazyLock::new(|| {
+        Needles::new(&[
+            "database",
+            "schema",
+            "version_comment",
+            "warning",
+            "errors",
+            "last_insert_id",
+        ])
+    });
+    if !MARKERS.any_in(text.as_bytes()) {
         return None;
     }
     let norm = normalize(text);

@@ -433,13 +433,6 @@ impl ClientConn {
         keyspace: &str,
     ) -> Result<(), CommandError> {
         let state = self.state.clone();
-        if kind == StatementKind::Select {
-            if let Some(answer) = super::vindex_table::answer(text, &state, keyspace) {
-                let local = answer?;
-                self.write_local_result(&local, exec, more);
-                return Ok(());
-            }
-        }
         let plan = match kind {
             StatementKind::Ddl => Arc::new(Plan::AllShards {
                 keyspace: keyspace.to_string(),
@@ -449,19 +442,38 @@ impl ClientConn {
             | StatementKind::Insert
             | StatementKind::Replace
             | StatementKind::Update
-            | StatementKind::Delete => match exec {
-                Exec::Text => state.plans.get_or_plan_text(
-                    text,
-                    kind,
-                    &state.vschema.load(),
-                    self.session.target.as_ref(),
-                )?,
-                Exec::Binary(_) => {
-                    state
-                        .plans
-                        .get_or_plan(text, &state.vschema.load(), self.session.target.as_ref())?
+            | StatementKind::Delete => {
+                let planned = match exec {
+                    Exec::Text => state.plans.get_or_plan_text(
+                        text,
+                        kind,
+                        &state.vschema.load(),
+                        self.session.target.as_ref(),
+                    ),
+                    Exec::Binary(_) => state.plans.get_or_plan(
+                        text,
+                        &state.vschema.load(),
+                        self.session.target.as_ref(),
+                    ),
+                };
+                match planned {
+                    Ok(plan) => plan,
+                    // A vindex queried as a table is no table to the planner: it is answered
+                    // only once planning refused the statement, so planned statements never
+                    // pay for the check.
+                    Err(e) if kind == StatementKind::Select => {
+                        match super::vindex_table::answer(text, &state, keyspace) {
+                            Some(answer) => {
+                                let local = answer?;
+                                self.write_local_result(&local, exec, more);
+                                return Ok(());
+                            }
+                            None => return Err(e.into()),
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-            },
+            }
             StatementKind::Show | StatementKind::Explain => {
                 // Schema questions: every shard has the same schema, the first answers.
                 let shard = self.first_shard(keyspace)?;

@@ -12,12 +12,12 @@ use super::routing::{self, analysis_text, Decision};
 use crate::backend::{CommitOrder, Shard, ShardConn};
 use crate::error::ProxyError;
 use crate::protocol::writer::{self, OkInfo};
-use crate::sql::{self, StatementKind};
+use crate::sql::{self, Needles, StatementKind};
 use mysql_common::constants::StatusFlags;
 use mysql_common::Value;
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// How a statement was sent, and so how its rows are encoded.
 #[derive(Debug, Clone)]
@@ -54,19 +54,23 @@ fn creates_session_state(kind: StatementKind, text: &str) -> bool {
     if text.len() > 4096 {
         return false;
     }
-    // Case-insensitive substring tests without lower-casing a copy (this runs on every
-    // relayed statement).
-    let has = |needle: &[u8]| sql::contains_ignore_ascii_case(text.as_bytes(), needle);
-    has(b"temporary")
-        || has(b"get_lock")
-        || has(b"sql_calc_found_rows")
+    // One case-insensitive pass, without lower-casing a copy (this runs on every relayed
+    // statement).
+    static MARKERS: LazyLock<Needles> = LazyLock::new(|| {
+        Needles::new(&[
+            "temporary",
+            "get_lock",
+            "sql_calc_found_rows",
+            ":=",
+            "into @",
+        ])
+    });
+    MARKERS.any_in(text.as_bytes())
         || (kind == StatementKind::Other
             && text
                 .trim_start()
                 .get(..7)
                 .is_some_and(|w| w.eq_ignore_ascii_case("prepare")))
-        || text.contains(":=")
-        || has(b"into @")
 }
 
 impl ClientConn {
@@ -417,9 +421,9 @@ impl ClientConn {
 /// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
 ///   to the backend's Unix socket, bypassing the proxy.
 fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
-    if !sql::contains_ignore_ascii_case(&sql, b"last_insert_id")
-        && !sql::contains_ignore_ascii_case(&sql, b"socket")
-    {
+    static MARKERS: LazyLock<Needles> =
+        LazyLock::new(|| Needles::new(&["last_insert_id", "socket"]));
+    if !MARKERS.any_in(&sql) {
         return sql;
     }
     let text = analysis_text(&sql).into_owned();

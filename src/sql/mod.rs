@@ -31,7 +31,7 @@ pub use fingerprint::{fingerprint, hash64, literals, Fingerprint};
 pub use parameterize::{parameterize, Literal, Parameterized};
 pub use qualifier::{qualifiers, rewrite_qualifiers, Qualifier};
 pub use quoting::quote_ident;
-pub use search::contains_ignore_ascii_case;
+pub use search::{contains_ignore_ascii_case, Needles};
 pub use set_stmt::{parse_set, SetItem, SetScope, SetValue};
 pub use significant::Significant;
 pub use split::split_statements;
