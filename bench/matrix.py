@@ -13,7 +13,8 @@ so the connection-count test sees a fresh proxy):
      baseline);
   4. runs every selected sysbench cell: a direct run, then a proxy run, `--rounds` times;
   5. (4 shards) lookup vs scatter: the same point select by phone on `user` (phone_user_vdx) and
-     on `user_scatter` (same rows, no phone vindex), plus a direct run on a full copy.
+     on `user_scatter` (same rows, no phone vindex), plus a direct run on a full copy and the
+     no-proxy ceiling (each plan's backend queries sent by hand, bench/lua/lookup_ceiling.lua).
 
 Latency percentiles: sysbench 1.0 prints one percentile per run (`--percentile`), so every run
 has `--histogram=on` and p50/p95/p99 are read off the printed histogram (1024 log-spaced
@@ -45,6 +46,7 @@ import traceback
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSBENCH_DIR = "/usr/share/sysbench"
 LOOKUP_LUA = os.path.join(REPO, "bench", "lua", "lookup_point_select.lua")
+CEILING_LUA = os.path.join(REPO, "bench", "lua", "lookup_ceiling.lua")
 PHONE_BASE = 5550000000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 WORKLOADS = ["oltp_point_select", "oltp_read_only", "oltp_read_write", "oltp_insert"]
@@ -542,6 +544,19 @@ def lookup_point_select(port, db, table, args):
     return parse_sysbench(out)
 
 
+def lookup_ceiling(cl, plan, args):
+    """No proxy: each plan's backend queries sent by hand to the customer servers (events/s)."""
+    servers = cl.servers["customer"]
+    ports = ",".join(str(port) for _, port, _ in servers)
+    user_db = servers[0][2]
+    lookup_db = cl.servers["lookup"][0][2]
+    out = sysbench(ports, user_db, CEILING_LUA, args.lookup_threads, args.time, "disable", args,
+                   [f"--users={args.users}", f"--phone-base={PHONE_BASE}", f"--plan={plan}",
+                    f"--servers={len(servers)}", f"--user-table={user_db}.user",
+                    f"--lookup-table={lookup_db}.phone_user_vdx"])
+    return parse_sysbench(out)
+
+
 def touched(cl, table):
     rows = execute(cl.port, "customer", [
         f"VEXPLAIN QUERIES SELECT id, name, email FROM {table} WHERE phone = "
@@ -601,7 +616,8 @@ def lookup_bench(cl, args):
         res["error"] = f"setup failed: {e}"
         log(f"  lookup {res['error']}")
         return res
-    runs = {"direct": [], "scatter": [], "lookup": []}
+    runs = {"direct": [], "scatter": [], "lookup": [], "ceiling_scatter": [],
+            "ceiling_lookup": []}
     for _ in range(args.rounds):
         for side, port, db, table in (("direct", dport, "sbdirect", "user"),
                                       ("scatter", cl.port, "customer", "user_scatter"),
@@ -611,6 +627,11 @@ def lookup_bench(cl, args):
                 runs[side].append(fn() if side == "direct" else measured(fn, cl.pid))
             except CellError as e:
                 runs[side].append({"error": str(e)})
+        for plan in ("scatter", "lookup"):
+            try:
+                runs["ceiling_" + plan].append(lookup_ceiling(cl, plan, args))
+            except CellError as e:
+                runs["ceiling_" + plan].append({"error": str(e)})
     for side, rs in runs.items():
         res[side] = mean_runs(rs)
         res[side + "_runs"] = rs
@@ -619,6 +640,9 @@ def lookup_bench(cl, args):
         res["lookup_vs_scatter"] = lk["qps"] / s["qps"]
     if "qps" in d and "qps" in lk and d["qps"]:
         res["lookup_vs_direct"] = lk["qps"] / d["qps"]
+    cs, cl_ = res["ceiling_scatter"], res["ceiling_lookup"]
+    if cs.get("tps") and cl_.get("tps"):
+        res["ceiling_lookup_vs_scatter"] = cl_["tps"] / cs["tps"]
     return res
 
 
@@ -923,8 +947,10 @@ def lookup_table(res):
         ratio = (p["qps"] / d["qps"]) if "qps" in p and "qps" in d and d["qps"] else None
         lvs = res.get("lookup_vs_scatter")
         if side == "lookup":
+            ceiling = res.get("ceiling_lookup_vs_scatter")
             target = (f"≥{T_LOOKUP:.0f}× scatter " +
-                      ("error" if lvs is None else check(lvs >= T_LOOKUP)))
+                      ("error" if lvs is None else check(lvs >= T_LOOKUP)) +
+                      (f" (no-proxy ceiling {ceiling:.2f}×)" if ceiling else ""))
             lvs_s = fmt(lvs, 2)
         else:
             target, lvs_s = "–", "1.00" if "qps" in p else "–"
@@ -933,6 +959,18 @@ def lookup_table(res):
             f"| {fmt(ratio, 2)} | {lvs_s} | {t.get('total', '?')} ({t.get('lookup', '?')} lookup "
             f"+ {t.get('customer', '?')} customer) | {lat(p)} "
             f"| {side_val(p, 'proxy_cpu_us_per_query', 1)} | {target} |")
+    cs, cl_ = res.get("ceiling_scatter", {}), res.get("ceiling_lookup", {})
+    if "tps" in cs and "tps" in cl_:
+        lines += ["", f"No proxy, the same backend queries sent by hand "
+                  f"(bench/lua/lookup_ceiling.lua, {res['threads']} threads, one connection per "
+                  f"customer server): scatter (the user query on all {res['shards']} servers) "
+                  f"{cs['tps']:.0f} events/s, lookup (lookup-table query on one server, user "
+                  f"query on another) {cl_['tps']:.0f} events/s: a ceiling of "
+                  f"{cl_['tps'] / cs['tps']:.2f}× for lookup / scatter on this host, before any "
+                  f"proxy cost."]
+    elif cs.get("error") or cl_.get("error"):
+        lines += ["", "No-proxy ceiling: error: "
+                  f"{md_escape(cs.get('error') or cl_.get('error'))}"]
     return "\n".join(lines)
 
 
@@ -1202,7 +1240,8 @@ def main():
                 if n == args.aux_shards and "lookup" in sections:
                     results["lookup"] = lookup_bench(cl, args)
                     lk = results["lookup"]
-                    log(f"    lookup/scatter {fmt(lk.get('lookup_vs_scatter'), 2)}")
+                    log(f"    lookup/scatter {fmt(lk.get('lookup_vs_scatter'), 2)} (no-proxy "
+                        f"ceiling {fmt(lk.get('ceiling_lookup_vs_scatter'), 2)})")
             finally:
                 cl.stop()
     except KeyboardInterrupt:
