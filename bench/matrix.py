@@ -336,6 +336,41 @@ def measured(fn, pid):
     return r
 
 
+def mariadb_pids(parent):
+    """The mariadbd processes `shardgate local` (pid `parent`) runs."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and comm == "mariadbd":
+            pids.append(int(name))
+    return pids
+
+
+def with_cpu_split(fn, cl):
+    """Runs fn() (one sysbench run) and adds the CPU per query of sysbench (its rusage) and of
+    all the cluster's MariaDB servers (their /proc stat): with the proxy's own figure, where
+    every microsecond of a query went on this shared host."""
+    pids = mariadb_pids(cl.pid)
+    m0 = sum(proc_ticks(p) for p in pids)
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = fn()
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    m1 = sum(proc_ticks(p) for p in pids)
+    if r.get("queries"):
+        sb = (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)
+        r["sysbench_us_per_query"] = sb * 1e6 / r["queries"]
+        r["mariadb_us_per_query"] = (m1 - m0) / CLK_TCK * 1e6 / r["queries"]
+    return r
+
+
 def mean_runs(runs):
     """Mean of the numeric fields of several runs of one side (or the first error)."""
     errs = [r for r in runs if "error" in r]
@@ -359,12 +394,14 @@ def run_cell(cl, cell, args):
     direct, proxy = [], []
     for _ in range(args.rounds):
         try:
-            direct.append(oltp_run(dport, ddb, workload, threads, ps_mode, args.time, args))
+            direct.append(with_cpu_split(lambda: oltp_run(dport, ddb, workload, threads,
+                                                          ps_mode, args.time, args), cl))
         except CellError as e:
             direct.append({"error": str(e)})
         try:
-            proxy.append(measured(lambda: oltp_run(cl.port, pdb, workload, threads, ps_mode,
-                                                   args.time, args), cl.pid))
+            proxy.append(with_cpu_split(lambda: measured(
+                lambda: oltp_run(cl.port, pdb, workload, threads, ps_mode, args.time, args),
+                cl.pid), cl))
         except CellError as e:
             proxy.append({"error": str(e)})
     cell = dict(cell)
@@ -376,6 +413,14 @@ def run_cell(cl, cell, args):
     for k in ("qps", "tps"):
         if k in d and k in p and d[k]:
             cell[f"{k}_ratio"] = p[k] / d[k]
+    # With the CPU saturated, QPS goes as 1 / CPU per query: the ratio a proxy costing nothing
+    # would reach, were sysbench and MariaDB to cost what they cost in the proxy run.
+    parts = ("sysbench_us_per_query", "mariadb_us_per_query")
+    if all(k in d for k in parts) and all(k in p for k in parts):
+        rest = p["sysbench_us_per_query"] + p["mariadb_us_per_query"]
+        if rest > 0:
+            cell["free_proxy_ratio"] = (d["sysbench_us_per_query"] +
+                                        d["mariadb_us_per_query"]) / rest
     return cell
 
 
@@ -823,8 +868,10 @@ def cell_target(c):
 def matrix_table(cells):
     lines = ["| topology | workload | ps-mode | threads | direct QPS | proxy QPS | ratio "
              "| direct TPS | proxy TPS | TPS ratio | direct p50/p95/p99 ms "
-             "| proxy p50/p95/p99 ms | proxy CPU µs/query | target |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| proxy p50/p95/p99 ms | proxy CPU µs/query | CPU µs/query: direct sysbench + "
+             "MariaDB → proxy run sysbench + MariaDB + proxy | ratio with a free proxy "
+             "| target |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in sorted(cells, key=lambda c: (c["shards"] != 0, c["shards"], WORKLOADS.index(
             c["workload"]), c["ps"] != "disable", c["threads"])):
         d, p = c["direct"], c["proxy"]
@@ -834,8 +881,18 @@ def matrix_table(cells):
             f"| {side_val(d, 'qps')} | {side_val(p, 'qps')} | {fmt(c.get('qps_ratio'), 2)} "
             f"| {side_val(d, 'tps') if tps else '–'} | {side_val(p, 'tps') if tps else '–'} "
             f"| {fmt(c.get('tps_ratio'), 2) if tps else '–'} | {lat(d)} | {lat(p)} "
-            f"| {side_val(p, 'proxy_cpu_us_per_query', 1)} | {cell_target(c)} |")
+            f"| {side_val(p, 'proxy_cpu_us_per_query', 1)} | {cpu_split(d, p)} "
+            f"| {fmt(c.get('free_proxy_ratio'), 2)} | {cell_target(c)} |")
     return "\n".join(lines)
+
+
+def cpu_split(d, p):
+    keys = ("sysbench_us_per_query", "mariadb_us_per_query")
+    if not all(k in d for k in keys) or not all(k in p for k in keys + (
+            "proxy_cpu_us_per_query",)):
+        return "–"
+    return (f"{d[keys[0]]:.0f} + {d[keys[1]]:.0f} → {p[keys[0]]:.0f} + {p[keys[1]]:.0f} + "
+            f"{p['proxy_cpu_us_per_query']:.0f}")
 
 
 def server_spread(cl, queries=3000):
@@ -1010,7 +1067,12 @@ def report(results, args):
         parts += ["**sysbench matrix** (direct = sysbench straight to one MariaDB server: the "
                   "commerce server for unsharded, the server of the first customer shard with "
                   "a full copy of the table for sharded; latency = per event, i.e. per "
-                  "transaction for read_only/read_write; targets apply to the 8-thread cells):",
+                  "transaction for read_only/read_write; targets apply to the 8-thread cells; "
+                  "CPU µs/query per process: sysbench from its rusage, MariaDB summed over all "
+                  "the cluster's servers from /proc, the proxy from its own; \"ratio with a "
+                  "free proxy\" = direct (sysbench + MariaDB) / proxy run (sysbench + MariaDB), "
+                  "the ratio a proxy using no CPU would reach on this CPU-bound host, given "
+                  "what the extra hop and the spread over several servers cost the others):",
                   "", matrix_table(mcells), ""]
     lt = latency_table([c for c in cells if "latency" in c["sections"]],
                        results.get("latency_shards", []), results.get("latency_threads", []),
