@@ -277,29 +277,23 @@ impl Ord for TextKey {
                 let space = pad.then_some(b' ');
                 padded_cmp(a, b, space).then_with(|| padded_cmp(ta, tb, space))
             }
-            (TextKey::Folded { .. }, TextKey::Weights { .. }) => self.widened().as_ref().cmp(other),
-            (TextKey::Weights { .. }, TextKey::Folded { .. }) => self.cmp(other.widened().as_ref()),
+            // A column mixing ASCII and other strings: the bytes compare as the weights they are.
+            (
+                TextKey::Folded {
+                    upper: a,
+                    tiebreak: ta,
+                    ..
+                },
+                TextKey::Weights {
+                    primary: b,
+                    tiebreak: tb,
+                    space,
+                },
+            ) => padded_cmp_widened(a, b, *space)
+                .then_with(|| padded_cmp_widened(ta, tb, space.map(|_| u32::from(b' ')))),
+            (TextKey::Weights { .. }, TextKey::Folded { .. }) => other.cmp(self).reverse(),
             (TextKey::Bytes { .. }, _) => Ordering::Less,
             (_, TextKey::Bytes { .. }) => Ordering::Greater,
-        }
-    }
-}
-
-impl TextKey {
-    /// A [`TextKey::Folded`] as the [`TextKey::Weights`] it stands for (other keys as they
-    /// are); only a column mixing ASCII and other strings compares the two kinds.
-    fn widened(&self) -> Cow<'_, TextKey> {
-        match self {
-            TextKey::Folded {
-                upper,
-                tiebreak,
-                pad,
-            } => Cow::Owned(TextKey::Weights {
-                primary: upper.iter().map(|&b| u32::from(b)).collect(),
-                tiebreak: tiebreak.iter().map(|&b| u32::from(b)).collect(),
-                space: pad.then_some(u32::from(b' ')),
-            }),
-            other => Cow::Borrowed(other),
         }
     }
 }
@@ -328,16 +322,39 @@ fn padded_cmp<T: Ord + Copy>(a: &[T], b: &[T], pad: Option<T>) -> Ordering {
     let Some(space) = pad else {
         return a.len().cmp(&b.len());
     };
-    let tail_vs_space = |tail: &[T]| {
-        tail.iter()
-            .find(|&&w| w != space)
-            .map_or(Ordering::Equal, |w| w.cmp(&space))
+    if a.len() > b.len() {
+        tail_vs_space(a[common..].iter().copied(), space)
+    } else {
+        tail_vs_space(b[common..].iter().copied(), space).reverse()
+    }
+}
+
+/// [`padded_cmp`] of bytes, taken as `u32` weights, against weights (no widened copy).
+fn padded_cmp_widened(a: &[u8], b: &[u32], pad: Option<u32>) -> Ordering {
+    let common = a.len().min(b.len());
+    let prefix = a[..common]
+        .iter()
+        .zip(&b[..common])
+        .map(|(&x, y)| u32::from(x).cmp(y))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal);
+    if prefix != Ordering::Equal {
+        return prefix;
+    }
+    let Some(space) = pad else {
+        return a.len().cmp(&b.len());
     };
     if a.len() > b.len() {
-        tail_vs_space(&a[common..])
+        tail_vs_space(a[common..].iter().map(|&x| u32::from(x)), space)
     } else {
-        tail_vs_space(&b[common..]).reverse()
+        tail_vs_space(b[common..].iter().copied(), space).reverse()
     }
+}
+
+/// How the rest of the longer sequence compares with padding: its first non-space decides.
+fn tail_vs_space<T: Ord + Copy>(mut tail: impl Iterator<Item = T>, space: T) -> Ordering {
+    tail.find(|&w| w != space)
+        .map_or(Ordering::Equal, |w| w.cmp(&space))
 }
 
 /// The string as characters: UTF-8 when valid (the shard pools talk utf8mb4), else latin1.
