@@ -47,30 +47,51 @@ pub fn kind_name(kind: StatementKind) -> &'static str {
 }
 
 /// Whether a statement leaves backend session state that later statements depend on.
-fn creates_session_state(kind: StatementKind, text: &str) -> bool {
+fn creates_session_state(kind: StatementKind, text: &str, markers: RelayMarkers) -> bool {
     if matches!(kind, StatementKind::Lock) {
         return true;
     }
     if text.len() > 4096 {
         return false;
     }
-    // One case-insensitive pass, without lower-casing a copy (this runs on every relayed
-    // statement).
-    static MARKERS: LazyLock<Needles> = LazyLock::new(|| {
-        Needles::new(&[
-            "temporary",
-            "get_lock",
-            "sql_calc_found_rows",
-            ":=",
-            "into @",
-        ])
-    });
-    MARKERS.any_in(text.as_bytes())
+    markers.session_state
         || (kind == StatementKind::Other
             && text
                 .trim_start()
                 .get(..7)
                 .is_some_and(|w| w.eq_ignore_ascii_case("prepare")))
+}
+
+/// What the relay's two word filters found in a statement's text, read in one
+/// case-insensitive pass (this runs on every relayed statement).
+#[derive(Debug, Clone, Copy)]
+struct RelayMarkers {
+    /// A word of a statement that may leave state on the backend connection.
+    session_state: bool,
+    /// `last_insert_id` or `socket`: [`substitute_session_values`] may have work.
+    session_values: bool,
+}
+
+impl RelayMarkers {
+    /// The first five words mean session state, the last two session values.
+    const WORDS: [&'static str; 7] = [
+        "temporary",
+        "get_lock",
+        "sql_calc_found_rows",
+        ":=",
+        "into @",
+        "last_insert_id",
+        "socket",
+    ];
+
+    fn of(text: &str) -> RelayMarkers {
+        static WORDS: LazyLock<Needles> = LazyLock::new(|| Needles::new(&RelayMarkers::WORDS));
+        let found = WORDS.found_in(text.as_bytes());
+        RelayMarkers {
+            session_state: found & 0b001_1111 != 0,
+            session_values: found & 0b110_0000 != 0,
+        }
+    }
 }
 
 impl ClientConn {
@@ -232,7 +253,14 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
-        let sql = substitute_session_values(sql, self.session.last_insert_id);
+        // The client's text holds every word the substitutions act on (the shard SQL only
+        // differs from it in keyspace qualifiers), so one scan of it serves both filters.
+        let markers = RelayMarkers::of(text);
+        let sql = if markers.session_values {
+            substitute_session_values(sql, self.session.last_insert_id)
+        } else {
+            sql
+        };
         self.session.log_query(&shard.keyspace, &shard.name, &sql);
         let mut sc = self.acquire(shard, true).await?;
         let opts = RelayOptions {
@@ -258,7 +286,7 @@ impl ClientConn {
                 } else {
                     self.session.warnings.clear();
                 }
-                if creates_session_state(kind, text) {
+                if creates_session_state(kind, text, markers) {
                     sc.dirty = true;
                     self.session.pinned = true;
                 }
@@ -420,12 +448,9 @@ impl ClientConn {
 ///   connections, the backend's own value may belong to another session;
 /// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
 ///   to the backend's Unix socket, bypassing the proxy.
+///
+/// Callers skip it when [`RelayMarkers`] found neither word.
 fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
-    static MARKERS: LazyLock<Needles> =
-        LazyLock::new(|| Needles::new(&["last_insert_id", "socket"]));
-    if !MARKERS.any_in(&sql) {
-        return sql;
-    }
     let text = analysis_text(&sql).into_owned();
     let tokens = sql::tokenize(&text);
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
@@ -482,17 +507,31 @@ mod tests {
 
     #[test]
     fn detects_session_state() {
-        assert!(creates_session_state(
+        let state = |kind, text| creates_session_state(kind, text, RelayMarkers::of(text));
+        assert!(state(
             StatementKind::Ddl,
             "CREATE TEMPORARY TABLE t (a int)"
         ));
-        assert!(creates_session_state(
-            StatementKind::Select,
-            "SELECT GET_LOCK('x', 1)"
-        ));
-        assert!(!creates_session_state(
+        assert!(state(StatementKind::Select, "SELECT GET_LOCK('x', 1)"));
+        assert!(!state(
             StatementKind::Select,
             "SELECT c FROM t WHERE id = 1"
         ));
+    }
+
+    #[test]
+    fn relay_markers_split_state_words_from_session_value_words() {
+        let m = RelayMarkers::of("SELECT @@socket, LAST_INSERT_ID()");
+        assert!(m.session_values && !m.session_state);
+        for text in [
+            "SET @a := 1",
+            "SELECT 1 INTO @x",
+            "SELECT SQL_CALC_FOUND_ROWS 1",
+        ] {
+            let m = RelayMarkers::of(text);
+            assert!(m.session_state && !m.session_values, "{text}");
+        }
+        let m = RelayMarkers::of("SELECT c FROM sbtest1 WHERE id = 5");
+        assert!(!m.session_state && !m.session_values);
     }
 }

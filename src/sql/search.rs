@@ -39,8 +39,8 @@ pub fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
 /// A fixed set of lower-case words to look for, ignoring ASCII case, in one pass.
 pub struct Needles {
     words: &'static [&'static str],
-    /// `None` only if the automaton could not be built (it can for a few short words; the
-    /// per-word scan then answers the same, slower).
+    /// `None` only if the automaton could not be built (aho-corasick refuses only pattern
+    /// sets far larger than these); the per-word scan then answers the same, slower.
     automaton: Option<AhoCorasick>,
 }
 
@@ -62,6 +62,23 @@ impl Needles {
                 .words
                 .iter()
                 .any(|w| contains_ignore_ascii_case(hay, w.as_bytes())),
+        }
+    }
+
+    /// Which of the words occur in `hay`: bit `i` for the `i`-th word (at most 64 words), so
+    /// one pass answers several filters that share the set.
+    pub fn found_in(&self, hay: &[u8]) -> u64 {
+        let bit = |i: usize| 1u64.checked_shl(i as u32).unwrap_or(0);
+        match &self.automaton {
+            Some(automaton) => automaton
+                .find_overlapping_iter(hay)
+                .fold(0, |bits, m| bits | bit(m.pattern().as_usize())),
+            None => self
+                .words
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| contains_ignore_ascii_case(hay, w.as_bytes()))
+                .fold(0, |bits, (i, _)| bits | bit(i)),
         }
     }
 }
@@ -86,6 +103,23 @@ mod tests {
             automaton: None,
         };
         assert!(fallback.any_in(b"@@SOCKET") && !fallback.any_in(b"sock"));
+    }
+
+    #[test]
+    fn needles_tell_which_words_occur() {
+        let words = &["temporary", "socket", "into @"];
+        let set = Needles::new(words);
+        assert_eq!(
+            set.found_in(b"CREATE TEMPORARY TABLE t SELECT @@socket"),
+            0b011
+        );
+        assert_eq!(set.found_in(b"SELECT 1 INTO @a"), 0b100);
+        assert_eq!(set.found_in(b"SELECT c FROM sbtest1 WHERE id=5"), 0);
+        let fallback = Needles {
+            words,
+            automaton: None,
+        };
+        assert_eq!(fallback.found_in(b"select @@SOCKET into @x"), 0b110);
     }
 
     #[test]
