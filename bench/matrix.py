@@ -415,8 +415,9 @@ def run_cell(cl, cell, args):
             cell[f"{k}_ratio"] = p[k] / d[k]
     # With the CPU saturated, QPS goes as 1 / CPU per query: the ratio a proxy costing nothing
     # would reach, were sysbench and MariaDB to cost what they cost in the proxy run.
+    # One thread leaves the host idle between queries (not CPU-bound): no estimate there.
     parts = ("sysbench_us_per_query", "mariadb_us_per_query")
-    if all(k in d for k in parts) and all(k in p for k in parts):
+    if threads > 1 and all(k in d for k in parts) and all(k in p for k in parts):
         rest = p["sysbench_us_per_query"] + p["mariadb_us_per_query"]
         if rest > 0:
             cell["free_proxy_ratio"] = (d["sysbench_us_per_query"] +
@@ -685,9 +686,9 @@ def lookup_bench(cl, args):
         res["lookup_vs_scatter"] = lk["qps"] / s["qps"]
     if "qps" in d and "qps" in lk and d["qps"]:
         res["lookup_vs_direct"] = lk["qps"] / d["qps"]
-    cs, cl_ = res["ceiling_scatter"], res["ceiling_lookup"]
-    if cs.get("tps") and cl_.get("tps"):
-        res["ceiling_lookup_vs_scatter"] = cl_["tps"] / cs["tps"]
+    scatter, lookup = res["ceiling_scatter"], res["ceiling_lookup"]
+    if scatter.get("tps") and lookup.get("tps"):
+        res["ceiling_lookup_vs_scatter"] = lookup["tps"] / scatter["tps"]
     return res
 
 
@@ -1016,18 +1017,19 @@ def lookup_table(res):
             f"| {fmt(ratio, 2)} | {lvs_s} | {t.get('total', '?')} ({t.get('lookup', '?')} lookup "
             f"+ {t.get('customer', '?')} customer) | {lat(p)} "
             f"| {side_val(p, 'proxy_cpu_us_per_query', 1)} | {target} |")
-    cs, cl_ = res.get("ceiling_scatter", {}), res.get("ceiling_lookup", {})
-    if "tps" in cs and "tps" in cl_:
+    scatter = res.get("ceiling_scatter", {})
+    lookup = res.get("ceiling_lookup", {})
+    if "tps" in scatter and "tps" in lookup:
         lines += ["", f"No proxy, the same backend queries sent by hand "
                   f"(bench/lua/lookup_ceiling.lua, {res['threads']} threads, one connection per "
                   f"customer server): scatter (the user query on all {res['shards']} servers) "
-                  f"{cs['tps']:.0f} events/s, lookup (lookup-table query on one server, user "
-                  f"query on another) {cl_['tps']:.0f} events/s: a ceiling of "
-                  f"{cl_['tps'] / cs['tps']:.2f}× for lookup / scatter on this host, before any "
-                  f"proxy cost."]
-    elif cs.get("error") or cl_.get("error"):
+                  f"{scatter['tps']:.0f} events/s, lookup (lookup-table query on one server, "
+                  f"user query on another) {lookup['tps']:.0f} events/s: a ceiling of "
+                  f"{lookup['tps'] / scatter['tps']:.2f}× for lookup / scatter on this host, "
+                  f"before any proxy cost."]
+    elif scatter.get("error") or lookup.get("error"):
         lines += ["", "No-proxy ceiling: error: "
-                  f"{md_escape(cs.get('error') or cl_.get('error'))}"]
+                  f"{md_escape(scatter.get('error') or lookup.get('error'))}"]
     return "\n".join(lines)
 
 

@@ -50,9 +50,8 @@ fn parse(
     state: &ProxyState,
     keyspace: &str,
 ) -> Option<Result<VindexQuery, ProxyError>> {
-    // Most statements are not vindex queries, and this runs on every SELECT of a sharded
-    // keyspace: one naming a vindex contains its name verbatim, which is cheap to rule out
-    // before tokenizing.
+    // This runs for SELECTs the planner refused; one naming a vindex contains its name
+    // verbatim, which is cheap to rule out before tokenizing.
     let named = state.vschema.load().keyspace(keyspace).is_some_and(|ks| {
         ks.vindexes
             .keys()
