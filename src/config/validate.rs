@@ -23,7 +23,8 @@ pub struct ShardUrl {
 }
 
 /// Parses `mysql://user[:password]@host[:port]/database[?socket=/path/to/mysqld.sock]`.
-/// Other query options (such as the `prefer_socket=false` tests write) are ignored.
+/// An unknown or malformed query option is an error, so a typo such as `?sockt=` cannot
+/// silently send traffic over TCP.
 pub fn parse_shard_url(url: &str) -> Result<ShardUrl, String> {
     let rest = url
         .strip_prefix("mysql://")
@@ -40,14 +41,7 @@ pub fn parse_shard_url(url: &str) -> Result<ShardUrl, String> {
         .split_once('/')
         .ok_or_else(|| "must name a database: mysql://user@host:port/database".to_string())?;
     let (database, query) = database.split_once('?').unwrap_or((database, ""));
-    let socket = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("socket="))
-        .filter(|p| !p.is_empty())
-        .map(str::to_string);
-    if socket.as_deref().is_some_and(|p| !p.starts_with('/')) {
-        return Err("socket= must be an absolute path".into());
-    }
+    let socket = parse_url_options(query)?;
     if database.is_empty() {
         return Err("must name a database: mysql://user@host:port/database".into());
     }
@@ -73,6 +67,38 @@ pub fn parse_shard_url(url: &str) -> Result<ShardUrl, String> {
         database: database.into(),
         socket,
     })
+}
+
+/// Options a shard URL may carry after `?`: `socket=/abs/path` (returned) and
+/// `prefer_socket=true|false`, accepted for URLs written for mysql_async and without effect
+/// here: the proxy uses a Unix socket only when `socket=` names one.
+fn parse_url_options(query: &str) -> Result<Option<String>, String> {
+    let mut socket = None;
+    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+        let (key, value) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("URL option '{kv}' has no value (expected key=value)"))?;
+        match key {
+            "socket" => {
+                if !value.starts_with('/') {
+                    return Err("socket= must be an absolute path".into());
+                }
+                socket = Some(value.to_string());
+            }
+            "prefer_socket" if matches!(value, "true" | "false") => {}
+            "prefer_socket" => {
+                return Err(format!(
+                    "prefer_socket must be true or false, not '{value}'"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "unknown URL option '{key}' (known: socket, prefer_socket)"
+                ))
+            }
+        }
+    }
+    Ok(socket)
 }
 
 fn invalid(file: &str, key: String, reason: impl Into<String>) -> ConfigError {
@@ -290,6 +316,14 @@ url = "mysql://root@127.0.0.1:17102/vt_customer"
         let u = parse_shard_url("mysql://app:pw@10.0.0.1:3307/db?socket=/run/my.sock").expect("ok");
         assert_eq!(u.socket.as_deref(), Some("/run/my.sock"));
         assert!(parse_shard_url("mysql://a@h/db?socket=rel.sock").is_err());
+        assert!(parse_shard_url("mysql://a@h/db?socket=").is_err());
+        let typo = parse_shard_url("mysql://a@h/db?sockt=/run/my.sock").unwrap_err();
+        assert!(typo.contains("unknown URL option 'sockt'"), "{typo}");
+        assert!(parse_shard_url("mysql://a@h/db?socket").is_err());
+        assert!(parse_shard_url("mysql://a@h/db?prefer_socket=maybe").is_err());
+        let u = parse_shard_url("mysql://a@h/db?prefer_socket=false&socket=/s.sock").expect("ok");
+        assert_eq!(u.socket.as_deref(), Some("/s.sock"));
+        assert_eq!(parse_shard_url("mysql://a@h/db?").expect("ok").socket, None);
         let u = parse_shard_url("mysql://app:pw@10.0.0.1:3307/db").expect("ok");
         assert_eq!(u.socket, None);
         assert_eq!(
