@@ -203,3 +203,51 @@ async fn a_changed_connection_is_reset_before_reuse() {
     drop(b.disconnect().await);
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pool_min_is_opened_in_advance_and_idle_connections_close_without_traffic() {
+    let mut spec = spec_with_pool(4);
+    spec.backend.pool_min = 1;
+    spec.backend.idle_timeout_ms = 300;
+    let env = TestEnv::start(spec).await;
+    // No client has sent anything: each shard's pool_min connection is open all the same.
+    for (keyspace, shard) in [("commerce", "0"), ("customer", "-80"), ("customer", "80-")] {
+        let mut open = 0;
+        for _ in 0..100 {
+            open = env.backend_sessions(keyspace, shard).await.len();
+            if open == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(open, 1, "{keyspace}/{shard} has its pool_min connection");
+    }
+    // Four statements at once open four connections.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let mut c = env.client().await;
+        tasks.push(tokio::spawn(async move {
+            let _: Option<u64> = c.query_first("SELECT SLEEP(0.5)").await.expect("sleep");
+            drop(c.disconnect().await);
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(
+        backend_connection_ids(&env).await.len(),
+        4,
+        "one per statement"
+    );
+    // Nothing else reaches the pool; the upkeep closes the three idle ones past 300 ms and
+    // keeps pool_min.
+    let left = settle_at_most(&env, 1).await;
+    assert_eq!(left, 1, "idle connections closed down to pool_min");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        backend_connection_ids(&env).await.len(),
+        1,
+        "pool_min stays open"
+    );
+    env.stop().await;
+}

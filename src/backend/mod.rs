@@ -243,7 +243,7 @@ impl Backends {
                     url.clone(),
                     pool::PoolSettings {
                         max: cfg.backend.pool_max,
-                        idle_ttl: Duration::from_secs(60),
+                        idle_ttl: Duration::from_millis(cfg.backend.idle_timeout_ms),
                         min: cfg.backend.pool_min,
                     },
                 );
@@ -297,6 +297,47 @@ impl Backends {
             .iter()
             .find(|(_, shards)| shards.iter().any(|s| s.database == db))
             .map(|(k, _)| k.as_str())
+    }
+
+    /// Starts the pools' upkeep: right away and then on a timer (half the idle timeout, between
+    /// 50 ms and 5 s), every shard's session pool closes its expired idle connections and opens
+    /// up to `pool_min` (see [`pool::WirePool::maintain`]). A shard that cannot be reached is
+    /// logged once until it can be again. The task stops when the backends are dropped; the
+    /// proxy also aborts it at shutdown.
+    pub fn spawn_maintenance(backends: &Arc<Backends>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(backends);
+        let tick = backends
+            .by_keyspace
+            .values()
+            .flatten()
+            .map(|s| s.sessions.idle_ttl() / 2)
+            .min()
+            .unwrap_or(Duration::from_secs(5))
+            .clamp(Duration::from_millis(50), Duration::from_secs(5));
+        tokio::spawn(async move {
+            let mut unreachable = std::collections::HashSet::new();
+            loop {
+                let Some(backends) = weak.upgrade() else {
+                    return;
+                };
+                for shard in backends.by_keyspace.values().flatten() {
+                    match shard.sessions.maintain(shard.checkout_timeout).await {
+                        Ok(_) => {
+                            if unreachable.remove(&shard.label) {
+                                tracing::info!(shard = %shard.label, "pool_min connections open again");
+                            }
+                        }
+                        Err(e) => {
+                            if unreachable.insert(shard.label.clone()) {
+                                tracing::warn!(shard = %shard.label, error = ?e, "cannot open pool_min connections");
+                            }
+                        }
+                    }
+                }
+                drop(backends);
+                tokio::time::sleep(tick).await;
+            }
+        })
     }
 
     /// Closes every pool.

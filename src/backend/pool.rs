@@ -8,7 +8,10 @@
 //!   autocommit traffic (Vitess's reserved connections). They return to the pool when the
 //!   session lets them go.
 //! - Idle connections are reused last-in-first-out (warm caches, prepared statements) and
-//!   closed after `idle_ttl` unused; at most `max` stay idle.
+//!   closed after `idle_ttl` unused, by the next checkout or by [`WirePool::maintain`], which the
+//!   backends run on a timer so a pool nobody uses shrinks too; at most `max` stay idle.
+//! - `min` connections are opened in advance ([`WirePool::maintain`] at start and after they
+//!   were lost, e.g. to a server restart) and kept however long they sit idle.
 //! - Checkout and return are a mutex-guarded `Vec` push/pop: no task handoff per statement.
 
 use super::wire::{ShardUrl, WireConn, WireError};
@@ -124,8 +127,14 @@ impl WirePool {
 
     fn take_idle(&self) -> Option<WireConn> {
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        // Oldest are at the front: drop the expired ones (closing is just the socket drop).
+        self.drop_expired(&mut idle, Instant::now());
+        idle.pop().map(|(c, _)| c)
+    }
+
+    /// Closes the idle connections unused for longer than `idle_ttl`, keeping `min` idle ones;
+    /// returns how many it closed (closing is just the socket drop).
+    fn drop_expired(&self, idle: &mut Vec<(WireConn, Instant)>, now: Instant) -> usize {
+        // Oldest are at the front.
         let ttl = self.inner.settings.idle_ttl;
         let expired = idle
             .iter()
@@ -136,7 +145,37 @@ impl WirePool {
             idle.drain(..expired);
             self.inner.unreserved.fetch_sub(expired, Ordering::Relaxed);
         }
-        idle.pop().map(|(c, _)| c)
+        expired
+    }
+
+    /// Background upkeep, run on a timer by the backends: closes expired idle connections,
+    /// then opens connections (each within `timeout`) until `min` are open, counting those
+    /// serving statements. It takes a free permit for each one it opens and stops when there is
+    /// none, so it never competes with statements. Returns (closed, opened); an error is the
+    /// first failed connect, after the connections it opened are in the pool.
+    pub async fn maintain(&self, timeout: Duration) -> Result<(usize, usize), CheckoutError> {
+        let closed = {
+            let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+            self.drop_expired(&mut idle, Instant::now())
+        };
+        let mut opened = 0;
+        while self.inner.unreserved.load(Ordering::Relaxed) < self.inner.settings.min {
+            let Ok(permit) = self.inner.permits.clone().try_acquire_owned() else {
+                break;
+            };
+            let conn = self.connect(timeout).await?;
+            let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.push((conn, Instant::now()));
+            drop(idle);
+            drop(permit);
+            opened += 1;
+        }
+        Ok((closed, opened))
+    }
+
+    /// How long an idle connection is kept (beyond `min`).
+    pub fn idle_ttl(&self) -> Duration {
+        self.inner.settings.idle_ttl
     }
 
     /// Closes every idle connection.

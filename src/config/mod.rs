@@ -140,6 +140,10 @@ pub struct BackendConfig {
     /// new one including its TCP connect and login (mysql_async has no separate connect timeout).
     #[serde(default = "default_checkout_timeout")]
     pub checkout_timeout_ms: u64,
+    /// Idle pooled connections unused this long, in milliseconds, are closed (down to
+    /// `pool_min`), so a quiet proxy gives its backend connections back.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for BackendConfig {
@@ -148,6 +152,7 @@ impl Default for BackendConfig {
             pool_max: default_pool_max(),
             pool_min: 0,
             checkout_timeout_ms: default_checkout_timeout(),
+            idle_timeout_ms: default_idle_timeout(),
         }
     }
 }
@@ -157,6 +162,9 @@ fn default_pool_max() -> usize {
 }
 fn default_checkout_timeout() -> u64 {
     5000
+}
+fn default_idle_timeout() -> u64 {
+    60_000
 }
 
 /// `[[keyspaces]]`: a logical database served by one or more shards.

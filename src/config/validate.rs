@@ -168,6 +168,13 @@ pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
             "must not exceed pool_max",
         ));
     }
+    if cfg.backend.idle_timeout_ms == 0 {
+        return Err(invalid(
+            file,
+            "backend.idle_timeout_ms".into(),
+            "must be at least 1",
+        ));
+    }
     if cfg.keyspaces.is_empty() {
         return Err(invalid(
             file,
@@ -263,6 +270,19 @@ url = "mysql://root@127.0.0.1:17102/vt_customer"
     #[test]
     fn accepts_issue_example() {
         check(GOOD).expect("valid");
+    }
+
+    #[test]
+    fn checks_pool_settings() {
+        let with =
+            |backend: &str| GOOD.replace("[vschema]", &format!("[backend]\n{backend}\n[vschema]"));
+        check(&with("pool_min = 2\nidle_timeout_ms = 250")).expect("valid");
+        let err = check(&with("idle_timeout_ms = 0")).unwrap_err().to_string();
+        assert!(err.contains("backend.idle_timeout_ms"), "{err}");
+        let err = check(&with("pool_max = 2\npool_min = 3"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("backend.pool_min"), "{err}");
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub struct Proxy {
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     accept_task: JoinHandle<()>,
+    /// The backend pools' upkeep (idle reaping, `pool_min`), aborted at shutdown.
+    maintenance: JoinHandle<()>,
     state: Arc<ProxyState>,
 }
 
@@ -101,6 +103,7 @@ impl Proxy {
             let resume = state.clone();
             tokio::spawn(async move { crate::workflow::resume_all(&resume).await });
         }
+        let maintenance = Backends::spawn_maintenance(&state.backends);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_state = state.clone();
         let accept_task = tokio::spawn(async move {
@@ -111,6 +114,7 @@ impl Proxy {
             addr,
             shutdown,
             accept_task,
+            maintenance,
             state,
         })
     }
@@ -136,6 +140,7 @@ impl Proxy {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        self.maintenance.abort();
         self.state.backends.shutdown().await;
     }
 }
