@@ -194,7 +194,9 @@ class Cluster:
         # cwd = repo root: `local` applies ./schema/<keyspace>.sql to every shard.
         self.proc = subprocess.Popen(
             [self.args.bin, "local", "--dir", self.dir, "--shards", str(self.shards),
-             "--port", str(self.port)], stdout=logf, stderr=subprocess.STDOUT, cwd=REPO,
+             "--port", str(self.port)] + (
+                ["--worker-threads", str(self.args.worker_threads)]
+                if self.args.worker_threads else []), stdout=logf, stderr=subprocess.STDOUT, cwd=REPO,
             stdin=subprocess.DEVNULL)
         logf.close()
         with open(os.path.join(self.args.work, "pids"), "a") as f:
@@ -1061,7 +1063,8 @@ def report(results, args):
             f"{meta['binary']}, load average {meta['loadavg_start']} at start / "
             f"{meta['loadavg_end']} at end, {meta['duration_s'] / 60:.1f} min, "
             f"{args.time} s per run x {args.rounds} round(s), {args.tables} x "
-            f"{args.table_size}-row sbtest table(s).")
+            f"{args.table_size}-row sbtest table(s), proxy runtime threads: "
+            f"{meta.get('proxy_worker_threads') or 'the default for ' + str(meta.get('host_cpus')) + ' CPUs'}.")
     parts = [head, ""]
     cells = results["cells"]
     mcells = [c for c in cells if "matrix" in c["sections"]]
@@ -1182,6 +1185,8 @@ def main():
     ap.add_argument("--lookup-threads", type=int, default=8)
     ap.add_argument("--lookup-ps-mode", default="disable")
     ap.add_argument("--start-timeout", type=int, default=300)
+    ap.add_argument("--worker-threads", type=int, default=None,
+                    help="the proxy's runtime threads (default: the proxy's own choice)")
     ap.add_argument("--record", choices=["readme", "json", "none"], default=None)
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -1214,7 +1219,8 @@ def main():
                                  capture_output=True, text=True).stdout.strip() or "?",
         "loadavg_start": loadavg(), "host_cpus": os.cpu_count(),
         "time_per_run_s": args.time, "rounds": args.rounds, "table_size": args.table_size,
-        "tables": args.tables, "sections": sorted(sections), "filters": args.only},
+        "tables": args.tables, "sections": sorted(sections), "filters": args.only,
+        "proxy_worker_threads": args.worker_threads},
         "cells": [], "notes": [], "latency_shards": lat_shards, "latency_threads": lat_threads}
 
     # The cells, each tagged with the sections it belongs to.

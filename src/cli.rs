@@ -55,11 +55,11 @@ pub fn main() -> ExitCode {
         },
         other => (other, None),
     };
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = preloaded.as_ref().and_then(|c| c.server.worker_threads) {
-        builder.worker_threads(n);
-    }
-    let runtime = match builder.enable_all().build() {
+    let threads = match &command {
+        Command::Local(opts) => opts.worker_threads,
+        _ => preloaded.as_ref().and_then(|c| c.server.worker_threads),
+    };
+    let runtime = match shardgate::runtime::build(threads) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("shardgate: cannot start the runtime: {e}");

@@ -13,6 +13,7 @@ pub mod keyrange;
 pub mod local;
 pub mod planner;
 pub mod protocol;
+pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod sql;

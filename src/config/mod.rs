@@ -72,8 +72,8 @@ pub struct ServerConfig {
     /// `host:port` for the MySQL protocol; port 0 picks a free port.
     #[serde(default = "default_listen")]
     pub mysql_listen: String,
-    /// Runtime worker threads; absent = one per CPU. On a host shared with the MySQL servers,
-    /// fewer threads mean fewer cross-core wakeups (`bench/README.md` has figures).
+    /// Runtime threads; absent = 1 on hosts with at most two CPUs, else one per CPU (see
+    /// `crate::runtime`, which says why). 1 is tokio's current-thread runtime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_threads: Option<usize>,
 }

@@ -24,6 +24,17 @@ pub struct LocalOptions {
     /// Directory for the servers' data, the generated config and the VSchemas.
     #[arg(long, default_value = ".shardgate/local")]
     pub dir: PathBuf,
+    /// Proxy runtime threads (`server.worker_threads`); default 1 on hosts with at most two
+    /// CPUs, else one per CPU (see `shardgate::runtime`).
+    #[arg(long, value_parser = parse_worker_threads)]
+    pub worker_threads: Option<usize>,
+}
+
+fn parse_worker_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{text}' is not a thread count of at least 1")),
+    }
 }
 
 /// Runs the local cluster and the proxy until Ctrl-C, then stops every server it started.
@@ -49,6 +60,10 @@ mod tests {
         assert_eq!(cli.local.shards, 2);
         assert_eq!(cli.local.port, 15306);
         assert_eq!(cli.local.dir, PathBuf::from(".shardgate/local"));
+        assert_eq!(cli.local.worker_threads, None);
+        let cli = Cli::try_parse_from(["x", "--worker-threads", "2"]).expect("parse");
+        assert_eq!(cli.local.worker_threads, Some(2));
+        assert!(Cli::try_parse_from(["x", "--worker-threads", "0"]).is_err());
     }
 
     #[test]
