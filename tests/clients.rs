@@ -93,6 +93,51 @@ async fn mariadb_cli_batch_and_interactive() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn mariadb_cli_over_the_unix_socket() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let socket = env.socket_path();
+    let socket = socket.to_str().expect("utf-8 path");
+    let (ok, out, err) = run(
+        Command::new("mariadb").args(["-S", socket, "-uroot", "commerce", "-N", "-e",
+            "CREATE TABLE sock (id INT PRIMARY KEY); INSERT INTO sock VALUES (1),(2),(3); SELECT COUNT(*) FROM sock; SELECT 6 * 7"]),
+        None,
+    )
+    .await;
+    assert!(ok, "batch over the socket failed: {err}");
+    assert_eq!(out, "3\n42\n");
+    // The same table over TCP: one proxy behind both listeners.
+    let port = env.port().to_string();
+    let (ok, out, err) = run(
+        Command::new("mariadb").args([
+            "-h127.0.0.1",
+            "-P",
+            &port,
+            "-uroot",
+            "commerce",
+            "-N",
+            "-e",
+            "SELECT COUNT(*) FROM sock",
+        ]),
+        None,
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "3\n");
+    // A socket client is `localhost`, as with MySQL.
+    let (ok, _, err) = run(
+        Command::new("mariadb").args(["-S", socket, "-uapp", "-pwrong", "-e", "SELECT 1"]),
+        None,
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("1045") && err.contains("'app'@'localhost'"),
+        "{err}"
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn python_drivers() {
     let env = TestEnv::start(EnvSpec::default()).await;
     let script = r#"

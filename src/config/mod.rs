@@ -76,6 +76,11 @@ pub struct ServerConfig {
     /// `crate::runtime`, which says why). 1 is tokio's current-thread runtime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_threads: Option<usize>,
+    /// Also serve MySQL clients on this Unix socket (relative to the config file's directory),
+    /// like vtgate's `--mysql_server_socket_path`: what `mariadb -S` and same-host
+    /// applications use, a cheaper hop than loopback TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql_socket: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +88,7 @@ impl Default for ServerConfig {
         ServerConfig {
             mysql_listen: default_listen(),
             worker_threads: None,
+            mysql_socket: None,
         }
     }
 }
@@ -218,6 +224,19 @@ impl Config {
             Some(parent) => parent.join(&self.vschema.dir),
             None => self.vschema.dir.clone(),
         }
+    }
+
+    /// The Unix socket to listen on (`server.mysql_socket`), resolved against the config
+    /// file's directory.
+    pub fn mysql_socket_path(&self) -> Option<PathBuf> {
+        let path = self.server.mysql_socket.as_ref()?;
+        if path.is_absolute() {
+            return Some(path.clone());
+        }
+        Some(match self.source.as_ref().and_then(|p| p.parent()) {
+            Some(parent) => parent.join(path),
+            None => path.clone(),
+        })
     }
 
     /// Renders the config back to TOML (used by `shardgate local` to write its config).

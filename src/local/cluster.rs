@@ -128,23 +128,42 @@ async fn serve(
         {
             let mut cfg = generate_config(&placed, opts.port, &sockets);
             cfg.server.worker_threads = opts.worker_threads;
+            cfg.server.mysql_socket = proxy_socket(dir);
             cfg
         }
         .to_toml()
     );
     write_atomic(&config_path, &text)?;
     let cfg = Config::load(&config_path)?;
+    let socket = cfg.mysql_socket_path();
     let proxy = Proxy::start(cfg)
         .await
         .with_context(|| format!("starting the proxy on 127.0.0.1:{}", opts.port))?;
-    print_banner(&placed, &config_path, proxy.local_addr().port());
+    print_banner(
+        &placed,
+        &config_path,
+        proxy.local_addr().port(),
+        socket.as_deref(),
+    );
     let outcome = wait_for_stop(servers).await;
     println!("shutting down ...");
     proxy.shutdown().await;
     outcome
 }
 
-fn print_banner(placed: &[(ServerRole, u16)], config_path: &Path, port: u16) {
+/// The proxy's Unix socket in the cluster dir (`shardgate.sock`), unless its path is too long
+/// for a socket address (108 bytes on Linux), when the proxy serves TCP only.
+fn proxy_socket(dir: &Path) -> Option<PathBuf> {
+    let path = dir.join("shardgate.sock");
+    (path.as_os_str().len() < 100).then_some(PathBuf::from("shardgate.sock"))
+}
+
+fn print_banner(
+    placed: &[(ServerRole, u16)],
+    config_path: &Path,
+    port: u16,
+    socket: Option<&Path>,
+) {
     println!();
     println!("shard servers:");
     for (role, server_port) in placed {
@@ -165,6 +184,9 @@ fn print_banner(placed: &[(ServerRole, u16)], config_path: &Path, port: u16) {
     );
     println!();
     println!("  mariadb -h127.0.0.1 -P{port} -uroot commerce");
+    if let Some(socket) = socket {
+        println!("  mariadb -S {} -uroot commerce", socket.display());
+    }
     println!();
     println!("Press Ctrl-C to stop the proxy and the MariaDB servers.");
 }

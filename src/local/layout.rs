@@ -137,6 +137,7 @@ pub fn generate_config(
         server: ServerConfig {
             mysql_listen: format!("127.0.0.1:{proxy_port}"),
             worker_threads: None,
+            mysql_socket: None,
         },
         users: vec![UserConfig {
             name: "root".into(),

@@ -4,6 +4,7 @@
 //! a failed COM_CHANGE_USER or proxy shutdown end the connection. On the way out, every backend
 //! connection the session pinned is rolled back, reset and returned.
 
+use super::client_stream::ClientStream;
 use super::ProxyState;
 use crate::error::ProxyError;
 use crate::protocol::auth::{self, HandshakeError};
@@ -12,15 +13,13 @@ use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::writer::{self, OkInfo};
 use crate::session::Session;
 use mysql_common::constants::CapabilityFlags;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 /// A client connection after authentication: its socket, session and the shared state.
 pub struct ClientConn {
     /// Framed socket.
-    pub ps: PacketStream<TcpStream>,
+    pub ps: PacketStream<ClientStream>,
     /// Session state.
     pub session: Session,
     /// Shared proxy state.
@@ -39,16 +38,15 @@ pub enum Flow {
 
 /// Serves one client until it quits, fails, or the proxy shuts down.
 pub async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: ClientStream,
+    peer: String,
     state: Arc<ProxyState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
     let mut ps = PacketStream::new(stream);
     let connection_id = state.next_connection_id();
     let scramble = auth::new_scramble();
-    let session = match handshake(&mut ps, &state, connection_id, &scramble, peer).await {
+    let session = match handshake(&mut ps, &state, connection_id, &scramble, &peer).await {
         Ok(Some(s)) => s,
         Ok(None) => return,
         Err(e) => {
@@ -91,11 +89,11 @@ pub async fn serve(
 }
 
 async fn handshake(
-    ps: &mut PacketStream<TcpStream>,
+    ps: &mut PacketStream<ClientStream>,
     state: &ProxyState,
     connection_id: u32,
     scramble: &[u8; 20],
-    peer: SocketAddr,
+    peer: &str,
 ) -> Result<Option<Session>, HandshakeError> {
     auth::write_greeting(ps, connection_id, scramble);
     ps.flush().await?;
@@ -121,7 +119,7 @@ async fn handshake(
     let Some(user) = user.filter(|_| verified) else {
         let err = ProxyError::AccessDenied {
             user: hello.user.clone(),
-            host: peer.ip().to_string(),
+            host: peer.to_string(),
             using_password: !hello.auth_response.is_empty(),
         };
         write_err_packet(ps, &err);
@@ -132,7 +130,7 @@ async fn handshake(
         connection_id,
         user.name.clone(),
         user.admin,
-        peer.ip().to_string(),
+        peer.to_string(),
         hello.capabilities,
     );
     if let Some(setting) = charset_setting(hello.collation as u16) {
@@ -161,7 +159,7 @@ fn charset_setting(collation: u16) -> Option<String> {
     Some(format!("SET NAMES {charset} COLLATE {}", coll.collation()))
 }
 
-fn write_err_packet(ps: &mut PacketStream<TcpStream>, err: &ProxyError) {
+fn write_err_packet(ps: &mut PacketStream<ClientStream>, err: &ProxyError) {
     let (code, state, msg) = err.to_wire();
     ps.write_with(|b| writer::err_packet(b, code, &state, &msg));
 }

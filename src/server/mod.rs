@@ -4,6 +4,7 @@
 //! then accepts; `shutdown` stops accepting, tells every connection to finish, and closes pools.
 
 mod admin;
+pub mod client_stream;
 mod connection;
 mod local_answers;
 mod prepared;
@@ -21,6 +22,7 @@ pub use sharded::PlanCache;
 use crate::backend::Backends;
 use crate::config::{Config, UserConfig};
 use crate::vschema::VSchema;
+use client_stream::ClientListener;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -71,7 +73,8 @@ impl ProxyState {
 pub struct Proxy {
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
-    accept_task: JoinHandle<()>,
+    /// One per listener (TCP, and the Unix socket when configured).
+    accept_tasks: Vec<JoinHandle<()>>,
     /// The backend pools' upkeep (idle reaping, `pool_min`), aborted at shutdown.
     maintenance: JoinHandle<()>,
     state: Arc<ProxyState>,
@@ -86,6 +89,13 @@ impl Proxy {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.server.mysql_listen))?;
         let addr = listener.local_addr()?;
+        let mut listeners = vec![ClientListener::Tcp(listener)];
+        if let Some(path) = config.mysql_socket_path() {
+            let unix = ClientListener::bind_unix(&path)
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "listening for MySQL clients");
+            listeners.push(unix);
+        }
         let state = Arc::new(ProxyState {
             config,
             backends: Arc::new(backends),
@@ -105,15 +115,19 @@ impl Proxy {
         }
         let maintenance = Backends::spawn_maintenance(&state.backends);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let accept_state = state.clone();
-        let accept_task = tokio::spawn(async move {
-            accept_loop(listener, accept_state, shutdown_rx).await;
-        });
+        let accept_tasks = listeners
+            .into_iter()
+            .map(|listener| {
+                let state = state.clone();
+                let shutdown_rx = shutdown_rx.clone();
+                tokio::spawn(async move { accept_loop(listener, state, shutdown_rx).await })
+            })
+            .collect();
         tracing::info!(%addr, "listening for MySQL clients");
         Ok(Proxy {
             addr,
             shutdown,
-            accept_task,
+            accept_tasks,
             maintenance,
             state,
         })
@@ -132,7 +146,9 @@ impl Proxy {
     /// Stops accepting, asks open connections to close, and closes backend pools.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.accept_task.await;
+        for task in self.accept_tasks {
+            let _ = task.await;
+        }
         // Give connections a moment to release their backend connections.
         for _ in 0..50 {
             if self.state.open_connections.load(Ordering::Relaxed) == 0 {
@@ -146,7 +162,7 @@ impl Proxy {
 }
 
 async fn accept_loop(
-    listener: TcpListener,
+    listener: ClientListener,
     state: Arc<ProxyState>,
     mut shutdown: watch::Receiver<bool>,
 ) {

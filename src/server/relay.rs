@@ -6,13 +6,13 @@
 //! Rows stream through: the output buffer is flushed every 64 KiB, so large results never sit
 //! in the proxy's memory.
 
+use super::client_stream::ClientStream;
 use crate::backend::wire::packets::{self, is_eof, parse_eof, parse_ok, MORE_RESULTS_EXISTS};
 use crate::backend::wire::{WireConn, WireError};
 use crate::backend::ShardConn;
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::writer::{self, OkInfo};
 use mysql_common::constants::StatusFlags;
-use tokio::net::TcpStream;
 
 /// What a relayed statement reported.
 #[derive(Debug, Default, Clone)]
@@ -49,7 +49,7 @@ pub struct RelayOptions {
 /// client. An error packet of a later result set ends the relay with that error (after the
 /// earlier sets were written, as MySQL does).
 pub async fn relay(
-    ps: &mut PacketStream<TcpStream>,
+    ps: &mut PacketStream<ClientStream>,
     conn: &mut WireConn,
     opts: RelayOptions,
 ) -> Result<Summary, RelayError> {
@@ -100,7 +100,7 @@ pub async fn relay(
 /// Copies the column definitions and rows of one result set and writes its terminator in
 /// the client's style; returns the warnings and whether more result sets follow.
 async fn relay_rows(
-    ps: &mut PacketStream<TcpStream>,
+    ps: &mut PacketStream<ClientStream>,
     conn: &mut WireConn,
     count: u64,
     opts: RelayOptions,

@@ -259,6 +259,7 @@ impl TestEnv {
             server: ServerConfig {
                 mysql_listen: "127.0.0.1:0".into(),
                 worker_threads: None,
+                mysql_socket: Some(vschema_dir.path().join("shardgate.sock")),
             },
             users: spec.users.clone(),
             vschema: VSchemaConfig {
@@ -281,6 +282,13 @@ impl TestEnv {
             private,
             vschema_dir,
         }
+    }
+
+    /// The proxy's Unix socket (`server.mysql_socket`, in the env's temporary dir).
+    pub fn socket_path(&self) -> std::path::PathBuf {
+        self.config
+            .mysql_socket_path()
+            .expect("TestEnv configures a socket")
     }
 
     /// The proxy's port on 127.0.0.1.
@@ -393,6 +401,11 @@ impl TestEnv {
     /// Starts a new proxy with [`TestEnv::config`] (on a new port) and shuts the old one down,
     /// e.g. to check what survives a restart.
     pub async fn restart_proxy(&mut self) {
+        // The old proxy still serves its Unix socket: the new one gets a socket of its own.
+        static RESTARTS: AtomicUsize = AtomicUsize::new(1);
+        let n = RESTARTS.fetch_add(1, Ordering::Relaxed);
+        self.config.server.mysql_socket =
+            Some(self.vschema_dir.path().join(format!("shardgate-{n}.sock")));
         let new = Proxy::start(self.config.clone())
             .await
             .unwrap_or_else(|e| panic!("restarting the proxy: {e:#}"));

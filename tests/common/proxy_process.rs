@@ -43,7 +43,8 @@ pub fn free_port() -> u16 {
 }
 
 impl ProxyProcess {
-    /// Writes `config`, listening on a free port of 127.0.0.1 instead of its own address, to
+    /// Writes `config`, listening on a free port of 127.0.0.1 instead of its own address (and on
+    /// no Unix socket), to
     /// `<dir>/shardgate.toml`, starts `shardgate serve` on it and waits until it accepts MySQL
     /// connections. `config.vschema.dir` must be absolute (or relative to `dir`).
     pub async fn start(config: &Config, dir: &Path) -> ProxyProcess {
@@ -51,6 +52,8 @@ impl ProxyProcess {
         let port = free_port();
         let mut config = config.clone();
         config.server.mysql_listen = format!("127.0.0.1:{port}");
+        // TCP only: the in-process proxy of the env serves the env's Unix socket.
+        config.server.mysql_socket = None;
         config.source = None;
         let config_path = dir.join("shardgate.toml");
         std::fs::write(&config_path, config.to_toml()).expect("writing the proxy config");
