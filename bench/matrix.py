@@ -75,6 +75,16 @@ def topo_name(shards):
     return "unsharded" if shards == 0 else f"{shards} shards"
 
 
+def cell_topo(c):
+    """The topology column: the shard count, and the transport when it is not loopback TCP."""
+    return topo_name(c["shards"]) + (" over Unix sockets" if is_socket(c) else "")
+
+
+def is_socket(c):
+    """Whether the cell's clients (sysbench, direct and through the proxy) use Unix sockets."""
+    return c.get("transport") == "socket"
+
+
 def short(workload):
     return workload.replace("oltp_", "")
 
@@ -180,6 +190,8 @@ class Cluster:
         self.proc = None
         self.with_lookup = with_lookup
         self.servers = {}  # keyspace -> [(shard, port, database)]
+        self.sockets = {}  # keyspace -> [Unix socket path of each shard's server, or None]
+        self.proxy_socket = None  # the proxy's own Unix socket (server.mysql_socket)
 
     def start(self):
         os.makedirs(os.path.join(self.dir, "vschema"), exist_ok=True)
@@ -222,6 +234,10 @@ class Cluster:
                 m = re.match(r"mysql://[^@]*@127\.0\.0\.1:(\d+)/(\w+)", sh["url"])
                 self.servers.setdefault(ks["name"], []).append(
                     (sh["name"], int(m.group(1)), m.group(2)))
+                sock = re.search(r"[?&]socket=([^&]+)", sh["url"])
+                self.sockets.setdefault(ks["name"], []).append(sock and sock.group(1))
+        path = cfg.get("server", {}).get("mysql_socket")
+        self.proxy_socket = path and os.path.join(self.dir, path)
         log(f"  serving after {time.time() - t0:.1f} s (proxy pid {self.proc.pid})")
         return time.time() - t0
 
@@ -296,8 +312,10 @@ def parse_sysbench(out):
 
 def sysbench(port, db, script, threads, secs, ps_mode, args, extra=(), command="run",
              timeout=None):
-    cmd = ["sysbench", script, "--db-driver=mysql", "--mysql-host=127.0.0.1",
-           f"--mysql-port={port}", "--mysql-user=root", f"--mysql-db={db}",
+    # A str `port` is a Unix socket path.
+    where = ([f"--mysql-socket={port}"] if isinstance(port, str)
+             else ["--mysql-host=127.0.0.1", f"--mysql-port={port}"])
+    cmd = ["sysbench", script, "--db-driver=mysql", *where, "--mysql-user=root", f"--mysql-db={db}",
            f"--threads={threads}", f"--db-ps-mode={ps_mode}"]
     if command == "run":
         cmd += [f"--time={secs}", "--histogram=on", "--percentile=99", "--report-interval=0"]
@@ -393,6 +411,12 @@ def run_cell(cl, cell, args):
         dport, ddb, pdb = cl.direct_port("commerce"), "vt_commerce", "commerce"
     else:
         dport, ddb, pdb = cl.direct_port("customer"), "sbdirect", "customer"
+    pport = cl.port
+    if is_socket(cell):
+        dport = (cl.sockets.get("commerce" if topo == 0 else "customer") or [None])[0]
+        pport = cl.proxy_socket
+        if not dport or not pport:
+            raise CellError("no Unix socket (server or proxy) to run over")
     direct, proxy = [], []
     for _ in range(args.rounds):
         try:
@@ -402,14 +426,15 @@ def run_cell(cl, cell, args):
             direct.append({"error": str(e)})
         try:
             proxy.append(with_cpu_split(lambda: measured(
-                lambda: oltp_run(cl.port, pdb, workload, threads, ps_mode, args.time, args),
+                lambda: oltp_run(pport, pdb, workload, threads, ps_mode, args.time, args),
                 cl.pid), cl))
         except CellError as e:
             proxy.append({"error": str(e)})
     cell = dict(cell)
     cell["direct"], cell["proxy"] = mean_runs(direct), mean_runs(proxy)
     cell["direct_runs"], cell["proxy_runs"] = direct, proxy  # each round, for the noise
-    cell["direct_target"] = (f"commerce server ({ddb})" if topo == 0
+    cell["direct_target"] = (f"commerce server ({ddb})" + (" over its Unix socket" if is_socket(cell) else "")
+                             if topo == 0
                              else f"server of customer/{cl.servers['customer'][0][0]} (full copy in sbdirect)")
     d, p = cell["direct"], cell["proxy"]
     for k in ("qps", "tps"):
@@ -438,10 +463,15 @@ def curated_cells(quick):
     def add(shards, workload, ps, threads):
         cells.append({"shards": shards, "workload": workload, "ps": ps, "threads": threads})
 
+    def add_socket():  # informational: both hops over Unix sockets, direct and proxy alike
+        cells.append({"shards": 0, "workload": "oltp_point_select", "ps": "disable",
+                      "threads": 8, "transport": "socket"})
+
     if quick:
         for shards in (0, 4):
             add(shards, "oltp_point_select", "disable", 8)
             add(shards, "oltp_read_write", "disable", 8)
+        add_socket()
         return cells
     for t in THREADS:  # the full thread sweep for point_select, unsharded
         add(0, "oltp_point_select", "disable", t)
@@ -455,6 +485,7 @@ def curated_cells(quick):
         add(4, w, "disable", 8)
     for shards in (2, 16):
         add(shards, "oltp_point_select", "disable", 8)
+    add_socket()
     return cells
 
 
@@ -469,7 +500,7 @@ def latency_cells(shard_counts, threads):
 
 
 def cell_key(c):
-    return (c["shards"], c["workload"], c["ps"], c["threads"])
+    return (c["shards"], c["workload"], c["ps"], c["threads"], c.get("transport", "tcp"))
 
 
 def parse_only(words):
@@ -481,8 +512,8 @@ def parse_only(words):
             sections.add(w)
         elif "=" in w:
             k, v = w.split("=", 1)
-            if k not in ("topo", "workload", "ps", "threads"):
-                sys.exit(f"--only: unknown filter {k} (topo, workload, ps, threads)")
+            if k not in ("topo", "workload", "ps", "threads", "transport"):
+                sys.exit(f"--only: unknown filter {k} (topo, workload, ps, threads, transport)")
             vals = set()
             for x in v.split("/"):
                 if k == "topo":
@@ -501,7 +532,7 @@ def parse_only(words):
 
 def keep(cell, filters):
     fields = {"topo": cell["shards"], "workload": cell["workload"], "ps": cell["ps"],
-              "threads": cell["threads"]}
+              "threads": cell["threads"], "transport": cell.get("transport", "tcp")}
     return all(fields[k] in v for k, v in filters.items())
 
 
@@ -850,7 +881,7 @@ def cell_target(c):
     """The issue's target for this cell (only at the reference 8 threads), as text."""
     s, w, ps, t = c["shards"], c["workload"], c["ps"], c["threads"]
     r, p = c.get("qps_ratio"), c["proxy"]
-    if t != 8:
+    if t != 8 or is_socket(c):  # the targets are for loopback TCP clients
         return "–"
     if w == "oltp_point_select" and s == 0 and ps == "disable":
         cpu = p.get("proxy_cpu_us_per_query")
@@ -875,12 +906,13 @@ def matrix_table(cells):
              "MariaDB → proxy run sysbench + MariaDB + proxy | ratio with a free proxy "
              "| target |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for c in sorted(cells, key=lambda c: (c["shards"] != 0, c["shards"], WORKLOADS.index(
-            c["workload"]), c["ps"] != "disable", c["threads"])):
+    for c in sorted(cells, key=lambda c: (c["shards"] != 0, c["shards"], is_socket(c),
+                                          WORKLOADS.index(c["workload"]), c["ps"] != "disable",
+                                          c["threads"])):
         d, p = c["direct"], c["proxy"]
         tps = c["workload"] in ("oltp_read_only", "oltp_read_write")
         lines.append(
-            f"| {topo_name(c['shards'])} | {short(c['workload'])} | {c['ps']} | {c['threads']} "
+            f"| {cell_topo(c)} | {short(c['workload'])} | {c['ps']} | {c['threads']} "
             f"| {side_val(d, 'qps')} | {side_val(p, 'qps')} | {fmt(c.get('qps_ratio'), 2)} "
             f"| {side_val(d, 'tps') if tps else '–'} | {side_val(p, 'tps') if tps else '–'} "
             f"| {fmt(c.get('tps_ratio'), 2) if tps else '–'} | {lat(d)} | {lat(p)} "
@@ -1113,7 +1145,7 @@ def report(results, args):
         for side in ("direct", "proxy"):
             n = c[side].get("ignored_errors")
             if n:
-                ignored.append(f"{topo_name(c['shards'])} {short(c['workload'])} ps={c['ps']} "
+                ignored.append(f"{cell_topo(c)} {short(c['workload'])} ps={c['ps']} "
                                f"threads={c['threads']} {side}: {n:.0f}")
     if ignored:
         parts += ["sysbench ignored errors (deadlocks, lock wait timeouts, duplicate keys of "
@@ -1295,7 +1327,7 @@ def main():
                         results["cells"].append(dict(c, direct={"error": err},
                                                      proxy={"error": err}))
                         continue
-                    log(f"  {topo_name(c['shards'])} {short(c['workload'])} ps={c['ps']} "
+                    log(f"  {cell_topo(c)} {short(c['workload'])} ps={c['ps']} "
                         f"threads={c['threads']} ...")
                     try:
                         r = run_cell(cl, c, args)
