@@ -310,10 +310,13 @@ def parse_sysbench(out):
     return r
 
 
+class UnixSocket(str):
+    """A socket path where a port is expected: sysbench connects with --mysql-socket."""
+
+
 def sysbench(port, db, script, threads, secs, ps_mode, args, extra=(), command="run",
              timeout=None):
-    # A str `port` is a Unix socket path.
-    where = ([f"--mysql-socket={port}"] if isinstance(port, str)
+    where = ([f"--mysql-socket={port}"] if isinstance(port, UnixSocket)
              else ["--mysql-host=127.0.0.1", f"--mysql-port={port}"])
     cmd = ["sysbench", script, "--db-driver=mysql", *where, "--mysql-user=root", f"--mysql-db={db}",
            f"--threads={threads}", f"--db-ps-mode={ps_mode}"]
@@ -413,10 +416,10 @@ def run_cell(cl, cell, args):
         dport, ddb, pdb = cl.direct_port("customer"), "sbdirect", "customer"
     pport = cl.port
     if is_socket(cell):
-        dport = (cl.sockets.get("commerce" if topo == 0 else "customer") or [None])[0]
-        pport = cl.proxy_socket
-        if not dport or not pport:
+        dsock = (cl.sockets.get("commerce" if topo == 0 else "customer") or [None])[0]
+        if not dsock or not cl.proxy_socket:
             raise CellError("no Unix socket (server or proxy) to run over")
+        dport, pport = UnixSocket(dsock), UnixSocket(cl.proxy_socket)
     direct, proxy = [], []
     for _ in range(args.rounds):
         try:

@@ -4,7 +4,7 @@
 //! loses to work stealing: with two workers on two cores, every wakeup may also wake the other
 //! worker, and a statement's two hops (client → proxy → shard) cost extra context switches.
 //! Measured on a 2-core host with sysbench `oltp_point_select` through the proxy (bench/README.md):
-//! one current-thread runtime took 13–27 % less proxy CPU per query and 27 % fewer context
+//! one current-thread runtime took 12–27 % less proxy CPU per query and 22–31 % fewer context
 //! switches than two workers, and at 64 client threads served 16 % more queries. So the default
 //! is one thread on hosts with at most two CPUs and one worker per CPU above that;
 //! `server.worker_threads` (or `shardgate local --worker-threads`) overrides it.
