@@ -301,7 +301,7 @@ impl Backends {
 
     /// Starts the pools' upkeep: right away and then on a timer (half the idle timeout, between
     /// 50 ms and 5 s), every shard's session pool closes its expired idle connections and opens
-    /// up to `pool_min` (see [`pool::WirePool::maintain`]). A shard that cannot be reached is
+    /// up to `pool_min` (see [`pool::WirePool::maintain`]), all shards concurrently. A shard that cannot be reached is
     /// logged once until it can be again. The task stops when the backends are dropped; the
     /// proxy also aborts it at shutdown.
     pub fn spawn_maintenance(backends: &Arc<Backends>) -> tokio::task::JoinHandle<()> {
@@ -320,8 +320,17 @@ impl Backends {
                 let Some(backends) = weak.upgrade() else {
                     return;
                 };
-                for shard in backends.by_keyspace.values().flatten() {
-                    match shard.sessions.maintain(shard.checkout_timeout).await {
+                // All shards at once: one that cannot be reached (each connect waits up to
+                // the checkout timeout) does not hold up the others' reaping.
+                let shards: Vec<&Arc<Shard>> = backends.by_keyspace.values().flatten().collect();
+                let outcomes = futures_util::future::join_all(
+                    shards
+                        .iter()
+                        .map(|shard| shard.sessions.maintain(shard.checkout_timeout)),
+                )
+                .await;
+                for (shard, outcome) in shards.iter().zip(outcomes) {
+                    match outcome {
                         Ok(_) => {
                             if unreachable.remove(&shard.label) {
                                 tracing::info!(shard = %shard.label, "pool_min connections open again");

@@ -92,10 +92,12 @@ impl ClientListener {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        Ok(ClientListener::Unix(
-            UnixListener::bind(path)?,
-            path.to_path_buf(),
-        ))
+        let listener = UnixListener::bind(path)?;
+        // Any local user may connect, as to MySQL's own socket: the login still needs a
+        // configured user and password.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777))?;
+        Ok(ClientListener::Unix(listener, path.to_path_buf()))
     }
 
     /// The next client and the host its session is known by (in access-denied messages):
@@ -135,6 +137,13 @@ mod tests {
         drop(std::os::unix::net::UnixListener::bind(&path).expect("bind"));
         assert!(path.exists());
         let live = ClientListener::bind_unix(&path).expect("stale socket replaced");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o777,
+            "connectable by any local user, like MySQL's"
+        );
         let err = ClientListener::bind_unix(&path).expect_err("in use");
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         drop(live);
