@@ -251,3 +251,80 @@ async fn pool_min_is_opened_in_advance_and_idle_connections_close_without_traffi
     );
     env.stop().await;
 }
+
+/// `SHOW POOLS LIKE 'commerce/0'` as (open, idle, in use, reserved, max, min).
+async fn commerce_pool(c: &mut mysql_async::Conn) -> (u64, u64, u64, u64, u64, u64) {
+    let rows: Vec<mysql_async::Row> = c
+        .query("SHOW POOLS LIKE 'commerce/0'")
+        .await
+        .expect("show pools");
+    assert_eq!(rows.len(), 1, "one row for commerce/0");
+    let row = &rows[0];
+    let shard: String = row.get("Shard").expect("Shard");
+    assert_eq!(shard, "commerce/0");
+    let n = |col: &str| -> u64 {
+        let text: String = row.get(col).unwrap_or_else(|| panic!("column {col}"));
+        text.parse().unwrap_or_else(|_| panic!("{col} = {text:?}"))
+    };
+    (
+        n("Open"),
+        n("Idle"),
+        n("InUse"),
+        n("Reserved"),
+        n("Max"),
+        n("Min"),
+    )
+}
+
+/// Polls `SHOW POOLS` (up to a second: a connection goes back to the pool just after its
+/// statement's answer) until it shows `want`, returning the last counts seen.
+async fn commerce_pool_settles(
+    c: &mut mysql_async::Conn,
+    want: (u64, u64, u64, u64, u64, u64),
+) -> (u64, u64, u64, u64, u64, u64) {
+    let mut seen = commerce_pool(c).await;
+    for _ in 0..50 {
+        if seen == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        seen = commerce_pool(c).await;
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_pools_counts_idle_busy_and_reserved_connections() {
+    let mut spec = spec_with_pool(4);
+    spec.backend.pool_min = 0;
+    let env = TestEnv::start(spec).await;
+    let mut admin = env.client().await;
+    // Two statements at once leave two idle connections behind.
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let mut c = env.client().await;
+        tasks.push(tokio::spawn(async move {
+            let _: Option<u64> = c.query_first("SELECT SLEEP(0.3)").await.expect("sleep");
+            drop(c.disconnect().await);
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let want = (2, 2, 0, 0, 4, 0);
+    assert_eq!(commerce_pool_settles(&mut admin, want).await, want);
+    // A transaction keeps its connection: it leaves the pool's count for Reserved.
+    let mut tx = env.client().await;
+    tx.query_drop("BEGIN").await.expect("begin");
+    tx.query_drop("SELECT 1 FROM DUAL").await.expect("select");
+    let _: Option<u64> = tx.query_first("SELECT CONNECTION_ID()").await.expect("id");
+    let want = (1, 1, 0, 1, 4, 0);
+    assert_eq!(commerce_pool_settles(&mut admin, want).await, want);
+    tx.query_drop("COMMIT").await.expect("commit");
+    drop(tx.disconnect().await);
+    // Back in the pool once the session lets it go.
+    let want = (2, 2, 0, 0, 4, 0);
+    assert_eq!(commerce_pool_settles(&mut admin, want).await, want);
+    drop(admin.disconnect().await);
+    env.stop().await;
+}

@@ -15,7 +15,8 @@
 //! * [`error`]: [`AdminError`] and its mapping to MySQL error numbers.
 //!
 //! Nothing here does I/O or touches session state; every function is deterministic given the
-//! VSchema, the backends' shard list and the session target.
+//! VSchema, the backends' shard list and the session target, except that `SHOW POOLS` reads
+//! the pools' live counters.
 
 pub mod error;
 mod parse;
@@ -68,6 +69,12 @@ pub enum AdminStatement {
     /// `SHOW KEYSPACES [LIKE 'pattern']` (also `SHOW VITESS_KEYSPACES`): the keyspace names.
     ShowKeyspaces {
         /// The LIKE pattern (unquoted).
+        like: Option<String>,
+    },
+    /// `SHOW POOLS [LIKE 'ks/%']` (as in PgBouncer and PgDog; not a Vitess statement): per
+    /// shard, its session pool's open, idle, in-use and reserved connections and settings.
+    ShowPools {
+        /// The LIKE pattern (unquoted), matched against `ks/shard`.
         like: Option<String>,
     },
     /// `SHOW VSCHEMA KEYSPACES`: keyspace, sharded, foreign key mode, comment.

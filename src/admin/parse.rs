@@ -176,6 +176,11 @@ fn parse_show(p: &mut Parser) -> Option<Result<AdminStatement, AdminError>> {
             p.pos += 1;
             Ok(AdminStatement::ShowVitessTarget)
         }
+        "pools" => {
+            p.pos += 1;
+            p.like_opt("SHOW POOLS")
+                .map(|like| AdminStatement::ShowPools { like })
+        }
         "vschema" => {
             p.pos += 1;
             parse_show_vschema(p)

@@ -26,6 +26,20 @@ fn vexplain(mode: VExplainMode, execute_dml: bool, statement: &str) -> AdminStat
 }
 
 #[test]
+fn show_pools() {
+    assert_eq!(ok("SHOW POOLS"), AdminStatement::ShowPools { like: None });
+    assert_eq!(ok("show pools;"), AdminStatement::ShowPools { like: None });
+    assert_eq!(
+        ok("SHOW POOLS LIKE 'customer/%'"),
+        AdminStatement::ShowPools {
+            like: Some("customer/%".into())
+        }
+    );
+    assert!(AdminStatement::ShowPools { like: None }.is_show());
+    assert!(err("SHOW POOLS garbage").to_string().contains("garbage"));
+}
+
+#[test]
 fn show_vitess_shards_spellings() {
     let plain = AdminStatement::ShowVitessShards { like: None };
     for sql in [

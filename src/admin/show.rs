@@ -95,6 +95,7 @@ pub fn execute_show(
             keyspace.as_deref(),
         ),
         AdminStatement::ShowVitessTarget => show_vitess_target(target),
+        AdminStatement::ShowPools { like } => show_pools(backends, like.as_deref()),
         AdminStatement::VExplain { .. } | AdminStatement::Workflow(_) => return None,
     })
 }
@@ -114,6 +115,49 @@ pub fn show_vitess_shards(
         .map(|label| vec![label])
         .collect();
     Ok(AdminResult::varchar(&["Shards"], rows))
+}
+
+/// `SHOW POOLS [LIKE]`: one row per configured shard, in config order: `Shard` (`ks/shard`),
+/// `Open` (connections serving statements or idle, at most `Max`), `Idle`, `InUse`, `Reserved`
+/// (kept by sessions in a transaction or with pinned state, outside `Max`), `Max`, `Min` and
+/// `IdleTimeoutMs`, from the pool counters at this moment.
+pub fn show_pools(backends: &Backends, like: Option<&str>) -> Result<AdminResult, AdminError> {
+    let rows = backends
+        .keyspace_order
+        .iter()
+        .flat_map(|ks| backends.keyspace(ks).unwrap_or_default())
+        .filter_map(|s| {
+            let label = format!("{}/{}", s.keyspace, s.name);
+            if !like.is_none_or(|p| like_match(p, &label)) {
+                return None;
+            }
+            let st = s.pool_stats();
+            let in_use = st.open.saturating_sub(st.idle);
+            Some(vec![
+                label,
+                st.open.to_string(),
+                st.idle.to_string(),
+                in_use.to_string(),
+                st.reserved.to_string(),
+                st.max.to_string(),
+                st.min.to_string(),
+                st.idle_timeout.as_millis().to_string(),
+            ])
+        })
+        .collect();
+    Ok(AdminResult::varchar(
+        &[
+            "Shard",
+            "Open",
+            "Idle",
+            "InUse",
+            "Reserved",
+            "Max",
+            "Min",
+            "IdleTimeoutMs",
+        ],
+        rows,
+    ))
 }
 
 /// `SHOW KEYSPACES [LIKE]`: column `Database`, the configured keyspaces in config order.

@@ -191,6 +191,11 @@ impl Shard {
         })
     }
 
+    /// The session pool's counts now (`SHOW POOLS`).
+    pub fn pool_stats(&self) -> pool::PoolStats {
+        self.sessions.stats()
+    }
+
     /// Records that a connection of this shard failed (so idle ones get checked).
     pub fn mark_suspect(&self) {
         self.suspect.store(true, Ordering::Relaxed);

@@ -42,6 +42,25 @@ struct Inner {
     /// at most `max`. Counting connections rather than free permits matters: a returned permit
     /// goes straight to a waiting statement, so "no free permit" does not mean "no room".
     unreserved: AtomicUsize,
+    /// Connections sessions keep (transactions, pinned state): outside `max`.
+    reserved: AtomicUsize,
+}
+
+/// A pool's counts at one moment, for `SHOW POOLS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections not reserved by a session (idle plus serving a statement).
+    pub open: usize,
+    /// Of those, idle in the pool.
+    pub idle: usize,
+    /// Connections sessions keep for a transaction or pinned state.
+    pub reserved: usize,
+    /// `backend.pool_max`.
+    pub max: usize,
+    /// `backend.pool_min`.
+    pub min: usize,
+    /// `backend.idle_timeout_ms`.
+    pub idle_timeout: Duration,
 }
 
 /// One shard's pool (cheap to clone).
@@ -78,6 +97,7 @@ impl WirePool {
                 idle: Mutex::new(Vec::new()),
                 permits,
                 unreserved: AtomicUsize::new(0),
+                reserved: AtomicUsize::new(0),
             }),
         }
     }
@@ -178,6 +198,25 @@ impl WirePool {
         self.inner.settings.idle_ttl
     }
 
+    /// The pool's counts now (each read on its own: a statement checking out meanwhile may
+    /// make them disagree by one).
+    pub fn stats(&self) -> PoolStats {
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len();
+        PoolStats {
+            open: self.inner.unreserved.load(Ordering::Relaxed).max(idle),
+            idle,
+            reserved: self.inner.reserved.load(Ordering::Relaxed),
+            max: self.inner.settings.max,
+            min: self.inner.settings.min,
+            idle_timeout: self.inner.settings.idle_ttl,
+        }
+    }
+
     /// Closes every idle connection.
     pub fn clear(&self) {
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -194,6 +233,7 @@ impl PooledConn {
     pub fn reserve(&mut self) {
         if self.permit.take().is_some() {
             self.pool.unreserved.fetch_sub(1, Ordering::Relaxed);
+            self.pool.reserved.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -225,6 +265,10 @@ impl Drop for PooledConn {
         let permit = self.permit.take();
         let had_permit = permit.is_some();
         let unreserved = &self.pool.unreserved;
+        if !had_permit {
+            // A reserved connection comes back (to rejoin the pool or to close).
+            self.pool.reserved.fetch_sub(1, Ordering::Relaxed);
+        }
         if conn.is_broken() {
             if had_permit {
                 unreserved.fetch_sub(1, Ordering::Relaxed);
