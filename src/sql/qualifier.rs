@@ -32,6 +32,11 @@ fn is_ident(t: &Token) -> bool {
 /// allowed, as in MySQL.
 pub fn qualifiers(stmt: &str) -> Vec<Qualifier> {
     let mut out = Vec::new();
+    // Every qualifier is followed by a `.` token, so a text without a `.` byte has none: most
+    // statements (`SELECT c FROM t WHERE id = 5`) skip the token pass.
+    if memchr::memchr(b'.', stmt.as_bytes()).is_none() {
+        return out;
+    }
     // Sliding window over significant tokens: w[0] before, w[1] candidate, w[2] `.`, w[3] after.
     let mut w: [Option<Token>; 4] = [None; 4];
     for tok in Significant::new(stmt) {
@@ -112,6 +117,9 @@ mod tests {
         assert_eq!(names("select ks."), Vec::<String>::new());
         assert_eq!(names("select ks.'x'"), Vec::<String>::new());
         assert_eq!(names("select kś.t"), ["kś"]);
+        // Without a `.` byte there is nothing to find (the pass is skipped).
+        assert_eq!(names("select c from t where id = 5"), Vec::<String>::new());
+        assert_eq!(names("select ks /* no dot */ t"), Vec::<String>::new());
         let q = &qualifiers("select `ks`.t")[0];
         assert_eq!((q.start, q.end), (7, 11));
     }
