@@ -36,7 +36,10 @@ pub struct PoolSettings {
 struct Inner {
     opts: ShardUrl,
     settings: PoolSettings,
-    idle: Mutex<Vec<(WireConn, Instant)>>,
+    /// Boxed: a connection is about 240 bytes, and every statement's future holds one or two
+    /// [`PooledConn`]s, so keeping it behind a pointer keeps those futures (moved at each
+    /// `.await`) small.
+    idle: Mutex<Vec<(Box<WireConn>, Instant)>>,
     permits: Arc<Semaphore>,
     /// Open connections that are not reserved (idle ones plus those serving a statement):
     /// at most `max`. Counting connections rather than free permits matters: a returned permit
@@ -81,7 +84,7 @@ pub enum CheckoutError {
 /// A connection out of the pool; dropping it returns it (or closes it when broken).
 #[derive(Debug)]
 pub struct PooledConn {
-    conn: ManuallyDrop<WireConn>,
+    conn: ManuallyDrop<Box<WireConn>>,
     permit: Option<OwnedSemaphorePermit>,
     pool: Arc<Inner>,
 }
@@ -123,11 +126,11 @@ impl WirePool {
 
     /// Opens a connection within `timeout`. It is counted before connecting, so a reserved
     /// connection coming back meanwhile sees it and the pool never exceeds its limit.
-    async fn connect(&self, timeout: Duration) -> Result<WireConn, CheckoutError> {
+    async fn connect(&self, timeout: Duration) -> Result<Box<WireConn>, CheckoutError> {
         self.inner.unreserved.fetch_add(1, Ordering::Relaxed);
         let connected = tokio::time::timeout(timeout, WireConn::connect(&self.inner.opts)).await;
         let result = match connected {
-            Ok(Ok(conn)) => return Ok(conn),
+            Ok(Ok(conn)) => return Ok(Box::new(conn)),
             Ok(Err(e)) => CheckoutError::Connect(e),
             Err(_) => CheckoutError::Timeout,
         };
@@ -145,7 +148,7 @@ impl WirePool {
             .map_err(|_| CheckoutError::Timeout)
     }
 
-    fn take_idle(&self) -> Option<WireConn> {
+    fn take_idle(&self) -> Option<Box<WireConn>> {
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
         self.drop_expired(&mut idle, Instant::now());
         idle.pop().map(|(c, _)| c)
@@ -153,7 +156,7 @@ impl WirePool {
 
     /// Closes the idle connections unused for longer than `idle_ttl`, keeping `min` idle ones;
     /// returns how many it closed (closing is just the socket drop).
-    fn drop_expired(&self, idle: &mut Vec<(WireConn, Instant)>, now: Instant) -> usize {
+    fn drop_expired(&self, idle: &mut Vec<(Box<WireConn>, Instant)>, now: Instant) -> usize {
         // Oldest are at the front.
         let ttl = self.inner.settings.idle_ttl;
         let expired = idle
