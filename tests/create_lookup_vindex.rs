@@ -38,8 +38,14 @@ fn spec() -> EnvSpec {
 
 const CREATE: &str = r#"CreateLookupVindex --max_rows_per_sec=25000 customer '{"sharded": true, "vindexes": {"email_vdx": {"type": "consistent_lookup_unique", "params": {"table": "lookup.email_vdx", "from": "email", "to": "keyspace_id", "ignore_nulls": "true"}, "owner": "user"}}, "tables": {"user": {"column_vindexes": [{"column": "email", "name": "email_vdx"}]}}}'"#;
 
+/// A connection, or None within 5 s: one made just as the proxy is killed can be left
+/// half-open (seen once: the client ESTABLISHED, no socket on the proxy's side, no greeting
+/// ever), and a writer waiting on it forever would hang the test.
 async fn connect(url: &str) -> Option<Conn> {
-    Conn::from_url(url).await.ok()
+    tokio::time::timeout(Duration::from_secs(5), Conn::from_url(url))
+        .await
+        .ok()?
+        .ok()
 }
 
 /// The workflow's rows: (source_shard, state, rows_copied, percent, message).
@@ -90,12 +96,13 @@ async fn writer(url: String, seed: u64, stop: Arc<AtomicBool>, ok: Arc<AtomicU64
             _ => format!("DELETE FROM user WHERE id = {id}"),
         };
         let Some(c) = conn.as_mut() else { continue };
-        match c.query_drop(sql).await {
-            Ok(()) => {
+        // Bounded for the same reason as `connect`; a statement here takes milliseconds.
+        match tokio::time::timeout(Duration::from_secs(30), c.query_drop(sql)).await {
+            Ok(Ok(())) => {
                 ok.fetch_add(1, Ordering::Relaxed);
             }
-            Err(mysql_async::Error::Server(_)) => {}
-            Err(_) => conn = None,
+            Ok(Err(mysql_async::Error::Server(_))) => {}
+            Ok(Err(_)) | Err(_) => conn = None,
         }
     }
 }
