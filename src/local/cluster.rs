@@ -14,8 +14,8 @@ use super::layout::{
     generate_config, guest_shards, layout, minimal_sharded_vschema, ServerRole, CUSTOMER, LOOKUP,
 };
 use super::mariadb::{
-    ensure_template, find_binaries, prepare_data_dir, start_servers, stop_servers, stop_stale,
-    MariadbServer, ServerOptions, ServerSettings,
+    ensure_template, find_binaries, prepare_data_dir, socket_path_in, start_servers, stop_servers,
+    stop_stale, MariadbServer, ServerOptions, ServerSettings,
 };
 use super::LocalOptions;
 use crate::config::Config;
@@ -128,7 +128,7 @@ async fn serve(
         {
             let mut cfg = generate_config(&placed, opts.port, &sockets);
             cfg.server.worker_threads = opts.worker_threads;
-            cfg.server.mysql_socket = proxy_socket(dir);
+            cfg.server.mysql_socket = Some(socket_path_in(dir, "shardgate.sock"));
             cfg
         }
         .to_toml()
@@ -149,13 +149,6 @@ async fn serve(
     println!("shutting down ...");
     proxy.shutdown().await;
     outcome
-}
-
-/// The proxy's Unix socket in the cluster dir (`shardgate.sock`), unless its path is too long
-/// for a socket address (108 bytes on Linux), when the proxy serves TCP only.
-fn proxy_socket(dir: &Path) -> Option<PathBuf> {
-    let path = dir.join("shardgate.sock");
-    (path.as_os_str().len() < 100).then_some(PathBuf::from("shardgate.sock"))
 }
 
 fn print_banner(

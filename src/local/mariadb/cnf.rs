@@ -9,6 +9,18 @@ pub const INNODB_LOG_FILE_SIZE_MB: u32 = 16;
 /// Unix socket paths must fit in `sockaddr_un.sun_path` (108 bytes on Linux).
 const MAX_SOCKET_PATH: usize = 100;
 
+/// `dir/name`, or a name in the temp dir derived from both when that path is too long for a
+/// socket address: for the servers' sockets and the proxy's own in `shardgate local`.
+pub fn socket_path_in(dir: &Path, name: &str) -> PathBuf {
+    let inside = dir.join(name);
+    if inside.as_os_str().len() <= MAX_SOCKET_PATH {
+        return inside;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    inside.hash(&mut hasher);
+    std::env::temp_dir().join(format!("shardgate-{:016x}.sock", hasher.finish()))
+}
+
 /// Everything that distinguishes one server: its directory, port and a few sizes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
@@ -65,15 +77,10 @@ impl ServerSettings {
         self.dir.join("tmp")
     }
 
-    /// `DIR/mysqld.sock`, or a name in the temp dir derived from DIR when that path is too long.
+    /// `DIR/mysqld.sock`, or a name in the temp dir when that path is too long
+    /// ([`socket_path_in`]).
     pub fn socket_path(&self) -> PathBuf {
-        let inside = self.dir.join("mysqld.sock");
-        if inside.as_os_str().len() <= MAX_SOCKET_PATH {
-            return inside;
-        }
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.dir.hash(&mut hasher);
-        std::env::temp_dir().join(format!("shardgate-{:016x}.sock", hasher.finish()))
+        socket_path_in(&self.dir, "mysqld.sock")
     }
 
     /// The `my.cnf` text. `server_id` is the port, so every running server has a distinct one.

@@ -28,7 +28,7 @@ mod template;
 mod live_tests;
 
 pub use binaries::{find_binaries, Binaries, INSTALL_HINT};
-pub use cnf::{ServerSettings, INNODB_LOG_FILE_SIZE_MB};
+pub use cnf::{socket_path_in, ServerSettings, INNODB_LOG_FILE_SIZE_MB};
 pub use process::{
     free_port, start_server, start_servers, stop_servers, stop_stale, MariadbServer, ServerOptions,
 };
