@@ -217,26 +217,22 @@ impl Config {
 
     /// The VSchema directory, resolved against the config file's directory.
     pub fn vschema_dir(&self) -> PathBuf {
-        if self.vschema.dir.is_absolute() {
-            return self.vschema.dir.clone();
-        }
+        self.resolve(&self.vschema.dir)
+    }
+
+    /// `path` as written in the config: absolute as it is, relative to the config file's
+    /// directory (or to the working directory for a config not read from a file).
+    fn resolve(&self, path: &Path) -> PathBuf {
         match self.source.as_ref().and_then(|p| p.parent()) {
-            Some(parent) => parent.join(&self.vschema.dir),
-            None => self.vschema.dir.clone(),
+            Some(parent) if path.is_relative() => parent.join(path),
+            _ => path.to_path_buf(),
         }
     }
 
     /// The Unix socket to listen on (`server.mysql_socket`), resolved against the config
     /// file's directory.
     pub fn mysql_socket_path(&self) -> Option<PathBuf> {
-        let path = self.server.mysql_socket.as_ref()?;
-        if path.is_absolute() {
-            return Some(path.clone());
-        }
-        Some(match self.source.as_ref().and_then(|p| p.parent()) {
-            Some(parent) => parent.join(path),
-            None => path.clone(),
-        })
+        self.server.mysql_socket.as_deref().map(|p| self.resolve(p))
     }
 
     /// Renders the config back to TOML (used by `shardgate local` to write its config).

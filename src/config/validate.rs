@@ -273,6 +273,25 @@ url = "mysql://root@127.0.0.1:17102/vt_customer"
     }
 
     #[test]
+    fn relative_paths_are_read_against_the_config_file() {
+        let text = GOOD.replace("[server]", "[server]\nmysql_socket = \"run/sg.sock\"");
+        let mut cfg = Config::parse(&text, "t.toml").expect("parse");
+        cfg.source = Some(std::path::PathBuf::from("/etc/sg/shardgate.toml"));
+        assert_eq!(
+            cfg.mysql_socket_path().as_deref(),
+            Some(std::path::Path::new("/etc/sg/run/sg.sock"))
+        );
+        assert_eq!(cfg.vschema_dir(), std::path::Path::new("/etc/sg/vschema"));
+        cfg.server.mysql_socket = Some("/run/sg.sock".into());
+        assert_eq!(
+            cfg.mysql_socket_path().as_deref(),
+            Some(std::path::Path::new("/run/sg.sock"))
+        );
+        cfg.server.mysql_socket = None;
+        assert_eq!(cfg.mysql_socket_path(), None);
+    }
+
+    #[test]
     fn checks_pool_settings() {
         let with =
             |backend: &str| GOOD.replace("[vschema]", &format!("[backend]\n{backend}\n[vschema]"));
