@@ -306,19 +306,16 @@ impl Backends {
 
     /// Starts the pools' upkeep: right away and then on a timer (half the idle timeout, between
     /// 50 ms and 5 s), every shard's session pool closes its expired idle connections and opens
-    /// up to `pool_min` (see [`pool::WirePool::maintain`]), all shards concurrently. A shard that cannot be reached is
-    /// logged once until it can be again. The task stops when the backends are dropped; the
+    /// up to `pool_min` (see [`pool::WirePool::maintain`]), all shards concurrently.
+    /// `idle_timeout` is `backend.idle_timeout_ms`. A shard that cannot be reached is logged
+    /// once until it can be again. The task stops when the backends are dropped; the
     /// proxy also aborts it at shutdown.
-    pub fn spawn_maintenance(backends: &Arc<Backends>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_maintenance(
+        backends: &Arc<Backends>,
+        idle_timeout: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let weak = Arc::downgrade(backends);
-        let tick = backends
-            .by_keyspace
-            .values()
-            .flatten()
-            .map(|s| s.sessions.idle_ttl() / 2)
-            .min()
-            .unwrap_or(Duration::from_secs(5))
-            .clamp(Duration::from_millis(50), Duration::from_secs(5));
+        let tick = (idle_timeout / 2).clamp(Duration::from_millis(50), Duration::from_secs(5));
         tokio::spawn(async move {
             let mut unreachable = std::collections::HashSet::new();
             loop {

@@ -196,11 +196,6 @@ impl WirePool {
         Ok((closed, opened))
     }
 
-    /// How long an idle connection is kept (beyond `min`).
-    pub fn idle_ttl(&self) -> Duration {
-        self.inner.settings.idle_ttl
-    }
-
     /// The pool's counts now (each read on its own: a statement checking out meanwhile may
     /// make them disagree by one).
     pub fn stats(&self) -> PoolStats {

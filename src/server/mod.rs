@@ -113,7 +113,10 @@ impl Proxy {
             let resume = state.clone();
             tokio::spawn(async move { crate::workflow::resume_all(&resume).await });
         }
-        let maintenance = Backends::spawn_maintenance(&state.backends);
+        let maintenance = Backends::spawn_maintenance(
+            &state.backends,
+            std::time::Duration::from_millis(state.config.backend.idle_timeout_ms),
+        );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_tasks = listeners
             .into_iter()

@@ -73,7 +73,7 @@ struct RelayMarkers {
 }
 
 impl RelayMarkers {
-    /// The first five words mean session state, the last two session values.
+    /// The first [`Self::STATE_WORDS`] words mean session state, the rest session values.
     const WORDS: [&'static str; 7] = [
         "temporary",
         "get_lock",
@@ -83,13 +83,15 @@ impl RelayMarkers {
         "last_insert_id",
         "socket",
     ];
+    const STATE_WORDS: usize = 5;
 
     fn of(text: &str) -> RelayMarkers {
+        const STATE: u64 = (1 << RelayMarkers::STATE_WORDS) - 1;
         static WORDS: LazyLock<Needles> = LazyLock::new(|| Needles::new(&RelayMarkers::WORDS));
         let found = WORDS.found_in(text.as_bytes());
         RelayMarkers {
-            session_state: found & 0b001_1111 != 0,
-            session_values: found & 0b110_0000 != 0,
+            session_state: found & STATE != 0,
+            session_values: found & !STATE != 0,
         }
     }
 }
