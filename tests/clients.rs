@@ -42,31 +42,29 @@ async fn run(cmd: &mut Command, stdin: Option<&str>) -> (bool, String, String) {
     )
 }
 
+/// The `mariadb` client in batch mode with `args`: (success, stdout, stderr).
+async fn mariadb(args: &[&str]) -> (bool, String, String) {
+    run(Command::new("mariadb").args(args), None).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn mariadb_cli_batch_and_interactive() {
     let env = TestEnv::start(EnvSpec::default()).await;
     let port = env.port().to_string();
-    let (ok, out, err) = run(
-        Command::new("mariadb").args(["-h127.0.0.1", "-P", &port, "-uroot", "commerce", "-e",
-            "CREATE TABLE cli (id INT PRIMARY KEY, name VARCHAR(10)); INSERT INTO cli VALUES (1,'one'),(2,'two'); SELECT name FROM cli ORDER BY id"]),
-        None,
-    )
-    .await;
+    let (ok, out, err) = mariadb(&["-h127.0.0.1", "-P", &port, "-uroot", "commerce", "-e",
+            "CREATE TABLE cli (id INT PRIMARY KEY, name VARCHAR(10)); INSERT INTO cli VALUES (1,'one'),(2,'two'); SELECT name FROM cli ORDER BY id"]).await;
     assert!(ok, "batch failed: {err}");
     assert_eq!(out, "name\none\ntwo\n");
     // Wrong password: exit status and 1045.
-    let (ok, _, err) = run(
-        Command::new("mariadb").args([
-            "-h127.0.0.1",
-            "-P",
-            &port,
-            "-uapp",
-            "-pwrong",
-            "-e",
-            "SELECT 1",
-        ]),
-        None,
-    )
+    let (ok, _, err) = mariadb(&[
+        "-h127.0.0.1",
+        "-P",
+        &port,
+        "-uapp",
+        "-pwrong",
+        "-e",
+        "SELECT 1",
+    ])
     .await;
     assert!(!ok);
     assert!(err.contains("1045"), "{err}");
@@ -97,38 +95,27 @@ async fn mariadb_cli_over_the_unix_socket() {
     let env = TestEnv::start(EnvSpec::default()).await;
     let socket = env.socket_path();
     let socket = socket.to_str().expect("utf-8 path");
-    let (ok, out, err) = run(
-        Command::new("mariadb").args(["-S", socket, "-uroot", "commerce", "-N", "-e",
-            "CREATE TABLE sock (id INT PRIMARY KEY); INSERT INTO sock VALUES (1),(2),(3); SELECT COUNT(*) FROM sock; SELECT 6 * 7"]),
-        None,
-    )
-    .await;
+    let (ok, out, err) = mariadb(&["-S", socket, "-uroot", "commerce", "-N", "-e",
+            "CREATE TABLE sock (id INT PRIMARY KEY); INSERT INTO sock VALUES (1),(2),(3); SELECT COUNT(*) FROM sock; SELECT 6 * 7"]).await;
     assert!(ok, "batch over the socket failed: {err}");
     assert_eq!(out, "3\n42\n");
     // The same table over TCP: one proxy behind both listeners.
     let port = env.port().to_string();
-    let (ok, out, err) = run(
-        Command::new("mariadb").args([
-            "-h127.0.0.1",
-            "-P",
-            &port,
-            "-uroot",
-            "commerce",
-            "-N",
-            "-e",
-            "SELECT COUNT(*) FROM sock",
-        ]),
-        None,
-    )
+    let (ok, out, err) = mariadb(&[
+        "-h127.0.0.1",
+        "-P",
+        &port,
+        "-uroot",
+        "commerce",
+        "-N",
+        "-e",
+        "SELECT COUNT(*) FROM sock",
+    ])
     .await;
     assert!(ok, "{err}");
     assert_eq!(out, "3\n");
     // A socket client is `localhost`, as with MySQL.
-    let (ok, _, err) = run(
-        Command::new("mariadb").args(["-S", socket, "-uapp", "-pwrong", "-e", "SELECT 1"]),
-        None,
-    )
-    .await;
+    let (ok, _, err) = mariadb(&["-S", socket, "-uapp", "-pwrong", "-e", "SELECT 1"]).await;
     assert!(!ok);
     assert!(
         err.contains("1045") && err.contains("'app'@'localhost'"),

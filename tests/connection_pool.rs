@@ -29,6 +29,25 @@ async fn settle_at_most(env: &TestEnv, max: usize) -> usize {
     n
 }
 
+/// `clients` sessions each run `SELECT SLEEP(secs)` on commerce at the same time, so the pool
+/// opens one backend connection per statement; returns when all have disconnected.
+async fn sleep_at_once(env: &TestEnv, clients: usize, secs: f64) {
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let mut c = env.client().await;
+        tasks.push(tokio::spawn(async move {
+            let _: Option<u64> = c
+                .query_first(format!("SELECT SLEEP({secs})"))
+                .await
+                .expect("sleep");
+            drop(c.disconnect().await);
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+}
+
 fn spec_with_pool(max: usize) -> EnvSpec {
     let mut spec = EnvSpec::default();
     spec.backend.pool_max = max;
@@ -223,17 +242,7 @@ async fn pool_min_is_opened_in_advance_and_idle_connections_close_without_traffi
         assert_eq!(open, 1, "{keyspace}/{shard} has its pool_min connection");
     }
     // Four statements at once open four connections.
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let mut c = env.client().await;
-        tasks.push(tokio::spawn(async move {
-            let _: Option<u64> = c.query_first("SELECT SLEEP(0.5)").await.expect("sleep");
-            drop(c.disconnect().await);
-        }));
-    }
-    for t in tasks {
-        t.await.expect("task");
-    }
+    sleep_at_once(&env, 4, 0.5).await;
     assert_eq!(
         backend_connection_ids(&env).await.len(),
         4,
@@ -300,17 +309,7 @@ async fn show_pools_counts_idle_busy_and_reserved_connections() {
     let env = TestEnv::start(spec).await;
     let mut admin = env.client().await;
     // Two statements at once leave two idle connections behind.
-    let mut tasks = Vec::new();
-    for _ in 0..2 {
-        let mut c = env.client().await;
-        tasks.push(tokio::spawn(async move {
-            let _: Option<u64> = c.query_first("SELECT SLEEP(0.3)").await.expect("sleep");
-            drop(c.disconnect().await);
-        }));
-    }
-    for t in tasks {
-        t.await.expect("task");
-    }
+    sleep_at_once(&env, 2, 0.3).await;
     let want = (2, 2, 0, 0, 4, 0);
     assert_eq!(commerce_pool_settles(&mut admin, want).await, want);
     // A transaction keeps its connection: it leaves the pool's count for Reserved.
