@@ -1,0 +1,53 @@
+//! `ExternalizeVindex`: the end of a workflow whose streams are in sync. The vindex loses
+//! `write_only` (so reads route through it), the streams stop and their stored rows go.
+
+use super::{edited, find, invalid, shards_of};
+use crate::server::ProxyState;
+use crate::vschema::VSchema;
+use crate::workflow::{store, WorkflowError};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// `ExternalizeVindex`: once every stream is in sync, the vindex routes reads.
+pub async fn externalize(
+    state: &Arc<ProxyState>,
+    keyspace: &str,
+    vindex: &str,
+) -> Result<String, WorkflowError> {
+    let _guard = state.workflow_admin.lock().await;
+    let workflow = format!("{keyspace}.{vindex}");
+    let (def, rows) = find(state, &workflow).await?;
+    for r in &rows {
+        if r.phase == "copy" || r.state == "Error" || (r.phase == "verify" && r.state != "Running")
+        {
+            return invalid(format!(
+                "workflow {workflow} is not in sync yet: stream {} is {} ({}); wait for \"Stopped after copy\"",
+                r.source_shard, r.state, r.message
+            ));
+        }
+    }
+    let vschema = state.vschema.load_full();
+    let source = vschema
+        .keyspace(keyspace)
+        .ok_or_else(|| WorkflowError::Invalid(format!("keyspace '{keyspace}' does not exist")))?;
+    let mut json = source.raw.clone();
+    match json
+        .pointer_mut(&format!("/vindexes/{vindex}/params"))
+        .and_then(Value::as_object_mut)
+    {
+        Some(p) => {
+            p.remove("write_only");
+        }
+        None => return invalid(format!("vindex {workflow} is not in the VSchema")),
+    }
+    let next = edited(&vschema, &[(keyspace, &json)])?;
+    state.workflows.stop_workflow(&workflow).await;
+    VSchema::save_keyspace(&state.config.vschema_dir(), keyspace, &json)?;
+    state.vschema.store(Arc::new(next));
+    let store_shard = shards_of(state, &def.target_keyspace)?;
+    store::delete(&store_shard[0], &workflow).await?;
+    Ok(format!(
+        "vindex {workflow} externalized: reads on {}.{} now route through it",
+        def.owner_table, def.vindex
+    ))
+}

@@ -1,0 +1,85 @@
+//! CreateLookupVindex, ExternalizeVindex and CancelLookupVindex: validation, the lookup
+//! table's DDL, the VSchema edits, and their order.
+//!
+//! Everything is checked before anything changes (`create-lookup-vindex.md` §3.2): one lookup
+//! vindex of a type we maintain, an owner table that exists with one column per from column,
+//! names not taken by something different, a lookup table that is absent or empty. Then:
+//! create the lookup table on every target shard → save the target VSchema file → save the
+//! source VSchema file (vindex `write_only`) → swap the in-memory VSchema → store the stream
+//! rows and start them. A failure undoes the steps already done, so a failed create leaves
+//! VSchema and shards as they were; an identical create of an existing workflow is a no-op.
+//!
+//! One statement or step per module: `spec` reads the CreateLookupVindex spec,
+//! `lookup_table` derives the lookup table's columns from the owner's `SHOW CREATE TABLE`,
+//! `create_lookup_vindex` runs the create, `externalize` and `cancel` end a workflow.
+//! This module holds what they share: error helpers, the keyspace's shards, the edited
+//! VSchema, and finding a workflow's stored streams.
+
+mod cancel;
+mod create_lookup_vindex;
+mod externalize;
+mod lookup_table;
+mod spec;
+
+pub use cancel::cancel;
+pub use create_lookup_vindex::create;
+pub use externalize::externalize;
+
+use crate::backend::{BackendError, Shard};
+use crate::error::ProxyError;
+use crate::server::ProxyState;
+use crate::vschema::{KeyspaceSchema, VSchema};
+use crate::workflow::store::StreamRow;
+use crate::workflow::{Definition, WorkflowError};
+use serde_json::Value;
+use std::sync::Arc;
+
+fn invalid<T>(msg: impl Into<String>) -> Result<T, WorkflowError> {
+    Err(WorkflowError::Invalid(msg.into()))
+}
+
+fn backend(shard: &Shard, e: mysql_async::Error) -> WorkflowError {
+    WorkflowError::Proxy(ProxyError::Backend(BackendError::from_driver(
+        e,
+        &shard.label,
+    )))
+}
+
+fn shards_of(state: &ProxyState, keyspace: &str) -> Result<Vec<Arc<Shard>>, WorkflowError> {
+    state
+        .backends
+        .keyspace(keyspace)
+        .map(<[Arc<Shard>]>::to_vec)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| WorkflowError::Invalid(format!("keyspace '{keyspace}' does not exist")))
+}
+
+/// Builds and validates a new VSchema with the edited keyspaces.
+fn edited(vschema: &VSchema, edits: &[(&str, &Value)]) -> Result<VSchema, WorkflowError> {
+    let mut next: Option<VSchema> = None;
+    for (ks, json) in edits {
+        let schema = KeyspaceSchema::from_value(ks, (*json).clone())?;
+        let base = next.as_ref().unwrap_or(vschema);
+        next = Some(base.with_keyspace(schema)?);
+    }
+    next.ok_or_else(|| WorkflowError::Invalid("nothing to change".into()))
+}
+
+/// The definition and stream rows of a workflow.
+async fn find(
+    state: &ProxyState,
+    workflow: &str,
+) -> Result<(Definition, Vec<StreamRow>), WorkflowError> {
+    let mut def = None;
+    let mut rows = Vec::new();
+    for (d, r) in crate::workflow::all_streams(state).await? {
+        if r.workflow == workflow {
+            def.get_or_insert(d);
+            rows.push(r);
+        }
+    }
+    match def {
+        Some(d) => Ok((d, rows)),
+        None => invalid(format!("no lookup vindex workflow {workflow}")),
+    }
+}
