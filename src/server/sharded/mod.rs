@@ -1,0 +1,281 @@
+//! Statements on sharded keyspaces: plan (cached), execute through a [`Cursor`] backed by the
+//! session's shard connections, and write the merged result.
+//!
+//! A SELECT that one shard answers whole is relayed as it streams (text or binary rows, with
+//! the client's parameters bound on the backend); everything else runs as text on each shard
+//! (prepared-statement parameters interpolated as SQL literals) and is merged at the proxy.
+//!
+//! Plans come from the [`PlanCache`]: a text statement's plan is its template's plan with the
+//! statement's literals bound in ([`planner::bind`](crate::planner::bind)), so it carries the
+//! client's literal text and runs exactly like a plan of the statement itself (the
+//! single-shard relay sends that text).
+//!
+//! The parts: [`PlanCache`] (plans by text or template), [`SequenceCache`] (ids reserved from
+//! sequence tables), `session_cursor` (the [`Cursor`] over the session's connections); this
+//! module plans and runs the statement and writes its response.
+
+mod plan_cache;
+mod sequence_cache;
+mod session_cursor;
+
+pub use plan_cache::PlanCache;
+pub use sequence_cache::SequenceCache;
+
+use crate::backend::Shard;
+use crate::error::ProxyError;
+use crate::exec::{self, Cursor, ExecError};
+use crate::planner::Plan;
+use crate::protocol::writer::OkInfo;
+use crate::server::connection::{ClientConn, CommandError};
+use crate::server::local_answers::LocalResult;
+use crate::server::routing;
+use crate::server::statement::Exec;
+use crate::sql::StatementKind;
+use session_cursor::SessionCursor;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+impl ClientConn {
+    /// Refuses at PREPARE time what the planner cannot run on a sharded keyspace.
+    pub fn check_plannable(&self, text: &str, kind: StatementKind) -> Result<(), ProxyError> {
+        if !matches!(
+            kind,
+            StatementKind::Select
+                | StatementKind::Insert
+                | StatementKind::Replace
+                | StatementKind::Update
+                | StatementKind::Delete
+        ) {
+            return Ok(());
+        }
+        let needs_plan = matches!(
+            routing::route(
+                &self.state,
+                self.session.target.as_ref(),
+                text.as_bytes(),
+                text,
+                "statement"
+            )?,
+            routing::Decision::Sharded { .. }
+        );
+        if needs_plan {
+            self.state.plans.get_or_plan(
+                text,
+                &self.state.vschema.load(),
+                self.session.target.as_ref(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Plans and runs a statement on a sharded keyspace, writing its response.
+    pub async fn run_sharded(
+        &mut self,
+        text: &str,
+        kind: StatementKind,
+        exec: &Exec,
+        more: bool,
+        keyspace: &str,
+    ) -> Result<(), CommandError> {
+        let state = self.state.clone();
+        let plan = match kind {
+            StatementKind::Ddl => Arc::new(Plan::AllShards {
+                keyspace: keyspace.to_string(),
+                sql: text.to_string(),
+            }),
+            StatementKind::Select
+            | StatementKind::Insert
+            | StatementKind::Replace
+            | StatementKind::Update
+            | StatementKind::Delete => {
+                let planned = match exec {
+                    Exec::Text => state.plans.get_or_plan_text(
+                        text,
+                        kind,
+                        &state.vschema.load(),
+                        self.session.target.as_ref(),
+                    ),
+                    Exec::Binary(_) => state.plans.get_or_plan(
+                        text,
+                        &state.vschema.load(),
+                        self.session.target.as_ref(),
+                    ),
+                };
+                match planned {
+                    Ok(plan) => plan,
+                    // A vindex queried as a table is no table to the planner: it is answered
+                    // only once planning refused the statement, so planned statements never
+                    // pay for the check.
+                    Err(e) if kind == StatementKind::Select => {
+                        match crate::server::vindex_table::answer(text, &state, keyspace) {
+                            Some(answer) => {
+                                let local = answer?;
+                                self.write_local_result(&local, exec, more);
+                                return Ok(());
+                            }
+                            None => return Err(e.into()),
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            StatementKind::Show | StatementKind::Explain => {
+                // Schema questions: every shard has the same schema, the first answers.
+                let shard = self.first_shard(keyspace)?;
+                let sql = routing::map_qualifiers(text, keyspace, &shard.database).into_owned();
+                return self
+                    .run_on_shard(&shard, Cow::Owned(sql), kind, text, exec, more)
+                    .await;
+            }
+            other => {
+                return Err(ProxyError::NotSupported(format!(
+                    "{} on sharded keyspace '{keyspace}' is not supported; target one shard with USE `{keyspace}:<shard>`",
+                    crate::server::statement::kind_name(other)
+                ))
+                .into())
+            }
+        };
+        let params = match exec {
+            Exec::Binary(p) => p.clone(),
+            Exec::Text => Vec::new(),
+        };
+        let vschema_now = state.vschema.load_full();
+        let vschema = &*vschema_now;
+        let result = match &*plan {
+            Plan::Passthrough { keyspace } => {
+                let shard = self.first_shard(keyspace)?;
+                let sql = routing::map_qualifiers(text, keyspace, &shard.database).into_owned();
+                return self
+                    .run_on_shard(&shard, Cow::Owned(sql), kind, text, exec, more)
+                    .await;
+            }
+            Plan::Select(sp) => {
+                let mut resolved = None;
+                if sp.merge.is_none() {
+                    let mut cursor = SessionCursor {
+                        conn: self,
+                        params: Vec::new(),
+                    };
+                    let shards = cursor.shards(&sp.route.keyspace)?;
+                    let targets = exec::resolve_route(
+                        &mut cursor,
+                        &sp.route,
+                        &params,
+                        vschema,
+                        &shards,
+                        false,
+                    )
+                    .await?;
+                    if let [one] = targets.as_slice() {
+                        let shard = self.shard_at(&sp.route.keyspace, one.shard)?;
+                        let sql = exec::shard_sql(&sp.query, one);
+                        let sql =
+                            routing::map_qualifiers(&sql, &sp.route.keyspace, &shard.database)
+                                .into_owned();
+                        return self
+                            .run_on_shard(&shard, Cow::Owned(sql), kind, text, exec, more)
+                            .await;
+                    }
+                    resolved = Some(targets);
+                }
+                let mut cursor = SessionCursor {
+                    conn: self,
+                    params: params.clone(),
+                };
+                match resolved {
+                    Some(targets) => {
+                        exec::execute_select_at(&mut cursor, sp, &params, vschema, targets).await
+                    }
+                    None => exec::execute_select(&mut cursor, sp, &params, vschema).await,
+                }
+            }
+            Plan::Dml(_) | Plan::Insert(_) if plan.maintains_lookups() => {
+                let scope = self.open_ordered_statement().await?;
+                let result = {
+                    let mut cursor = SessionCursor {
+                        conn: self,
+                        params: params.clone(),
+                    };
+                    match &*plan {
+                        Plan::Dml(dp) => exec::execute_dml(&mut cursor, dp, &params, vschema).await,
+                        Plan::Insert(ip) => {
+                            exec::execute_insert(&mut cursor, ip, &params, vschema).await
+                        }
+                        _ => Err(ExecError::Internal("not a write".into())),
+                    }
+                };
+                match result {
+                    Ok(mut r) => {
+                        let warnings = self.close_ordered_statement(scope, true).await?;
+                        r.warnings = r.warnings.saturating_add(warnings);
+                        Ok(r)
+                    }
+                    Err(e) => {
+                        let _ = self.close_ordered_statement(scope, false).await;
+                        Err(e)
+                    }
+                }
+            }
+            Plan::Dml(dp) => {
+                let mut cursor = SessionCursor {
+                    conn: self,
+                    params: params.clone(),
+                };
+                exec::execute_dml(&mut cursor, dp, &params, vschema).await
+            }
+            Plan::Insert(ip) => {
+                let mut cursor = SessionCursor {
+                    conn: self,
+                    params: params.clone(),
+                };
+                exec::execute_insert(&mut cursor, ip, &params, vschema).await
+            }
+            Plan::AllShards { keyspace, sql } => {
+                let mut cursor = SessionCursor {
+                    conn: self,
+                    params: params.clone(),
+                };
+                exec::execute_all_shards(&mut cursor, keyspace, sql).await
+            }
+        };
+        let result = result.map_err(ProxyError::from)?;
+        if !plan.maintains_lookups() {
+            // (An ordered statement's commit left its post-list warnings there.)
+            self.session.warnings.clear();
+        }
+        if result.last_insert_id > 0 {
+            self.session.last_insert_id = result.last_insert_id;
+        }
+        if result.columns.is_empty() {
+            self.write_ok_more(
+                &OkInfo {
+                    affected_rows: result.affected_rows,
+                    last_insert_id: result.last_insert_id,
+                    warnings: result.warnings,
+                    info: String::new(),
+                },
+                more,
+            );
+        } else {
+            let local = LocalResult {
+                columns: result.columns,
+                rows: result.rows,
+            };
+            self.write_local_result(&local, exec, more);
+        }
+        Ok(())
+    }
+
+    fn first_shard(&self, keyspace: &str) -> Result<Arc<Shard>, ProxyError> {
+        self.shard_at(keyspace, 0)
+    }
+
+    fn shard_at(&self, keyspace: &str, index: usize) -> Result<Arc<Shard>, ProxyError> {
+        self.state
+            .backends
+            .keyspace(keyspace)
+            .and_then(|s| s.get(index))
+            .cloned()
+            .ok_or_else(|| ProxyError::UnknownDatabase(keyspace.to_string()))
+    }
+}

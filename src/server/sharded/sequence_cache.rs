@@ -1,0 +1,69 @@
+//! Ids for `auto_increment` columns of sharded tables: blocks reserved from a Vitess-shaped
+//! sequence table (`next_id`, `cache` in the row with id 0) and handed out from memory until
+//! a statement needs more than the block has left.
+
+use crate::backend::Shard;
+use crate::error::ProxyError;
+use crate::sql;
+use mysql_async::prelude::Queryable;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Ids reserved from sequence tables, per `(keyspace, table)`: `[next, end)`.
+#[derive(Debug, Default)]
+pub struct SequenceCache {
+    blocks: tokio::sync::Mutex<HashMap<(String, String), (u64, u64)>>,
+}
+
+impl SequenceCache {
+    /// Takes `count` consecutive ids, fetching a new block from the sequence table when the
+    /// cached one is too small (the rest of a too-small block is skipped: ids may have gaps).
+    pub(super) async fn reserve(
+        &self,
+        shard: &Arc<Shard>,
+        table: &str,
+        count: u64,
+    ) -> Result<u64, ProxyError> {
+        let key = (shard.keyspace.clone(), table.to_string());
+        let mut blocks = self.blocks.lock().await;
+        if let Some((next, end)) = blocks.get_mut(&key) {
+            if *end - *next >= count {
+                let first = *next;
+                *next += count;
+                return Ok(first);
+            }
+        }
+        let mut conn = shard.get_conn().await?;
+        let quoted = sql::quote_ident(table);
+        let res: Result<(u64, u64), mysql_async::Error> = async {
+            conn.query_drop("BEGIN").await?;
+            let row: Option<(u64, u64)> = conn
+                .query_first(format!(
+                    "SELECT next_id, cache FROM {quoted} WHERE id = 0 FOR UPDATE"
+                ))
+                .await?;
+            let (next_id, cache) = match row {
+                Some(r) => r,
+                None => {
+                    conn.query_drop("ROLLBACK").await?;
+                    return Err(mysql_async::Error::Other(
+                        format!("sequence table {table} has no row with id 0").into(),
+                    ));
+                }
+            };
+            let take = cache.max(count).max(1);
+            conn.query_drop(format!(
+                "UPDATE {quoted} SET next_id = next_id + {take} WHERE id = 0"
+            ))
+            .await?;
+            conn.query_drop("COMMIT").await?;
+            Ok((next_id, next_id + take))
+        }
+        .await;
+        let (start, end) = res.map_err(|e| {
+            ProxyError::from(crate::backend::BackendError::from_driver(e, &shard.label))
+        })?;
+        blocks.insert(key, (start + count, end));
+        Ok(start)
+    }
+}

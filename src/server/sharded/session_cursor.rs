@@ -1,0 +1,147 @@
+//! The executor's [`Cursor`] over a client session: every shard query runs on the connection
+//! the session uses for that shard (its transaction lists, its settings), with prepared
+//! statement parameters interpolated and keyspace qualifiers mapped to the shard's database.
+//! A scatter takes all its connections (in shard order) before it sends, then reads the
+//! answers together.
+
+use crate::backend::{Shard, ShardConn};
+use crate::error::ProxyError;
+use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
+use crate::server::connection::ClientConn;
+use crate::server::routing;
+use mysql_async::Value;
+use std::sync::Arc;
+
+/// The executor's view of the session: each shard query runs on the connection the session
+/// uses for that shard (so transactions and settings apply).
+pub(super) struct SessionCursor<'c> {
+    /// The client connection whose session owns the shard connections.
+    pub(super) conn: &'c mut ClientConn,
+    /// Prepared-statement parameters, interpolated into each shard query (empty for text).
+    pub(super) params: Vec<Value>,
+}
+
+impl SessionCursor<'_> {
+    /// The shard and the text it is sent: parameters interpolated, keyspace qualifiers
+    /// mapped to its database; logged for VEXPLAIN QUERIES.
+    fn shard_query(
+        &mut self,
+        keyspace: &str,
+        index: usize,
+        sql: &str,
+    ) -> Result<(Arc<Shard>, Vec<u8>), ExecError> {
+        let shard = self.shard(keyspace, index)?;
+        let sql = exec::interpolate(sql, &self.params)?;
+        let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
+        self.conn.session.log_query(keyspace, &shard.name, &sql);
+        Ok((shard, sql))
+    }
+
+    fn shard(&self, keyspace: &str, index: usize) -> Result<Arc<Shard>, ExecError> {
+        self.conn
+            .state
+            .backends
+            .keyspace(keyspace)
+            .and_then(|s| s.get(index))
+            .cloned()
+            .ok_or_else(|| ExecError::Internal(format!("no shard {index} in keyspace {keyspace}")))
+    }
+}
+
+impl Cursor for SessionCursor<'_> {
+    fn shards(&self, keyspace: &str) -> Result<crate::exec::ShardRanges, ExecError> {
+        self.conn
+            .state
+            .backends
+            .ranges(keyspace)
+            .ok_or_else(|| ExecError::Internal(format!("unknown keyspace {keyspace}")))
+    }
+
+    async fn execute_in(
+        &mut self,
+        order: CommitOrder,
+        keyspace: &str,
+        shard: usize,
+        sql: String,
+    ) -> Result<ShardResult, ExecError> {
+        let (shard, sql) = self.shard_query(keyspace, shard, &sql)?;
+        let transactional = order != CommitOrder::Autocommit;
+        let mut sc = self.conn.acquire_in(&shard, transactional, order).await?;
+        let res = sc.conn.query_result(&sql).await;
+        let res = sc.check(res);
+        self.conn.put_back(sc).await;
+        Ok(res.map_err(ProxyError::from)?)
+    }
+
+    /// Takes the session's connection to each shard (in shard order, the same order every
+    /// session takes them in, so sessions waiting on full pools cannot deadlock), sends every
+    /// query, then reads the answers: the shards work at the same time.
+    async fn execute_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> Result<Vec<ShardResult>, ExecError> {
+        if let [(shard, sql)] = queries.as_slice() {
+            return Ok(vec![self.execute(keyspace, *shard, sql.clone()).await?]);
+        }
+        let mut order: Vec<usize> = (0..queries.len()).collect();
+        order.sort_by_key(|&i| queries[i].0);
+        // Indexed like `queries`, filled in shard order.
+        let mut taken: Vec<Option<(ShardConn, Vec<u8>)>> = queries.iter().map(|_| None).collect();
+        let mut failure = None;
+        for i in order {
+            let (index, sql) = &queries[i];
+            let acquired = match self.shard_query(keyspace, *index, sql) {
+                Ok((shard, sql)) => self
+                    .conn
+                    .acquire_in(&shard, true, CommitOrder::Normal)
+                    .await
+                    .map(|sc| (sc, sql))
+                    .map_err(ExecError::from),
+                Err(e) => Err(e),
+            };
+            match acquired {
+                Ok(slot) => taken[i] = Some(slot),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let answers = match failure {
+            Some(_) => Vec::new(),
+            None => {
+                let each = taken.iter_mut().flatten().map(|(sc, sql)| async move {
+                    let res = sc.conn.query_result(sql).await;
+                    sc.check(res)
+                });
+                futures_util::future::join_all(each).await
+            }
+        };
+        for (sc, _) in taken.into_iter().flatten() {
+            self.conn.put_back(sc).await;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        answers
+            .into_iter()
+            .map(|r| r.map_err(|e| ProxyError::from(e).into()))
+            .collect()
+    }
+
+    async fn next_sequence_ids(
+        &mut self,
+        keyspace: &str,
+        table: &str,
+        count: u64,
+    ) -> Result<u64, ExecError> {
+        let shard = self.shard(keyspace, 0)?;
+        Ok(self
+            .conn
+            .state
+            .sequences
+            .reserve(&shard, table, count)
+            .await?)
+    }
+}
