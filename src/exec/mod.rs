@@ -6,16 +6,19 @@
 
 mod lookup;
 mod lookup_owner;
+mod lookup_reclaim;
+mod lookup_route;
 mod lookup_sql;
 mod lookup_verify;
+mod lookup_write;
 pub mod resolve;
 mod result;
 mod select;
 mod write;
 
-pub use lookup::resolve_route;
 pub(crate) use lookup::{server_code, Lookup, LookupRow};
 pub(crate) use lookup_owner::keyspace_id;
+pub use lookup_route::resolve_route;
 pub use lookup_sql::interpolate;
 pub(crate) use lookup_sql::{cell_value, literal};
 pub use result::read_result;

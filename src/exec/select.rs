@@ -4,7 +4,7 @@
 //! streams without aggregation; helper columns after a `*` found from the row width),
 //! DISTINCT, LIMIT/OFFSET, and last the hidden columns are dropped.
 
-use super::lookup::{is_lookup_route, resolve_route};
+use super::lookup_route::{is_lookup_route, resolve_route};
 use super::resolve::ShardTarget;
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{

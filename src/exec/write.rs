@@ -2,8 +2,8 @@
 //! INSERT split by the primary vindex into one multi-row INSERT per shard, with ids from the
 //! table's sequence when the auto_increment column is omitted or NULL.
 
-use super::lookup::resolve_route;
 use super::lookup_owner::{create_for_insert, maintain_for_dml};
+use super::lookup_route::resolve_route;
 use super::resolve::{destination_shards, route_value};
 use super::select::shard_sql;
 use super::{Cursor, ExecError, ShardResult};

@@ -1,0 +1,173 @@
+//! The reclaim algorithm (`lookup-vindexes.md` §2.3): what a consistent lookup's Create does
+//! when its batched insert hits a duplicate key. It locks the lookup row in pre, probes the
+//! owner row it points to under a shared lock in normal, and either reports the duplicate
+//! (the value is really taken), keeps the row (it already points here), or takes the orphan
+//! over. The lock and the probe are also what `lookup_verify` removes orphans under.
+
+use super::lookup::{Lookup, LookupRow, Owner};
+use super::lookup_sql::{cell_value, conjunction, hex, ident, literal};
+use super::resolve::destination_shards;
+use super::{CommitOrder, Cursor, ExecError};
+use crate::keyrange::KeyRange;
+use crate::vindex::Destination;
+
+impl Lookup<'_> {
+    /// The reclaim algorithm for the rows `idx` of one lookup shard whose batched insert hit
+    /// a duplicate key (`lookup-vindexes.md` §2.3).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn reclaim<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        rows: &[LookupRow],
+        idx: &[usize],
+        shard: usize,
+        ignore: bool,
+        duplicate: ExecError,
+        kept: &mut [bool],
+    ) -> Result<(), ExecError> {
+        // Two identical input rows are a real duplicate.
+        for (n, &a) in idx.iter().enumerate() {
+            if idx[n + 1..].iter().any(|&b| rows[a] == rows[b]) {
+                return Err(duplicate);
+            }
+        }
+        let owner = self.owner.as_ref().ok_or_else(|| {
+            ExecError::Internal(format!(
+                "consistent lookup vindex '{}' has no owner table to probe",
+                self.name
+            ))
+        })?;
+        let owner_shards = cursor.shards(owner.keyspace)?;
+        // Keyspace ids this statement has already given lookup rows to: a row of this same
+        // statement is not inserted yet, so the owner probe could not see it.
+        let mut claimed: Vec<Vec<u8>> = Vec::new();
+        let mut duplicate = Some(duplicate);
+        for &i in idx {
+            let row = &rows[i];
+            let found = self.lock_row(cursor, shard, row).await?;
+            match found.rows.as_slice() {
+                [] => {
+                    let sql = format!(
+                        "INSERT INTO {} ({}, {}) VALUES {}",
+                        ident(&self.table),
+                        self.params
+                            .from
+                            .iter()
+                            .map(|c| ident(c))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        ident(&self.params.to),
+                        self.tuple(row)
+                    );
+                    cursor
+                        .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
+                        .await?;
+                    claimed.push(row.ksid.clone());
+                }
+                [one] => {
+                    let existing = one
+                        .first()
+                        .map(|c| cell_value(found.columns.first(), c).raw().to_vec())
+                        .unwrap_or_default();
+                    if existing == row.ksid {
+                        // Already points at this row's keyspace id.
+                        claimed.push(row.ksid.clone());
+                        continue;
+                    }
+                    let taken = claimed.contains(&existing)
+                        || self
+                            .owner_exists(cursor, owner, &owner_shards, row, &existing, true)
+                            .await?;
+                    if taken {
+                        if ignore {
+                            kept[i] = false;
+                            continue;
+                        }
+                        return Err(duplicate
+                            .take()
+                            .unwrap_or_else(|| ExecError::Internal("duplicate entry".into())));
+                    }
+                    let sql = format!(
+                        "UPDATE {} SET {} = {} WHERE {}",
+                        ident(&self.table),
+                        ident(&self.params.to),
+                        hex(&row.ksid),
+                        self.key_condition(row)
+                    );
+                    cursor
+                        .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
+                        .await?;
+                    claimed.push(row.ksid.clone());
+                }
+                more => {
+                    return Err(ExecError::Internal(format!(
+                        "lookup vindex '{}': {} lookup rows for one key",
+                        self.name,
+                        more.len()
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads (the `to` of) a row's lookup row `FOR UPDATE` in the pre list: the lock that
+    /// keeps two sessions from reclaiming or deleting the same lookup row at once.
+    pub(super) async fn lock_row<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        shard: usize,
+        row: &LookupRow,
+    ) -> Result<super::ShardResult, ExecError> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} FOR UPDATE",
+            ident(&self.params.to),
+            ident(&self.table),
+            self.key_condition(row)
+        );
+        cursor
+            .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
+            .await
+    }
+
+    /// Whether the owner row a lookup row points to (keyspace id `ksid`) exists. `locked`:
+    /// read under a shared lock on the normal connection, so it waits for a transaction still
+    /// writing the row; otherwise a plain autocommit read.
+    pub(super) async fn owner_exists<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        owner: &Owner<'_>,
+        owner_shards: &[(String, KeyRange)],
+        row: &LookupRow,
+        ksid: &[u8],
+        locked: bool,
+    ) -> Result<bool, ExecError> {
+        let targets = destination_shards(&Destination::KeyspaceId(ksid.to_vec()), owner_shards);
+        let Ok(targets) = targets else {
+            // A keyspace id no shard holds cannot have an owner row.
+            return Ok(false);
+        };
+        let values: Vec<String> = row.from.iter().map(literal).collect();
+        let first = owner.columns.first().map(String::as_str).unwrap_or("");
+        let (order, suffix) = if locked {
+            (CommitOrder::Normal, " LOCK IN SHARE MODE")
+        } else {
+            (CommitOrder::Autocommit, "")
+        };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {}{suffix}",
+            ident(first),
+            ident(owner.table),
+            conjunction(owner.columns, &values)
+        );
+        for shard in targets {
+            let r = cursor
+                .execute_in(order, owner.keyspace, shard, sql.clone())
+                .await?;
+            if !r.rows.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,158 @@
+//! Routing through a lookup vindex (Map): the lookup table is read for the statement's
+//! values (one batched `IN` query per lookup shard, NULL matching nothing) and each value gets
+//! the keyspace ids its lookup rows name, so the statement reaches only their shards. A
+//! `write_only` vindex maps every value to all shards.
+
+use super::lookup::{same_value, KeyColumn, Lookup, Placement};
+use super::lookup_sql::{cell_value, ident, literal};
+use super::{CommitOrder, Cursor, ExecError};
+use crate::keyrange::KeyRange;
+use crate::vindex::{Destination, SqlValue};
+use crate::vschema::VSchema;
+
+impl Lookup<'_> {
+    /// Map: the destination of each value (in input order), read from the lookup table.
+    /// `lock` adds the vindex's read lock (for reads inside DML).
+    pub async fn map<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        values: &[SqlValue],
+        order: CommitOrder,
+        lock: bool,
+    ) -> Result<Vec<Destination>, ExecError> {
+        if self.params.write_only {
+            return Ok(values
+                .iter()
+                .map(|_| Destination::KeyRange(KeyRange::full()))
+                .collect());
+        }
+        let shards = cursor.shards(&self.keyspace)?;
+        // Values per lookup shard (indexes into `values`); NULL matches nothing.
+        let mut per_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
+        for (i, v) in values.iter().enumerate() {
+            if v.is_null() {
+                continue;
+            }
+            let targets = match &self.placement {
+                Placement::ByColumn(vindex, KeyColumn::From(0)) => {
+                    self.shards_for_value(&shards, vindex, v)?
+                }
+                Placement::Unsharded => vec![0],
+                Placement::ByColumn(..) => (0..shards.len()).collect(),
+            };
+            for s in targets {
+                if let Some(list) = per_shard.get_mut(s) {
+                    list.push(i);
+                }
+            }
+        }
+        let from0 = self.params.from.first().map(String::as_str).unwrap_or("");
+        let suffix = if lock {
+            self.params.read_lock.sql_suffix()
+        } else {
+            ""
+        };
+        let mut found: Vec<Vec<Vec<u8>>> = vec![Vec::new(); values.len()];
+        let mut unattributed: Vec<Vec<u8>> = Vec::new();
+        for (shard, idx) in per_shard.iter().enumerate() {
+            if idx.is_empty() {
+                continue;
+            }
+            let list: Vec<String> = idx.iter().map(|&i| literal(&values[i])).collect();
+            let from = ident(from0);
+            let sql = format!(
+                "SELECT {from}, {} FROM {} WHERE {from} IN ({}){suffix}",
+                ident(&self.params.to),
+                ident(&self.table),
+                list.join(", ")
+            );
+            let result = cursor.execute_in(order, &self.keyspace, shard, sql).await?;
+            for row in &result.rows {
+                let (Some(key), Some(to)) = (row.first(), row.get(1)) else {
+                    continue;
+                };
+                let key = cell_value(result.columns.first(), key);
+                let ksid = cell_value(result.columns.get(1), to).raw().to_vec();
+                // Rows are matched back to their value by exact bytes; one the shard's
+                // collation matched differently (`'A'` for `'a'`) goes to every value.
+                let exact = idx
+                    .iter()
+                    .copied()
+                    .filter(|&i| same_value(&values[i], &key))
+                    .collect::<Vec<_>>();
+                if exact.is_empty() {
+                    unattributed.push(ksid);
+                } else {
+                    for i in exact {
+                        if !found[i].contains(&ksid) {
+                            found[i].push(ksid.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let unique = self.params.kind.is_unique();
+        let mut out = Vec::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            if v.is_null() {
+                out.push(Destination::None);
+                continue;
+            }
+            let mut ksids = std::mem::take(&mut found[i]);
+            for k in &unattributed {
+                if !ksids.contains(k) {
+                    ksids.push(k.clone());
+                }
+            }
+            out.push(match ksids.len() {
+                0 => Destination::None,
+                1 if unique || unattributed.is_empty() => Destination::KeyspaceId(ksids.remove(0)),
+                _ if unique && unattributed.is_empty() => {
+                    return Err(ExecError::Internal(format!(
+                        "lookup vindex '{}': unexpected multiple results for {}",
+                        self.name,
+                        literal(v)
+                    )))
+                }
+                _ => Destination::KeyspaceIds(ksids),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Resolves a route to its shards, reading the lookup table first when the route's vindex
+/// is a lookup (`VindexLookup`); `dml` says the statement is an UPDATE or DELETE (its
+/// lookup read runs in the post list, with the vindex's read lock).
+pub async fn resolve_route<C: Cursor>(
+    cursor: &mut C,
+    route: &crate::planner::Route,
+    params: &[mysql_async::Value],
+    vschema: &VSchema,
+    shards: &[(String, KeyRange)],
+    dml: bool,
+) -> Result<Vec<super::resolve::ShardTarget>, ExecError> {
+    use crate::planner::RouteOpcode;
+    let lookup = match (&route.opcode, route.vindex.as_deref()) {
+        (RouteOpcode::EqualUnique | RouteOpcode::Equal | RouteOpcode::In, Some(name)) => {
+            Lookup::find(vschema, &route.keyspace, name)?
+        }
+        _ => None,
+    };
+    let Some(lookup) = lookup else {
+        return super::resolve::resolve(route, params, vschema, shards);
+    };
+    let values = super::resolve::route_values(route, params)?;
+    let order = lookup.map_order(dml);
+    let dests = lookup.map(cursor, &values, order, dml).await?;
+    super::resolve::targets_for(&dests, shards)
+}
+
+/// Whether the route's vindex is a lookup vindex of its keyspace.
+pub(crate) fn is_lookup_route(route: &crate::planner::Route, vschema: &VSchema) -> bool {
+    route
+        .vindex
+        .as_deref()
+        .and_then(|v| vschema.keyspace(&route.keyspace)?.vindex(v))
+        .is_some_and(|v| v.is_lookup())
+}

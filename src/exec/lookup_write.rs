@@ -1,0 +1,148 @@
+//! Owner DML's lookup writes: Create inserts the lookup rows of new owner rows (sorted, one
+//! multi-row INSERT per lookup shard, in the list the vindex writes in), Delete removes those
+//! of doomed owner rows. A consistent lookup's duplicate key goes to the reclaim algorithm
+//! (`lookup_reclaim`); a plain lookup's INSERT IGNORE is checked row by row unless `no_verify`.
+
+use super::lookup::{server_code, Lookup, LookupRow};
+use super::lookup_sql::ident;
+use super::{CommitOrder, Cursor, ExecError};
+use crate::vindex::SqlValue;
+
+/// MySQL's duplicate-key error.
+const ER_DUP_ENTRY: u16 = 1062;
+
+impl Lookup<'_> {
+    /// Create: inserts the lookup rows (sorted, one multi-row INSERT per lookup shard). Returns
+    /// for each row whether the owner row may be inserted: false only with `ignore` (INSERT
+    /// IGNORE / ON DUPLICATE KEY UPDATE) for a unique value another owner row holds.
+    pub async fn create<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        rows: &[LookupRow],
+        ignore: bool,
+    ) -> Result<Vec<bool>, ExecError> {
+        let mut kept = vec![true; rows.len()];
+        let shards = cursor.shards(&self.keyspace)?;
+        let mut per_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
+        for (i, row) in rows.iter().enumerate() {
+            if self.params.ignore_nulls && row.from.iter().any(SqlValue::is_null) {
+                continue;
+            }
+            let targets = self.row_shards(&shards, row)?;
+            let [shard] = targets.as_slice() else {
+                return Err(ExecError::Internal(format!(
+                    "lookup vindex '{}': a lookup row maps to {} shards of {}",
+                    self.name,
+                    targets.len(),
+                    self.keyspace
+                )));
+            };
+            if let Some(list) = per_shard.get_mut(*shard) {
+                list.push(i);
+            }
+        }
+        let order = self.create_order();
+        let mut columns: Vec<String> = self.params.from.clone();
+        columns.push(self.params.to.clone());
+        let column_list = columns
+            .iter()
+            .map(|c| ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (shard, mut idx) in per_shard.into_iter().enumerate() {
+            if idx.is_empty() {
+                continue;
+            }
+            // A fixed order (from values, then keyspace id) takes locks in the same order in
+            // every session, which avoids deadlocks between concurrent inserts.
+            idx.sort_by(|&a, &b| {
+                let key = |r: &LookupRow| {
+                    let mut k: Vec<Vec<u8>> = r.from.iter().map(|v| v.raw().to_vec()).collect();
+                    k.push(r.ksid.clone());
+                    k
+                };
+                key(&rows[a]).cmp(&key(&rows[b]))
+            });
+            let tuples: Vec<String> = idx.iter().map(|&i| self.tuple(&rows[i])).collect();
+            let upsert = self.params.autocommit && !self.params.kind.is_unique();
+            let verb = if ignore && !self.is_consistent() {
+                "INSERT IGNORE"
+            } else {
+                "INSERT"
+            };
+            let mut sql = format!(
+                "{verb} INTO {} ({column_list}) VALUES {}",
+                ident(&self.table),
+                tuples.join(", ")
+            );
+            if upsert {
+                let set: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("{0} = VALUES({0})", ident(c)))
+                    .collect();
+                sql.push_str(&format!(" ON DUPLICATE KEY UPDATE {}", set.join(", ")));
+            }
+            match cursor.execute_in(order, &self.keyspace, shard, sql).await {
+                Ok(_) => {}
+                Err(e) if self.is_consistent() && server_code(&e) == Some(ER_DUP_ENTRY) => {
+                    self.reclaim(cursor, rows, &idx, shard, ignore, e, &mut kept)
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
+            if ignore && !self.is_consistent() && !self.params.no_verify {
+                for &i in &idx {
+                    kept[i] = self.verify(cursor, &rows[i], shard, order).await?;
+                }
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Whether the lookup table maps the row's values to its keyspace id.
+    async fn verify<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        row: &LookupRow,
+        shard: usize,
+        order: CommitOrder,
+    ) -> Result<bool, ExecError> {
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {}",
+            ident(&self.table),
+            self.row_condition(row)
+        );
+        let r = cursor.execute_in(order, &self.keyspace, shard, sql).await?;
+        Ok(!r.rows.is_empty())
+    }
+
+    /// Delete: removes each row's lookup row (`from… AND to = ksid`).
+    pub async fn delete<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        rows: &[LookupRow],
+    ) -> Result<(), ExecError> {
+        if self.params.autocommit && !self.is_consistent() {
+            return Ok(());
+        }
+        let shards = cursor.shards(&self.keyspace)?;
+        let order = self.delete_order();
+        for row in rows {
+            if row.from.iter().any(SqlValue::is_null) {
+                // Never created (ignore_nulls), or no key to find it by.
+                continue;
+            }
+            let sql = format!(
+                "DELETE FROM {} WHERE {}",
+                ident(&self.table),
+                self.row_condition(row)
+            );
+            for shard in self.row_shards(&shards, row)? {
+                cursor
+                    .execute_in(order, &self.keyspace, shard, sql.clone())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
