@@ -1,7 +1,8 @@
 //! The integration-test harness: real MariaDB servers, an in-process proxy per test.
 //!
-//! Every `tests/*.rs` file says `mod common;` and compiles its own copy of this module, so a test
-//! binary starts its own servers. Usage:
+//! Every `tests/*.rs` file says `mod common;` (a test binary split into `tests/<name>/main.rs`
+//! and modules says `#[path = "../common/mod.rs"] mod common;`) and compiles its own copy of
+//! this module, so a test binary starts its own servers. Usage:
 //!
 //! ```ignore
 //! mod common;

@@ -1,4 +1,4 @@
-# Queries of tests/sharded_equivalence.rs, run in file order through the proxy (keyspace `customer`,
+# Queries of tests/sharded_equivalence/, run in file order through the proxy (keyspace `customer`,
 # 4 shards, hash on user.id / orders.user_id, reference table country) and on one plain database
 # holding the same data.
 #
