@@ -122,6 +122,46 @@ async fn greeting_has_version_and_unique_ids() {
     env.stop().await;
 }
 
+/// `SELECT @@version` and `VERSION()` answer what the greeting announced (a driver that reads
+/// either must see one server), not the shard's MariaDB version; `server.server_version` sets
+/// both, as vtgate's `--mysql_server_version` does.
+#[tokio::test(flavor = "multi_thread")]
+async fn select_version_agrees_with_the_greeting() {
+    async fn versions(env: &TestEnv) -> (String, String, String) {
+        let greeting = Raw::connect(env.port()).await.version();
+        let mut c = env.client().await;
+        let text: String = c
+            .query_first("SELECT @@version")
+            .await
+            .expect("@@version")
+            .expect("row");
+        let rows = c.query_iter("select VERSION()").await.expect("VERSION()");
+        let column = rows.columns_ref()[0].name_str().into_owned();
+        drop(rows);
+        let prepared: String = c
+            .exec_first("SELECT version()", ())
+            .await
+            .expect("prepared")
+            .expect("row");
+        assert_eq!(text, prepared, "text and prepared answers differ");
+        assert_eq!(
+            column, "VERSION()",
+            "the column is named as the client wrote it"
+        );
+        (greeting, text, prepared)
+    }
+    let mut env = TestEnv::start(EnvSpec::default()).await;
+    let (greeting, text, _) = versions(&env).await;
+    assert_eq!(greeting, "8.0.40-shardgate");
+    assert_eq!(text, greeting);
+    env.config.server.server_version = Some("10.11.6-MariaDB-shardgate".into());
+    env.restart_proxy().await;
+    let (greeting, text, _) = versions(&env).await;
+    assert_eq!(greeting, "10.11.6-MariaDB-shardgate");
+    assert_eq!(text, greeting);
+    env.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_password_is_1045_and_closes() {
     let env = TestEnv::start(EnvSpec::default()).await;

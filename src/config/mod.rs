@@ -81,6 +81,20 @@ pub struct ServerConfig {
     /// applications use, a cheaper hop than loopback TCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mysql_socket: Option<PathBuf>,
+    /// The version the proxy reports, in the handshake and for `SELECT @@version` /
+    /// `VERSION()` (like vtgate's `--mysql_server_version`): drivers gate features on it, so
+    /// both answers must agree. Absent = [`crate::protocol::auth::SERVER_VERSION`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+}
+
+impl ServerConfig {
+    /// The version string clients are told (see [`ServerConfig::server_version`]).
+    pub fn version(&self) -> &str {
+        self.server_version
+            .as_deref()
+            .unwrap_or(crate::protocol::auth::SERVER_VERSION)
+    }
 }
 
 impl Default for ServerConfig {
@@ -89,6 +103,7 @@ impl Default for ServerConfig {
             mysql_listen: default_listen(),
             worker_threads: None,
             mysql_socket: None,
+            server_version: None,
         }
     }
 }

@@ -130,6 +130,15 @@ pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
             "must be at least 1",
         ));
     }
+    if let Some(version) = &cfg.server.server_version {
+        if !version.starts_with(|c: char| c.is_ascii_digit()) || version.contains('\0') {
+            return Err(invalid(
+                file,
+                "server.server_version".into(),
+                format!("'{version}' must start with a digit (drivers parse major.minor.patch) and hold no NUL byte"),
+            ));
+        }
+    }
     if cfg.users.is_empty() {
         return Err(invalid(
             file,
@@ -289,6 +298,19 @@ url = "mysql://root@127.0.0.1:17102/vt_customer"
         );
         cfg.server.mysql_socket = None;
         assert_eq!(cfg.mysql_socket_path(), None);
+    }
+
+    #[test]
+    fn server_version_must_look_like_a_version() {
+        let with =
+            |v: &str| GOOD.replace("[server]", &format!("[server]\nserver_version = \"{v}\""));
+        check(&with("5.7.9-vitess")).expect("valid");
+        let cfg = Config::parse(&with("5.7.9-vitess"), "t.toml").expect("parse");
+        assert_eq!(cfg.server.version(), "5.7.9-vitess");
+        let cfg = Config::parse(GOOD, "t.toml").expect("parse");
+        assert_eq!(cfg.server.version(), "8.0.40-shardgate");
+        let err = check(&with("shardgate")).unwrap_err().to_string();
+        assert!(err.contains("server.server_version"), "{err}");
     }
 
     #[test]

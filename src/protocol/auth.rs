@@ -16,7 +16,8 @@ use mysql_common::scramble::{scramble_native, scramble_sha256};
 use rand::Rng;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// Version string in the greeting; drivers gate features on the `8.0` prefix.
+/// Default version string in the greeting (`server.server_version` overrides it); drivers gate
+/// features on the `8.0` prefix.
 pub const SERVER_VERSION: &str = "8.0.40-shardgate";
 
 /// Capabilities the proxy offers; the session uses the intersection with the client's.
@@ -127,6 +128,7 @@ pub enum HandshakeError {
 /// Sends the greeting for a new connection.
 pub fn write_greeting<S: AsyncRead + AsyncWrite + Unpin>(
     ps: &mut PacketStream<S>,
+    server_version: &str,
     connection_id: u32,
     scramble: &[u8; 20],
 ) {
@@ -136,7 +138,7 @@ pub fn write_greeting<S: AsyncRead + AsyncWrite + Unpin>(
     part1.copy_from_slice(&scramble[..8]);
     let greeting = HandshakePacket::new(
         10,
-        SERVER_VERSION.as_bytes(),
+        server_version.as_bytes(),
         connection_id,
         part1,
         Some(part2),

@@ -95,7 +95,7 @@ async fn handshake(
     scramble: &[u8; 20],
     peer: &str,
 ) -> Result<Option<Session>, HandshakeError> {
-    auth::write_greeting(ps, connection_id, scramble);
+    auth::write_greeting(ps, state.config.server.version(), connection_id, scramble);
     ps.flush().await?;
     let hello = match auth::read_hello(ps).await {
         Ok(h) => h,

@@ -1,6 +1,7 @@
 //! Statements the proxy answers itself, because a backend would answer them wrongly: the
 //! current database (a keyspace, not the shard's database), the list of databases (keyspaces),
-//! the server comment, and SHOW WARNINGS (saved from the backend connection that raised them,
+//! the server version (the one the handshake announced, not a shard's) and comment, and SHOW
+//! WARNINGS (saved from the backend connection that raised them,
 //! which may since have gone back to the pool).
 
 use super::connection::ClientConn;
@@ -56,7 +57,7 @@ pub fn answer(
         Needles::new(&[
             "database",
             "schema",
-            "version_comment",
+            "version",
             "warning",
             "errors",
             "last_insert_id",
@@ -84,6 +85,13 @@ pub fn answer(
                 v,
             )
         }
+        "select @@version"
+        | "select @@version limit 1"
+        | "select @@global.version"
+        | "select version()" => LocalResult::single(
+            select_item_name(text),
+            Value::Bytes(conn.state.config.server.version().as_bytes().to_vec()),
+        ),
         "select @@version_comment limit 1" | "select @@version_comment" => LocalResult::single(
             "@@version_comment",
             Value::Bytes(b"shardgate: MySQL-protocol sharding proxy".to_vec()),
@@ -147,6 +155,17 @@ pub fn answer(
     Some(Ok(res))
 }
 
+/// The column name MySQL gives a one-item select: the item as the client wrote it
+/// (`SELECT VERSION()` names its column `VERSION()`), without a trailing `LIMIT`.
+fn select_item_name(text: &str) -> &str {
+    let t = text.trim().trim_end_matches(';').trim_end();
+    let item = t.get(6..).unwrap_or("").trim_start();
+    match item.to_ascii_lowercase().rfind(" limit ") {
+        Some(at) => item[..at].trim_end(),
+        None => item,
+    }
+}
+
 fn text_of(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::NULL => None,
@@ -203,6 +222,16 @@ mod tests {
         assert_eq!(
             normalize("select @@version_comment limit 1"),
             "select @@version_comment limit 1"
+        );
+    }
+
+    #[test]
+    fn select_item_names_keep_the_clients_spelling() {
+        assert_eq!(select_item_name("SELECT VERSION()"), "VERSION()");
+        assert_eq!(select_item_name("select  @@Version LIMIT 1;"), "@@Version");
+        assert_eq!(
+            select_item_name("select\n@@global.version"),
+            "@@global.version"
         );
     }
 }

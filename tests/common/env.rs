@@ -260,6 +260,7 @@ impl TestEnv {
                 mysql_listen: "127.0.0.1:0".into(),
                 worker_threads: None,
                 mysql_socket: Some(vschema_dir.path().join("shardgate.sock")),
+                server_version: None,
             },
             users: spec.users.clone(),
             vschema: VSchemaConfig {
