@@ -1,9 +1,10 @@
-"""The bench's Python helpers, one concept a module. The entry point is run through its bash
-wrapper, which installs the tools, makes the temporary dir and cleans up:
+"""The bench's Python helpers, one concept a module. The entry points are run through their bash
+wrappers, which install the tools, make the temporary dir and clean up:
 
   matrix     the performance matrix behind `bench/run` (its docstring says how it measures)
+  callgrind  proxy instructions per query under valgrind's callgrind, behind `bench/callgrind`
 
-The machinery it uses:
+The machinery they share:
 
   common     repository root, logging, free ports, CellError
   options    the matrix's command line and its --quick-dependent defaults
@@ -20,6 +21,6 @@ The machinery it uses:
   tables     the markdown table of each section
   report     the whole markdown report and its records (JSON, bench/README.md)
 
-Run as `PYTHONPATH=bench python3 -m benchlib.matrix ...` from the repository root (what
-bench/run does).
+Run as `PYTHONPATH=bench python3 -m benchlib.matrix ...` (or benchlib.callgrind) from the
+repository root, which is what the wrappers do.
 """
