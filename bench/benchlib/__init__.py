@@ -15,6 +15,7 @@ The machinery they share:
   procstat   /proc figures: proxy and MariaDB CPU per query, RSS
   oltp       preparing the sbtest tables and running one cell direct vs proxy
   spread     the latency section's no-proxy server-spread figure
+  floor      the hop floor section: direct vs a byte relay (examples/byte_relay.rs) vs proxy
   lookup     the lookup vs scatter section
   conns      the connection-count section
   targets    the targets of issue 6 and the judging of a matrix cell

@@ -11,7 +11,7 @@ WORKLOADS = ["oltp_point_select", "oltp_read_only", "oltp_read_write", "oltp_ins
 PS_MODES = ["disable", "auto"]
 THREADS = [1, 8, 64, 256]
 TOPOLOGIES = [0, 2, 4, 16]  # 0 = unsharded (commerce)
-SECTIONS = ["matrix", "latency", "lookup", "conns"]
+SECTIONS = ["matrix", "latency", "floor", "lookup", "conns"]
 
 
 def topo_name(shards):
@@ -80,7 +80,7 @@ def cell_key(c):
 
 
 def parse_only(words):
-    """--only: section names (matrix latency lookup conns) and cell filters key=a/b with key in
+    """--only: section names (matrix latency floor lookup conns) and cell filters key=a/b with key in
     topo (unsharded or a shard count), workload (point_select ...), ps, threads."""
     sections, filters = set(), {}
     for w in words.replace(",", " ").split():

@@ -11,7 +11,9 @@ so the connection-count test sees a fresh proxy):
      full copy in database `sbdirect` on the server of the first customer shard (their direct
      baseline);
   4. runs every selected sysbench cell: a direct run, then a proxy run, `--rounds` times;
-  5. (4 shards) lookup vs scatter: the same point select by phone on `user` (phone_user_vdx) and
+  5. (4 shards) the hop floor: the unsharded point select through a byte relay that parses
+     nothing (examples/byte_relay.rs), alternating with direct and proxy runs;
+  6. (4 shards) lookup vs scatter: the same point select by phone on `user` (phone_user_vdx) and
      on `user_scatter` (same rows, no phone vindex), plus a direct run on a full copy and the
      no-proxy ceiling (each plan's backend queries sent by hand, bench/lua/lookup_ceiling.lua).
 
@@ -39,6 +41,7 @@ from .cells import cell_key, cell_topo, curated_cells, full_cells, keep, latency
 from .cluster import Cluster
 from .common import REPO, CellError, log
 from .conns import conns_bench
+from .floor import floor_bench
 from .lookup import lookup_bench
 from .oltp import prepare_cluster, run_cell
 from .options import parse_args
@@ -74,7 +77,8 @@ def main():
 
     # Clusters: the aux one (lookup, connections, unsharded cells) first, then ascending.
     wanted = {c["shards"] for c in cells if c["shards"]}
-    if "lookup" in sections or "conns" in sections or any(c["shards"] == 0 for c in cells):
+    if ("lookup" in sections or "conns" in sections or "floor" in sections
+            or any(c["shards"] == 0 for c in cells)):
         wanted.add(args.aux_shards)
     order = sorted(wanted, key=lambda s: (s != args.aux_shards, s))
     log(f"{len(cells)} sysbench cells, clusters {order}, sections {sorted(sections)}, "
@@ -96,6 +100,8 @@ def main():
                     if n == args.aux_shards:
                         if "lookup" in sections:
                             results["lookup"] = {"shards": n, "error": f"cluster: {e}"}
+                        if "floor" in sections:
+                            results["floor"] = {"error": f"cluster: {e}"}
                         if "conns" in sections:
                             results["connections"] = {"shards": n, "clients": args.clients,
                                                       "error": f"cluster: {e}"}
@@ -107,7 +113,8 @@ def main():
                         results.setdefault("spread", {})[str(n)] = server_spread(cl)
                     except Exception as e:  # a number or an error, never a silent gap
                         results.setdefault("spread", {})[str(n)] = {"error": str(e)}
-                state = prepare_cluster(cl, any(c["shards"] == 0 for c in mine),
+                floor = n == args.aux_shards and "floor" in sections
+                state = prepare_cluster(cl, floor or any(c["shards"] == 0 for c in mine),
                                         any(c["shards"] for c in mine), args, results["notes"])
                 # oltp_insert last on each table: it grows the table.
                 mine.sort(key=lambda c: (c["shards"], c["workload"] == "oltp_insert"))
@@ -129,6 +136,14 @@ def main():
                     log(f"    direct {d.get('qps', d.get('error'))} proxy "
                         f"{p.get('qps', p.get('error'))} ratio {fmt(r.get('qps_ratio'), 2)} "
                         f"cpu {fmt(p.get('proxy_cpu_us_per_query'), 1)} µs/q")
+                if floor:
+                    if state.get("unsharded"):
+                        results["floor"] = {"error": state["unsharded"]}
+                    else:
+                        try:
+                            results["floor"] = floor_bench(cl, args)
+                        except Exception as e:  # an error in the table, never a silent gap
+                            results["floor"] = {"error": f"{type(e).__name__}: {e}"}
                 if n == args.aux_shards and "lookup" in sections:
                     results["lookup"] = lookup_bench(cl, args)
                     lk = results["lookup"]

@@ -36,6 +36,8 @@ def parse_args(description):
     ap.add_argument("--start-timeout", type=int, default=300)
     ap.add_argument("--worker-threads", type=int, default=None,
                     help="the proxy's runtime threads (default: the proxy's own choice)")
+    ap.add_argument("--relay-bin", default=None,
+                    help="examples/byte_relay, for the hop floor (bench/run builds it)")
     ap.add_argument("--record", choices=["readme", "json", "none"], default=None)
     ap.add_argument("--json")
     args = ap.parse_args()

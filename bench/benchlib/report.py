@@ -13,7 +13,8 @@ import time
 
 from .cells import cell_topo, short
 from .common import REPO, log
-from .tables import conns_table, latency_table, lookup_table, matrix_table, md_escape
+from .tables import (conns_table, floor_table, latency_table, lookup_table, matrix_table,
+                     md_escape)
 
 
 def report(results, args):
@@ -48,6 +49,15 @@ def report(results, args):
                   "`SELECT 1` at one thread always to one shard server, then each to a random "
                   "one of the cluster's servers, which is what routing to a random shard does "
                   "to the servers):", "", lt, ""]
+    if results.get("floor"):
+        fl = results["floor"]
+        parts += ["**hop floor** (unsharded oltp_point_select, the commerce server; informational, "
+                  "no target: `byte_relay` is examples/byte_relay.rs, a relay that parses "
+                  "nothing and copies each client's bytes to its own connection to the server's "
+                  "Unix socket, the proxy's path, on the proxy's current-thread tokio runtime; "
+                  f"direct, relay and proxy runs alternate, {fl.get('rounds')} round(s); what "
+                  "the relay costs, any proxy on this host pays; CPU µs/query of each from its "
+                  "own /proc stat):", "", floor_table(fl), ""]
     if results.get("lookup"):
         parts += ["**lookup vs scatter** (bench/lua/lookup_point_select.lua, "
                   f"{results['lookup'].get('users')} users, {results['lookup'].get('threads')} "

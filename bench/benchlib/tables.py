@@ -187,3 +187,23 @@ def conns_table(res):
     if "error" in res:
         lines.append(f"| error: {md_escape(res['error'])} | | | | | |")
     return "\n".join(lines)
+
+
+def floor_table(res):
+    """The hop floor: direct, the byte relay and shardgate side by side, per ps-mode."""
+    lines = ["| ps-mode | threads | direct QPS | byte relay QPS | relay / direct | relay CPU "
+             "µs/query | shardgate QPS | shardgate / direct | shardgate / relay | shardgate "
+             "CPU µs/query | shardgate CPU above the relay µs/query |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for ps, m in res.get("modes", {}).items():
+        d, r, p = m["direct"], m["relay"], m["proxy"]
+        rc, pc = r.get("proxy_cpu_us_per_query"), p.get("proxy_cpu_us_per_query")
+        above = pc - rc if rc is not None and pc is not None else None
+        lines.append(f"| {ps} | {res['threads']} | {side_val(d, 'qps')} | {side_val(r, 'qps')} "
+                     f"| {fmt(m.get('relay_ratio'), 2)} "
+                     f"| {side_val(r, 'proxy_cpu_us_per_query', 1)} | {side_val(p, 'qps')} "
+                     f"| {fmt(m.get('proxy_ratio'), 2)} | {fmt(m.get('proxy_vs_relay'), 2)} "
+                     f"| {side_val(p, 'proxy_cpu_us_per_query', 1)} | {fmt(above, 1)} |")
+    if "error" in res:
+        lines.append(f"| error: {md_escape(res['error'])} | | | | | | | | | | |")
+    return "\n".join(lines)
