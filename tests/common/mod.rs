@@ -29,6 +29,8 @@
 //!   restart (shard-down tests) without disturbing others.
 //! - [`ProxyProcess`] / [`TestEnv::proxy_process`]: the env's config served by the real
 //!   `shardgate serve` binary in a child process, for tests that SIGKILL and restart the proxy.
+//! - [`placement`]: keyspace ids and the shard that holds one, to check rows on the shards;
+//!   [`errors::expect_error`]: a statement must fail with this MySQL error code.
 //! - MariaDB missing ⇒ every test using the harness panics with the install command. Never skips.
 //!
 //! Connect through the proxy with `prefer_socket=false` (as [`TestEnv::url`] does): otherwise
@@ -38,6 +40,8 @@
 
 pub mod cluster;
 pub mod env;
+pub mod errors;
+pub mod placement;
 pub mod proxy_process;
 
 pub use cluster::{backend_url, cluster, cluster_async, PrivateServer, SharedServer, TestCluster};

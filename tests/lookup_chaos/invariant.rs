@@ -2,7 +2,8 @@
 //! its lookup rows pointing at its keyspace id, no unique value is held twice, every row lives
 //! on the shard its vindex names. Lookup rows without an owner are orphans: allowed, counted.
 
-use crate::layout::{id_ksid, name_ksid, shard_of};
+use crate::common::placement::{hash_ksid, text_ksid};
+use crate::layout::shard_of;
 use crate::shard_reads::Snapshot;
 use shardgate::vindex::hash::vhash;
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ pub(crate) fn check_invariant(snap: &Snapshot) -> Verdict {
     let mut v = Verdict::default();
     let mut name_rows: HashMap<(String, i64), Vec<Option<Vec<u8>>>> = HashMap::new();
     for (shard, name, id, ksid) in &snap.names {
-        let home = shard_of(&name_ksid(name));
+        let home = shard_of(&text_ksid(name));
         if home != shard {
             v.violations.push(format!(
                 "name_user_vdx ({name:?}, {id}) is on lookup/{shard}, its vindex names lookup/{home}"
@@ -46,7 +47,7 @@ pub(crate) fn check_invariant(snap: &Snapshot) -> Verdict {
     }
     let mut owners_of_phone: HashMap<i64, Vec<i64>> = HashMap::new();
     for (shard, id, name, phone) in &snap.users {
-        let ksid = id_ksid(*id);
+        let ksid = hash_ksid(*id);
         let home = shard_of(&ksid);
         if home != shard {
             v.violations.push(format!(
@@ -90,7 +91,7 @@ pub(crate) fn check_invariant(snap: &Snapshot) -> Verdict {
         let owned = snap.users.iter().any(|(_, uid, uname, _)| {
             uid == id
                 && uname.as_deref().map(str::to_lowercase) == Some(name.to_lowercase())
-                && ksid.as_deref() == Some(id_ksid(*uid).as_slice())
+                && ksid.as_deref() == Some(hash_ksid(*uid).as_slice())
         });
         if !owned {
             v.name_orphans.push((name.clone(), *id));
@@ -98,7 +99,7 @@ pub(crate) fn check_invariant(snap: &Snapshot) -> Verdict {
     }
     for (_, phone, ksid) in &snap.phones {
         let owned = snap.users.iter().any(|(_, uid, _, uphone)| {
-            *uphone == Some(*phone) && ksid.as_deref() == Some(id_ksid(*uid).as_slice())
+            *uphone == Some(*phone) && ksid.as_deref() == Some(hash_ksid(*uid).as_slice())
         });
         if !owned {
             v.phone_orphans.push(*phone);
@@ -115,7 +116,7 @@ pub(crate) fn check_invariant(snap: &Snapshot) -> Verdict {
 fn the_invariant_check_flags_what_is_broken() {
     let user = |id: i64, name: &str, phone: Option<i64>| {
         (
-            shard_of(&id_ksid(id)).to_string(),
+            shard_of(&hash_ksid(id)).to_string(),
             id,
             Some(name.to_string()),
             phone,
@@ -123,17 +124,17 @@ fn the_invariant_check_flags_what_is_broken() {
     };
     let name = |name: &str, id: i64, ksid_of: i64| {
         (
-            shard_of(&name_ksid(name)).to_string(),
+            shard_of(&text_ksid(name)).to_string(),
             name.to_string(),
             id,
-            Some(id_ksid(ksid_of)),
+            Some(hash_ksid(ksid_of)),
         )
     };
     let phone = |phone: i64, ksid_of: i64| {
         (
             shard_of(&vhash(phone as u64)).to_string(),
             phone,
-            Some(id_ksid(ksid_of)),
+            Some(hash_ksid(ksid_of)),
         )
     };
     let good = Snapshot {
@@ -183,7 +184,7 @@ fn the_invariant_check_flags_what_is_broken() {
 
     let misplaced = Snapshot {
         users: vec![(
-            if shard_of(&id_ksid(1)) == "-80" {
+            if shard_of(&hash_ksid(1)) == "-80" {
                 "80-"
             } else {
                 "-80"
@@ -194,7 +195,7 @@ fn the_invariant_check_flags_what_is_broken() {
             None,
         )],
         names: vec![(
-            if shard_of(&name_ksid("alice")) == "-80" {
+            if shard_of(&text_ksid("alice")) == "-80" {
                 "80-"
             } else {
                 "-80"
@@ -202,7 +203,7 @@ fn the_invariant_check_flags_what_is_broken() {
             .to_string(),
             "alice".into(),
             1,
-            Some(id_ksid(1)),
+            Some(hash_ksid(1)),
         )],
         phones: Vec::new(),
     };

@@ -1,13 +1,10 @@
-//! The keyspaces and tables under test, and the keyspace ids that say where each row belongs:
+//! The keyspaces and tables under test and the shard that holds a keyspace id on their layout:
 //! `customer.user` with its two consistent lookup vindexes, and their lookup tables in
-//! `lookup`, created directly on the shards.
+//! `lookup`, created directly on the shards (keyspace ids: [`crate::common::placement`]).
 
 use crate::common::{EnvSpec, KeyspaceSpec, TestEnv};
 use mysql_async::prelude::*;
 use serde_json::json;
-use shardgate::keyrange::KeyRange;
-use shardgate::vindex::hash::vhash;
-use shardgate::vindex::{unicode_loose_md5, SqlValue};
 
 /// The shards of both keyspaces.
 pub(crate) const SHARDS: [&str; 2] = ["-80", "80-"];
@@ -102,25 +99,5 @@ pub(crate) async fn create_tables(env: &TestEnv) {
 
 /// The shard (of [`SHARDS`]) whose key range holds `ksid`.
 pub(crate) fn shard_of(ksid: &[u8]) -> &'static str {
-    SHARDS
-        .iter()
-        .copied()
-        .find(|s| {
-            KeyRange::parse_shard_name(s)
-                .expect("shard name")
-                .contains(ksid)
-        })
-        .expect("the shards cover every keyspace id")
-}
-
-/// `hash(id)`: the keyspace id of a user row, and what its lookup rows must hold.
-pub(crate) fn id_ksid(id: i64) -> Vec<u8> {
-    vhash(id as u64).to_vec()
-}
-
-/// `unicode_loose_md5(name)`: which `lookup` shard holds a name's lookup rows.
-pub(crate) fn name_ksid(name: &str) -> Vec<u8> {
-    unicode_loose_md5::ksid(&SqlValue::varchar(name.as_bytes()))
-        .expect("unicode_loose_md5")
-        .to_vec()
+    crate::common::placement::shard_of(&SHARDS, ksid)
 }

@@ -32,10 +32,12 @@ mod shard_reads;
 mod workload;
 
 use clients::{client, Stats};
+use common::errors::expect_error;
+use common::placement::{hash_ksid, text_ksid};
 use common::TestEnv;
 use invariant::check_invariant;
 use killer::{kill_schedule, killer};
-use layout::{create_tables, id_ksid, name_ksid, shard_of, spec};
+use layout::{create_tables, shard_of, spec};
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 use rand::rngs::StdRng;
@@ -56,15 +58,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Ids used by the checks after the workload (outside `1..=ID_SPACE`).
 const PROBE_ID: i64 = 100_000;
 const PROBE_PHONE: i64 = 9_000_000;
-
-fn expect_1062(result: Result<(), mysql_async::Error>, what: &str) {
-    match result {
-        Err(mysql_async::Error::Server(e)) => {
-            assert_eq!(e.code, 1062, "{what}: expected 1062, got {e}")
-        }
-        other => panic!("{what}: expected error 1062, got {other:?}"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn lookups_stay_consistent_while_the_proxy_is_killed() {
@@ -159,11 +152,12 @@ async fn lookups_stay_consistent_while_the_proxy_is_killed() {
     ))
     .await
     .expect("insert of a free phone");
-    expect_1062(
+    expect_error(
         c.query_drop(format!(
             "INSERT INTO user (id, name, phone) VALUES ({second}, 'zed', {phone})"
         ))
         .await,
+        1062,
         "insert of a taken phone",
     );
     assert!(user_exists(&env, first).await);
@@ -171,19 +165,20 @@ async fn lookups_stay_consistent_while_the_proxy_is_killed() {
         !user_exists(&env, second).await,
         "the refused row is absent"
     );
-    assert_eq!(phone_row(&env, phone).await, Some(Some(id_ksid(first))));
+    assert_eq!(phone_row(&env, phone).await, Some(Some(hash_ksid(first))));
     // The same for a phone the workload left taken, if any.
     if let Some((_, id, _, Some(taken))) = snap.users.iter().find(|u| u.3.is_some()) {
         let (id, taken) = (*id, *taken);
-        expect_1062(
+        expect_error(
             c.query_drop(format!(
                 "INSERT INTO user (id, name, phone) VALUES ({}, 'zed', {taken})",
                 PROBE_ID + 3
             ))
             .await,
+            1062,
             "insert of a phone the workload left taken",
         );
-        assert_eq!(phone_row(&env, taken).await, Some(Some(id_ksid(id))));
+        assert_eq!(phone_row(&env, taken).await, Some(Some(hash_ksid(id))));
         assert!(!user_exists(&env, PROBE_ID + 3).await);
     }
 
@@ -196,7 +191,7 @@ async fn lookups_stay_consistent_while_the_proxy_is_killed() {
         .await;
     l.exec_drop(
         "INSERT INTO phone_user_vdx (phone, keyspace_id) VALUES (?, ?)",
-        (orphan, id_ksid(nobody)),
+        (orphan, hash_ksid(nobody)),
     )
     .await
     .expect("planting an orphan");
@@ -208,14 +203,14 @@ async fn lookups_stay_consistent_while_the_proxy_is_killed() {
     .await
     .expect("an orphaned phone can be inserted again");
     assert!(user_exists(&env, owner).await);
-    assert_eq!(phone_row(&env, orphan).await, Some(Some(id_ksid(owner))));
+    assert_eq!(phone_row(&env, orphan).await, Some(Some(hash_ksid(owner))));
 
     // The same for a non-unique orphan (name, id) with a stale keyspace id.
     let again = PROBE_ID + 5;
-    let mut l = env.shard_conn("lookup", shard_of(&name_ksid("olga"))).await;
+    let mut l = env.shard_conn("lookup", shard_of(&text_ksid("olga"))).await;
     l.exec_drop(
         "INSERT INTO name_user_vdx (name, id, keyspace_id) VALUES ('olga', ?, ?)",
-        (again, id_ksid(nobody)),
+        (again, hash_ksid(nobody)),
     )
     .await
     .expect("planting a name orphan");
@@ -227,7 +222,7 @@ async fn lookups_stay_consistent_while_the_proxy_is_killed() {
     .expect("an orphaned (name, id) can be inserted again");
     assert_eq!(
         name_row(&env, "olga", again).await,
-        Some(Some(id_ksid(again)))
+        Some(Some(hash_ksid(again)))
     );
 
     // Phone orphans the kills left behind are reclaimable too (a few of them).
@@ -238,7 +233,7 @@ async fn lookups_stay_consistent_while_the_proxy_is_killed() {
         ))
         .await
         .unwrap_or_else(|e| panic!("reclaiming orphaned phone {phone}: {e}"));
-        assert_eq!(phone_row(&env, *phone).await, Some(Some(id_ksid(id))));
+        assert_eq!(phone_row(&env, *phone).await, Some(Some(hash_ksid(id))));
     }
 
     c.disconnect().await.expect("disconnect");

@@ -1,8 +1,9 @@
 //! Reading the shards directly, past the proxy: every owner and lookup row at once (a
 //! [`Snapshot`]), or the one lookup row or owner row a later check is about.
 
+use crate::common::placement::text_ksid;
 use crate::common::TestEnv;
-use crate::layout::{name_ksid, shard_of, SHARDS};
+use crate::layout::{shard_of, SHARDS};
 use mysql_async::prelude::*;
 use shardgate::vindex::hash::vhash;
 
@@ -70,7 +71,7 @@ pub(crate) async fn phone_row(env: &TestEnv, phone: i64) -> Option<Option<Vec<u8
 
 /// The keyspace id of the `(name, id)` lookup row, if there is one.
 pub(crate) async fn name_row(env: &TestEnv, name: &str, id: i64) -> Option<Option<Vec<u8>>> {
-    let shard = shard_of(&name_ksid(name));
+    let shard = shard_of(&text_ksid(name));
     let mut l = env.shard_conn("lookup", shard).await;
     let row: Option<Option<Vec<u8>>> = l
         .exec_first(

@@ -2,7 +2,8 @@
 //! only the owners' shards, IN lists are batched per lookup shard, no match means no
 //! `customer` shard, and the cheapest vindex wins (`id = ` over `phone = ` over `name = `).
 
-use crate::placement::{phone_shard, shard_of, text_ksid, user_shard};
+use crate::common::placement::text_ksid;
+use crate::placement::{phone_shard, shard_of, user_shard};
 use crate::vexplain::{queries, shards, vexplain};
 use crate::{setup, sorted};
 use mysql_async::prelude::*;

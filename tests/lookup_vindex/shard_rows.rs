@@ -1,8 +1,9 @@
 //! The rows on the shards, read directly (past the proxy), and the rows the tests expect
 //! there: every lookup row of each lookup table and every user id, each with its shard.
 
+use crate::common::placement::{hash_ksid, text_ksid};
 use crate::common::TestEnv;
-use crate::placement::{id_ksid, phone_shard, shard_of, text_ksid, user_shard};
+use crate::placement::{phone_shard, shard_of, user_shard};
 use crate::SHARDS;
 use mysql_async::prelude::*;
 
@@ -71,7 +72,7 @@ pub(crate) async fn user_ids(env: &TestEnv) -> Vec<i64> {
 
 /// The expected `phone_user_vdx` row of user `id` holding `phone`.
 pub(crate) fn phone_row(phone: i64, id: i64) -> (String, i64, Vec<u8>) {
-    (phone_shard(phone), phone, id_ksid(id))
+    (phone_shard(phone), phone, hash_ksid(id))
 }
 
 /// The expected `name_user_vdx` row of user `id` named `name`.
@@ -80,6 +81,6 @@ pub(crate) fn name_row(name: &str, id: i64) -> (String, String, i64, Vec<u8>) {
         shard_of(&text_ksid(name)),
         name.to_string(),
         id,
-        id_ksid(id),
+        hash_ksid(id),
     )
 }

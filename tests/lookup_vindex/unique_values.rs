@@ -2,19 +2,10 @@
 //! twice in one statement, inside a transaction), INSERT IGNORE drops just the rows that
 //! would take one, and a refused statement leaves no lookup rows behind.
 
+use crate::common::errors::expect_error;
 use crate::shard_rows::{name_row, name_rows, phone_row, phone_rows, user_ids};
 use crate::{setup, sorted};
 use mysql_async::prelude::*;
-
-/// Asserts that `result` is MySQL error 1062 (duplicate entry); `what` names the case.
-fn expect_1062<T: std::fmt::Debug>(result: Result<T, mysql_async::Error>, what: &str) {
-    match result {
-        Err(mysql_async::Error::Server(e)) => {
-            assert_eq!(e.code, 1062, "{what}: expected 1062, got {e}")
-        }
-        other => panic!("{what}: expected error 1062, got {other:?}"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_taken_unique_value_is_refused_or_ignored() {
@@ -22,16 +13,18 @@ async fn a_taken_unique_value_is_refused_or_ignored() {
     c.query_drop("INSERT INTO user (id, name, phone) VALUES (20, 'ann', 5553000)")
         .await
         .expect("insert");
-    expect_1062(
+    expect_error(
         c.query_drop("INSERT INTO user (id, name, phone) VALUES (21, 'ben', 5553000)")
             .await,
+        1062,
         "a taken phone",
     );
-    expect_1062(
+    expect_error(
         c.query_drop(
             "INSERT INTO user (id, name, phone) VALUES (27, 'cid', 5553027), (28, 'dee', 5553027)",
         )
         .await,
+        1062,
         "the same phone twice in one statement",
     );
     // INSERT IGNORE drops the row whose phone is taken, keeps the others.
@@ -46,9 +39,10 @@ async fn a_taken_unique_value_is_refused_or_ignored() {
     .expect("insert ignore");
     assert_eq!(c.affected_rows(), 1, "one of two rows was dropped");
     // An UPDATE to a taken phone is refused and changes nothing.
-    expect_1062(
+    expect_error(
         c.query_drop("UPDATE user SET phone = 5553000 WHERE id = 24")
             .await,
+        1062,
         "update to a taken phone",
     );
     assert_eq!(user_ids(&env).await, vec![20, 24]);
@@ -74,9 +68,10 @@ async fn a_taken_unique_value_is_refused_or_ignored() {
     // Inside an explicit transaction a refused statement does not take its row with it; the
     // transaction either continues (statement rolled back) or is failed as a whole.
     c.query_drop("BEGIN").await.expect("begin");
-    expect_1062(
+    expect_error(
         c.query_drop("INSERT INTO user (id, name, phone) VALUES (25, 'fay', 5553000)")
             .await,
+        1062,
         "a taken phone in a transaction",
     );
     let continued = c
