@@ -34,7 +34,7 @@ import time
 import tomllib
 
 from .cluster import Cluster
-from .common import CellError, first_error_line, free_port, log
+from .common import CellError, first_error_line, free_port, log, run_main, start_server
 from .oltp import prepare_oltp
 from .report import binary_info, loadavg
 from .sysbench import SYSBENCH_DIR, oltp_extra, parse_sysbench, sysbench
@@ -101,27 +101,11 @@ class CallgrindProxy:
 
     def start(self):
         config = valgrind_config(self.cl, self.port)
-        logpath = self.out + ".log"
-        logf = open(logpath, "ab")
-        self.proc = subprocess.Popen(
+        self.proc = start_server(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.out}.%p.out",
              self.args.bin, "serve", "--config", config],
-            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        logf.close()
-        with open(os.path.join(self.args.work, "pids"), "a") as f:
-            f.write(f"{self.proc.pid}\n")
-        deadline = time.time() + self.args.start_timeout
-        while time.time() < deadline:
-            with open(logpath, "rb") as f:
-                text = f.read().decode(errors="replace")
-            if "serving MySQL" in text:
-                return
-            if self.proc.poll() is not None:
-                raise CellError(f"shardgate serve under callgrind exited "
-                                f"({self.proc.returncode}): {first_error_line(text)}")
-            time.sleep(0.3)
-        raise CellError(f"shardgate serve under callgrind did not serve within "
-                        f"{self.args.start_timeout} s")
+            self.out + ".log", self.args.work, "serving MySQL", self.args.start_timeout,
+            "shardgate serve under callgrind", poll=0.3)
 
     def control(self, *opts):
         p = subprocess.run(["callgrind_control", *opts, str(self.proc.pid)],
@@ -233,11 +217,4 @@ def main():
 
 
 if __name__ == "__main__":
-    def _term(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _term)
-    try:
-        main()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run_main(main)

@@ -13,7 +13,7 @@ import subprocess
 import time
 import tomllib
 
-from .common import REPO, CellError, first_error_line, free_port, log
+from .common import REPO, free_port, log, start_server
 
 
 def vschemas(shards, tables, with_lookup):
@@ -57,34 +57,16 @@ class Cluster:
             with open(os.path.join(self.dir, "vschema", f"{ks}.json"), "w") as f:
                 json.dump(vs, f, indent=2)
         self.port = free_port()
-        logpath = self.dir + ".log"
-        logf = open(logpath, "ab")
         log(f"starting shardgate local --shards {self.shards} on port {self.port} ...")
         t0 = time.time()
         # cwd = repo root: `local` applies ./schema/<keyspace>.sql to every shard.
-        self.proc = subprocess.Popen(
+        self.proc = start_server(
             [self.args.bin, "local", "--dir", self.dir, "--shards", str(self.shards),
              "--port", str(self.port)] + (
                 ["--worker-threads", str(self.args.worker_threads)]
-                if self.args.worker_threads else []), stdout=logf, stderr=subprocess.STDOUT, cwd=REPO,
-            stdin=subprocess.DEVNULL)
-        logf.close()
-        with open(os.path.join(self.args.work, "pids"), "a") as f:
-            f.write(f"{self.proc.pid}\n")
-        deadline = time.time() + self.args.start_timeout
-        while time.time() < deadline:
-            with open(logpath, "rb") as f:
-                text = f.read().decode(errors="replace")
-            if "is serving MySQL" in text:
-                break
-            if self.proc.poll() is not None:
-                raise CellError(f"shardgate local exited ({self.proc.returncode}): "
-                                f"{first_error_line(text)}")
-            time.sleep(0.2)
-        else:
-            self.stop()
-            raise CellError(f"shardgate local --shards {self.shards} did not serve within "
-                            f"{self.args.start_timeout} s")
+                if self.args.worker_threads else []),
+            self.dir + ".log", self.args.work, "is serving MySQL", self.args.start_timeout,
+            f"shardgate local --shards {self.shards}", cwd=REPO)
         with open(os.path.join(self.dir, "shardgate.toml"), "rb") as f:
             cfg = tomllib.load(f)
         for ks in cfg["keyspaces"]:

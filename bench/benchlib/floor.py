@@ -10,9 +10,8 @@ direct only.
 
 import os
 import subprocess
-import time
 
-from .common import CellError, free_port, log
+from .common import CellError, free_port, log, start_server
 from .procstat import measured, with_cpu_split
 from .sysbench import mean_runs, oltp_run
 
@@ -22,23 +21,9 @@ class Relay:
 
     def __init__(self, binary, backend, work):
         self.port = free_port()
-        self.logpath = os.path.join(work, "byte_relay.log")
-        with open(self.logpath, "ab") as logf:
-            self.proc = subprocess.Popen([binary, f"127.0.0.1:{self.port}", backend],
-                                         stdout=logf, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        with open(os.path.join(work, "pids"), "a") as f:
-            f.write(f"{self.proc.pid}\n")
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            with open(self.logpath, "rb") as f:
-                if b"serving" in f.read():
-                    return
-            if self.proc.poll() is not None:
-                raise CellError(f"byte_relay exited ({self.proc.returncode})")
-            time.sleep(0.05)
-        self.stop()
-        raise CellError("byte_relay did not serve within 10 s")
+        self.proc = start_server([binary, f"127.0.0.1:{self.port}", backend],
+                                 os.path.join(work, "byte_relay.log"), work, "serving", 10,
+                                 "byte_relay", poll=0.05)
 
     def stop(self):
         if self.proc.poll() is None:

@@ -31,15 +31,13 @@ only once reaped). The launcher's own extra work while serving is a 2 s server w
 
 import datetime
 import os
-import signal
 import subprocess
-import sys
 import time
 import traceback
 
 from .cells import cell_key, cell_topo, curated_cells, full_cells, keep, latency_cells, short
 from .cluster import Cluster
-from .common import REPO, CellError, log
+from .common import REPO, CellError, log, run_main
 from .conns import conns_bench
 from .floor import floor_bench
 from .lookup import lookup_bench
@@ -162,11 +160,4 @@ def main():
 
 
 if __name__ == "__main__":
-    def _term(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _term)
-    try:
-        main()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run_main(main)
