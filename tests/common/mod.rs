@@ -30,7 +30,9 @@
 //! - [`ProxyProcess`] / [`TestEnv::proxy_process`]: the env's config served by the real
 //!   `shardgate serve` binary in a child process, for tests that SIGKILL and restart the proxy.
 //! - [`placement`]: keyspace ids and the shard that holds one, to check rows on the shards;
-//!   [`errors::expect_error`]: a statement must fail with this MySQL error code.
+//!   [`errors::expect_error`]: a statement must fail with this MySQL error code;
+//!   [`user_lookups::UserLookups`]: the owner table with its lookup vindexes, as the lookup
+//!   tests set it up.
 //! - MariaDB missing ⇒ every test using the harness panics with the install command. Never skips.
 //!
 //! Connect through the proxy with `prefer_socket=false` (as [`TestEnv::url`] does): otherwise
@@ -43,6 +45,7 @@ pub mod env;
 pub mod errors;
 pub mod placement;
 pub mod proxy_process;
+pub mod user_lookups;
 
 pub use cluster::{backend_url, cluster, cluster_async, PrivateServer, SharedServer, TestCluster};
 pub use env::{BackendSession, EnvSpec, KeyspaceSpec, ShardPlacement, TestEnv};

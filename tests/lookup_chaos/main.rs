@@ -37,7 +37,7 @@ use common::placement::{hash_ksid, text_ksid};
 use common::TestEnv;
 use invariant::check_invariant;
 use killer::{kill_schedule, killer};
-use layout::{create_tables, shard_of, spec};
+use layout::{shard_of, LAYOUT};
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 use rand::rngs::StdRng;
@@ -72,8 +72,8 @@ async fn lookups_stay_consistent_while_the_proxy_is_killed() {
         });
     eprintln!("lookup_chaos: seed {seed} (replay the choices with LOOKUP_CHAOS_SEED={seed})");
     let test_started = Instant::now();
-    let env = TestEnv::start(spec()).await;
-    create_tables(&env).await;
+    let env = TestEnv::start(LAYOUT.spec()).await;
+    LAYOUT.create_tables(&env).await;
     let mut proxy = env.proxy_process().await;
     let url = proxy.url(Some("customer"));
 

@@ -29,101 +29,22 @@ mod unique_values;
 mod vexplain;
 mod write_only;
 
-use common::{EnvSpec, KeyspaceSpec, TestEnv};
+use common::user_lookups::UserLookups;
+use common::TestEnv;
 use mysql_async::prelude::*;
 use mysql_async::Conn;
-use serde_json::json;
 
-/// The shards of both keyspaces.
-const SHARDS: [&str; 2] = ["-80", "80-"];
+pub(crate) use common::user_lookups::SHARDS;
 
-/// The environment: `customer` and `lookup` on [`SHARDS`], with the VSchemas of the layout
-/// described at the top.
-fn spec() -> EnvSpec {
-    let customer = json!({
-        "sharded": true,
-        "vindexes": {
-            "hash": {"type": "hash"},
-            "name_user_vdx": {
-                "type": "consistent_lookup",
-                "params": {"table": "lookup.name_user_vdx", "from": "name,id", "to": "keyspace_id"},
-                "owner": "user"
-            },
-            "phone_user_vdx": {
-                "type": "consistent_lookup_unique",
-                "params": {
-                    "table": "lookup.phone_user_vdx", "from": "phone", "to": "keyspace_id",
-                    "ignore_nulls": "true"
-                },
-                "owner": "user"
-            },
-            "email_user_vdx": {
-                "type": "consistent_lookup_unique",
-                "params": {
-                    "table": "lookup.email_user_vdx", "from": "email", "to": "keyspace_id",
-                    "ignore_nulls": "true", "write_only": "true"
-                },
-                "owner": "user"
-            }
-        },
-        "tables": {
-            "user": {
-                "column_vindexes": [
-                    {"column": "id", "name": "hash"},
-                    {"columns": ["name", "id"], "name": "name_user_vdx"},
-                    {"column": "phone", "name": "phone_user_vdx"},
-                    {"column": "email", "name": "email_user_vdx"}
-                ]
-            }
-        }
-    });
-    let lookup = json!({
-        "sharded": true,
-        "vindexes": {
-            "unicode_loose_md5": {"type": "unicode_loose_md5"},
-            "hash": {"type": "hash"}
-        },
-        "tables": {
-            "name_user_vdx": {"column_vindexes": [{"column": "name", "name": "unicode_loose_md5"}]},
-            "phone_user_vdx": {"column_vindexes": [{"column": "phone", "name": "hash"}]},
-            "email_user_vdx": {"column_vindexes": [{"column": "email", "name": "unicode_loose_md5"}]}
-        }
-    });
-    EnvSpec::default()
-        .with_keyspace(KeyspaceSpec::sharded("customer", &SHARDS, customer))
-        .with_keyspace(KeyspaceSpec::sharded("lookup", &SHARDS, lookup))
-}
-
-/// The owner table, with an index on every lookup column.
-const USER_DDL: &str = "CREATE TABLE user (
-    id BIGINT NOT NULL PRIMARY KEY,
-    name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci,
-    phone BIGINT,
-    email VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci,
-    KEY name (name), KEY phone (phone), KEY email (email))";
-/// The lookup tables of the three lookup vindexes.
-const LOOKUP_DDL: [&str; 3] = [
-    "CREATE TABLE name_user_vdx (
-        name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL,
-        id BIGINT NOT NULL, keyspace_id VARBINARY(128), PRIMARY KEY (name, id))",
-    "CREATE TABLE phone_user_vdx (
-        phone BIGINT NOT NULL, keyspace_id VARBINARY(128), PRIMARY KEY (phone))",
-    "CREATE TABLE email_user_vdx (
-        email VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL,
-        keyspace_id VARBINARY(128), PRIMARY KEY (email))",
-];
+/// The layout described at the top.
+const LAYOUT: UserLookups = UserLookups {
+    write_only_email: true,
+};
 
 /// Starts the env, creates the tables directly on every shard, returns a client on `customer`.
 async fn setup() -> (TestEnv, Conn) {
-    let env = TestEnv::start(spec()).await;
-    for shard in SHARDS {
-        let mut c = env.shard_conn("customer", shard).await;
-        c.query_drop(USER_DDL).await.expect("user DDL");
-        let mut l = env.shard_conn("lookup", shard).await;
-        for ddl in LOOKUP_DDL {
-            l.query_drop(ddl).await.expect("lookup DDL");
-        }
-    }
+    let env = TestEnv::start(LAYOUT.spec()).await;
+    LAYOUT.create_tables(&env).await;
     let mut c = env.client().await;
     c.query_drop("USE customer").await.expect("use customer");
     (env, c)
