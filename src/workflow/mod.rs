@@ -26,6 +26,7 @@ mod backfill;
 mod create;
 pub mod cursor;
 pub mod error;
+mod failpoint;
 pub mod store;
 mod verify;
 

@@ -63,26 +63,65 @@ pub async fn ensure(shard: &Arc<Shard>) -> Result<(), ProxyError> {
     Ok(())
 }
 
+const REPLACE: &str = "REPLACE INTO `_shardgate`.`vindex_workflows` (target_db, workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+fn params(shard: &Shard, row: &StreamRow) -> mysql_async::Params {
+    (
+        shard.database.as_str(),
+        row.workflow.as_str(),
+        row.source_shard.as_str(),
+        row.state.as_str(),
+        row.phase.as_str(),
+        row.message.as_str(),
+        row.last_pk.as_deref(),
+        row.rows_copied,
+        row.rows_total,
+        row.definition.as_str(),
+    )
+        .into()
+}
+
 /// Writes (inserts or replaces) a stream's row.
 pub async fn save(shard: &Arc<Shard>, row: &StreamRow) -> Result<(), ProxyError> {
     let mut c = shard.get_conn().await?;
-    c.exec_drop(
-        "REPLACE INTO `_shardgate`.`vindex_workflows` (target_db, workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            shard.database.as_str(),
-            row.workflow.as_str(),
-            row.source_shard.as_str(),
-            row.state.as_str(),
-            row.phase.as_str(),
-            row.message.as_str(),
-            row.last_pk.as_deref(),
-            row.rows_copied,
-            row.rows_total,
-            row.definition.as_str(),
-        ),
-    )
-    .await
-    .map_err(|e| err(shard, e))
+    c.exec_drop(REPLACE, params(shard, row))
+        .await
+        .map_err(|e| err(shard, e))
+}
+
+/// Writes the rows of every stream of a new workflow in one transaction: all of them or
+/// none. `fail_after_first` (test injection) fails after the first row is written, inside
+/// the transaction.
+pub async fn save_all(
+    shard: &Arc<Shard>,
+    rows: &[StreamRow],
+    fail_after_first: bool,
+) -> Result<(), crate::workflow::WorkflowError> {
+    let mut c = shard.get_conn().await?;
+    c.query_drop("START TRANSACTION")
+        .await
+        .map_err(|e| err(shard, e))?;
+    let mut result = Ok(());
+    for (i, row) in rows.iter().enumerate() {
+        if i == 1 && fail_after_first {
+            result = Err(super::failpoint::error("save_streams"));
+            break;
+        }
+        if let Err(e) = c.exec_drop(REPLACE, params(shard, row)).await {
+            result = Err(err(shard, e).into());
+            break;
+        }
+    }
+    if result.is_ok() {
+        if let Err(e) = c.query_drop("COMMIT").await {
+            result = Err(err(shard, e).into());
+        }
+    }
+    if result.is_err() {
+        // A broken connection rolls back on its own; the pool discards it.
+        let _ = c.query_drop("ROLLBACK").await;
+    }
+    result
 }
 
 /// Every stream row stored for this shard's database (none when the table does not exist).

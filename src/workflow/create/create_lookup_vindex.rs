@@ -1,7 +1,9 @@
 //! `CreateLookupVindex`: checks the spec against the VSchema and the shards, then creates the
-//! lookup table, saves both VSchema files (the vindex `write_only`), swaps the in-memory
-//! VSchema and starts one backfill stream per source shard; a failing step undoes the steps
-//! before it.
+//! lookup table, stores every source shard's stream row (one transaction), saves both
+//! VSchema files (the vindex `write_only`), swaps the in-memory VSchema and starts one
+//! backfill stream per source shard; a failing step undoes the steps before it. Failpoints
+//! (`save_streams`, `after_streams_saved`, `save_vschema`, see `failpoint`) let tests fail
+//! each step.
 
 use super::lookup_table::{column_definition, default_table_vindex, table_state};
 use super::spec::parse_spec;
@@ -10,6 +12,7 @@ use crate::admin::CreateOptions;
 use crate::backend::Shard;
 use crate::server::ProxyState;
 use crate::vschema::VSchema;
+use crate::workflow::failpoint;
 use crate::workflow::store::{self, StreamRow};
 use crate::workflow::{Definition, WorkflowError};
 use mysql_async::prelude::Queryable;
@@ -278,22 +281,6 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
         undo_tables(created, spec.lookup_table.clone()).await;
         return Err(e.into());
     }
-    let mut saved: Vec<(&str, Value)> = Vec::new();
-    for (ks, json) in &edits {
-        let before = vschema
-            .keyspace(ks)
-            .map(|k| k.raw.clone())
-            .unwrap_or_else(|| json!({}));
-        if let Err(e) = VSchema::save_keyspace(&dir, ks, json) {
-            for (k, old) in saved {
-                let _ = VSchema::save_keyspace(&dir, k, &old);
-            }
-            undo_tables(created, spec.lookup_table.clone()).await;
-            return Err(e.into());
-        }
-        saved.push((ks, before));
-    }
-    state.vschema.store(Arc::new(next));
     let def = Definition {
         keyspace: opts.keyspace.clone(),
         vindex: spec.vindex.clone(),
@@ -308,10 +295,19 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
         source_vschema_before: source.raw.clone(),
         target_vschema_before: target.raw.clone(),
     };
-    let definition = serde_json::to_string(&def)
-        .map_err(|e| WorkflowError::Invalid(format!("workflow definition: {e}")))?;
-    for s in &source_shards {
-        let row = StreamRow {
+    let definition = match serde_json::to_string(&def) {
+        Ok(d) => d,
+        Err(e) => {
+            undo_tables(created, spec.lookup_table.clone()).await;
+            return invalid(format!("workflow definition: {e}"));
+        }
+    };
+    // Every source shard's stream row, in one transaction, BEFORE the VSchema changes: once
+    // the vindex exists (write_only), no source shard may be left without a stream that
+    // backfills it. A failure here leaves nothing behind.
+    let rows: Vec<StreamRow> = source_shards
+        .iter()
+        .map(|s| StreamRow {
             workflow: workflow.clone(),
             source_shard: s.name.clone(),
             state: "Copying".into(),
@@ -321,8 +317,46 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
             rows_copied: 0,
             rows_total: 0,
             definition: definition.clone(),
+        })
+        .collect();
+    let store_at = &target_shards[0];
+    let scope = store_at.database.clone();
+    if let Err(e) = store::save_all(store_at, &rows, failpoint::hit("save_streams", &scope)).await {
+        undo_tables(created, spec.lookup_table.clone()).await;
+        return Err(e);
+    }
+    // From here a failure also removes the stream rows.
+    let undo_rows = |workflow: String| async move {
+        let _ = store::delete(store_at, &workflow).await;
+    };
+    if failpoint::hit("after_streams_saved", &scope) {
+        undo_rows(workflow.clone()).await;
+        undo_tables(created, spec.lookup_table.clone()).await;
+        return Err(failpoint::error("after_streams_saved"));
+    }
+    let mut saved: Vec<(&str, Value)> = Vec::new();
+    for (ks, json) in &edits {
+        let before = vschema
+            .keyspace(ks)
+            .map(|k| k.raw.clone())
+            .unwrap_or_else(|| json!({}));
+        let failed = if failpoint::hit("save_vschema", &scope) && !saved.is_empty() {
+            Err(failpoint::error("save_vschema"))
+        } else {
+            VSchema::save_keyspace(&dir, ks, json).map_err(WorkflowError::from)
         };
-        store::save(&target_shards[0], &row).await?;
+        if let Err(e) = failed {
+            for (k, old) in saved {
+                let _ = VSchema::save_keyspace(&dir, k, &old);
+            }
+            undo_rows(workflow.clone()).await;
+            undo_tables(created, spec.lookup_table.clone()).await;
+            return Err(e);
+        }
+        saved.push((ks, before));
+    }
+    state.vschema.store(Arc::new(next));
+    for row in rows {
         state.workflows.start_stream(state, def.clone(), row);
     }
     Ok(format!(

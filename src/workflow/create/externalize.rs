@@ -17,15 +17,7 @@ pub async fn externalize(
     let _guard = state.workflow_admin.lock().await;
     let workflow = format!("{keyspace}.{vindex}");
     let (def, rows) = find(state, &workflow).await?;
-    for r in &rows {
-        if r.phase == "copy" || r.state == "Error" || (r.phase == "verify" && r.state != "Running")
-        {
-            return invalid(format!(
-                "workflow {workflow} is not in sync yet: stream {} is {} ({}); wait for \"Stopped after copy\"",
-                r.source_shard, r.state, r.message
-            ));
-        }
-    }
+    in_sync(&workflow, &shards_of(state, keyspace)?, &rows)?;
     let vschema = state.vschema.load_full();
     let source = vschema
         .keyspace(keyspace)
@@ -50,4 +42,38 @@ pub async fn externalize(
         "vindex {workflow} externalized: reads on {}.{} now route through it",
         def.owner_table, def.vindex
     ))
+}
+
+/// Every source shard of the owner keyspace must have a stream that finished its copy and
+/// verify (`done`, `Stopped` or `Running`): a shard without a stored stream was never
+/// backfilled, so its rows could be missing from the lookup table.
+fn in_sync(
+    workflow: &str,
+    source_shards: &[Arc<crate::backend::Shard>],
+    rows: &[store::StreamRow],
+) -> Result<(), WorkflowError> {
+    for s in source_shards {
+        let Some(r) = rows.iter().find(|r| r.source_shard == s.name) else {
+            return invalid(format!(
+                "workflow {workflow} has no stream for source shard {}: that shard was never backfilled; run CancelLookupVindex and create the vindex again",
+                s.name
+            ));
+        };
+        if r.phase != "done" || !(r.state == "Stopped" || r.state == "Running") {
+            return invalid(format!(
+                "workflow {workflow} is not in sync yet: stream {} is {} ({}); wait for \"Stopped after copy\"",
+                r.source_shard, r.state, r.message
+            ));
+        }
+    }
+    if let Some(r) = rows
+        .iter()
+        .find(|r| !source_shards.iter().any(|s| s.name == r.source_shard))
+    {
+        return invalid(format!(
+            "workflow {workflow} has a stream for {}, which is not a shard of its keyspace",
+            r.source_shard
+        ));
+    }
+    Ok(())
 }

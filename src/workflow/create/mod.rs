@@ -4,10 +4,14 @@
 //! Everything is checked before anything changes (`create-lookup-vindex.md` §3.2): one lookup
 //! vindex of a type we maintain, an owner table that exists with one column per from column,
 //! names not taken by something different, a lookup table that is absent or empty. Then:
-//! create the lookup table on every target shard → save the target VSchema file → save the
-//! source VSchema file (vindex `write_only`) → swap the in-memory VSchema → store the stream
-//! rows and start them. A failure undoes the steps already done, so a failed create leaves
-//! VSchema and shards as they were; an identical create of an existing workflow is a no-op.
+//! create the lookup table on every target shard → store the stream rows of EVERY source
+//! shard (one transaction on the state shard) → save the target VSchema file → save the
+//! source VSchema file (vindex `write_only`) → swap the in-memory VSchema → start the
+//! streams. So once the vindex exists, every source shard has a stream that backfills it. A
+//! failure undoes the steps already done (stream rows deleted, VSchema files restored, the
+//! lookup table dropped if the create made it), so a failed create leaves VSchema and shards
+//! as they were; an identical create of an existing workflow is a no-op. ExternalizeVindex
+//! requires a finished stream for every source shard of the owner keyspace.
 //!
 //! One statement or step per module: `spec` reads the CreateLookupVindex spec,
 //! `lookup_table` derives the lookup table's columns from the owner's `SHOW CREATE TABLE`,

@@ -1,0 +1,1 @@
+//! Item 4 (placeholder, filled in below).

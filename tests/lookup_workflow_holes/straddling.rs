@@ -1,0 +1,1 @@
+//! Item 3 (placeholder, filled in below).
