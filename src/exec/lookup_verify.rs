@@ -234,6 +234,55 @@ impl Lookup<'_> {
         Ok(orphans)
     }
 
+    /// Whether the row's from values are held in the lookup table by another keyspace id
+    /// whose owner row exists (read without locks): for a unique vindex, an owner row that
+    /// cannot get its lookup row. Compared by the lookup table's collation.
+    pub async fn held_by_another<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        row: &LookupRow,
+    ) -> Result<bool, ExecError> {
+        let shards = cursor.shards(&self.keyspace)?;
+        let targets = match &self.placement {
+            // Placed by keyspace id: another keyspace id's row may be on any shard.
+            super::lookup::Placement::ByColumn(_, super::lookup::KeyColumn::To) => {
+                (0..shards.len()).collect()
+            }
+            _ => self.row_shards(&shards, row)?,
+        };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {}",
+            ident(&self.params.to),
+            ident(&self.table),
+            self.key_condition(row)
+        );
+        for shard in targets {
+            let found = cursor
+                .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql.clone())
+                .await?;
+            for r in &found.rows {
+                let ksid = r
+                    .first()
+                    .map(|c| cell_value(found.columns.first(), c).raw().to_vec())
+                    .unwrap_or_default();
+                if ksid != row.ksid
+                    && !self
+                        .is_orphan(
+                            cursor,
+                            &LookupRow {
+                                from: row.from.clone(),
+                                ksid,
+                            },
+                        )
+                        .await?
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether a lookup row has no owner row (read without locks).
     pub async fn is_orphan<C: Cursor>(
         &self,

@@ -82,6 +82,8 @@ impl ClientConn {
                     r.repaired.to_string(),
                     r.orphans.to_string(),
                     r.deleted.to_string(),
+                    r.conflicts.len().to_string(),
+                    workflow::conflict_list(&r.conflicts),
                 ];
                 let columns = [
                     "vindex",
@@ -90,6 +92,8 @@ impl ClientConn {
                     "missing_repaired",
                     "orphans",
                     "orphans_deleted",
+                    "conflicts",
+                    "conflict_values",
                 ];
                 self.write_local_result(&text_result(&columns, vec![row]), exec, more);
                 return Ok(());

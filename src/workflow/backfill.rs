@@ -25,18 +25,16 @@ use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// How often a chunk is retried after a deadlock or lock wait timeout (client DML writing
-/// the same lookup rows) before the stream fails.
-const MAX_RETRIES: u64 = 20;
+use super::check::{self, transient};
 
-/// Deadlock (1213) and lock wait timeout (1205): the chunk can simply be retried.
-fn transient(e: &crate::exec::ExecError) -> bool {
-    matches!(crate::exec::server_code(e), Some(1213 | 1205))
-}
+/// How often a copy chunk is retried after a deadlock or lock wait timeout (client DML
+/// writing the same lookup rows) before the stream fails.
+const MAX_RETRIES: u64 = 20;
 
 /// Seconds between verify passes of a `Running` stream.
 const CATCH_UP_INTERVAL: Duration = Duration::from_secs(5);
@@ -99,6 +97,8 @@ pub(super) struct OwnerQuery {
     primary_n: usize,
     from_n: usize,
     primary_vindex: String,
+    /// The owner's columns of the vindex.
+    from_cols: Vec<String>,
 }
 
 impl OwnerQuery {
@@ -115,6 +115,19 @@ impl OwnerQuery {
             crate::sql::quote_ident(&self.table),
             pk.join(", ")
         )
+    }
+
+    /// The values several rows hold in the vindex's (single) owner column, or None for a
+    /// multi-column vindex.
+    pub(super) fn duplicates_sql(&self) -> Option<String> {
+        let [col] = self.from_cols.as_slice() else {
+            return None;
+        };
+        let col = crate::sql::quote_ident(col);
+        Some(format!(
+            "SELECT {col} FROM {} WHERE {col} IS NOT NULL GROUP BY {col} HAVING COUNT(*) > 1 LIMIT 10000",
+            crate::sql::quote_ident(&self.table)
+        ))
     }
 }
 
@@ -173,6 +186,7 @@ pub(super) async fn owner_query(
         primary_n: primary.columns.len(),
         from_n: cv.columns.len(),
         primary_vindex: primary.vindex.clone(),
+        from_cols: cv.columns.clone(),
         pk,
     })
 }
@@ -329,7 +343,7 @@ async fn stream(
         save(&store_at, row, cancel).await?;
     }
     loop {
-        let (added, orphans) = verify_shard(
+        let (added, orphans, conflicts) = verify_shard(
             &vschema,
             def,
             &lookup,
@@ -343,16 +357,27 @@ async fn stream(
             return Ok(());
         }
         row.phase = "done".into();
+        row.conflicts = conflicts.len() as u64;
+        row.conflict_values = check::list(&conflicts);
+        let conflict_note = if conflicts.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} conflicts: values other owner rows already hold, which the unique vindex cannot map: {}; change or delete those rows (ExternalizeVindex refuses until then)",
+                conflicts.len(),
+                row.conflict_values
+            )
+        };
         if def.continue_after_copy {
             row.state = "Running".into();
             row.message = format!(
-                "in sync: catching up every {}s (last verify: {added} missing rows added, {orphans} orphans)",
+                "in sync: catching up every {}s (last verify: {added} missing rows added, {orphans} orphans){conflict_note}",
                 CATCH_UP_INTERVAL.as_secs()
             );
         } else {
             row.state = "Stopped".into();
             row.message = format!(
-                "Stopped after copy ({added} missing rows added by verify, {orphans} orphans)"
+                "Stopped after copy ({added} missing rows added by verify, {orphans} orphans){conflict_note}"
             );
         }
         save(&store_at, row, cancel).await?;
@@ -367,8 +392,9 @@ async fn stream(
     }
 }
 
-/// The verify pass of one source shard: adds missing lookup rows, counts orphans pointing
-/// into the shard. Returns `(added, orphans)`.
+/// The verify pass of one source shard: adds missing lookup rows, collects the conflicting
+/// values of a unique vindex, counts orphans pointing into the shard. Returns
+/// `(added, orphans, conflicts)`.
 async fn verify_shard(
     vschema: &VSchema,
     def: &Definition,
@@ -377,16 +403,17 @@ async fn verify_shard(
     cursor: &mut JobCursor,
     cancel: &watch::Receiver<bool>,
     (store_at, row): (&Arc<Shard>, &mut StreamRow),
-) -> Result<(u64, u64), WorkflowError> {
+) -> Result<(u64, u64, BTreeSet<String>), WorkflowError> {
     let mut conn = source.get_conn().await?;
     let mut probe = source.get_conn().await?;
     let mut last: Option<Vec<String>> = None;
     let mut added = 0u64;
     let mut checked = 0u64;
+    let mut conflicts = BTreeSet::new();
     let started = Instant::now();
     loop {
         if *cancel.borrow() {
-            return Ok((added, 0));
+            return Ok((added, 0, conflicts));
         }
         // The verify pass reads as much as the copy: the same throttle applies.
         throttle(def, &mut probe, started, checked, cancel).await;
@@ -400,42 +427,21 @@ async fn verify_shard(
         checked += rows.len() as u64;
         if (checked / def.chunk_size.max(1)).is_multiple_of(10) {
             row.message = format!(
-                "verifying: {checked} of ~{} owner rows checked, {added} missing rows added",
-                row.rows_total.max(row.rows_copied)
+                "verifying: {checked} of ~{} owner rows checked, {added} missing rows added, {} conflicts",
+                row.rows_total.max(row.rows_copied),
+                conflicts.len()
             );
             save(store_at, row, cancel).await?;
         }
         let (lrows, pk) = lookup_rows(vschema, def, q, &rows)?;
         last = pk;
-        let missing = lookup.missing(cursor, &lrows).await?;
-        if missing.is_empty() {
-            continue;
-        }
-        let todo: Vec<LookupRow> = missing.iter().map(|&i| lrows[i].clone()).collect();
-        let mut attempt = 0;
-        loop {
-            let result = match lookup.create(cursor, &todo, true).await {
-                Ok(kept) => cursor.commit().await.map(|()| kept),
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(kept) => {
-                    added += kept.iter().filter(|k| **k).count() as u64;
-                    break;
-                }
-                Err(e) => {
-                    cursor.rollback().await;
-                    if !transient(&e) || attempt >= MAX_RETRIES {
-                        return Err(e.into());
-                    }
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                }
-            }
-        }
+        added += check::check_rows(lookup, cursor, &lrows, true, &mut conflicts)
+            .await?
+            .added;
     }
+    conflicts.extend(check::shard_duplicates(lookup, &mut conn, source, q).await?);
     let orphans = super::verify::count_orphans(lookup, cursor, &source.range, false, Some(cancel))
         .await?
         .0;
-    Ok((added, orphans))
+    Ok((added, orphans, conflicts))
 }

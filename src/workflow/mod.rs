@@ -23,13 +23,15 @@
 //! State is persisted per stream in `_shardgate.vindex_workflows` ([`store`]).
 
 mod backfill;
+mod check;
 mod create;
 pub mod cursor;
 pub mod error;
 mod failpoint;
 pub mod store;
-mod verify;
+pub(crate) mod verify;
 
+pub use check::list as conflict_list;
 pub use create::{cancel, create, externalize};
 pub use error::WorkflowError;
 pub use verify::{verify_vindex, VerifyReport};
@@ -231,6 +233,7 @@ pub async fn show_rows(
         "percent",
         "rows_per_sec",
         "eta_seconds",
+        "conflicts",
         "message",
     ];
     let mut rows = Vec::new();
@@ -267,6 +270,7 @@ pub async fn show_rows(
             rate.map(|r| format!("{r:.0}"))
                 .unwrap_or_else(|| "0".into()),
             eta,
+            row.conflicts.to_string(),
             row.message.clone(),
         ]);
     }

@@ -8,6 +8,7 @@
 use crate::backend::{BackendError, Shard};
 use crate::error::ProxyError;
 use mysql_async::prelude::Queryable;
+use mysql_async::Row;
 use std::sync::Arc;
 
 /// One stream's persisted state.
@@ -31,6 +32,11 @@ pub struct StreamRow {
     pub rows_total: u64,
     /// The workflow's definition (JSON: options, owner table, vindex, target keyspace).
     pub definition: String,
+    /// Conflicts the last verify pass found: values of a unique vindex that several owner
+    /// rows hold.
+    pub conflicts: u64,
+    /// Some of those values, as messages show them.
+    pub conflict_values: String,
 }
 
 const CREATE_DB: &str = "CREATE DATABASE IF NOT EXISTS `_shardgate`";
@@ -45,6 +51,8 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS `_shardgate`.`vindex_work
   rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,
   rows_total BIGINT UNSIGNED NOT NULL DEFAULT 0,
   definition TEXT,
+  conflicts BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  conflict_values TEXT,
   updated TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
   PRIMARY KEY (target_db, workflow, source_shard)
 )";
@@ -60,10 +68,14 @@ pub async fn ensure(shard: &Arc<Shard>) -> Result<(), ProxyError> {
     c.query_drop(CREATE_TABLE)
         .await
         .map_err(|e| err(shard, e))?;
+    c.query_drop(MIGRATE).await.map_err(|e| err(shard, e))?;
     Ok(())
 }
 
-const REPLACE: &str = "REPLACE INTO `_shardgate`.`vindex_workflows` (target_db, workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// Brings a table of an older version up to date (MariaDB's `ADD COLUMN IF NOT EXISTS`).
+const MIGRATE: &str = "ALTER TABLE `_shardgate`.`vindex_workflows` ADD COLUMN IF NOT EXISTS conflicts BIGINT UNSIGNED NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS conflict_values TEXT";
+
+const REPLACE: &str = "REPLACE INTO `_shardgate`.`vindex_workflows` (target_db, workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition, conflicts, conflict_values) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 fn params(shard: &Shard, row: &StreamRow) -> mysql_async::Params {
     (
@@ -77,6 +89,8 @@ fn params(shard: &Shard, row: &StreamRow) -> mysql_async::Params {
         row.rows_copied,
         row.rows_total,
         row.definition.as_str(),
+        row.conflicts,
+        row.conflict_values.as_str(),
     )
         .into()
 }
@@ -127,41 +141,50 @@ pub async fn save_all(
 /// Every stream row stored for this shard's database (none when the table does not exist).
 pub async fn load(shard: &Arc<Shard>) -> Result<Vec<StreamRow>, ProxyError> {
     let mut c = shard.get_conn().await?;
-    type Raw = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        u64,
-        u64,
-        Option<String>,
-    );
-    let rows: Result<Vec<Raw>, _> = c
-        .exec(
-            "SELECT workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition FROM `_shardgate`.`vindex_workflows` WHERE target_db = ? ORDER BY workflow, source_shard",
-            (shard.database.as_str(),),
-        )
-        .await;
-    match rows {
-        Ok(rows) => Ok(rows
-            .into_iter()
-            .map(|r| StreamRow {
-                workflow: r.0,
-                source_shard: r.1,
-                state: r.2,
-                phase: r.3,
-                message: r.4.unwrap_or_default(),
-                last_pk: r.5,
-                rows_copied: r.6,
-                rows_total: r.7,
-                definition: r.8.unwrap_or_default(),
-            })
-            .collect()),
-        // 1146: no such table, 1049: no such database: nothing stored yet.
-        Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1049 => Ok(Vec::new()),
-        Err(e) => Err(err(shard, e)),
+    let mut migrated = false;
+    loop {
+        let rows: Result<Vec<Row>, _> = c
+            .exec(
+                "SELECT workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition, conflicts, conflict_values FROM `_shardgate`.`vindex_workflows` WHERE target_db = ? ORDER BY workflow, source_shard",
+                (shard.database.as_str(),),
+            )
+            .await;
+        return match rows {
+            Ok(rows) => Ok(rows.into_iter().map(stream_row).collect()),
+            // 1146: no such table, 1049: no such database: nothing stored yet.
+            Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1049 => {
+                Ok(Vec::new())
+            }
+            // 1054: a table of an older version, without the conflict columns.
+            Err(mysql_async::Error::Server(e)) if e.code == 1054 && !migrated => {
+                c.query_drop(MIGRATE).await.map_err(|e| err(shard, e))?;
+                migrated = true;
+                continue;
+            }
+            Err(e) => Err(err(shard, e)),
+        };
+    }
+}
+
+fn stream_row(mut r: Row) -> StreamRow {
+    fn text(r: &mut Row, i: usize) -> String {
+        r.take::<Option<String>, _>(i).flatten().unwrap_or_default()
+    }
+    fn number(r: &mut Row, i: usize) -> u64 {
+        r.take::<Option<u64>, _>(i).flatten().unwrap_or(0)
+    }
+    StreamRow {
+        workflow: text(&mut r, 0),
+        source_shard: text(&mut r, 1),
+        state: text(&mut r, 2),
+        phase: text(&mut r, 3),
+        message: text(&mut r, 4),
+        last_pk: r.take::<Option<String>, _>(5).flatten(),
+        rows_copied: number(&mut r, 6),
+        rows_total: number(&mut r, 7),
+        definition: text(&mut r, 8),
+        conflicts: number(&mut r, 9),
+        conflict_values: text(&mut r, 10),
     }
 }
 

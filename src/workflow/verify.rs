@@ -2,17 +2,21 @@
 //!
 //! Missing rows: every owner row (all source shards, chunked) must have its exact lookup row;
 //! with REPAIR they are created through the consistent-lookup Create (reclaiming stale
-//! orphans). Orphans: every lookup row must have its owner row on the shard its keyspace id
+//! orphans). Conflicts (unique vindexes): values several owner rows hold (`check`); counted
+//! and named, never repaired. Orphans: every lookup row must have its owner row on the shard its keyspace id
 //! names; with REPAIR each is deleted under the consistent-lookup locks (lookup row
 //! `FOR UPDATE` in pre, owner probe `LOCK IN SHARE MODE`), so the delete cannot race an
 //! insert of the same value.
 
+use super::check;
 use super::cursor::JobCursor;
 use super::{Definition, WorkflowError};
 use crate::exec::{Lookup, LookupRow};
 use crate::keyrange::KeyRange;
 use crate::server::ProxyState;
 use crate::vindex::SqlValue;
+use crate::vschema::VSchema;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// What a verify found and did.
@@ -28,6 +32,9 @@ pub struct VerifyReport {
     pub orphans: u64,
     /// Of those, deleted (REPAIR).
     pub deleted: u64,
+    /// Values of a unique vindex that several owner rows hold (their rows cannot all have a
+    /// lookup row; never repaired: the data must change).
+    pub conflicts: BTreeSet<String>,
 }
 
 const SCAN_CHUNK: u64 = 1000;
@@ -92,6 +99,27 @@ pub async fn verify_vindex(
     repair: bool,
 ) -> Result<VerifyReport, WorkflowError> {
     let vschema = state.vschema.load_full();
+    let lookup = Lookup::find(&vschema, keyspace, vindex)?.ok_or_else(|| {
+        WorkflowError::Invalid(format!("{keyspace}.{vindex} is not a lookup vindex"))
+    })?;
+    let mut report = check_owner_rows(state, &vschema, keyspace, vindex, repair).await?;
+    let mut cursor = JobCursor::new(state.backends.clone());
+    let (orphans, deleted) =
+        count_orphans(&lookup, &mut cursor, &KeyRange::full(), repair, None).await?;
+    report.orphans = orphans;
+    report.deleted = deleted;
+    Ok(report)
+}
+
+/// Checks every owner row of every source shard: missing lookup rows (created with
+/// `repair`) and conflicts. Fills every field of the report but the orphan counts.
+pub(super) async fn check_owner_rows(
+    state: &Arc<ProxyState>,
+    vschema: &VSchema,
+    keyspace: &str,
+    vindex: &str,
+    repair: bool,
+) -> Result<VerifyReport, WorkflowError> {
     let entry = vschema
         .keyspace(keyspace)
         .and_then(|k| k.vindex(vindex))
@@ -101,7 +129,7 @@ pub async fn verify_vindex(
             "vindex {keyspace}.{vindex} has no owner table to verify against"
         ))
     })?;
-    let lookup = Lookup::find(&vschema, keyspace, vindex)?.ok_or_else(|| {
+    let lookup = Lookup::find(vschema, keyspace, vindex)?.ok_or_else(|| {
         WorkflowError::Invalid(format!("{keyspace}.{vindex} is not a lookup vindex"))
     })?;
     let def = Definition {
@@ -127,7 +155,7 @@ pub async fn verify_vindex(
         .unwrap_or_default();
     for source in &shards {
         let mut conn = source.get_conn().await?;
-        let q = super::backfill::owner_query(&mut conn, source, &vschema, &def).await?;
+        let q = super::backfill::owner_query(&mut conn, source, vschema, &def).await?;
         let mut last: Option<Vec<String>> = None;
         loop {
             let rows: Vec<mysql_async::Row> = mysql_async::prelude::Queryable::query(
@@ -140,28 +168,17 @@ pub async fn verify_vindex(
                 break;
             }
             report.owner_rows += rows.len() as u64;
-            let (lrows, pk) = super::backfill::lookup_rows(&vschema, &def, &q, &rows)?;
+            let (lrows, pk) = super::backfill::lookup_rows(vschema, &def, &q, &rows)?;
             last = pk;
-            let missing = lookup.missing(&mut cursor, &lrows).await?;
-            report.missing += missing.len() as u64;
-            if repair && !missing.is_empty() {
-                let todo: Vec<LookupRow> = missing.iter().map(|&i| lrows[i].clone()).collect();
-                match lookup.create(&mut cursor, &todo, true).await {
-                    Ok(kept) => {
-                        cursor.commit().await?;
-                        report.repaired += kept.iter().filter(|k| **k).count() as u64;
-                    }
-                    Err(e) => {
-                        cursor.rollback().await;
-                        return Err(e.into());
-                    }
-                }
-            }
+            let checked =
+                check::check_rows(&lookup, &mut cursor, &lrows, repair, &mut report.conflicts)
+                    .await?;
+            report.missing += checked.missing;
+            report.repaired += checked.added;
         }
+        report
+            .conflicts
+            .extend(check::shard_duplicates(&lookup, &mut conn, source, &q).await?);
     }
-    let (orphans, deleted) =
-        count_orphans(&lookup, &mut cursor, &KeyRange::full(), repair, None).await?;
-    report.orphans = orphans;
-    report.deleted = deleted;
     Ok(report)
 }

@@ -317,6 +317,8 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
             rows_copied: 0,
             rows_total: 0,
             definition: definition.clone(),
+            conflicts: 0,
+            conflict_values: String::new(),
         })
         .collect();
     let store_at = &target_shards[0];

@@ -1,5 +1,8 @@
-//! `ExternalizeVindex`: the end of a workflow whose streams are in sync. The vindex loses
-//! `write_only` (so reads route through it), the streams stop and their stored rows go.
+//! `ExternalizeVindex`: the end of a workflow whose streams are in sync. Every source shard
+//! needs a finished stream; then every owner row is verified once more (missing lookup rows
+//! are added) and a unique vindex with conflicts (a value several owner rows hold) is refused,
+//! naming the values. Then the vindex loses `write_only` (so reads route through it), the
+//! streams stop and their stored rows go.
 
 use super::{edited, find, invalid, shards_of};
 use crate::server::ProxyState;
@@ -19,6 +22,17 @@ pub async fn externalize(
     let (def, rows) = find(state, &workflow).await?;
     in_sync(&workflow, &shards_of(state, keyspace)?, &rows)?;
     let vschema = state.vschema.load_full();
+    // Verify again, now: the streams' verify may be old (a stopped stream does not watch),
+    // and a unique value two owner rows hold must never become routable.
+    let report =
+        crate::workflow::verify::check_owner_rows(state, &vschema, keyspace, vindex, true).await?;
+    if !report.conflicts.is_empty() {
+        return invalid(format!(
+            "ExternalizeVindex {workflow} refused: {} conflicts: values of the unique vindex that several owner rows hold: {}; change or delete those rows, then run ExternalizeVindex again",
+            report.conflicts.len(),
+            crate::workflow::conflict_list(&report.conflicts)
+        ));
+    }
     let source = vschema
         .keyspace(keyspace)
         .ok_or_else(|| WorkflowError::Invalid(format!("keyspace '{keyspace}' does not exist")))?;
@@ -39,8 +53,8 @@ pub async fn externalize(
     let store_shard = shards_of(state, &def.target_keyspace)?;
     store::delete(&store_shard[0], &workflow).await?;
     Ok(format!(
-        "vindex {workflow} externalized: reads on {}.{} now route through it",
-        def.owner_table, def.vindex
+        "vindex {workflow} externalized: reads on {}.{} now route through it (verified {} owner rows, {} missing lookup rows added)",
+        def.owner_table, def.vindex, report.owner_rows, report.repaired
     ))
 }
 
