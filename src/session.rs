@@ -22,6 +22,7 @@ use crate::protocol::binary::ParamType;
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::packets::Column;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Where unqualified statements go: a keyspace, optionally pinned to one shard (`USE ks:-80`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +52,9 @@ pub struct Transaction {
     /// Opened by the proxy around one autocommit statement that must commit in order
     /// (owner DML of a consistent lookup vindex); committed or rolled back with it.
     pub implicit: bool,
+    /// The VSchema generation of the transaction's first statement, held until the
+    /// transaction ends (a lookup workflow waits for it; see `workflow::generations`).
+    pub vschema_pin: Option<Arc<crate::workflow::generations::GenerationGuard>>,
 }
 
 impl Transaction {
@@ -60,6 +64,7 @@ impl Transaction {
             begin_sql: begin_sql.to_string(),
             savepoints: Vec::new(),
             implicit: false,
+            vschema_pin: None,
         }
     }
 }

@@ -136,8 +136,22 @@ impl ClientConn {
         Ok(())
     }
 
-    /// Runs one statement and writes its response (without flushing).
+    /// Runs one statement and writes its response (without flushing), holding a guard of the
+    /// VSchema generation it starts under (and handing it to the transaction it leaves open).
     pub async fn run_statement(
+        &mut self,
+        bytes: &[u8],
+        text: &str,
+        exec: &Exec,
+        more: bool,
+    ) -> Result<(), CommandError> {
+        let guard = self.state.workflows.generations.enter(&self.state.vschema);
+        let result = self.run_statement_unguarded(bytes, text, exec, more).await;
+        self.pin_vschema_generation(guard);
+        result
+    }
+
+    async fn run_statement_unguarded(
         &mut self,
         bytes: &[u8],
         text: &str,

@@ -39,6 +39,55 @@ const MAX_RETRIES: u64 = 20;
 /// Seconds between verify passes of a `Running` stream.
 const CATCH_UP_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Longest wait for statements and transactions that began before the VSchema swap.
+const OLDER_WORK_WAIT: Duration = Duration::from_secs(600);
+
+/// Waits until no statement or transaction of this proxy runs under a VSchema generation
+/// before `generation` (the one with the new vindex): their owner writes have no lookup rows,
+/// and the copy snapshot and verify pass must see them committed (`generations`). Meanwhile
+/// the stream shows state `Waiting`; after [`OLDER_WORK_WAIT`] it fails (re-running the same
+/// CreateLookupVindex resumes it).
+async fn wait_for_older_work(
+    state: &ProxyState,
+    generation: u64,
+    row: &mut StreamRow,
+    store_at: &Arc<Shard>,
+    cancel: &watch::Receiver<bool>,
+) -> Result<(), WorkflowError> {
+    let started = Instant::now();
+    let before = (row.state.clone(), row.message.clone());
+    let mut shown = 0;
+    loop {
+        let open = state.workflows.generations.older_than(generation);
+        if open == 0 || *cancel.borrow() {
+            break;
+        }
+        if started.elapsed() > OLDER_WORK_WAIT {
+            return Err(WorkflowError::Invalid(format!(
+                "{open} statements or transactions that started before the VSchema change are still open after {}s; end them (commit or roll back), then run the same CreateLookupVindex again to resume",
+                OLDER_WORK_WAIT.as_secs()
+            )));
+        }
+        // Shown after a moment: the CreateLookupVindex statement that started this stream
+        // is itself older than the swap until it returns.
+        if open != shown && started.elapsed() > Duration::from_millis(250) {
+            shown = open;
+            row.state = "Waiting".into();
+            row.message = format!(
+                "waiting for {open} statements or transactions that started before the VSchema change to end (up to {}s)",
+                OLDER_WORK_WAIT.as_secs()
+            );
+            save(store_at, row, cancel).await?;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if shown > 0 {
+        (row.state, row.message) = before;
+        save(store_at, row, cancel).await?;
+    }
+    Ok(())
+}
+
 /// Runs a stream until it is done, cancelled, or fails (the failure is stored as `Error`).
 pub async fn run_stream(
     state: &Arc<ProxyState>,
@@ -269,6 +318,20 @@ async fn stream(
         WorkflowError::Invalid(format!("keyspace {} vanished", def.target_keyspace))
     })?;
     let vschema = state.vschema.load_full();
+    if vschema
+        .keyspace(&def.keyspace)
+        .and_then(|k| k.vindex(&def.vindex))
+        .is_none()
+    {
+        return Err(WorkflowError::Invalid(format!(
+            "the VSchema has no vindex {}.{}: its CreateLookupVindex did not finish; run CancelLookupVindex {}.{}",
+            def.keyspace, def.vindex, def.keyspace, def.vindex
+        )));
+    }
+    wait_for_older_work(state, vschema.generation(), row, &store_at, cancel).await?;
+    if *cancel.borrow() {
+        return Ok(());
+    }
     let lookup = Lookup::find(&vschema, &def.keyspace, &def.vindex)?
         .ok_or_else(|| WorkflowError::Invalid(format!("{} is not a lookup vindex", def.vindex)))?;
     let mut conn = source.get_conn().await?;

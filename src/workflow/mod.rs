@@ -6,7 +6,7 @@
 //! (a semaphore), so several workflows never exhaust connections:
 //!
 //! ```text
-//!   create ──▶ Copying(copy) ──▶ Copying(verify) ──┬─▶ Stopped "Stopped after copy"   (owner, default)
+//!   create ──▶ Waiting ──▶ Copying(copy) ──▶ Copying(verify) ──┬─▶ Stopped "Stopped after copy"
 //!     │            │ chunk: read owner rows in PK  └─▶ Running  (--continue_after_copy_with_owner:
 //!     │            │ order from a consistent            verify again every few seconds)
 //!     │            │ snapshot, INSERT IGNORE the
@@ -16,9 +16,12 @@
 //! ```
 //!
 //! From the moment it is created the vindex is in the VSchema with `write_only`, so client
-//! DML maintains it (consistent-lookup ordering) while reads do not route by it; the copy
-//! starts after that, and the verify pass then adds anything still missing (rows written
-//! around the proxy, or by transactions that began before the VSchema swap).
+//! DML maintains it (consistent-lookup ordering) while reads do not route by it. A stream
+//! first waits (`Waiting`) until every statement and transaction of this proxy that began
+//! under an older VSchema has ended ([`generations`]): those write owner rows without lookup
+//! rows. Then it copies from a consistent snapshot, and the verify pass adds anything still
+//! missing (rows written around the proxy) and counts the conflicts of a unique vindex
+//! (`check`). ExternalizeVindex verifies every owner row once more before the vindex routes.
 //!
 //! State is persisted per stream in `_shardgate.vindex_workflows` ([`store`]).
 
@@ -28,6 +31,7 @@ mod create;
 pub mod cursor;
 pub mod error;
 mod failpoint;
+pub mod generations;
 pub mod store;
 pub(crate) mod verify;
 
@@ -95,6 +99,8 @@ struct Live {
 pub struct Registry {
     streams: Mutex<HashMap<(String, String), Live>>,
     slots: Arc<Semaphore>,
+    /// The VSchema generations client statements and transactions run under.
+    pub generations: generations::Generations,
 }
 
 impl Default for Registry {
@@ -102,6 +108,7 @@ impl Default for Registry {
         Registry {
             streams: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_STREAMS)),
+            generations: generations::Generations::default(),
         }
     }
 }

@@ -64,11 +64,24 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
                 spec.vindex, opts.keyspace
             ));
         }
-        let running = crate::workflow::all_streams(state)
+        let streams: Vec<_> = crate::workflow::all_streams(state)
             .await?
             .into_iter()
-            .any(|(_, r)| r.workflow == workflow);
-        return Ok(if running {
+            .filter(|(_, r)| r.workflow == workflow)
+            .collect();
+        // Streams that failed (e.g. waiting too long for old transactions) resume.
+        let mut resumed = 0;
+        for (def, row) in &streams {
+            if row.state == "Error" {
+                state
+                    .workflows
+                    .start_stream(state, def.clone(), row.clone());
+                resumed += 1;
+            }
+        }
+        return Ok(if resumed > 0 {
+            format!("workflow {workflow} already exists; {resumed} failed streams resumed")
+        } else if !streams.is_empty() {
             format!("workflow {workflow} already exists; SHOW VINDEX WORKFLOWS shows its progress")
         } else {
             format!("vindex {workflow} already exists")

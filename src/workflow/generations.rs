@@ -1,0 +1,115 @@
+//! Which VSchema generations client work still runs under: the barrier a lookup workflow
+//! waits at after it swaps the VSchema (issue 15, item 3).
+//!
+//! A statement planned on the VSchema before the swap does not know the new `write_only`
+//! vindex, so an owner row it writes gets no lookup row; so does every later statement of a
+//! transaction that began before the swap, if the copy's snapshot or the verify pass reads
+//! before it commits. So every statement holds a [`GenerationGuard`] of the generation
+//! current when it started (taken before it loads the VSchema to plan), and an open
+//! transaction keeps the guard of its first statement until it ends. After the swap a
+//! backfill stream waits until no guard older than the new generation is left (bounded, with
+//! a state SHOW VINDEX WORKFLOWS shows), and only then copies and verifies.
+//!
+//! Scope: the guards of THIS proxy only. With several proxies serving one keyspace the
+//! barrier needs them all (through the topology, issue 19); until then a workflow must run
+//! on a proxy that is the only one writing the owner table, or rely on ExternalizeVindex's
+//! final verify pass.
+
+use crate::vschema::VSchema;
+use arc_swap::ArcSwap;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Open guards per generation.
+#[derive(Debug, Default)]
+pub struct Generations {
+    open: Arc<Mutex<BTreeMap<u64, usize>>>,
+}
+
+/// Marks work running under a VSchema generation until dropped.
+#[derive(Debug)]
+pub struct GenerationGuard {
+    open: Arc<Mutex<BTreeMap<u64, usize>>>,
+    generation: u64,
+}
+
+impl Generations {
+    /// A guard for the generation `vschema` holds now. Read under the lock, so a workflow
+    /// that swapped the VSchema and then counts sees either this guard or a guard of the new
+    /// generation; callers must take it BEFORE they load the VSchema they plan with.
+    pub fn enter(&self, vschema: &ArcSwap<VSchema>) -> GenerationGuard {
+        let generation = match self.open.lock() {
+            Ok(mut open) => {
+                let generation = vschema.load().generation();
+                *open.entry(generation).or_insert(0) += 1;
+                generation
+            }
+            // A poisoned lock (a panic elsewhere) only loses the barrier's precision.
+            Err(_) => u64::MAX,
+        };
+        GenerationGuard {
+            open: self.open.clone(),
+            generation,
+        }
+    }
+
+    /// How many guards of generations before `generation` are open.
+    pub fn older_than(&self, generation: u64) -> usize {
+        self.open
+            .lock()
+            .map(|open| open.range(..generation).map(|(_, n)| *n).sum())
+            .unwrap_or(0)
+    }
+}
+
+impl GenerationGuard {
+    /// The generation this guard holds.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+impl Drop for GenerationGuard {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.open.lock() {
+            if let Some(n) = open.get_mut(&self.generation) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&self.generation);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_only_older_open_guards() {
+        let g = Generations::default();
+        let vs = ArcSwap::from_pointee(VSchema::default());
+        let first = vs.load().generation();
+        let a = g.enter(&vs);
+        let b = g.enter(&vs);
+        assert_eq!(a.generation(), first);
+        let ks = crate::vschema::KeyspaceSchema::from_value("ks", serde_json::json!({}))
+            .expect("keyspace");
+        vs.store(Arc::new(
+            VSchema::default().with_keyspace(ks).expect("vschema"),
+        ));
+        let next = vs.load().generation();
+        assert!(next > first);
+        let c = g.enter(&vs);
+        assert_eq!(c.generation(), next);
+        assert_eq!(g.older_than(next), 2);
+        drop(a);
+        assert_eq!(g.older_than(next), 1);
+        drop(b);
+        assert_eq!(g.older_than(next), 0);
+        assert_eq!(g.older_than(next + 1), 1);
+        drop(c);
+        assert_eq!(g.older_than(u64::MAX), 0);
+    }
+}
