@@ -94,11 +94,14 @@ mod tests {
         let a = g.enter(&vs);
         let b = g.enter(&vs);
         assert_eq!(a.generation(), first);
-        let ks = crate::vschema::KeyspaceSchema::from_value("ks", serde_json::json!({}))
-            .expect("keyspace");
-        vs.store(Arc::new(
-            VSchema::default().with_keyspace(ks).expect("vschema"),
-        ));
+        let dir = tempfile::tempdir().expect("dir");
+        let mut cfg = crate::config::Config::parse(
+            "[[keyspaces]]\nname = \"ks\"\n[[keyspaces.shards]]\nname = \"0\"\nurl = \"mysql://root@127.0.0.1:3306/x\"\n",
+            "test.toml",
+        )
+        .expect("config");
+        cfg.vschema.dir = dir.path().to_path_buf();
+        vs.store(Arc::new(VSchema::load(&cfg).expect("vschema")));
         let next = vs.load().generation();
         assert!(next > first);
         let c = g.enter(&vs);
