@@ -240,8 +240,8 @@ pub async fn show_rows(
         "percent",
         "rows_per_sec",
         "eta_seconds",
-        "conflicts",
         "message",
+        "conflicts",
     ];
     let mut rows = Vec::new();
     for (def, row) in all_streams(state).await? {
@@ -277,8 +277,8 @@ pub async fn show_rows(
             rate.map(|r| format!("{r:.0}"))
                 .unwrap_or_else(|| "0".into()),
             eta,
-            row.conflicts.to_string(),
             row.message.clone(),
+            row.conflicts.to_string(),
         ]);
     }
     Ok((columns, rows))
