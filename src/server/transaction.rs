@@ -91,9 +91,11 @@ impl ClientConn {
     /// committed names them), then the post ones, whose failure only adds a warning (an
     /// orphan lookup row at worst). Returns the number of warnings it raised.
     pub async fn commit(&mut self) -> Result<u16, ProxyError> {
-        if self.session.transaction.take().is_none() {
+        // Held until the shards have committed: its VSchema generation guard tells a lookup
+        // workflow that this transaction's writes are not visible yet.
+        let Some(_ending) = self.session.transaction.take() else {
             return Ok(0);
-        }
+        };
         let mut conns = self.take_transaction_conns();
         // Stable: join order stays within each list.
         conns.sort_by_key(|c| c.order);
