@@ -69,7 +69,8 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
             .into_iter()
             .filter(|(_, r)| r.workflow == workflow)
             .collect();
-        // Streams that failed (e.g. waiting too long for old transactions) resume.
+        // Streams that failed (e.g. waiting too long for old transactions) resume, and a
+        // source shard without a stream (its row lost) gets a new one.
         let mut resumed = 0;
         for (def, row) in &streams {
             if row.state == "Error" {
@@ -79,8 +80,20 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
                 resumed += 1;
             }
         }
+        if let Some((def, first)) = streams.first() {
+            let store_at = shards_of(state, &def.target_keyspace)?;
+            for s in shards_of(state, &opts.keyspace)? {
+                if streams.iter().any(|(_, r)| r.source_shard == s.name) {
+                    continue;
+                }
+                let row = new_stream(&workflow, &s.name, &first.definition);
+                store::save(&store_at[0], &row).await?;
+                state.workflows.start_stream(state, def.clone(), row);
+                resumed += 1;
+            }
+        }
         return Ok(if resumed > 0 {
-            format!("workflow {workflow} already exists; {resumed} failed streams resumed")
+            format!("workflow {workflow} already exists; {resumed} failed or missing streams (re)started")
         } else if !streams.is_empty() {
             format!("workflow {workflow} already exists; SHOW VINDEX WORKFLOWS shows its progress")
         } else {
@@ -320,19 +333,7 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
     // backfills it. A failure here leaves nothing behind.
     let rows: Vec<StreamRow> = source_shards
         .iter()
-        .map(|s| StreamRow {
-            workflow: workflow.clone(),
-            source_shard: s.name.clone(),
-            state: "Copying".into(),
-            phase: "copy".into(),
-            message: "copy starting".into(),
-            last_pk: None,
-            rows_copied: 0,
-            rows_total: 0,
-            definition: definition.clone(),
-            conflicts: 0,
-            conflict_values: String::new(),
-        })
+        .map(|s| new_stream(&workflow, &s.name, &definition))
         .collect();
     let store_at = &target_shards[0];
     let scope = store_at.database.clone();
@@ -384,4 +385,21 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
 fn object(v: &mut Value) -> Result<&mut Map<String, Value>, WorkflowError> {
     v.as_object_mut()
         .ok_or_else(|| WorkflowError::Invalid("VSchema JSON: expected an object".into()))
+}
+
+/// A new stream's row: copy from the start.
+fn new_stream(workflow: &str, source_shard: &str, definition: &str) -> StreamRow {
+    StreamRow {
+        workflow: workflow.to_string(),
+        source_shard: source_shard.to_string(),
+        state: "Copying".into(),
+        phase: "copy".into(),
+        message: "copy starting".into(),
+        last_pk: None,
+        rows_copied: 0,
+        rows_total: 0,
+        definition: definition.to_string(),
+        conflicts: 0,
+        conflict_values: String::new(),
+    }
 }

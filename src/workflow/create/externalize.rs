@@ -69,7 +69,7 @@ fn in_sync(
     for s in source_shards {
         let Some(r) = rows.iter().find(|r| r.source_shard == s.name) else {
             return invalid(format!(
-                "workflow {workflow} has no stream for source shard {}: that shard was never backfilled; run CancelLookupVindex and create the vindex again",
+                "workflow {workflow} has no stream for source shard {}: that shard was never backfilled; run the same CreateLookupVindex again to backfill it",
                 s.name
             ));
         };
