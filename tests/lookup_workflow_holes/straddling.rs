@@ -11,12 +11,16 @@ use mysql_async::prelude::*;
 use shardgate::vindex::hash::vhash;
 use std::time::{Duration, Instant};
 
-/// Waits until some stream shows `Waiting`; returns its message.
+/// Waits until some stream shows `Waiting` for exactly one piece of older work (the create
+/// statement itself may count for a moment); returns its message.
 async fn waiting(c: &mut mysql_async::Conn) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let w = workflows(c).await;
-        if let Some(s) = w.iter().find(|s| s.state == "Waiting") {
+        if let Some(s) = w
+            .iter()
+            .find(|s| s.state == "Waiting" && s.message.contains("waiting for 1 "))
+        {
             return s.message.clone();
         }
         assert!(
@@ -82,15 +86,15 @@ async fn a_statement_planned_before_the_swap_is_waited_for() {
     rows(&mut c).await;
     let mut u = env.client().await;
     u.query_drop("USE customer").await.expect("use");
-    // Planned now, on the VSchema without the vindex; it sleeps 3 s on the shard, then
+    // Planned now, on the VSchema without the vindex; it sleeps 4 s on the shard, then
     // changes the email (without lookup maintenance: the plan knows no vindex).
     let update = tokio::spawn(async move {
-        u.query_drop("UPDATE user SET email = IF(SLEEP(3) = 0, 'moved@x', 'never@x') WHERE id = 5")
+        u.query_drop("UPDATE user SET email = IF(SLEEP(4) = 0, 'moved@x', 'never@x') WHERE id = 5")
             .await
             .expect("update");
         u
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     c.query_drop(CREATE).await.expect("create");
     let message = waiting(&mut c).await;
     assert!(message.contains("waiting for 1 "), "{message}");
