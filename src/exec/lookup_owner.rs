@@ -11,11 +11,13 @@
 //!   (pre).
 
 use super::lookup::{Lookup, LookupRow};
+use super::lookup_pk::{key_condition, primary_key};
+use super::lookup_reclaim::OnTaken;
 use super::lookup_sql::{cell_value, ident, interpolate};
 use super::resolve::{bound_value, ShardTarget};
 use super::select::shard_sql;
 use super::{Cursor, ExecError};
-use crate::planner::{DmlLookups, InsertPlan, LookupInput};
+use crate::planner::{DmlLookups, InsertPlan, LookupInput, UpsertValues};
 use crate::vindex::{Destination, SqlValue};
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -63,7 +65,16 @@ pub(crate) async fn create_for_insert<C: Cursor>(
     generated: &[Option<u64>],
     params: &[Value],
 ) -> Result<Vec<bool>, ExecError> {
-    let (keyspace, lookups, ignore) = (plan.keyspace.as_str(), &plan.lookups, plan.ignore);
+    let (keyspace, lookups) = (plan.keyspace.as_str(), &plan.lookups);
+    let upsert_keys = match &plan.upsert {
+        Some(upsert) => upsert_keys(cursor, plan, upsert, generated, params).await?,
+        None => Vec::new(),
+    };
+    let on_taken = match (&plan.upsert, plan.ignore) {
+        (Some(_), _) => OnTaken::Upsert(&upsert_keys),
+        (None, true) => OnTaken::Drop,
+        (None, false) => OnTaken::Fail,
+    };
     let mut kept = vec![true; ksids.len()];
     let mut found = Vec::with_capacity(lookups.len());
     for l in lookups {
@@ -99,7 +110,16 @@ pub(crate) async fn create_for_insert<C: Cursor>(
             rows.push(LookupRow { from, ksid });
             index.push(i);
         }
-        let created = lookup.create(cursor, &rows, ignore).await?;
+        // The upsert keys of `rows` (numbered like `rows`, not like the statement's rows).
+        let keys: Vec<Option<String>> = index
+            .iter()
+            .map(|&i| upsert_keys.get(i).cloned().flatten())
+            .collect();
+        let on_taken = match on_taken {
+            OnTaken::Upsert(_) => OnTaken::Upsert(&keys),
+            other => other,
+        };
+        let created = lookup.create_with(cursor, &rows, on_taken).await?;
         for (k, ok) in created.into_iter().enumerate() {
             if !ok {
                 if let Some(&i) = index.get(k) {
@@ -109,6 +129,42 @@ pub(crate) async fn create_for_insert<C: Cursor>(
         }
     }
     Ok(kept)
+}
+
+/// Per row of an ON DUPLICATE KEY UPDATE, the condition naming it by its primary key in the
+/// owner table (None where a key column's value is an expression or left to its default).
+async fn upsert_keys<C: Cursor>(
+    cursor: &mut C,
+    plan: &InsertPlan,
+    upsert: &UpsertValues,
+    generated: &[Option<u64>],
+    params: &[Value],
+) -> Result<Vec<Option<String>>, ExecError> {
+    let key = primary_key(cursor, &plan.keyspace, 0, &plan.table).await?;
+    let mut out = Vec::with_capacity(upsert.rows.len());
+    for (i, row) in upsert.rows.iter().enumerate() {
+        let mut values = Vec::with_capacity(key.len());
+        for col in &key {
+            let value = upsert
+                .columns
+                .iter()
+                .position(|c| c == col)
+                .and_then(|p| row.get(p).cloned().flatten());
+            values.push(match value {
+                Some(LookupInput::Value(v)) => Some(bound_value(&v, params)?),
+                Some(LookupInput::GeneratedId) => {
+                    generated.get(i).copied().flatten().map(SqlValue::uint64)
+                }
+                Some(LookupInput::Omitted) | None => None,
+            });
+        }
+        let values: Option<Vec<SqlValue>> = values.into_iter().collect();
+        out.push(match values {
+            Some(v) if !key.is_empty() => Some(key_condition(&key, &v)),
+            _ => None,
+        });
+    }
+    Ok(out)
 }
 
 /// Reads the rows an UPDATE/DELETE will change on each target shard and moves their lookup

@@ -6,6 +6,7 @@
 
 mod lookup;
 mod lookup_owner;
+mod lookup_pk;
 mod lookup_reclaim;
 mod lookup_route;
 mod lookup_sql;

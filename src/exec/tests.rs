@@ -89,6 +89,7 @@ async fn insert_splits_rows_and_takes_sequence_ids() {
         source,
         lookups: Vec::new(),
         ignore: false,
+        upsert: None,
     };
     let mut c = cursor();
     c.next_id = 1;

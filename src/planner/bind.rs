@@ -137,6 +137,7 @@ fn insert(ip: &InsertPlan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
         source: source.text,
         lookups: Vec::new(),
         ignore: ip.ignore,
+        upsert: None,
     }))
 }
 

@@ -18,7 +18,7 @@
 //! Owned lookup vindexes: each row's from-column values are recorded
 //! ([`InsertPlan::lookups`]) so the executor creates the lookup rows before the owner rows.
 
-use super::plan::{InsertLookup, InsertPlan, InsertRow, LookupInput, Plan};
+use super::plan::{InsertLookup, InsertPlan, InsertRow, LookupInput, Plan, UpsertValues};
 use super::subqueries::Counter;
 use super::tables::{resolve, Role};
 use super::{not_supported, unsupported, Ctx, PlanError};
@@ -114,6 +114,8 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
         }
     }
     let mut lookup_rows: Vec<Vec<Vec<LookupInput>>> = vec![Vec::new(); owned.len()];
+    let is_upsert = matches!(ins.on, Some(OnInsert::DuplicateKeyUpdate(_))) && !owned.is_empty();
+    let mut upsert_rows: Vec<Vec<Option<LookupInput>>> = Vec::new();
     let mut rows = Vec::with_capacity(values.rows.len());
     for (n, row) in values.rows.iter().enumerate() {
         if row.content.len() != columns.len() {
@@ -182,6 +184,24 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
             }
             lookup_rows[k].push(inputs);
         }
+        if is_upsert {
+            let mut values: Vec<Option<LookupInput>> = row
+                .content
+                .iter()
+                .enumerate()
+                .map(|(p, expr)| {
+                    if Some(p) == ai_pos && generated.is_some() {
+                        Some(LookupInput::GeneratedId)
+                    } else {
+                        ctx.text.route_value(expr).map(LookupInput::Value)
+                    }
+                })
+                .collect();
+            if omitted {
+                values.push(Some(LookupInput::GeneratedId));
+            }
+            upsert_rows.push(values);
+        }
         rows.push(InsertRow {
             vindex_values,
             span,
@@ -218,6 +238,14 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
         source: ctx.sql.to_string(),
         lookups,
         ignore: ins.ignore || matches!(ins.on, Some(OnInsert::DuplicateKeyUpdate(_))),
+        upsert: is_upsert.then(|| UpsertValues {
+            columns: columns
+                .iter()
+                .cloned()
+                .chain(ai.filter(|_| omitted).map(|a| a.column.clone()))
+                .collect(),
+            rows: upsert_rows,
+        }),
     }))
 }
 

@@ -379,6 +379,19 @@ pub struct InsertPlan {
     /// INSERT IGNORE or ON DUPLICATE KEY UPDATE: a row whose unique lookup value another
     /// row holds is dropped instead of failing the statement.
     pub ignore: bool,
+    /// ON DUPLICATE KEY UPDATE into a table owning lookup vindexes: every row's values, so
+    /// the executor can tell the row the upsert would update (by its primary key) from
+    /// another row holding a unique value.
+    pub upsert: Option<UpsertValues>,
+}
+
+/// The values of an ON DUPLICATE KEY UPDATE's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertValues {
+    /// The inserted columns, lower-cased (the auto_increment column included when omitted).
+    pub columns: Vec<String>,
+    /// Per row, each column's value; None for an expression the proxy does not evaluate.
+    pub rows: Vec<Vec<Option<LookupInput>>>,
 }
 
 /// A statement plan.
