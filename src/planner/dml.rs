@@ -2,7 +2,8 @@
 //! client wrote them (the IN list pruned per shard).
 //!
 //! Refused: changing a vindex column (`SET id = ...` on the primary vindex column moves the row
-//! to another shard), LIMIT or ORDER BY on more than one shard, writing a reference table
+//! to another shard), assigning an owned lookup column more than once (MariaDB keeps the last
+//! value, the lookup would get the first), LIMIT or ORDER BY on more than one shard, writing a reference table
 //! (write its source), `DELETE ... USING`, `UPDATE ... FROM`, RETURNING. A table that owns
 //! lookup vindexes gets [`DmlPlan::lookups`] ([`super::dml_lookups`]): changing an owned
 //! lookup column is allowed, its lookup rows move.
@@ -61,6 +62,12 @@ pub(crate) fn plan_update(ctx: &Ctx<'_>, upd: &Update) -> Result<Plan, PlanError
                 _ => Expr::CompoundIdentifier(idents),
             };
             if let Some(col) = check_vindex_assignment(&a, &expr)? {
+                // MariaDB stores the last of several values; the lookup would get the first.
+                if assigned.iter().any(|(c, _)| *c == col) {
+                    return unsupported(format!(
+                        "UPDATE assigning the vindex column '{col}' more than once is not supported"
+                    ));
+                }
                 assigned.push((col, &assignment.value));
             }
         }
