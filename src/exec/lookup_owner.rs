@@ -3,8 +3,9 @@
 //! - INSERT: each row's lookup rows are created (consistent lookups: in the pre list) before
 //!   the owner rows are written; with IGNORE / ON DUPLICATE KEY UPDATE a row whose unique
 //!   value another row holds is dropped from the owner insert.
-//! - DELETE: the doomed rows' primary vindex and lookup columns are read `FOR UPDATE` on the
-//!   normal connection, then their lookup rows deleted (post list), then the DELETE runs.
+//! - DELETE: the doomed rows' primary key, primary vindex and lookup columns are read `FOR
+//!   UPDATE` on the normal connection, then their lookup rows deleted (post list), then the
+//!   DELETE runs on exactly those rows, by primary key (`write`).
 //! - UPDATE of an owned lookup column: the same read plus, per lookup, whether the shard
 //!   finds the new value equal to the old (`<=>`, with the column's collation); an unchanged
 //!   value is skipped, a changed one deletes the old lookup row (post) and creates the new
@@ -167,8 +168,26 @@ async fn upsert_keys<C: Cursor>(
     Ok(out)
 }
 
-/// Reads the rows an UPDATE/DELETE will change on each target shard and moves their lookup
-/// rows (before the statement itself runs).
+/// The rows an UPDATE/DELETE of an owner table read under lock on one shard: their primary
+/// keys, which the statement then changes and nothing else.
+pub(crate) struct LockedRows {
+    /// The target (shard) they were read on.
+    pub(crate) shard: usize,
+    /// Each row's primary key values (in the order of [`LockedKeys::columns`]).
+    pub(crate) keys: Vec<Vec<SqlValue>>,
+}
+
+/// What [`maintain_for_dml`] read: the table's primary key and, per target, its rows.
+pub(crate) struct LockedKeys {
+    /// The primary key columns.
+    pub(crate) columns: Vec<String>,
+    /// Per target shard, the rows read.
+    pub(crate) rows: Vec<LockedRows>,
+}
+
+/// Reads the rows an UPDATE/DELETE will change on each target shard `FOR UPDATE` and moves
+/// their lookup rows (before the statement itself runs). Returns their primary keys: the
+/// statement must change exactly these rows (its WHERE may pick others when evaluated again).
 pub(crate) async fn maintain_for_dml<C: Cursor>(
     cursor: &mut C,
     vschema: &VSchema,
@@ -176,9 +195,23 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
     plan: &DmlLookups,
     targets: &[ShardTarget],
     params: &[Value],
-) -> Result<(), ExecError> {
+) -> Result<LockedKeys, ExecError> {
+    let Some(first) = targets.first() else {
+        return Ok(LockedKeys {
+            columns: Vec::new(),
+            rows: Vec::new(),
+        });
+    };
+    let key = primary_key(cursor, keyspace, first.shard, &plan.owner_table).await?;
+    if key.is_empty() {
+        return Err(ExecError::NotSupported(format!(
+            "UPDATE/DELETE of table {}, which owns lookup vindexes, without a primary key",
+            plan.owner_table
+        )));
+    }
     let is_update = plan.owned.iter().any(|o| !o.new_values.is_empty());
-    let mut columns: Vec<String> = plan.primary_columns.iter().map(|c| ident(c)).collect();
+    let mut columns: Vec<String> = key.iter().map(|c| ident(c)).collect();
+    columns.extend(plan.primary_columns.iter().map(|c| ident(c)));
     for o in &plan.owned {
         columns.extend(o.columns.iter().map(|c| ident(c)));
     }
@@ -210,8 +243,13 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             })
         })
         .collect::<Result<_, _>>()?;
+    let key_n = key.len();
     let primary_n = plan.primary_columns.len();
-    let flags_at = primary_n + plan.owned.iter().map(|o| o.columns.len()).sum::<usize>();
+    let flags_at = key_n + primary_n + plan.owned.iter().map(|o| o.columns.len()).sum::<usize>();
+    let mut locked = LockedKeys {
+        columns: key,
+        rows: Vec::with_capacity(targets.len()),
+    };
     // Per lookup: the rows to delete and to create, gathered over every shard first, so one
     // Create sees all new values of the statement (two rows given the same unique value are
     // a duplicate, not an orphan to reclaim).
@@ -231,10 +269,14 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
                 .map(|c| cell_value(cols.get(i), c))
                 .unwrap_or_else(SqlValue::null)
         };
+        let mut keys = Vec::with_capacity(result.rows.len());
         for row in &result.rows {
-            let primary: Vec<SqlValue> = (0..primary_n).map(|i| value_at(row, i)).collect();
+            keys.push((0..key_n).map(|i| value_at(row, i)).collect());
+            let primary: Vec<SqlValue> = (key_n..key_n + primary_n)
+                .map(|i| value_at(row, i))
+                .collect();
             let ksid = keyspace_id(vschema, keyspace, &plan.primary_vindex, primary)?;
-            let mut at = primary_n;
+            let mut at = key_n + primary_n;
             for (k, o) in plan.owned.iter().enumerate() {
                 let old: Vec<SqlValue> = (at..at + o.columns.len())
                     .map(|i| value_at(row, i))
@@ -261,6 +303,10 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
                 }
             }
         }
+        locked.rows.push(LockedRows {
+            shard: t.shard,
+            keys,
+        });
     }
     for (k, lookup) in lookups.iter().enumerate() {
         lookup.delete(cursor, &deletes[k]).await?;
@@ -268,5 +314,5 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             lookup.create(cursor, &creates[k], false).await?;
         }
     }
-    Ok(())
+    Ok(locked)
 }

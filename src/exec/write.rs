@@ -1,13 +1,16 @@
-//! Writes on sharded keyspaces: UPDATE/DELETE routed like SELECT, DDL on every shard, and
+//! Writes on sharded keyspaces: UPDATE/DELETE routed like SELECT (an owner table's on the
+//! primary keys of the rows its lookup maintenance read under lock), DDL on every shard, and
 //! INSERT split by the primary vindex into one multi-row INSERT per shard, with ids from the
 //! table's sequence when the auto_increment column is omitted or NULL.
 
-use super::lookup_owner::{create_for_insert, maintain_for_dml};
+use super::lookup_owner::{create_for_insert, maintain_for_dml, LockedKeys};
+use super::lookup_pk::keys_condition;
 use super::lookup_route::resolve_route;
+use super::lookup_sql::interpolate;
 use super::resolve::{destination_shards, route_value};
 use super::select::shard_sql;
 use super::{Cursor, ExecError, ShardResult};
-use crate::planner::{DmlPlan, InsertPlan};
+use crate::planner::{DmlLookups, DmlPlan, InsertPlan};
 use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -28,7 +31,8 @@ pub async fn execute_dml<C: Cursor>(
         ));
     }
     if let Some(lookups) = &plan.lookups {
-        maintain_for_dml(cursor, vschema, keyspace, lookups, &targets, params).await?;
+        let locked = maintain_for_dml(cursor, vschema, keyspace, lookups, &targets, params).await?;
+        return execute_on_keys(cursor, keyspace, lookups, &locked, params).await;
     }
     let mut total = ShardResult::default();
     for t in &targets {
@@ -37,6 +41,32 @@ pub async fn execute_dml<C: Cursor>(
             .await?;
         total.affected_rows += r.affected_rows;
         total.warnings = total.warnings.saturating_add(r.warnings);
+    }
+    Ok(total)
+}
+
+/// Most rows one `… WHERE <pk> IN (…)` names.
+const KEYS_PER_STATEMENT: usize = 500;
+
+/// Runs an owner UPDATE/DELETE on exactly the rows [`maintain_for_dml`] read and locked: the
+/// statement's text before its WHERE, with `WHERE <pk> IN (<their keys>)`.
+async fn execute_on_keys<C: Cursor>(
+    cursor: &mut C,
+    keyspace: &str,
+    lookups: &DmlLookups,
+    locked: &LockedKeys,
+    params: &[Value],
+) -> Result<ShardResult, ExecError> {
+    let head_params = params.get(..lookups.tail_first_param).unwrap_or(params);
+    let head = interpolate(&lookups.head, head_params)?;
+    let mut total = ShardResult::default();
+    for rows in &locked.rows {
+        for chunk in rows.keys.chunks(KEYS_PER_STATEMENT) {
+            let sql = format!("{head} WHERE {}", keys_condition(&locked.columns, chunk));
+            let r = cursor.execute(keyspace, rows.shard, sql).await?;
+            total.affected_rows += r.affected_rows;
+            total.warnings = total.warnings.saturating_add(r.warnings);
+        }
     }
     Ok(total)
 }

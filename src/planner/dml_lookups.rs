@@ -1,8 +1,11 @@
 //! Owned lookup vindexes in UPDATE and DELETE: what the executor must read before the
 //! statement runs, so it can delete (and for UPDATE re-create) the rows' lookup rows.
 //!
-//! The read is the statement's own WHERE / ORDER BY / LIMIT (copied from the text, so it
-//! matches exactly the rows the statement changes) under `SELECT … FOR UPDATE`. An UPDATE only
+//! The read is the statement's own WHERE / ORDER BY / LIMIT (copied from the text) under
+//! `SELECT … FOR UPDATE`, which also reads each row's primary key; the statement then runs as
+//! its text before the WHERE (`head`) with `WHERE <pk> IN (<the keys read>)`, so the rows it
+//! changes are the rows read even when the WHERE is not deterministic (`RAND()`, LIMIT
+//! without ORDER BY, rows other sessions insert under READ COMMITTED). An UPDATE only
 //! maintains the lookups whose columns it assigns, and only with literal or `?` values (an
 //! expression's new value is not known before the shard computes it; refused with 1235).
 
@@ -135,8 +138,16 @@ pub(crate) fn dml_lookups(
         .iter()
         .filter(|t| t.kind == TokenKind::Param && t.start < start)
         .count();
+    let head = ctx.sql.get(..start).unwrap_or("").trim_end();
+    let head = if start >= ctx.sql.len() {
+        head.trim_end_matches(';').trim_end()
+    } else {
+        head
+    };
     Ok(Some(DmlLookups {
         table: from,
+        owner_table: res.name.clone(),
+        head: head.to_string(),
         primary_vindex: primary.vindex.clone(),
         primary_columns: primary.columns.clone(),
         owned,

@@ -295,12 +295,18 @@ pub struct OwnedLookup {
 }
 
 /// What an UPDATE/DELETE of an owner table reads first: the doomed or changed rows' primary
-/// vindex and lookup columns, `FOR UPDATE` on the normal connection
-/// (`SELECT <primary>, <owned…>[, <unchanged flags>] FROM <table> <tail> FOR UPDATE`).
+/// key, primary vindex and lookup columns, `FOR UPDATE` on the normal connection
+/// (`SELECT <pk…>, <primary>, <owned…>[, <unchanged flags>] FROM <table> <tail> FOR UPDATE`).
+/// The change itself then runs on exactly those rows: `<head> WHERE <pk> IN (<keys read>)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DmlLookups {
     /// The table as the statement names it (qualifier included), for the FROM clause.
     pub table: String,
+    /// The table's name alone (to read its primary key from a shard).
+    pub owner_table: String,
+    /// The statement's text before `tail` (`UPDATE t SET …` / `DELETE FROM t`), whose `?`
+    /// parameters are the first `tail_first_param` ones.
+    pub head: String,
     /// The primary vindex's name and columns (to compute each row's keyspace id).
     pub primary_vindex: String,
     /// The primary vindex's columns.

@@ -100,8 +100,8 @@ pub(crate) async fn orders(env: &TestEnv) -> Vec<(i64, i64, String, i64)> {
     out
 }
 
-/// The customer whose keyspace id `sku`'s lookup row holds (read on its lookup shard), if
-/// the row exists; `customers` are the candidates.
+/// The customer (of the candidates `customers`) whose keyspace id `sku`'s lookup row holds,
+/// read on its lookup shard; None without a lookup row or when it points at none of them.
 pub(crate) async fn sku_owner(env: &TestEnv, sku: &str, customers: &[i64]) -> Option<i64> {
     let mut l = env
         .shard_conn("lookup", shard_of(&SHARDS, &text_ksid(sku)))
@@ -111,13 +111,7 @@ pub(crate) async fn sku_owner(env: &TestEnv, sku: &str, customers: &[i64]) -> Op
         .await
         .expect("reading sku_vdx");
     let ksid = ksid?;
-    Some(
-        customers
-            .iter()
-            .copied()
-            .find(|c| hash_ksid(*c) == ksid)
-            .unwrap_or_else(|| panic!("sku_vdx {sku} points at none of {customers:?}")),
-    )
+    customers.iter().copied().find(|c| hash_ksid(*c) == ksid)
 }
 
 /// Writes the coupon lookup row `(coupon, hash(customer))` directly on its lookup shard.
@@ -131,4 +125,18 @@ pub(crate) async fn map_coupon(env: &TestEnv, coupon: &str, customer: i64) {
     )
     .await
     .expect("writing coupon_vdx");
+}
+
+/// Panics unless every order's sku has its lookup row pointing at the order's customer;
+/// returns how many orders there are.
+pub(crate) async fn assert_skus_mapped(env: &TestEnv) -> usize {
+    let all = orders(env).await;
+    for (id, customer, sku, _) in &all {
+        assert_eq!(
+            sku_owner(env, sku, &[*customer]).await,
+            Some(*customer),
+            "order {id} ({sku}) has no lookup row"
+        );
+    }
+    all.len()
 }
