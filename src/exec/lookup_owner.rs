@@ -56,8 +56,28 @@ pub(crate) fn keyspace_id(
     }
 }
 
+/// The values of a lookup's from columns in one INSERT row (`generated`: the row's sequence
+/// id, if it got one).
+pub(crate) fn lookup_inputs(
+    inputs: &[LookupInput],
+    generated: Option<u64>,
+    params: &[Value],
+) -> Result<Vec<SqlValue>, ExecError> {
+    inputs
+        .iter()
+        .map(|input| {
+            Ok(match input {
+                LookupInput::Value(v) => bound_value(v, params)?,
+                LookupInput::Omitted => SqlValue::null(),
+                LookupInput::GeneratedId => generated.map_or_else(SqlValue::null, SqlValue::uint64),
+            })
+        })
+        .collect()
+}
+
 /// Creates the lookup rows of an INSERT's rows; `ksids[i]` is row i's keyspace id and
-/// `generated[i]` its sequence id, if it got one. Returns whether each row may be inserted.
+/// `generated[i]` its sequence id, if it got one; rows not `kept` (already dropped) are
+/// skipped. Returns whether each row may be inserted.
 pub(crate) async fn create_for_insert<C: Cursor>(
     cursor: &mut C,
     vschema: &VSchema,
@@ -65,6 +85,7 @@ pub(crate) async fn create_for_insert<C: Cursor>(
     ksids: &[Vec<u8>],
     generated: &[Option<u64>],
     params: &[Value],
+    mut kept: Vec<bool>,
 ) -> Result<Vec<bool>, ExecError> {
     let (keyspace, lookups) = (plan.keyspace.as_str(), &plan.lookups);
     let upsert_keys = match &plan.upsert {
@@ -76,7 +97,7 @@ pub(crate) async fn create_for_insert<C: Cursor>(
         (None, true) => OnTaken::Drop,
         (None, false) => OnTaken::Fail,
     };
-    let mut kept = vec![true; ksids.len()];
+    kept.resize(ksids.len(), true);
     let mut found = Vec::with_capacity(lookups.len());
     for l in lookups {
         let lookup = Lookup::find(vschema, keyspace, &l.vindex)?
@@ -93,17 +114,7 @@ pub(crate) async fn create_for_insert<C: Cursor>(
             if !kept[i] {
                 continue;
             }
-            let mut from = Vec::with_capacity(inputs.len());
-            for input in inputs {
-                from.push(match input {
-                    LookupInput::Value(v) => bound_value(v, params)?,
-                    LookupInput::Omitted => SqlValue::null(),
-                    LookupInput::GeneratedId => match generated.get(i).copied().flatten() {
-                        Some(id) => SqlValue::uint64(id),
-                        None => SqlValue::null(),
-                    },
-                });
-            }
+            let from = lookup_inputs(inputs, generated.get(i).copied().flatten(), params)?;
             let ksid = ksids
                 .get(i)
                 .cloned()

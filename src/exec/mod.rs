@@ -10,6 +10,7 @@ mod lookup_pk;
 mod lookup_reclaim;
 mod lookup_route;
 mod lookup_sql;
+mod lookup_unowned;
 mod lookup_verify;
 mod lookup_write;
 pub mod resolve;

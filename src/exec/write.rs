@@ -7,6 +7,7 @@ use super::lookup_owner::{create_for_insert, maintain_for_dml, LockedKeys};
 use super::lookup_pk::keys_condition;
 use super::lookup_route::resolve_route;
 use super::lookup_sql::interpolate;
+use super::lookup_unowned::verify_unowned;
 use super::resolve::{destination_shards, route_value};
 use super::select::shard_sql;
 use super::{Cursor, ExecError, ShardResult};
@@ -184,11 +185,15 @@ pub async fn execute_insert<C: Cursor>(
         ids.push(id);
     }
     // Lookup rows first (consistent lookups: in the pre list, committed before the owner rows).
-    let kept = if plan.lookups.is_empty() {
+    // Unowned lookup values must already map to their rows; then the owned lookups' rows.
+    let mut kept = if plan.unowned.is_empty() {
         vec![true; placed.len()]
     } else {
-        create_for_insert(cursor, vschema, plan, &ksids, &ids, params).await?
+        verify_unowned(cursor, vschema, plan, &ksids, &ids, params).await?
     };
+    if !plan.lookups.is_empty() {
+        kept = create_for_insert(cursor, vschema, plan, &ksids, &ids, params, kept).await?;
+    }
     let mut per_shard: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
     for ((shard, text), keep) in placed.into_iter().zip(kept) {
         if keep {

@@ -382,6 +382,9 @@ pub struct InsertPlan {
     pub source: String,
     /// Owned lookup vindexes: their lookup rows are created before the owner rows.
     pub lookups: Vec<InsertLookup>,
+    /// Unowned lookup vindexes: each non-NULL value must map to its row's keyspace id
+    /// (verified before the owner rows are written).
+    pub unowned: Vec<InsertLookup>,
     /// INSERT IGNORE or ON DUPLICATE KEY UPDATE: a row whose unique lookup value another
     /// row holds is dropped instead of failing the statement.
     pub ignore: bool,
@@ -428,7 +431,7 @@ impl Plan {
     /// (an implicit one under autocommit) and commit in pre → normal → post order.
     pub fn maintains_lookups(&self) -> bool {
         match self {
-            Plan::Insert(p) => !p.lookups.is_empty(),
+            Plan::Insert(p) => !p.lookups.is_empty() || !p.unowned.is_empty(),
             Plan::Dml(p) => p.lookups.as_ref().is_some_and(|l| !l.owned.is_empty()),
             _ => false,
         }
