@@ -269,7 +269,8 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
     for t in targets {
         let tail = interpolate(&shard_sql(&plan.tail, t), tail_params)?;
         let sql = format!(
-            "SELECT {} FROM {} {tail} FOR UPDATE",
+            // A newline: the tail may end in a `--` comment.
+            "SELECT {} FROM {} {tail}\nFOR UPDATE",
             columns.join(", "),
             plan.table
         );

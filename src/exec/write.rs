@@ -63,7 +63,8 @@ async fn execute_on_keys<C: Cursor>(
     let mut total = ShardResult::default();
     for rows in &locked.rows {
         for chunk in rows.keys.chunks(KEYS_PER_STATEMENT) {
-            let sql = format!("{head} WHERE {}", keys_condition(&locked.columns, chunk));
+            // A newline: the head may end in a `--` comment.
+            let sql = format!("{head}\nWHERE {}", keys_condition(&locked.columns, chunk));
             let r = cursor.execute(keyspace, rows.shard, sql).await?;
             total.affected_rows += r.affected_rows;
             total.warnings = total.warnings.saturating_add(r.warnings);

@@ -58,6 +58,20 @@ async fn random_where_keeps_every_lookup_row() {
         assert!(changed > 0, "{sql} changed nothing");
         assert_invariant(&env, sql).await;
     }
+    // Comments where the proxy appends its own clauses.
+    c.query_drop("UPDATE user SET name = 'cmt' -- a note\nWHERE id <= 5 -- and another")
+        .await
+        .expect("update with comments");
+    assert_eq!(c.affected_rows(), 5);
+    let snap = snapshot(&env).await;
+    let named: Vec<i64> = snap
+        .users
+        .iter()
+        .filter(|u| u.2.as_deref() == Some("cmt"))
+        .map(|u| u.1)
+        .collect();
+    assert_eq!(named.len(), 5, "{named:?}");
+    assert_invariant(&env, "the update with comments").await;
     // The same through a prepared statement.
     let stmt = c
         .prep("DELETE FROM user WHERE id > ? AND RAND() < ?")
