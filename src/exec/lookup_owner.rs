@@ -15,6 +15,7 @@ use super::lookup::{Lookup, LookupRow};
 use super::lookup_pk::{key_condition, primary_key};
 use super::lookup_reclaim::OnTaken;
 use super::lookup_sql::{cell_value, ident, interpolate};
+use super::lookup_unowned::verify_update;
 use super::resolve::{bound_value, ShardTarget};
 use super::select::shard_sql;
 use super::{Cursor, ExecError};
@@ -257,6 +258,8 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
     let key_n = key.len();
     let primary_n = plan.primary_columns.len();
     let flags_at = key_n + primary_n + plan.owned.iter().map(|o| o.columns.len()).sum::<usize>();
+    // Keyspace ids of the rows read, for the unowned lookups' check.
+    let mut changed_ksids: Vec<Vec<u8>> = Vec::new();
     let mut locked = LockedKeys {
         columns: key,
         rows: Vec::with_capacity(targets.len()),
@@ -288,6 +291,9 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
                 .map(|i| value_at(row, i))
                 .collect();
             let ksid = keyspace_id(vschema, keyspace, &plan.primary_vindex, primary)?;
+            if !plan.verified.is_empty() && !changed_ksids.contains(&ksid) {
+                changed_ksids.push(ksid.clone());
+            }
             let mut at = key_n + primary_n;
             for (k, o) in plan.owned.iter().enumerate() {
                 let old: Vec<SqlValue> = (at..at + o.columns.len())
@@ -320,6 +326,15 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             keys,
         });
     }
+    verify_update(
+        cursor,
+        vschema,
+        keyspace,
+        &plan.verified,
+        &changed_ksids,
+        params,
+    )
+    .await?;
     for (k, lookup) in lookups.iter().enumerate() {
         lookup.delete(cursor, &deletes[k]).await?;
         if !creates[k].is_empty() {

@@ -4,6 +4,9 @@
 //! [...] does not map to keyspace ids"), or dropped by INSERT IGNORE / ON DUPLICATE KEY
 //! UPDATE; otherwise a read routed by that vindex would never find it.
 //!
+//! UPDATE of such a column: the new value must map to the keyspace id of every row changed
+//! (read under lock with the owned lookups' maintenance, `lookup_owner`), else an error.
+//!
 //! Only the first from column is checked, as Vitess's Verify does; NULL (or an omitted
 //! column, taken as NULL) is never routed to by `=`, so it needs no lookup row. `write_only`
 //! and `no_verify` vindexes verify nothing.
@@ -11,10 +14,12 @@
 use super::lookup::{Lookup, LookupRow};
 use super::lookup_owner::lookup_inputs;
 use super::lookup_sql::{conjunction, hex, ident, literal};
+use super::resolve::bound_value;
 use super::{Cursor, ExecError};
 use crate::backend::BackendError;
 use crate::error::ProxyError;
-use crate::planner::InsertPlan;
+use crate::planner::{InsertPlan, OwnedLookup};
+use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use mysql_async::Value;
 
@@ -60,19 +65,61 @@ pub(crate) async fn verify_unowned<C: Cursor>(
                 kept[i] = false;
                 continue;
             }
-            return Err(ExecError::Proxy(ProxyError::Backend(
-                BackendError::Server {
-                    code: ER_UNKNOWN_ERROR,
-                    state: "HY000".into(),
-                    message: format!(
-                        "values [{}] for column [{column}] does not map to keyspace ids",
-                        literal(&first)
-                    ),
-                },
-            )));
+            return Err(does_not_map(&first, &column));
         }
     }
     Ok(kept)
+}
+
+/// UPDATE of unowned lookup columns: each new value must map to the keyspace id of every
+/// changed row (`ksids`, the distinct keyspace ids of the rows read); an error otherwise.
+pub(crate) async fn verify_update<C: Cursor>(
+    cursor: &mut C,
+    vschema: &VSchema,
+    keyspace: &str,
+    verified: &[OwnedLookup],
+    ksids: &[Vec<u8>],
+    params: &[Value],
+) -> Result<(), ExecError> {
+    for v in verified {
+        let Some(Some(new)) = v.new_values.first() else {
+            continue;
+        };
+        let value = bound_value(&new.value, params)?;
+        if value.is_null() {
+            continue;
+        }
+        let lookup = Lookup::find(vschema, keyspace, &v.vindex)?
+            .ok_or_else(|| ExecError::Internal(format!("'{}' is not a lookup vindex", v.vindex)))?;
+        if lookup.params.write_only || lookup.params.no_verify {
+            continue;
+        }
+        let column = v.columns.first().map(String::as_str).unwrap_or(&v.vindex);
+        for ksid in ksids {
+            let mut from = vec![SqlValue::null(); v.columns.len().max(1)];
+            from[0] = value.clone();
+            let row = LookupRow {
+                from,
+                ksid: ksid.clone(),
+            };
+            if !lookup.maps(cursor, &row).await? {
+                return Err(does_not_map(&value, column));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Vitess's refusal of a value that does not map to its row's keyspace id.
+fn does_not_map(value: &SqlValue, column: &str) -> ExecError {
+    ExecError::Proxy(ProxyError::Backend(BackendError::Server {
+        code: ER_UNKNOWN_ERROR,
+        state: "HY000".into(),
+        message: format!(
+            "values [{}] for column [{column}] does not map to keyspace ids",
+            literal(value)
+        ),
+    }))
 }
 
 /// The owner table's first column of vindex `vindex` (for the error message).

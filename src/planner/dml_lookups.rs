@@ -31,10 +31,14 @@ pub(crate) fn dml_lookups(
         .iter()
         .copied()
         .filter(|&i| {
-            a.instances[i]
-                .res
-                .table
-                .is_some_and(|t| t.owned_vindexes().next().is_some())
+            let res = &a.instances[i].res;
+            res.table.is_some_and(|t| {
+                t.owned_vindexes().next().is_some()
+                    || assigned.is_some_and(|pairs| {
+                        ks_unowned_first_columns(res.keyspace, t)
+                            .any(|c| pairs.iter().any(|(p, _)| *p == c))
+                    })
+            })
         })
         .collect();
     let Some(&inst) = owning.first() else {
@@ -51,10 +55,29 @@ pub(crate) fn dml_lookups(
         ));
     }
     let mut owned = Vec::new();
+    let mut verified = Vec::new();
     for (cv, v) in ks.column_vindexes(table) {
-        let Some(params) = v.lookup().filter(|_| cv.owned) else {
+        let Some(params) = v.lookup() else {
             continue;
         };
+        if !cv.owned {
+            // Unowned: only an UPDATE of its first (the routing) column needs a check.
+            let Some(pairs) = assigned else { continue };
+            let Some(first) = cv.columns.first() else {
+                continue;
+            };
+            let Some((_, expr)) = pairs.iter().find(|(p, _)| p == first) else {
+                continue;
+            };
+            let mut new_values = vec![None; cv.columns.len()];
+            new_values[0] = Some(new_value(ctx, first, expr, &res.display())?);
+            verified.push(OwnedLookup {
+                vindex: cv.vindex.clone(),
+                columns: cv.columns.clone(),
+                new_values,
+            });
+            continue;
+        }
         let new_values = match assigned {
             None => {
                 check_kind(params, &cv.vindex, &res.display())?;
@@ -71,25 +94,7 @@ pub(crate) fn dml_lookups(
                         values.push(None);
                         continue;
                     };
-                    let value = ctx.text.route_value(expr).ok_or_else(|| {
-                        not_supported(format!(
-                            "UPDATE of lookup vindex column '{col}' of {} with a non-literal value ({expr})",
-                            res.display()
-                        ))
-                    })?;
-                    let sql = match &value {
-                        RouteValue::Param(_) => "?".to_string(),
-                        RouteValue::Literal(_) => ctx
-                            .text
-                            .literal_range(expr)
-                            .map(|r| ctx.text.slice(r).to_string())
-                            .ok_or_else(|| {
-                                not_supported(format!(
-                                    "UPDATE of lookup vindex column '{col}' without an exact literal"
-                                ))
-                            })?,
-                    };
-                    values.push(Some(NewValue { value, sql }));
+                    values.push(Some(new_value(ctx, col, expr, &res.display())?));
                 }
                 values
             }
@@ -100,7 +105,7 @@ pub(crate) fn dml_lookups(
             new_values,
         });
     }
-    if owned.is_empty() {
+    if owned.is_empty() && verified.is_empty() {
         return Ok(None);
     }
     let primary = table
@@ -151,6 +156,7 @@ pub(crate) fn dml_lookups(
         primary_vindex: primary.vindex.clone(),
         primary_columns: primary.columns.clone(),
         owned,
+        verified,
         tail: QueryTemplate {
             sql: tail_sql.to_string(),
             in_list: tail_in_list,
@@ -158,6 +164,39 @@ pub(crate) fn dml_lookups(
         },
         tail_first_param: first_param,
     }))
+}
+
+/// The first columns of the table's unowned lookup vindexes.
+fn ks_unowned_first_columns<'t>(
+    ks: &'t crate::vschema::KeyspaceSchema,
+    table: &'t crate::vschema::TableSchema,
+) -> impl Iterator<Item = String> + 't {
+    ks.column_vindexes(table)
+        .filter(|(cv, v)| !cv.owned && v.lookup().is_some())
+        .filter_map(|(cv, _)| cv.columns.first().cloned())
+}
+
+/// The new value an UPDATE assigns to lookup vindex column `col`: a literal or `?` (anything
+/// else is refused: its value is not known before the shard computes it).
+fn new_value(ctx: &Ctx<'_>, col: &str, expr: &Expr, table: &str) -> Result<NewValue, PlanError> {
+    let value = ctx.text.route_value(expr).ok_or_else(|| {
+        not_supported(format!(
+            "UPDATE of lookup vindex column '{col}' of {table} with a non-literal value ({expr})"
+        ))
+    })?;
+    let sql = match &value {
+        RouteValue::Param(_) => "?".to_string(),
+        RouteValue::Literal(_) => ctx
+            .text
+            .literal_range(expr)
+            .map(|r| ctx.text.slice(r).to_string())
+            .ok_or_else(|| {
+                not_supported(format!(
+                    "UPDATE of lookup vindex column '{col}' without an exact literal"
+                ))
+            })?,
+    };
+    Ok(NewValue { value, sql })
 }
 
 /// Byte offset where the statement's WHERE (else ORDER BY, else LIMIT) begins, at nesting

@@ -313,6 +313,9 @@ pub struct DmlLookups {
     pub primary_columns: Vec<String>,
     /// The lookups to maintain: every owned one for DELETE, the changed ones for UPDATE.
     pub owned: Vec<OwnedLookup>,
+    /// UPDATE of an unowned lookup vindex's first column: the new value must map to each
+    /// changed row's keyspace id (the proxy does not write that lookup).
+    pub verified: Vec<OwnedLookup>,
     /// The statement's text from its WHERE (or ORDER BY / LIMIT) to the end, with the IN list
     /// of the route at the same relative place, pruned per shard like the statement.
     pub tail: QueryTemplate,
@@ -432,7 +435,10 @@ impl Plan {
     pub fn maintains_lookups(&self) -> bool {
         match self {
             Plan::Insert(p) => !p.lookups.is_empty() || !p.unowned.is_empty(),
-            Plan::Dml(p) => p.lookups.as_ref().is_some_and(|l| !l.owned.is_empty()),
+            Plan::Dml(p) => p
+                .lookups
+                .as_ref()
+                .is_some_and(|l| !l.owned.is_empty() || !l.verified.is_empty()),
             _ => false,
         }
     }

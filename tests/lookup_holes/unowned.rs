@@ -1,8 +1,8 @@
 //! Item 6: INSERT into a table with an unowned lookup vindex (`orders.coupon`, whose lookup
 //! rows the proxy does not write) used to accept a value that does not map to the row's
 //! keyspace id; the row was then invisible to `coupon = …` reads. Now such a row fails
-//! (1105, Vitess's "does not map to keyspace ids"), and INSERT IGNORE / ON DUPLICATE KEY
-//! UPDATE drop it.
+//! (1105, Vitess's "does not map to keyspace ids"), INSERT IGNORE / ON DUPLICATE KEY UPDATE
+//! drop it, and an UPDATE to such a value fails (it used to be refused with 1235).
 
 use crate::common::errors::expect_error;
 use crate::orders::{map_coupon, orders, setup};
@@ -84,13 +84,38 @@ async fn an_unowned_lookup_value_must_map_to_the_row() {
     .await
     .expect("upsert");
     assert_eq!(c.affected_rows(), 0, "order 3 does not map");
-    // Changing the unowned column is refused (the proxy does not verify UPDATE values).
+    // UPDATE: the new value must map to every changed row.
     expect_error(
         c.query_drop("UPDATE orders SET coupon = 'C1' WHERE order_id = 4")
             .await,
-        1235,
-        "update of an unowned vindex column",
+        1105,
+        "update to a coupon mapped to another customer",
     );
+    map_coupon(&env, "C8", 8).await;
+    c.query_drop("UPDATE orders SET coupon = 'C8' WHERE order_id = 4")
+        .await
+        .expect("update to a mapped coupon");
+    expect_error(
+        c.query_drop("UPDATE orders SET coupon = 'C1' WHERE order_id IN (1, 4)")
+            .await,
+        1105,
+        "update of two rows, one of which does not map",
+    );
+    let stmt = c
+        .prep("UPDATE orders SET coupon = ? WHERE order_id = ?")
+        .await
+        .expect("prepare");
+    expect_error(
+        c.exec_drop(&stmt, ("C8", 6)).await,
+        1105,
+        "prepared update to a coupon of another customer",
+    );
+    c.exec_drop(&stmt, (None::<String>, 6))
+        .await
+        .expect("prepared update to NULL");
+    c.exec_drop(&stmt, ("C1", 6))
+        .await
+        .expect("prepared update back to C1");
     assert_eq!(
         orders(&env).await,
         vec![
@@ -101,5 +126,8 @@ async fn an_unowned_lookup_value_must_map_to_the_row() {
     );
     let (routed, scatter) = coupon_reads(&mut c, "C1").await;
     assert_eq!(routed, vec![1, 6]);
+    assert_eq!(routed, scatter);
+    let (routed, scatter) = coupon_reads(&mut c, "C8").await;
+    assert_eq!(routed, vec![4]);
     assert_eq!(routed, scatter);
 }
