@@ -1,5 +1,6 @@
-//! Owned lookup vindexes in UPDATE and DELETE: what the executor must read before the
-//! statement runs, so it can delete (and for UPDATE re-create) the rows' lookup rows.
+//! Lookup vindexes in UPDATE and DELETE: what the executor must read before the statement
+//! runs, so it can delete (and for UPDATE re-create) the rows' owned lookup rows, and check
+//! that a new value of an unowned lookup's column maps to every changed row.
 //!
 //! The read is the statement's own WHERE / ORDER BY / LIMIT (copied from the text) under
 //! `SELECT … FOR UPDATE`, which also reads each row's primary key; the statement then runs as
