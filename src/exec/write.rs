@@ -60,11 +60,20 @@ async fn execute_on_keys<C: Cursor>(
 ) -> Result<ShardResult, ExecError> {
     let head_params = params.get(..lookups.tail_first_param).unwrap_or(params);
     let head = interpolate(&lookups.head, head_params)?;
+    let order_by = if lookups.order_by.is_empty() {
+        String::new()
+    } else {
+        let order_params = params.get(lookups.order_by_first_param..).unwrap_or(&[]);
+        format!("\n{}", interpolate(&lookups.order_by, order_params)?)
+    };
     let mut total = ShardResult::default();
     for rows in &locked.rows {
         for chunk in rows.keys.chunks(KEYS_PER_STATEMENT) {
             // A newline: the head may end in a `--` comment.
-            let sql = format!("{head}\nWHERE {}", keys_condition(&locked.columns, chunk));
+            let sql = format!(
+                "{head}\nWHERE {}{order_by}",
+                keys_condition(&locked.columns, chunk)
+            );
             let r = cursor.execute(keyspace, rows.shard, sql).await?;
             total.affected_rows += r.affected_rows;
             total.warnings = total.warnings.saturating_add(r.warnings);

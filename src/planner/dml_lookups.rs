@@ -150,7 +150,20 @@ pub(crate) fn dml_lookups(
     } else {
         head
     };
+    let (order_by, order_by_first_param) = match order_by_range(ctx, start) {
+        Some((s, e)) => (
+            ctx.sql.get(s..e).unwrap_or("").trim_end().to_string(),
+            ctx.text
+                .tokens
+                .iter()
+                .filter(|t| t.kind == TokenKind::Param && t.start < s)
+                .count(),
+        ),
+        None => (String::new(), 0),
+    };
     Ok(Some(DmlLookups {
+        order_by,
+        order_by_first_param,
         table: from,
         owner_table: res.name.clone(),
         head: head.to_string(),
@@ -232,6 +245,35 @@ fn tail_start(ctx: &Ctx<'_>, is_update: bool) -> usize {
         }
     }
     fallback.unwrap_or(sql.len())
+}
+
+/// Byte range of the statement's top-level `ORDER BY …` at or after `from` (up to its LIMIT
+/// or the end), if it has one.
+fn order_by_range(ctx: &Ctx<'_>, from: usize) -> Option<(usize, usize)> {
+    let sql = ctx.sql;
+    let mut depth = 0i32;
+    let mut start = None;
+    for t in ctx.text.tokens.iter().filter(|t| t.start >= from) {
+        if t.kind == TokenKind::Punct {
+            match t.text(sql) {
+                "(" => depth += 1,
+                ")" => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        if t.kind != TokenKind::Ident || depth != 0 {
+            continue;
+        }
+        let word = t.text(sql);
+        if start.is_none() && word.eq_ignore_ascii_case("order") {
+            start = Some(t.start);
+        } else if start.is_some() && word.eq_ignore_ascii_case("limit") {
+            return start.map(|s| (s, t.start));
+        }
+    }
+    let end = sql.trim_end().trim_end_matches(';').trim_end().len();
+    start.filter(|&s| s < end).map(|s| (s, end))
 }
 
 /// Refuses owned lookups of the hashed-id types, which the executor does not maintain.

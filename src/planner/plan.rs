@@ -307,6 +307,11 @@ pub struct DmlLookups {
     /// The statement's text before `tail` (`UPDATE t SET …` / `DELETE FROM t`), whose `?`
     /// parameters are the first `tail_first_param` ones.
     pub head: String,
+    /// The statement's `ORDER BY …` (without LIMIT), empty without one: the keyed statement
+    /// changes the rows in the same order (it matters for unique keys and user variables).
+    pub order_by: String,
+    /// Index of the first `?` parameter inside `order_by`.
+    pub order_by_first_param: usize,
     /// The primary vindex's name and columns (to compute each row's keyspace id).
     pub primary_vindex: String,
     /// The primary vindex's columns.

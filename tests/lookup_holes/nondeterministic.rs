@@ -173,3 +173,36 @@ async fn read_committed_phantoms_are_not_changed() {
         .expect("delete");
     assert_invariant(&env, "the delete").await;
 }
+
+/// The keyed statement keeps the statement's ORDER BY: shifting primary keys up works only
+/// from the top (`ORDER BY order_id DESC`), as it does on one MariaDB.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_order_of_changes_is_kept() {
+    let (env, mut c) = crate::orders::setup().await;
+    crate::orders::map_coupon(&env, "C7", 7).await;
+    c.query_drop(
+        "INSERT INTO orders (order_id, customer_id, sku) VALUES (1, 7, 'S1'), (2, 7, 'S2'), (3, 7, 'S3')",
+    )
+    .await
+    .expect("insert orders");
+    c.query_drop(
+        "UPDATE orders SET order_id = order_id + 1, coupon = 'C7' WHERE customer_id = 7 ORDER BY order_id DESC",
+    )
+    .await
+    .expect("shift the keys up");
+    assert_eq!(c.affected_rows(), 3);
+    let stmt = c
+        .prep("UPDATE orders SET order_id = order_id - ?, coupon = ? WHERE customer_id = ? ORDER BY order_id + ? LIMIT 3")
+        .await
+        .expect("prepare");
+    c.exec_drop(&stmt, (1, "C7", 7, 0))
+        .await
+        .expect("shift the keys down");
+    let ids: Vec<i64> = crate::orders::orders(&env)
+        .await
+        .into_iter()
+        .map(|o| o.0)
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3]);
+    crate::orders::assert_skus_mapped(&env).await;
+}
