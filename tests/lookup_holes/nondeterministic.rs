@@ -72,6 +72,18 @@ async fn random_where_keeps_every_lookup_row() {
         .collect();
     assert_eq!(named.len(), 5, "{named:?}");
     assert_invariant(&env, "the update with comments").await;
+    // Qualified, from another default database, with an alias.
+    c.query_drop("USE lookup").await.expect("use lookup");
+    c.query_drop("UPDATE customer.user AS u SET u.name = 'qual' WHERE u.id <= 3 AND RAND() < 2")
+        .await
+        .expect("qualified update");
+    assert_eq!(c.affected_rows(), 3);
+    c.query_drop("DELETE FROM customer.user WHERE id = 4")
+        .await
+        .expect("qualified delete");
+    assert_eq!(c.affected_rows(), 1);
+    c.query_drop("USE customer").await.expect("use customer");
+    assert_invariant(&env, "the qualified statements").await;
     // The same through a prepared statement.
     let stmt = c
         .prep("DELETE FROM user WHERE id > ? AND RAND() < ?")
