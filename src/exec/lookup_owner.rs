@@ -3,19 +3,23 @@
 //! - INSERT: each row's lookup rows are created (consistent lookups: in the pre list) before
 //!   the owner rows are written; with IGNORE / ON DUPLICATE KEY UPDATE a row whose unique
 //!   value another row holds is dropped from the owner insert.
-//! - DELETE: the doomed rows' primary vindex and lookup columns are read `FOR UPDATE` on the
-//!   normal connection, then their lookup rows deleted (post list), then the DELETE runs.
+//! - DELETE: the doomed rows' primary key, primary vindex and lookup columns are read `FOR
+//!   UPDATE` on the normal connection, then their lookup rows deleted (post list), then the
+//!   DELETE runs on exactly those rows, by primary key (`write`).
 //! - UPDATE of an owned lookup column: the same read plus, per lookup, whether the shard
 //!   finds the new value equal to the old (`<=>`, with the column's collation); an unchanged
 //!   value is skipped, a changed one deletes the old lookup row (post) and creates the new
 //!   (pre).
 
 use super::lookup::{Lookup, LookupRow};
+use super::lookup_pk::{key_condition, primary_key};
+use super::lookup_reclaim::OnTaken;
 use super::lookup_sql::{cell_value, ident, interpolate};
+use super::lookup_unowned::verify_update;
 use super::resolve::{bound_value, ShardTarget};
 use super::select::shard_sql;
 use super::{Cursor, ExecError};
-use crate::planner::{DmlLookups, InsertPlan, LookupInput};
+use crate::planner::{DmlLookups, InsertPlan, LookupInput, UpsertValues};
 use crate::vindex::{Destination, SqlValue};
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -53,8 +57,28 @@ pub(crate) fn keyspace_id(
     }
 }
 
+/// The values of a lookup's from columns in one INSERT row (`generated`: the row's sequence
+/// id, if it got one).
+pub(crate) fn lookup_inputs(
+    inputs: &[LookupInput],
+    generated: Option<u64>,
+    params: &[Value],
+) -> Result<Vec<SqlValue>, ExecError> {
+    inputs
+        .iter()
+        .map(|input| {
+            Ok(match input {
+                LookupInput::Value(v) => bound_value(v, params)?,
+                LookupInput::Omitted => SqlValue::null(),
+                LookupInput::GeneratedId => generated.map_or_else(SqlValue::null, SqlValue::uint64),
+            })
+        })
+        .collect()
+}
+
 /// Creates the lookup rows of an INSERT's rows; `ksids[i]` is row i's keyspace id and
-/// `generated[i]` its sequence id, if it got one. Returns whether each row may be inserted.
+/// `generated[i]` its sequence id, if it got one; rows not `kept` (already dropped) are
+/// skipped. Returns whether each row may be inserted.
 pub(crate) async fn create_for_insert<C: Cursor>(
     cursor: &mut C,
     vschema: &VSchema,
@@ -62,9 +86,19 @@ pub(crate) async fn create_for_insert<C: Cursor>(
     ksids: &[Vec<u8>],
     generated: &[Option<u64>],
     params: &[Value],
+    mut kept: Vec<bool>,
 ) -> Result<Vec<bool>, ExecError> {
-    let (keyspace, lookups, ignore) = (plan.keyspace.as_str(), &plan.lookups, plan.ignore);
-    let mut kept = vec![true; ksids.len()];
+    let (keyspace, lookups) = (plan.keyspace.as_str(), &plan.lookups);
+    let upsert_keys = match &plan.upsert {
+        Some(upsert) => upsert_keys(cursor, plan, upsert, generated, params).await?,
+        None => Vec::new(),
+    };
+    let on_taken = match (&plan.upsert, plan.ignore) {
+        (Some(_), _) => OnTaken::Upsert(&upsert_keys),
+        (None, true) => OnTaken::Drop,
+        (None, false) => OnTaken::Fail,
+    };
+    kept.resize(ksids.len(), true);
     let mut found = Vec::with_capacity(lookups.len());
     for l in lookups {
         let lookup = Lookup::find(vschema, keyspace, &l.vindex)?
@@ -81,17 +115,7 @@ pub(crate) async fn create_for_insert<C: Cursor>(
             if !kept[i] {
                 continue;
             }
-            let mut from = Vec::with_capacity(inputs.len());
-            for input in inputs {
-                from.push(match input {
-                    LookupInput::Value(v) => bound_value(v, params)?,
-                    LookupInput::Omitted => SqlValue::null(),
-                    LookupInput::GeneratedId => match generated.get(i).copied().flatten() {
-                        Some(id) => SqlValue::uint64(id),
-                        None => SqlValue::null(),
-                    },
-                });
-            }
+            let from = lookup_inputs(inputs, generated.get(i).copied().flatten(), params)?;
             let ksid = ksids
                 .get(i)
                 .cloned()
@@ -99,7 +123,16 @@ pub(crate) async fn create_for_insert<C: Cursor>(
             rows.push(LookupRow { from, ksid });
             index.push(i);
         }
-        let created = lookup.create(cursor, &rows, ignore).await?;
+        // The upsert keys of `rows` (numbered like `rows`, not like the statement's rows).
+        let keys: Vec<Option<String>> = index
+            .iter()
+            .map(|&i| upsert_keys.get(i).cloned().flatten())
+            .collect();
+        let on_taken = match on_taken {
+            OnTaken::Upsert(_) => OnTaken::Upsert(&keys),
+            other => other,
+        };
+        let created = lookup.create_with(cursor, &rows, on_taken).await?;
         for (k, ok) in created.into_iter().enumerate() {
             if !ok {
                 if let Some(&i) = index.get(k) {
@@ -111,8 +144,62 @@ pub(crate) async fn create_for_insert<C: Cursor>(
     Ok(kept)
 }
 
-/// Reads the rows an UPDATE/DELETE will change on each target shard and moves their lookup
-/// rows (before the statement itself runs).
+/// Per row of an ON DUPLICATE KEY UPDATE, the condition naming it by its primary key in the
+/// owner table (None where a key column's value is an expression or left to its default).
+async fn upsert_keys<C: Cursor>(
+    cursor: &mut C,
+    plan: &InsertPlan,
+    upsert: &UpsertValues,
+    generated: &[Option<u64>],
+    params: &[Value],
+) -> Result<Vec<Option<String>>, ExecError> {
+    let key = primary_key(cursor, &plan.keyspace, 0, &plan.table).await?;
+    let mut out = Vec::with_capacity(upsert.rows.len());
+    for (i, row) in upsert.rows.iter().enumerate() {
+        let mut values = Vec::with_capacity(key.len());
+        for col in &key {
+            let value = upsert
+                .columns
+                .iter()
+                .position(|c| c == col)
+                .and_then(|p| row.get(p).cloned().flatten());
+            values.push(match value {
+                Some(LookupInput::Value(v)) => Some(bound_value(&v, params)?),
+                Some(LookupInput::GeneratedId) => {
+                    generated.get(i).copied().flatten().map(SqlValue::uint64)
+                }
+                Some(LookupInput::Omitted) | None => None,
+            });
+        }
+        let values: Option<Vec<SqlValue>> = values.into_iter().collect();
+        out.push(match values {
+            Some(v) if !key.is_empty() => Some(key_condition(&key, &v)),
+            _ => None,
+        });
+    }
+    Ok(out)
+}
+
+/// The rows an UPDATE/DELETE of an owner table read under lock on one shard: their primary
+/// keys, which the statement then changes and nothing else.
+pub(crate) struct LockedRows {
+    /// The target (shard) they were read on.
+    pub(crate) shard: usize,
+    /// Each row's primary key values (in the order of [`LockedKeys::columns`]).
+    pub(crate) keys: Vec<Vec<SqlValue>>,
+}
+
+/// What [`maintain_for_dml`] read: the table's primary key and, per target, its rows.
+pub(crate) struct LockedKeys {
+    /// The primary key columns.
+    pub(crate) columns: Vec<String>,
+    /// Per target shard, the rows read.
+    pub(crate) rows: Vec<LockedRows>,
+}
+
+/// Reads the rows an UPDATE/DELETE will change on each target shard `FOR UPDATE` and moves
+/// their lookup rows (before the statement itself runs). Returns their primary keys: the
+/// statement must change exactly these rows (its WHERE may pick others when evaluated again).
 pub(crate) async fn maintain_for_dml<C: Cursor>(
     cursor: &mut C,
     vschema: &VSchema,
@@ -120,9 +207,23 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
     plan: &DmlLookups,
     targets: &[ShardTarget],
     params: &[Value],
-) -> Result<(), ExecError> {
+) -> Result<LockedKeys, ExecError> {
+    let Some(first) = targets.first() else {
+        return Ok(LockedKeys {
+            columns: Vec::new(),
+            rows: Vec::new(),
+        });
+    };
+    let key = primary_key(cursor, keyspace, first.shard, &plan.owner_table).await?;
+    if key.is_empty() {
+        return Err(ExecError::NotSupported(format!(
+            "UPDATE/DELETE of table {}, which owns lookup vindexes, without a primary key",
+            plan.owner_table
+        )));
+    }
     let is_update = plan.owned.iter().any(|o| !o.new_values.is_empty());
-    let mut columns: Vec<String> = plan.primary_columns.iter().map(|c| ident(c)).collect();
+    let mut columns: Vec<String> = key.iter().map(|c| ident(c)).collect();
+    columns.extend(plan.primary_columns.iter().map(|c| ident(c)));
     for o in &plan.owned {
         columns.extend(o.columns.iter().map(|c| ident(c)));
     }
@@ -154,8 +255,15 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             })
         })
         .collect::<Result<_, _>>()?;
+    let key_n = key.len();
     let primary_n = plan.primary_columns.len();
-    let flags_at = primary_n + plan.owned.iter().map(|o| o.columns.len()).sum::<usize>();
+    let flags_at = key_n + primary_n + plan.owned.iter().map(|o| o.columns.len()).sum::<usize>();
+    // Keyspace ids of the rows read, for the unowned lookups' check.
+    let mut changed_ksids: Vec<Vec<u8>> = Vec::new();
+    let mut locked = LockedKeys {
+        columns: key,
+        rows: Vec::with_capacity(targets.len()),
+    };
     // Per lookup: the rows to delete and to create, gathered over every shard first, so one
     // Create sees all new values of the statement (two rows given the same unique value are
     // a duplicate, not an orphan to reclaim).
@@ -164,7 +272,8 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
     for t in targets {
         let tail = interpolate(&shard_sql(&plan.tail, t), tail_params)?;
         let sql = format!(
-            "SELECT {} FROM {} {tail} FOR UPDATE",
+            // A newline: the tail may end in a `--` comment.
+            "SELECT {} FROM {} {tail}\nFOR UPDATE",
             columns.join(", "),
             plan.table
         );
@@ -175,10 +284,17 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
                 .map(|c| cell_value(cols.get(i), c))
                 .unwrap_or_else(SqlValue::null)
         };
+        let mut keys = Vec::with_capacity(result.rows.len());
         for row in &result.rows {
-            let primary: Vec<SqlValue> = (0..primary_n).map(|i| value_at(row, i)).collect();
+            keys.push((0..key_n).map(|i| value_at(row, i)).collect());
+            let primary: Vec<SqlValue> = (key_n..key_n + primary_n)
+                .map(|i| value_at(row, i))
+                .collect();
             let ksid = keyspace_id(vschema, keyspace, &plan.primary_vindex, primary)?;
-            let mut at = primary_n;
+            if !plan.verified.is_empty() && !changed_ksids.contains(&ksid) {
+                changed_ksids.push(ksid.clone());
+            }
+            let mut at = key_n + primary_n;
             for (k, o) in plan.owned.iter().enumerate() {
                 let old: Vec<SqlValue> = (at..at + o.columns.len())
                     .map(|i| value_at(row, i))
@@ -205,12 +321,25 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
                 }
             }
         }
+        locked.rows.push(LockedRows {
+            shard: t.shard,
+            keys,
+        });
     }
+    verify_update(
+        cursor,
+        vschema,
+        keyspace,
+        &plan.verified,
+        &changed_ksids,
+        params,
+    )
+    .await?;
     for (k, lookup) in lookups.iter().enumerate() {
         lookup.delete(cursor, &deletes[k]).await?;
         if !creates[k].is_empty() {
             lookup.create(cursor, &creates[k], false).await?;
         }
     }
-    Ok(())
+    Ok(locked)
 }

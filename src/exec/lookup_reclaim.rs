@@ -1,8 +1,11 @@
 //! The reclaim algorithm (`lookup-vindexes.md` §2.3): what a consistent lookup's Create does
 //! when its batched insert hits a duplicate key. It locks the lookup row in pre, probes the
 //! owner row it points to under a shared lock in normal, and either reports the duplicate
-//! (the value is really taken), keeps the row (it already points here), or takes the orphan
-//! over. The lock and the probe are also what `lookup_verify` removes orphans under.
+//! (an owner row holds the value, even when its keyspace id is the new row's: another row of
+//! the same keyspace id), keeps the lookup row (no owner row holds the value and it already
+//! points here), or takes the orphan over. What a taken value does to the new row is the
+//! caller's [`OnTaken`]. The lock and the probe are also what `lookup_verify` removes orphans
+//! under.
 
 use super::lookup::{Lookup, LookupRow, Owner};
 use super::lookup_sql::{cell_value, conjunction, hex, ident, literal};
@@ -10,6 +13,30 @@ use super::resolve::destination_shards;
 use super::{CommitOrder, Cursor, ExecError};
 use crate::keyrange::KeyRange;
 use crate::vindex::Destination;
+
+/// What Create does with a row whose unique value an owner row already holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OnTaken<'a> {
+    /// INSERT and UPDATE: fail with the duplicate-key error.
+    Fail,
+    /// INSERT IGNORE: drop the row from the owner insert.
+    Drop,
+    /// INSERT … ON DUPLICATE KEY UPDATE: keep the row when the only owner row holding the
+    /// value is the one the insert collides with (MySQL then updates it); drop it otherwise.
+    /// Per row, the SQL condition naming that row in the owner table by its primary key
+    /// (None: not known, the row is new).
+    Upsert(&'a [Option<String>]),
+    /// Lookup rows of owner rows that already exist (backfill, repair): a lookup row already
+    /// pointing at the row's keyspace id is its own; a value held elsewhere drops the row.
+    Existing,
+}
+
+impl OnTaken<'_> {
+    /// Whether a taken value drops the row instead of failing the statement.
+    pub(crate) fn drops(&self) -> bool {
+        !matches!(self, OnTaken::Fail)
+    }
+}
 
 impl Lookup<'_> {
     /// The reclaim algorithm for the rows `idx` of one lookup shard whose batched insert hit
@@ -21,7 +48,7 @@ impl Lookup<'_> {
         rows: &[LookupRow],
         idx: &[usize],
         shard: usize,
-        ignore: bool,
+        on_taken: OnTaken<'_>,
         duplicate: ExecError,
         kept: &mut [bool],
     ) -> Result<(), ExecError> {
@@ -69,23 +96,42 @@ impl Lookup<'_> {
                         .first()
                         .map(|c| cell_value(found.columns.first(), c).raw().to_vec())
                         .unwrap_or_default();
-                    if existing == row.ksid {
-                        // Already points at this row's keyspace id.
+                    let own = existing == row.ksid;
+                    if own && matches!(on_taken, OnTaken::Existing) {
+                        // The owner row already exists: the lookup row is its own.
                         claimed.push(row.ksid.clone());
                         continue;
                     }
+                    // Even when it points at this row's keyspace id, the value may be held by
+                    // another owner row of that keyspace id: probe before accepting it.
                     let taken = claimed.contains(&existing)
                         || self
                             .owner_exists(cursor, owner, &owner_shards, row, &existing, true)
                             .await?;
                     if taken {
-                        if ignore {
+                        if let (true, OnTaken::Upsert(keys)) = (own, on_taken) {
+                            let key = keys.get(i).and_then(Option::as_deref);
+                            if !claimed.contains(&existing)
+                                && self
+                                    .held_only_by(cursor, owner, &owner_shards, row, key)
+                                    .await?
+                            {
+                                // ON DUPLICATE KEY UPDATE will update the row holding it.
+                                continue;
+                            }
+                        }
+                        if on_taken.drops() {
                             kept[i] = false;
                             continue;
                         }
                         return Err(duplicate
                             .take()
                             .unwrap_or_else(|| ExecError::Internal("duplicate entry".into())));
+                    }
+                    if own {
+                        // No owner row holds it and it already points here.
+                        claimed.push(row.ksid.clone());
+                        continue;
                     }
                     let sql = format!(
                         "UPDATE {} SET {} = {} WHERE {}",
@@ -128,6 +174,49 @@ impl Lookup<'_> {
         cursor
             .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
             .await
+    }
+
+    /// Whether every owner row (on the shard of the row's keyspace id) holding the row's value
+    /// is the one `key` names; false when `key` is None. Read under a shared lock.
+    async fn held_only_by<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        owner: &Owner<'_>,
+        owner_shards: &[(String, KeyRange)],
+        row: &LookupRow,
+        key: Option<&str>,
+    ) -> Result<bool, ExecError> {
+        let Some(key) = key else {
+            return Ok(false);
+        };
+        let Ok(targets) =
+            destination_shards(&Destination::KeyspaceId(row.ksid.clone()), owner_shards)
+        else {
+            return Ok(false);
+        };
+        let values: Vec<String> = row.from.iter().map(literal).collect();
+        let sql = format!(
+            "SELECT ({key}) FROM {} WHERE {} LOCK IN SHARE MODE",
+            ident(owner.table),
+            conjunction(owner.columns, &values)
+        );
+        let mut same = false;
+        for shard in targets {
+            let r = cursor
+                .execute_in(CommitOrder::Normal, owner.keyspace, shard, sql.clone())
+                .await?;
+            for cells in &r.rows {
+                let cell = cells
+                    .first()
+                    .map(|c| cell_value(r.columns.first(), c).raw().to_vec());
+                if cell.as_deref() == Some(b"1".as_slice()) {
+                    same = true;
+                } else {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(same)
     }
 
     /// Whether the owner row a lookup row points to (keyspace id `ksid`) exists. `locked`:

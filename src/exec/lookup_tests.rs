@@ -57,6 +57,37 @@ fn ksid_bytes(hex: &str) -> Vec<u8> {
         .collect()
 }
 
+/// What `SHOW KEYS … WHERE Key_name = 'PRIMARY'` answers for a primary key on `columns`.
+fn primary_key(columns: &[&str]) -> (String, Result<ShardResult, u16>) {
+    use mysql_common::constants::ColumnType;
+    use mysql_common::packets::Column;
+    let names = [
+        "Table",
+        "Non_unique",
+        "Key_name",
+        "Seq_in_index",
+        "Column_name",
+    ];
+    let result = ShardResult {
+        columns: names
+            .iter()
+            .map(|n| Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(n.as_bytes()))
+            .collect(),
+        rows: columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                ["user", "0", "PRIMARY", &(i + 1).to_string(), c]
+                    .iter()
+                    .map(|t| Value::Bytes(t.as_bytes().to_vec()))
+                    .collect()
+            })
+            .collect(),
+        ..ShardResult::default()
+    };
+    ("SHOW KEYS".into(), Ok(result))
+}
+
 fn rows(cells: Vec<Vec<Value>>) -> ShardResult {
     ShardResult {
         rows: cells,
@@ -172,9 +203,11 @@ async fn delete_reads_rows_for_update_then_deletes_lookup_rows_in_post() {
         panic!("dml plan");
     };
     let mut c = cursor();
+    c.answers_by_text.push(primary_key(&["id"]));
     c.answers_by_text.push((
         "FOR UPDATE".into(),
         Ok(rows(vec![vec![
+            Value::Bytes(b"4".to_vec()),
             Value::Bytes(b"4".to_vec()),
             Value::Bytes(b"8".to_vec()),
         ]])),
@@ -183,11 +216,26 @@ async fn delete_reads_rows_for_update_then_deletes_lookup_rows_in_post() {
     assert_eq!(
         c.log,
         vec![
-            "exec customer/80-: SELECT `id`, `phone` FROM `user` where id = 4 FOR UPDATE".to_string(),
+            "exec customer/80-: SHOW KEYS FROM `user` WHERE Key_name = 'PRIMARY'".to_string(),
+            "exec customer/80-: SELECT `id`, `id`, `phone` FROM `user` where id = 4\nFOR UPDATE".to_string(),
             format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = '8' AND `keyspace_id` = X'{KSID_4}'"),
-            "exec customer/80-: delete from user where id = 4".to_string(),
+            // Exactly the rows read, by primary key.
+            "exec customer/80-: delete from user\nWHERE `id` IN ('4')".to_string(),
         ]
     );
+}
+
+#[tokio::test]
+async fn an_owner_table_without_a_primary_key_is_refused() {
+    let vs = vschema();
+    let Ok(Plan::Dml(p)) = plan("delete from user where id = 4", &vs, None) else {
+        panic!("dml plan");
+    };
+    let mut c = cursor();
+    c.answers_by_text.push(primary_key(&[]));
+    let err = execute_dml(&mut c, &p, &[], &vs).await.expect_err("no key");
+    assert!(matches!(err, ExecError::NotSupported(_)), "{err:?}");
+    assert!(!c.log.iter().any(|l| l.contains("delete")), "{:?}", c.log);
 }
 
 #[tokio::test]
@@ -199,9 +247,11 @@ async fn update_moves_the_lookup_row_unless_unchanged() {
     let params = [Value::Int(9), Value::Int(4)];
     // Changed: the shard says the new value differs (flag 0).
     let mut c = cursor();
+    c.answers_by_text.push(primary_key(&["id"]));
     c.answers_by_text.push((
         "FOR UPDATE".into(),
         Ok(rows(vec![vec![
+            Value::Bytes(b"4".to_vec()),
             Value::Bytes(b"4".to_vec()),
             Value::Bytes(b"8".to_vec()),
             Value::Bytes(b"0".to_vec()),
@@ -211,17 +261,20 @@ async fn update_moves_the_lookup_row_unless_unchanged() {
     assert_eq!(
         c.log,
         vec![
-            "exec customer/80-: SELECT `id`, `phone`, (`phone` <=> 9) FROM `user` where id = 4 FOR UPDATE".to_string(),
+            "exec customer/80-: SHOW KEYS FROM `user` WHERE Key_name = 'PRIMARY'".to_string(),
+            "exec customer/80-: SELECT `id`, `id`, `phone`, (`phone` <=> 9) FROM `user` where id = 4\nFOR UPDATE".to_string(),
             format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = '8' AND `keyspace_id` = X'{KSID_4}'"),
             format!("exec pre lookup/0: INSERT INTO `phone_vdx` (`phone`, `keyspace_id`) VALUES (9, X'{KSID_4}')"),
-            "exec customer/80-: update user set phone = ? where id = ?".to_string(),
+            "exec customer/80-: update user set phone = 9\nWHERE `id` IN ('4')".to_string(),
         ]
     );
     // Unchanged (flag 1): no lookup traffic.
     let mut c = cursor();
+    c.answers_by_text.push(primary_key(&["id"]));
     c.answers_by_text.push((
         "FOR UPDATE".into(),
         Ok(rows(vec![vec![
+            Value::Bytes(b"4".to_vec()),
             Value::Bytes(b"4".to_vec()),
             Value::Bytes(b"9".to_vec()),
             Value::Bytes(b"1".to_vec()),

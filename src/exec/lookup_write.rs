@@ -4,6 +4,7 @@
 //! (`lookup_reclaim`); a plain lookup's INSERT IGNORE is checked row by row unless `no_verify`.
 
 use super::lookup::{server_code, Lookup, LookupRow};
+use super::lookup_reclaim::OnTaken;
 use super::lookup_sql::ident;
 use super::{CommitOrder, Cursor, ExecError};
 use crate::vindex::SqlValue;
@@ -12,15 +13,33 @@ use crate::vindex::SqlValue;
 const ER_DUP_ENTRY: u16 = 1062;
 
 impl Lookup<'_> {
-    /// Create: inserts the lookup rows (sorted, one multi-row INSERT per lookup shard). Returns
-    /// for each row whether the owner row may be inserted: false only with `ignore` (INSERT
-    /// IGNORE / ON DUPLICATE KEY UPDATE) for a unique value another owner row holds.
+    /// Create for owner rows that exist already (`ignore`: backfill, repair) or are about to
+    /// be written (not `ignore`: a taken unique value fails). See [`Lookup::create_with`].
     pub async fn create<C: Cursor>(
         &self,
         cursor: &mut C,
         rows: &[LookupRow],
         ignore: bool,
     ) -> Result<Vec<bool>, ExecError> {
+        let on_taken = if ignore {
+            OnTaken::Existing
+        } else {
+            OnTaken::Fail
+        };
+        self.create_with(cursor, rows, on_taken).await
+    }
+
+    /// Create: inserts the lookup rows (sorted, one multi-row INSERT per lookup shard). Returns
+    /// for each row whether the owner row may be inserted: false only when `on_taken` drops
+    /// rows (INSERT IGNORE / ON DUPLICATE KEY UPDATE / backfill) and another owner row holds
+    /// the row's unique value.
+    pub(crate) async fn create_with<C: Cursor>(
+        &self,
+        cursor: &mut C,
+        rows: &[LookupRow],
+        on_taken: OnTaken<'_>,
+    ) -> Result<Vec<bool>, ExecError> {
+        let ignore = on_taken.drops();
         let mut kept = vec![true; rows.len()];
         let shards = cursor.shards(&self.keyspace)?;
         let mut per_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
@@ -85,7 +104,7 @@ impl Lookup<'_> {
             match cursor.execute_in(order, &self.keyspace, shard, sql).await {
                 Ok(_) => {}
                 Err(e) if self.is_consistent() && server_code(&e) == Some(ER_DUP_ENTRY) => {
-                    self.reclaim(cursor, rows, &idx, shard, ignore, e, &mut kept)
+                    self.reclaim(cursor, rows, &idx, shard, on_taken, e, &mut kept)
                         .await?;
                 }
                 Err(e) => return Err(e),

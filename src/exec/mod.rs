@@ -6,9 +6,11 @@
 
 mod lookup;
 mod lookup_owner;
+mod lookup_pk;
 mod lookup_reclaim;
 mod lookup_route;
 mod lookup_sql;
+mod lookup_unowned;
 mod lookup_verify;
 mod lookup_write;
 pub mod resolve;

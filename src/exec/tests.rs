@@ -88,7 +88,9 @@ async fn insert_splits_rows_and_takes_sequence_ids() {
         auto_increment_omitted: true,
         source,
         lookups: Vec::new(),
+        unowned: Vec::new(),
         ignore: false,
+        upsert: None,
     };
     let mut c = cursor();
     c.next_id = 1;

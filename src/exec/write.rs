@@ -1,13 +1,17 @@
-//! Writes on sharded keyspaces: UPDATE/DELETE routed like SELECT, DDL on every shard, and
+//! Writes on sharded keyspaces: UPDATE/DELETE routed like SELECT (an owner table's on the
+//! primary keys of the rows its lookup maintenance read under lock), DDL on every shard, and
 //! INSERT split by the primary vindex into one multi-row INSERT per shard, with ids from the
 //! table's sequence when the auto_increment column is omitted or NULL.
 
-use super::lookup_owner::{create_for_insert, maintain_for_dml};
+use super::lookup_owner::{create_for_insert, maintain_for_dml, LockedKeys};
+use super::lookup_pk::keys_condition;
 use super::lookup_route::resolve_route;
+use super::lookup_sql::interpolate;
+use super::lookup_unowned::verify_unowned;
 use super::resolve::{destination_shards, route_value};
 use super::select::shard_sql;
 use super::{Cursor, ExecError, ShardResult};
-use crate::planner::{DmlPlan, InsertPlan};
+use crate::planner::{DmlLookups, DmlPlan, InsertPlan};
 use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -28,7 +32,8 @@ pub async fn execute_dml<C: Cursor>(
         ));
     }
     if let Some(lookups) = &plan.lookups {
-        maintain_for_dml(cursor, vschema, keyspace, lookups, &targets, params).await?;
+        let locked = maintain_for_dml(cursor, vschema, keyspace, lookups, &targets, params).await?;
+        return execute_on_keys(cursor, keyspace, lookups, &locked, params).await;
     }
     let mut total = ShardResult::default();
     for t in &targets {
@@ -37,6 +42,42 @@ pub async fn execute_dml<C: Cursor>(
             .await?;
         total.affected_rows += r.affected_rows;
         total.warnings = total.warnings.saturating_add(r.warnings);
+    }
+    Ok(total)
+}
+
+/// Most rows one `… WHERE <pk> IN (…)` names.
+const KEYS_PER_STATEMENT: usize = 500;
+
+/// Runs an owner UPDATE/DELETE on exactly the rows [`maintain_for_dml`] read and locked: the
+/// statement's text before its WHERE, with `WHERE <pk> IN (<their keys>)`.
+async fn execute_on_keys<C: Cursor>(
+    cursor: &mut C,
+    keyspace: &str,
+    lookups: &DmlLookups,
+    locked: &LockedKeys,
+    params: &[Value],
+) -> Result<ShardResult, ExecError> {
+    let head_params = params.get(..lookups.tail_first_param).unwrap_or(params);
+    let head = interpolate(&lookups.head, head_params)?;
+    let order_by = if lookups.order_by.is_empty() {
+        String::new()
+    } else {
+        let order_params = params.get(lookups.order_by_first_param..).unwrap_or(&[]);
+        format!("\n{}", interpolate(&lookups.order_by, order_params)?)
+    };
+    let mut total = ShardResult::default();
+    for rows in &locked.rows {
+        for chunk in rows.keys.chunks(KEYS_PER_STATEMENT) {
+            // A newline: the head may end in a `--` comment.
+            let sql = format!(
+                "{head}\nWHERE {}{order_by}",
+                keys_condition(&locked.columns, chunk)
+            );
+            let r = cursor.execute(keyspace, rows.shard, sql).await?;
+            total.affected_rows += r.affected_rows;
+            total.warnings = total.warnings.saturating_add(r.warnings);
+        }
     }
     Ok(total)
 }
@@ -154,11 +195,15 @@ pub async fn execute_insert<C: Cursor>(
         ids.push(id);
     }
     // Lookup rows first (consistent lookups: in the pre list, committed before the owner rows).
-    let kept = if plan.lookups.is_empty() {
+    // Unowned lookup values must already map to their rows; then the owned lookups' rows.
+    let mut kept = if plan.unowned.is_empty() {
         vec![true; placed.len()]
     } else {
-        create_for_insert(cursor, vschema, plan, &ksids, &ids, params).await?
+        verify_unowned(cursor, vschema, plan, &ksids, &ids, params).await?
     };
+    if !plan.lookups.is_empty() {
+        kept = create_for_insert(cursor, vschema, plan, &ksids, &ids, params, kept).await?;
+    }
     let mut per_shard: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
     for ((shard, text), keep) in placed.into_iter().zip(kept) {
         if keep {

@@ -51,7 +51,7 @@ pub fn bind(plan: &Plan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
         }
         // Owner DML of lookup vindexes is planned from its own text (not shared).
         Plan::Dml(dp) if dp.lookups.is_some() => return None,
-        Plan::Insert(ip) if !ip.lookups.is_empty() => return None,
+        Plan::Insert(ip) if !ip.lookups.is_empty() || !ip.unowned.is_empty() => return None,
         Plan::Dml(dp) => Plan::Dml(DmlPlan {
             route: route(&dp.route, literals)?,
             query: query(&dp.query, literals)?,
@@ -136,7 +136,9 @@ fn insert(ip: &InsertPlan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
         auto_increment_omitted: ip.auto_increment_omitted,
         source: source.text,
         lookups: Vec::new(),
+        unowned: Vec::new(),
         ignore: ip.ignore,
+        upsert: None,
     }))
 }
 

@@ -2,10 +2,12 @@
 //! client wrote them (the IN list pruned per shard).
 //!
 //! Refused: changing a vindex column (`SET id = ...` on the primary vindex column moves the row
-//! to another shard), LIMIT or ORDER BY on more than one shard, writing a reference table
+//! to another shard), assigning a lookup column more than once (MariaDB keeps the last
+//! value, the lookup would get the first), LIMIT or ORDER BY on more than one shard, writing a reference table
 //! (write its source), `DELETE ... USING`, `UPDATE ... FROM`, RETURNING. A table that owns
 //! lookup vindexes gets [`DmlPlan::lookups`] ([`super::dml_lookups`]): changing an owned
-//! lookup column is allowed, its lookup rows move.
+//! lookup column is allowed, its lookup rows move; changing an unowned lookup column is
+//! allowed, its new value must map to each changed row's keyspace id.
 
 use super::dml_lookups::dml_lookups;
 use super::joins::route_statement;
@@ -61,6 +63,12 @@ pub(crate) fn plan_update(ctx: &Ctx<'_>, upd: &Update) -> Result<Plan, PlanError
                 _ => Expr::CompoundIdentifier(idents),
             };
             if let Some(col) = check_vindex_assignment(&a, &expr)? {
+                // MariaDB stores the last of several values; the lookup would get the first.
+                if assigned.iter().any(|(c, _)| *c == col) {
+                    return unsupported(format!(
+                        "UPDATE assigning the vindex column '{col}' more than once is not supported"
+                    ));
+                }
                 assigned.push((col, &assignment.value));
             }
         }
@@ -154,7 +162,8 @@ fn check_targets(a: &Analysis<'_, '_>, verb: &str) -> Result<(), PlanError> {
 }
 
 /// Refuses `SET col = ...` when `col` is a vindex column of a table of the statement, except
-/// for a column of an owned lookup vindex: then returns the column (its lookup rows move).
+/// for a column of lookup vindexes: then returns the column (an owned lookup's rows move, an
+/// unowned lookup's new value is verified).
 fn check_vindex_assignment(
     a: &Analysis<'_, '_>,
     target: &Expr,
@@ -189,20 +198,19 @@ fn check_vindex_assignment(
             continue;
         };
         let primary = table.primary_vindex() == Some(cv);
-        let owned_lookup = !primary
+        let lookup = !primary
             && table
                 .column_vindexes
                 .iter()
                 .filter(|c| c.columns.contains(&col))
                 .all(|c| {
-                    c.owned
-                        && a.instances[i]
-                            .res
-                            .keyspace
-                            .vindex(&c.vindex)
-                            .is_some_and(|v| v.is_lookup())
+                    a.instances[i]
+                        .res
+                        .keyspace
+                        .vindex(&c.vindex)
+                        .is_some_and(|v| v.is_lookup())
                 });
-        if owned_lookup {
+        if lookup {
             return Ok(Some(col));
         }
         let which = if primary { "primary vindex" } else { "vindex" };

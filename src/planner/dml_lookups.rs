@@ -1,8 +1,12 @@
-//! Owned lookup vindexes in UPDATE and DELETE: what the executor must read before the
-//! statement runs, so it can delete (and for UPDATE re-create) the rows' lookup rows.
+//! Lookup vindexes in UPDATE and DELETE: what the executor must read before the statement
+//! runs, so it can delete (and for UPDATE re-create) the rows' owned lookup rows, and check
+//! that a new value of an unowned lookup's column maps to every changed row.
 //!
-//! The read is the statement's own WHERE / ORDER BY / LIMIT (copied from the text, so it
-//! matches exactly the rows the statement changes) under `SELECT … FOR UPDATE`. An UPDATE only
+//! The read is the statement's own WHERE / ORDER BY / LIMIT (copied from the text) under
+//! `SELECT … FOR UPDATE`, which also reads each row's primary key; the statement then runs as
+//! its text before the WHERE (`head`) with `WHERE <pk> IN (<the keys read>)`, so the rows it
+//! changes are the rows read even when the WHERE is not deterministic (`RAND()`, LIMIT
+//! without ORDER BY, rows other sessions insert under READ COMMITTED). An UPDATE only
 //! maintains the lookups whose columns it assigns, and only with literal or `?` values (an
 //! expression's new value is not known before the shard computes it; refused with 1235).
 
@@ -28,10 +32,14 @@ pub(crate) fn dml_lookups(
         .iter()
         .copied()
         .filter(|&i| {
-            a.instances[i]
-                .res
-                .table
-                .is_some_and(|t| t.owned_vindexes().next().is_some())
+            let res = &a.instances[i].res;
+            res.table.is_some_and(|t| {
+                t.owned_vindexes().next().is_some()
+                    || assigned.is_some_and(|pairs| {
+                        ks_unowned_first_columns(res.keyspace, t)
+                            .any(|c| pairs.iter().any(|(p, _)| *p == c))
+                    })
+            })
         })
         .collect();
     let Some(&inst) = owning.first() else {
@@ -48,10 +56,29 @@ pub(crate) fn dml_lookups(
         ));
     }
     let mut owned = Vec::new();
+    let mut verified = Vec::new();
     for (cv, v) in ks.column_vindexes(table) {
-        let Some(params) = v.lookup().filter(|_| cv.owned) else {
+        let Some(params) = v.lookup() else {
             continue;
         };
+        if !cv.owned {
+            // Unowned: only an UPDATE of its first (the routing) column needs a check.
+            let Some(pairs) = assigned else { continue };
+            let Some(first) = cv.columns.first() else {
+                continue;
+            };
+            let Some((_, expr)) = pairs.iter().find(|(p, _)| p == first) else {
+                continue;
+            };
+            let mut new_values = vec![None; cv.columns.len()];
+            new_values[0] = Some(new_value(ctx, first, expr, &res.display())?);
+            verified.push(OwnedLookup {
+                vindex: cv.vindex.clone(),
+                columns: cv.columns.clone(),
+                new_values,
+            });
+            continue;
+        }
         let new_values = match assigned {
             None => {
                 check_kind(params, &cv.vindex, &res.display())?;
@@ -68,25 +95,7 @@ pub(crate) fn dml_lookups(
                         values.push(None);
                         continue;
                     };
-                    let value = ctx.text.route_value(expr).ok_or_else(|| {
-                        not_supported(format!(
-                            "UPDATE of lookup vindex column '{col}' of {} with a non-literal value ({expr})",
-                            res.display()
-                        ))
-                    })?;
-                    let sql = match &value {
-                        RouteValue::Param(_) => "?".to_string(),
-                        RouteValue::Literal(_) => ctx
-                            .text
-                            .literal_range(expr)
-                            .map(|r| ctx.text.slice(r).to_string())
-                            .ok_or_else(|| {
-                                not_supported(format!(
-                                    "UPDATE of lookup vindex column '{col}' without an exact literal"
-                                ))
-                            })?,
-                    };
-                    values.push(Some(NewValue { value, sql }));
+                    values.push(Some(new_value(ctx, col, expr, &res.display())?));
                 }
                 values
             }
@@ -97,7 +106,7 @@ pub(crate) fn dml_lookups(
             new_values,
         });
     }
-    if owned.is_empty() {
+    if owned.is_empty() && verified.is_empty() {
         return Ok(None);
     }
     let primary = table
@@ -135,11 +144,33 @@ pub(crate) fn dml_lookups(
         .iter()
         .filter(|t| t.kind == TokenKind::Param && t.start < start)
         .count();
+    let head = ctx.sql.get(..start).unwrap_or("").trim_end();
+    let head = if start >= ctx.sql.len() {
+        head.trim_end_matches(';').trim_end()
+    } else {
+        head
+    };
+    let (order_by, order_by_first_param) = match order_by_range(ctx, start) {
+        Some((s, e)) => (
+            ctx.sql.get(s..e).unwrap_or("").trim_end().to_string(),
+            ctx.text
+                .tokens
+                .iter()
+                .filter(|t| t.kind == TokenKind::Param && t.start < s)
+                .count(),
+        ),
+        None => (String::new(), 0),
+    };
     Ok(Some(DmlLookups {
+        order_by,
+        order_by_first_param,
         table: from,
+        owner_table: res.name.clone(),
+        head: head.to_string(),
         primary_vindex: primary.vindex.clone(),
         primary_columns: primary.columns.clone(),
         owned,
+        verified,
         tail: QueryTemplate {
             sql: tail_sql.to_string(),
             in_list: tail_in_list,
@@ -147,6 +178,39 @@ pub(crate) fn dml_lookups(
         },
         tail_first_param: first_param,
     }))
+}
+
+/// The first columns of the table's unowned lookup vindexes.
+fn ks_unowned_first_columns<'t>(
+    ks: &'t crate::vschema::KeyspaceSchema,
+    table: &'t crate::vschema::TableSchema,
+) -> impl Iterator<Item = String> + 't {
+    ks.column_vindexes(table)
+        .filter(|(cv, v)| !cv.owned && v.lookup().is_some())
+        .filter_map(|(cv, _)| cv.columns.first().cloned())
+}
+
+/// The new value an UPDATE assigns to lookup vindex column `col`: a literal or `?` (anything
+/// else is refused: its value is not known before the shard computes it).
+fn new_value(ctx: &Ctx<'_>, col: &str, expr: &Expr, table: &str) -> Result<NewValue, PlanError> {
+    let value = ctx.text.route_value(expr).ok_or_else(|| {
+        not_supported(format!(
+            "UPDATE of lookup vindex column '{col}' of {table} with a non-literal value ({expr})"
+        ))
+    })?;
+    let sql = match &value {
+        RouteValue::Param(_) => "?".to_string(),
+        RouteValue::Literal(_) => ctx
+            .text
+            .literal_range(expr)
+            .map(|r| ctx.text.slice(r).to_string())
+            .ok_or_else(|| {
+                not_supported(format!(
+                    "UPDATE of lookup vindex column '{col}' without an exact literal"
+                ))
+            })?,
+    };
+    Ok(NewValue { value, sql })
 }
 
 /// Byte offset where the statement's WHERE (else ORDER BY, else LIMIT) begins, at nesting
@@ -181,6 +245,35 @@ fn tail_start(ctx: &Ctx<'_>, is_update: bool) -> usize {
         }
     }
     fallback.unwrap_or(sql.len())
+}
+
+/// Byte range of the statement's top-level `ORDER BY …` at or after `from` (up to its LIMIT
+/// or the end), if it has one.
+fn order_by_range(ctx: &Ctx<'_>, from: usize) -> Option<(usize, usize)> {
+    let sql = ctx.sql;
+    let mut depth = 0i32;
+    let mut start = None;
+    for t in ctx.text.tokens.iter().filter(|t| t.start >= from) {
+        if t.kind == TokenKind::Punct {
+            match t.text(sql) {
+                "(" => depth += 1,
+                ")" => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        if t.kind != TokenKind::Ident || depth != 0 {
+            continue;
+        }
+        let word = t.text(sql);
+        if start.is_none() && word.eq_ignore_ascii_case("order") {
+            start = Some(t.start);
+        } else if start.is_some() && word.eq_ignore_ascii_case("limit") {
+            return start.map(|s| (s, t.start));
+        }
+    }
+    let end = sql.trim_end().trim_end_matches(';').trim_end().len();
+    start.filter(|&s| s < end).map(|s| (s, end))
 }
 
 /// Refuses owned lookups of the hashed-id types, which the executor does not maintain.

@@ -13,12 +13,15 @@
 //! value, a missing primary vindex column (unless it is the auto_increment column), no column
 //! list without an authoritative column list in the VSchema, ON DUPLICATE KEY UPDATE of a
 //! vindex column, reference tables (write the source), REPLACE into a table owning lookup
-//! vindexes, a non-literal value for an owned lookup column.
+//! vindexes, a non-literal value for a lookup vindex column.
 //!
 //! Owned lookup vindexes: each row's from-column values are recorded
 //! ([`InsertPlan::lookups`]) so the executor creates the lookup rows before the owner rows.
+//! Unowned lookup vindexes: the same ([`InsertPlan::unowned`]), so the executor verifies that
+//! each value maps to the row's keyspace id (else the row would be invisible to reads routed
+//! by that vindex).
 
-use super::plan::{InsertLookup, InsertPlan, InsertRow, LookupInput, Plan};
+use super::plan::{InsertLookup, InsertPlan, InsertRow, LookupInput, Plan, UpsertValues};
 use super::subqueries::Counter;
 use super::tables::{resolve, Role};
 use super::{not_supported, unsupported, Ctx, PlanError};
@@ -106,14 +109,25 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
             }
         }
     }
+    // Owned lookups (their rows are created), then unowned ones (each value is verified).
     let mut owned: Vec<(String, &crate::vschema::ColumnVindex)> = Vec::new();
+    let mut unowned: Vec<(String, &crate::vschema::ColumnVindex)> = Vec::new();
     for (cv, v) in ks.column_vindexes(table) {
         if let Some(params) = v.lookup().filter(|_| cv.owned) {
             super::dml_lookups::check_kind(params, &cv.vindex, &display)?;
             owned.push((cv.vindex.clone(), cv));
         }
     }
+    for (cv, v) in ks.column_vindexes(table) {
+        if v.lookup().is_some() && !cv.owned {
+            unowned.push((cv.vindex.clone(), cv));
+        }
+    }
+    let owned_count = owned.len();
+    owned.extend(unowned);
     let mut lookup_rows: Vec<Vec<Vec<LookupInput>>> = vec![Vec::new(); owned.len()];
+    let is_upsert = matches!(ins.on, Some(OnInsert::DuplicateKeyUpdate(_))) && owned_count > 0;
+    let mut upsert_rows: Vec<Vec<Option<LookupInput>>> = Vec::new();
     let mut rows = Vec::with_capacity(values.rows.len());
     for (n, row) in values.rows.iter().enumerate() {
         if row.content.len() != columns.len() {
@@ -182,13 +196,31 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
             }
             lookup_rows[k].push(inputs);
         }
+        if is_upsert {
+            let mut values: Vec<Option<LookupInput>> = row
+                .content
+                .iter()
+                .enumerate()
+                .map(|(p, expr)| {
+                    if Some(p) == ai_pos && generated.is_some() {
+                        Some(LookupInput::GeneratedId)
+                    } else {
+                        ctx.text.route_value(expr).map(LookupInput::Value)
+                    }
+                })
+                .collect();
+            if omitted {
+                values.push(Some(LookupInput::GeneratedId));
+            }
+            upsert_rows.push(values);
+        }
         rows.push(InsertRow {
             vindex_values,
             span,
             auto_increment_value: generated,
         });
     }
-    let lookups: Vec<InsertLookup> = owned
+    let mut lookups: Vec<InsertLookup> = owned
         .iter()
         .zip(lookup_rows)
         .map(|((name, _), rows)| InsertLookup {
@@ -196,6 +228,13 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
             rows,
         })
         .collect();
+    // An unowned vindex whose first column no row sets (NULL) has nothing to verify.
+    let mut unowned = lookups.split_off(owned_count);
+    unowned.retain(|l| {
+        l.rows
+            .iter()
+            .any(|r| !matches!(r.first(), None | Some(LookupInput::Omitted)))
+    });
     let (first, last) = match (rows.first(), rows.last()) {
         (Some(f), Some(l)) => (f.span.0, l.span.1),
         _ => return unsupported("INSERT without rows"),
@@ -217,7 +256,16 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
         auto_increment_omitted: omitted,
         source: ctx.sql.to_string(),
         lookups,
+        unowned,
         ignore: ins.ignore || matches!(ins.on, Some(OnInsert::DuplicateKeyUpdate(_))),
+        upsert: is_upsert.then(|| UpsertValues {
+            columns: columns
+                .iter()
+                .cloned()
+                .chain(ai.filter(|_| omitted).map(|a| a.column.clone()))
+                .collect(),
+            rows: upsert_rows,
+        }),
     }))
 }
 

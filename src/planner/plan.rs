@@ -295,18 +295,32 @@ pub struct OwnedLookup {
 }
 
 /// What an UPDATE/DELETE of an owner table reads first: the doomed or changed rows' primary
-/// vindex and lookup columns, `FOR UPDATE` on the normal connection
-/// (`SELECT <primary>, <owned…>[, <unchanged flags>] FROM <table> <tail> FOR UPDATE`).
+/// key, primary vindex and lookup columns, `FOR UPDATE` on the normal connection
+/// (`SELECT <pk…>, <primary>, <owned…>[, <unchanged flags>] FROM <table> <tail> FOR UPDATE`).
+/// The change itself then runs on exactly those rows: `<head> WHERE <pk> IN (<keys read>)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DmlLookups {
     /// The table as the statement names it (qualifier included), for the FROM clause.
     pub table: String,
+    /// The table's name alone (to read its primary key from a shard).
+    pub owner_table: String,
+    /// The statement's text before `tail` (`UPDATE t SET …` / `DELETE FROM t`), whose `?`
+    /// parameters are the first `tail_first_param` ones.
+    pub head: String,
+    /// The statement's `ORDER BY …` (without LIMIT), empty without one: the keyed statement
+    /// changes the rows in the same order (it matters for unique keys and user variables).
+    pub order_by: String,
+    /// Index of the first `?` parameter inside `order_by`.
+    pub order_by_first_param: usize,
     /// The primary vindex's name and columns (to compute each row's keyspace id).
     pub primary_vindex: String,
     /// The primary vindex's columns.
     pub primary_columns: Vec<String>,
     /// The lookups to maintain: every owned one for DELETE, the changed ones for UPDATE.
     pub owned: Vec<OwnedLookup>,
+    /// UPDATE of an unowned lookup vindex's first column: the new value must map to each
+    /// changed row's keyspace id (the proxy does not write that lookup).
+    pub verified: Vec<OwnedLookup>,
     /// The statement's text from its WHERE (or ORDER BY / LIMIT) to the end, with the IN list
     /// of the route at the same relative place, pruned per shard like the statement.
     pub tail: QueryTemplate,
@@ -376,9 +390,25 @@ pub struct InsertPlan {
     pub source: String,
     /// Owned lookup vindexes: their lookup rows are created before the owner rows.
     pub lookups: Vec<InsertLookup>,
+    /// Unowned lookup vindexes: each non-NULL value must map to its row's keyspace id
+    /// (verified before the owner rows are written).
+    pub unowned: Vec<InsertLookup>,
     /// INSERT IGNORE or ON DUPLICATE KEY UPDATE: a row whose unique lookup value another
     /// row holds is dropped instead of failing the statement.
     pub ignore: bool,
+    /// ON DUPLICATE KEY UPDATE into a table owning lookup vindexes: every row's values, so
+    /// the executor can tell the row the upsert would update (by its primary key) from
+    /// another row holding a unique value.
+    pub upsert: Option<UpsertValues>,
+}
+
+/// The values of an ON DUPLICATE KEY UPDATE's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertValues {
+    /// The inserted columns, lower-cased (the auto_increment column included when omitted).
+    pub columns: Vec<String>,
+    /// Per row, each column's value; None for an expression the proxy does not evaluate.
+    pub rows: Vec<Vec<Option<LookupInput>>>,
 }
 
 /// A statement plan.
@@ -409,8 +439,11 @@ impl Plan {
     /// (an implicit one under autocommit) and commit in pre → normal → post order.
     pub fn maintains_lookups(&self) -> bool {
         match self {
-            Plan::Insert(p) => !p.lookups.is_empty(),
-            Plan::Dml(p) => p.lookups.as_ref().is_some_and(|l| !l.owned.is_empty()),
+            Plan::Insert(p) => !p.lookups.is_empty() || !p.unowned.is_empty(),
+            Plan::Dml(p) => p
+                .lookups
+                .as_ref()
+                .is_some_and(|l| !l.owned.is_empty() || !l.verified.is_empty()),
             _ => false,
         }
     }
