@@ -1,0 +1,106 @@
+//! The exclusion list: differences that are open bugs of issue 15 being fixed by others right
+//! now. Each entry names its item; a difference is excused only when it has exactly that bug's
+//! shape, so the checker turns red again for anything else, and `DIFFCHECK_KNOWN=fail` turns
+//! the excused ones into failures too (to see whether a fix landed). Item 9 (`'s' = 'ß'` under
+//! `utf8mb4_general_ci` but not under `unicode_loose_md5`) is avoided rather than excused: the
+//! data and the generator's literals have no such characters. Item 11 (`LAST_INSERT_ID(expr)`)
+//! is session state, not a read over rows, and is not generated.
+
+use crate::check::MetaDiff;
+use crate::gen::{Feature, Query};
+
+/// Item 10: the character set and the length of a column definition the proxy composes are
+/// swapped (recognised by the proxy's charset being the reference's length or back).
+pub const ITEM_10_CHARSET_LENGTH_SWAPPED: &str = "item 10: charset/length swapped";
+/// Item 12: ORDER BY an ENUM/SET column (or an aggregate of one) across shards sorts by text:
+/// the order differs, and with a LIMIT the rows kept differ too.
+pub const ITEM_12_ORDER_BY_ENUM: &str = "item 12: ORDER BY ENUM";
+/// Item 13: a scalar aggregate over no rows returns NULL for constant items.
+pub const ITEM_13_SCALAR_AGGREGATE_CONSTANT: &str = "item 13: scalar aggregate constant";
+/// Found by this checker, in the merged-aggregate column definitions (`src/engine/aggregate/`,
+/// another helper's files; part of item 10's "byte-identical column definitions"): merged
+/// COUNT columns carry BINARY_FLAG, which MariaDB does not send, and merged SUM / MIN / MAX
+/// columns of numbers lack it.
+pub const AGGREGATE_BINARY_FLAG: &str = "item 10 (new): aggregate BINARY flag";
+/// Found by this checker, same file: a merged MIN/MAX of an ENUM column is sent as
+/// MYSQL_TYPE_STRING (254); MariaDB sends MYSQL_TYPE_VAR_STRING (253).
+pub const MIN_MAX_ENUM_TYPE: &str = "item 10 (new): MIN/MAX(enum) type 254";
+/// MariaDB itself sends `decimals` 0 or 39 (NOT_FIXED_DEC) for the same string expression
+/// depending on the plan (e.g. a temporary table for GROUP BY); drivers ignore decimals of
+/// strings. Not a proxy bug: never a failure, counted for the record.
+pub const STRING_DECIMALS: &str = "not a bug: string decimals 0/39";
+
+/// Whether excused differences count as failures (`DIFFCHECK_KNOWN=fail`).
+pub fn strict() -> bool {
+    std::env::var("DIFFCHECK_KNOWN").is_ok_and(|v| v == "fail")
+}
+
+/// The known bug a column-definition difference is, if any.
+pub fn meta_item(q: &Query, m: &MetaDiff) -> Option<&'static str> {
+    let of_enum = m.expected_col.name.contains("tier")
+        || (m.expected_col.name == "a1" && q.sql.contains("tier) AS a1"));
+    let (e, g) = (&m.expected_col, &m.got_col);
+    let string = |ty: u8| ty == 253 || ty == 254;
+    match m.field {
+        "charset" if m.swapped => Some(ITEM_10_CHARSET_LENGTH_SWAPPED),
+        "flags" if e.flags ^ g.flags == 0x80 && matches!(e.ty, 1..=5 | 8 | 9 | 246) => {
+            Some(AGGREGATE_BINARY_FLAG)
+        }
+        "type" if e.ty == 253 && g.ty == 254 && of_enum => Some(MIN_MAX_ENUM_TYPE),
+        "decimals"
+            if string(e.ty)
+                && e.decimals.min(g.decimals) == 0
+                && e.decimals.max(g.decimals) == 39 =>
+        {
+            Some(STRING_DECIMALS)
+        }
+        _ => None,
+    }
+}
+
+/// The known bug a row difference of `q` is, if any (`same_multiset`: only the order
+/// differs).
+pub fn rows_item(q: &Query, same_multiset: bool) -> Option<&'static str> {
+    if q.features.contains(&Feature::ScalarAggregateWithConstant) {
+        Some(ITEM_13_SCALAR_AGGREGATE_CONSTANT)
+    } else if q.features.contains(&Feature::OrderByEnum)
+        && (same_multiset || q.sql.contains(" LIMIT "))
+    {
+        Some(ITEM_12_ORDER_BY_ENUM)
+    } else {
+        None
+    }
+}
+
+/// Groups a 1235 message by construct: quoted text and numbers replaced.
+pub fn construct(message: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut last_digit = false;
+    for ch in message.chars() {
+        if let Some(q) = quote {
+            if ch == q {
+                quote = None;
+                out.push_str("…");
+                out.push(q);
+            }
+            continue;
+        }
+        match ch {
+            '\'' | '`' => {
+                quote = Some(ch);
+                out.push(ch);
+            }
+            c if c.is_ascii_digit() => {
+                if !last_digit {
+                    out.push('N');
+                }
+                last_digit = true;
+                continue;
+            }
+            c => out.push(c),
+        }
+        last_digit = false;
+    }
+    out
+}
