@@ -7,7 +7,7 @@
 use crate::gen::{OrderCheck, Query};
 use mysql_async::consts::ColumnFlags;
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Row, Value};
+use mysql_async::{Conn, QueryResult, Row, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -74,32 +74,16 @@ fn cell(v: Value) -> Option<String> {
     }
 }
 
-/// Runs `sql` (text protocol) and returns its answer.
-pub async fn run(conn: &mut Conn, sql: &str) -> Answer {
+/// Runs `sql` (as a prepared statement without parameters when `prepared`, which gives rows
+/// in the binary protocol; else as a text query) and returns its answer.
+pub async fn run(conn: &mut Conn, sql: &str, prepared: bool) -> Answer {
     let work = async {
-        let mut result = conn.query_iter(sql).await?;
-        let cols: Vec<ColMeta> = result
-            .columns()
-            .map(|cs| {
-                cs.iter()
-                    .map(|c| ColMeta {
-                        name: c.name_str().into_owned(),
-                        ty: c.column_type() as u8,
-                        flags: relevant_flags(c.flags()),
-                        charset: c.character_set(),
-                        decimals: c.decimals(),
-                        length: c.column_length(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let rows: Vec<Row> = result.collect().await?;
-        result.drop_result().await?;
-        let rows = rows
-            .into_iter()
-            .map(|r| r.unwrap().into_iter().map(cell).collect())
-            .collect();
-        Ok::<_, mysql_async::Error>(Answer::Rows { cols, rows })
+        if prepared {
+            let result = conn.exec_iter(sql, ()).await?;
+            return collect(result).await;
+        }
+        let result = conn.query_iter(sql).await?;
+        collect(result).await
     };
     match tokio::time::timeout(TIMEOUT, work).await {
         Err(_) => Answer::Broken(format!("no answer within {TIMEOUT:?}")),
@@ -110,6 +94,34 @@ pub async fn run(conn: &mut Conn, sql: &str) -> Answer {
         },
         Ok(Err(e)) => Answer::Broken(e.to_string()),
     }
+}
+
+/// Reads a result: its column definitions and its rows as text cells.
+async fn collect<P: Protocol>(
+    mut result: QueryResult<'_, '_, P>,
+) -> Result<Answer, mysql_async::Error> {
+    let cols: Vec<ColMeta> = result
+        .columns()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| ColMeta {
+                    name: c.name_str().into_owned(),
+                    ty: c.column_type() as u8,
+                    flags: relevant_flags(c.flags()),
+                    charset: c.character_set(),
+                    decimals: c.decimals(),
+                    length: c.column_length(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows: Vec<Row> = result.collect().await?;
+    result.drop_result().await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| r.unwrap().into_iter().map(cell).collect())
+        .collect();
+    Ok(Answer::Rows { cols, rows })
 }
 
 /// One field of one column that differs.

@@ -47,6 +47,8 @@ pub struct Query {
     pub fold: bool,
     /// Known-bug features present.
     pub features: Vec<Feature>,
+    /// Run as a prepared statement (binary protocol) instead of a text query.
+    pub prepared: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -149,14 +151,17 @@ pub fn query(pool: &Pool, seed: u64, i: u64) -> Query {
     let rng = StdRng::seed_from_u64(seed ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let mut g = Gen { rng, pool };
     let table = if g.chance(70) { USER } else { ORDERS };
-    match g.rng.gen_range(0..100) {
+    let mut q = match g.rng.gen_range(0..100) {
         0..=21 => simple(&mut g, USER),
         22..=29 => simple(&mut g, ORDERS),
         30..=41 => scalar_aggregate(&mut g, table),
         42..=61 => group_by(&mut g, table),
-        62..=79 => crate::gen_multi::join(&mut g),
-        _ => crate::gen_multi::subquery(&mut g),
-    }
+        62..=75 => crate::gen_multi::join(&mut g),
+        76..=91 => crate::gen_multi::subquery(&mut g),
+        _ => crate::gen_multi::union(&mut g),
+    };
+    q.prepared = g.chance(25);
+    q
 }
 
 fn pred(g: &mut Gen, t: Table, prefix: &str) -> String {
@@ -183,7 +188,11 @@ fn items_sql(items: &[Item]) -> String {
 pub(crate) fn aggregate(g: &mut Gen, cols: &'static [Col], p: &str) -> Item {
     let c = pick_col(g, cols);
     let numeric = matches!(c.1, Kind::Int | Kind::Dec | Kind::Dbl);
-    let (sql, approx) = match g.rng.gen_range(0..8) {
+    let (sql, approx) = match g.rng.gen_range(0..12) {
+        8 if numeric => (format!("SUM(DISTINCT {p}{})", c.0), c.1 == Kind::Dbl),
+        9 if numeric => (format!("AVG(DISTINCT {p}{})", c.0), c.1 == Kind::Dbl),
+        10 => (format!("COUNT(*) * 2 + {}", g.int(0, 3)), false),
+        11 if numeric && c.1 != Kind::Dbl => (format!("MAX({p}{0}) - MIN({p}{0})", c.0), false),
         0 => ("COUNT(*)".to_string(), false),
         1 => (format!("COUNT({p}{})", c.0), false),
         2 if numeric => (format!("SUM({p}{})", c.0), c.1 == Kind::Dbl),
@@ -315,6 +324,7 @@ fn simple(g: &mut Gen, t: Table) -> Query {
         approx: approx_of(&items),
         fold,
         features,
+        prepared: false,
     }
 }
 
@@ -331,6 +341,9 @@ fn scalar_aggregate(g: &mut Gen, t: Table) -> Query {
     if g.chance(85) {
         sql += &format!(" WHERE {}", pred(g, t, ""));
     }
+    if g.chance(8) {
+        sql += &format!(" LIMIT {}", g.pick(&["1", "0", "1 OFFSET 1", "5"]));
+    }
     let features = if items.iter().any(|i| i.constant) {
         vec![Feature::ScalarAggregateWithConstant]
     } else {
@@ -342,15 +355,25 @@ fn scalar_aggregate(g: &mut Gen, t: Table) -> Query {
         approx: approx_of(&items),
         fold: true,
         features,
+        prepared: false,
     }
 }
 
 /// SELECT group columns, aggregates FROM one table [WHERE] GROUP BY [HAVING] [ORDER BY] [LIMIT].
 fn group_by(g: &mut Gen, t: Table) -> Query {
     let groupable: &[&str] = if t.user {
-        &["city", "age", "name", "tier", "created"]
+        &[
+            "city",
+            "age",
+            "name",
+            "tier",
+            "created",
+            "YEAR(created)",
+            "age DIV 10",
+            "LOWER(city)",
+        ]
     } else {
-        &["status", "user_id"]
+        &["status", "user_id", "amount > 500"]
     };
     let mut gcols: Vec<&str> = vec![g.pick(groupable)];
     if g.chance(30) {
@@ -384,7 +407,12 @@ fn group_by(g: &mut Gen, t: Table) -> Query {
     if g.chance(70) {
         sql += &format!(" WHERE {}", pred(g, t, ""));
     }
-    sql += &format!(" GROUP BY {}", gcols.join(", "));
+    if g.chance(15) {
+        let positions: Vec<String> = (1..=gcols.len()).map(|i| i.to_string()).collect();
+        sql += &format!(" GROUP BY {}", positions.join(", "));
+    } else {
+        sql += &format!(" GROUP BY {}", gcols.join(", "));
+    }
     if g.chance(30) {
         let num = if t.user { "age" } else { "amount" };
         let cond = match g.rng.gen_range(0..6) {
@@ -415,7 +443,15 @@ fn group_by(g: &mut Gen, t: Table) -> Query {
         }
         let total = !by_agg || g.chance(50);
         if total {
-            keys.extend(gcols.iter().map(|c| format!("{c}{}", dir(g))));
+            let by_position = g.chance(20);
+            for (i, c) in gcols.iter().enumerate() {
+                let key = if by_position {
+                    (i + 1).to_string()
+                } else {
+                    c.to_string()
+                };
+                keys.push(format!("{key}{}", dir(g)));
+            }
         }
         if (gcols.contains(&"tier") && total) || (by_agg && items[first_agg].sql.contains("tier")) {
             features.push(Feature::OrderByEnum);
@@ -436,6 +472,7 @@ fn group_by(g: &mut Gen, t: Table) -> Query {
         approx: approx_of(&items),
         fold: true,
         features,
+        prepared: false,
     }
 }
 

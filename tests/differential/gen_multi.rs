@@ -38,6 +38,7 @@ fn plain(items: Vec<Item>, sql: String, order: OrderCheck, fold: bool) -> Query 
         approx,
         fold,
         features: Vec::new(),
+        prepared: false,
     }
 }
 
@@ -159,6 +160,7 @@ pub fn join(g: &mut Gen) -> Query {
                 approx: Vec::new(),
                 fold: false,
                 features: Vec::new(),
+                prepared: false,
             }
         }
         _ => {
@@ -178,6 +180,7 @@ pub fn join(g: &mut Gen) -> Query {
                 approx: Vec::new(),
                 fold: false,
                 features: Vec::new(),
+                prepared: false,
             }
         }
     }
@@ -269,5 +272,40 @@ pub fn subquery(g: &mut Gen) -> Query {
         approx: Vec::new(),
         fold,
         features: Vec::new(),
+        prepared: false,
+    }
+}
+
+/// UNION [ALL] of a user and an orders select, sometimes ordered by position.
+pub fn union(g: &mut Gen) -> Query {
+    let all = g.chance(50);
+    let (a, b) = match g.rng.gen_range(0..3) {
+        0 => ("id, name", "user_id, status"),
+        1 => ("city, age", "status, id"),
+        _ => ("age", "user_id"),
+    };
+    let mut sql = format!(
+        "SELECT {a} FROM user WHERE {} UNION {}SELECT {b} FROM orders WHERE {}",
+        g.user_pred(""),
+        if all { "ALL " } else { "" },
+        g.order_pred("")
+    );
+    let mut order = OrderCheck::Unordered;
+    if g.chance(50) {
+        let n = a.split(',').count();
+        let keys: Vec<String> = (1..=n).map(|i| format!("{i}{}", dir(g))).collect();
+        sql += &format!(" ORDER BY {}", keys.join(", "));
+        order = OrderCheck::Total;
+        if g.chance(40) {
+            sql += &limit(g);
+        }
+    }
+    Query {
+        sql,
+        order,
+        approx: Vec::new(),
+        fold: true,
+        features: Vec::new(),
+        prepared: false,
     }
 }

@@ -169,7 +169,8 @@ impl Run {
                     t.mismatches += 1;
                     if self.reports.len() < MAX_REPORTS {
                         self.reports.push(format!(
-                            "--- seed {seed:#x} query {i} ({shards} shards; order {:?}; {}): {}\n{}",
+                            "--- seed {seed:#x} query {i} ({shards} shards; {}; order {:?}; {}): {}\n{}",
+                            if q.prepared { "prepared" } else { "text" },
                             q.order,
                             rows.as_deref().unwrap_or("column definitions differ"),
                             q.sql,
@@ -272,7 +273,7 @@ async fn proxy_answers_equal_one_mariadb() {
     let mut run_state = Run::default();
     for i in start..start + count {
         let q = gen::query(&pool, seed, i);
-        let expected = run(&mut reference, &q.sql).await;
+        let expected = run(&mut reference, &q.sql, q.prepared).await;
         if let check::Answer::Broken(m) = &expected {
             panic!("the reference database failed on {}: {m}", q.sql);
         }
@@ -284,7 +285,7 @@ async fn proxy_answers_equal_one_mariadb() {
             e.0 += 1;
         }
         for side in &mut sides {
-            let got = run(&mut side.conn, &q.sql).await;
+            let got = run(&mut side.conn, &q.sql, q.prepared).await;
             if matches!(got, check::Answer::Broken(_)) {
                 side.conn = Side::connect(&side.env).await;
             }

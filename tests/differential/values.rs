@@ -17,7 +17,9 @@ pub struct Pool {
     pub cities: Vec<String>,
 }
 
-const EXTRA_NAMES: [&str; 9] = [
+const EXTRA_NAMES: [&str; 11] = [
+    "'alice '",
+    "'BOB  '",
     "'JOSÉ'",
     "'jose'",
     "'José'",
@@ -139,6 +141,9 @@ impl Gen<'_> {
 
     /// One predicate on `user` (columns prefixed by `p`, e.g. `u.`).
     pub fn user_atom(&mut self, p: &str) -> String {
+        if self.chance(20) {
+            return self.user_odd_atom(p);
+        }
         match self.rng.gen_range(0..22) {
             0 | 1 => format!("{p}id = {}", self.user_id()),
             2 => {
@@ -202,6 +207,29 @@ impl Gen<'_> {
         }
     }
 
+    /// Predicates whose values need conversions, NULL-safe or collation-aware comparison.
+    fn user_odd_atom(&mut self, p: &str) -> String {
+        let id = self.user_id();
+        match self.rng.gen_range(0..16) {
+            0 => format!("{p}id = '{id}'"),
+            1 => format!("{p}id IN ({id}, NULL)"),
+            2 => format!("{p}id <=> {}", self.pick(&["NULL", "5", "121"])),
+            3 => format!("{p}id = {id}.0"),
+            4 => format!("{p}id = {}.5", self.int(1, 120)),
+            5 => format!("{p}name = {}", self.pick(&["0", "1", "'0'"])),
+            6 => format!("{p}name IN ({}, 0)", self.name()),
+            7 => format!("{p}name LIKE {}", self.name()),
+            8 => format!("{p}name = {} COLLATE utf8mb4_bin", self.name()),
+            9 => format!("BINARY {p}name = {}", self.name()),
+            10 => format!("{p}name <=> {}", self.pick(&["NULL", "'bob'", "'ALICE'"])),
+            11 => format!("{p}name IN ({}, NULL)", self.name()),
+            12 => format!("{p}name NOT IN ({}, {})", self.name(), self.name()),
+            13 => format!("({p}id = {id} OR {p}name = {})", self.name()),
+            14 => format!("{p}id IN ('{id}', '{}')", self.user_id()),
+            _ => format!("{p}name = {} AND {p}name = {}", self.name(), self.name()),
+        }
+    }
+
     /// A predicate on `user`: one atom, or two or three combined.
     pub fn user_pred(&mut self, p: &str) -> String {
         self.combine(|g| g.user_atom(p))
@@ -209,7 +237,15 @@ impl Gen<'_> {
 
     /// One predicate on `orders` (columns prefixed by `p`).
     pub fn order_atom(&mut self, p: &str) -> String {
-        match self.rng.gen_range(0..12) {
+        match self.rng.gen_range(0..17) {
+            12 => format!("{p}id = '{}'", self.order_id()),
+            13 => format!("{p}id <=> {}", self.pick(&["NULL", "7", "901"])),
+            14 => format!("{p}user_id = '{}'", self.user_id()),
+            15 => format!("{p}id IN ({}, NULL)", self.order_id()),
+            16 => format!(
+                "{p}status = {}",
+                self.pick(&["'paid '", "'PAID'", "'new' COLLATE utf8mb4_bin"])
+            ),
             0 | 1 => format!("{p}user_id = {}", self.user_id()),
             2 => {
                 let n = self.rng.gen_range(1..6);
