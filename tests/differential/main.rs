@@ -26,6 +26,7 @@ mod data;
 mod gen;
 mod gen_multi;
 mod known;
+mod regressions;
 mod schema;
 mod values;
 
@@ -271,8 +272,15 @@ async fn proxy_answers_equal_one_mariadb() {
 
     let pool = values::Pool::new(&schema::users());
     let mut run_state = Run::default();
-    for i in start..start + count {
-        let q = gen::query(&pool, seed, i);
+    // The fixed regression cases first (numbered from u64::MAX down in reports), then the
+    // generated queries.
+    let fixed = regressions::cases();
+    let numbered = fixed
+        .into_iter()
+        .enumerate()
+        .map(|(k, q)| (u64::MAX - k as u64, q))
+        .chain((start..start + count).map(|i| (i, gen::query(&pool, seed, i))));
+    for (i, q) in numbered {
         let expected = run(&mut reference, &q.sql, q.prepared).await;
         if let check::Answer::Broken(m) = &expected {
             panic!("the reference database failed on {}: {m}", q.sql);

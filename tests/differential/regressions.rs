@@ -1,0 +1,42 @@
+//! Fixed queries the random checker once found wrong, kept as regression cases: each runs
+//! before the generated queries of every run and must be answered equally or refused (1235).
+//! They appear in reports as query `u64::MAX - k` for the `k`-th case.
+
+use crate::gen::{OrderCheck, Query};
+
+fn case(sql: &str, order: OrderCheck, fold: bool) -> Query {
+    Query {
+        sql: sql.to_string(),
+        order,
+        approx: Vec::new(),
+        fold,
+        features: Vec::new(),
+        prepared: false,
+    }
+}
+
+/// The regression cases.
+pub fn cases() -> Vec<Query> {
+    vec![
+        // The parser reads MySQL's `BINARY name = 'BOB  '` as `BINARY (name = 'BOB  ')`; the
+        // shard query re-printed for ORDER BY an aggregate alias became
+        // `CAST(name = 'BOB  ' AS BINARY)`, true for every 'bob' (PAD SPACE, case-insensitive):
+        // 13 groups instead of none.
+        case(
+            "SELECT tier, LOWER(city), COUNT(*) AS a1, MIN(tier) FROM user \
+             WHERE BINARY name = 'BOB  ' GROUP BY tier, LOWER(city) ORDER BY a1 ASC",
+            OrderCheck::Keys(vec![2]),
+            true,
+        ),
+        case(
+            "SELECT name, COUNT(*) AS n FROM user WHERE BINARY name = 'bob' GROUP BY name ORDER BY n",
+            OrderCheck::Keys(vec![1]),
+            true,
+        ),
+        case(
+            "SELECT id, name FROM user WHERE BINARY name = 'BOB' OR id = 3 ORDER BY name DESC",
+            OrderCheck::Keys(vec![1]),
+            false,
+        ),
+    ]
+}
