@@ -74,12 +74,12 @@ fn cell(v: Value) -> Option<String> {
     }
 }
 
-/// Runs `sql` (as a prepared statement without parameters when `prepared`, which gives rows
-/// in the binary protocol; else as a text query) and returns its answer.
-pub async fn run(conn: &mut Conn, sql: &str, prepared: bool) -> Answer {
+/// Runs `sql` (as a prepared statement with `params` when `prepared`, which gives rows in the
+/// binary protocol; else as a text query) and returns its answer.
+pub async fn run(conn: &mut Conn, sql: &str, prepared: bool, params: &[Value]) -> Answer {
     let work = async {
         if prepared {
-            let result = conn.exec_iter(sql, ()).await?;
+            let result = conn.exec_iter(sql, params.to_vec()).await?;
             return collect(result).await;
         }
         let result = conn.query_iter(sql).await?;

@@ -49,6 +49,8 @@ pub struct Query {
     pub features: Vec<Feature>,
     /// Run as a prepared statement (binary protocol) instead of a text query.
     pub prepared: bool,
+    /// Parameters of the prepared statement (its `?`s, in order).
+    pub params: Vec<mysql_async::Value>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -149,7 +151,15 @@ impl Item {
 /// The `i`-th query of seed `seed`.
 pub fn query(pool: &Pool, seed: u64, i: u64) -> Query {
     let rng = StdRng::seed_from_u64(seed ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    let mut g = Gen { rng, pool };
+    let mut g = Gen {
+        rng,
+        pool,
+        params: None,
+    };
+    let prepared = g.chance(35);
+    if prepared && g.chance(70) {
+        g.params = Some(Vec::new());
+    }
     let table = if g.chance(70) { USER } else { ORDERS };
     let mut q = match g.rng.gen_range(0..100) {
         0..=21 => simple(&mut g, USER),
@@ -160,7 +170,8 @@ pub fn query(pool: &Pool, seed: u64, i: u64) -> Query {
         76..=91 => crate::gen_multi::subquery(&mut g),
         _ => crate::gen_multi::union(&mut g),
     };
-    q.prepared = g.chance(25);
+    q.prepared = prepared;
+    q.params = g.params.take().unwrap_or_default();
     q
 }
 
@@ -192,7 +203,9 @@ pub(crate) fn aggregate(g: &mut Gen, cols: &'static [Col], p: &str) -> Item {
         8 if numeric => (format!("SUM(DISTINCT {p}{})", c.0), c.1 == Kind::Dbl),
         9 if numeric => (format!("AVG(DISTINCT {p}{})", c.0), c.1 == Kind::Dbl),
         10 => (format!("COUNT(*) * 2 + {}", g.int(0, 3)), false),
-        11 if numeric && c.1 != Kind::Dbl => (format!("MAX({p}{0}) - MIN({p}{0})", c.0), false),
+        11 if numeric && c.1 != Kind::Dbl && !c.0.ends_with("id") => {
+            (format!("MAX({p}{0}) - MIN({p}{0})", c.0), false)
+        }
         0 => ("COUNT(*)".to_string(), false),
         1 => (format!("COUNT({p}{})", c.0), false),
         2 if numeric => (format!("SUM({p}{})", c.0), c.1 == Kind::Dbl),
@@ -325,6 +338,7 @@ fn simple(g: &mut Gen, t: Table) -> Query {
         fold,
         features,
         prepared: false,
+        params: Vec::new(),
     }
 }
 
@@ -356,6 +370,7 @@ fn scalar_aggregate(g: &mut Gen, t: Table) -> Query {
         fold: true,
         features,
         prepared: false,
+        params: Vec::new(),
     }
 }
 
@@ -473,6 +488,7 @@ fn group_by(g: &mut Gen, t: Table) -> Query {
         fold: true,
         features,
         prepared: false,
+        params: Vec::new(),
     }
 }
 

@@ -39,6 +39,7 @@ fn plain(items: Vec<Item>, sql: String, order: OrderCheck, fold: bool) -> Query 
         fold,
         features: Vec::new(),
         prepared: false,
+        params: Vec::new(),
     }
 }
 
@@ -161,6 +162,7 @@ pub fn join(g: &mut Gen) -> Query {
                 fold: false,
                 features: Vec::new(),
                 prepared: false,
+                params: Vec::new(),
             }
         }
         _ => {
@@ -181,6 +183,7 @@ pub fn join(g: &mut Gen) -> Query {
                 fold: false,
                 features: Vec::new(),
                 prepared: false,
+                params: Vec::new(),
             }
         }
     }
@@ -273,6 +276,7 @@ pub fn subquery(g: &mut Gen) -> Query {
         fold,
         features: Vec::new(),
         prepared: false,
+        params: Vec::new(),
     }
 }
 
@@ -307,5 +311,6 @@ pub fn union(g: &mut Gen) -> Query {
         fold: true,
         features: Vec::new(),
         prepared: false,
+        params: Vec::new(),
     }
 }

@@ -73,8 +73,43 @@ pub fn rows_item(q: &Query, same_multiset: bool) -> Option<&'static str> {
     }
 }
 
-/// Groups a 1235 message by construct: quoted text and numbers replaced.
+/// Groups a 1235 message by construct: quoted text and numbers replaced, a parenthesized
+/// expression holding a call (`(MAX(a) - MIN(a))`) shortened to `(…)`.
 pub fn construct(message: &str) -> String {
+    let text = quoted_and_numbers(message);
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('(') {
+        let mut depth = 0;
+        let mut close = None;
+        for (i, ch) in rest[open..].char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(open + i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(close) = close else { break };
+        out.push_str(&rest[..open]);
+        let inner = &rest[open + 1..close];
+        if inner.contains('(') {
+            out.push_str("(…)");
+        } else {
+            out.push_str(&rest[open..=close]);
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn quoted_and_numbers(message: &str) -> String {
     let mut out = String::new();
     let mut quote: Option<char> = None;
     let mut last_digit = false;

@@ -87,6 +87,8 @@ impl Side {
 #[derive(Default)]
 struct Tally {
     same: u64,
+    /// Queries whose rows were equal (column definitions aside).
+    rows_equal: u64,
     refused: u64,
     mismatches: u64,
     /// Queries excused, by known bug.
@@ -117,7 +119,10 @@ impl Run {
         let strict = known::strict();
         let t = self.tallies.entry(shards).or_default();
         match verdict {
-            Verdict::Same => t.same += 1,
+            Verdict::Same => {
+                t.same += 1;
+                t.rows_equal += 1;
+            }
             Verdict::Refused(message) => {
                 t.refused += 1;
                 let e = self
@@ -151,6 +156,9 @@ impl Run {
                     }
                     annotated.push((m, item));
                 }
+                if rows.is_none() {
+                    t.rows_equal += 1;
+                }
                 if let Some(r) = &rows {
                     match known::rows_item(q, same_multiset) {
                         Some(item) if !strict => {
@@ -170,11 +178,17 @@ impl Run {
                     t.mismatches += 1;
                     if self.reports.len() < MAX_REPORTS {
                         self.reports.push(format!(
-                            "--- seed {seed:#x} query {i} ({shards} shards; {}; order {:?}; {}): {}\n{}",
+                            "--- seed {seed:#x} query {i} ({shards} shards; {}; order {:?}; {}): {}{}\n{}",
                             if q.prepared { "prepared" } else { "text" },
                             q.order,
                             rows.as_deref().unwrap_or("column definitions differ"),
                             q.sql,
+                            if q.params.is_empty() {
+                                String::new()
+                            } else {
+                                let p: Vec<String> = q.params.iter().map(|v| v.as_sql(true)).collect();
+                                format!("  [params: {}]", p.join(", "))
+                            },
                             describe(q, exp, got, &meta)
                         ));
                     }
@@ -196,8 +210,9 @@ impl Run {
                 .collect();
             let _ = writeln!(
                 s,
-                "  {shards} shards: {} equal, {} refused (1235), {} MISMATCHES, excused known bugs: [{}]",
+                "  {shards} shards: {} equal ({} with equal rows), {} refused (1235), {} MISMATCHES, excused known bugs: [{}]",
                 t.same,
+                t.rows_equal,
                 t.refused,
                 t.mismatches,
                 excused.join(", ")
@@ -281,7 +296,7 @@ async fn proxy_answers_equal_one_mariadb() {
         .map(|(k, q)| (u64::MAX - k as u64, q))
         .chain((start..start + count).map(|i| (i, gen::query(&pool, seed, i))));
     for (i, q) in numbered {
-        let expected = run(&mut reference, &q.sql, q.prepared).await;
+        let expected = run(&mut reference, &q.sql, q.prepared, &q.params).await;
         if let check::Answer::Broken(m) = &expected {
             panic!("the reference database failed on {}: {m}", q.sql);
         }
@@ -293,7 +308,7 @@ async fn proxy_answers_equal_one_mariadb() {
             e.0 += 1;
         }
         for side in &mut sides {
-            let got = run(&mut side.conn, &q.sql, q.prepared).await;
+            let got = run(&mut side.conn, &q.sql, q.prepared, &q.params).await;
             if matches!(got, check::Answer::Broken(_)) {
                 side.conn = Side::connect(&side.env).await;
             }

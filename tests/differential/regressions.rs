@@ -12,6 +12,7 @@ fn case(sql: &str, order: OrderCheck, fold: bool) -> Query {
         fold,
         features: Vec::new(),
         prepared: false,
+        params: Vec::new(),
     }
 }
 

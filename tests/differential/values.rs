@@ -4,6 +4,7 @@
 //! lookup vindex places apart from 's' (issue 15 item 9, being fixed elsewhere).
 
 use crate::data::{user_literal, User};
+use mysql_async::Value;
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -80,6 +81,8 @@ pub struct Gen<'p> {
     pub rng: StdRng,
     /// Literals.
     pub pool: &'p Pool,
+    /// When set, some literals are written as `?` and their values collected here, in order.
+    pub params: Option<Vec<Value>>,
 }
 
 impl Gen<'_> {
@@ -109,14 +112,47 @@ impl Gen<'_> {
         }
     }
 
-    /// A name literal.
+    /// A name literal (or `?`).
     pub fn name(&mut self) -> String {
-        self.pool.names[self.rng.gen_range(0..self.pool.names.len())].clone()
+        let lit = self.pool.names[self.rng.gen_range(0..self.pool.names.len())].clone();
+        self.maybe_param(lit)
     }
 
-    /// A city literal.
+    /// A city literal (or `?`).
     pub fn city(&mut self) -> String {
-        self.pool.cities[self.rng.gen_range(0..self.pool.cities.len())].clone()
+        let lit = self.pool.cities[self.rng.gen_range(0..self.pool.cities.len())].clone();
+        self.maybe_param(lit)
+    }
+
+    /// A user id literal (or `?`).
+    pub fn uid(&mut self) -> String {
+        let id = self.user_id();
+        self.maybe_param(id.to_string())
+    }
+
+    /// An order id literal (or `?`).
+    pub fn oid(&mut self) -> String {
+        let id = self.order_id();
+        self.maybe_param(id.to_string())
+    }
+
+    /// `lit` (a quoted string or an integer) as is, or — in parameter mode, half the time —
+    /// `?` with its value appended to the parameters.
+    fn maybe_param(&mut self, lit: String) -> String {
+        if self.params.is_none() || self.rng.gen_range(0..2) == 0 {
+            return lit;
+        }
+        let value = match lit.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')) {
+            Some(text) => Value::Bytes(text.replace("''", "'").into_bytes()),
+            None => match lit.parse::<i64>() {
+                Ok(n) => Value::Int(n),
+                Err(_) => return lit,
+            },
+        };
+        if let Some(params) = self.params.as_mut() {
+            params.push(value);
+        }
+        "?".to_string()
     }
 
     /// An order id (1..=900 exist).
@@ -145,10 +181,10 @@ impl Gen<'_> {
             return self.user_odd_atom(p);
         }
         match self.rng.gen_range(0..22) {
-            0 | 1 => format!("{p}id = {}", self.user_id()),
+            0 | 1 => format!("{p}id = {}", self.uid()),
             2 => {
                 let n = self.rng.gen_range(1..7);
-                format!("{p}id IN ({})", self.list(n, |g| g.user_id().to_string()))
+                format!("{p}id IN ({})", self.list(n, |g| g.uid()))
             }
             3 => {
                 let a = self.int(-5, 125);
@@ -202,7 +238,7 @@ impl Gen<'_> {
                 self.pick(&["gold", "silver", "bronze", "GOLD"])
             ),
             19 => format!("{p}score > {}", self.int(-300, 1500)),
-            20 => format!("{p}id = {} AND {p}name = {}", self.user_id(), self.name()),
+            20 => format!("{p}id = {} AND {p}name = {}", self.uid(), self.name()),
             _ => self.pick(&["1 = 0", "1 = 1", "NULL", "0"]).to_string(),
         }
     }
@@ -241,23 +277,20 @@ impl Gen<'_> {
             12 => format!("{p}id = '{}'", self.order_id()),
             13 => format!("{p}id <=> {}", self.pick(&["NULL", "7", "901"])),
             14 => format!("{p}user_id = '{}'", self.user_id()),
-            15 => format!("{p}id IN ({}, NULL)", self.order_id()),
+            15 => format!("{p}id IN ({}, NULL)", self.oid()),
             16 => format!(
                 "{p}status = {}",
                 self.pick(&["'paid '", "'PAID'", "'new' COLLATE utf8mb4_bin"])
             ),
-            0 | 1 => format!("{p}user_id = {}", self.user_id()),
+            0 | 1 => format!("{p}user_id = {}", self.uid()),
             2 => {
                 let n = self.rng.gen_range(1..6);
-                format!(
-                    "{p}user_id IN ({})",
-                    self.list(n, |g| g.user_id().to_string())
-                )
+                format!("{p}user_id IN ({})", self.list(n, |g| g.uid()))
             }
-            3 | 4 => format!("{p}id = {}", self.order_id()),
+            3 | 4 => format!("{p}id = {}", self.oid()),
             5 => {
                 let n = self.rng.gen_range(1..6);
-                format!("{p}id IN ({})", self.list(n, |g| g.order_id().to_string()))
+                format!("{p}id IN ({})", self.list(n, |g| g.oid()))
             }
             6 => {
                 let a = self.int(-3, 900);
