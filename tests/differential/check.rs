@@ -217,7 +217,7 @@ fn normalize(q: &Query, rows: &Rows) -> Rows {
                                 Err(_) => s.clone(),
                             }
                         } else if q.fold {
-                            s.to_lowercase()
+                            fold(s)
                         } else {
                             s.clone()
                         }
@@ -226,6 +226,20 @@ fn normalize(q: &Query, rows: &Rows) -> Rows {
                 .collect()
         })
         .collect()
+}
+
+/// A value up to `utf8mb4_general_ci` equality, approximately: accents dropped (NFD without
+/// combining marks), lowercase, trailing spaces trimmed (PAD SPACE). Two values the collation
+/// calls equal may be shown either way by a group, a DISTINCT or MIN/MAX, so such outputs are
+/// compared folded.
+pub fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+        .collect::<String>()
+        .to_lowercase()
+        .trim_end_matches(' ')
+        .to_string()
 }
 
 fn sorted(rows: &Rows) -> Rows {
@@ -238,7 +252,7 @@ fn keys(rows: &Rows, cols: &[usize]) -> Vec<Vec<Option<String>>> {
     rows.iter()
         .map(|r| {
             cols.iter()
-                .map(|&i| r.get(i).cloned().flatten().map(|s| s.to_lowercase()))
+                .map(|&i| r.get(i).cloned().flatten().map(|s| fold(&s)))
                 .collect()
         })
         .collect()

@@ -256,6 +256,8 @@ fn generator_is_reproducible_and_valid() {
         }
     }
     assert_ne!(gen::query(&pool, 7, 1).sql, gen::query(&pool, 8, 1).sql);
+    assert_eq!(check::fold("ÉRIN  "), "erin");
+    assert_eq!(check::fold("Zoë"), check::fold("ZOE"));
     assert_eq!(
         known::construct("LIMIT 12 on 'x1' more"),
         "LIMIT N on '…' more"

@@ -42,6 +42,19 @@ const LOOKUP_DDL: [&str; 2] = [
 pub const COUNTRY_DATA: &str = "INSERT INTO country (code, name) VALUES ('SG', 'Singapore'), \
      ('MO', 'Monaco'), ('LU', 'Luxembourg'), ('HK', 'Hong Kong'), ('FR', 'France'), ('PE', 'lima')";
 
+/// Rows added to the shared data set: names and cities equal under `utf8mb4_general_ci` but
+/// spelled differently (trailing spaces — PAD SPACE —, accents, case, the empty string), so
+/// lookups, group merges and sorts must agree with the collation; and orders for them.
+pub const EXTRA_ROWS: [&str; 2] = [
+    "INSERT INTO user (id, name, age, city, balance, created) VALUES \
+     (9001, 'jose', 30, 'PARIS ', 1.00, '2021-01-01'), (9002, 'JOSE', 31, 'paris', 2.00, NULL), \
+     (9003, 'alice ', 40, 'Lima', -5.00, '2022-02-02'), (9004, 'Bob ', NULL, NULL, NULL, NULL), \
+     (9005, 'Zoë', 25, 'Zürich', 100.00, '2020-05-05'), (9006, 'ÉRIN', 50, 'Singapore', 0.00, '2023-03-03'), \
+     (9007, '', 20, '', 0.50, '2020-01-01'), (9008, 'Josè', 61, 'lima ', 7.25, '2024-01-01')",
+    "INSERT INTO orders (id, user_id, amount, status) VALUES (901, 9001, 10.00, 'paid'), \
+     (902, 9003, NULL, 'new'), (903, 9005, 5.50, 'PAID'), (904, 9007, 1.00, 'paid '), (905, 9002, 3.00, 'Shipped')",
+];
+
 /// Shard names of an `n`-shard keyspace (2 or 4).
 pub fn shard_names(n: usize) -> &'static [&'static str] {
     match n {
@@ -101,7 +114,7 @@ pub fn spec(n: usize) -> EnvSpec {
         .with_keyspace(KeyspaceSpec::sharded("lookup", shards, lookup_vschema()))
 }
 
-/// The data set's users (the same on every call).
+/// The shared data set's users (the same on every call; without [`EXTRA_ROWS`]).
 pub fn users() -> Vec<User> {
     generate_users(&mut Lcg(0xd1ff_c0de))
 }
@@ -111,7 +124,9 @@ pub fn inserts() -> Vec<String> {
     let mut rng = Lcg(0xd1ff_c0de);
     let users = generate_users(&mut rng);
     let orders = generate_orders(&mut rng, &users);
-    insert_statements(&users, &orders)
+    let mut out = insert_statements(&users, &orders);
+    out.extend(EXTRA_ROWS.iter().map(|s| s.to_string()));
+    out
 }
 
 /// Creates the tables directly on every shard of `env` and loads the rows through its proxy

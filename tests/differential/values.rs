@@ -18,7 +18,12 @@ pub struct Pool {
     pub cities: Vec<String>,
 }
 
-const EXTRA_NAMES: [&str; 11] = [
+const EXTRA_NAMES: [&str; 16] = [
+    "'Zoe'",
+    "'zoë'",
+    "'erin'",
+    "'JOSE '",
+    "'Érin'",
     "'alice '",
     "'BOB  '",
     "'JOSÉ'",
@@ -31,7 +36,9 @@ const EXTRA_NAMES: [&str; 11] = [
     "'O''BRIEN'",
     "''",
 ];
-const EXTRA_CITIES: [&str; 6] = [
+const EXTRA_CITIES: [&str; 8] = [
+    "'Paris '",
+    "''",
     "'SINGAPORE'",
     "'paris'",
     "'lima'",
@@ -103,7 +110,9 @@ impl Gen<'_> {
 
     /// A user id: mostly existing, sometimes missing or extreme.
     pub fn user_id(&mut self) -> i64 {
-        if self.chance(12) {
+        if self.chance(5) {
+            self.int(9001, 9008)
+        } else if self.chance(12) {
             ODD_IDS[self.rng.gen_range(0..ODD_IDS.len())]
         } else if self.chance(60) {
             self.int(1, 120)
