@@ -91,6 +91,14 @@ const USER_EXPRS: [&str; 8] = [
     "COALESCE(city, 'none')",
     "score * 2",
 ];
+/// ORDER BY terms that are expressions (not in the select list).
+const ORDER_EXPRS: [&str; 5] = [
+    "age + 1",
+    "UPPER(name)",
+    "-balance",
+    "COALESCE(city, '')",
+    "LENGTH(name)",
+];
 const CONSTANTS: [&str; 7] = ["1", "'k'", "NULL", "2 + 3", "'Zürich'", "1.5", "-7"];
 
 /// A table of the schema as the generator sees it.
@@ -312,7 +320,11 @@ fn simple(g: &mut Gen, t: Table) -> Query {
     } else if g.chance(60) {
         let mut keys: Vec<&str> = Vec::new();
         for _ in 0..g.rng.gen_range(1..3) {
-            let c = pick_col(g, t.cols).0;
+            let c = if t.user && g.chance(15) {
+                g.pick(&ORDER_EXPRS)
+            } else {
+                pick_col(g, t.cols).0
+            };
             if !keys.contains(&c) {
                 keys.push(c);
             }
@@ -354,6 +366,9 @@ fn scalar_aggregate(g: &mut Gen, t: Table) -> Query {
     let mut sql = format!("SELECT {} FROM {}", items_sql(&items), t.name);
     if g.chance(85) {
         sql += &format!(" WHERE {}", pred(g, t, ""));
+    }
+    if g.chance(10) {
+        sql += &format!(" HAVING COUNT(*) > {}", g.int(0, 3));
     }
     if g.chance(8) {
         sql += &format!(" LIMIT {}", g.pick(&["1", "0", "1 OFFSET 1", "5"]));

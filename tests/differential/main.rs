@@ -160,7 +160,7 @@ impl Run {
                     t.rows_equal += 1;
                 }
                 if let Some(r) = &rows {
-                    match known::rows_item(q, same_multiset) {
+                    match known::rows_item(q, same_multiset, exp, got) {
                         Some(item) if !strict => {
                             excused.insert(item);
                         }
