@@ -12,7 +12,7 @@
 //! the query's number, the query and both answers. Refusals are counted by construct and
 //! printed as a table at the end.
 //!
-//! Environment: `DIFFCHECK_SEED` (default fixed), `DIFFCHECK_QUERIES` (default 300),
+//! Environment: `DIFFCHECK_SEED` (default fixed), `DIFFCHECK_QUERIES` (default 500),
 //! `DIFFCHECK_START` (first query number: `DIFFCHECK_START=i DIFFCHECK_QUERIES=1` replays
 //! query `i` alone), `DIFFCHECK_KNOWN=fail` (excused differences fail too). The long run is
 //! `bench/diffcheck`.
@@ -41,7 +41,7 @@ use std::time::Instant;
 /// Seed of the default run.
 const DEFAULT_SEED: u64 = 0xd1ff_0015;
 /// Queries of the default run (a few hundred, well under a minute).
-const DEFAULT_QUERIES: u64 = 300;
+const DEFAULT_QUERIES: u64 = 500;
 /// Mismatch reports kept in full.
 const MAX_REPORTS: usize = 40;
 
@@ -219,7 +219,7 @@ impl Run {
             );
             let mut kinds: Vec<(&String, &u64)> = t.kinds.iter().collect();
             kinds.sort_by(|a, b| b.1.cmp(a.1));
-            for (kind, n) in kinds.iter().take(25) {
+            for (kind, n) in kinds.iter().take(60) {
                 let _ = writeln!(s, "      new difference ×{n}: {kind}");
             }
         }
