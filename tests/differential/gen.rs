@@ -92,12 +92,16 @@ const USER_EXPRS: [&str; 8] = [
     "score * 2",
 ];
 /// ORDER BY terms that are expressions (not in the select list).
-const ORDER_EXPRS: [&str; 5] = [
+const ORDER_EXPRS: [&str; 9] = [
     "age + 1",
     "UPPER(name)",
     "-balance",
     "COALESCE(city, '')",
     "LENGTH(name)",
+    "name COLLATE utf8mb4_bin",
+    "BINARY name",
+    "CAST(age AS CHAR)",
+    "CONCAT(city, name)",
 ];
 const CONSTANTS: [&str; 7] = ["1", "'k'", "NULL", "2 + 3", "'Zürich'", "1.5", "-7"];
 
@@ -401,6 +405,9 @@ fn group_by(g: &mut Gen, t: Table) -> Query {
             "YEAR(created)",
             "age DIV 10",
             "LOWER(city)",
+            "name COLLATE utf8mb4_bin",
+            "BINARY city",
+            "CAST(age AS CHAR)",
         ]
     } else {
         &["status", "user_id", "amount > 500"]

@@ -255,7 +255,7 @@ impl Gen<'_> {
     /// Predicates whose values need conversions, NULL-safe or collation-aware comparison.
     fn user_odd_atom(&mut self, p: &str) -> String {
         let id = self.user_id();
-        match self.rng.gen_range(0..16) {
+        match self.rng.gen_range(0..18) {
             0 => format!("{p}id = '{id}'"),
             1 => format!("{p}id IN ({id}, NULL)"),
             2 => format!("{p}id <=> {}", self.pick(&["NULL", "5", "121"])),
@@ -271,6 +271,14 @@ impl Gen<'_> {
             12 => format!("{p}name NOT IN ({}, {})", self.name(), self.name()),
             13 => format!("({p}id = {id} OR {p}name = {})", self.name()),
             14 => format!("{p}id IN ('{id}', '{}')", self.user_id()),
+            15 => format!(
+                "{p}id = (SELECT MAX(user_id) FROM orders WHERE status = {})",
+                self.pick(&STATUSES)
+            ),
+            16 => format!(
+                "{p}id IN (SELECT user_id FROM orders WHERE id = {})",
+                self.oid()
+            ),
             _ => format!("{p}name = {} AND {p}name = {}", self.name(), self.name()),
         }
     }
