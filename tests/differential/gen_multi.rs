@@ -53,7 +53,58 @@ fn render(items: &[Item]) -> String {
 
 /// A join query.
 pub fn join(g: &mut Gen) -> Query {
-    match g.rng.gen_range(0..7) {
+    match g.rng.gen_range(0..9) {
+        7 => {
+            // Three tables: the shard-local join and the reference table.
+            let mut sql = format!(
+                "SELECT u.id, o.id, o.status, c.code FROM user u JOIN orders o ON o.user_id = u.id \
+                 JOIN country c ON c.name = u.city{}",
+                where_both(g)
+            );
+            let mut order = OrderCheck::Unordered;
+            if g.chance(60) {
+                sql += &format!(" ORDER BY c.code{}, o.id", dir(g));
+                order = OrderCheck::Total;
+                if g.chance(50) {
+                    sql += &limit(g);
+                }
+            }
+            Query {
+                sql,
+                order,
+                approx: Vec::new(),
+                fold: false,
+                features: Vec::new(),
+                prepared: false,
+                params: Vec::new(),
+            }
+        }
+        8 => {
+            // LEFT JOIN with a condition on the right table in ON and a sort on a left column.
+            let mut sql = format!(
+                "SELECT u.name, u.id, o.id, o.amount FROM user u LEFT JOIN orders o \
+                 ON o.user_id = u.id AND o.status = {} WHERE {}",
+                g.pick(&crate::values::STATUSES),
+                g.user_pred("u.")
+            );
+            let mut order = OrderCheck::Unordered;
+            if g.chance(60) {
+                sql += &format!(" ORDER BY u.name{}, u.id, o.id{}", dir(g), dir(g));
+                order = OrderCheck::Total;
+                if g.chance(50) {
+                    sql += &limit(g);
+                }
+            }
+            Query {
+                sql,
+                order,
+                approx: Vec::new(),
+                fold: false,
+                features: Vec::new(),
+                prepared: false,
+                params: Vec::new(),
+            }
+        }
         0 | 1 => {
             let items = join_items(g);
             let mut sql = format!(
