@@ -32,6 +32,8 @@ pub enum Feature {
     ScalarAggregateWithConstant,
     /// ORDER BY an ENUM column (item 12).
     OrderByEnum,
+    /// `LAST_INSERT_ID(expr)` sets the session's value, `LAST_INSERT_ID()` reads it (item 11).
+    LastInsertId,
 }
 
 /// One generated query and what may be assumed about its answer.
@@ -173,6 +175,9 @@ pub fn query(pool: &Pool, seed: u64, i: u64) -> Query {
         g.params = Some(Vec::new());
     }
     let table = if g.chance(70) { USER } else { ORDERS };
+    if g.chance(2) {
+        return last_insert_id(&mut g);
+    }
     let mut q = match g.rng.gen_range(0..100) {
         0..=21 => simple(&mut g, USER),
         22..=29 => simple(&mut g, ORDERS),
@@ -185,6 +190,28 @@ pub fn query(pool: &Pool, seed: u64, i: u64) -> Query {
     q.prepared = prepared;
     q.params = g.params.take().unwrap_or_default();
     q
+}
+
+/// `SELECT LAST_INSERT_ID(n)` (sets the session's value; without FROM, so one row) or a read
+/// of it. Both sides run the same sequence of queries on one session each, so the values agree.
+fn last_insert_id(g: &mut Gen) -> Query {
+    let sql = match g.rng.gen_range(0..3) {
+        0 => format!("SELECT LAST_INSERT_ID({})", g.int(1, 1000)),
+        1 => "SELECT LAST_INSERT_ID()".to_string(),
+        _ => format!(
+            "SELECT LAST_INSERT_ID() AS lid, COUNT(*) FROM user WHERE {}",
+            g.user_pred("")
+        ),
+    };
+    Query {
+        sql,
+        order: OrderCheck::Unordered,
+        approx: Vec::new(),
+        fold: false,
+        features: vec![Feature::LastInsertId],
+        prepared: false,
+        params: Vec::new(),
+    }
 }
 
 fn pred(g: &mut Gen, t: Table, prefix: &str) -> String {
