@@ -176,6 +176,7 @@ pub fn query(pool: &Pool, seed: u64, i: u64) -> Query {
     }
     let table = if g.chance(70) { USER } else { ORDERS };
     if g.chance(2) {
+        g.params = None;
         return last_insert_id(&mut g);
     }
     let mut q = match g.rng.gen_range(0..100) {
@@ -289,6 +290,14 @@ pub(crate) fn dir(g: &mut Gen) -> &'static str {
 }
 
 pub(crate) fn limit(g: &mut Gen) -> String {
+    if g.params.is_some() && g.chance(50) {
+        let (count, offset) = (g.int(0, 20), g.int(0, 30));
+        if let Some(params) = g.params.as_mut() {
+            params.push(mysql_async::Value::Int(count));
+            params.push(mysql_async::Value::Int(offset));
+        }
+        return " LIMIT ? OFFSET ?".to_string();
+    }
     match g.rng.gen_range(0..4) {
         0 => format!(" LIMIT {}", g.int(0, 5)),
         1 => format!(" LIMIT {}, {}", g.int(0, 20), g.int(1, 10)),
@@ -479,7 +488,17 @@ fn group_by(g: &mut Gen, t: Table) -> Query {
     }
     if g.chance(30) {
         let num = if t.user { "age" } else { "amount" };
-        let cond = match g.rng.gen_range(0..6) {
+        let cond = match g.rng.gen_range(0..12) {
+            6 => format!(
+                "COUNT(*) > {} AND MAX({num}) < {}",
+                g.int(0, 3),
+                g.int(20, 900)
+            ),
+            7 => format!("{} IS NOT NULL", gcols[0]),
+            8 => format!("AVG({num}) > {}", g.int(20, 600)),
+            9 => format!("COUNT(DISTINCT {num}) >= {}", g.int(1, 3)),
+            10 if t.user => format!("MIN(name) = {}", g.name()),
+            11 if t.user => format!("MAX(created) > '202{}-01-01'", g.int(0, 4)),
             0 => format!("COUNT(*) > {}", g.int(0, 4)),
             1 => format!("SUM({num}) > {}", g.int(0, 2000)),
             2 => format!("MIN({num}) < {}", g.int(10, 500)),

@@ -255,7 +255,7 @@ impl Gen<'_> {
     /// Predicates whose values need conversions, NULL-safe or collation-aware comparison.
     fn user_odd_atom(&mut self, p: &str) -> String {
         let id = self.user_id();
-        match self.rng.gen_range(0..18) {
+        match self.rng.gen_range(0..21) {
             0 => format!("{p}id = '{id}'"),
             1 => format!("{p}id IN ({id}, NULL)"),
             2 => format!("{p}id <=> {}", self.pick(&["NULL", "5", "121"])),
@@ -279,6 +279,28 @@ impl Gen<'_> {
                 "{p}id IN (SELECT user_id FROM orders WHERE id = {})",
                 self.oid()
             ),
+            17 => {
+                let k = self.int(1, 120);
+                match self.rng.gen_range(0..10) {
+                    0 => format!("{p}id = 0x{k:02x}"),
+                    1 => format!("{p}id = b'{k:b}'"),
+                    2 => format!("{p}id = {k}e0"),
+                    3 => format!("{p}id = '  {k}'"),
+                    4 => format!("{p}id = '{k}abc'"),
+                    5 => format!("{p}id = {} + 1", k - 1),
+                    6 => format!("{p}id = TRUE"),
+                    7 => format!("({p}id, {p}name) IN (({k}, {}))", self.name()),
+                    8 => format!("{p}id = {k} AND {p}id = {}", k + 1),
+                    _ => format!("{p}id BETWEEN {k} AND {k}"),
+                }
+            }
+            18 => match self.rng.gen_range(0..5) {
+                0 => "name = _utf8mb4'alice'".replace("name", &format!("{p}name")),
+                1 => format!("{p}name = 'AL' 'ICE'"),
+                2 => format!("{p}name = CONCAT('b', 'ob')"),
+                3 => format!("{p}name = {} COLLATE utf8mb4_general_ci", self.name()),
+                _ => format!("{p}name = N'José'"),
+            },
             _ => format!("{p}name = {} AND {p}name = {}", self.name(), self.name()),
         }
     }
