@@ -17,8 +17,9 @@ pub const ITEM_10_CHARSET_LENGTH_SWAPPED: &str = "item 10: charset/length swappe
 pub const ITEM_11_LAST_INSERT_ID: &str = "item 11: LAST_INSERT_ID(expr)";
 /// Found by this checker: the proxy's own answer to `SELECT LAST_INSERT_ID()` has flags
 /// NOT_NULL only; MariaDB sends NOT_NULL | UNSIGNED | BINARY (item 10's "answers it gives
-/// itself", in item 11's code path).
-pub const LAST_INSERT_ID_FLAGS: &str = "item 10/11 (new): LAST_INSERT_ID() flags";
+/// itself", in item 11's code path); relayed from a shard inside a routed query, the column is
+/// the shard session's (LONG, not LONGLONG UNSIGNED).
+pub const LAST_INSERT_ID_FLAGS: &str = "item 10/11 (new): LAST_INSERT_ID() column";
 /// Found by this checker, in `src/planner/aggregate.rs` (another helper's file): HAVING of a
 /// scatter aggregate is removed from the shard query and evaluated by the proxy on operands it
 /// matched to select items, so MariaDB never validates it: `SELECT YEAR(created), MAX(id) FROM
@@ -57,9 +58,9 @@ pub fn meta_item(q: &Query, m: &MetaDiff) -> Option<&'static str> {
     let string = |ty: u8| ty == 253 || ty == 254;
     match m.field {
         "charset" if m.swapped => Some(ITEM_10_CHARSET_LENGTH_SWAPPED),
-        "flags"
+        "flags" | "type"
             if q.features.contains(&Feature::LastInsertId)
-                && e.name.starts_with("LAST_INSERT_ID") =>
+                && (e.name.starts_with("LAST_INSERT_ID") || e.name == "lid") =>
         {
             Some(LAST_INSERT_ID_FLAGS)
         }
