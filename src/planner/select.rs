@@ -18,6 +18,7 @@ use super::scope::Analysis;
 use super::tables::{decide, Decision, Resolved};
 use super::unsupported;
 use super::{Ctx, PlanError};
+use crate::sql::TokenKind;
 use crate::vschema::KeyspaceSchema;
 use sqlparser::ast::{visit_expressions, CastKind, DataType, Expr, Query};
 use std::ops::ControlFlow;
@@ -57,6 +58,7 @@ pub(crate) fn plan_select(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanError> {
         choice.in_list.clone()
     } else {
         refuse_binary_operator_reprint(q)?;
+        refuse_hex_hybrid_reprint(ctx)?;
         None
     };
     Ok(Plan::Select(SelectPlan {
@@ -167,6 +169,24 @@ fn refuse_binary_operator_reprint(q: &Query) -> Result<(), PlanError> {
     Ok(())
 }
 
+/// Refuses a statement whose shard query had to be re-printed when it holds a `0x..`
+/// hexadecimal literal: the syntax tree keeps it as a hex string and re-prints it as `X'..'`,
+/// which MariaDB reads as a string (`id = X'6f'` compares `id` with 'o', i.e. 0), while `0x6f`
+/// is a number in a numeric context (`id = 0x6f` is `id = 111`).
+fn refuse_hex_hybrid_reprint(ctx: &Ctx<'_>) -> Result<(), PlanError> {
+    let hybrid = ctx
+        .text
+        .tokens
+        .iter()
+        .any(|t| t.kind == TokenKind::HexOrBit && t.text(ctx.text.sql).starts_with("0x"));
+    if hybrid {
+        return unsupported(
+            "a 0x hexadecimal literal in a statement rewritten for more than one shard",
+        );
+    }
+    Ok(())
+}
+
 /// Whether `e` is an operator expression (the parser's reading of `BINARY` swallowed it).
 fn is_compound(e: &Expr) -> bool {
     matches!(
@@ -195,7 +215,7 @@ fn is_compound(e: &Expr) -> bool {
 }
 
 #[cfg(test)]
-mod binary_operator_tests {
+mod reprint_tests {
     use crate::planner::tests::test_vschema;
     use crate::planner::{plan, PlanError};
 
@@ -206,6 +226,22 @@ mod binary_operator_tests {
         match plan(q, &vschema, None) {
             Err(PlanError::NotSupported(m)) => assert!(m.contains("BINARY"), "{m}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reprinted_0x_literal_is_refused() {
+        let vschema = test_vschema();
+        let q = "SELECT name FROM user WHERE id = 0x6f ORDER BY id, phone";
+        match plan(q, &vschema, None) {
+            Err(PlanError::NotSupported(m)) => assert!(m.contains("0x"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        for q in [
+            "SELECT name FROM user WHERE id = 0x6f",
+            "SELECT name, id, phone FROM user WHERE id = X'6f' ORDER BY id, phone",
+        ] {
+            assert!(plan(q, &vschema, None).is_ok(), "{q}");
         }
     }
 

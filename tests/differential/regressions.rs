@@ -63,5 +63,19 @@ pub fn cases() -> Vec<Query> {
             OrderCheck::Total,
             false,
         ),
+        // `0x6f` is the number 111 in a numeric context; the shard query re-printed for an
+        // ORDER BY on unselected columns wrote it as X'6f', the string 'o' (= 0 as a number):
+        // user 0's row instead of user 111's.
+        case(
+            "SELECT tier, score, tier FROM user WHERE id = 0x6f ORDER BY id, city DESC",
+            OrderCheck::Total,
+            false,
+        ),
+        case(
+            "SELECT created, city FROM user WHERE id = 0x4a AND balance > 3263.92 \
+             ORDER BY score ASC, name COLLATE utf8mb4_bin ASC",
+            OrderCheck::Unordered,
+            false,
+        ),
     ]
 }
