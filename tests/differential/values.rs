@@ -261,8 +261,11 @@ impl Gen<'_> {
             2 => format!("{p}id <=> {}", self.pick(&["NULL", "5", "121"])),
             3 => format!("{p}id = {id}.0"),
             4 => format!("{p}id = {}.5", self.int(1, 120)),
-            5 => format!("{p}name = {}", self.pick(&["0", "1", "'0'"])),
-            6 => format!("{p}name IN ({}, 0)", self.name()),
+            // Not `name = 0`: MariaDB 10.11 answers a string column compared with a number
+            // differently by plan (`SELECT COUNT(*), MIN(id) ... WHERE name = 0` gives 0 rows,
+            // `... IGNORE INDEX (name)` 283), so the reference itself is not a ground truth.
+            5 => format!("{p}name = {}", self.pick(&["'0'", "'1'", "' '"])),
+            6 => format!("{p}name IN ({}, '0')", self.name()),
             7 => format!("{p}name LIKE {}", self.name()),
             8 => format!("{p}name = {} COLLATE utf8mb4_bin", self.name()),
             9 => format!("BINARY {p}name = {}", self.name()),
