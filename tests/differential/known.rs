@@ -164,7 +164,8 @@ fn quoted_and_numbers(message: &str) -> String {
     let mut out = String::new();
     let mut quote: Option<char> = None;
     let mut last_digit = false;
-    for ch in message.chars() {
+    let mut chars = message.chars().peekable();
+    while let Some(ch) = chars.next() {
         if let Some(q) = quote {
             if ch == q {
                 quote = None;
@@ -178,7 +179,10 @@ fn quoted_and_numbers(message: &str) -> String {
                 quote = Some(ch);
                 out.push(ch);
             }
-            c if c.is_ascii_digit() => {
+            // A number, not a word like `0x`.
+            c if c.is_ascii_digit()
+                && (last_digit || !chars.peek().is_some_and(|n| n.is_ascii_alphabetic())) =>
+            {
                 if !last_digit {
                     out.push('N');
                 }
