@@ -22,6 +22,7 @@ use super::plan::{InList, RouteOpcode, RouteValue};
 use super::scope::{Analysis, Scope};
 use super::values::{is_null, Text};
 use super::Ctx;
+use crate::sql::TokenKind;
 use crate::vindex::{SqlType, SqlValue};
 use crate::vschema::LookupParams;
 use sqlparser::ast::{BinaryOperator, Expr, Value};
@@ -201,7 +202,7 @@ fn options(
             let Some((col, value)) = pair else {
                 return Vec::new();
             };
-            match text.route_value(value) {
+            match route_value(text, value) {
                 Some(v) => vindex_options(ctx, a, inst, &col, vec![v], None),
                 None => Vec::new(),
             }
@@ -213,7 +214,7 @@ fn options(
         } => {
             if let Some(col) = on_inst(expr) {
                 let values: Option<Vec<RouteValue>> =
-                    list.iter().map(|x| text.route_value(x)).collect();
+                    list.iter().map(|x| route_value(text, x)).collect();
                 let Some(values) = values else {
                     return Vec::new();
                 };
@@ -232,7 +233,7 @@ fn options(
                     .iter()
                     .map(|row| match row {
                         Expr::Tuple(items) if items.len() == cols.len() => {
-                            items.get(k).and_then(|x| text.route_value(x))
+                            items.get(k).and_then(|x| route_value(text, x))
                         }
                         _ => None,
                     })
@@ -430,6 +431,28 @@ fn canonical_integer(raw: &[u8]) -> bool {
 }
 
 /// The byte range of a tuple of literals `(1, 'a')`, parentheses included.
+/// The route value of a literal operand, or None when the literal is one of several adjacent
+/// string literals: MySQL concatenates `'AL' 'ICE'` into `'ALICE'`, but the literal's span
+/// (and so [`Text::route_value`]) covers one piece of it only.
+fn route_value(text: &Text<'_>, e: &Expr) -> Option<RouteValue> {
+    let value = text.route_value(e)?;
+    if let Some((start, end)) = text.literal_range(e) {
+        let i = text.token_at(start)?;
+        let is_string =
+            |t: Option<&crate::sql::Token>| t.is_some_and(|t| t.kind == TokenKind::String);
+        let next = text.tokens.iter().find(|t| t.start >= end);
+        if text
+            .tokens
+            .get(i)
+            .is_some_and(|t| t.kind == TokenKind::String)
+            && (is_string(next) || is_string(text.prev(i)))
+        {
+            return None;
+        }
+    }
+    Some(value)
+}
+
 fn tuple_range(text: &Text<'_>, row: &Expr) -> Option<(usize, usize)> {
     let Expr::Tuple(items) = row else { return None };
     let first = text.literal_range(items.first()?)?;
@@ -506,5 +529,38 @@ pub(crate) fn never_true(e: &Expr) -> bool {
                     .all(|x| matches!(x, Expr::Value(v) if v.value == Value::Null))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod adjacent_string_tests {
+    use crate::planner::tests::test_vschema;
+    use crate::planner::{describe, plan};
+
+    fn variant(q: &str) -> String {
+        let p = plan(q, &test_vschema(), None).unwrap_or_else(|e| panic!("{q}: {e}"));
+        describe(&p)["Variant"].as_str().unwrap_or("").to_string()
+    }
+
+    #[test]
+    fn adjacent_string_literals_do_not_route() {
+        // MySQL reads '1' '2' as '12': routing by the first piece would pick user 1's shard.
+        assert_eq!(variant("SELECT id FROM user WHERE id = '1' '2'"), "Scatter");
+        assert_eq!(
+            variant("SELECT id FROM user WHERE id IN ('1' '2', '3')"),
+            "Scatter"
+        );
+        assert_eq!(
+            variant("SELECT id FROM user WHERE (id, name) IN (('1' '2', 'a'))"),
+            "Scatter"
+        );
+        assert_eq!(
+            variant("SELECT id FROM user WHERE id = '12'"),
+            "EqualUnique"
+        );
+        assert_eq!(
+            variant("SELECT id FROM user WHERE id = '12' AND name = 'a' 'b'"),
+            "EqualUnique"
+        );
     }
 }

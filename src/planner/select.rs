@@ -16,9 +16,12 @@ use super::plan::{Plan, QueryTemplate, Route, SelectPlan};
 use super::routing::Choice;
 use super::scope::Analysis;
 use super::tables::{decide, Decision, Resolved};
+use super::unsupported;
 use super::{Ctx, PlanError};
+use crate::sql::TokenKind;
 use crate::vschema::KeyspaceSchema;
-use sqlparser::ast::Query;
+use sqlparser::ast::{visit_expressions, CastKind, DataType, Expr, Query};
+use std::ops::ControlFlow;
 
 /// Plans a SELECT statement.
 pub(crate) fn plan_select(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanError> {
@@ -54,6 +57,8 @@ pub(crate) fn plan_select(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanError> {
     let in_list = if sql == ctx.sql {
         choice.in_list.clone()
     } else {
+        refuse_binary_operator_reprint(q)?;
+        refuse_hex_hybrid_reprint(ctx)?;
         None
     };
     Ok(Plan::Select(SelectPlan {
@@ -137,5 +142,118 @@ pub(crate) fn to_route(ks: &KeyspaceSchema, c: Choice) -> Route {
         opcode: c.opcode,
         vindex: c.vindex,
         values: c.values,
+    }
+}
+
+/// Refuses a statement whose shard query had to be re-printed from the syntax tree when it
+/// holds MySQL's `BINARY` prefix operator before a compound expression. The parser binds
+/// `BINARY name = 'x'` as `BINARY (name = 'x')` (MySQL: `(BINARY name) = 'x'`), so the
+/// re-printed `CAST(name = 'x' AS BINARY)` compares case-insensitively and PAD SPACE and
+/// matches rows MariaDB does not. (An explicit `CAST(a = b AS BINARY)` has the same tree and is
+/// refused too.) The client's text, relayed unchanged, is always exact.
+fn refuse_binary_operator_reprint(q: &Query) -> Result<(), PlanError> {
+    let found = visit_expressions(q, |e: &Expr| match e {
+        Expr::Cast {
+            kind: CastKind::Cast,
+            data_type: DataType::Binary(None),
+            expr,
+            format: None,
+        } if is_compound(expr) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    if found.is_break() {
+        return unsupported(
+            "the BINARY operator before a comparison in a statement rewritten for more than one shard",
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a statement whose shard query had to be re-printed when it holds a `0x..`
+/// hexadecimal literal: the syntax tree keeps it as a hex string and re-prints it as `X'..'`,
+/// which MariaDB reads as a string (`id = X'6f'` compares `id` with 'o', i.e. 0), while `0x6f`
+/// is a number in a numeric context (`id = 0x6f` is `id = 111`).
+fn refuse_hex_hybrid_reprint(ctx: &Ctx<'_>) -> Result<(), PlanError> {
+    let hybrid = ctx
+        .text
+        .tokens
+        .iter()
+        .any(|t| t.kind == TokenKind::HexOrBit && t.text(ctx.text.sql).starts_with("0x"));
+    if hybrid {
+        return unsupported(
+            "a 0x hexadecimal literal in a statement rewritten for more than one shard",
+        );
+    }
+    Ok(())
+}
+
+/// Whether `e` is an operator expression (the parser's reading of `BINARY` swallowed it).
+fn is_compound(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::BinaryOp { .. }
+            | Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::IsTrue(_)
+            | Expr::IsNotTrue(_)
+            | Expr::IsFalse(_)
+            | Expr::IsNotFalse(_)
+            | Expr::IsDistinctFrom(..)
+            | Expr::IsNotDistinctFrom(..)
+            | Expr::Like { .. }
+            | Expr::ILike { .. }
+            | Expr::RLike { .. }
+            | Expr::SimilarTo { .. }
+            | Expr::InList { .. }
+            | Expr::InSubquery { .. }
+            | Expr::InUnnest { .. }
+            | Expr::Between { .. }
+            | Expr::AnyOp { .. }
+            | Expr::AllOp { .. }
+            | Expr::UnaryOp { .. }
+    )
+}
+
+#[cfg(test)]
+mod reprint_tests {
+    use crate::planner::tests::test_vschema;
+    use crate::planner::{plan, PlanError};
+
+    #[test]
+    fn a_reprinted_binary_comparison_is_refused() {
+        let vschema = test_vschema();
+        let q = "SELECT name, COUNT(*) AS n FROM user WHERE BINARY name = 'bob' GROUP BY name ORDER BY n";
+        match plan(q, &vschema, None) {
+            Err(PlanError::NotSupported(m)) => assert!(m.contains("BINARY"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reprinted_0x_literal_is_refused() {
+        let vschema = test_vschema();
+        let q = "SELECT name FROM user WHERE id = 0x6f ORDER BY id, phone";
+        match plan(q, &vschema, None) {
+            Err(PlanError::NotSupported(m)) => assert!(m.contains("0x"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        for q in [
+            "SELECT name FROM user WHERE id = 0x6f",
+            "SELECT name, id, phone FROM user WHERE id = X'6f' ORDER BY id, phone",
+        ] {
+            assert!(plan(q, &vschema, None).is_ok(), "{q}");
+        }
+    }
+
+    #[test]
+    fn binary_relayed_unchanged_or_on_a_column_is_planned() {
+        let vschema = test_vschema();
+        for q in [
+            "SELECT name FROM user WHERE BINARY name = 'bob'",
+            "SELECT name, COUNT(*) AS n FROM user WHERE id = 5 AND BINARY name = 'bob' GROUP BY name ORDER BY n",
+            "SELECT BINARY name AS b, COUNT(*) AS n FROM user GROUP BY b ORDER BY n",
+        ] {
+            assert!(plan(q, &vschema, None).is_ok(), "{q}");
+        }
     }
 }
