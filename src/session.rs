@@ -19,6 +19,7 @@
 
 use crate::backend::{CommitOrder, ShardConn};
 use crate::protocol::binary::ParamType;
+use crate::sql::{Charset, SqlMode};
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::packets::Column;
 use std::collections::HashMap;
@@ -141,6 +142,12 @@ pub struct Session {
     pub multi_statements: bool,
     /// While VEXPLAIN QUERIES runs: every query sent to a shard, in order.
     pub query_log: Option<Vec<LoggedQuery>>,
+    /// The character set the client writes in and reads results in (`character_set_client`,
+    /// equal to `character_set_results`); `None` when the two differ or are not known.
+    /// Generated SQL writes string values with this introducer.
+    pub charset: Option<Charset>,
+    /// The `sql_mode` flags that change how literals read; `None` when not known.
+    pub sql_mode: Option<SqlMode>,
 }
 
 /// One query a shard received (VEXPLAIN QUERIES).
@@ -182,7 +189,33 @@ impl Session {
             next_statement_id: 1,
             warnings: Vec::new(),
             query_log: None,
+            charset: Some(Charset::UTF8MB4),
+            sql_mode: Some(SqlMode::default()),
         }
+    }
+
+    /// Sets the character set from a handshake or COM_CHANGE_USER collation number.
+    pub fn set_charset_from_collation(&mut self, collation: u16) {
+        self.charset = Charset::from_collation_id(collation);
+    }
+
+    /// Records the session's character sets and `sql_mode` as a backend reports them
+    /// (`@@character_set_client`, `@@character_set_results`, `@@sql_mode`) after a SET.
+    pub fn observe_text_settings(&mut self, client: &str, results: Option<&str>, sql_mode: &str) {
+        let client = Charset::from_name(client);
+        self.charset = match results.map(Charset::from_name) {
+            Some(r) if r == client => client,
+            _ => None,
+        };
+        self.sql_mode = Some(SqlMode::parse(sql_mode));
+    }
+
+    /// Forgets the character sets and `sql_mode` (a SET changed them in a way the proxy could
+    /// not read back); mode-dependent statements on sharded keyspaces are refused until a
+    /// later SET makes them known again.
+    pub fn forget_text_settings(&mut self) {
+        self.charset = None;
+        self.sql_mode = None;
     }
 
     /// Records a query sent to a shard, when VEXPLAIN QUERIES is listening.

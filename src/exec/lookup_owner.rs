@@ -133,11 +133,12 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             for (col, nv) in o.columns.iter().zip(&o.new_values) {
                 let Some(nv) = nv else { continue };
                 let sql = match &nv.value {
-                    crate::planner::RouteValue::Param(n) => {
-                        params.get(*n).map(|p| p.as_sql(false)).ok_or_else(|| {
-                            ExecError::Internal(format!("parameter {n} is not bound"))
-                        })?
-                    }
+                    crate::planner::RouteValue::Param(n) => match params.get(*n) {
+                        Some(p) => super::lookup_sql::param(p, cursor.charset())?,
+                        None => {
+                            return Err(ExecError::Internal(format!("parameter {n} is not bound")))
+                        }
+                    },
                     crate::planner::RouteValue::Literal(_) => nv.sql.clone(),
                 };
                 same.push(format!("{} <=> {sql}", ident(col)));
@@ -162,7 +163,7 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
     let mut deletes: Vec<Vec<LookupRow>> = vec![Vec::new(); plan.owned.len()];
     let mut creates: Vec<Vec<LookupRow>> = vec![Vec::new(); plan.owned.len()];
     for t in targets {
-        let tail = interpolate(&shard_sql(&plan.tail, t), tail_params)?;
+        let tail = interpolate(&shard_sql(&plan.tail, t), tail_params, cursor.charset())?;
         let sql = format!(
             "SELECT {} FROM {} {tail} FOR UPDATE",
             columns.join(", "),

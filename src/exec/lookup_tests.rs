@@ -184,7 +184,7 @@ async fn delete_reads_rows_for_update_then_deletes_lookup_rows_in_post() {
         c.log,
         vec![
             "exec customer/80-: SELECT `id`, `phone` FROM `user` where id = 4 FOR UPDATE".to_string(),
-            format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = '8' AND `keyspace_id` = X'{KSID_4}'"),
+            format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = _utf8mb4 X'38' AND `keyspace_id` = X'{KSID_4}'"),
             "exec customer/80-: delete from user where id = 4".to_string(),
         ]
     );
@@ -212,7 +212,7 @@ async fn update_moves_the_lookup_row_unless_unchanged() {
         c.log,
         vec![
             "exec customer/80-: SELECT `id`, `phone`, (`phone` <=> 9) FROM `user` where id = 4 FOR UPDATE".to_string(),
-            format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = '8' AND `keyspace_id` = X'{KSID_4}'"),
+            format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = _utf8mb4 X'38' AND `keyspace_id` = X'{KSID_4}'"),
             format!("exec pre lookup/0: INSERT INTO `phone_vdx` (`phone`, `keyspace_id`) VALUES (9, X'{KSID_4}')"),
             "exec customer/80-: update user set phone = ? where id = ?".to_string(),
         ]

@@ -51,6 +51,33 @@ fn is_pool_charset(item: &SetItem) -> bool {
     }
 }
 
+/// Reads back what a SET may have changed in how the client's text and values read.
+const TEXT_SETTINGS_QUERY: &str =
+    "SELECT @@character_set_client, @@character_set_results, @@sql_mode";
+
+/// Whether a SET item may change the client's character sets or `sql_mode` (an item the
+/// parser did not understand may).
+fn changes_text_settings(item: &SetItem) -> bool {
+    match item.scope {
+        SetScope::Names | SetScope::CharacterSet => true,
+        SetScope::Session => matches!(
+            item.name.as_str(),
+            "" | "sql_mode" | "character_set_client" | "character_set_results"
+        ),
+        _ => false,
+    }
+}
+
+/// `(character_set_client, character_set_results, sql_mode)` from a row of
+/// [`TEXT_SETTINGS_QUERY`] (results may be NULL).
+fn text_settings(row: &[mysql_async::Value]) -> Option<(String, Option<String>, String)> {
+    let text = |i: usize| match row.get(i) {
+        Some(mysql_async::Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    };
+    Some((text(0)?, text(1), text(2)?))
+}
+
 impl ClientConn {
     /// Runs a SET statement.
     pub async fn set_statement(
@@ -76,7 +103,8 @@ impl ClientConn {
                     }
                     self.session.autocommit = on;
                 }
-                _ if is_pool_charset(item) => {}
+                _ if is_pool_charset(item)
+                    && self.session.charset == Some(crate::sql::Charset::UTF8MB4) => {}
                 (true, "transaction_mode") => {
                     self.session.transaction_mode =
                         match value_text(&item.value).to_ascii_lowercase().as_str() {
@@ -121,6 +149,21 @@ impl ClientConn {
         let res = sc.run(&sql_text).await;
         if res.is_ok() && !global {
             sc.dirty = true;
+            if items.is_empty() || items.iter().any(changes_text_settings) {
+                // Read the result back rather than compute it: the value may be an
+                // expression (CONCAT(@@sql_mode, ',ANSI_QUOTES')), DEFAULT, or a combination.
+                let read = sc.conn.query_result(TEXT_SETTINGS_QUERY).await;
+                match sc.check(read) {
+                    Ok(r) => match r.rows.first().map(|row| text_settings(row)) {
+                        Some(Some((client, results, mode))) => {
+                            self.session
+                                .observe_text_settings(&client, results.as_deref(), &mode)
+                        }
+                        _ => self.session.forget_text_settings(),
+                    },
+                    Err(_) => self.session.forget_text_settings(),
+                }
+            }
         }
         self.put_back(sc).await;
         res?;
@@ -189,6 +232,20 @@ mod tests {
             .iter()
             .all(is_pool_charset));
         assert!(!items("SET sql_mode = ''").iter().all(is_pool_charset));
+    }
+
+    #[test]
+    fn text_setting_items() {
+        let changes = |sql: &str| items(sql).iter().any(changes_text_settings);
+        assert!(changes("SET NAMES gbk"));
+        assert!(changes("SET CHARACTER SET latin1"));
+        assert!(changes(
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')"
+        ));
+        assert!(changes("SET @@session.sql_mode = 'NO_BACKSLASH_ESCAPES'"));
+        assert!(changes("SET character_set_results = NULL"));
+        assert!(!changes("SET @x = 1, wait_timeout = 5"));
+        assert!(!changes("SET GLOBAL sql_mode = ''"));
     }
 
     #[test]
