@@ -38,6 +38,6 @@ pub use search::{contains_ignore_ascii_case, Needles};
 pub use set_stmt::{parse_set, SetItem, SetScope, SetValue};
 pub use significant::Significant;
 pub use split::split_statements;
-pub use sql_mode::{misread_reason, SqlMode};
+pub use sql_mode::{misread_reason, param_misread_reason, SqlMode};
 pub use tokenizer::{tokenize, Token, TokenKind, Tokenizer};
 pub use use_stmt::{parse_use, UseTarget};

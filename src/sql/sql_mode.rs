@@ -89,6 +89,27 @@ pub fn misread_reason(
     None
 }
 
+/// Why the proxy cannot use string parameters from a client writing in `charset` on a
+/// sharded keyspace, or `None` when it can: vindexes hash a string's bytes as the column
+/// stores them (utf8mb4), and the proxy does not convert GBK, SJIS, BIG5, latin1, ... text, so
+/// a non-ASCII string parameter from such a client is refused rather than mis-routed.
+pub fn param_misread_reason<'a>(
+    params: impl IntoIterator<Item = &'a mysql_common::value::Value>,
+    charset: Option<Charset>,
+) -> Option<String> {
+    let charset = charset?;
+    if charset.is_utf8() {
+        return None;
+    }
+    params.into_iter().find_map(|p| match p {
+        mysql_common::value::Value::Bytes(b) if !b.is_ascii() => Some(format!(
+            "a non-ASCII string parameter from a {} client on a sharded keyspace (use utf8mb4)",
+            charset.name()
+        )),
+        _ => None,
+    })
+}
+
 fn short(s: &str) -> String {
     match s.char_indices().nth(40) {
         Some((i, _)) => format!("{}...", &s[..i]),
@@ -147,5 +168,16 @@ mod tests {
             None
         );
         assert!(misread_reason("SELECT 1", Some(NBE), None).is_some());
+    }
+
+    #[test]
+    fn non_utf8_clients_may_bind_ascii_strings_only() {
+        use mysql_common::value::Value;
+        let gbk = Charset::from_name("gbk");
+        let ascii = [Value::Int(1), Value::Bytes(b"' OR 1=1 -- ".to_vec())];
+        assert_eq!(param_misread_reason(&ascii, gbk), None);
+        let lead = [Value::Bytes(vec![0xbf, b'\\', b'\''])];
+        assert!(param_misread_reason(&lead, gbk).is_some());
+        assert_eq!(param_misread_reason(&lead, Some(Charset::UTF8MB4)), None);
     }
 }

@@ -89,8 +89,13 @@ impl ClientConn {
             // The planner reads literals as UTF-8 with backslash escapes and "..." strings;
             // refuse what MariaDB would read differently in this session (sql_mode, charset).
             let session = &self.session;
+            let params = match exec {
+                Exec::Binary(p) => p.as_slice(),
+                Exec::Text => &[],
+            };
             if let Some(reason) =
                 crate::sql::misread_reason(text, session.sql_mode, session.charset)
+                    .or_else(|| crate::sql::param_misread_reason(params, session.charset))
             {
                 return Err(ProxyError::NotSupported(reason).into());
             }
