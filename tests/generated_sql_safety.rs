@@ -1,0 +1,674 @@
+//! Generated SQL is built safely (issue 15, item 2): values the proxy writes into SQL it
+//! generates itself (scatter interpolation of prepared-statement parameters, lookup reads and
+//! writes, reclaim probes) cannot break out of their literal under any `sql_mode` or
+//! connection character set.
+//!
+//! Every scenario runs under both `sql_mode`s (default and `NO_BACKSLASH_ESCAPES`, set with an
+//! expression the proxy must read back) × connection character sets utf8mb4, gbk, sjis, big5
+//! and latin1, through the proxy and against one MariaDB database holding the same rows (the
+//! reference, same unique keys): results, affected rows and the whole table must be equal, and
+//! the lookup tables, read directly on their shards, must hold exactly the rows the owner rows
+//! need. The only allowed difference is an honest refusal: 1235 for a non-ASCII string
+//! parameter from a non-UTF-8 client (the proxy cannot hash it as the column stores it), 1210
+//! for a NaN parameter.
+//!
+//! Layout: [`UserLookups`] with the write-only email vindex (`email = ?` scatters, `name = ?`
+//! routes through the `name_user_vdx` lookup table).
+
+mod common;
+
+use common::errors::expect_error;
+use common::placement::{hash_ksid, shard_of, text_ksid};
+use common::user_lookups::{UserLookups, SHARDS};
+use common::{cluster_async, TestEnv};
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Params, Row, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const LAYOUT: UserLookups = UserLookups {
+    write_only_email: true,
+};
+
+/// Connection character sets every scenario runs under.
+const CHARSETS: [&str; 5] = ["utf8mb4", "gbk", "sjis", "big5", "latin1"];
+
+/// The reference table: the owner table with the uniqueness the lookup vindexes enforce.
+const REFERENCE_DDL: &str = "CREATE TABLE user (
+    id BIGINT NOT NULL PRIMARY KEY,
+    name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci,
+    phone BIGINT,
+    email VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci,
+    UNIQUE KEY phone (phone), UNIQUE KEY email (email), KEY name (name))";
+
+/// The proxy env and the reference database.
+struct World {
+    env: TestEnv,
+    reference_url: String,
+    reference_db: String,
+}
+
+/// A proxy client and a reference client in the same character set and sql_mode.
+struct Pair {
+    proxy: Conn,
+    reference: Conn,
+    charset: &'static str,
+    nbe: bool,
+}
+
+impl World {
+    /// Starts the env, creates the tables and the reference, and writes rows 1..=9 to both
+    /// (row 9's name and email hold a quote and a backslash).
+    async fn start() -> World {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let env = TestEnv::start(LAYOUT.spec()).await;
+        LAYOUT.create_tables(&env).await;
+        let cluster = cluster_async().await;
+        let reference_db = format!(
+            "sqlsafe_ref_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = Conn::from_url(cluster.url(0, None))
+            .await
+            .expect("reference");
+        admin
+            .query_drop(format!("DROP DATABASE IF EXISTS `{reference_db}`"))
+            .await
+            .expect("drop reference");
+        admin
+            .query_drop(format!("CREATE DATABASE `{reference_db}`"))
+            .await
+            .expect("create reference");
+        let reference_url = cluster.url(0, Some(&reference_db));
+        let world = World {
+            env,
+            reference_url,
+            reference_db,
+        };
+        let mut pair = world.pair("utf8mb4", false).await;
+        pair.reference
+            .query_drop(REFERENCE_DDL)
+            .await
+            .expect("reference DDL");
+        for id in 1..=9i64 {
+            let (name, email) = if id == 9 {
+                ("o'br\\ien".to_string(), "o'br\\ien@x".to_string())
+            } else {
+                (format!("n{id}"), format!("u{id}@x"))
+            };
+            let params: Vec<Value> = vec![
+                id.into(),
+                name.into_bytes().into(),
+                (100 + id).into(),
+                email.into_bytes().into(),
+            ];
+            let insert = "INSERT INTO user (id, name, phone, email) VALUES (?, ?, ?, ?)";
+            for c in [&mut pair.proxy, &mut pair.reference] {
+                c.exec_drop(insert, params.clone()).await.expect("seed row");
+            }
+        }
+        world
+    }
+
+    /// A proxy client and a reference client, both with `SET NAMES charset` and, when `nbe`,
+    /// `NO_BACKSLASH_ESCAPES` added to the session's sql_mode by an expression.
+    async fn pair(&self, charset: &'static str, nbe: bool) -> Pair {
+        let mut proxy = self.env.client().await;
+        proxy
+            .query_drop("USE customer")
+            .await
+            .expect("use customer");
+        let mut reference = Conn::from_url(self.reference_url.as_str())
+            .await
+            .expect("reference client");
+        for c in [&mut proxy, &mut reference] {
+            c.query_drop(format!("SET NAMES {charset}"))
+                .await
+                .expect("SET NAMES");
+            if nbe {
+                c.query_drop("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+                    .await
+                    .expect("SET sql_mode");
+            }
+        }
+        Pair {
+            proxy,
+            reference,
+            charset,
+            nbe,
+        }
+    }
+
+    /// Every combination of sql_mode and character set, numbered.
+    fn combos() -> Vec<(i64, &'static str, bool)> {
+        let mut out = Vec::new();
+        for nbe in [false, true] {
+            for cs in CHARSETS {
+                out.push((out.len() as i64, cs, nbe));
+            }
+        }
+        out
+    }
+
+    async fn stop(self) {
+        let cluster = cluster_async().await;
+        let mut admin = Conn::from_url(cluster.url(0, None))
+            .await
+            .expect("reference");
+        admin
+            .query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.reference_db))
+            .await
+            .expect("drop reference");
+        self.env.stop().await;
+    }
+
+    /// The lookup rows on the shards are exactly those the owner rows need, each on the shard
+    /// its vindex places it: `(name, id) → ksid(id)` and `email → ksid(id)`.
+    async fn assert_lookups_exact(&self, what: &str) {
+        let mut users: Vec<(i64, Option<String>, Option<String>)> = Vec::new();
+        for shard in SHARDS {
+            let mut c = self.env.shard_conn("customer", shard).await;
+            users.extend(
+                c.query::<(i64, Option<String>, Option<String>), _>(
+                    "SELECT id, name, email FROM user",
+                )
+                .await
+                .expect("owner rows"),
+            );
+        }
+        let hex = |k: Vec<u8>| k.iter().map(|b| format!("{b:02X}")).collect::<String>();
+        let mut want_names: Vec<(&str, String, i64, String)> = Vec::new();
+        let mut want_emails: Vec<(&str, String, String)> = Vec::new();
+        for (id, name, email) in &users {
+            if let Some(n) = name {
+                let shard = shard_of(&SHARDS, &text_ksid(n));
+                want_names.push((shard, n.clone(), *id, hex(hash_ksid(*id))));
+            }
+            if let Some(e) = email {
+                let shard = shard_of(&SHARDS, &text_ksid(e));
+                want_emails.push((shard, e.clone(), hex(hash_ksid(*id))));
+            }
+        }
+        let mut names = Vec::new();
+        let mut emails = Vec::new();
+        for shard in SHARDS {
+            let mut l = self.env.shard_conn("lookup", shard).await;
+            let rows: Vec<(String, i64, String)> = l
+                .query("SELECT name, id, HEX(keyspace_id) FROM name_user_vdx")
+                .await
+                .expect("name lookup rows");
+            names.extend(rows.into_iter().map(|(n, id, k)| (shard, n, id, k)));
+            let rows: Vec<(String, String)> = l
+                .query("SELECT email, HEX(keyspace_id) FROM email_user_vdx")
+                .await
+                .expect("email lookup rows");
+            emails.extend(rows.into_iter().map(|(e, k)| (shard, e, k)));
+        }
+        for v in [&mut want_names, &mut names] {
+            v.sort();
+        }
+        for v in [&mut want_emails, &mut emails] {
+            v.sort();
+        }
+        assert_eq!(names, want_names, "{what}: name_user_vdx rows");
+        assert_eq!(emails, want_emails, "{what}: email_user_vdx rows");
+    }
+}
+
+impl Pair {
+    async fn close(self) {
+        for c in [self.proxy, self.reference] {
+            let _ = c.disconnect().await;
+        }
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "[{} {}]",
+            self.charset,
+            if self.nbe {
+                "NO_BACKSLASH_ESCAPES"
+            } else {
+                "default sql_mode"
+            }
+        )
+    }
+
+    /// Whether the proxy may refuse a string parameter (non-ASCII from a non-UTF-8 client).
+    fn may_refuse(&self, params: &[Value]) -> bool {
+        self.charset != "utf8mb4"
+            && params
+                .iter()
+                .any(|p| matches!(p, Value::Bytes(b) if !b.is_ascii()))
+    }
+
+    /// Runs a prepared query on both sides: equal rows, or the proxy refused where allowed
+    /// (then `None`).
+    async fn query(&mut self, sql: &str, params: Vec<Value>) -> Option<Vec<Vec<Value>>> {
+        let what = format!("{} {sql} with {params:?}", self.label());
+        let got = self
+            .proxy
+            .exec::<Row, _, _>(sql, Params::Positional(params.clone()))
+            .await;
+        if self.refused(&got, &params, &what) {
+            return None;
+        }
+        let want = self
+            .reference
+            .exec::<Row, _, _>(sql, Params::Positional(params))
+            .await;
+        let rows = |r: Result<Vec<Row>, mysql_async::Error>| {
+            r.map(|rows| rows.into_iter().map(Row::unwrap).collect::<Vec<_>>())
+                .map_err(|e| server_code(&e))
+        };
+        let (got, want) = (rows(got), rows(want));
+        assert_eq!(got, want, "{what}: proxy vs MariaDB");
+        got.ok()
+    }
+
+    /// Runs a prepared statement on both sides: the same affected rows or the same error, or
+    /// an allowed refusal by the proxy (then the reference does not run it either).
+    async fn exec(&mut self, sql: &str, params: Vec<Value>) {
+        let what = format!("{} {sql} with {params:?}", self.label());
+        let got = self
+            .proxy
+            .exec_drop(sql, Params::Positional(params.clone()))
+            .await
+            .map(|()| self.proxy.affected_rows());
+        if self.refused(&got, &params, &what) {
+            return;
+        }
+        let want = self
+            .reference
+            .exec_drop(sql, Params::Positional(params))
+            .await
+            .map(|()| self.reference.affected_rows());
+        let (got, want) = (
+            got.map_err(|e| server_code(&e)),
+            want.map_err(|e| server_code(&e)),
+        );
+        assert_eq!(got, want, "{what}: affected rows, proxy vs MariaDB");
+        self.assert_same_table(&what).await;
+    }
+
+    /// Runs a text statement on both sides (same affected rows or error).
+    async fn text(&mut self, sql: &str) {
+        let what = format!("{} {sql}", self.label());
+        let got = self
+            .proxy
+            .query_drop(sql)
+            .await
+            .map(|()| self.proxy.affected_rows())
+            .map_err(|e| server_code(&e));
+        let want = self
+            .reference
+            .query_drop(sql)
+            .await
+            .map(|()| self.reference.affected_rows())
+            .map_err(|e| server_code(&e));
+        assert_eq!(got, want, "{what}: proxy vs MariaDB");
+        self.assert_same_table(&what).await;
+    }
+
+    fn refused<T: std::fmt::Debug>(
+        &self,
+        got: &Result<T, mysql_async::Error>,
+        params: &[Value],
+        what: &str,
+    ) -> bool {
+        match got {
+            Err(mysql_async::Error::Server(e)) if e.code == 1235 && self.may_refuse(params) => true,
+            Err(mysql_async::Error::Server(e))
+                if e.code == 1210
+                    && params
+                        .iter()
+                        .any(|p| matches!(p, Value::Double(d) if !d.is_finite())) =>
+            {
+                true
+            }
+            Err(mysql_async::Error::Server(e)) if e.code == 1235 => {
+                panic!("{what}: refused without reason: {e}")
+            }
+            _ => false,
+        }
+    }
+
+    /// The whole table reads the same through the proxy (a scatter) and on the reference.
+    async fn assert_same_table(&mut self, what: &str) {
+        let sql = "SELECT id, name, phone, email FROM user ORDER BY id";
+        let got: Vec<Vec<Value>> = self
+            .proxy
+            .query::<Row, _>(sql)
+            .await
+            .expect("proxy table")
+            .into_iter()
+            .map(Row::unwrap)
+            .collect();
+        let want: Vec<Vec<Value>> = self
+            .reference
+            .query::<Row, _>(sql)
+            .await
+            .expect("reference table")
+            .into_iter()
+            .map(Row::unwrap)
+            .collect();
+        assert_eq!(got, want, "{what}: table through the proxy vs MariaDB");
+    }
+}
+
+fn server_code(e: &mysql_async::Error) -> u16 {
+    match e {
+        mysql_async::Error::Server(s) => s.code,
+        other => panic!("not a server error: {other}"),
+    }
+}
+
+/// A lead byte of `charset` whose double-byte character ends in `\` (0x5C), or a non-ASCII
+/// character: the byte sequence that let a parameter escape its backslash-escaped literal.
+fn lead_bytes(charset: &str) -> Vec<u8> {
+    match charset {
+        "gbk" => vec![0xbf, 0x5c],
+        "sjis" => vec![0x81, 0x5c],
+        "big5" => vec![0xa4, 0x5c],
+        "latin1" => vec![0xe9],
+        _ => "中".as_bytes().to_vec(),
+    }
+}
+
+/// Attack parameters in `charset`: a bare quote, a backslash-quote, a multibyte lead byte
+/// before the quote, each followed by `tail`.
+fn payloads(charset: &str, tail: &str) -> Vec<Value> {
+    let mut lead = lead_bytes(charset);
+    lead.extend_from_slice(tail.as_bytes());
+    vec![
+        Value::Bytes(tail.as_bytes().to_vec()),
+        Value::Bytes(format!("\\{tail}").into_bytes()),
+        Value::Bytes(lead),
+    ]
+}
+
+#[tokio::test]
+async fn prepared_scatter_and_lookup_reads_match_mariadb() {
+    let world = World::start().await;
+    for (_, cs, nbe) in World::combos() {
+        let mut p = world.pair(cs, nbe).await;
+        let mut params = payloads(p.charset, "' OR 1=1 -- ");
+        params.push(Value::Bytes(b"o'br\\ien@x".to_vec()));
+        params.push(Value::Bytes(b"u3@x".to_vec()));
+        for v in &params {
+            // `email` is write-only: a scatter with the parameter interpolated.
+            p.query(
+                "SELECT id, email FROM user WHERE email = ? ORDER BY id",
+                vec![v.clone()],
+            )
+            .await;
+            // A union tries to read another table.
+            p.query(
+                "SELECT id, email FROM user WHERE email = ? OR email = ? ORDER BY id",
+                vec![
+                    v.clone(),
+                    Value::Bytes(b"' UNION SELECT 1, user FROM mysql.user -- ".to_vec()),
+                ],
+            )
+            .await;
+        }
+        let mut names = payloads(p.charset, "' OR 1=1 -- ");
+        names.push(Value::Bytes(b"o'br\\ien".to_vec()));
+        names.push(Value::Bytes(b"N4".to_vec()));
+        for v in names {
+            // `name` routes through the lookup table: the value goes into the lookup query.
+            p.query(
+                "SELECT id, name FROM user WHERE name = ? ORDER BY id",
+                vec![v],
+            )
+            .await;
+        }
+        // NaN is refused (1210), never written as a bare word.
+        let nan = p
+            .proxy
+            .exec::<Row, _, _>(
+                "SELECT id FROM user WHERE id > ? ORDER BY id",
+                Params::Positional(vec![Value::Double(f64::NAN)]),
+            )
+            .await;
+        expect_error(nan, 1210, "NaN parameter");
+        let inf = p
+            .proxy
+            .exec::<Row, _, _>(
+                "SELECT id FROM user WHERE id > ? ORDER BY id",
+                Params::Positional(vec![Value::Double(f64::INFINITY)]),
+            )
+            .await;
+        expect_error(inf, 1210, "infinite parameter");
+        p.query(
+            "SELECT id FROM user WHERE id > ? ORDER BY id",
+            vec![Value::Double(2.5)],
+        )
+        .await;
+        p.close().await;
+    }
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn prepared_delete_and_update_match_mariadb() {
+    let world = World::start().await;
+    for (k, cs, nbe) in World::combos() {
+        let mut p = world.pair(cs, nbe).await;
+        for v in payloads(p.charset, "' OR id = 5 -- ") {
+            p.exec("DELETE FROM user WHERE email = ?", vec![v.clone()])
+                .await;
+            p.exec("UPDATE user SET phone = 7 WHERE email = ?", vec![v.clone()])
+                .await;
+        }
+        // A row whose email and name hold a quote and a backslash: deleted exactly.
+        let id = 1000 + k;
+        let email = format!("d{k}'\\x@x").into_bytes();
+        p.exec(
+            "INSERT INTO user (id, name, phone, email) VALUES (?, ?, ?, ?)",
+            vec![
+                id.into(),
+                Value::Bytes(format!("del'\\{k}").into_bytes()),
+                (5000 + k).into(),
+                Value::Bytes(email.clone()),
+            ],
+        )
+        .await;
+        p.exec(
+            "DELETE FROM user WHERE email = ?",
+            vec![Value::Bytes(email)],
+        )
+        .await;
+        // UPDATE moves name lookup rows to the attack values, by id and by email.
+        for (j, v) in payloads(p.charset, "' OR 1=1 -- ").into_iter().enumerate() {
+            let target = 1 + (j as i64 + k) % 8;
+            p.exec(
+                "UPDATE user SET name = ? WHERE id = ?",
+                vec![v.clone(), target.into()],
+            )
+            .await;
+            p.exec(
+                "UPDATE user SET name = ? WHERE email = ?",
+                vec![
+                    Value::Bytes(format!("m{k}_{j}").into_bytes()),
+                    Value::Bytes(format!("u{target}@x").into_bytes()),
+                ],
+            )
+            .await;
+        }
+        world.assert_lookups_exact(&p.label()).await;
+        p.close().await;
+    }
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn inserts_write_exactly_their_lookup_rows() {
+    let world = World::start().await;
+    for (k, cs, nbe) in World::combos() {
+        let mut p = world.pair(cs, nbe).await;
+        // Prepared: the attack values become names and emails, nothing else.
+        for (j, v) in payloads(p.charset, "', 1, 0x00), (65, 2, 0x00) -- ")
+            .into_iter()
+            .enumerate()
+        {
+            let j = j as i64;
+            let Value::Bytes(mut email) = v.clone() else {
+                unreachable!()
+            };
+            email.extend_from_slice(format!("#{k}").as_bytes());
+            p.exec(
+                "INSERT INTO user (id, name, phone, email) VALUES (?, ?, ?, ?)",
+                vec![
+                    (2000 + 10 * k + j).into(),
+                    v,
+                    (20000 + 10 * k + j).into(),
+                    Value::Bytes(email),
+                ],
+            )
+            .await;
+        }
+        // Text: a doubled quote inside the literal (the same under both modes).
+        p.text(&format!(
+            "INSERT INTO user (id, name) VALUES ({}, 'a'', 1, 0x00), (0x41, 2, 0x00) -- ')",
+            3000 + k
+        ))
+        .await;
+        world.assert_lookups_exact(&p.label()).await;
+        p.close().await;
+    }
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn reclaim_probes_match_mariadb() {
+    let world = World::start().await;
+    let hex = |k: Vec<u8>| k.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    for (k, cs, nbe) in World::combos() {
+        let mut p = world.pair(cs, nbe).await;
+        // An orphan lookup row (its owner 90000+k does not exist) holding the attack email:
+        // the insert must probe the owner row, find none, and take the value over.
+        let email = format!("' OR 1=1 -- {k}");
+        let shard = shard_of(&SHARDS, &text_ksid(&email));
+        let mut l = world.env.shard_conn("lookup", shard).await;
+        l.exec_drop(
+            format!(
+                "INSERT INTO email_user_vdx (email, keyspace_id) VALUES (?, X'{}')",
+                hex(hash_ksid(90000 + k))
+            ),
+            (email.clone(),),
+        )
+        .await
+        .expect("orphan lookup row");
+        p.exec(
+            "INSERT INTO user (id, name, phone, email) VALUES (?, ?, ?, ?)",
+            vec![
+                (4000 + k).into(),
+                Value::Bytes(format!("r{k}").into_bytes()),
+                (40000 + k).into(),
+                Value::Bytes(email.into_bytes()),
+            ],
+        )
+        .await;
+        world.assert_lookups_exact(&p.label()).await;
+        p.close().await;
+    }
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn mode_dependent_text_is_refused_on_sharded_keyspaces() {
+    let world = World::start().await;
+    // Under NO_BACKSLASH_ESCAPES, 'a\' ends at the backslash: the proxy would read
+    // `name = 'n1\' OR id = 2 -- '` as one literal and route to the wrong shards.
+    let mut p = world.pair("utf8mb4", true).await;
+    let sql = "SELECT id FROM user WHERE id = 1 AND name = 'n1\\' OR id = 2 -- '";
+    let want: Vec<i64> = p.reference.query(sql).await.expect("reference");
+    assert_eq!(want, vec![2], "MariaDB reads the backslash as a character");
+    expect_error(
+        p.proxy.query::<i64, _>(sql).await,
+        1235,
+        "backslash under NBE",
+    );
+    // Without the mode the same text is an ordinary escaped quote (no row), as in MariaDB.
+    let mut d = world.pair("utf8mb4", false).await;
+    let got: Vec<i64> = d.proxy.query(sql).await.expect("proxy");
+    let want: Vec<i64> = d.reference.query(sql).await.expect("reference");
+    assert_eq!(got, want);
+    // ANSI_QUOTES, added by an expression the proxy reads back.
+    for c in [&mut d.proxy, &mut d.reference] {
+        c.query_drop("SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+            .await
+            .expect("ANSI_QUOTES");
+    }
+    expect_error(
+        d.proxy
+            .query::<i64, _>("SELECT id FROM user WHERE name = \"n1\"")
+            .await,
+        1235,
+        "double quotes under ANSI_QUOTES",
+    );
+    // Non-ASCII text from a GBK client is refused; ASCII text is served.
+    let mut g = world.pair("gbk", false).await;
+    let got: Vec<i64> = g
+        .proxy
+        .query("SELECT id FROM user WHERE name = 'n3'")
+        .await
+        .expect("ascii from gbk");
+    assert_eq!(got, vec![3]);
+    expect_error(
+        g.proxy
+            .query::<i64, _>("SELECT id FROM user WHERE name = '中'")
+            .await,
+        1235,
+        "non-ASCII text from a gbk client",
+    );
+    for pair in [p, d, g] {
+        pair.close().await;
+    }
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn literals_read_back_as_the_same_bytes() {
+    use shardgate::sql::literal::{double, param, string, Charset};
+    let cluster = cluster_async().await;
+    let mut c = Conn::from_url(cluster.url(0, None)).await.expect("server");
+    let samples: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("utf8mb4", vec!["中'\\\"".as_bytes().to_vec(), b"".to_vec()]),
+        ("gbk", vec![vec![0xbf, 0x5c, 0x27], vec![0xd6, 0xd0]]),
+        ("sjis", vec![vec![0x81, 0x5c, 0x27]]),
+        ("big5", vec![vec![0xa4, 0x5c, 0x27]]),
+        ("latin1", vec![vec![0xe9, 0x5c, 0x27]]),
+    ];
+    for mode in ["", "NO_BACKSLASH_ESCAPES,ANSI_QUOTES"] {
+        c.query_drop(format!("SET sql_mode = '{mode}'"))
+            .await
+            .expect("mode");
+        for (cs, values) in &samples {
+            c.query_drop(format!("SET NAMES {cs}"))
+                .await
+                .expect("names");
+            let charset = Charset::from_name(cs).expect("charset");
+            for v in values {
+                let lit = string(v, charset);
+                let got: Option<String> = c
+                    .query_first(format!("SELECT HEX({lit})"))
+                    .await
+                    .expect("hex");
+                let want: String = v.iter().map(|b| format!("{b:02X}")).collect();
+                assert_eq!(got, Some(want), "{lit} under '{mode}' {cs}");
+                let p = param(&Value::Bytes(v.clone()), charset).expect("param");
+                assert_eq!(p, lit);
+            }
+        }
+        for f in [0.1f64, -1e300, 1.7976931348623157e308, 123456789.125] {
+            let lit = double(f).expect("finite");
+            let got: Option<f64> = c
+                .query_first(format!("SELECT {lit}"))
+                .await
+                .expect("double");
+            assert_eq!(got, Some(f), "{lit}");
+        }
+    }
+}
