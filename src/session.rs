@@ -146,7 +146,8 @@ pub struct Session {
     /// equal to `character_set_results`); `None` when the two differ or are not known.
     /// Generated SQL writes string values with this introducer.
     pub charset: Option<Charset>,
-    /// The `sql_mode` flags that change how literals read; `None` when not known.
+    /// The `sql_mode` flags that change how literals read; `None` when not known (the
+    /// connection sets it from the servers' global mode once the proxy has read it).
     pub sql_mode: Option<SqlMode>,
 }
 
@@ -190,7 +191,7 @@ impl Session {
             warnings: Vec::new(),
             query_log: None,
             charset: Some(Charset::UTF8MB4),
-            sql_mode: Some(SqlMode::default()),
+            sql_mode: None,
         }
     }
 

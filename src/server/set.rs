@@ -6,6 +6,7 @@ use super::connection::{ClientConn, CommandError};
 use super::routing;
 use crate::error::ProxyError;
 use crate::protocol::writer::OkInfo;
+use crate::server::ProxyState;
 use crate::session::TransactionMode;
 use crate::sql::{self, SetItem, SetScope, SetValue};
 use std::sync::Arc;
@@ -48,6 +49,43 @@ fn is_pool_charset(item: &SetItem) -> bool {
             v == "utf8mb4_general_ci" || v == "default" || v.starts_with("utf8mb4_0900_")
         }
         _ => false,
+    }
+}
+
+/// Reads `@@GLOBAL.sql_mode` on every shard (retrying each second until all answer) and
+/// records the combined flags as the mode new sessions start with. A flag set on any shard
+/// counts: the proxy then refuses the statements that flag could make it misread, which is
+/// safe on the shards without it.
+pub(crate) async fn learn_server_sql_mode(state: &ProxyState) {
+    use mysql_async::prelude::Queryable;
+    loop {
+        let mut combined = crate::sql::SqlMode::default();
+        let mut complete = true;
+        for keyspace in &state.backends.keyspace_order {
+            for shard in state.backends.keyspace(keyspace).unwrap_or_default() {
+                let mode = match shard.get_conn().await {
+                    Ok(mut c) => c
+                        .query_first::<String, _>("SELECT @@GLOBAL.sql_mode")
+                        .await
+                        .ok()
+                        .flatten(),
+                    Err(_) => None,
+                };
+                match mode {
+                    Some(m) => {
+                        let m = crate::sql::SqlMode::parse(&m);
+                        combined.no_backslash_escapes |= m.no_backslash_escapes;
+                        combined.ansi_quotes |= m.ansi_quotes;
+                    }
+                    None => complete = false,
+                }
+            }
+        }
+        if complete {
+            let _ = state.server_sql_mode.set(combined);
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 

@@ -93,9 +93,13 @@ impl ClientConn {
                 Exec::Binary(p) => p.as_slice(),
                 Exec::Text => &[],
             };
-            if let Some(reason) =
-                crate::sql::misread_reason(text, session.sql_mode, session.charset)
-                    .or_else(|| crate::sql::param_misread_reason(params, session.charset))
+            // A session that changed nothing has the servers' global mode.
+            let mode = match session.sql_mode {
+                None if session.settings.is_empty() => state.server_sql_mode.get().copied(),
+                known => known,
+            };
+            if let Some(reason) = crate::sql::misread_reason(text, mode, session.charset)
+                .or_else(|| crate::sql::param_misread_reason(params, session.charset))
             {
                 return Err(ProxyError::NotSupported(reason).into());
             }
