@@ -10,7 +10,7 @@
 //! the lookup tables, read directly on their shards, must hold exactly the rows the owner rows
 //! need. The only allowed difference is an honest refusal: 1235 for a non-ASCII string
 //! parameter from a non-UTF-8 client (the proxy cannot hash it as the column stores it), 1210
-//! for a NaN parameter.
+//! for a NaN parameter, 1300 for bytes that are no text compared with a text column.
 //!
 //! Layout: [`UserLookups`] with the write-only email vindex (`email = ?` scatters, `name = ?`
 //! routes through the `name_user_vdx` lookup table).
@@ -326,6 +326,17 @@ impl Pair {
             {
                 true
             }
+            // Bytes that are not text in the connection's character set are sent as a binary
+            // string: a VARBINARY column compares them byte for byte; a text column cannot
+            // convert them (MariaDB's own parameter would match nothing, with a warning).
+            Err(mysql_async::Error::Server(e))
+                if e.code == 1300
+                    && params.iter().any(
+                        |p| matches!(p, Value::Bytes(b) if std::str::from_utf8(b).is_err()),
+                    ) =>
+            {
+                true
+            }
             Err(mysql_async::Error::Server(e)) if e.code == 1235 => {
                 panic!("{what}: refused without reason: {e}")
             }
@@ -395,6 +406,8 @@ async fn prepared_scatter_and_lookup_reads_match_mariadb() {
         let mut params = payloads(p.charset, "' OR 1=1 -- ");
         params.push(Value::Bytes(b"o'br\\ien@x".to_vec()));
         params.push(Value::Bytes(b"u3@x".to_vec()));
+        // Bytes that are not text in any character set (binary data).
+        params.push(Value::Bytes(b"\xff' OR 1=1 -- ".to_vec()));
         for v in &params {
             // `email` is write-only: a scatter with the parameter interpolated.
             p.query(

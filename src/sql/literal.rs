@@ -138,7 +138,9 @@ pub fn double(f: f64) -> Result<String, LiteralError> {
 }
 
 /// A prepared-statement parameter as a literal; strings are taken to be in `charset` (the
-/// session's `character_set_client`, the encoding clients send parameters in).
+/// session's `character_set_client`, the encoding clients send parameters in). Bytes that are
+/// not text in `charset` (binary data bound to a VARBINARY or BLOB column) are a binary
+/// string, which MariaDB compares and stores byte for byte as it does such a parameter.
 pub fn param(v: &Value, charset: Charset) -> Result<String, LiteralError> {
     Ok(match v {
         Value::NULL => "NULL".into(),
@@ -146,7 +148,8 @@ pub fn param(v: &Value, charset: Charset) -> Result<String, LiteralError> {
         Value::UInt(u) => u.to_string(),
         Value::Float(f) => double(f64::from(*f))?,
         Value::Double(d) => double(*d)?,
-        Value::Bytes(b) => string(b, charset),
+        Value::Bytes(b) if fits(b, charset) => string(b, charset),
+        Value::Bytes(b) => binary(b),
         Value::Date(y, mo, d, h, mi, s, us) => {
             if *y > 9999 || *mo > 12 || *d > 31 || *h > 23 || *mi > 59 || *s > 59 || *us > 999_999 {
                 return Err(LiteralError::BadTemporal("DATETIME"));
@@ -343,6 +346,10 @@ mod tests {
         assert_eq!(
             param(&Value::Bytes(b"a'".to_vec()), u).as_deref(),
             Ok("_utf8mb4 X'6127'")
+        );
+        assert_eq!(
+            param(&Value::Bytes(vec![0xff, 0x27]), u).as_deref(),
+            Ok("_binary X'ff27'")
         );
         assert_eq!(
             param(&Value::Date(2024, 2, 29, 13, 14, 15, 500_000), u).as_deref(),
