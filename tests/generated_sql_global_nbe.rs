@@ -18,9 +18,10 @@ use common::cluster::SHARED_SERVERS;
 use common::errors::expect_error;
 use common::placement::{hash_ksid, shard_of, text_ksid};
 use common::user_lookups::{UserLookups, SHARDS};
-use common::{cluster_async, TestEnv};
+use common::{cluster_async, EnvSpec, KeyspaceSpec, TestEnv};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
+use serde_json::json;
 
 const LAYOUT: UserLookups = UserLookups {
     write_only_email: true,
@@ -60,15 +61,24 @@ async fn email_rows(
     (want, got)
 }
 
-#[tokio::test]
-async fn pooled_connections_in_no_backslash_escapes() {
+/// Gives this binary's servers a global sql_mode with NO_BACKSLASH_ESCAPES (idempotent:
+/// every test calls it before starting its env).
+async fn global_nbe() {
     let cluster = cluster_async().await;
     for i in 0..SHARED_SERVERS {
         let mut c = Conn::from_url(cluster.url(i, None)).await.expect("server");
-        c.query_drop("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')")
-            .await
-            .expect("global sql_mode");
+        c.query_drop(
+            "SET GLOBAL sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,\
+             NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION,NO_BACKSLASH_ESCAPES'",
+        )
+        .await
+        .expect("global sql_mode");
     }
+}
+
+#[tokio::test]
+async fn pooled_connections_in_no_backslash_escapes() {
+    global_nbe().await;
     let env = TestEnv::start(LAYOUT.spec()).await;
     LAYOUT.create_tables(&env).await;
     let mut c = env.client().await;
@@ -163,6 +173,89 @@ async fn pooled_connections_in_no_backslash_escapes() {
     );
     let (want, got) = email_rows(&env).await;
     assert_eq!(got, want, "lookup rows after REPAIR");
+    drop(c);
+    env.stop().await;
+}
+
+/// The CreateLookupVindex backfill pages through the owner table by primary key, writing the
+/// last key of each chunk into the next chunk's query: string keys with quotes and
+/// backslashes, one row per chunk, on pooled connections in NO_BACKSLASH_ESCAPES.
+#[tokio::test]
+async fn backfill_pages_string_keys() {
+    global_nbe().await;
+    let customer = json!({
+        "sharded": true,
+        "vindexes": {"md5": {"type": "unicode_loose_md5"}},
+        "tables": {"acct": {"column_vindexes": [{"column": "code", "name": "md5"}]}}
+    });
+    let spec = EnvSpec::default()
+        .with_keyspace(KeyspaceSpec::sharded("customer", &SHARDS, customer))
+        .with_keyspace(KeyspaceSpec::sharded(
+            "lookup",
+            &SHARDS,
+            json!({"sharded": true}),
+        ));
+    let env = TestEnv::start(spec).await;
+    let mut c = env.client().await;
+    c.query_drop("USE customer").await.expect("use customer");
+    c.query_drop(
+        "CREATE TABLE acct (code VARCHAR(32) NOT NULL PRIMARY KEY, email VARCHAR(64), KEY email (email))",
+    )
+    .await
+    .expect("acct");
+    let codes = ["a'1", "b\\2", "c\\'3", "d''4", "e5", "f\\", "g' OR 1=1 -- "];
+    for (i, code) in codes.iter().enumerate() {
+        c.exec_drop(
+            "INSERT INTO acct (code, email) VALUES (?, ?)",
+            (*code, format!("{code}#{i}@x")),
+        )
+        .await
+        .expect("acct row");
+    }
+    c.query_drop(
+        r#"CreateLookupVindex --chunk_size=1 customer '{"sharded": true, "vindexes": {"acct_email_vdx": {"type": "consistent_lookup_unique", "params": {"table": "lookup.acct_email_vdx", "from": "email", "to": "keyspace_id", "ignore_nulls": "true"}, "owner": "acct"}}, "tables": {"acct": {"column_vindexes": [{"column": "email", "name": "acct_email_vdx"}]}}}'"#,
+    )
+    .await
+    .expect("create");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let rows: Vec<Row> = c.query("SHOW VINDEX WORKFLOWS").await.expect("show");
+        let states: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>("state").unwrap_or_default(),
+                    r.get::<String, _>("message").unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert!(!states.iter().any(|(s, _)| s == "Error"), "{states:?}");
+        if !states.is_empty() && states.iter().all(|(s, _)| s == "Stopped") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no progress: {states:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut want: Vec<(String, String)> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| (format!("{code}#{i}@x"), hex(&text_ksid(code))))
+        .collect();
+    want.sort();
+    let mut got: Vec<(String, String)> = Vec::new();
+    for shard in SHARDS {
+        let mut l = env.shard_conn("lookup", shard).await;
+        got.extend(
+            l.query::<(String, String), _>("SELECT email, HEX(keyspace_id) FROM acct_email_vdx")
+                .await
+                .expect("lookup rows"),
+        );
+    }
+    got.sort();
+    assert_eq!(got, want, "every owner row has exactly its lookup row");
     drop(c);
     env.stop().await;
 }
