@@ -65,6 +65,17 @@ impl Transaction {
     }
 }
 
+/// What the proxy knows of a session's `sql_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSqlMode {
+    /// Never changed by the client: the servers' global mode.
+    ServerDefault,
+    /// As the backend reported it after the client's last SET.
+    Known(SqlMode),
+    /// Changed in a way the proxy could not read back.
+    Unknown,
+}
+
 /// A recorded session-changing statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
@@ -146,9 +157,8 @@ pub struct Session {
     /// equal to `character_set_results`); `None` when the two differ or are not known.
     /// Generated SQL writes string values with this introducer.
     pub charset: Option<Charset>,
-    /// The `sql_mode` flags that change how literals read; `None` when not known (the
-    /// connection sets it from the servers' global mode once the proxy has read it).
-    pub sql_mode: Option<SqlMode>,
+    /// What the proxy knows of the session's `sql_mode` (see [`Session::sql_mode_flags`]).
+    pub sql_mode: SessionSqlMode,
 }
 
 /// One query a shard received (VEXPLAIN QUERIES).
@@ -191,7 +201,7 @@ impl Session {
             warnings: Vec::new(),
             query_log: None,
             charset: Some(Charset::UTF8MB4),
-            sql_mode: None,
+            sql_mode: SessionSqlMode::ServerDefault,
         }
     }
 
@@ -208,7 +218,7 @@ impl Session {
             Some(r) if r == client => client,
             _ => None,
         };
-        self.sql_mode = Some(SqlMode::parse(sql_mode));
+        self.sql_mode = SessionSqlMode::Known(SqlMode::parse(sql_mode));
     }
 
     /// Forgets the character sets and `sql_mode` (a SET changed them in a way the proxy could
@@ -216,7 +226,17 @@ impl Session {
     /// later SET makes them known again.
     pub fn forget_text_settings(&mut self) {
         self.charset = None;
-        self.sql_mode = None;
+        self.sql_mode = SessionSqlMode::Unknown;
+    }
+
+    /// The session's `sql_mode` flags, given the servers' global mode (`None` while the proxy
+    /// has not read it); `None` when not known.
+    pub fn sql_mode_flags(&self, server: Option<SqlMode>) -> Option<SqlMode> {
+        match self.sql_mode {
+            SessionSqlMode::ServerDefault => server,
+            SessionSqlMode::Known(m) => Some(m),
+            SessionSqlMode::Unknown => None,
+        }
     }
 
     /// Records a query sent to a shard, when VEXPLAIN QUERIES is listening.
@@ -287,5 +307,35 @@ impl Session {
         let id = self.next_statement_id;
         self.next_statement_id = self.next_statement_id.wrapping_add(1).max(1);
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        Session::new(1, "u".into(), false, "p".into(), CapabilityFlags::empty())
+    }
+
+    #[test]
+    fn charset_and_sql_mode_tracking() {
+        let mut s = session();
+        assert_eq!(s.charset, Some(Charset::UTF8MB4));
+        let nbe = SqlMode::parse("NO_BACKSLASH_ESCAPES");
+        // Never changed: the servers' mode, unknown until read.
+        assert_eq!(s.sql_mode_flags(None), None);
+        assert_eq!(s.sql_mode_flags(Some(nbe)), Some(nbe));
+        s.set_charset_from_collation(28);
+        assert_eq!(s.charset.map(Charset::name), Some("gbk"));
+        s.observe_text_settings("sjis", Some("sjis"), "STRICT_TRANS_TABLES");
+        assert_eq!(s.charset.map(Charset::name), Some("sjis"));
+        assert_eq!(s.sql_mode_flags(Some(nbe)), Some(SqlMode::default()));
+        // Results in another character set (or NULL): values cannot be written back safely.
+        s.observe_text_settings("latin1", None, "ANSI_QUOTES");
+        assert_eq!(s.charset, None);
+        assert!(s.sql_mode_flags(None).is_some_and(|m| m.ansi_quotes));
+        s.forget_text_settings();
+        assert_eq!((s.charset, s.sql_mode_flags(Some(nbe))), (None, None));
     }
 }

@@ -133,7 +133,6 @@ async fn handshake(
         peer.to_string(),
         hello.capabilities,
     );
-    session.sql_mode = state.server_sql_mode.get().copied();
     if let Some(setting) = charset_setting(hello.collation as u16) {
         session.record_setting(Some("charset".into()), setting);
         session.set_charset_from_collation(hello.collation as u16);
@@ -294,7 +293,7 @@ impl ClientConn {
         self.session.warnings.clear();
         self.session.transaction_mode = crate::session::TransactionMode::Multi;
         self.session.charset = Some(crate::sql::Charset::UTF8MB4);
-        self.session.sql_mode = self.state.server_sql_mode.get().copied();
+        self.session.sql_mode = crate::session::SessionSqlMode::ServerDefault;
     }
 
     /// Rolls back and returns every pinned backend connection.

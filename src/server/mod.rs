@@ -57,8 +57,8 @@ pub struct ProxyState {
     /// Serialises the admin statements that edit the VSchema.
     pub workflow_admin: tokio::sync::Mutex<()>,
     /// The `sql_mode` flags new backend sessions start with (`@@GLOBAL.sql_mode` of every
-    /// shard, flags combined), once read; sessions started before that treat their mode as
-    /// unknown.
+    /// shard, flags combined), once read; until then the mode of a session that never set
+    /// it is unknown.
     pub server_sql_mode: std::sync::OnceLock<crate::sql::SqlMode>,
 }
 

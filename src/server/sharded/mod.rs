@@ -93,11 +93,7 @@ impl ClientConn {
                 Exec::Binary(p) => p.as_slice(),
                 Exec::Text => &[],
             };
-            // A session that changed nothing has the servers' global mode.
-            let mode = match session.sql_mode {
-                None if session.settings.is_empty() => state.server_sql_mode.get().copied(),
-                known => known,
-            };
+            let mode = session.sql_mode_flags(state.server_sql_mode.get().copied());
             if let Some(reason) = crate::sql::misread_reason(text, mode, session.charset)
                 .or_else(|| crate::sql::param_misread_reason(params, session.charset))
             {
