@@ -15,8 +15,8 @@
 //! * dates and times are built from their integer fields only (`'2024-02-29 13:14:15.500000'`).
 //!
 //! Hex literals were chosen over backend prepared statements because the generated SQL goes
-//! through the same text-protocol paths (scatter, multi-statement-free lookups, VEXPLAIN
-//! QUERIES logging) as the client's own text and needs no extra round trip per statement.
+//! through the same text-protocol paths as the client's own text (scatter, lookup queries,
+//! `VEXPLAIN QUERIES` logging) and needs no extra prepare round trip per statement.
 
 use crate::vindex::{SqlType, SqlValue};
 use mysql_common::value::Value;
@@ -67,16 +67,6 @@ impl Charset {
     /// Whether text in this character set is UTF-8 (byte-identical to `utf8mb4` text).
     pub fn is_utf8(self) -> bool {
         matches!(self.0, "utf8mb4" | "utf8mb3")
-    }
-
-    /// Whether every byte below 0x80 is the ASCII character of that code and never part of
-    /// a multibyte character (false for ucs2/utf16/utf32 and for sjis/gbk/big5/cp932, whose
-    /// trail bytes include `\` and `'`-range bytes).
-    pub fn ascii_is_ascii(self) -> bool {
-        !matches!(
-            self.0,
-            "ucs2" | "utf16" | "utf16le" | "utf32" | "sjis" | "cp932" | "gbk" | "big5"
-        )
     }
 }
 
