@@ -170,6 +170,7 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             plan.table
         );
         let result = cursor.execute(keyspace, t.shard, sql).await?;
+        super::lookup_sql::ensure_cells_hashable(&result, cursor.charset())?;
         let cols = &result.columns;
         let value_at = |row: &[Value], i: usize| {
             row.get(i)

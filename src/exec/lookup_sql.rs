@@ -84,6 +84,38 @@ pub(crate) fn conjunction(columns: &[String], values: &[String]) -> String {
         .join(" AND ")
 }
 
+/// Refuses (1235) a result whose text cells the proxy cannot hash as their columns store them:
+/// in a session whose character set is not UTF-8, a non-ASCII text cell arrives converted to
+/// that character set (a character it lacks becomes `?`, an SJIS `\` two bytes), and a
+/// lookup row placed by those bytes (`unicode_loose_md5`) would be looked for on another shard
+/// than the one the stored value hashes to. Such cells are non-ASCII or hold a `?`.
+pub(crate) fn ensure_cells_hashable(
+    result: &super::ShardResult,
+    charset: Charset,
+) -> Result<(), ExecError> {
+    if charset.is_utf8() {
+        return Ok(());
+    }
+    for row in &result.rows {
+        for (i, cell) in row.iter().enumerate() {
+            let binary = result
+                .columns
+                .get(i)
+                .is_some_and(|c| c.character_set() == BINARY_CHARSET);
+            if let Value::Bytes(b) = cell {
+                if !binary && (!b.is_ascii() || b.contains(&b'?')) {
+                    return Err(ExecError::NotSupported(format!(
+                        "changing rows whose lookup vindex columns hold non-ASCII text (or '?') \
+                         from a {} client (use utf8mb4)",
+                        charset.name()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A text-protocol result cell as a vindex value typed by its column.
 pub(crate) fn cell_value(column: Option<&Column>, cell: &Value) -> SqlValue {
     let bytes = match cell {

@@ -322,3 +322,40 @@ async fn literals_read_back_as_the_same_bytes() {
         }
     }
 }
+
+#[tokio::test]
+async fn non_ascii_owner_rows_are_left_alone_by_non_utf8_clients() {
+    // A row whose name a GBK/BIG5/SJIS/latin1 session reads back converted: its lookup row
+    // would be looked for on the shard of the converted bytes, and left behind.
+    let world = World::start().await;
+    let mut u = world.pair("utf8mb4", false).await;
+    u.exec(
+        "INSERT INTO user (id, name, phone, email) VALUES (?, ?, ?, ?)",
+        vec![
+            50.into(),
+            Value::Bytes("中文".as_bytes().to_vec()),
+            5050.into(),
+            Value::Bytes(b"cn@x".to_vec()),
+        ],
+    )
+    .await;
+    for cs in ["gbk", "big5", "sjis", "latin1"] {
+        let mut p = world.pair(cs, false).await;
+        for sql in [
+            "DELETE FROM user WHERE id = 50",
+            "UPDATE user SET name = 'x' WHERE id = 50",
+        ] {
+            expect_error(p.proxy.query_drop(sql).await, 1235, &format!("{cs}: {sql}"));
+        }
+        // ASCII rows are changed as usual, and so are columns whose lookup values are not
+        // read back as text.
+        p.text("UPDATE user SET name = 'n1b' WHERE id = 1").await;
+        p.text("UPDATE user SET phone = 5051 WHERE id = 50").await;
+        p.close().await;
+    }
+    world.assert_lookups_exact("after the refusals").await;
+    u.text("DELETE FROM user WHERE id = 50").await;
+    world.assert_lookups_exact("after the utf8mb4 delete").await;
+    u.close().await;
+    world.stop().await;
+}
