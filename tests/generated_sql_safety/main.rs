@@ -17,6 +17,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod handshake;
 mod world;
 
 use common::cluster_async;
