@@ -13,7 +13,7 @@
 use super::literal::Charset;
 use super::tokenizer::{tokenize, TokenKind};
 
-/// The `sql_mode` flags that change how literals read.
+/// The `sql_mode` flags that change how the planner must read literals and operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SqlMode {
     /// `NO_BACKSLASH_ESCAPES`: `\` is an ordinary character in strings.
@@ -21,6 +21,15 @@ pub struct SqlMode {
     /// `ANSI_QUOTES` (also part of ANSI, ORACLE, POSTGRESQL, MSSQL, DB2, MAXDB): `"` quotes
     /// identifiers.
     pub ansi_quotes: bool,
+    /// `PIPES_AS_CONCAT` (also part of ANSI, ORACLE, POSTGRESQL, MSSQL, DB2, MAXDB): `||` is
+    /// concatenation, not OR.
+    pub pipes_as_concat: bool,
+    /// `HIGH_NOT_PRECEDENCE`: `NOT a = b` is `(NOT a) = b`.
+    pub high_not_precedence: bool,
+    /// `EMPTY_STRING_IS_NULL`: `''` is NULL.
+    pub empty_string_is_null: bool,
+    /// `ORACLE`: another grammar altogether.
+    pub oracle: bool,
 }
 
 impl SqlMode {
@@ -30,8 +39,14 @@ impl SqlMode {
         for name in mode.split(',') {
             match name.trim().to_ascii_uppercase().as_str() {
                 "NO_BACKSLASH_ESCAPES" => out.no_backslash_escapes = true,
-                "ANSI_QUOTES" | "ANSI" | "ORACLE" | "POSTGRESQL" | "MSSQL" | "DB2" | "MAXDB" => {
-                    out.ansi_quotes = true
+                "ANSI_QUOTES" => out.ansi_quotes = true,
+                "PIPES_AS_CONCAT" => out.pipes_as_concat = true,
+                "HIGH_NOT_PRECEDENCE" => out.high_not_precedence = true,
+                "EMPTY_STRING_IS_NULL" => out.empty_string_is_null = true,
+                combined @ ("ANSI" | "ORACLE" | "POSTGRESQL" | "MSSQL" | "DB2" | "MAXDB") => {
+                    out.ansi_quotes = true;
+                    out.pipes_as_concat = true;
+                    out.oracle |= combined == "ORACLE";
                 }
                 _ => {}
             }
@@ -63,14 +78,38 @@ pub fn misread_reason(
     }
     let unknown = mode.is_none();
     let mode = mode.unwrap_or_default();
-    if !unknown && !mode.no_backslash_escapes && !mode.ansi_quotes {
+    if !unknown && mode == SqlMode::default() {
         return None;
     }
+    if mode.oracle {
+        return Some("statements on a sharded keyspace under sql_mode ORACLE".into());
+    }
     for t in tokenize(text) {
+        let body = &text[t.start..t.end];
+        if t.kind == TokenKind::Punct && body == "||" && (unknown || mode.pipes_as_concat) {
+            return Some(
+                "'||' on a sharded keyspace under sql_mode PIPES_AS_CONCAT or an sql_mode the \
+                 proxy does not know"
+                    .into(),
+            );
+        }
+        if t.is_word(text, "not") && (unknown || mode.high_not_precedence) {
+            return Some(
+                "NOT on a sharded keyspace under sql_mode HIGH_NOT_PRECEDENCE or an sql_mode the \
+                 proxy does not know"
+                    .into(),
+            );
+        }
         if t.kind != TokenKind::String {
             continue;
         }
-        let body = &text[t.start..t.end];
+        if body.len() == 2 && (unknown || mode.empty_string_is_null) {
+            return Some(
+                "an empty string literal on a sharded keyspace under sql_mode \
+                 EMPTY_STRING_IS_NULL or an sql_mode the proxy does not know"
+                    .into(),
+            );
+        }
         if body.starts_with('"') && (unknown || mode.ansi_quotes) {
             return Some(format!(
                 "a double-quoted token ({}) on a sharded keyspace under sql_mode ANSI_QUOTES \
@@ -124,6 +163,10 @@ mod tests {
     const NBE: SqlMode = SqlMode {
         no_backslash_escapes: true,
         ansi_quotes: false,
+        pipes_as_concat: false,
+        high_not_precedence: false,
+        empty_string_is_null: false,
+        oracle: false,
     };
 
     #[test]
@@ -152,6 +195,17 @@ mod tests {
         assert!(misread_reason(dq, Some(SqlMode::parse("ANSI_QUOTES")), u).is_some());
         // A backslash outside strings (or in a comment) reads the same in every mode.
         assert_eq!(misread_reason("SELECT 1 /* \\ */", Some(NBE), u), None);
+        // Operators and empty strings whose meaning the mode changes.
+        let or = "SELECT * FROM user WHERE id = 1 || id = 2";
+        assert_eq!(misread_reason(or, Some(NBE), u), None);
+        assert!(misread_reason(or, Some(SqlMode::parse("ANSI")), u).is_some());
+        let not = "SELECT * FROM user WHERE NOT id = 1";
+        assert_eq!(misread_reason(not, Some(NBE), u), None);
+        assert!(misread_reason(not, Some(SqlMode::parse("HIGH_NOT_PRECEDENCE")), u).is_some());
+        let empty = "INSERT INTO user (id, name) VALUES (1, '')";
+        assert_eq!(misread_reason(empty, Some(NBE), u), None);
+        assert!(misread_reason(empty, Some(SqlMode::parse("EMPTY_STRING_IS_NULL")), u).is_some());
+        assert!(misread_reason("SELECT 1", Some(SqlMode::parse("ORACLE")), u).is_some());
     }
 
     #[test]

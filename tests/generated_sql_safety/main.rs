@@ -251,6 +251,18 @@ async fn mode_dependent_text_is_refused_on_sharded_keyspaces() {
         1235,
         "double quotes under ANSI_QUOTES",
     );
+    // PIPES_AS_CONCAT: `||` concatenates; the planner would read it as OR.
+    d.proxy
+        .query_drop("SET sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT')")
+        .await
+        .expect("PIPES_AS_CONCAT");
+    expect_error(
+        d.proxy
+            .query::<i64, _>("SELECT id FROM user WHERE id = 1 || id = 2")
+            .await,
+        1235,
+        "|| under PIPES_AS_CONCAT",
+    );
     // Non-ASCII text from a GBK client is refused; ASCII text is served.
     let mut g = world.pair("gbk", false).await;
     let got: Vec<i64> = g
