@@ -19,6 +19,7 @@
 
 use crate::backend::{CommitOrder, ShardConn};
 use crate::protocol::binary::ParamType;
+use crate::sql::{Charset, SqlMode};
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::packets::Column;
 use std::collections::HashMap;
@@ -67,6 +68,17 @@ impl Transaction {
             vschema_pin: None,
         }
     }
+}
+
+/// What the proxy knows of a session's `sql_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSqlMode {
+    /// Never changed by the client: the servers' global mode.
+    ServerDefault,
+    /// As the backend reported it after the client's last SET.
+    Known(SqlMode),
+    /// Changed in a way the proxy could not read back.
+    Unknown,
 }
 
 /// A recorded session-changing statement.
@@ -146,6 +158,12 @@ pub struct Session {
     pub multi_statements: bool,
     /// While VEXPLAIN QUERIES runs: every query sent to a shard, in order.
     pub query_log: Option<Vec<LoggedQuery>>,
+    /// The character set the client writes in and reads results in (`character_set_client`,
+    /// equal to `character_set_results`); `None` when the two differ or are not known.
+    /// Generated SQL writes string values with this introducer.
+    pub charset: Option<Charset>,
+    /// What the proxy knows of the session's `sql_mode` (see [`Session::sql_mode_flags`]).
+    pub sql_mode: SessionSqlMode,
 }
 
 /// One query a shard received (VEXPLAIN QUERIES).
@@ -187,6 +205,42 @@ impl Session {
             next_statement_id: 1,
             warnings: Vec::new(),
             query_log: None,
+            charset: Some(Charset::UTF8MB4),
+            sql_mode: SessionSqlMode::ServerDefault,
+        }
+    }
+
+    /// Sets the character set from a handshake or COM_CHANGE_USER collation number.
+    pub fn set_charset_from_collation(&mut self, collation: u16) {
+        self.charset = Charset::from_collation_id(collation);
+    }
+
+    /// Records the session's character sets and `sql_mode` as a backend reports them
+    /// (`@@character_set_client`, `@@character_set_results`, `@@sql_mode`) after a SET.
+    pub fn observe_text_settings(&mut self, client: &str, results: Option<&str>, sql_mode: &str) {
+        let client = Charset::from_name(client);
+        self.charset = match results.map(Charset::from_name) {
+            Some(r) if r == client => client,
+            _ => None,
+        };
+        self.sql_mode = SessionSqlMode::Known(SqlMode::parse(sql_mode));
+    }
+
+    /// Forgets the character sets and `sql_mode` (a SET changed them in a way the proxy could
+    /// not read back); mode-dependent statements on sharded keyspaces are refused until a
+    /// later SET makes them known again.
+    pub fn forget_text_settings(&mut self) {
+        self.charset = None;
+        self.sql_mode = SessionSqlMode::Unknown;
+    }
+
+    /// The session's `sql_mode` flags, given the servers' global mode (`None` while the proxy
+    /// has not read it); `None` when not known.
+    pub fn sql_mode_flags(&self, server: Option<SqlMode>) -> Option<SqlMode> {
+        match self.sql_mode {
+            SessionSqlMode::ServerDefault => server,
+            SessionSqlMode::Known(m) => Some(m),
+            SessionSqlMode::Unknown => None,
         }
     }
 
@@ -258,5 +312,35 @@ impl Session {
         let id = self.next_statement_id;
         self.next_statement_id = self.next_statement_id.wrapping_add(1).max(1);
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        Session::new(1, "u".into(), false, "p".into(), CapabilityFlags::empty())
+    }
+
+    #[test]
+    fn charset_and_sql_mode_tracking() {
+        let mut s = session();
+        assert_eq!(s.charset, Some(Charset::UTF8MB4));
+        let nbe = SqlMode::parse("NO_BACKSLASH_ESCAPES");
+        // Never changed: the servers' mode, unknown until read.
+        assert_eq!(s.sql_mode_flags(None), None);
+        assert_eq!(s.sql_mode_flags(Some(nbe)), Some(nbe));
+        s.set_charset_from_collation(28);
+        assert_eq!(s.charset.map(Charset::name), Some("gbk"));
+        s.observe_text_settings("sjis", Some("sjis"), "STRICT_TRANS_TABLES");
+        assert_eq!(s.charset.map(Charset::name), Some("sjis"));
+        assert_eq!(s.sql_mode_flags(Some(nbe)), Some(SqlMode::default()));
+        // Results in another character set (or NULL): values cannot be written back safely.
+        s.observe_text_settings("latin1", None, "ANSI_QUOTES");
+        assert_eq!(s.charset, None);
+        assert!(s.sql_mode_flags(None).is_some_and(|m| m.ansi_quotes));
+        s.forget_text_settings();
+        assert_eq!((s.charset, s.sql_mode_flags(Some(nbe))), (None, None));
     }
 }

@@ -22,6 +22,7 @@ use super::resolve::destination_shards;
 use super::{CommitOrder, ExecError};
 use crate::error::ProxyError;
 use crate::keyrange::KeyRange;
+use crate::sql::Charset;
 use crate::vindex::{Destination, SqlValue, Vindex};
 use crate::vschema::{LookupParams, VSchema};
 use std::sync::Arc;
@@ -259,25 +260,25 @@ impl<'v> Lookup<'v> {
     }
 
     /// `(from…, to)` as SQL.
-    pub(super) fn tuple(&self, row: &LookupRow) -> String {
-        let mut items: Vec<String> = row.from.iter().map(literal).collect();
+    pub(super) fn tuple(&self, row: &LookupRow, cs: Charset) -> String {
+        let mut items: Vec<String> = row.from.iter().map(|v| literal(v, cs)).collect();
         items.push(hex(&row.ksid));
         format!("({})", items.join(", "))
     }
 
     /// `from0 = … AND … AND to = X'…'`: exactly this lookup row.
-    pub(super) fn row_condition(&self, row: &LookupRow) -> String {
+    pub(super) fn row_condition(&self, row: &LookupRow, cs: Charset) -> String {
         format!(
             "{} AND {} = {}",
-            self.key_condition(row),
+            self.key_condition(row, cs),
             ident(&self.params.to),
             hex(&row.ksid)
         )
     }
 
     /// `from0 = … AND … AND fromN = …` for one row.
-    pub(super) fn key_condition(&self, row: &LookupRow) -> String {
-        let values: Vec<String> = row.from.iter().map(literal).collect();
+    pub(super) fn key_condition(&self, row: &LookupRow, cs: Charset) -> String {
+        let values: Vec<String> = row.from.iter().map(|v| literal(v, cs)).collect();
         conjunction(&self.params.from, &values)
     }
 }

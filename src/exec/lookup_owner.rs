@@ -173,7 +173,7 @@ async fn upsert_keys<C: Cursor>(
         }
         let values: Option<Vec<SqlValue>> = values.into_iter().collect();
         out.push(match values {
-            Some(v) if !key.is_empty() => Some(key_condition(&key, &v)),
+            Some(v) if !key.is_empty() => Some(key_condition(&key, &v, cursor.charset())),
             _ => None,
         });
     }
@@ -234,11 +234,12 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             for (col, nv) in o.columns.iter().zip(&o.new_values) {
                 let Some(nv) = nv else { continue };
                 let sql = match &nv.value {
-                    crate::planner::RouteValue::Param(n) => {
-                        params.get(*n).map(|p| p.as_sql(false)).ok_or_else(|| {
-                            ExecError::Internal(format!("parameter {n} is not bound"))
-                        })?
-                    }
+                    crate::planner::RouteValue::Param(n) => match params.get(*n) {
+                        Some(p) => super::lookup_sql::param(p, cursor.charset())?,
+                        None => {
+                            return Err(ExecError::Internal(format!("parameter {n} is not bound")))
+                        }
+                    },
                     crate::planner::RouteValue::Literal(_) => nv.sql.clone(),
                 };
                 same.push(format!("{} <=> {sql}", ident(col)));
@@ -270,7 +271,7 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
     let mut deletes: Vec<Vec<LookupRow>> = vec![Vec::new(); plan.owned.len()];
     let mut creates: Vec<Vec<LookupRow>> = vec![Vec::new(); plan.owned.len()];
     for t in targets {
-        let tail = interpolate(&shard_sql(&plan.tail, t), tail_params)?;
+        let tail = interpolate(&shard_sql(&plan.tail, t), tail_params, cursor.charset())?;
         let sql = format!(
             // A newline: the tail may end in a `--` comment.
             "SELECT {} FROM {} {tail}\nFOR UPDATE",
@@ -278,6 +279,7 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
             plan.table
         );
         let result = cursor.execute(keyspace, t.shard, sql).await?;
+        super::lookup_sql::ensure_cells_hashable(&result, cursor.charset())?;
         let cols = &result.columns;
         let value_at = |row: &[Value], i: usize| {
             row.get(i)

@@ -4,6 +4,7 @@
 
 use super::lookup_sql::{conjunction, ident, literal};
 use super::{Cursor, ExecError};
+use crate::sql::Charset;
 use crate::vindex::SqlValue;
 
 /// The primary key columns of `table` (in key order) as shard `shard` of `keyspace` defines
@@ -46,13 +47,13 @@ pub(crate) async fn primary_key<C: Cursor>(
 }
 
 /// `pk0 = v0 AND … AND pkN = vN`: the one row with these primary key values.
-pub(crate) fn key_condition(columns: &[String], values: &[SqlValue]) -> String {
-    let values: Vec<String> = values.iter().map(literal).collect();
+pub(crate) fn key_condition(columns: &[String], values: &[SqlValue], cs: Charset) -> String {
+    let values: Vec<String> = values.iter().map(|v| literal(v, cs)).collect();
     conjunction(columns, &values)
 }
 
 /// `pk IN (v, …)` or `(pk0, pk1) IN ((v0, v1), …)`: the rows with these primary keys.
-pub(crate) fn keys_condition(columns: &[String], rows: &[Vec<SqlValue>]) -> String {
+pub(crate) fn keys_condition(columns: &[String], rows: &[Vec<SqlValue>], cs: Charset) -> String {
     let tuple = |items: Vec<String>| {
         if items.len() == 1 {
             items.into_iter().next().unwrap_or_default()
@@ -63,7 +64,7 @@ pub(crate) fn keys_condition(columns: &[String], rows: &[Vec<SqlValue>]) -> Stri
     let head = tuple(columns.iter().map(|c| ident(c)).collect());
     let list: Vec<String> = rows
         .iter()
-        .map(|r| tuple(r.iter().map(literal).collect()))
+        .map(|r| tuple(r.iter().map(|v| literal(v, cs)).collect()))
         .collect();
     format!("{head} IN ({})", list.join(", "))
 }
@@ -76,16 +77,22 @@ mod tests {
     fn key_lists_use_row_constructors_only_for_composite_keys() {
         let one = vec!["id".to_string()];
         let rows = vec![vec![SqlValue::int64(1)], vec![SqlValue::int64(5)]];
-        assert_eq!(keys_condition(&one, &rows), "`id` IN (1, 5)");
+        assert_eq!(
+            keys_condition(&one, &rows, Charset::UTF8MB4),
+            "`id` IN (1, 5)"
+        );
         let two = vec!["a".to_string(), "b".to_string()];
         let rows = vec![
             vec![SqlValue::int64(1), SqlValue::varchar(b"x".to_vec())],
             vec![SqlValue::int64(2), SqlValue::varchar(b"y".to_vec())],
         ];
         assert_eq!(
-            keys_condition(&two, &rows),
-            "(`a`, `b`) IN ((1, 'x'), (2, 'y'))"
+            keys_condition(&two, &rows, Charset::UTF8MB4),
+            "(`a`, `b`) IN ((1, _utf8mb4 X'78'), (2, _utf8mb4 X'79'))"
         );
-        assert_eq!(key_condition(&two, &rows[0]), "`a` = 1 AND `b` = 'x'");
+        assert_eq!(
+            key_condition(&two, &rows[0], Charset::UTF8MB4),
+            "`a` = 1 AND `b` = _utf8mb4 X'78'"
+        );
     }
 }

@@ -84,7 +84,7 @@ impl Lookup<'_> {
                             .collect::<Vec<_>>()
                             .join(", "),
                         ident(&self.params.to),
-                        self.tuple(row)
+                        self.tuple(row, cursor.charset())
                     );
                     cursor
                         .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
@@ -138,7 +138,7 @@ impl Lookup<'_> {
                         ident(&self.table),
                         ident(&self.params.to),
                         hex(&row.ksid),
-                        self.key_condition(row)
+                        self.key_condition(row, cursor.charset())
                     );
                     cursor
                         .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
@@ -169,7 +169,7 @@ impl Lookup<'_> {
             "SELECT {} FROM {} WHERE {} FOR UPDATE",
             ident(&self.params.to),
             ident(&self.table),
-            self.key_condition(row)
+            self.key_condition(row, cursor.charset())
         );
         cursor
             .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
@@ -194,7 +194,8 @@ impl Lookup<'_> {
         else {
             return Ok(false);
         };
-        let values: Vec<String> = row.from.iter().map(literal).collect();
+        let cs = cursor.charset();
+        let values: Vec<String> = row.from.iter().map(|v| literal(v, cs)).collect();
         let sql = format!(
             "SELECT ({key}) FROM {} WHERE {} LOCK IN SHARE MODE",
             ident(owner.table),
@@ -236,7 +237,11 @@ impl Lookup<'_> {
             // A keyspace id no shard holds cannot have an owner row.
             return Ok(false);
         };
-        let values: Vec<String> = row.from.iter().map(literal).collect();
+        let values: Vec<String> = row
+            .from
+            .iter()
+            .map(|v| literal(v, cursor.charset()))
+            .collect();
         let first = owner.columns.first().map(String::as_str).unwrap_or("");
         let (order, suffix) = if locked {
             (CommitOrder::Normal, " LOCK IN SHARE MODE")

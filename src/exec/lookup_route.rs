@@ -58,7 +58,10 @@ impl Lookup<'_> {
             if idx.is_empty() {
                 continue;
             }
-            let list: Vec<String> = idx.iter().map(|&i| literal(&values[i])).collect();
+            let list: Vec<String> = idx
+                .iter()
+                .map(|&i| literal(&values[i], cursor.charset()))
+                .collect();
             let from = ident(from0);
             let sql = format!(
                 "SELECT {from}, {} FROM {} WHERE {from} IN ({}){suffix}",
@@ -111,7 +114,7 @@ impl Lookup<'_> {
                     return Err(ExecError::Internal(format!(
                         "lookup vindex '{}': unexpected multiple results for {}",
                         self.name,
-                        literal(v)
+                        literal(v, cursor.charset())
                     )))
                 }
                 _ => Destination::KeyspaceIds(ksids),

@@ -1,18 +1,24 @@
 //! SQL text for lookup-table queries: values as literals the shard compares the way the
 //! owner's column does, and shard result cells back into vindex values.
 //!
-//! Strings are written as quoted literals (not hex), so a comparison with a `_ci` column is
-//! case- and accent-insensitive exactly as the column's own unique key is; keyspace ids are
-//! bytes and go as `X'..'`.
+//! Every literal comes from [`crate::sql::literal`]: strings are hex literals with an
+//! introducer naming the character set of the connection the value came from (a comparison
+//! with a `_ci` column stays case- and accent-insensitive, exactly as the column's own unique
+//! key is, and no `sql_mode` or multibyte character set can change where the literal ends);
+//! keyspace ids are bytes and go as `X'..'`.
 
 use super::ExecError;
+use crate::error::ProxyError;
+use crate::sql::literal::{self, Charset};
 use crate::vindex::{SqlType, SqlValue};
 use mysql_async::Value;
 use mysql_common::constants::{ColumnFlags, ColumnType};
 use mysql_common::packets::Column;
 
-/// Replaces each `?` with the SQL literal of the matching parameter.
-pub fn interpolate(sql: &str, params: &[Value]) -> Result<String, ExecError> {
+/// Replaces each `?` with the SQL literal of the matching parameter; string parameters are
+/// in `charset` (the session's `character_set_client`). NaN and infinite DOUBLEs are refused
+/// (1210, as MariaDB has no such value).
+pub fn interpolate(sql: &str, params: &[Value], charset: Charset) -> Result<String, ExecError> {
     if params.is_empty() {
         return Ok(sql.to_string());
     }
@@ -25,7 +31,7 @@ pub fn interpolate(sql: &str, params: &[Value]) -> Result<String, ExecError> {
                 .get(n)
                 .ok_or_else(|| ExecError::Internal(format!("parameter {n} is not bound")))?;
             out.push_str(&sql[at..t.start]);
-            out.push_str(&v.as_sql(false));
+            out.push_str(&param(v, charset)?);
             at = t.end;
             n += 1;
         }
@@ -34,67 +40,27 @@ pub fn interpolate(sql: &str, params: &[Value]) -> Result<String, ExecError> {
     Ok(out)
 }
 
+/// One prepared-statement parameter as an SQL literal (see [`interpolate`]).
+pub(crate) fn param(v: &Value, charset: Charset) -> Result<String, ExecError> {
+    literal::param(v, charset).map_err(|e| {
+        ExecError::Proxy(ProxyError::WrongArguments(format!(
+            "Incorrect arguments to mysqld_stmt_execute: {e}"
+        )))
+    })
+}
+
 /// The binary character set number (BINARY, VARBINARY, BLOB columns).
 const BINARY_CHARSET: u16 = 63;
 
-/// A value as an SQL literal.
-pub(crate) fn literal(v: &SqlValue) -> String {
-    let raw = v.raw();
-    match v.ty() {
-        SqlType::Null => "NULL".into(),
-        t if t.is_integral() || t.is_float() || t == SqlType::Decimal => {
-            match std::str::from_utf8(raw) {
-                Ok(text) if is_number(text) => text.to_string(),
-                _ => hex(raw),
-            }
-        }
-        SqlType::HexVal | SqlType::HexNum | SqlType::BitNum => match std::str::from_utf8(raw) {
-            Ok(text) => text.to_string(),
-            Err(_) => hex(raw),
-        },
-        _ => match std::str::from_utf8(raw) {
-            Ok(text) => quoted(text),
-            Err(_) => hex(raw),
-        },
-    }
+/// A value as an SQL literal; character strings are in `charset` (the character set of the
+/// connection the value came from, [`super::Cursor::charset`]).
+pub(crate) fn literal(v: &SqlValue, charset: Charset) -> String {
+    literal::value(v, charset)
 }
 
 /// Bytes as a hex literal `X'..'` (keyspace ids).
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(3 + bytes.len() * 2);
-    out.push_str("X'");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out.push('\'');
-    out
-}
-
-/// A single-quoted string literal with MySQL's backslash escapes.
-fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('\'');
-    for c in text.chars() {
-        match c {
-            '\'' => out.push_str("\\'"),
-            '\\' => out.push_str("\\\\"),
-            '\0' => out.push_str("\\0"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\u{1a}' => out.push_str("\\Z"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
-fn is_number(text: &str) -> bool {
-    let t = text.strip_prefix('-').unwrap_or(text);
-    !t.is_empty()
-        && t.bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-        && t.as_bytes()[0].is_ascii_digit()
+    literal::hex(bytes)
 }
 
 /// A quoted identifier.
@@ -116,6 +82,38 @@ pub(crate) fn conjunction(columns: &[String], values: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" AND ")
+}
+
+/// Refuses (1235) a result whose text cells the proxy cannot hash as their columns store them:
+/// in a session whose character set is not UTF-8, a non-ASCII text cell arrives converted to
+/// that character set (a character it lacks becomes `?`, an SJIS `\` two bytes), and a
+/// lookup row placed by those bytes (`unicode_loose_md5`) would be looked for on another shard
+/// than the one the stored value hashes to. Such cells are non-ASCII or hold a `?`.
+pub(crate) fn ensure_cells_hashable(
+    result: &super::ShardResult,
+    charset: Charset,
+) -> Result<(), ExecError> {
+    if charset.is_utf8() {
+        return Ok(());
+    }
+    for row in &result.rows {
+        for (i, cell) in row.iter().enumerate() {
+            let binary = result
+                .columns
+                .get(i)
+                .is_some_and(|c| c.character_set() == BINARY_CHARSET);
+            if let Value::Bytes(b) = cell {
+                if !binary && (!b.is_ascii() || b.contains(&b'?')) {
+                    return Err(ExecError::NotSupported(format!(
+                        "changing rows whose lookup vindex columns hold non-ASCII text (or '?') \
+                         from a {} client (use utf8mb4)",
+                        charset.name()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A text-protocol result cell as a vindex value typed by its column.
@@ -155,26 +153,44 @@ mod tests {
 
     #[test]
     fn interpolates_parameters_as_literals() {
+        let u = Charset::UTF8MB4;
         let out = interpolate(
             "select * from t where a = ? and b in (?, ?) and c = '?'",
             &[Value::Int(5), Value::Bytes(b"x'y".to_vec()), Value::NULL],
+            u,
         )
         .expect("ok");
         assert_eq!(
             out,
-            "select * from t where a = 5 and b in ('x\\'y', NULL) and c = '?'"
+            "select * from t where a = 5 and b in (_utf8mb4 X'782779', NULL) and c = '?'"
         );
-        assert!(interpolate("select ?", &[]).is_ok());
-        assert!(interpolate("select ?, ?", &[Value::Int(1)]).is_err());
+        assert!(interpolate("select ?", &[], u).is_ok());
+        assert!(interpolate("select ?, ?", &[Value::Int(1)], u).is_err());
+        let gbk = Charset::from_name("gbk").expect("gbk");
+        assert_eq!(
+            interpolate("select ?", &[Value::Bytes(vec![0xd6, b'\\', b'\''])], gbk).expect("ok"),
+            "select _gbk X'd65c27'"
+        );
+        assert!(interpolate("select ?", &[Value::Double(f64::NAN)], u).is_err());
     }
 
     #[test]
     fn literals_keep_collation_semantics() {
-        assert_eq!(literal(&SqlValue::int64(-5)), "-5");
-        assert_eq!(literal(&SqlValue::varchar(b"it's".to_vec())), "'it\\'s'");
-        assert_eq!(literal(&SqlValue::varbinary(b"ab".to_vec())), "'ab'");
-        assert_eq!(literal(&SqlValue::varbinary(vec![0xff, 0x00])), "X'ff00'");
-        assert_eq!(literal(&SqlValue::null()), "NULL");
+        let u = Charset::UTF8MB4;
+        assert_eq!(literal(&SqlValue::int64(-5), u), "-5");
+        assert_eq!(
+            literal(&SqlValue::varchar(b"it's".to_vec()), u),
+            "_utf8mb4 X'69742773'"
+        );
+        assert_eq!(
+            literal(&SqlValue::varbinary(b"ab".to_vec()), u),
+            "_utf8mb4 X'6162'"
+        );
+        assert_eq!(
+            literal(&SqlValue::varbinary(vec![0xff, 0x00]), u),
+            "_binary X'ff00'"
+        );
+        assert_eq!(literal(&SqlValue::null(), u), "NULL");
         assert_eq!(hex(&[0x16, 0x6b]), "X'166b'");
     }
 

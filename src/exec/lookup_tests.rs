@@ -218,9 +218,9 @@ async fn delete_reads_rows_for_update_then_deletes_lookup_rows_in_post() {
         vec![
             "exec customer/80-: SHOW KEYS FROM `user` WHERE Key_name = 'PRIMARY'".to_string(),
             "exec customer/80-: SELECT `id`, `id`, `phone` FROM `user` where id = 4\nFOR UPDATE".to_string(),
-            format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = '8' AND `keyspace_id` = X'{KSID_4}'"),
+            format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = _utf8mb4 X'38' AND `keyspace_id` = X'{KSID_4}'"),
             // Exactly the rows read, by primary key.
-            "exec customer/80-: delete from user\nWHERE `id` IN ('4')".to_string(),
+            "exec customer/80-: delete from user\nWHERE `id` IN (_utf8mb4 X'34')".to_string(),
         ]
     );
 }
@@ -263,9 +263,9 @@ async fn update_moves_the_lookup_row_unless_unchanged() {
         vec![
             "exec customer/80-: SHOW KEYS FROM `user` WHERE Key_name = 'PRIMARY'".to_string(),
             "exec customer/80-: SELECT `id`, `id`, `phone`, (`phone` <=> 9) FROM `user` where id = 4\nFOR UPDATE".to_string(),
-            format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = '8' AND `keyspace_id` = X'{KSID_4}'"),
+            format!("exec post lookup/0: DELETE FROM `phone_vdx` WHERE `phone` = _utf8mb4 X'38' AND `keyspace_id` = X'{KSID_4}'"),
             format!("exec pre lookup/0: INSERT INTO `phone_vdx` (`phone`, `keyspace_id`) VALUES (9, X'{KSID_4}')"),
-            "exec customer/80-: update user set phone = 9\nWHERE `id` IN ('4')".to_string(),
+            "exec customer/80-: update user set phone = 9\nWHERE `id` IN (_utf8mb4 X'34')".to_string(),
         ]
     );
     // Unchanged (flag 1): no lookup traffic.

@@ -117,7 +117,7 @@ fn does_not_map(value: &SqlValue, column: &str) -> ExecError {
         state: "HY000".into(),
         message: format!(
             "values [{}] for column [{column}] does not map to keyspace ids",
-            literal(value)
+            String::from_utf8_lossy(value.raw())
         ),
     }))
 }
@@ -139,7 +139,7 @@ impl Lookup<'_> {
         let first = row
             .from
             .first()
-            .map(literal)
+            .map(|v| literal(v, cursor.charset()))
             .unwrap_or_else(|| "NULL".into());
         let sql = format!(
             "SELECT 1 FROM {} WHERE {} AND {} = {}",

@@ -48,7 +48,10 @@ impl Lookup<'_> {
                 };
                 key(a).cmp(&key(b))
             });
-            let tuples: Vec<String> = list.iter().map(|r| self.tuple(r)).collect();
+            let tuples: Vec<String> = list
+                .iter()
+                .map(|r| self.tuple(r, cursor.charset()))
+                .collect();
             let sql = format!(
                 "INSERT IGNORE INTO {} ({}) VALUES {}",
                 ident(&self.table),
@@ -90,7 +93,10 @@ impl Lookup<'_> {
             if idx.is_empty() {
                 continue;
             }
-            let keys: Vec<String> = idx.iter().map(|&i| literal(&rows[i].from[0])).collect();
+            let keys: Vec<String> = idx
+                .iter()
+                .map(|&i| literal(&rows[i].from[0], cursor.charset()))
+                .collect();
             let sql = format!(
                 "SELECT {} FROM {} WHERE {} IN ({})",
                 columns.join(", "),
@@ -115,7 +121,7 @@ impl Lookup<'_> {
                 let sql = format!(
                     "SELECT 1 FROM {} WHERE {}",
                     ident(&self.table),
-                    self.row_condition(row)
+                    self.row_condition(row, cursor.charset())
                 );
                 let r = cursor
                     .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
@@ -144,7 +150,10 @@ impl Lookup<'_> {
             Some(vals) => format!(
                 " WHERE ({}) > ({})",
                 from.join(", "),
-                vals.iter().map(literal).collect::<Vec<_>>().join(", ")
+                vals.iter()
+                    .map(|v| literal(v, cursor.charset()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             None => String::new(),
         };
@@ -196,7 +205,10 @@ impl Lookup<'_> {
             if idx.is_empty() {
                 continue;
             }
-            let keys: Vec<String> = idx.iter().map(|&i| literal(&rows[i].from[0])).collect();
+            let keys: Vec<String> = idx
+                .iter()
+                .map(|&i| literal(&rows[i].from[0], cursor.charset()))
+                .collect();
             let sql = format!(
                 "SELECT {} FROM {} WHERE {first} IN ({})",
                 cols.join(", "),
@@ -254,7 +266,7 @@ impl Lookup<'_> {
             "SELECT {} FROM {} WHERE {}",
             ident(&self.params.to),
             ident(&self.table),
-            self.key_condition(row)
+            self.key_condition(row, cursor.charset())
         );
         for shard in targets {
             let found = cursor
@@ -333,7 +345,7 @@ impl Lookup<'_> {
         let sql = format!(
             "DELETE FROM {} WHERE {}",
             ident(&self.table),
-            self.row_condition(row)
+            self.row_condition(row, cursor.charset())
         );
         cursor
             .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)

@@ -82,7 +82,10 @@ impl Lookup<'_> {
                 };
                 key(&rows[a]).cmp(&key(&rows[b]))
             });
-            let tuples: Vec<String> = idx.iter().map(|&i| self.tuple(&rows[i])).collect();
+            let tuples: Vec<String> = idx
+                .iter()
+                .map(|&i| self.tuple(&rows[i], cursor.charset()))
+                .collect();
             let upsert = self.params.autocommit && !self.params.kind.is_unique();
             let verb = if ignore && !self.is_consistent() {
                 "INSERT IGNORE"
@@ -129,7 +132,7 @@ impl Lookup<'_> {
         let sql = format!(
             "SELECT 1 FROM {} WHERE {}",
             ident(&self.table),
-            self.row_condition(row)
+            self.row_condition(row, cursor.charset())
         );
         let r = cursor.execute_in(order, &self.keyspace, shard, sql).await?;
         Ok(!r.rows.is_empty())
@@ -154,7 +157,7 @@ impl Lookup<'_> {
             let sql = format!(
                 "DELETE FROM {} WHERE {}",
                 ident(&self.table),
-                self.row_condition(row)
+                self.row_condition(row, cursor.charset())
             );
             for shard in self.row_shards(&shards, row)? {
                 cursor

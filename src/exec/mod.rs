@@ -91,6 +91,13 @@ pub trait Cursor: Send {
     /// The shards of a keyspace: name and key range, in config order.
     fn shards(&self, keyspace: &str) -> Result<ShardRanges, ExecError>;
 
+    /// The character set of the strings this cursor's connections exchange (the session's
+    /// `character_set_client`, which is also its `character_set_results`); generated SQL
+    /// writes string values with this introducer. Pooled connections use utf8mb4.
+    fn charset(&self) -> crate::sql::Charset {
+        crate::sql::Charset::UTF8MB4
+    }
+
     /// Runs `sql` (keyspace qualifiers not yet mapped) on shard `shard` of `keyspace` in the
     /// session's normal transaction list and returns the whole result.
     fn execute(

@@ -59,12 +59,15 @@ async fn execute_on_keys<C: Cursor>(
     params: &[Value],
 ) -> Result<ShardResult, ExecError> {
     let head_params = params.get(..lookups.tail_first_param).unwrap_or(params);
-    let head = interpolate(&lookups.head, head_params)?;
+    let head = interpolate(&lookups.head, head_params, cursor.charset())?;
     let order_by = if lookups.order_by.is_empty() {
         String::new()
     } else {
         let order_params = params.get(lookups.order_by_first_param..).unwrap_or(&[]);
-        format!("\n{}", interpolate(&lookups.order_by, order_params)?)
+        format!(
+            "\n{}",
+            interpolate(&lookups.order_by, order_params, cursor.charset())?
+        )
     };
     let mut total = ShardResult::default();
     for rows in &locked.rows {
@@ -72,7 +75,7 @@ async fn execute_on_keys<C: Cursor>(
             // A newline: the head may end in a `--` comment.
             let sql = format!(
                 "{head}\nWHERE {}{order_by}",
-                keys_condition(&locked.columns, chunk)
+                keys_condition(&locked.columns, chunk, cursor.charset())
             );
             let r = cursor.execute(keyspace, rows.shard, sql).await?;
             total.affected_rows += r.affected_rows;

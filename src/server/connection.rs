@@ -135,6 +135,7 @@ async fn handshake(
     );
     if let Some(setting) = charset_setting(hello.collation as u16) {
         session.record_setting(Some("charset".into()), setting);
+        session.set_charset_from_collation(hello.collation as u16);
     }
     if let Some(db) = &hello.database {
         if let Err(e) = super::routing::resolve_use(state, db).map(|t| session.target = Some(t)) {
@@ -291,6 +292,8 @@ impl ClientConn {
         self.session.prepared.clear();
         self.session.warnings.clear();
         self.session.transaction_mode = crate::session::TransactionMode::Multi;
+        self.session.charset = Some(crate::sql::Charset::UTF8MB4);
+        self.session.sql_mode = crate::session::SessionSqlMode::ServerDefault;
     }
 
     /// Rolls back and returns every pinned backend connection.
@@ -328,8 +331,11 @@ impl ClientConn {
         self.session.user = cu.user;
         self.session.is_admin = is_admin;
         self.session.target = None;
-        if let Some(setting) = cu.charset.and_then(charset_setting) {
-            self.session.record_setting(Some("charset".into()), setting);
+        if let Some(collation) = cu.charset {
+            if let Some(setting) = charset_setting(collation) {
+                self.session.record_setting(Some("charset".into()), setting);
+                self.session.set_charset_from_collation(collation);
+            }
         }
         if let Some(db) = cu.database {
             if let Err(e) = self.use_database(&db) {

@@ -56,6 +56,10 @@ pub struct ProxyState {
     pub workflows: crate::workflow::Registry,
     /// Serialises the admin statements that edit the VSchema.
     pub workflow_admin: tokio::sync::Mutex<()>,
+    /// The `sql_mode` flags new backend sessions start with (`@@GLOBAL.sql_mode` of every
+    /// shard, flags combined), once read; until then the mode of a session that never set
+    /// it is unknown.
+    pub server_sql_mode: std::sync::OnceLock<crate::sql::SqlMode>,
 }
 
 impl ProxyState {
@@ -108,7 +112,15 @@ impl Proxy {
             sequences: sharded::SequenceCache::default(),
             workflows: crate::workflow::Registry::default(),
             workflow_admin: tokio::sync::Mutex::new(()),
+            server_sql_mode: std::sync::OnceLock::new(),
         });
+        {
+            // Read the servers' sql_mode before serving (briefly: a shard that is down must
+            // not stop the proxy from starting), then keep trying in the background.
+            let learn = state.clone();
+            let task = tokio::spawn(async move { set::learn_server_sql_mode(&learn).await });
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+        }
         {
             let resume = state.clone();
             tokio::spawn(async move { crate::workflow::resume_all(&resume).await });

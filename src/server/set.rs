@@ -6,6 +6,7 @@ use super::connection::{ClientConn, CommandError};
 use super::routing;
 use crate::error::ProxyError;
 use crate::protocol::writer::OkInfo;
+use crate::server::ProxyState;
 use crate::session::TransactionMode;
 use crate::sql::{self, SetItem, SetScope, SetValue};
 use std::sync::Arc;
@@ -51,6 +52,70 @@ fn is_pool_charset(item: &SetItem) -> bool {
     }
 }
 
+/// Reads `@@GLOBAL.sql_mode` on every shard (retrying each second until all answer) and
+/// records the combined flags as the mode new sessions start with. A flag set on any shard
+/// counts: the proxy then refuses the statements that flag could make it misread, which is
+/// safe on the shards without it.
+pub(crate) async fn learn_server_sql_mode(state: &ProxyState) {
+    use mysql_async::prelude::Queryable;
+    loop {
+        let mut combined = crate::sql::SqlMode::default();
+        let mut complete = true;
+        for keyspace in &state.backends.keyspace_order {
+            for shard in state.backends.keyspace(keyspace).unwrap_or_default() {
+                let mode = match shard.get_conn().await {
+                    Ok(mut c) => c
+                        .query_first::<String, _>("SELECT @@GLOBAL.sql_mode")
+                        .await
+                        .ok()
+                        .flatten(),
+                    Err(_) => None,
+                };
+                match mode {
+                    Some(m) => {
+                        let m = crate::sql::SqlMode::parse(&m);
+                        combined.no_backslash_escapes |= m.no_backslash_escapes;
+                        combined.ansi_quotes |= m.ansi_quotes;
+                    }
+                    None => complete = false,
+                }
+            }
+        }
+        if complete {
+            let _ = state.server_sql_mode.set(combined);
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Reads back what a SET may have changed in how the client's text and values read.
+const TEXT_SETTINGS_QUERY: &str =
+    "SELECT @@character_set_client, @@character_set_results, @@sql_mode";
+
+/// Whether a SET item may change the client's character sets or `sql_mode` (an item the
+/// parser did not understand may).
+fn changes_text_settings(item: &SetItem) -> bool {
+    match item.scope {
+        SetScope::Names | SetScope::CharacterSet => true,
+        SetScope::Session => matches!(
+            item.name.as_str(),
+            "" | "sql_mode" | "character_set_client" | "character_set_results"
+        ),
+        _ => false,
+    }
+}
+
+/// `(character_set_client, character_set_results, sql_mode)` from a row of
+/// [`TEXT_SETTINGS_QUERY`] (results may be NULL).
+fn text_settings(row: &[mysql_async::Value]) -> Option<(String, Option<String>, String)> {
+    let text = |i: usize| match row.get(i) {
+        Some(mysql_async::Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    };
+    Some((text(0)?, text(1), text(2)?))
+}
+
 impl ClientConn {
     /// Runs a SET statement.
     pub async fn set_statement(
@@ -76,7 +141,8 @@ impl ClientConn {
                     }
                     self.session.autocommit = on;
                 }
-                _ if is_pool_charset(item) => {}
+                _ if is_pool_charset(item)
+                    && self.session.charset == Some(crate::sql::Charset::UTF8MB4) => {}
                 (true, "transaction_mode") => {
                     self.session.transaction_mode =
                         match value_text(&item.value).to_ascii_lowercase().as_str() {
@@ -121,6 +187,21 @@ impl ClientConn {
         let res = sc.run(&sql_text).await;
         if res.is_ok() && !global {
             sc.dirty = true;
+            if items.is_empty() || items.iter().any(changes_text_settings) {
+                // Read the result back rather than compute it: the value may be an
+                // expression (CONCAT(@@sql_mode, ',ANSI_QUOTES')), DEFAULT, or a combination.
+                let read = sc.conn.query_result(TEXT_SETTINGS_QUERY).await;
+                match sc.check(read) {
+                    Ok(r) => match r.rows.first().map(|row| text_settings(row)) {
+                        Some(Some((client, results, mode))) => {
+                            self.session
+                                .observe_text_settings(&client, results.as_deref(), &mode)
+                        }
+                        _ => self.session.forget_text_settings(),
+                    },
+                    Err(_) => self.session.forget_text_settings(),
+                }
+            }
         }
         self.put_back(sc).await;
         res?;
@@ -189,6 +270,20 @@ mod tests {
             .iter()
             .all(is_pool_charset));
         assert!(!items("SET sql_mode = ''").iter().all(is_pool_charset));
+    }
+
+    #[test]
+    fn text_setting_items() {
+        let changes = |sql: &str| items(sql).iter().any(changes_text_settings);
+        assert!(changes("SET NAMES gbk"));
+        assert!(changes("SET CHARACTER SET latin1"));
+        assert!(changes(
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')"
+        ));
+        assert!(changes("SET @@session.sql_mode = 'NO_BACKSLASH_ESCAPES'"));
+        assert!(changes("SET character_set_results = NULL"));
+        assert!(!changes("SET @x = 1, wait_timeout = 5"));
+        assert!(!changes("SET GLOBAL sql_mode = ''"));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 pub mod classify;
 pub mod fingerprint;
+pub mod literal;
 pub mod parameterize;
 pub mod qualifier;
 pub mod quoting;
@@ -20,6 +21,7 @@ pub mod search;
 pub mod set_stmt;
 pub mod significant;
 pub mod split;
+pub mod sql_mode;
 pub mod tokenizer;
 pub mod use_stmt;
 
@@ -28,6 +30,7 @@ mod tests;
 
 pub use classify::{classify, StatementKind};
 pub use fingerprint::{fingerprint, hash64, literals, Fingerprint};
+pub use literal::Charset;
 pub use parameterize::{parameterize, Literal, Parameterized};
 pub use qualifier::{qualifiers, rewrite_qualifiers, Qualifier};
 pub use quoting::quote_ident;
@@ -35,5 +38,6 @@ pub use search::{contains_ignore_ascii_case, Needles};
 pub use set_stmt::{parse_set, SetItem, SetScope, SetValue};
 pub use significant::Significant;
 pub use split::split_statements;
+pub use sql_mode::{misread_reason, param_misread_reason, SqlMode};
 pub use tokenizer::{tokenize, Token, TokenKind, Tokenizer};
 pub use use_stmt::{parse_use, UseTarget};

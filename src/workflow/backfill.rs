@@ -262,7 +262,11 @@ pub(super) fn lookup_rows(
             .collect();
         let ksid = keyspace_id(vschema, &def.keyspace, &q.primary_vindex, primary)?;
         out.push(LookupRow { from, ksid });
-        last = Some((0..pk_n).map(|i| literal(&cell(i))).collect());
+        last = Some(
+            (0..pk_n)
+                .map(|i| literal(&cell(i), crate::sql::Charset::UTF8MB4))
+                .collect(),
+        );
     }
     Ok((out, last))
 }

@@ -78,6 +78,28 @@ impl ClientConn {
         keyspace: &str,
     ) -> Result<(), CommandError> {
         let state = self.state.clone();
+        if matches!(
+            kind,
+            StatementKind::Select
+                | StatementKind::Insert
+                | StatementKind::Replace
+                | StatementKind::Update
+                | StatementKind::Delete
+        ) {
+            // The planner reads literals as UTF-8 with backslash escapes and "..." strings;
+            // refuse what MariaDB would read differently in this session (sql_mode, charset).
+            let session = &self.session;
+            let params = match exec {
+                Exec::Binary(p) => p.as_slice(),
+                Exec::Text => &[],
+            };
+            let mode = session.sql_mode_flags(state.server_sql_mode.get().copied());
+            if let Some(reason) = crate::sql::misread_reason(text, mode, session.charset)
+                .or_else(|| crate::sql::param_misread_reason(params, session.charset))
+            {
+                return Err(ProxyError::NotSupported(reason).into());
+            }
+        }
         let plan = match kind {
             StatementKind::Ddl => Arc::new(Plan::AllShards {
                 keyspace: keyspace.to_string(),

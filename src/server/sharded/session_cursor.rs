@@ -31,7 +31,7 @@ impl SessionCursor<'_> {
         sql: &str,
     ) -> Result<(Arc<Shard>, Vec<u8>), ExecError> {
         let shard = self.shard(keyspace, index)?;
-        let sql = exec::interpolate(sql, &self.params)?;
+        let sql = exec::interpolate(sql, &self.params, self.charset())?;
         let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
         self.conn.session.log_query(keyspace, &shard.name, &sql);
         Ok((shard, sql))
@@ -49,6 +49,15 @@ impl SessionCursor<'_> {
 }
 
 impl Cursor for SessionCursor<'_> {
+    /// The session's character set; a session whose character set is not known never gets
+    /// here for a planned statement (refused first), utf8mb4 covers the rest (DDL text).
+    fn charset(&self) -> crate::sql::Charset {
+        self.conn
+            .session
+            .charset
+            .unwrap_or(crate::sql::Charset::UTF8MB4)
+    }
+
     fn shards(&self, keyspace: &str) -> Result<crate::exec::ShardRanges, ExecError> {
         self.conn
             .state
