@@ -22,7 +22,6 @@ use super::plan::{InList, RouteOpcode, RouteValue};
 use super::scope::{Analysis, Scope};
 use super::values::{is_null, Text};
 use super::Ctx;
-use crate::sql::TokenKind;
 use crate::vindex::{SqlType, SqlValue};
 use crate::vschema::LookupParams;
 use sqlparser::ast::{BinaryOperator, Expr, Value};
@@ -202,7 +201,7 @@ fn options(
             let Some((col, value)) = pair else {
                 return Vec::new();
             };
-            match route_value(text, value) {
+            match text.route_value(value) {
                 Some(v) => vindex_options(ctx, a, inst, &col, vec![v], None),
                 None => Vec::new(),
             }
@@ -214,7 +213,7 @@ fn options(
         } => {
             if let Some(col) = on_inst(expr) {
                 let values: Option<Vec<RouteValue>> =
-                    list.iter().map(|x| route_value(text, x)).collect();
+                    list.iter().map(|x| text.route_value(x)).collect();
                 let Some(values) = values else {
                     return Vec::new();
                 };
@@ -233,7 +232,7 @@ fn options(
                     .iter()
                     .map(|row| match row {
                         Expr::Tuple(items) if items.len() == cols.len() => {
-                            items.get(k).and_then(|x| route_value(text, x))
+                            items.get(k).and_then(|x| text.route_value(x))
                         }
                         _ => None,
                     })
@@ -431,28 +430,6 @@ fn canonical_integer(raw: &[u8]) -> bool {
 }
 
 /// The byte range of a tuple of literals `(1, 'a')`, parentheses included.
-/// The route value of a literal operand, or None when the literal is one of several adjacent
-/// string literals: MySQL concatenates `'AL' 'ICE'` into `'ALICE'`, but the literal's span
-/// (and so [`Text::route_value`]) covers one piece of it only.
-fn route_value(text: &Text<'_>, e: &Expr) -> Option<RouteValue> {
-    let value = text.route_value(e)?;
-    if let Some((start, end)) = text.literal_range(e) {
-        let i = text.token_at(start)?;
-        let is_string =
-            |t: Option<&crate::sql::Token>| t.is_some_and(|t| t.kind == TokenKind::String);
-        let next = text.tokens.iter().find(|t| t.start >= end);
-        if text
-            .tokens
-            .get(i)
-            .is_some_and(|t| t.kind == TokenKind::String)
-            && (is_string(next) || is_string(text.prev(i)))
-        {
-            return None;
-        }
-    }
-    Some(value)
-}
-
 fn tuple_range(text: &Text<'_>, row: &Expr) -> Option<(usize, usize)> {
     let Expr::Tuple(items) = row else { return None };
     let first = text.literal_range(items.first()?)?;
@@ -562,5 +539,20 @@ mod adjacent_string_tests {
             variant("SELECT id FROM user WHERE id = '12' AND name = 'a' 'b'"),
             "EqualUnique"
         );
+    }
+}
+
+#[cfg(test)]
+mod adjacent_string_insert_tests {
+    use crate::planner::plan;
+    use crate::planner::tests::test_vschema;
+
+    #[test]
+    fn adjacent_string_literals_never_place_an_insert() {
+        // MySQL stores '1' '2' as id 12: placing the row by hash('1') would put it on the
+        // wrong shard, so the value is not taken from the first piece (refused instead).
+        let q = "INSERT INTO user (id, name) VALUES ('1' '2', 'x')";
+        let err = plan(q, &test_vschema(), None).expect_err("placed by the first piece");
+        assert!(err.to_string().contains("not supported"), "{err}");
     }
 }

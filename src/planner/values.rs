@@ -119,6 +119,13 @@ impl<'a> Text<'a> {
         i.checked_sub(1).and_then(|j| self.tokens.get(j))
     }
 
+    /// Whether the string token at `i` is one of several adjacent string literals, which
+    /// MySQL concatenates into one value.
+    fn adjacent_string(&self, i: usize) -> bool {
+        let is_string = |t: Option<&Token>| t.is_some_and(|t| t.kind == TokenKind::String);
+        is_string(self.prev(i)) || is_string(self.tokens.get(i + 1))
+    }
+
     /// The token for a literal's span, when the span is exactly one token.
     fn single_token(&self, span: Span) -> Option<(usize, &Token)> {
         let (start, end) = self.range(span)?;
@@ -158,7 +165,11 @@ impl<'a> Text<'a> {
             },
             _ => return None,
         };
-        let (_, tok) = self.single_token(v.span)?;
+        let (i, tok) = self.single_token(v.span)?;
+        if tok.kind == TokenKind::String && self.adjacent_string(i) {
+            // MySQL reads `'AL' 'ICE'` as `'ALICE'`, but the literal's span covers one piece.
+            return None;
+        }
         let text = tok.text(self.sql);
         if negative || matches!(expr, Expr::UnaryOp { .. }) {
             if !matches!(v.value, Value::Number(..)) || tok.kind != TokenKind::Number {
