@@ -127,6 +127,19 @@ pub fn output_columns(
     columns: &[Column],
 ) -> Result<Vec<Column>, EngineError> {
     check_specs(specs, columns)?;
+    let grouped = specs
+        .iter()
+        .any(|s| matches!(s, AggregateSpec::GroupKey { .. }));
+    // With a DISTINCT aggregate the shards group by its argument too, so a scalar query's
+    // shard COUNT columns carry grouped-query metadata.
+    let shards_group_finer = specs.iter().any(|s| {
+        matches!(
+            s,
+            AggregateSpec::CountDistinct { .. }
+                | AggregateSpec::SumDistinct { .. }
+                | AggregateSpec::AvgDistinct { .. }
+        )
+    });
     specs
         .iter()
         .map(|spec| {
@@ -136,25 +149,33 @@ pub fn output_columns(
                 | AggregateSpec::Min { column }
                 | AggregateSpec::Max { column }
                 | AggregateSpec::Sum { column } => columns[column].clone(),
+                // The shard ran the same COUNT in the same kind of query: its metadata is
+                // MariaDB's own.
+                AggregateSpec::Count { column } if grouped || !shards_group_finer => {
+                    columns[column].clone()
+                }
                 AggregateSpec::Count { column } | AggregateSpec::CountDistinct { column } => {
-                    columns::count_column(&columns[column])
+                    columns::count_column(&columns[column], grouped)
                 }
                 AggregateSpec::Avg { sum_column, .. } => {
+                    // MariaDB evaluates AVG from its item even in a grouped query (its
+                    // temporary-table field holds sum and count), so it is always flagged
+                    // BINARY, unlike SUM and COUNT.
                     let sum = &columns[sum_column];
                     if is_float_type(sum) {
-                        columns::double_column(sum)
+                        columns::double_column(sum, false)
                     } else {
-                        columns::avg_from_sum_column(sum)
+                        columns::avg_from_sum_column(sum, false)
                     }
                 }
                 AggregateSpec::SumDistinct { column } | AggregateSpec::AvgDistinct { column } => {
                     let arg = &columns[column];
                     if sums_as_double(arg)? {
-                        columns::double_column(arg)
+                        columns::double_column(arg, grouped)
                     } else if matches!(spec, AggregateSpec::SumDistinct { .. }) {
-                        columns::sum_column(arg)
+                        columns::sum_column(arg, grouped)
                     } else {
-                        columns::avg_column(arg, columns::precision(arg), arg.decimals())
+                        columns::avg_column(arg, columns::precision(arg), arg.decimals(), false)
                     }
                 }
             })

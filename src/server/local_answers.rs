@@ -6,6 +6,7 @@
 
 use super::connection::ClientConn;
 use super::statement::Exec;
+use crate::backend::Backends;
 use crate::error::ProxyError;
 use crate::protocol::binary::binary_row;
 use crate::protocol::writer::{self, synthetic_column, OkInfo};
@@ -176,6 +177,17 @@ fn text_of(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
+/// The schema a client sees for a column a shard reported in `schema`: the keyspace name where
+/// that is a shard's backend database (backend database names never reach clients), else the
+/// schema unchanged (empty for expressions).
+pub fn client_schema<'a>(backends: &'a Backends, schema: &'a [u8]) -> &'a [u8] {
+    std::str::from_utf8(schema)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| backends.keyspace_of_database(s))
+        .map_or(schema, str::as_bytes)
+}
+
 impl ClientConn {
     /// Writes a proxy-built result set (text or binary rows, per how the statement came).
     pub fn write_local_result(&mut self, res: &LocalResult, exec: &Exec, more: bool) {
@@ -184,8 +196,11 @@ impl ClientConn {
         let mut header = Vec::new();
         writer::put_lenenc_int(&mut header, res.columns.len() as u64);
         self.ps.write(&header);
+        let backends = self.state.backends.clone();
         for c in &res.columns {
-            self.ps.write_with(|b| writer::column_packet(b, c));
+            let schema = client_schema(&backends, c.schema_ref());
+            self.ps
+                .write_with(|b| writer::column_packet_in(b, c, schema));
         }
         if !deprecate_eof {
             self.ps.write_with(|b| writer::eof_packet(b, 0, status));

@@ -275,7 +275,7 @@ impl ClientConn {
             Exec::Binary(params) => sc.conn.send_execute(&sql, params).await,
         };
         let res = match sent {
-            Ok(()) => relay::relay(&mut self.ps, &mut sc.conn, opts).await,
+            Ok(()) => relay::relay(&mut self.ps, &mut sc.conn, opts, &self.state.backends).await,
             Err(e) => Err(RelayError::Backend(e)),
         };
         let outcome = match res {
@@ -403,9 +403,11 @@ impl ClientConn {
         let columns = sc.check(res.map(|r| r.columns));
         self.put_back(sc).await;
         let columns = columns?;
+        let backends = self.state.backends.clone();
         for c in &columns {
+            let schema = super::local_answers::client_schema(&backends, c.schema_ref());
             self.ps
-                .write_with(|b| writer::field_list_column_packet(b, c));
+                .write_with(|b| writer::field_list_column_packet(b, c, schema));
         }
         let status = self.session.status();
         if self.session.deprecate_eof() {
