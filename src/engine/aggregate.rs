@@ -190,6 +190,19 @@ pub fn merge_aggregates(
     columns: &[Column],
     specs: &[AggregateSpec],
 ) -> Result<ResultSet, EngineError> {
+    merge_aggregates_with(inputs, columns, specs, None)
+}
+
+/// [`merge_aggregates`] where a scalar aggregate over no rows takes its non-aggregate
+/// (`AnyValue`) items from `empty_row`, a shard row (same layout) that MariaDB computed over no
+/// row: `2 + 3` is then 5, as MariaDB says, not NULL. Without it they are NULL, which is exact
+/// only for column references.
+pub fn merge_aggregates_with(
+    inputs: Vec<Vec<Row>>,
+    columns: &[Column],
+    specs: &[AggregateSpec],
+    empty_row: Option<&Row>,
+) -> Result<ResultSet, EngineError> {
     let out_columns = output_columns(specs, columns)?;
     let prototype = specs
         .iter()
@@ -215,7 +228,15 @@ pub fn merge_aggregates(
         }
     }
     if group_columns.is_empty() && groups.is_empty() {
-        groups.insert(Vec::new(), prototype);
+        let mut accs = prototype;
+        if let Some(row) = empty_row {
+            for (acc, spec) in accs.iter_mut().zip(specs) {
+                if matches!(spec, AggregateSpec::AnyValue { .. }) {
+                    acc.add(row, columns);
+                }
+            }
+        }
+        groups.insert(Vec::new(), accs);
     }
     let rows = groups
         .into_values()

@@ -44,7 +44,7 @@ mod property_tests;
 #[cfg(test)]
 mod test_support;
 
-pub use aggregate::{merge_aggregates, output_columns, AggregateSpec};
+pub use aggregate::{merge_aggregates, merge_aggregates_with, output_columns, AggregateSpec};
 pub use collation::Collation;
 pub use compare::{compare_rows, compare_values, order_is_exact, sort_rows, OrderBy, SortKey};
 pub use decimal::{format_double, Decimal};

@@ -8,8 +8,8 @@ use super::lookup_route::{is_lookup_route, resolve_route};
 use super::resolve::ShardTarget;
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{
-    apply_limit, distinct_rows, filter_rows, merge_aggregates, merge_sorted, sort_rows, Collation,
-    DistinctOrder, OrderBy, SortKey,
+    apply_limit, distinct_rows, filter_rows, merge_aggregates_with, merge_sorted, sort_rows,
+    Collation, DistinctOrder, OrderBy, SortKey,
 };
 use crate::planner::{
     CompareOp, HavingExpr, HavingLiteral, HavingOperand, LimitValue, Merge, QueryTemplate,
@@ -109,7 +109,22 @@ pub async fn execute_select_at<C: Cursor>(
             .collect();
         cursor.execute_each(keyspace, queries).await?
     };
-    merge_results(plan, results, limit)
+    // A scalar aggregate over no row at all: its constant items come from MariaDB itself.
+    let empty_row = match plan.merge.as_ref().and_then(|m| m.empty_scalar.as_ref()) {
+        Some(sql) if results.iter().all(|r| r.rows.is_empty()) => {
+            let shard = targets.first().map_or(0, |t| t.shard);
+            let mut r = cursor.execute(keyspace, shard, sql.clone()).await?;
+            if r.rows.len() != 1 {
+                return Err(ExecError::Internal(format!(
+                    "the empty-set query of a scalar aggregate returned {} rows",
+                    r.rows.len()
+                )));
+            }
+            r.rows.pop()
+        }
+        _ => None,
+    };
+    merge_results(plan, results, limit, empty_row.as_ref())
 }
 
 /// The template with its LIMIT slot replaced by `rows` (and no slot left).
@@ -164,10 +179,13 @@ fn resolve_limit(
 /// Combines shard results as the plan's merge says (concatenation without one).
 ///
 /// `limit` is the plan's [`Merge::limit`] with its `?` parameters bound ([`resolve_limit`]).
+///
+/// `empty_row`: for a scalar aggregate over no row, the row of [`Merge::empty_scalar`].
 pub fn merge_results(
     plan: &SelectPlan,
     results: Vec<ShardResult>,
     limit: Option<(u64, Option<u64>)>,
+    empty_row: Option<&Vec<Value>>,
 ) -> Result<ShardResult, ExecError> {
     let columns = results
         .first()
@@ -188,7 +206,7 @@ pub fn merge_results(
     };
     let (columns, mut rows, visible) = match &merge.aggregates {
         Some(specs) => {
-            let set = merge_aggregates(inputs, &columns, specs)?;
+            let set = merge_aggregates_with(inputs, &columns, specs, empty_row)?;
             let visible = merge.visible_columns.min(set.columns.len());
             let rows = if merge.order_by.is_empty() {
                 set.rows

@@ -36,8 +36,9 @@ use super::scope::Analysis;
 use super::{not_supported, unsupported, Ctx, PlanError};
 use crate::engine::{AggregateSpec, OrderBy};
 use sqlparser::ast::{
-    DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, Ident, ObjectName, OrderByExpr, Query, Select, SelectItem, SetExpr, Value,
+    BinaryOperator, DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, Ident, ObjectName, OrderByExpr, Query, Select, SelectItem,
+    SetExpr, Value,
 };
 
 /// One aggregate call, decoded.
@@ -64,6 +65,8 @@ struct Builder<'s> {
     distinct_arg: Option<Expr>,
     /// The expressions of hidden specs added for ORDER BY and HAVING, with their spec.
     hidden: Vec<(Expr, usize)>,
+    /// Some non-aggregate item is not a bare column: over no rows it may have a value.
+    needs_empty_row: bool,
 }
 
 /// Plans the partial aggregation of a multi-shard SELECT.
@@ -87,6 +90,7 @@ pub(crate) fn plan(
         group_specs: vec![None; groups.len()],
         distinct_arg: None,
         hidden: Vec::new(),
+        needs_empty_row: false,
     };
     let names = client_names(&ctx.text, select);
     let group_items: Vec<Option<usize>> =
@@ -174,7 +178,13 @@ pub(crate) fn plan(
         // Re-printed text: comments of the original statement are lost here.
         params::print(ctx, &shard_q)?
     };
+    let empty_scalar = if groups.is_empty() && b.needs_empty_row {
+        Some(empty_scalar_sql(ctx, &shard_q)?)
+    } else {
+        None
+    };
     let merge = Merge {
+        empty_scalar,
         aggregates: Some(b.specs),
         having,
         distinct: select.distinct.is_some(),
@@ -231,6 +241,9 @@ impl Builder<'_> {
                 ));
             }
             let column = self.keep(e, item);
+            if !is_group && !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                self.needs_empty_row = true;
+            }
             return Ok(if is_group {
                 AggregateSpec::GroupKey { column }
             } else {
@@ -384,6 +397,43 @@ impl Builder<'_> {
         self.hidden.push((e.clone(), self.specs.len() - 1));
         Ok(self.specs.len() - 1)
     }
+}
+
+/// The [`Merge::empty_scalar`] query of a scalar aggregate whose shard query is `shard_q`:
+/// the same items (plus a `COUNT(*)`, so it is an aggregate even when the shard query only
+/// selects a DISTINCT argument), no GROUP BY, and `AND FALSE` added to the WHERE, so MariaDB
+/// answers its one row over no row: constants keep their value, columns are NULL. Its `?` are
+/// the shard query's, in the same order.
+fn empty_scalar_sql(ctx: &Ctx<'_>, shard_q: &Query) -> Result<String, PlanError> {
+    let mut q = shard_q.clone();
+    if let SetExpr::Select(s) = q.body.as_mut() {
+        s.group_by = GroupByExpr::Expressions(Vec::new(), Vec::new());
+        let never = Expr::Value(Value::Boolean(false).into());
+        s.selection = Some(match s.selection.take() {
+            Some(w) => Expr::BinaryOp {
+                left: Box::new(Expr::Nested(Box::new(w))),
+                op: BinaryOperator::And,
+                right: Box::new(never),
+            },
+            None => never,
+        });
+        s.projection
+            .push(SelectItem::UnnamedExpr(Expr::Function(Function {
+                name: ObjectName::from(vec![Ident::new("COUNT")]),
+                uses_odbc_syntax: false,
+                parameters: FunctionArguments::None,
+                args: FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
+                    duplicate_treatment: None,
+                    args: vec![FunctionArg::Unnamed(FunctionArgExpr::Wildcard)],
+                    clauses: Vec::new(),
+                }),
+                filter: None,
+                null_treatment: None,
+                over: None,
+                within_group: Vec::new(),
+            })));
+    }
+    params::print(ctx, &q)
 }
 
 /// Decodes an aggregate call at the top of `e` (None when `e` is not one).

@@ -218,6 +218,11 @@ pub struct Merge {
     /// `width - k + column` of the actual rows and drops the last `k` columns (DISTINCT
     /// compares the others). None: `order_by` indexes the rows directly.
     pub hidden_tail: Option<usize>,
+    /// For a scalar aggregate (no GROUP BY) with non-aggregate items that are not bare columns
+    /// (`2 + 3`, `?`, `COALESCE(c, 'x')`): a shard query (`?` as in [`SelectPlan::query`])
+    /// returning one row laid out like the shard rows, evaluated over no row. The executor runs
+    /// it when no shard returned a row, so those items get MariaDB's value over an empty set.
+    pub empty_scalar: Option<String>,
 }
 
 /// A SELECT on a sharded keyspace.
