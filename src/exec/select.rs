@@ -8,8 +8,8 @@ use super::lookup_route::{is_lookup_route, resolve_route};
 use super::resolve::ShardTarget;
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{
-    apply_limit, distinct_rows, filter_rows, merge_aggregates_with, merge_sorted, sort_rows,
-    Collation, DistinctOrder, OrderBy, SortKey,
+    apply_limit, distinct_rows, filter_rows, merge_aggregates_with, merge_sorted, orders_by_member,
+    output_columns, rank_keys, sort_rows, Collation, DistinctOrder, Members, OrderBy, SortKey,
 };
 use crate::planner::{
     CompareOp, HavingExpr, HavingLiteral, HavingOperand, LimitValue, Merge, QueryTemplate,
@@ -124,7 +124,75 @@ pub async fn execute_select_at<C: Cursor>(
         }
         _ => None,
     };
-    merge_results(plan, results, limit, empty_row.as_ref())
+    let shard = targets.first().map_or(0, |t| t.shard);
+    let members = member_orders(cursor, keyspace, shard, plan, &results).await?;
+    merge_results(plan, results, limit, empty_row.as_ref(), &members)
+}
+
+/// Hex digits of `bytes`, for a literal that is safe under any sql_mode and character set.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The members of every ENUM or SET column the merge sorts by (MySQL orders them by member
+/// index, the proxy by text otherwise), indexed by ORDER BY term, read from the column's
+/// definition on one shard. A sort key that is an ENUM/SET but no table column (an
+/// expression, whose members the metadata cannot locate) is refused.
+async fn member_orders<C: Cursor>(
+    cursor: &mut C,
+    keyspace: &str,
+    shard: usize,
+    plan: &SelectPlan,
+    results: &[ShardResult],
+) -> Result<Vec<(usize, Members)>, ExecError> {
+    let (Some(merge), Some(first)) = (&plan.merge, results.first()) else {
+        return Ok(Vec::new());
+    };
+    let (columns, keys) = match &merge.aggregates {
+        Some(specs) => (
+            output_columns(specs, &first.columns)?,
+            merge.order_by.clone(),
+        ),
+        None => (
+            first.columns.clone(),
+            resolve_tail(merge, first.columns.len())?.0,
+        ),
+    };
+    let mut out = Vec::new();
+    for (k, key) in keys.iter().enumerate() {
+        let Some(col) = columns.get(key.column).filter(|c| orders_by_member(c)) else {
+            continue;
+        };
+        let refuse = || {
+            ExecError::NotSupported(format!(
+                "ORDER BY or GROUP BY the ENUM/SET expression {} on more than one shard",
+                col.name_str()
+            ))
+        };
+        if col.schema_ref().is_empty()
+            || col.org_table_ref().is_empty()
+            || col.org_name_ref().is_empty()
+        {
+            return Err(refuse());
+        }
+        let sql = format!(
+            "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE HEX(TABLE_SCHEMA) = '{}' \
+             AND HEX(TABLE_NAME) = '{}' AND HEX(COLUMN_NAME) = '{}'",
+            hex(col.schema_ref()),
+            hex(col.org_table_ref()),
+            hex(col.org_name_ref())
+        );
+        let r = cursor.execute(keyspace, shard, sql).await?;
+        let members = match r.rows.as_slice() {
+            [row] => match row.first() {
+                Some(Value::Bytes(b)) => Members::parse(b),
+                _ => None,
+            },
+            _ => None,
+        };
+        out.push((k, members.ok_or_else(refuse)?));
+    }
+    Ok(out)
 }
 
 /// The template with its LIMIT slot replaced by `rows` (and no slot left).
@@ -186,6 +254,7 @@ pub fn merge_results(
     results: Vec<ShardResult>,
     limit: Option<(u64, Option<u64>)>,
     empty_row: Option<&Vec<Value>>,
+    members: &[(usize, Members)],
 ) -> Result<ShardResult, ExecError> {
     let columns = results
         .first()
@@ -208,19 +277,28 @@ pub fn merge_results(
         Some(specs) => {
             let set = merge_aggregates_with(inputs, &columns, specs, empty_row)?;
             let visible = merge.visible_columns.min(set.columns.len());
-            let rows = if merge.order_by.is_empty() {
-                set.rows
-            } else {
-                sort_rows(set.rows, &merge.order_by, &set.columns)?
-            };
-            (set.columns, rows, visible)
+            let mut columns = set.columns;
+            let mut rows = set.rows;
+            if !merge.order_by.is_empty() {
+                // (ENUM/SET keys sort by appended rank columns, dropped with the hidden ones.)
+                let keys = rank_keys(&mut rows, &mut columns, &merge.order_by, members)?;
+                rows = sort_rows(rows, &keys, &columns)?;
+            }
+            (columns, rows, visible)
         }
         None => {
             let (order_by, visible) = resolve_tail(merge, columns.len())?;
+            let mut inputs = inputs;
+            let mut columns = columns;
             let rows = if order_by.is_empty() {
                 inputs.into_iter().flatten().collect()
             } else {
-                merge_sorted(inputs, &order_by, &columns)?
+                let shard_columns = columns.clone();
+                let keys = rank_keys(&mut [], &mut columns, &order_by, members)?;
+                for input in inputs.iter_mut() {
+                    rank_keys(input, &mut shard_columns.clone(), &order_by, members)?;
+                }
+                merge_sorted(inputs, &keys, &columns)?
             };
             (columns, rows, visible)
         }
