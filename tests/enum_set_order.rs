@@ -44,7 +44,10 @@ async fn setup(env: &TestEnv) -> (Conn, Conn) {
     proxied.query_drop(ROWS).await.expect("sharded rows");
     for shard in ["-80", "80-"] {
         let mut c = env.shard_conn("customer", shard).await;
-        let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM t").await.expect("count");
+        let n: Option<u64> = c
+            .query_first("SELECT COUNT(*) FROM t")
+            .await
+            .expect("count");
         assert!(n.unwrap_or(0) >= 2, "rows on both shards");
     }
     (direct, proxied)

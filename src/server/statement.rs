@@ -257,6 +257,8 @@ impl ClientConn {
     ) -> Result<(), CommandError> {
         // The client's text holds every word the substitutions act on (the shard SQL only
         // differs from it in keyspace qualifiers), so one scan of it serves both filters.
+        // (A sharded plan that relays here tracks LAST_INSERT_ID(expr) itself, below.)
+        self.session.last_insert_id_tracking = None;
         let markers = RelayMarkers::of(text);
         let sql = if markers.session_values {
             substitute_session_values(sql, self.session.last_insert_id)
@@ -270,6 +272,15 @@ impl ClientConn {
             status: self.session.status(),
             more_after: more,
         };
+        // LAST_INSERT_ID(expr) sets the session's value: prime the connection, read it back.
+        let tracks_id = markers.session_values && super::last_insert_id::sets_last_insert_id(text);
+        if tracks_id {
+            if let Err(e) = super::last_insert_id::prime(&mut sc, self.session.last_insert_id).await
+            {
+                self.put_back(sc).await;
+                return Err(ProxyError::from(e).into());
+            }
+        }
         let sent = match exec {
             Exec::Text => sc.conn.send_query(&sql).await,
             Exec::Binary(params) => sc.conn.send_execute(&sql, params).await,
@@ -282,6 +293,12 @@ impl ClientConn {
             Ok(summary) => {
                 if summary.last_insert_id > 0 {
                     self.session.last_insert_id = summary.last_insert_id;
+                }
+                if tracks_id {
+                    match super::last_insert_id::read_back(&mut sc).await {
+                        Ok(v) => self.session.last_insert_id = v,
+                        Err(e) => tracing::warn!("reading LAST_INSERT_ID() back: {e}"),
+                    }
                 }
                 if summary.warnings > 0 {
                     self.session.warnings = Box::pin(relay::collect_warnings(&mut sc)).await;
@@ -454,7 +471,7 @@ impl ClientConn {
 ///   to the backend's Unix socket, bypassing the proxy.
 ///
 /// Callers skip it when [`RelayMarkers`] found neither word.
-fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
+pub(super) fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
     let text = analysis_text(&sql).into_owned();
     let tokens = sql::tokenize(&text);
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
