@@ -141,7 +141,9 @@ pub fn synthetic_column(name: &str, ty: ColumnType) -> Column {
         (
             BINARY_COLLATION,
             20,
-            ColumnFlags::NOT_NULL_FLAG | ColumnFlags::NUM_FLAG,
+            // MariaDB never sends NUM_FLAG (0x8000 is GROUP_FLAG on the wire); computed
+            // integers are NOT NULL BINARY.
+            ColumnFlags::NOT_NULL_FLAG | ColumnFlags::BINARY_FLAG,
         )
     } else {
         (UTF8MB4_GENERAL_CI, 1024, ColumnFlags::empty())
