@@ -85,6 +85,17 @@ async fn compare(keyspace: &str) {
         let got = observe(&mut proxied, &sql.replace("counter", table)).await;
         assert_eq!(got, want, "{keyspace}: {sql}");
     }
+    // The multi-statement form: the second statement sees the first one's value.
+    for c in [&mut direct, &mut proxied] {
+        let mut res = c
+            .query_iter("SELECT LAST_INSERT_ID(91); SELECT LAST_INSERT_ID()")
+            .await
+            .expect("multi-statement");
+        let first: Vec<u64> = res.collect().await.expect("first");
+        let second: Vec<u64> = res.collect().await.expect("second");
+        drop(res);
+        assert_eq!((first, second), (vec![91], vec![91]), "{keyspace}");
+    }
     // Prepared, the argument a parameter.
     for c in [&mut direct, &mut proxied] {
         let r: Vec<Row> = c
