@@ -111,5 +111,17 @@ async fn constant_items_of_a_scalar_aggregate_over_no_rows() {
         Params::Positional(vec![Value::Int(99999)]),
     )
     .await;
+    // Under ONLY_FULL_GROUP_BY (the shards group by the DISTINCT argument).
+    for c in [&mut direct, &mut proxied] {
+        c.query_drop("SET sql_mode = CONCAT(@@sql_mode, ',ONLY_FULL_GROUP_BY')")
+            .await
+            .expect("sql_mode");
+    }
+    for sql in [
+        "SELECT COUNT(DISTINCT name), 2 + 3 FROM user WHERE id > 1000",
+        "SELECT SUM(DISTINCT phone), COUNT(*), 'x' FROM user WHERE phone < 0",
+    ] {
+        same_text(&mut direct, &mut proxied, sql).await;
+    }
     env.stop().await;
 }

@@ -67,6 +67,8 @@ struct Builder<'s> {
     hidden: Vec<(Expr, usize)>,
     /// Some non-aggregate item is not a bare column: over no rows it may have a value.
     needs_empty_row: bool,
+    /// Shard items holding a DISTINCT aggregate's argument (grouped by on the shards).
+    distinct_items: Vec<usize>,
 }
 
 /// Plans the partial aggregation of a multi-shard SELECT.
@@ -91,6 +93,7 @@ pub(crate) fn plan(
         distinct_arg: None,
         hidden: Vec::new(),
         needs_empty_row: false,
+        distinct_items: Vec::new(),
     };
     let names = client_names(&ctx.text, select);
     let group_items: Vec<Option<usize>> =
@@ -179,7 +182,7 @@ pub(crate) fn plan(
         params::print(ctx, &shard_q)?
     };
     let empty_scalar = if groups.is_empty() && b.needs_empty_row {
-        Some(empty_scalar_sql(ctx, &shard_q)?)
+        Some(empty_scalar_sql(ctx, &shard_q, &b.distinct_items)?)
     } else {
         None
     };
@@ -263,6 +266,7 @@ impl Builder<'_> {
                 _ => self.distinct_arg = Some(arg.clone()),
             }
             let column = self.rewritten(arg.clone(), item, name);
+            self.distinct_items.push(column);
             return Ok(match call.name.as_str() {
                 "count" => AggregateSpec::CountDistinct { column },
                 "sum" => AggregateSpec::SumDistinct { column },
@@ -404,9 +408,25 @@ impl Builder<'_> {
 /// selects a DISTINCT argument), no GROUP BY, and `AND FALSE` added to the WHERE, so MariaDB
 /// answers its one row over no row: constants keep their value, columns are NULL. Its `?` are
 /// the shard query's, in the same order.
-fn empty_scalar_sql(ctx: &Ctx<'_>, shard_q: &Query) -> Result<String, PlanError> {
+///
+/// A DISTINCT argument, grouped by on the shards, becomes `MIN(arg)` (its value is not used):
+/// a bare column beside aggregates without GROUP BY is an error under ONLY_FULL_GROUP_BY.
+fn empty_scalar_sql(
+    ctx: &Ctx<'_>,
+    shard_q: &Query,
+    distinct_items: &[usize],
+) -> Result<String, PlanError> {
     let mut q = shard_q.clone();
     if let SetExpr::Select(s) = q.body.as_mut() {
+        for &i in distinct_items {
+            match s.projection.get_mut(i) {
+                Some(SelectItem::UnnamedExpr(e))
+                | Some(SelectItem::ExprWithAlias { expr: e, .. }) => {
+                    *e = call_of("MIN", e);
+                }
+                _ => {}
+            }
+        }
         s.group_by = GroupByExpr::Expressions(Vec::new(), Vec::new());
         let never = Expr::Value(Value::Boolean(false).into());
         s.selection = Some(match s.selection.take() {
