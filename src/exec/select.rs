@@ -9,7 +9,8 @@ use super::resolve::ShardTarget;
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{
     apply_limit, distinct_rows, filter_rows, merge_aggregates_with, merge_sorted, orders_by_member,
-    output_columns, rank_keys, sort_rows, Collation, DistinctOrder, Members, OrderBy, SortKey,
+    output_columns, rank_keys, sort_rows, AggregateSpec, Collation, DistinctOrder, Members,
+    OrderBy, SortKey,
 };
 use crate::planner::{
     CompareOp, HavingExpr, HavingLiteral, HavingOperand, LimitValue, Merge, QueryTemplate,
@@ -109,24 +110,67 @@ pub async fn execute_select_at<C: Cursor>(
             .collect();
         cursor.execute_each(keyspace, queries).await?
     };
-    // A scalar aggregate over no row at all: its constant items come from MariaDB itself.
-    let empty_row = match plan.merge.as_ref().and_then(|m| m.empty_scalar.as_ref()) {
-        Some(sql) if results.iter().all(|r| r.rows.is_empty()) => {
-            let shard = targets.first().map_or(0, |t| t.shard);
-            let mut r = cursor.execute(keyspace, shard, sql.clone()).await?;
-            if r.rows.len() != 1 {
-                return Err(ExecError::Internal(format!(
-                    "the empty-set query of a scalar aggregate returned {} rows",
-                    r.rows.len()
-                )));
-            }
-            r.rows.pop()
-        }
-        _ => None,
-    };
     let shard = targets.first().map_or(0, |t| t.shard);
+    // A scalar aggregate over no row at all: its constant items come from MariaDB itself; and
+    // when the shards grouped by a DISTINCT argument, its columns are the scalar metadata.
+    let mut empty_row = None;
+    let mut scalar_fields = None;
+    if let Some(merge) = &plan.merge {
+        if let Some(sql) = &merge.empty_scalar {
+            let finer = merge
+                .aggregates
+                .as_ref()
+                .is_some_and(|specs| !distinct_columns(specs).is_empty());
+            let no_rows = results.iter().all(|r| r.rows.is_empty());
+            if no_rows || (finer && merge.scalar_fields.get().is_none()) {
+                let mut r = cursor.execute(keyspace, shard, sql.clone()).await?;
+                if r.rows.len() != 1 {
+                    return Err(ExecError::Internal(format!(
+                        "the empty-set query of a scalar aggregate returned {} rows",
+                        r.rows.len()
+                    )));
+                }
+                if finer {
+                    merge.scalar_fields.remember(&r.columns);
+                }
+                if no_rows {
+                    empty_row = r.rows.pop();
+                }
+            }
+            if finer {
+                scalar_fields = merge.scalar_fields.get().cloned();
+            }
+        }
+    }
+    let mut results = results;
+    if let (Some(fields), Some(specs), Some(first)) = (
+        scalar_fields,
+        plan.merge.as_ref().and_then(|m| m.aggregates.as_ref()),
+        results.first_mut(),
+    ) {
+        // Every shard column but the DISTINCT arguments' takes the scalar query's definition.
+        let distinct = distinct_columns(specs);
+        for (i, column) in first.columns.iter_mut().enumerate() {
+            if let Some(f) = fields.get(i).filter(|_| !distinct.contains(&i)) {
+                *column = f.clone();
+            }
+        }
+    }
     let members = member_orders(cursor, keyspace, shard, plan, &results).await?;
     merge_results(plan, results, limit, empty_row.as_ref(), &members)
+}
+
+/// The shard columns holding DISTINCT aggregates' arguments.
+fn distinct_columns(specs: &[AggregateSpec]) -> Vec<usize> {
+    specs
+        .iter()
+        .filter_map(|s| match *s {
+            AggregateSpec::CountDistinct { column }
+            | AggregateSpec::SumDistinct { column }
+            | AggregateSpec::AvgDistinct { column } => Some(column),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Hex digits of `bytes`, for a literal that is safe under any sql_mode and character set.

@@ -44,6 +44,7 @@ async fn in_list_is_pruned_per_shard() {
             visible_columns: 0,
             hidden_tail: None,
             empty_scalar: None,
+            scalar_fields: Default::default(),
         }),
         empty_without_rows: true,
         fields: Default::default(),

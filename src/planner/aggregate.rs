@@ -181,13 +181,17 @@ pub(crate) fn plan(
         // Re-printed text: comments of the original statement are lost here.
         params::print(ctx, &shard_q)?
     };
-    let empty_scalar = if groups.is_empty() && b.needs_empty_row {
-        Some(empty_scalar_sql(ctx, &shard_q, &b.distinct_items)?)
+    // (Also when the shards group by a DISTINCT argument beside other items: the query's
+    // columns then give the scalar metadata, see `Merge::scalar_fields`.)
+    let finer = !b.distinct_items.is_empty() && b.specs.len() > b.distinct_items.len();
+    let empty_scalar = if groups.is_empty() && (b.needs_empty_row || finer) {
+        Some(empty_scalar_sql(ctx, select, &shard_q, &b.distinct_items)?)
     } else {
         None
     };
     let merge = Merge {
         empty_scalar,
+        scalar_fields: Default::default(),
         aggregates: Some(b.specs),
         having,
         distinct: select.distinct.is_some(),
@@ -413,11 +417,14 @@ impl Builder<'_> {
 /// a bare column beside aggregates without GROUP BY is an error under ONLY_FULL_GROUP_BY.
 fn empty_scalar_sql(
     ctx: &Ctx<'_>,
+    select: &Select,
     shard_q: &Query,
     distinct_items: &[usize],
 ) -> Result<String, PlanError> {
     let mut q = shard_q.clone();
     if let SetExpr::Select(s) = q.body.as_mut() {
+        // Its column names are the client's, like the shard query's.
+        keep_names(&ctx.text, select, s);
         for &i in distinct_items {
             match s.projection.get_mut(i) {
                 Some(SelectItem::UnnamedExpr(e))

@@ -409,6 +409,7 @@ fn plain(
         visible_columns: if wildcard { usize::MAX } else { items.len() },
         hidden_tail: (wildcard && !helpers.is_empty()).then_some(helpers.len()),
         empty_scalar: None,
+        scalar_fields: Default::default(),
     };
     Ok(ShardSelect {
         sql,

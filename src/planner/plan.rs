@@ -223,6 +223,10 @@ pub struct Merge {
     /// returning one row laid out like the shard rows, evaluated over no row. The executor runs
     /// it when no shard returned a row, so those items get MariaDB's value over an empty set.
     pub empty_scalar: Option<String>,
+    /// The column definitions of [`Merge::empty_scalar`], remembered from a run: when the
+    /// shards group by a DISTINCT aggregate's argument, their columns carry a grouped query's
+    /// metadata, while the client's scalar query has the scalar metadata this query shows.
+    pub scalar_fields: FieldCache,
 }
 
 /// A SELECT on a sharded keyspace.
