@@ -73,6 +73,9 @@ async fn enum_and_set_sort_by_member_across_shards() {
         "SELECT DISTINCT e FROM t ORDER BY e",
         "SELECT MIN(e), MAX(e), MIN(s), MAX(s) FROM t",
         "SELECT id, CONCAT(e) FROM t ORDER BY CONCAT(e), id",
+        "SELECT id FROM t ORDER BY e DESC, id",
+        "SELECT COUNT(*), MIN(id) FROM t GROUP BY e",
+        "SELECT COUNT(*) AS n, s FROM t GROUP BY s ORDER BY n, s",
     ] {
         let want = values(direct.query(sql).await.expect("direct"));
         let got = values(
