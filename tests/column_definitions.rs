@@ -111,6 +111,23 @@ impl Raw {
         }
     }
 
+    /// COM_FIELD_LIST: the definitions (each with its default value) up to the EOF.
+    async fn field_list(&mut self, table: &str) -> Vec<Vec<u8>> {
+        let mut p = vec![0x04];
+        p.extend_from_slice(table.as_bytes());
+        p.push(0);
+        self.send(&p).await;
+        let mut defs = Vec::new();
+        loop {
+            let d = self.read().await;
+            Self::check(table, &d);
+            if d.first() == Some(&0xFE) && d.len() < 9 {
+                return defs;
+            }
+            defs.push(d);
+        }
+    }
+
     /// COM_STMT_PREPARE: the parameter and column definitions (the statement is closed again).
     async fn prepare(&mut self, sql: &str) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         let mut p = vec![0x16];
@@ -278,6 +295,15 @@ async fn result_columns_are_byte_identical_to_mariadb() {
         "SELECT COUNT(*), 2 + 3, 'x', NULL, MAX(c_blob) FROM types".to_string(),
     ] {
         compare_query(&env, "commerce", "0", &sql).await;
+    }
+    // COM_FIELD_LIST (definitions followed by the default value).
+    for (keyspace, shard) in [("commerce", "0"), ("customer", "-80")] {
+        let database = env.shard_database(keyspace, shard);
+        let mut direct = Raw::connect(env.shard_port(keyspace, shard), &database).await;
+        let mut proxied = Raw::connect(env.port(), keyspace).await;
+        let d = direct.field_list("types").await;
+        let p = proxied.field_list("types").await;
+        assert_same("COM_FIELD_LIST types", &d, &p, &database, keyspace);
     }
     // Answers the proxy gives itself (values differ, metadata must not).
     for sql in [

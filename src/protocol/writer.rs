@@ -123,14 +123,6 @@ pub fn column_packet_in(buf: &mut Vec<u8>, col: &Column, schema: &[u8]) {
     buf.extend_from_slice(&[0, 0]);
 }
 
-/// Appends a COM_FIELD_LIST column definition: ColumnDefinition41 plus an (empty) default value.
-pub fn field_list_column_packet(buf: &mut Vec<u8>, col: &Column, schema: &[u8]) {
-    column_packet_in(buf, col, schema);
-    // Length-encoded default value: we report "no default" as an empty string, like many servers
-    // do for computed fields. Clients use COM_FIELD_LIST only for completion.
-    put_lenenc_int(buf, 0);
-}
-
 /// Builds a column the proxy answers itself (introspection, local answers).
 pub fn synthetic_column(name: &str, ty: ColumnType) -> Column {
     let numeric = matches!(

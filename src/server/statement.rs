@@ -411,20 +411,44 @@ impl ClientConn {
         }
     }
 
-    /// COM_FIELD_LIST: the columns of a table, from a zero-row SELECT on its shard.
+    /// COM_FIELD_LIST: the columns of a table, as the shard a zero-row SELECT of it routes to
+    /// answers it.
     pub async fn com_field_list(&mut self, table: &str) -> Result<(), CommandError> {
         let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
-        let (shard, routed_sql) = self.metadata_shard(sql.as_bytes(), &sql, "COM_FIELD_LIST")?;
+        // (The zero-row SELECT only chooses the shard; the shard answers COM_FIELD_LIST.)
+        let (shard, _) = self.metadata_shard(sql.as_bytes(), &sql, "COM_FIELD_LIST")?;
+        // The shard's own COM_FIELD_LIST answer (definitions with their default values), its
+        // bytes relayed but for the schema, which names the keyspace.
         let mut sc = self.acquire(&shard, false).await?;
-        let res = sc.conn.query_result(&*routed_sql).await;
-        let columns = sc.check(res.map(|r| r.columns));
-        self.put_back(sc).await;
-        let columns = columns?;
         let backends = self.state.backends.clone();
-        for c in &columns {
-            let schema = super::local_answers::client_schema(&backends, c.schema_ref());
-            self.ps
-                .write_with(|b| writer::field_list_column_packet(b, c, schema));
+        let mut defs = Vec::new();
+        let res = async {
+            sc.conn.send_field_list(table.as_bytes()).await?;
+            loop {
+                let p = sc.conn.next_packet().await?;
+                if p.first() == Some(&0xFF) {
+                    return Err(crate::backend::wire::packets::parse_err(p));
+                }
+                if crate::backend::wire::packets::is_eof(p) {
+                    return Ok(());
+                }
+                let mut def = Vec::with_capacity(p.len());
+                writer::relayed_column_packet(&mut def, p, |schema| {
+                    std::str::from_utf8(schema)
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                        .and_then(|s| backends.keyspace_of_database(s))
+                        .map(str::as_bytes)
+                });
+                defs.push(def);
+            }
+        }
+        .await;
+        let res = sc.check(res);
+        self.put_back(sc).await;
+        res?;
+        for def in &defs {
+            self.ps.write(def);
         }
         let status = self.session.status();
         if self.session.deprecate_eof() {
