@@ -141,6 +141,8 @@ impl ClientConn {
         };
         let vschema_now = state.vschema.load_full();
         let vschema = &*vschema_now;
+        // (Left over only by a statement that failed before its end.)
+        self.session.last_insert_id_tracking = None;
         if crate::server::last_insert_id::sets_last_insert_id(text) {
             let one_shard = match &*plan {
                 Plan::Dml(dp) => dp.route.opcode == crate::planner::RouteOpcode::EqualUnique,
