@@ -154,8 +154,13 @@ pub fn output_columns(
                 AggregateSpec::Count { column } if grouped || !shards_group_finer => {
                     columns[column].clone()
                 }
-                AggregateSpec::Count { column } | AggregateSpec::CountDistinct { column } => {
+                AggregateSpec::Count { column } => {
                     columns::count_column(&columns[column], grouped)
+                }
+                // MariaDB computes a query with a DISTINCT aggregate from its items (no
+                // temporary table), grouped or not: flagged as in a scalar query.
+                AggregateSpec::CountDistinct { column } => {
+                    columns::count_column(&columns[column], false)
                 }
                 AggregateSpec::Avg { sum_column, .. } => {
                     // MariaDB evaluates AVG from its item even in a grouped query (its
@@ -171,9 +176,9 @@ pub fn output_columns(
                 AggregateSpec::SumDistinct { column } | AggregateSpec::AvgDistinct { column } => {
                     let arg = &columns[column];
                     if sums_as_double(arg)? {
-                        columns::double_column(arg, grouped)
+                        columns::double_column(arg, false)
                     } else if matches!(spec, AggregateSpec::SumDistinct { .. }) {
-                        columns::sum_column(arg, grouped)
+                        columns::sum_column(arg, false)
                     } else {
                         columns::avg_column(arg, columns::precision(arg), arg.decimals(), false)
                     }

@@ -18,7 +18,7 @@ use crate::planner::{
 };
 use crate::vschema::VSchema;
 use mysql_async::Value;
-use mysql_common::constants::ColumnType;
+use mysql_common::constants::{ColumnFlags, ColumnType};
 use mysql_common::packets::Column;
 use std::cmp::Ordering;
 
@@ -121,7 +121,12 @@ pub async fn execute_select_at<C: Cursor>(
                 .aggregates
                 .as_ref()
                 .is_some_and(|specs| !distinct_columns(specs).is_empty());
-            let no_rows = results.iter().all(|r| r.rows.is_empty());
+            let scalar = merge.aggregates.as_ref().is_some_and(|specs| {
+                !specs
+                    .iter()
+                    .any(|s| matches!(s, AggregateSpec::GroupKey { .. }))
+            });
+            let no_rows = scalar && results.iter().all(|r| r.rows.is_empty());
             if no_rows || (finer && merge.scalar_fields.get().is_none()) {
                 let mut r = cursor.execute(keyspace, shard, sql.clone()).await?;
                 if r.rows.len() != 1 {
@@ -148,10 +153,22 @@ pub async fn execute_select_at<C: Cursor>(
         plan.merge.as_ref().and_then(|m| m.aggregates.as_ref()),
         results.first_mut(),
     ) {
-        // Every shard column but the DISTINCT arguments' takes the scalar query's definition.
+        // Every shard column but the DISTINCT arguments' and the group keys' takes the scalar
+        // query's definition; group keys lose the GROUP_FLAG (0x8000, NUM_FLAG's bit) that
+        // the shards' temporary table added.
         let distinct = distinct_columns(specs);
+        let keys: Vec<usize> = specs
+            .iter()
+            .filter_map(|s| match s {
+                AggregateSpec::GroupKey { column } => Some(*column),
+                _ => None,
+            })
+            .collect();
         for (i, column) in first.columns.iter_mut().enumerate() {
-            if let Some(f) = fields.get(i).filter(|_| !distinct.contains(&i)) {
+            if keys.contains(&i) {
+                let flags = column.flags() - ColumnFlags::NUM_FLAG;
+                *column = column.clone().with_flags(flags);
+            } else if let Some(f) = fields.get(i).filter(|_| !distinct.contains(&i)) {
                 *column = f.clone();
             }
         }

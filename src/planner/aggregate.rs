@@ -182,10 +182,17 @@ pub(crate) fn plan(
         params::print(ctx, &shard_q)?
     };
     // (Also when the shards group by a DISTINCT argument beside other items: the query's
-    // columns then give the scalar metadata, see `Merge::scalar_fields`.)
+    // columns then give the metadata MariaDB sends, see `Merge::scalar_fields`.)
     let finer = !b.distinct_items.is_empty() && b.specs.len() > b.distinct_items.len();
-    let empty_scalar = if groups.is_empty() && (b.needs_empty_row || finer) {
-        Some(empty_scalar_sql(ctx, select, &shard_q, &b.distinct_items)?)
+    let empty_scalar = if finer || (groups.is_empty() && b.needs_empty_row) {
+        // Group keys are wrapped like DISTINCT arguments (their definitions come from the
+        // shards, their values are not used).
+        let mut wrapped = b.distinct_items.clone();
+        wrapped.extend(b.specs.iter().filter_map(|s| match s {
+            AggregateSpec::GroupKey { column } => Some(*column),
+            _ => None,
+        }));
+        Some(empty_scalar_sql(ctx, select, &shard_q, &wrapped)?)
     } else {
         None
     };
