@@ -154,9 +154,7 @@ pub fn output_columns(
                 AggregateSpec::Count { column } if grouped || !shards_group_finer => {
                     columns[column].clone()
                 }
-                AggregateSpec::Count { column } => {
-                    columns::count_column(&columns[column], grouped)
-                }
+                AggregateSpec::Count { column } => columns::count_column(&columns[column], grouped),
                 // MariaDB computes a query with a DISTINCT aggregate from its items (no
                 // temporary table), grouped or not: flagged as in a scalar query.
                 AggregateSpec::CountDistinct { column } => {

@@ -128,14 +128,23 @@ pub async fn execute_select_at<C: Cursor>(
             });
             let no_rows = scalar && results.iter().all(|r| r.rows.is_empty());
             if no_rows || (finer && merge.scalar_fields.get().is_none()) {
-                let mut r = cursor.execute(keyspace, shard, sql.clone()).await?;
+                let mut r = match cursor.execute(keyspace, shard, sql.clone()).await {
+                    Ok(r) => r,
+                    Err(e) if no_rows => return Err(e),
+                    // Only wanted for metadata (e.g. ONLY_FULL_GROUP_BY refuses an expression
+                    // of a group key without the GROUP BY): keep the shards' definitions.
+                    Err(_) => ShardResult {
+                        rows: vec![Vec::new()],
+                        ..ShardResult::default()
+                    },
+                };
                 if r.rows.len() != 1 {
                     return Err(ExecError::Internal(format!(
                         "the empty-set query of a scalar aggregate returned {} rows",
                         r.rows.len()
                     )));
                 }
-                if finer {
+                if finer && !r.columns.is_empty() {
                     merge.scalar_fields.remember(&r.columns);
                 }
                 if no_rows {
