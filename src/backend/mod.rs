@@ -207,6 +207,9 @@ impl Shard {
 pub struct Backends {
     by_keyspace: HashMap<String, Vec<Arc<Shard>>>,
     ranges: HashMap<String, crate::exec::ShardRanges>,
+    /// The keyspace of each backend database (column definitions name the database; clients
+    /// must see the keyspace: looked up for every relayed column).
+    by_database: HashMap<String, String>,
     /// Keyspace names in config order.
     pub keyspace_order: Vec<String>,
 }
@@ -272,9 +275,17 @@ impl Backends {
             ranges_by_keyspace.insert(ks.name.clone(), ranges.into());
             by_keyspace.insert(ks.name.clone(), shards);
         }
+        // The first keyspace (config order) using a database wins, as before.
+        let mut by_database = HashMap::new();
+        for ks in keyspace_order.iter().rev() {
+            for shard in by_keyspace.get(ks).into_iter().flatten() {
+                by_database.insert(shard.database.clone(), ks.clone());
+            }
+        }
         Ok(Backends {
             by_keyspace,
             ranges: ranges_by_keyspace,
+            by_database,
             keyspace_order,
         })
     }
@@ -298,10 +309,7 @@ impl Backends {
 
     /// The keyspace whose shards use backend database `db`, for mapping names back.
     pub fn keyspace_of_database(&self, db: &str) -> Option<&str> {
-        self.by_keyspace
-            .iter()
-            .find(|(_, shards)| shards.iter().any(|s| s.database == db))
-            .map(|(k, _)| k.as_str())
+        self.by_database.get(db).map(String::as_str)
     }
 
     /// Starts the pools' upkeep: right away and then on a timer (half the idle timeout, between

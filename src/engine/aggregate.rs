@@ -127,6 +127,19 @@ pub fn output_columns(
     columns: &[Column],
 ) -> Result<Vec<Column>, EngineError> {
     check_specs(specs, columns)?;
+    let grouped = specs
+        .iter()
+        .any(|s| matches!(s, AggregateSpec::GroupKey { .. }));
+    // With a DISTINCT aggregate the shards group by its argument too, so a scalar query's
+    // shard COUNT columns carry grouped-query metadata.
+    let shards_group_finer = specs.iter().any(|s| {
+        matches!(
+            s,
+            AggregateSpec::CountDistinct { .. }
+                | AggregateSpec::SumDistinct { .. }
+                | AggregateSpec::AvgDistinct { .. }
+        )
+    });
     specs
         .iter()
         .map(|spec| {
@@ -136,25 +149,36 @@ pub fn output_columns(
                 | AggregateSpec::Min { column }
                 | AggregateSpec::Max { column }
                 | AggregateSpec::Sum { column } => columns[column].clone(),
-                AggregateSpec::Count { column } | AggregateSpec::CountDistinct { column } => {
-                    columns::count_column(&columns[column])
+                // The shard ran the same COUNT in the same kind of query: its metadata is
+                // MariaDB's own.
+                AggregateSpec::Count { column } if grouped || !shards_group_finer => {
+                    columns[column].clone()
+                }
+                AggregateSpec::Count { column } => columns::count_column(&columns[column], grouped),
+                // MariaDB computes a query with a DISTINCT aggregate from its items (no
+                // temporary table), grouped or not: flagged as in a scalar query.
+                AggregateSpec::CountDistinct { column } => {
+                    columns::count_column(&columns[column], false)
                 }
                 AggregateSpec::Avg { sum_column, .. } => {
+                    // MariaDB evaluates AVG from its item even in a grouped query (its
+                    // temporary-table field holds sum and count), so it is always flagged
+                    // BINARY, unlike SUM and COUNT.
                     let sum = &columns[sum_column];
                     if is_float_type(sum) {
-                        columns::double_column(sum)
+                        columns::double_column(sum, false)
                     } else {
-                        columns::avg_from_sum_column(sum)
+                        columns::avg_from_sum_column(sum, false)
                     }
                 }
                 AggregateSpec::SumDistinct { column } | AggregateSpec::AvgDistinct { column } => {
                     let arg = &columns[column];
                     if sums_as_double(arg)? {
-                        columns::double_column(arg)
+                        columns::double_column(arg, false)
                     } else if matches!(spec, AggregateSpec::SumDistinct { .. }) {
-                        columns::sum_column(arg)
+                        columns::sum_column(arg, false)
                     } else {
-                        columns::avg_column(arg, columns::precision(arg), arg.decimals())
+                        columns::avg_column(arg, columns::precision(arg), arg.decimals(), false)
                     }
                 }
             })
@@ -168,6 +192,19 @@ pub fn merge_aggregates(
     inputs: Vec<Vec<Row>>,
     columns: &[Column],
     specs: &[AggregateSpec],
+) -> Result<ResultSet, EngineError> {
+    merge_aggregates_with(inputs, columns, specs, None)
+}
+
+/// [`merge_aggregates`] where a scalar aggregate over no rows takes its non-aggregate
+/// (`AnyValue`) items from `empty_row`, a shard row (same layout) that MariaDB computed over no
+/// row: `2 + 3` is then 5, as MariaDB says, not NULL. Without it they are NULL, which is exact
+/// only for column references.
+pub fn merge_aggregates_with(
+    inputs: Vec<Vec<Row>>,
+    columns: &[Column],
+    specs: &[AggregateSpec],
+    empty_row: Option<&Row>,
 ) -> Result<ResultSet, EngineError> {
     let out_columns = output_columns(specs, columns)?;
     let prototype = specs
@@ -194,7 +231,15 @@ pub fn merge_aggregates(
         }
     }
     if group_columns.is_empty() && groups.is_empty() {
-        groups.insert(Vec::new(), prototype);
+        let mut accs = prototype;
+        if let Some(row) = empty_row {
+            for (acc, spec) in accs.iter_mut().zip(specs) {
+                if matches!(spec, AggregateSpec::AnyValue { .. }) {
+                    acc.add(row, columns);
+                }
+            }
+        }
+        groups.insert(Vec::new(), accs);
     }
     let rows = groups
         .into_values()

@@ -17,7 +17,8 @@
 //! MySQL. Binary-protocol values (`Value::Int`, `Value::Date`, …) are understood too.
 //!
 //! Not matched: ENUM and SET columns sort by their member index in MySQL, which result metadata
-//! does not reveal; here they sort as strings ([`order_is_exact`] tells the planner).
+//! does not reveal; here they sort as strings ([`order_is_exact`] tells). The executor ranks
+//! them by their members first ([`super::member_order`]).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;

@@ -36,6 +36,7 @@ pub mod decimal;
 pub mod distinct;
 pub mod filter;
 pub mod limit;
+pub mod member_order;
 pub mod merge_sort;
 pub mod rows;
 
@@ -44,13 +45,14 @@ mod property_tests;
 #[cfg(test)]
 mod test_support;
 
-pub use aggregate::{merge_aggregates, output_columns, AggregateSpec};
+pub use aggregate::{merge_aggregates, merge_aggregates_with, output_columns, AggregateSpec};
 pub use collation::Collation;
 pub use compare::{compare_rows, compare_values, order_is_exact, sort_rows, OrderBy, SortKey};
 pub use decimal::{format_double, Decimal};
 pub use distinct::{distinct_rows, distinct_rows_by, DistinctOrder};
 pub use filter::filter_rows;
 pub use limit::{apply_limit, shard_limit};
+pub use member_order::{orders_by_member, rank_keys, Members};
 pub use merge_sort::{merge_sorted, MergeSorted};
 pub use rows::{text_value, ResultSet, Row};
 

@@ -8,8 +8,9 @@ use super::lookup_route::{is_lookup_route, resolve_route};
 use super::resolve::ShardTarget;
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{
-    apply_limit, distinct_rows, filter_rows, merge_aggregates, merge_sorted, sort_rows, Collation,
-    DistinctOrder, OrderBy, SortKey,
+    apply_limit, distinct_rows, filter_rows, merge_aggregates_with, merge_sorted, orders_by_member,
+    output_columns, rank_keys, sort_rows, AggregateSpec, Collation, DistinctOrder, Members,
+    OrderBy, SortKey,
 };
 use crate::planner::{
     CompareOp, HavingExpr, HavingLiteral, HavingOperand, LimitValue, Merge, QueryTemplate,
@@ -17,7 +18,7 @@ use crate::planner::{
 };
 use crate::vschema::VSchema;
 use mysql_async::Value;
-use mysql_common::constants::ColumnType;
+use mysql_common::constants::{ColumnFlags, ColumnType};
 use mysql_common::packets::Column;
 use std::cmp::Ordering;
 
@@ -109,7 +110,159 @@ pub async fn execute_select_at<C: Cursor>(
             .collect();
         cursor.execute_each(keyspace, queries).await?
     };
-    merge_results(plan, results, limit)
+    let shard = targets.first().map_or(0, |t| t.shard);
+    // A scalar aggregate over no row at all: its constant items come from MariaDB itself; and
+    // when the shards grouped by a DISTINCT argument, its columns are the scalar metadata.
+    let mut empty_row = None;
+    let mut scalar_fields = None;
+    if let Some(merge) = &plan.merge {
+        if let Some(sql) = &merge.empty_scalar {
+            let finer = merge
+                .aggregates
+                .as_ref()
+                .is_some_and(|specs| !distinct_columns(specs).is_empty());
+            let scalar = merge.aggregates.as_ref().is_some_and(|specs| {
+                !specs
+                    .iter()
+                    .any(|s| matches!(s, AggregateSpec::GroupKey { .. }))
+            });
+            let no_rows = scalar && results.iter().all(|r| r.rows.is_empty());
+            if no_rows || (finer && merge.scalar_fields.get().is_none()) {
+                let mut r = match cursor.execute(keyspace, shard, sql.clone()).await {
+                    Ok(r) => r,
+                    Err(e) if no_rows => return Err(e),
+                    // Only wanted for metadata (e.g. ONLY_FULL_GROUP_BY refuses an expression
+                    // of a group key without the GROUP BY): keep the shards' definitions.
+                    Err(_) => ShardResult {
+                        rows: vec![Vec::new()],
+                        ..ShardResult::default()
+                    },
+                };
+                if r.rows.len() != 1 {
+                    return Err(ExecError::Internal(format!(
+                        "the empty-set query of a scalar aggregate returned {} rows",
+                        r.rows.len()
+                    )));
+                }
+                if finer && !r.columns.is_empty() {
+                    merge.scalar_fields.remember(&r.columns);
+                }
+                if no_rows {
+                    empty_row = r.rows.pop();
+                }
+            }
+            if finer {
+                scalar_fields = merge.scalar_fields.get().cloned();
+            }
+        }
+    }
+    let mut results = results;
+    if let (Some(fields), Some(specs), Some(first)) = (
+        scalar_fields,
+        plan.merge.as_ref().and_then(|m| m.aggregates.as_ref()),
+        results.first_mut(),
+    ) {
+        // Every shard column but the DISTINCT arguments' and the group keys' takes the scalar
+        // query's definition; group keys lose the GROUP_FLAG (0x8000, NUM_FLAG's bit) that
+        // the shards' temporary table added.
+        let distinct = distinct_columns(specs);
+        let keys: Vec<usize> = specs
+            .iter()
+            .filter_map(|s| match s {
+                AggregateSpec::GroupKey { column } => Some(*column),
+                _ => None,
+            })
+            .collect();
+        for (i, column) in first.columns.iter_mut().enumerate() {
+            if keys.contains(&i) {
+                let flags = column.flags() - ColumnFlags::NUM_FLAG;
+                *column = column.clone().with_flags(flags);
+            } else if let Some(f) = fields.get(i).filter(|_| !distinct.contains(&i)) {
+                *column = f.clone();
+            }
+        }
+    }
+    let members = member_orders(cursor, keyspace, shard, plan, &results).await?;
+    merge_results(plan, results, limit, empty_row.as_ref(), &members)
+}
+
+/// The shard columns holding DISTINCT aggregates' arguments.
+fn distinct_columns(specs: &[AggregateSpec]) -> Vec<usize> {
+    specs
+        .iter()
+        .filter_map(|s| match *s {
+            AggregateSpec::CountDistinct { column }
+            | AggregateSpec::SumDistinct { column }
+            | AggregateSpec::AvgDistinct { column } => Some(column),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Hex digits of `bytes`, for a literal that is safe under any sql_mode and character set.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The members of every ENUM or SET column the merge sorts by (MySQL orders them by member
+/// index, the proxy by text otherwise), indexed by ORDER BY term, read from the column's
+/// definition on one shard. A sort key that is an ENUM/SET but no table column (an
+/// expression, whose members the metadata cannot locate) is refused.
+async fn member_orders<C: Cursor>(
+    cursor: &mut C,
+    keyspace: &str,
+    shard: usize,
+    plan: &SelectPlan,
+    results: &[ShardResult],
+) -> Result<Vec<(usize, Members)>, ExecError> {
+    let (Some(merge), Some(first)) = (&plan.merge, results.first()) else {
+        return Ok(Vec::new());
+    };
+    let (columns, keys) = match &merge.aggregates {
+        Some(specs) => (
+            output_columns(specs, &first.columns)?,
+            merge.order_by.clone(),
+        ),
+        None => (
+            first.columns.clone(),
+            resolve_tail(merge, first.columns.len())?.0,
+        ),
+    };
+    let mut out = Vec::new();
+    for (k, key) in keys.iter().enumerate() {
+        let Some(col) = columns.get(key.column).filter(|c| orders_by_member(c)) else {
+            continue;
+        };
+        let refuse = || {
+            ExecError::NotSupported(format!(
+                "ORDER BY or GROUP BY the ENUM/SET expression {} on more than one shard",
+                col.name_str()
+            ))
+        };
+        if col.schema_ref().is_empty()
+            || col.org_table_ref().is_empty()
+            || col.org_name_ref().is_empty()
+        {
+            return Err(refuse());
+        }
+        let sql = format!(
+            "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE HEX(TABLE_SCHEMA) = '{}' \
+             AND HEX(TABLE_NAME) = '{}' AND HEX(COLUMN_NAME) = '{}'",
+            hex(col.schema_ref()),
+            hex(col.org_table_ref()),
+            hex(col.org_name_ref())
+        );
+        let r = cursor.execute(keyspace, shard, sql).await?;
+        let members = match r.rows.as_slice() {
+            [row] => match row.first() {
+                Some(Value::Bytes(b)) => Members::parse(b),
+                _ => None,
+            },
+            _ => None,
+        };
+        out.push((k, members.ok_or_else(refuse)?));
+    }
+    Ok(out)
 }
 
 /// The template with its LIMIT slot replaced by `rows` (and no slot left).
@@ -164,10 +317,14 @@ fn resolve_limit(
 /// Combines shard results as the plan's merge says (concatenation without one).
 ///
 /// `limit` is the plan's [`Merge::limit`] with its `?` parameters bound ([`resolve_limit`]).
+///
+/// `empty_row`: for a scalar aggregate over no row, the row of [`Merge::empty_scalar`].
 pub fn merge_results(
     plan: &SelectPlan,
     results: Vec<ShardResult>,
     limit: Option<(u64, Option<u64>)>,
+    empty_row: Option<&Vec<Value>>,
+    members: &[(usize, Members)],
 ) -> Result<ShardResult, ExecError> {
     let columns = results
         .first()
@@ -188,21 +345,30 @@ pub fn merge_results(
     };
     let (columns, mut rows, visible) = match &merge.aggregates {
         Some(specs) => {
-            let set = merge_aggregates(inputs, &columns, specs)?;
+            let set = merge_aggregates_with(inputs, &columns, specs, empty_row)?;
             let visible = merge.visible_columns.min(set.columns.len());
-            let rows = if merge.order_by.is_empty() {
-                set.rows
-            } else {
-                sort_rows(set.rows, &merge.order_by, &set.columns)?
-            };
-            (set.columns, rows, visible)
+            let mut columns = set.columns;
+            let mut rows = set.rows;
+            if !merge.order_by.is_empty() {
+                // (ENUM/SET keys sort by appended rank columns, dropped with the hidden ones.)
+                let keys = rank_keys(&mut rows, &mut columns, &merge.order_by, members)?;
+                rows = sort_rows(rows, &keys, &columns)?;
+            }
+            (columns, rows, visible)
         }
         None => {
             let (order_by, visible) = resolve_tail(merge, columns.len())?;
+            let mut inputs = inputs;
+            let mut columns = columns;
             let rows = if order_by.is_empty() {
                 inputs.into_iter().flatten().collect()
             } else {
-                merge_sorted(inputs, &order_by, &columns)?
+                let shard_columns = columns.clone();
+                let keys = rank_keys(&mut [], &mut columns, &order_by, members)?;
+                for input in inputs.iter_mut() {
+                    rank_keys(input, &mut shard_columns.clone(), &order_by, members)?;
+                }
+                merge_sorted(inputs, &keys, &columns)?
             };
             (columns, rows, visible)
         }

@@ -43,6 +43,8 @@ async fn in_list_is_pruned_per_shard() {
             limit: None,
             visible_columns: 0,
             hidden_tail: None,
+            empty_scalar: None,
+            scalar_fields: Default::default(),
         }),
         empty_without_rows: true,
         fields: Default::default(),

@@ -36,8 +36,9 @@ use super::scope::Analysis;
 use super::{not_supported, unsupported, Ctx, PlanError};
 use crate::engine::{AggregateSpec, OrderBy};
 use sqlparser::ast::{
-    DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, Ident, ObjectName, OrderByExpr, Query, Select, SelectItem, SetExpr, Value,
+    BinaryOperator, DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, Ident, ObjectName, OrderByExpr, Query, Select, SelectItem,
+    SetExpr, Value,
 };
 
 /// One aggregate call, decoded.
@@ -64,6 +65,10 @@ struct Builder<'s> {
     distinct_arg: Option<Expr>,
     /// The expressions of hidden specs added for ORDER BY and HAVING, with their spec.
     hidden: Vec<(Expr, usize)>,
+    /// Some non-aggregate item is not a bare column: over no rows it may have a value.
+    needs_empty_row: bool,
+    /// Shard items holding a DISTINCT aggregate's argument (grouped by on the shards).
+    distinct_items: Vec<usize>,
 }
 
 /// Plans the partial aggregation of a multi-shard SELECT.
@@ -87,6 +92,8 @@ pub(crate) fn plan(
         group_specs: vec![None; groups.len()],
         distinct_arg: None,
         hidden: Vec::new(),
+        needs_empty_row: false,
+        distinct_items: Vec::new(),
     };
     let names = client_names(&ctx.text, select);
     let group_items: Vec<Option<usize>> =
@@ -174,7 +181,24 @@ pub(crate) fn plan(
         // Re-printed text: comments of the original statement are lost here.
         params::print(ctx, &shard_q)?
     };
+    // (Also when the shards group by a DISTINCT argument beside other items: the query's
+    // columns then give the metadata MariaDB sends, see `Merge::scalar_fields`.)
+    let finer = !b.distinct_items.is_empty() && b.specs.len() > b.distinct_items.len();
+    let empty_scalar = if finer || (groups.is_empty() && b.needs_empty_row) {
+        // Group keys are wrapped like DISTINCT arguments (their definitions come from the
+        // shards, their values are not used).
+        let mut wrapped = b.distinct_items.clone();
+        wrapped.extend(b.specs.iter().filter_map(|s| match s {
+            AggregateSpec::GroupKey { column } => Some(*column),
+            _ => None,
+        }));
+        Some(empty_scalar_sql(ctx, select, &shard_q, &wrapped)?)
+    } else {
+        None
+    };
     let merge = Merge {
+        empty_scalar,
+        scalar_fields: Default::default(),
         aggregates: Some(b.specs),
         having,
         distinct: select.distinct.is_some(),
@@ -231,6 +255,9 @@ impl Builder<'_> {
                 ));
             }
             let column = self.keep(e, item);
+            if !is_group && !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                self.needs_empty_row = true;
+            }
             return Ok(if is_group {
                 AggregateSpec::GroupKey { column }
             } else {
@@ -250,6 +277,7 @@ impl Builder<'_> {
                 _ => self.distinct_arg = Some(arg.clone()),
             }
             let column = self.rewritten(arg.clone(), item, name);
+            self.distinct_items.push(column);
             return Ok(match call.name.as_str() {
                 "count" => AggregateSpec::CountDistinct { column },
                 "sum" => AggregateSpec::SumDistinct { column },
@@ -384,6 +412,62 @@ impl Builder<'_> {
         self.hidden.push((e.clone(), self.specs.len() - 1));
         Ok(self.specs.len() - 1)
     }
+}
+
+/// The [`Merge::empty_scalar`] query of a scalar aggregate whose shard query is `shard_q`:
+/// the same items (plus a `COUNT(*)`, so it is an aggregate even when the shard query only
+/// selects a DISTINCT argument), no GROUP BY, and `AND FALSE` added to the WHERE, so MariaDB
+/// answers its one row over no row: constants keep their value, columns are NULL. Its `?` are
+/// the shard query's, in the same order.
+///
+/// A DISTINCT argument, grouped by on the shards, becomes `MIN(arg)` (its value is not used):
+/// a bare column beside aggregates without GROUP BY is an error under ONLY_FULL_GROUP_BY.
+fn empty_scalar_sql(
+    ctx: &Ctx<'_>,
+    select: &Select,
+    shard_q: &Query,
+    distinct_items: &[usize],
+) -> Result<String, PlanError> {
+    let mut q = shard_q.clone();
+    if let SetExpr::Select(s) = q.body.as_mut() {
+        // Its column names are the client's, like the shard query's.
+        keep_names(&ctx.text, select, s);
+        for &i in distinct_items {
+            match s.projection.get_mut(i) {
+                Some(SelectItem::UnnamedExpr(e))
+                | Some(SelectItem::ExprWithAlias { expr: e, .. }) => {
+                    *e = call_of("MIN", e);
+                }
+                _ => {}
+            }
+        }
+        s.group_by = GroupByExpr::Expressions(Vec::new(), Vec::new());
+        let never = Expr::Value(Value::Boolean(false).into());
+        s.selection = Some(match s.selection.take() {
+            Some(w) => Expr::BinaryOp {
+                left: Box::new(Expr::Nested(Box::new(w))),
+                op: BinaryOperator::And,
+                right: Box::new(never),
+            },
+            None => never,
+        });
+        s.projection
+            .push(SelectItem::UnnamedExpr(Expr::Function(Function {
+                name: ObjectName::from(vec![Ident::new("COUNT")]),
+                uses_odbc_syntax: false,
+                parameters: FunctionArguments::None,
+                args: FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
+                    duplicate_treatment: None,
+                    args: vec![FunctionArg::Unnamed(FunctionArgExpr::Wildcard)],
+                    clauses: Vec::new(),
+                }),
+                filter: None,
+                null_treatment: None,
+                over: None,
+                within_group: Vec::new(),
+            })));
+    }
+    params::print(ctx, &q)
 }
 
 /// Decodes an aggregate call at the top of `e` (None when `e` is not one).

@@ -44,7 +44,16 @@ pub fn bind(plan: &Plan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
             Plan::Select(SelectPlan {
                 route: route(&sp.route, literals)?,
                 query: query(&sp.query, literals)?,
-                merge: sp.merge.clone(),
+                merge: match &sp.merge {
+                    Some(m) => Some(Merge {
+                        empty_scalar: match &m.empty_scalar {
+                            Some(sql) => Some(splice(sql, literals)?.text),
+                            None => None,
+                        },
+                        ..m.clone()
+                    }),
+                    None => None,
+                },
                 empty_without_rows: sp.empty_without_rows,
                 fields: sp.fields.clone(),
             })

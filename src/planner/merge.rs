@@ -408,6 +408,8 @@ fn plain(
         limit,
         visible_columns: if wildcard { usize::MAX } else { items.len() },
         hidden_tail: (wildcard && !helpers.is_empty()).then_some(helpers.len()),
+        empty_scalar: None,
+        scalar_fields: Default::default(),
     };
     Ok(ShardSelect {
         sql,

@@ -218,6 +218,19 @@ pub struct Merge {
     /// `width - k + column` of the actual rows and drops the last `k` columns (DISTINCT
     /// compares the others). None: `order_by` indexes the rows directly.
     pub hidden_tail: Option<usize>,
+    /// For a scalar aggregate (no GROUP BY) with non-aggregate items that are not bare columns
+    /// (and for any aggregate whose shards group by a DISTINCT argument, see
+    /// [`Merge::scalar_fields`])
+    /// (`2 + 3`, `?`, `COALESCE(c, 'x')`): a shard query (`?` as in [`SelectPlan::query`])
+    /// returning one row laid out like the shard rows, evaluated over no row. The executor runs
+    /// it when no shard returned a row, so those items get MariaDB's value over an empty set.
+    pub empty_scalar: Option<String>,
+    /// The column definitions of [`Merge::empty_scalar`], remembered from a run: when the
+    /// shards group by a DISTINCT aggregate's argument, their columns carry the metadata of a
+    /// query grouped through a temporary table, while MariaDB computes the client's query (a
+    /// DISTINCT aggregate, scalar or grouped) from its items, as this scalar query does.
+    /// (Also built for a grouped query: group keys are then wrapped in MIN().)
+    pub scalar_fields: FieldCache,
 }
 
 /// A SELECT on a sharded keyspace.

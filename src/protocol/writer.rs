@@ -6,7 +6,7 @@
 use mysql_common::constants::{ColumnFlags, ColumnType, StatusFlags};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::Column;
-use mysql_common::proto::{MyDeserialize, MySerialize};
+use mysql_common::proto::MyDeserialize;
 
 /// Collation id of utf8mb4_general_ci, used for columns the proxy makes itself.
 pub const UTF8MB4_GENERAL_CI: u16 = 45;
@@ -95,16 +95,32 @@ pub fn err_packet(buf: &mut Vec<u8>, code: u16, sqlstate: &str, message: &str) {
 }
 
 /// Appends a column definition (Protocol::ColumnDefinition41).
+///
+/// Written here field by field rather than with `Column::serialize`: mysql_common 0.37 writes
+/// the column length before the character set (its decoder reads them in the right order), which
+/// clients then read as charset = length, e.g. a BIGINT as charset 20. The layout is catalog
+/// `def`, schema, table, org_table, name, org_name (length-encoded), 0x0c, character set (u16),
+/// column length (u32), type (u8), flags (u16), decimals (u8), two filler bytes.
 pub fn column_packet(buf: &mut Vec<u8>, col: &Column) {
-    col.serialize(buf);
+    column_packet_in(buf, col, col.schema_ref());
 }
 
-/// Appends a COM_FIELD_LIST column definition: ColumnDefinition41 plus an (empty) default value.
-pub fn field_list_column_packet(buf: &mut Vec<u8>, col: &Column) {
-    col.serialize(buf);
-    // Length-encoded default value: we report "no default" as an empty string, like many servers
-    // do for computed fields. Clients use COM_FIELD_LIST only for completion.
-    put_lenenc_int(buf, 0);
+/// [`column_packet`] with `schema` in place of the column's own schema (the proxy reports the
+/// keyspace where the shard reported its backend database).
+pub fn column_packet_in(buf: &mut Vec<u8>, col: &Column, schema: &[u8]) {
+    put_lenenc_bytes(buf, b"def");
+    put_lenenc_bytes(buf, schema);
+    put_lenenc_bytes(buf, col.table_ref());
+    put_lenenc_bytes(buf, col.org_table_ref());
+    put_lenenc_bytes(buf, col.name_ref());
+    put_lenenc_bytes(buf, col.org_name_ref());
+    buf.push(0x0c);
+    buf.extend_from_slice(&col.character_set().to_le_bytes());
+    buf.extend_from_slice(&col.column_length().to_le_bytes());
+    buf.push(col.column_type() as u8);
+    buf.extend_from_slice(&col.flags().bits().to_le_bytes());
+    buf.push(col.decimals());
+    buf.extend_from_slice(&[0, 0]);
 }
 
 /// Builds a column the proxy answers itself (introspection, local answers).
@@ -117,7 +133,9 @@ pub fn synthetic_column(name: &str, ty: ColumnType) -> Column {
         (
             BINARY_COLLATION,
             20,
-            ColumnFlags::NOT_NULL_FLAG | ColumnFlags::NUM_FLAG,
+            // MariaDB never sends NUM_FLAG (0x8000 is GROUP_FLAG on the wire); computed
+            // integers are NOT NULL BINARY.
+            ColumnFlags::NOT_NULL_FLAG | ColumnFlags::BINARY_FLAG,
         )
     } else {
         (UTF8MB4_GENERAL_CI, 1024, ColumnFlags::empty())
@@ -146,6 +164,64 @@ pub fn parse_column(payload: &[u8]) -> std::io::Result<Column> {
     Column::deserialize((), &mut pb)
 }
 
+/// Reads a length-encoded integer at `*at`, advancing past it.
+fn lenenc_at(p: &[u8], at: &mut usize) -> Option<u64> {
+    let first = *p.get(*at)?;
+    let (n, len) = match first {
+        0..=0xFA => (u64::from(first), 1),
+        0xFC => (
+            u64::from(u16::from_le_bytes(
+                p.get(*at + 1..*at + 3)?.try_into().ok()?,
+            )),
+            3,
+        ),
+        0xFD => {
+            let b = p.get(*at + 1..*at + 4)?;
+            (
+                u64::from(b[0]) | u64::from(b[1]) << 8 | u64::from(b[2]) << 16,
+                4,
+            )
+        }
+        0xFE => (
+            u64::from_le_bytes(p.get(*at + 1..*at + 9)?.try_into().ok()?),
+            9,
+        ),
+        _ => return None,
+    };
+    *at += len;
+    Some(n)
+}
+
+/// The schema field of a raw ColumnDefinition41 payload and the byte range it spans (its
+/// length prefix included), or `None` for a malformed packet.
+pub fn column_schema(payload: &[u8]) -> Option<(&[u8], std::ops::Range<usize>)> {
+    let mut at = 0;
+    let catalog = usize::try_from(lenenc_at(payload, &mut at)?).ok()?;
+    at = at.checked_add(catalog)?;
+    let start = at;
+    let len = usize::try_from(lenenc_at(payload, &mut at)?).ok()?;
+    let schema = payload.get(at..at.checked_add(len)?)?;
+    Some((schema, start..at + len))
+}
+
+/// Appends a relayed (backend-built) column definition unchanged except for its schema, which
+/// `rename` may replace (a backend database name becomes the keyspace name the client uses).
+/// Every other byte is the backend's own.
+pub fn relayed_column_packet<'a>(
+    buf: &mut Vec<u8>,
+    payload: &[u8],
+    rename: impl FnOnce(&[u8]) -> Option<&'a [u8]>,
+) {
+    match column_schema(payload).and_then(|(schema, range)| Some((rename(schema)?, range))) {
+        Some((new_schema, range)) => {
+            buf.extend_from_slice(&payload[..range.start]);
+            put_lenenc_bytes(buf, new_schema);
+            buf.extend_from_slice(&payload[range.end..]);
+        }
+        None => buf.extend_from_slice(payload),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +248,42 @@ mod tests {
             &[0xFF, 0x15, 0x04, b'#', b'2', b'8', b'0', b'0', b'0']
         );
         assert!(b.ends_with(b"Access denied"));
+    }
+
+    /// `SELECT id FROM t` on MariaDB 10.11 (`id BIGINT NOT NULL PRIMARY KEY`, database `db`):
+    /// charset 63 before length 20.
+    const MARIADB_BIGINT: &[u8] = &[
+        3, b'd', b'e', b'f', 2, b'd', b'b', 1, b't', 1, b't', 2, b'i', b'd', 2, b'i', b'd', 0x0c,
+        63, 0, 20, 0, 0, 0, 8, 0x03, 0x42, 0, 0, 0,
+    ];
+
+    #[test]
+    fn column_definition_is_byte_identical_to_mariadb() {
+        let col = parse_column(MARIADB_BIGINT).expect("parse");
+        assert_eq!(col.character_set(), 63);
+        assert_eq!(col.column_length(), 20);
+        let mut b = Vec::new();
+        column_packet(&mut b, &col);
+        assert_eq!(b, MARIADB_BIGINT);
+    }
+
+    #[test]
+    fn relayed_column_renames_only_the_schema() {
+        let mut b = Vec::new();
+        relayed_column_packet(&mut b, MARIADB_BIGINT, |s| {
+            (s == b"db").then_some(&b"customer"[..])
+        });
+        let col = parse_column(&b).expect("parse");
+        assert_eq!(col.schema_str(), "customer");
+        let mut again = Vec::new();
+        column_packet_in(&mut again, &col, b"db");
+        assert_eq!(again, MARIADB_BIGINT);
+        let mut same = Vec::new();
+        relayed_column_packet(&mut same, MARIADB_BIGINT, |_| None);
+        assert_eq!(same, MARIADB_BIGINT);
+        let mut bad = Vec::new();
+        relayed_column_packet(&mut bad, &[0xFC], |_| Some(&b"x"[..]));
+        assert_eq!(bad, vec![0xFC]);
     }
 
     #[test]

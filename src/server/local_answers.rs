@@ -6,12 +6,13 @@
 
 use super::connection::ClientConn;
 use super::statement::Exec;
+use crate::backend::Backends;
 use crate::error::ProxyError;
 use crate::protocol::binary::binary_row;
-use crate::protocol::writer::{self, synthetic_column, OkInfo};
+use crate::protocol::writer::{self, OkInfo};
 use crate::sql::{Needles, StatementKind};
 use mysql_async::Value;
-use mysql_common::constants::{ColumnType, StatusFlags};
+use mysql_common::constants::{ColumnFlags, ColumnType, StatusFlags};
 use mysql_common::packets::Column;
 use std::sync::LazyLock;
 
@@ -25,12 +26,59 @@ pub struct LocalResult {
 }
 
 impl LocalResult {
-    fn single(name: &str, value: Value) -> Self {
+    fn single(column: Column, value: Value) -> Self {
         LocalResult {
-            columns: vec![synthetic_column(name, ColumnType::MYSQL_TYPE_VAR_STRING)],
+            columns: vec![column],
             rows: vec![vec![value]],
         }
     }
+}
+
+/// MariaDB's `decimals` for string results: 39 (NOT_FIXED_DEC).
+const NOT_FIXED_DEC: u8 = 39;
+
+/// A result column with the metadata MariaDB 10.11 sends for the same item (measured on the
+/// server; see tests/column_definitions.rs).
+fn mariadb_column(
+    name: &str,
+    ty: ColumnType,
+    charset: u16,
+    length: u32,
+    flags: ColumnFlags,
+    decimals: u8,
+) -> Column {
+    Column::new(ty)
+        .with_name(name.as_bytes())
+        .with_character_set(charset)
+        .with_column_length(length)
+        .with_flags(flags)
+        .with_decimals(decimals)
+}
+
+/// A utf8mb4 string result as MariaDB types a function or variable holding `value`: length
+/// four bytes per character.
+fn text_column(name: &str, value: &str, flags: ColumnFlags) -> Column {
+    let length = u32::try_from(value.chars().count().saturating_mul(4)).unwrap_or(u32::MAX);
+    mariadb_column(
+        name,
+        ColumnType::MYSQL_TYPE_VAR_STRING,
+        writer::UTF8MB4_GENERAL_CI,
+        length,
+        flags,
+        NOT_FIXED_DEC,
+    )
+}
+
+/// An unsigned integer result (`LAST_INSERT_ID()`, `@@warning_count`): LONGLONG, length 21.
+fn unsigned_column(name: &str, flags: ColumnFlags) -> Column {
+    mariadb_column(
+        name,
+        ColumnType::MYSQL_TYPE_LONGLONG,
+        writer::BINARY_COLLATION,
+        21,
+        flags | ColumnFlags::UNSIGNED_FLAG | ColumnFlags::BINARY_FLAG,
+        0,
+    )
 }
 
 /// Lower-cased, whitespace-collapsed text without a trailing `;`, for matching short statements.
@@ -76,38 +124,63 @@ pub fn answer(
                 }),
                 None => Value::NULL,
             };
-            LocalResult::single(
-                if norm.ends_with("schema()") {
-                    "SCHEMA()"
-                } else {
-                    "DATABASE()"
-                },
-                v,
-            )
+            let name = if norm.ends_with("schema()") {
+                "SCHEMA()"
+            } else {
+                "DATABASE()"
+            };
+            // MariaDB: 64 characters (NAME_LEN) of utf8mb4.
+            let column = mariadb_column(
+                name,
+                ColumnType::MYSQL_TYPE_VAR_STRING,
+                writer::UTF8MB4_GENERAL_CI,
+                256,
+                ColumnFlags::empty(),
+                NOT_FIXED_DEC,
+            );
+            LocalResult::single(column, v)
         }
         "select @@version"
         | "select @@version limit 1"
         | "select @@global.version"
-        | "select version()" => LocalResult::single(
-            select_item_name(text),
-            Value::Bytes(conn.state.config.server.version().as_bytes().to_vec()),
+        | "select version()" => {
+            let version = conn.state.config.server.version();
+            // VERSION() is NOT NULL, the variable is not.
+            let flags = if norm.ends_with("()") {
+                ColumnFlags::NOT_NULL_FLAG
+            } else {
+                ColumnFlags::empty()
+            };
+            LocalResult::single(
+                text_column(select_item_name(text), version, flags),
+                Value::Bytes(version.as_bytes().to_vec()),
+            )
+        }
+        "select @@version_comment limit 1" | "select @@version_comment" => {
+            let comment = "shardgate: MySQL-protocol sharding proxy";
+            LocalResult::single(
+                text_column("@@version_comment", comment, ColumnFlags::empty()),
+                Value::Bytes(comment.as_bytes().to_vec()),
+            )
+        }
+        "select last_insert_id()" => LocalResult::single(
+            unsigned_column("LAST_INSERT_ID()", ColumnFlags::NOT_NULL_FLAG),
+            Value::UInt(conn.session.last_insert_id),
         ),
-        "select @@version_comment limit 1" | "select @@version_comment" => LocalResult::single(
-            "@@version_comment",
-            Value::Bytes(b"shardgate: MySQL-protocol sharding proxy".to_vec()),
-        ),
-        "select last_insert_id()" => LocalResult {
-            columns: vec![synthetic_column(
-                "LAST_INSERT_ID()",
-                ColumnType::MYSQL_TYPE_LONGLONG,
-            )],
-            rows: vec![vec![Value::UInt(conn.session.last_insert_id)]],
-        },
         "show databases" | "show schemas" => LocalResult {
-            columns: vec![synthetic_column(
+            // As MariaDB reads it from information_schema.SCHEMATA.
+            columns: vec![mariadb_column(
                 "Database",
                 ColumnType::MYSQL_TYPE_VAR_STRING,
-            )],
+                writer::UTF8MB4_GENERAL_CI,
+                256,
+                ColumnFlags::NOT_NULL_FLAG | ColumnFlags::NO_DEFAULT_VALUE_FLAG,
+                0,
+            )
+            .with_schema(b"information_schema")
+            .with_table(b"SCHEMATA")
+            .with_org_table(b"SCHEMATA")
+            .with_org_name(b"SCHEMA_NAME")],
             rows: conn
                 .state
                 .backends
@@ -120,9 +193,32 @@ pub fn answer(
             let errors_only = norm == "show errors";
             LocalResult {
                 columns: vec![
-                    synthetic_column("Level", ColumnType::MYSQL_TYPE_VAR_STRING),
-                    synthetic_column("Code", ColumnType::MYSQL_TYPE_LONG),
-                    synthetic_column("Message", ColumnType::MYSQL_TYPE_VAR_STRING),
+                    mariadb_column(
+                        "Level",
+                        ColumnType::MYSQL_TYPE_VAR_STRING,
+                        writer::UTF8MB4_GENERAL_CI,
+                        28,
+                        ColumnFlags::NOT_NULL_FLAG,
+                        NOT_FIXED_DEC,
+                    ),
+                    mariadb_column(
+                        "Code",
+                        ColumnType::MYSQL_TYPE_LONG,
+                        writer::BINARY_COLLATION,
+                        4,
+                        ColumnFlags::NOT_NULL_FLAG
+                            | ColumnFlags::UNSIGNED_FLAG
+                            | ColumnFlags::BINARY_FLAG,
+                        0,
+                    ),
+                    mariadb_column(
+                        "Message",
+                        ColumnType::MYSQL_TYPE_VAR_STRING,
+                        writer::UTF8MB4_GENERAL_CI,
+                        2048,
+                        ColumnFlags::NOT_NULL_FLAG,
+                        NOT_FIXED_DEC,
+                    ),
                 ],
                 rows: conn
                     .session
@@ -146,7 +242,7 @@ pub fn answer(
                 "@@warning_count"
             };
             LocalResult {
-                columns: vec![synthetic_column(name, ColumnType::MYSQL_TYPE_LONGLONG)],
+                columns: vec![unsigned_column(name, ColumnFlags::empty())],
                 rows: vec![vec![Value::UInt(conn.session.warnings.len() as u64)]],
             }
         }
@@ -176,6 +272,17 @@ fn text_of(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
+/// The schema a client sees for a column a shard reported in `schema`: the keyspace name where
+/// that is a shard's backend database (backend database names never reach clients), else the
+/// schema unchanged (empty for expressions).
+pub fn client_schema<'a>(backends: &'a Backends, schema: &'a [u8]) -> &'a [u8] {
+    std::str::from_utf8(schema)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| backends.keyspace_of_database(s))
+        .map_or(schema, str::as_bytes)
+}
+
 impl ClientConn {
     /// Writes a proxy-built result set (text or binary rows, per how the statement came).
     pub fn write_local_result(&mut self, res: &LocalResult, exec: &Exec, more: bool) {
@@ -184,8 +291,11 @@ impl ClientConn {
         let mut header = Vec::new();
         writer::put_lenenc_int(&mut header, res.columns.len() as u64);
         self.ps.write(&header);
+        let backends = self.state.backends.clone();
         for c in &res.columns {
-            self.ps.write_with(|b| writer::column_packet(b, c));
+            let schema = client_schema(&backends, c.schema_ref());
+            self.ps
+                .write_with(|b| writer::column_packet_in(b, c, schema));
         }
         if !deprecate_eof {
             self.ps.write_with(|b| writer::eof_packet(b, 0, status));

@@ -6,6 +6,7 @@
 mod admin;
 pub mod client_stream;
 mod connection;
+mod last_insert_id;
 mod local_answers;
 mod prepared;
 mod relay;

@@ -7,6 +7,7 @@
 //! types are remembered per statement because clients send them only on the first execute.
 
 use super::connection::{ClientConn, CommandError};
+use super::local_answers::client_schema;
 use super::routing::analysis_text;
 use super::statement::{kind_name, Exec};
 use crate::error::ProxyError;
@@ -91,12 +92,15 @@ impl ClientConn {
         });
         let status = self.session.status();
         let deprecate_eof = self.session.deprecate_eof();
+        let backends = self.state.backends.clone();
         for group in [&params, &columns] {
             if group.is_empty() {
                 continue;
             }
             for c in group.iter() {
-                self.ps.write_with(|b| writer::column_packet(b, c));
+                let schema = client_schema(&backends, c.schema_ref());
+                self.ps
+                    .write_with(|b| writer::column_packet_in(b, c, schema));
             }
             if !deprecate_eof {
                 self.ps.write_with(|b| writer::eof_packet(b, 0, status));

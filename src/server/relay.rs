@@ -1,6 +1,7 @@
 //! Relaying a backend result to the client without decoding it: column definitions and rows
 //! (text or binary) are copied packet by packet from the backend's read buffer into the
-//! client's output buffer; only the packets that carry session status (OK, EOF) are rebuilt,
+//! client's output buffer (a column definition's schema, the backend database, is renamed to
+//! the keyspace); only the packets that carry session status (OK, EOF) are rebuilt,
 //! because the client sees the proxy session's status flags and its own EOF style.
 //!
 //! Rows stream through: the output buffer is flushed every 64 KiB, so large results never sit
@@ -9,6 +10,7 @@
 use super::client_stream::ClientStream;
 use crate::backend::wire::packets::{self, is_eof, parse_eof, parse_ok, MORE_RESULTS_EXISTS};
 use crate::backend::wire::{WireConn, WireError};
+use crate::backend::Backends;
 use crate::backend::ShardConn;
 use crate::protocol::packet::{PacketError, PacketStream};
 use crate::protocol::writer::{self, OkInfo};
@@ -52,6 +54,7 @@ pub async fn relay(
     ps: &mut PacketStream<ClientStream>,
     conn: &mut WireConn,
     opts: RelayOptions,
+    backends: &Backends,
 ) -> Result<Summary, RelayError> {
     let mut summary = Summary::default();
     loop {
@@ -86,7 +89,7 @@ pub async fn relay(
                 let count = packets::lenenc(p, &mut at)
                     .ok_or_else(|| RelayError::Backend(packets::malformed("result set header")))?;
                 ps.write(p);
-                let (warnings, more) = relay_rows(ps, conn, count, opts).await?;
+                let (warnings, more) = relay_rows(ps, conn, count, opts, backends).await?;
                 summary.warnings = warnings;
                 summary.affected_rows = 0;
                 if !more {
@@ -104,10 +107,20 @@ async fn relay_rows(
     conn: &mut WireConn,
     count: u64,
     opts: RelayOptions,
+    backends: &Backends,
 ) -> Result<(u16, bool), RelayError> {
     for _ in 0..count {
+        // The backend's bytes, but its database name in the schema field becomes the keyspace.
         let p = conn.next_packet().await.map_err(RelayError::Backend)?;
-        ps.write(p);
+        ps.write_with(|b| {
+            writer::relayed_column_packet(b, p, |schema| {
+                std::str::from_utf8(schema)
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .and_then(|s| backends.keyspace_of_database(s))
+                    .map(str::as_bytes)
+            })
+        });
     }
     let p = conn.next_packet().await.map_err(RelayError::Backend)?;
     if !is_eof(p) {

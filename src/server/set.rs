@@ -181,10 +181,31 @@ impl ClientConn {
         global: bool,
     ) -> Result<(), ProxyError> {
         let shard = self.validation_shard()?;
-        let sql_text = String::from_utf8_lossy(bytes).into_owned();
+        // `LAST_INSERT_ID()` is the session's value, not the backend connection's (also when
+        // the recorded setting is replayed on another connection).
+        let bytes = super::statement::substitute_session_values(
+            std::borrow::Cow::Borrowed(bytes),
+            self.session.last_insert_id,
+        );
+        let sql_text = String::from_utf8_lossy(&bytes).into_owned();
+        // `SET @x = LAST_INSERT_ID(n)` sets the session's value: prime, run, read back.
+        let tracks_id = super::last_insert_id::sets_last_insert_id(&sql_text);
         // Validate (and apply) on one connection first: a bad value fails here, like MySQL.
         let mut sc = self.acquire(&shard, false).await?;
-        let res = sc.run(&sql_text).await;
+        if tracks_id {
+            if let Err(e) = super::last_insert_id::prime(&mut sc, self.session.last_insert_id).await
+            {
+                self.put_back(sc).await;
+                return Err(e.into());
+            }
+        }
+        let mut res = sc.run(&sql_text).await;
+        if tracks_id && res.is_ok() {
+            match super::last_insert_id::read_back(&mut sc).await {
+                Ok(v) => self.session.last_insert_id = v,
+                Err(e) => res = Err(e),
+            }
+        }
         if res.is_ok() && !global {
             sc.dirty = true;
             if items.is_empty() || items.iter().any(changes_text_settings) {

@@ -271,6 +271,8 @@ impl ClientConn {
     ) -> Result<(), CommandError> {
         // The client's text holds every word the substitutions act on (the shard SQL only
         // differs from it in keyspace qualifiers), so one scan of it serves both filters.
+        // (A sharded plan that relays here tracks LAST_INSERT_ID(expr) itself, below.)
+        self.session.last_insert_id_tracking = None;
         let markers = RelayMarkers::of(text);
         let sql = if markers.session_values {
             substitute_session_values(sql, self.session.last_insert_id)
@@ -284,18 +286,33 @@ impl ClientConn {
             status: self.session.status(),
             more_after: more,
         };
+        // LAST_INSERT_ID(expr) sets the session's value: prime the connection, read it back.
+        let tracks_id = markers.session_values && super::last_insert_id::sets_last_insert_id(text);
+        if tracks_id {
+            if let Err(e) = super::last_insert_id::prime(&mut sc, self.session.last_insert_id).await
+            {
+                self.put_back(sc).await;
+                return Err(ProxyError::from(e).into());
+            }
+        }
         let sent = match exec {
             Exec::Text => sc.conn.send_query(&sql).await,
             Exec::Binary(params) => sc.conn.send_execute(&sql, params).await,
         };
         let res = match sent {
-            Ok(()) => relay::relay(&mut self.ps, &mut sc.conn, opts).await,
+            Ok(()) => relay::relay(&mut self.ps, &mut sc.conn, opts, &self.state.backends).await,
             Err(e) => Err(RelayError::Backend(e)),
         };
         let outcome = match res {
             Ok(summary) => {
                 if summary.last_insert_id > 0 {
                     self.session.last_insert_id = summary.last_insert_id;
+                }
+                if tracks_id {
+                    match super::last_insert_id::read_back(&mut sc).await {
+                        Ok(v) => self.session.last_insert_id = v,
+                        Err(e) => tracing::warn!("reading LAST_INSERT_ID() back: {e}"),
+                    }
                 }
                 if summary.warnings > 0 {
                     self.session.warnings = Box::pin(relay::collect_warnings(&mut sc)).await;
@@ -408,18 +425,44 @@ impl ClientConn {
         }
     }
 
-    /// COM_FIELD_LIST: the columns of a table, from a zero-row SELECT on its shard.
+    /// COM_FIELD_LIST: the columns of a table, as the shard a zero-row SELECT of it routes to
+    /// answers it.
     pub async fn com_field_list(&mut self, table: &str) -> Result<(), CommandError> {
         let sql = format!("SELECT * FROM `{}` LIMIT 0", table.replace('`', "``"));
-        let (shard, routed_sql) = self.metadata_shard(sql.as_bytes(), &sql, "COM_FIELD_LIST")?;
+        // (The zero-row SELECT only chooses the shard; the shard answers COM_FIELD_LIST.)
+        let (shard, _) = self.metadata_shard(sql.as_bytes(), &sql, "COM_FIELD_LIST")?;
+        // The shard's own COM_FIELD_LIST answer (definitions with their default values), its
+        // bytes relayed but for the schema, which names the keyspace.
         let mut sc = self.acquire(&shard, false).await?;
-        let res = sc.conn.query_result(&*routed_sql).await;
-        let columns = sc.check(res.map(|r| r.columns));
+        let backends = self.state.backends.clone();
+        let mut defs = Vec::new();
+        let res = async {
+            sc.conn.send_field_list(table.as_bytes()).await?;
+            loop {
+                let p = sc.conn.next_packet().await?;
+                if p.first() == Some(&0xFF) {
+                    return Err(crate::backend::wire::packets::parse_err(p));
+                }
+                if crate::backend::wire::packets::is_eof(p) {
+                    return Ok(());
+                }
+                let mut def = Vec::with_capacity(p.len());
+                writer::relayed_column_packet(&mut def, p, |schema| {
+                    std::str::from_utf8(schema)
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                        .and_then(|s| backends.keyspace_of_database(s))
+                        .map(str::as_bytes)
+                });
+                defs.push(def);
+            }
+        }
+        .await;
+        let res = sc.check(res);
         self.put_back(sc).await;
-        let columns = columns?;
-        for c in &columns {
-            self.ps
-                .write_with(|b| writer::field_list_column_packet(b, c));
+        res?;
+        for def in &defs {
+            self.ps.write(def);
         }
         let status = self.session.status();
         if self.session.deprecate_eof() {
@@ -466,7 +509,7 @@ impl ClientConn {
 ///   to the backend's Unix socket, bypassing the proxy.
 ///
 /// Callers skip it when [`RelayMarkers`] found neither word.
-fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
+pub(super) fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
     let text = analysis_text(&sql).into_owned();
     let tokens = sql::tokenize(&text);
     let mut edits: Vec<(usize, usize, String)> = Vec::new();

@@ -105,6 +105,16 @@ impl WireConn {
         res.map_err(|e| self.fail(WireError::io(e)))
     }
 
+    /// Sends COM_FIELD_LIST for `table` (column definitions with default values, then EOF or
+    /// ERR), read with [`Self::next_packet`].
+    pub async fn send_field_list(&mut self, table: &[u8]) -> Result<(), WireError> {
+        let mut body = Vec::with_capacity(table.len() + 1);
+        body.extend_from_slice(table);
+        body.push(0);
+        let res = self.stream.send_command_parts(&[0x04], &body).await;
+        res.map_err(|e| self.fail(WireError::io(e)))
+    }
+
     /// Queues a COM_QUERY answered by a plain OK (a transaction's `BEGIN`) to go out with the
     /// next command, saving its round trip; see [`stream::BackendStream::queue_command`].
     pub fn queue_query(&mut self, sql: &[u8]) {

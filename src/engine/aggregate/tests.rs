@@ -395,3 +395,30 @@ fn binary_protocol_partials_are_understood() {
     let rs = merge_aggregates(shards, &columns, &specs).unwrap();
     assert_eq!(values(&rs), vec![vec![s("5"), s("3")]]);
 }
+
+#[test]
+fn scalar_over_no_rows_takes_constant_items_from_the_empty_row() {
+    // SELECT COUNT(*), 2 + 3, name … matching nothing: the empty-set row says (0, 5, NULL).
+    let columns = vec![count_col(), int_col(), varchar_col(45)];
+    let specs = [
+        Count { column: 0 },
+        AnyValue { column: 1 },
+        AnyValue { column: 2 },
+    ];
+    let empty = vec![
+        Value::Bytes(b"0".to_vec()),
+        Value::Bytes(b"5".to_vec()),
+        Value::NULL,
+    ];
+    let rs = merge_aggregates_with(vec![vec![], vec![]], &columns, &specs, Some(&empty)).unwrap();
+    assert_eq!(values(&rs), vec![vec![s("0"), s("5"), None]]);
+    // Rows from the shards win over the empty row.
+    let rs = merge_aggregates_with(
+        vec![vec![row(&["2", "5", "ann"])]],
+        &columns,
+        &specs,
+        Some(&empty),
+    )
+    .unwrap();
+    assert_eq!(values(&rs), vec![vec![s("2"), s("5"), s("ann")]]);
+}

@@ -163,6 +163,25 @@ impl ClientConn {
         };
         let vschema_now = state.vschema.load_full();
         let vschema = &*vschema_now;
+        // (Left over only by a statement that failed before its end.)
+        self.session.last_insert_id_tracking = None;
+        if crate::server::last_insert_id::sets_last_insert_id(text) {
+            let one_shard = match &*plan {
+                Plan::Dml(dp) => dp.route.opcode == crate::planner::RouteOpcode::EqualUnique,
+                Plan::Insert(ip) => ip.rows.len() == 1,
+                Plan::AllShards { .. } => false,
+                // A SELECT on several shards is refused by the cursor before it is sent.
+                Plan::Select(_) | Plan::Passthrough { .. } => true,
+            };
+            if !one_shard {
+                return Err(ProxyError::NotSupported(
+                    "LAST_INSERT_ID(expr) in a statement that may change rows on more than one shard"
+                        .into(),
+                )
+                .into());
+            }
+            self.session.last_insert_id_tracking = Some((self.session.last_insert_id, None));
+        }
         let result = match &*plan {
             Plan::Passthrough { keyspace } => {
                 let shard = self.first_shard(keyspace)?;
@@ -260,6 +279,7 @@ impl ClientConn {
                 exec::execute_all_shards(&mut cursor, keyspace, sql).await
             }
         };
+        let tracked = self.session.last_insert_id_tracking.take();
         let result = result.map_err(ProxyError::from)?;
         if !plan.maintains_lookups() {
             // (An ordered statement's commit left its post-list warnings there.)
@@ -267,6 +287,13 @@ impl ClientConn {
         }
         if result.last_insert_id > 0 {
             self.session.last_insert_id = result.last_insert_id;
+        }
+        // A statement that set LAST_INSERT_ID(expr) reports the value in its OK packet, as
+        // MariaDB does.
+        let mut result = result;
+        if let Some((_, Some(set))) = tracked {
+            self.session.last_insert_id = set;
+            result.last_insert_id = set;
         }
         if result.columns.is_empty() {
             self.write_ok_more(

@@ -8,6 +8,7 @@ use crate::backend::{Shard, ShardConn};
 use crate::error::ProxyError;
 use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
 use crate::server::connection::ClientConn;
+use crate::server::last_insert_id;
 use crate::server::routing;
 use mysql_async::Value;
 use std::sync::Arc;
@@ -76,8 +77,31 @@ impl Cursor for SessionCursor<'_> {
         let (shard, sql) = self.shard_query(keyspace, shard, &sql)?;
         let transactional = order != CommitOrder::Autocommit;
         let mut sc = self.conn.acquire_in(&shard, transactional, order).await?;
+        // The statement's own queries (normal list) while it calls LAST_INSERT_ID(expr): the
+        // connection is primed with the session's value and read back afterwards.
+        let tracking = match self.conn.session.last_insert_id_tracking {
+            Some((primed, _)) if order == CommitOrder::Normal => Some(primed),
+            _ => None,
+        };
+        if let Some(primed) = tracking {
+            if let Err(e) = last_insert_id::prime(&mut sc, primed).await {
+                self.conn.put_back(sc).await;
+                return Err(ProxyError::from(e).into());
+            }
+        }
         let res = sc.conn.query_result(&sql).await;
-        let res = sc.check(res);
+        let mut res = sc.check(res);
+        if let (Some(primed), Ok(r)) = (tracking, &res) {
+            // (The shard's OK packet names the value even when it equals the primed one.)
+            let reported = r.last_insert_id > 0;
+            match last_insert_id::read_back(&mut sc).await {
+                Ok(v) if v != primed || reported => {
+                    self.conn.session.last_insert_id_tracking = Some((primed, Some(v)));
+                }
+                Ok(_) => {}
+                Err(e) => res = Err(e),
+            }
+        }
         self.conn.put_back(sc).await;
         Ok(res.map_err(ProxyError::from)?)
     }
@@ -92,6 +116,12 @@ impl Cursor for SessionCursor<'_> {
     ) -> Result<Vec<ShardResult>, ExecError> {
         if let [(shard, sql)] = queries.as_slice() {
             return Ok(vec![self.execute(keyspace, *shard, sql.clone()).await?]);
+        }
+        if self.conn.session.last_insert_id_tracking.is_some() && queries.len() > 1 {
+            // Which shard's value MySQL would keep depends on a row order a scatter lacks.
+            return Err(ExecError::NotSupported(
+                "LAST_INSERT_ID(expr) in a statement on more than one shard".into(),
+            ));
         }
         let mut order: Vec<usize> = (0..queries.len()).collect();
         order.sort_by_key(|&i| queries[i].0);
