@@ -109,6 +109,15 @@ impl Proxy {
             workflows: crate::workflow::Registry::default(),
             workflow_admin: tokio::sync::Mutex::new(()),
         });
+        // Column collations decide which string vindexes route (`schema_facts`): read them
+        // before accepting clients (at most 5 s; a slower read finishes in the background,
+        // and until then string vindexes scatter).
+        {
+            let facts = state.clone();
+            let task =
+                tokio::spawn(async move { crate::schema_facts::refresh(&facts, true).await });
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
         {
             let resume = state.clone();
             tokio::spawn(async move { crate::workflow::resume_all(&resume).await });
