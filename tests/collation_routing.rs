@@ -87,7 +87,11 @@ async fn general_ci_column_scatters_and_answers_like_mariadb() {
         .query_first("SELECT 's' = 'ß' COLLATE utf8mb4_general_ci")
         .await
         .expect("compare");
-    assert_eq!(equal, Some(1), "MariaDB's general_ci calls 's' and 'ß' equal");
+    assert_eq!(
+        equal,
+        Some(1),
+        "MariaDB's general_ci calls 's' and 'ß' equal"
+    );
     c.query_drop("INSERT INTO t (id, name) VALUES (1, 's'), (2, 'ß'), (3, 'x')")
         .await
         .expect("insert");
@@ -120,12 +124,28 @@ async fn general_ci_column_scatters_and_answers_like_mariadb() {
 #[tokio::test]
 async fn exact_collations_keep_routing_to_one_shard() {
     for (vindex, column, routes) in [
-        ("unicode_loose_md5", "VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", true),
+        (
+            "unicode_loose_md5",
+            "VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            true,
+        ),
         ("xxhash", "VARBINARY(32)", true),
-        ("xxhash", "VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin", true),
+        (
+            "xxhash",
+            "VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin",
+            true,
+        ),
         // PAD SPACE: 'a' = 'a ' but xxhash hashes different bytes.
-        ("xxhash", "VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", false),
-        ("xxhash", "VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci", false),
+        (
+            "xxhash",
+            "VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            false,
+        ),
+        (
+            "xxhash",
+            "VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
+            false,
+        ),
     ] {
         let env = TestEnv::start(spec(vindex)).await;
         let mut c = client_in(&env, "customer").await;

@@ -149,11 +149,10 @@ pub async fn resolve_route<C: Cursor>(
     };
     let values = super::resolve::route_values(route, params)?;
     let order = lookup.map_order(dml);
-    let by_value = vschema.column_facts().lookup_placement_exact(
-        vschema,
-        lookup.params,
-        &route.keyspace,
-    );
+    let by_value =
+        vschema
+            .column_facts()
+            .lookup_placement_exact(vschema, lookup.params, &route.keyspace);
     let dests = lookup.map(cursor, &values, order, dml, by_value).await?;
     super::resolve::targets_for(&dests, shards)
 }

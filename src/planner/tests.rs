@@ -99,7 +99,13 @@ pub(crate) fn test_vschema() -> VSchema {
     ];
     let vschema = VSchema::build(keyspaces, BTreeMap::new()).expect("test vschema");
     // item.sku is routed by xxhash: a no-pad binary collation makes it exact.
-    with_column(&vschema, "item", "sku", "varchar", Some("utf8mb4_nopad_bin"))
+    with_column(
+        &vschema,
+        "item",
+        "sku",
+        "varchar",
+        Some("utf8mb4_nopad_bin"),
+    )
 }
 
 /// `vschema` with column facts saying `customer.<table>.<column>` has this type and collation.
@@ -147,7 +153,11 @@ fn inexact_collation_scatters_reads_and_dml() {
         "uca1400_ai_ci",
     ] {
         let inexact = with_column(&exact, "item", "sku", "varchar", Some(coll));
-        assert_eq!(select_route(sql, &inexact), ("Scatter".into(), None), "{coll}");
+        assert_eq!(
+            select_route(sql, &inexact),
+            ("Scatter".into(), None),
+            "{coll}"
+        );
         let in_list = "select * from item where sku in ('a', 'b')";
         assert_eq!(select_route(in_list, &inexact).0, "Scatter", "{coll}");
         let Ok(Plan::Dml(d)) = plan("delete from item where sku = 's'", &inexact, None) else {
@@ -156,11 +166,8 @@ fn inexact_collation_scatters_reads_and_dml() {
         assert_eq!(format!("{:?}", d.route.opcode), "Scatter", "{coll}");
     }
     // Unknown facts: a string column scatters, an integer-typed one (VSchema) still routes.
-    let unknown = VSchema::build(
-        exact.keyspaces().map(|k| k.clone()).collect(),
-        BTreeMap::new(),
-    )
-    .expect("rebuild");
+    let unknown =
+        VSchema::build(exact.keyspaces().cloned().collect(), BTreeMap::new()).expect("rebuild");
     assert_eq!(select_route(sql, &unknown), ("Scatter".into(), None));
     assert_eq!(
         select_route("select * from user where phone = 5", &unknown).1,

@@ -149,7 +149,13 @@ mod tests {
 
     #[test]
     fn integer_vindexes_are_always_exact() {
-        for t in ["hash", "numeric", "reverse_bits", "null", "consistent_lookup"] {
+        for t in [
+            "hash",
+            "numeric",
+            "reverse_bits",
+            "null",
+            "consistent_lookup",
+        ] {
             assert!(exactness(t, None, None).is_exact(), "{t}");
             let c = col("varchar", Some("utf8mb4_general_ci"));
             assert!(exactness(t, Some(&c), None).is_exact(), "{t}");
@@ -181,7 +187,12 @@ mod tests {
         // PAD SPACE: 'a' = 'a ' but their bytes differ.
         assert!(!exactness("xxhash", Some(&pad), None).is_exact());
         assert!(exactness("xxhash", Some(&nopad), None).is_exact());
-        assert!(!exactness("binary_md5", Some(&col("char", Some("utf8mb4_nopad_bin"))), None).is_exact());
+        assert!(!exactness(
+            "binary_md5",
+            Some(&col("char", Some("utf8mb4_nopad_bin"))),
+            None
+        )
+        .is_exact());
     }
 
     #[test]
