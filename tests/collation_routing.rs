@@ -317,3 +317,41 @@ async fn check_connect_warns_about_each_mismatch() {
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("warning:"));
     env.stop().await;
 }
+
+#[tokio::test]
+async fn serve_warns_at_start_about_each_mismatch() {
+    let env = TestEnv::start(lookup_spec()).await;
+    let mut c = env.client().await;
+    create_lookup_tables(&mut c).await;
+    let proxy = env.proxy_process().await;
+    let log = proxy.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("table email_vdx,"))
+        .unwrap_or_else(|| panic!("no start-up warning for email_vdx: {log}"));
+    for part in [
+        "keyspace lookup",
+        "utf8mb4_general_ci",
+        "unicode_loose_md5",
+        "scatter",
+        "uniqueness is NOT enforced across lookup shards",
+    ] {
+        assert!(line.contains(part), "{part:?} missing: {line}");
+    }
+    // The started process routes like the in-process proxy: both rows for 's'.
+    let mut p = Conn::from_url(proxy.url(Some("customer")))
+        .await
+        .expect("connect");
+    p.query_drop("INSERT INTO user (id, name) VALUES (1, 's'), (2, 'ß')")
+        .await
+        .expect("insert");
+    let mut ids: Vec<i64> = p
+        .query("SELECT id FROM user WHERE name = 's'")
+        .await
+        .expect("select");
+    ids.sort();
+    assert_eq!(ids, vec![1, 2]);
+    drop(p);
+    proxy.stop().await;
+    env.stop().await;
+}
