@@ -275,7 +275,12 @@ fn vindex_options(
         .filter(|(_, (cv, v))| {
             if let Some(lookup) = v.lookup() {
                 return cv.columns.first().is_some_and(|c| c == col)
-                    && lookup_routes(ctx, lookup, &values);
+                    && lookup_routes(ctx, lookup, &values)
+                    && ctx
+                        .vschema
+                        .column_facts()
+                        .lookup_owner_exactness(ctx.vschema, table, col, lookup)
+                        .is_exact();
             }
             v.functional().is_some()
                 && cv.columns.len() == 1

@@ -298,3 +298,39 @@ fn errors_map_to_mysql_codes() {
     assert_eq!(code("select * from nope"), Err(1046));
     assert_eq!(code("select * from product"), Err(1105));
 }
+
+#[test]
+fn lookup_with_another_collation_than_its_owner_column_scatters() {
+    let base = test_vschema();
+    let sql = "select * from user where email = 'a@x'";
+    assert_eq!(select_route(sql, &base).1, Some("email_lookup".into()));
+    let owner = with_column(
+        &base,
+        "user",
+        "email",
+        "varchar",
+        Some("utf8mb4_general_ci"),
+    );
+    let same = with_column(
+        &owner,
+        "email_idx",
+        "email",
+        "varchar",
+        Some("utf8mb4_general_ci"),
+    );
+    assert_eq!(select_route(sql, &same).1, Some("email_lookup".into()));
+    let bin = with_column(&owner, "email_idx", "email", "varchar", Some("utf8mb4_bin"));
+    assert_eq!(select_route(sql, &bin), ("Scatter".into(), None));
+    let m = crate::schema_facts::mismatches(&bin);
+    assert_eq!(m.len(), 1, "{m:?}");
+    let text = m[0].to_string();
+    for part in [
+        "table user,",
+        "column email",
+        "email_lookup",
+        "utf8mb4_bin",
+        "scatter",
+    ] {
+        assert!(text.contains(part), "{part:?} missing: {text}");
+    }
+}

@@ -96,6 +96,35 @@ pub fn mismatches(vschema: &VSchema) -> Vec<Mismatch> {
             }
         }
     }
+    for ks in vschema.keyspaces().filter(|k| k.sharded) {
+        for table in ks.tables.values() {
+            for (cv, v) in ks.column_vindexes(table) {
+                let (Some(params), Some(first)) = (v.lookup(), cv.columns.first()) else {
+                    continue;
+                };
+                let column = first.to_lowercase();
+                let Exactness::Inexact(reason) =
+                    facts.lookup_owner_exactness(vschema, table, &column, params)
+                else {
+                    continue;
+                };
+                let collation = facts
+                    .column(&ks.name, &table.name, &column)
+                    .map(|c| format!("{} {}", c.data_type, c.collation.as_deref().unwrap_or("")))
+                    .unwrap_or_else(|| "unknown".into());
+                out.push(Mismatch {
+                    keyspace: ks.name.clone(),
+                    table: table.name.clone(),
+                    column,
+                    collation: collation.trim_end().to_string(),
+                    vindex: cv.vindex.clone(),
+                    vindex_type: v.type_name.clone(),
+                    reason,
+                    lookups: Vec::new(),
+                });
+            }
+        }
+    }
     for ks in vschema.keyspaces() {
         for (name, entry) in &ks.vindexes {
             let Some(params) = entry.lookup() else {
@@ -105,7 +134,10 @@ pub fn mismatches(vschema: &VSchema) -> Vec<Mismatch> {
                 continue;
             };
             if let Some(m) = out.iter_mut().find(|m| {
-                m.keyspace == table.keyspace && m.table == table.name && m.column == column
+                m.keyspace == table.keyspace
+                    && m.table == table.name
+                    && m.column == column
+                    && is_string_vindex(&m.vindex_type)
             }) {
                 m.lookups.push((
                     ks.name.clone(),

@@ -96,6 +96,63 @@ impl ColumnFacts {
     }
 }
 
+impl ColumnFacts {
+    /// Whether a lookup vindex finds every owner row `owner_column = v` matches: its lookup
+    /// table's first from column must compare at least as loosely as the owner column. Inexact
+    /// when both are known and the owner column is a string whose collation the lookup column
+    /// does not share (`utf8mb4_general_ci` owner, `utf8mb4_bin` lookup column: `'A'` finds no
+    /// lookup row of `'a'`). Unknown columns keep routing (the lookup tables are the proxy's own,
+    /// created with the owner's collation).
+    pub fn lookup_owner_exactness(
+        &self,
+        vschema: &VSchema,
+        owner: &TableSchema,
+        owner_column: &str,
+        lookup: &crate::vschema::LookupParams,
+    ) -> Exactness {
+        let Some(owner_ty) = self.column(&owner.keyspace, &owner.name, owner_column) else {
+            return Exactness::Exact;
+        };
+        let Some(owner_collation) = &owner_ty.collation else {
+            return Exactness::Exact;
+        };
+        let Some((keyspace, table)) = lookup_table_name(vschema, lookup, &owner.keyspace) else {
+            return Exactness::Exact;
+        };
+        let Some(from) = lookup.from.first() else {
+            return Exactness::Exact;
+        };
+        let Some(lookup_ty) = self.column(&keyspace, &table, from) else {
+            return Exactness::Exact;
+        };
+        if lookup_ty.collation.as_ref() == Some(owner_collation) {
+            return Exactness::Exact;
+        }
+        Exactness::Inexact(format!(
+            "its lookup table column {keyspace}.{table}.{} is {} {}, not the owner column's collation {owner_collation}, so values the owner calls equal can miss their lookup rows",
+            from.to_lowercase(),
+            lookup_ty.data_type,
+            lookup_ty.collation.as_deref().unwrap_or("binary")
+        ))
+    }
+}
+
+/// The keyspace and name of the lookup table of `lookup` (owner keyspace `owner_keyspace`).
+fn lookup_table_name(
+    vschema: &VSchema,
+    lookup: &crate::vschema::LookupParams,
+    owner_keyspace: &str,
+) -> Option<(String, String)> {
+    let keyspace = match &lookup.table.keyspace {
+        Some(ks) => ks.clone(),
+        None => match vschema.find_table(&lookup.table.table) {
+            Ok((k, _)) => k.name.clone(),
+            Err(_) => owner_keyspace.to_string(),
+        },
+    };
+    Some((keyspace, lookup.table.table.clone()))
+}
+
 /// The lookup table of `lookup` when it is sharded by a functional vindex on its first from
 /// column: the table, that column and the vindex type.
 pub(crate) fn lookup_placement<'v>(
