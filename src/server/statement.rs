@@ -263,10 +263,11 @@ impl ClientConn {
         result
     }
 
-    /// After a DDL statement: reads the column facts again (collations decide which string
+    /// After a DDL statement (or a workflow statement that created or changed tables and the
+    /// VSchema): reads the column facts again (collations decide which string
     /// vindexes route, see [`crate::schema_facts`]). Waits up to 2 s so the next statement
     /// plans with them; a slower read finishes in the background.
-    async fn refresh_column_facts(&self) {
+    pub(super) async fn refresh_column_facts(&self) {
         let state = self.state.clone();
         let task = tokio::spawn(async move { crate::schema_facts::refresh(&state, false).await });
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
