@@ -8,8 +8,9 @@
 //!   keyspace ([`load`]); every table of that database is recorded, so lookup tables created
 //!   later by a workflow are known after the next read. Shards of a keyspace are assumed to hold
 //!   the same schema (the proxy forwards DDL to all of them).
-//! * **When.** At `serve` start, and again after every DDL statement the proxy forwards to a
-//!   sharded keyspace (a background task). The snapshot lives inside the [`VSchema`]
+//! * **When.** At `serve` start (up to 5 s before accepting clients), and again after every
+//!   DDL statement the proxy forwards and every workflow statement that creates tables or
+//!   changes the VSchema (the statement's answer waits up to 2 s for it). The snapshot lives inside the [`VSchema`]
 //!   ([`VSchema::with_column_facts`]): it is immutable, swapped atomically with the VSchema
 //!   under the VSchema-editing lock, and a new snapshot is a new VSchema generation, so cached
 //!   plans made with old facts are not reused. VSchema edits keep the current facts.
