@@ -26,6 +26,10 @@ enum Command {
         /// Path of shardgate.toml.
         #[arg(long)]
         config: PathBuf,
+        /// Also connect to the shards and check each string vindex against its column's
+        /// collation (warnings name the keyspace, table, column, collation and vindex).
+        #[arg(long)]
+        connect: bool,
     },
     /// Start a local MariaDB cluster and serve it (the demo).
     Local(shardgate::local::LocalOptions),
@@ -38,6 +42,31 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// `check --connect`: reads the column collations from the shards and prints a warning for
+/// every string vindex that is not exact for its column (the proxy scatters instead).
+async fn check_collations(
+    cfg: &Config,
+    vschema: &shardgate::vschema::VSchema,
+) -> anyhow::Result<()> {
+    let backends = shardgate::backend::Backends::new(cfg)?;
+    let (facts, errors) = shardgate::schema_facts::load(&backends, vschema).await;
+    backends.shutdown().await;
+    for e in &errors {
+        println!("warning: {e}");
+    }
+    let checked = vschema.with_column_facts(std::sync::Arc::new(facts));
+    let found = shardgate::schema_facts::mismatches(&checked);
+    for m in &found {
+        println!("warning: {m}");
+    }
+    println!(
+        "{} vindex/collation mismatch(es), {} keyspace(s) not read",
+        found.len(),
+        errors.len()
+    );
+    Ok(())
 }
 
 /// Runs the command line; returns the process exit code.
@@ -79,9 +108,12 @@ pub fn main() -> ExitCode {
                 proxy.shutdown().await;
                 Ok(())
             }
-            Command::Check { config } => {
+            Command::Check { config, connect } => {
                 let cfg = Config::load(&config)?;
-                shardgate::vschema::VSchema::load(&cfg)?;
+                let vschema = shardgate::vschema::VSchema::load(&cfg)?;
+                if connect {
+                    check_collations(&cfg, &vschema).await?;
+                }
                 println!("{}: OK", config.display());
                 Ok(())
             }

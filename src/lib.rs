@@ -14,6 +14,7 @@ pub mod local;
 pub mod planner;
 pub mod protocol;
 pub mod runtime;
+pub mod schema_facts;
 pub mod server;
 pub mod session;
 pub mod sql;

@@ -1,7 +1,9 @@
 //! Routing through a lookup vindex (Map): the lookup table is read for the statement's
 //! values (one batched `IN` query per lookup shard, NULL matching nothing) and each value gets
 //! the keyspace ids its lookup rows name, so the statement reaches only their shards. A
-//! `write_only` vindex maps every value to all shards.
+//! `write_only` vindex maps every value to all shards. When the lookup table is sharded by a
+//! vindex that is not exact for its from column's collation ([`crate::schema_facts`]), the
+//! read goes to every lookup shard (equal values may sit on different shards).
 
 use super::lookup::{same_value, KeyColumn, Lookup, Placement};
 use super::lookup_sql::{cell_value, ident, literal};
@@ -12,13 +14,16 @@ use crate::vschema::VSchema;
 
 impl Lookup<'_> {
     /// Map: the destination of each value (in input order), read from the lookup table.
-    /// `lock` adds the vindex's read lock (for reads inside DML).
+    /// `lock` adds the vindex's read lock (for reads inside DML). `by_value` false reads every
+    /// lookup shard even when the table is sharded by the first from column (its vindex is not
+    /// exact for the column's collation).
     pub async fn map<C: Cursor>(
         &self,
         cursor: &mut C,
         values: &[SqlValue],
         order: CommitOrder,
         lock: bool,
+        by_value: bool,
     ) -> Result<Vec<Destination>, ExecError> {
         if self.params.write_only {
             return Ok(values
@@ -34,7 +39,7 @@ impl Lookup<'_> {
                 continue;
             }
             let targets = match &self.placement {
-                Placement::ByColumn(vindex, KeyColumn::From(0)) => {
+                Placement::ByColumn(vindex, KeyColumn::From(0)) if by_value => {
                     self.shards_for_value(&shards, vindex, v)?
                 }
                 Placement::Unsharded => vec![0],
@@ -147,7 +152,11 @@ pub async fn resolve_route<C: Cursor>(
     };
     let values = super::resolve::route_values(route, params)?;
     let order = lookup.map_order(dml);
-    let dests = lookup.map(cursor, &values, order, dml).await?;
+    let by_value =
+        vschema
+            .column_facts()
+            .lookup_placement_exact(vschema, lookup.params, &route.keyspace);
+    let dests = lookup.map(cursor, &values, order, dml, by_value).await?;
     super::resolve::targets_for(&dests, shards)
 }
 

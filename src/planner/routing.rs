@@ -3,7 +3,10 @@
 //! Only top-level `AND` conjuncts of the table's own WHERE count. Each usable predicate on a
 //! column with a single-column functional vindex of the table, or on the first from column
 //! of a lookup vindex (not `write_only`), becomes an option (multi-column functional vindexes
-//! are skipped for now):
+//! are skipped for now). A functional vindex that is not exact for its column's collation
+//! (`'s' = 'ß'` under `utf8mb4_general_ci` while `unicode_loose_md5` keys them apart; see
+//! [`crate::schema_facts`] and [`crate::vindex::collation_compat`]) is skipped like a
+//! `write_only` lookup, so such a predicate scatters:
 //!
 //! | predicate | option |
 //! |---|---|
@@ -272,7 +275,12 @@ fn vindex_options(
         .filter(|(_, (cv, v))| {
             if let Some(lookup) = v.lookup() {
                 return cv.columns.first().is_some_and(|c| c == col)
-                    && lookup_routes(ctx, lookup, &values);
+                    && lookup_routes(ctx, lookup, &values)
+                    && ctx
+                        .vschema
+                        .column_facts()
+                        .lookup_owner_exactness(ctx.vschema, table, col, lookup)
+                        .is_exact();
             }
             v.functional().is_some()
                 && cv.columns.len() == 1
@@ -280,6 +288,11 @@ fn vindex_options(
                 && values
                     .iter()
                     .all(|x| fits(&ctx.text, &v.type_name, x, column_type))
+                && ctx
+                    .vschema
+                    .column_facts()
+                    .exactness(table, col, &v.type_name)
+                    .is_exact()
         })
         .map(|(position, (cv, v))| {
             let opcode = match (values.len(), v.unique) {

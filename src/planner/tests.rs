@@ -97,7 +97,86 @@ pub(crate) fn test_vschema() -> VSchema {
         KeyspaceSchema::from_value("commerce", commerce).expect("commerce vschema"),
         KeyspaceSchema::from_value("other", other).expect("other vschema"),
     ];
-    VSchema::build(keyspaces, BTreeMap::new()).expect("test vschema")
+    let vschema = VSchema::build(keyspaces, BTreeMap::new()).expect("test vschema");
+    // item.sku is routed by xxhash: a no-pad binary collation makes it exact.
+    with_column(
+        &vschema,
+        "item",
+        "sku",
+        "varchar",
+        Some("utf8mb4_nopad_bin"),
+    )
+}
+
+/// `vschema` with column facts saying `customer.<table>.<column>` has this type and collation.
+pub(crate) fn with_column(
+    vschema: &VSchema,
+    table: &str,
+    column: &str,
+    data_type: &str,
+    collation: Option<&str>,
+) -> VSchema {
+    let mut facts = vschema.column_facts().clone();
+    facts.insert(
+        "customer",
+        table,
+        column,
+        crate::vindex::collation_compat::ColumnType {
+            data_type: data_type.into(),
+            collation: collation.map(String::from),
+        },
+    );
+    facts.mark_read("customer");
+    vschema.with_column_facts(std::sync::Arc::new(facts))
+}
+
+/// The route opcode and vindex of a SELECT's plan.
+fn select_route(sql: &str, vschema: &VSchema) -> (String, Option<String>) {
+    let Ok(Plan::Select(s)) = plan(sql, vschema, None) else {
+        panic!("expected a select plan for {sql}");
+    };
+    (format!("{:?}", s.route.opcode), s.route.vindex.clone())
+}
+
+#[test]
+fn inexact_collation_scatters_reads_and_dml() {
+    let exact = test_vschema();
+    let sql = "select * from item where sku = 's'";
+    assert_eq!(
+        select_route(sql, &exact),
+        ("EqualUnique".into(), Some("xxhash".into()))
+    );
+    for coll in [
+        "utf8mb4_general_ci",
+        "utf8mb4_unicode_ci",
+        "utf8mb4_bin",
+        "uca1400_ai_ci",
+    ] {
+        let inexact = with_column(&exact, "item", "sku", "varchar", Some(coll));
+        assert_eq!(
+            select_route(sql, &inexact),
+            ("Scatter".into(), None),
+            "{coll}"
+        );
+        let in_list = "select * from item where sku in ('a', 'b')";
+        assert_eq!(select_route(in_list, &inexact).0, "Scatter", "{coll}");
+        let Ok(Plan::Dml(d)) = plan("delete from item where sku = 's'", &inexact, None) else {
+            panic!("expected a dml plan");
+        };
+        assert_eq!(format!("{:?}", d.route.opcode), "Scatter", "{coll}");
+    }
+    // Unknown facts: a string column scatters, an integer-typed one (VSchema) still routes.
+    let unknown =
+        VSchema::build(exact.keyspaces().cloned().collect(), BTreeMap::new()).expect("rebuild");
+    assert_eq!(select_route(sql, &unknown), ("Scatter".into(), None));
+    assert_eq!(
+        select_route("select * from user where phone = 5", &unknown).1,
+        Some("xxhash".into())
+    );
+    assert_eq!(
+        select_route("select * from user where id = 5", &unknown).1,
+        Some("hash".into())
+    );
 }
 
 fn target_of(s: &str) -> Target {
@@ -218,4 +297,40 @@ fn errors_map_to_mysql_codes() {
     assert_eq!(code("select * from customer.nope"), Err(1146));
     assert_eq!(code("select * from nope"), Err(1046));
     assert_eq!(code("select * from product"), Err(1105));
+}
+
+#[test]
+fn lookup_with_another_collation_than_its_owner_column_scatters() {
+    let base = test_vschema();
+    let sql = "select * from user where email = 'a@x'";
+    assert_eq!(select_route(sql, &base).1, Some("email_lookup".into()));
+    let owner = with_column(
+        &base,
+        "user",
+        "email",
+        "varchar",
+        Some("utf8mb4_general_ci"),
+    );
+    let same = with_column(
+        &owner,
+        "email_idx",
+        "email",
+        "varchar",
+        Some("utf8mb4_general_ci"),
+    );
+    assert_eq!(select_route(sql, &same).1, Some("email_lookup".into()));
+    let bin = with_column(&owner, "email_idx", "email", "varchar", Some("utf8mb4_bin"));
+    assert_eq!(select_route(sql, &bin), ("Scatter".into(), None));
+    let m = crate::schema_facts::mismatches(&bin);
+    assert_eq!(m.len(), 1, "{m:?}");
+    let text = m[0].to_string();
+    for part in [
+        "table user,",
+        "column email",
+        "email_lookup",
+        "utf8mb4_bin",
+        "scatter",
+    ] {
+        assert!(text.contains(part), "{part:?} missing: {text}");
+    }
 }

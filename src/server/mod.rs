@@ -115,6 +115,15 @@ impl Proxy {
             workflow_admin: tokio::sync::Mutex::new(()),
             server_sql_mode: std::sync::OnceLock::new(),
         });
+        // Column collations decide which string vindexes route (`schema_facts`): read them
+        // before accepting clients (at most 5 s; a slower read finishes in the background,
+        // and until then string vindexes scatter).
+        {
+            let facts = state.clone();
+            let task =
+                tokio::spawn(async move { crate::schema_facts::refresh(&facts, true).await });
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
         {
             // Read the servers' sql_mode before serving (briefly: a shard that is down must
             // not stop the proxy from starting), then keep trying in the background.

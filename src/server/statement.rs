@@ -241,7 +241,7 @@ impl ClientConn {
             text,
             kind_name(kind),
         )?;
-        match decision {
+        let result = match decision {
             Decision::Shard(routed) => {
                 self.run_on_shard(&routed.shard, routed.sql, kind, text, exec, more)
                     .await
@@ -256,7 +256,21 @@ impl ClientConn {
                 }
                 Box::pin(self.run_sharded(text, kind, exec, more, &keyspace)).await
             }
+        };
+        if kind == StatementKind::Ddl && result.is_ok() {
+            self.refresh_column_facts().await;
         }
+        result
+    }
+
+    /// After a DDL statement (or a workflow statement that created or changed tables and the
+    /// VSchema): reads the column facts again (collations decide which string
+    /// vindexes route, see [`crate::schema_facts`]). Waits up to 2 s so the next statement
+    /// plans with them; a slower read finishes in the background.
+    pub(super) async fn refresh_column_facts(&self) {
+        let state = self.state.clone();
+        let task = tokio::spawn(async move { crate::schema_facts::refresh(&state, false).await });
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
     }
 
     /// Sends one statement to one shard and relays the result as it streams.

@@ -100,6 +100,8 @@ impl ClientConn {
             }
         }
         .map_err(ProxyError::from)?;
+        // A created lookup table (or a changed VSchema) has columns the facts do not know yet.
+        self.refresh_column_facts().await;
         self.write_ok_more(
             &OkInfo {
                 info: message,

@@ -67,6 +67,9 @@ pub struct VSchema {
     shard_counts: BTreeMap<String, usize>,
     global_tables: resolve::GlobalTables,
     generation: u64,
+    /// Column types and collations read from the shards (see [`crate::schema_facts`]):
+    /// the planner routes by a string vindex only where it agrees with the column's collation.
+    column_facts: Arc<crate::schema_facts::ColumnFacts>,
 }
 
 impl VSchema {
@@ -138,7 +141,23 @@ impl VSchema {
             shard_counts,
             global_tables,
             generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+            column_facts: Arc::default(),
         })
+    }
+
+    /// This VSchema with other column facts, as a new generation (plans made with the old
+    /// facts are not reused). `self` is unchanged.
+    pub fn with_column_facts(&self, facts: Arc<crate::schema_facts::ColumnFacts>) -> VSchema {
+        VSchema {
+            column_facts: facts,
+            generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+            ..self.clone()
+        }
+    }
+
+    /// The column facts this VSchema was given (empty until the proxy has read them).
+    pub fn column_facts(&self) -> &crate::schema_facts::ColumnFacts {
+        &self.column_facts
     }
 
     /// A new VSchema with `keyspace` replacing the existing keyspace of the same name,
@@ -157,7 +176,9 @@ impl VSchema {
             .map(|k| (**k).clone())
             .collect();
         all.push(keyspace);
-        VSchema::build(all, self.shard_counts.clone())
+        let mut next = VSchema::build(all, self.shard_counts.clone())?;
+        next.column_facts = self.column_facts.clone();
+        Ok(next)
     }
 
     /// Identifies this build; plan caches key on it. Unique per process (0 only for

@@ -1,9 +1,9 @@
-//! Reads through lookup vindexes: `phone = ` / `name = ` reach one lookup shard and then
+//! Reads through lookup vindexes: `phone = ` reaches one lookup shard (`name = ` every lookup
+//! shard: its lookup table's vindex is not exact for its collation) and then
 //! only the owners' shards, IN lists are batched per lookup shard, no match means no
 //! `customer` shard, and the cheapest vindex wins (`id = ` over `phone = ` over `name = `).
 
-use crate::common::placement::text_ksid;
-use crate::placement::{phone_shard, shard_of, user_shard};
+use crate::placement::{phone_shard, user_shard};
 use crate::vexplain::{queries, shards, vexplain};
 use crate::{setup, sorted};
 use mysql_async::prelude::*;
@@ -36,9 +36,12 @@ async fn reads_route_through_the_lookup_tables() {
         "lookup read first: {q:?}"
     );
 
-    // name = : the non-unique lookup, one lookup shard, then every shard holding a match.
+    // name = : the non-unique lookup, then every shard holding a match. Its lookup table is
+    // sharded by unicode_loose_md5 on a utf8mb4_general_ci column, which that vindex is not
+    // exact for ('s' = 'ß' there, but they get different keyspace ids; issue 15 item 9), so
+    // the lookup read goes to every lookup shard, one query each.
     let q = vexplain(&mut c, "SELECT id FROM user WHERE name = 'alice'").await;
-    assert_eq!(shards(&q, "lookup"), vec![shard_of(&text_ksid("alice"))]);
+    assert_eq!(shards(&q, "lookup"), sorted(&["-80", "80-"]), "{q:?}");
     assert_eq!(shards(&q, "customer"), vec![user_shard(1)], "{q:?}");
     let bobs: Vec<i64> = c
         .query("SELECT id FROM user WHERE name = 'bob' ORDER BY id")
@@ -46,13 +49,13 @@ async fn reads_route_through_the_lookup_tables() {
         .expect("bobs");
     assert_eq!(bobs, vec![2, 4]);
     let q = vexplain(&mut c, "SELECT id FROM user WHERE name = 'bob'").await;
-    assert_eq!(queries(&q, "lookup"), 1, "{q:?}");
+    assert_eq!(queries(&q, "lookup"), 2, "one per lookup shard: {q:?}");
     assert_eq!(
         shards(&q, "customer"),
         sorted(&[user_shard(2), user_shard(4)]),
         "{q:?}"
     );
-    // unicode_loose_md5 and the _ci collation agree: another case finds the same row.
+    // The _ci collation: another case finds the same row.
     let alice: Vec<i64> = c
         .query("SELECT id FROM user WHERE name = 'ALICE'")
         .await
