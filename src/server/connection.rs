@@ -179,6 +179,17 @@ impl ClientConn {
         self.ps.flush().await
     }
 
+    /// Refuses statement text beyond `[limits]` (size, then shape: see [`crate::sql::bounds`])
+    /// before anything parses it, plans it or forwards it to a shard.
+    fn check_statement(&self, sql: &[u8]) -> Result<(), ProxyError> {
+        let limits = &self.state.config.limits;
+        if sql.len() > limits.max_allowed_packet {
+            return Err(ProxyError::packet_too_large());
+        }
+        let text = String::from_utf8_lossy(sql);
+        crate::sql::bounds::check(&text, &limits.into()).map_err(|e| ProxyError::from_bounds(&e))
+    }
+
     /// Runs one command.
     ///
     /// Rare commands run boxed: an async call's future is built in place in its caller's
@@ -188,7 +199,10 @@ impl ClientConn {
         let outcome = match cmd {
             Command::Quit => return Ok(Flow::Close),
             Command::Ping => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
-            Command::Query(sql) => self.com_query(sql).await,
+            Command::Query(sql) => match self.check_statement(&sql) {
+                Ok(()) => self.com_query(sql).await,
+                Err(e) => Err(e.into()),
+            },
             Command::InitDb(db) => match self.use_database(&db) {
                 Ok(()) => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
                 Err(e) => Err(e.into()),
@@ -227,7 +241,10 @@ impl ClientConn {
                 self.write_ok(&OkInfo::default()).await.map_err(Into::into)
             }
             Command::ChangeUser(cu) => return Box::pin(self.change_user(cu)).await,
-            Command::StmtPrepare(sql) => Box::pin(self.com_stmt_prepare(sql)).await,
+            Command::StmtPrepare(sql) => match self.check_statement(&sql) {
+                Ok(()) => Box::pin(self.com_stmt_prepare(sql)).await,
+                Err(e) => Err(e.into()),
+            },
             Command::StmtExecute(body) => self.com_stmt_execute(body).await,
             Command::StmtSendLongData {
                 stmt_id,

@@ -1,0 +1,114 @@
+//! `[limits]`: every bound is hit and answered with its error, and the proxy (and the shards
+//! behind it) keep serving.
+
+mod common;
+
+use common::errors::expect_error;
+use common::{EnvSpec, TestEnv};
+use mysql_async::prelude::*;
+
+fn chain(term: &str, n: usize) -> String {
+    vec![term; n].join("+")
+}
+
+fn customer_vschema() -> serde_json::Value {
+    serde_json::json!({
+        "sharded": true,
+        "vindexes": {"hash": {"type": "hash"}},
+        "tables": {"c": {"column_vindexes": [{"column": "id", "name": "hash"}]}}
+    })
+}
+
+async fn alive(url: &str) {
+    let mut c = mysql_async::Conn::from_url(url).await.expect("connecting");
+    let one: Option<i64> = c.query_first("select 1").await.expect("select 1");
+    assert_eq!(one, Some(1));
+}
+
+/// An 8,500-term `GROUP BY id+id+…` overflowed the proxy's stack and killed the process; a
+/// 5,000-term ORDER BY forwarded to MariaDB crashed the shard server. Both are refused before
+/// anything recursive runs, and both processes live on.
+#[tokio::test]
+async fn long_expressions_are_refused_before_parsing() {
+    let spec = EnvSpec::default()
+        .with_private_shard("commerce", "0")
+        .with_vschema("customer", customer_vschema());
+    let env = TestEnv::start(spec).await;
+    let mut admin = env.client().await;
+    admin
+        .query_drop("create table customer.c (id bigint primary key, v int)")
+        .await
+        .unwrap();
+    admin
+        .query_drop("create table commerce.p (id bigint primary key, v int)")
+        .await
+        .unwrap();
+    drop(admin);
+    let mut proxy = env.proxy_process().await;
+    let mut c = mysql_async::Conn::from_url(proxy.url(Some("customer")))
+        .await
+        .unwrap();
+
+    let group = format!("select count(*) from c group by {}", chain("id", 8500));
+    expect_error(c.query_drop(&group).await, 1235, "8,500-term GROUP BY");
+    let order = format!("select id from commerce.p order by {}", chain("id", 5000));
+    expect_error(c.query_drop(&order).await, 1235, "5,000-term ORDER BY");
+    let nested = format!("select {}1{}", "(".repeat(5000), ")".repeat(5000));
+    expect_error(
+        c.query_drop(&nested).await,
+        1473,
+        "5,000 nested parentheses",
+    );
+    let ands = format!(
+        "select id from c where {}",
+        vec!["id=1"; 3000].join(" and ")
+    );
+    expect_error(c.query_drop(&ands).await, 1235, "3,000-term AND chain");
+    // Prepared statements go through the same check.
+    expect_error(c.prep(&group).await, 1235, "prepared 8,500-term GROUP BY");
+
+    assert!(proxy.is_running(), "proxy died: {}", proxy.log());
+    alive(&proxy.url(Some("customer"))).await;
+    // The shard was never sent the statement; it still serves.
+    let mut shard = env.shard_conn("commerce", "0").await;
+    let one: Option<i64> = shard.query_first("select 1").await.unwrap();
+    assert_eq!(one, Some(1));
+
+    // Just within the default bounds, both the proxy (scatter GROUP BY) and a shard
+    // (unsharded passthrough ORDER BY) answer.
+    let group = format!("select count(*) from c group by {}", chain("id", 257));
+    c.query_drop(&group).await.expect("256-operator GROUP BY");
+    let order = format!("select id from commerce.p order by {}", chain("id", 257));
+    c.query_drop(&order).await.expect("256-operator ORDER BY");
+    let nested = format!("select {}1{}", "(".repeat(20), ")".repeat(20));
+    c.query_drop(&nested).await.expect("20 nested parentheses");
+    assert!(proxy.is_running(), "proxy died: {}", proxy.log());
+    drop(c);
+    proxy.stop().await;
+    env.stop().await;
+}
+
+/// The bounds come from `[limits]`: a lower configured depth refuses what the default allows.
+#[tokio::test]
+async fn configured_expression_depth_is_enforced() {
+    let mut env = TestEnv::start(EnvSpec::default()).await;
+    env.config.limits.max_expression_depth = 10;
+    env.config.limits.max_nesting_depth = 3;
+    let proxy = env.proxy_process().await;
+    let mut c = mysql_async::Conn::from_url(proxy.url(Some("commerce")))
+        .await
+        .unwrap();
+    c.query_drop(format!("select {}", chain("1", 11)))
+        .await
+        .expect("10 operators");
+    expect_error(
+        c.query_drop(format!("select {}", chain("1", 12))).await,
+        1235,
+        "11 operators",
+    );
+    c.query_drop("select (((1)))").await.expect("3 levels");
+    expect_error(c.query_drop("select ((((1))))").await, 1473, "4 levels");
+    drop(c);
+    proxy.stop().await;
+    env.stop().await;
+}
