@@ -162,3 +162,66 @@ async fn large_in_lists_plan_in_linear_time() {
     proxy.stop().await;
     env.stop().await;
 }
+
+/// Resident memory of a process, in bytes (from `/proc/<pid>/status`).
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reading /proc");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc status");
+    kb * 1024
+}
+
+/// A 5-byte header announcing a 16 MiB handshake response reserved 16 MiB before login: 40
+/// sockets took 636 MB. Now a pre-login packet over 64 KiB closes the connection at its header,
+/// and nothing beyond what arrived is held.
+#[tokio::test]
+async fn unauthenticated_sockets_cannot_reserve_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let proxy = env.proxy_process().await;
+    let pid = proxy.pid().expect("proxy pid");
+    let before = rss_bytes(pid);
+    let mut sockets = Vec::new();
+    for _ in 0..40 {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", proxy.port()))
+            .await
+            .expect("connecting");
+        let mut greeting = [0u8; 4];
+        s.read_exact(&mut greeting).await.expect("greeting header");
+        let len = u32::from_le_bytes([greeting[0], greeting[1], greeting[2], 0]) as usize;
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).await.expect("greeting");
+        s.write_all(&[0xff, 0xff, 0xff, 1, 0x0d])
+            .await
+            .expect("header");
+        sockets.push(s);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let grown = rss_bytes(pid).saturating_sub(before);
+    assert!(
+        grown < 64 * 1024 * 1024,
+        "40 pre-login sockets grew the proxy by {grown} bytes"
+    );
+    for mut s in sockets {
+        let mut buf = [0u8; 256];
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            closed.is_ok(),
+            "an oversized pre-login packet must close the connection"
+        );
+    }
+    alive(&proxy.url(Some("commerce"))).await;
+    proxy.stop().await;
+    env.stop().await;
+}

@@ -9,7 +9,7 @@ use super::ProxyState;
 use crate::error::ProxyError;
 use crate::protocol::auth::{self, HandshakeError};
 use crate::protocol::command::{self, ChangeUser, Command};
-use crate::protocol::packet::{PacketError, PacketStream};
+use crate::protocol::packet::{PacketError, PacketStream, MAX_PRE_AUTH_PACKET};
 use crate::protocol::writer::{self, OkInfo};
 use crate::session::Session;
 use mysql_common::constants::CapabilityFlags;
@@ -44,6 +44,8 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut ps = PacketStream::new(stream);
+    // Before login, no packet may make the proxy hold more than a small buffer.
+    ps.set_max_packet(MAX_PRE_AUTH_PACKET, false);
     let connection_id = state.next_connection_id();
     let scramble = auth::new_scramble();
     let session = match handshake(&mut ps, &state, connection_id, &scramble, &peer).await {
@@ -54,6 +56,7 @@ pub async fn serve(
             return;
         }
     };
+    ps.set_max_packet(state.config.limits.max_allowed_packet, true);
     let mut conn = ClientConn {
         ps,
         session,
@@ -68,9 +71,9 @@ pub async fn serve(
         let payload = match packet {
             Ok(Some(p)) => p,
             Ok(None) => break,
-            Err(PacketError::TooLarge(n)) => {
-                let e = ProxyError::Malformed(format!("packet of {n} bytes is too large"));
-                let _ = conn.write_error(&e).await;
+            Err(PacketError::TooLarge(_)) => {
+                // As MariaDB: ER_NET_PACKET_TOO_LARGE, then the connection closes.
+                let _ = conn.write_error(&ProxyError::packet_too_large()).await;
                 break;
             }
             Err(_) => break,
