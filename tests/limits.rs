@@ -225,3 +225,44 @@ async fn unauthenticated_sockets_cannot_reserve_memory() {
     proxy.stop().await;
     env.stop().await;
 }
+
+/// `max_allowed_packet` bounds a COM_QUERY (1153, then the connection closes, as MariaDB) and
+/// the COM_STMT_SEND_LONG_DATA a statement collects (1 GiB was accepted): the statement's next
+/// execute fails with 1153 and the session goes on. Prepared statements per session are capped
+/// (1461).
+#[tokio::test]
+async fn packet_long_data_and_prepared_statement_limits() {
+    let mut env = TestEnv::start(EnvSpec::default()).await;
+    env.config.limits.max_allowed_packet = 20 * 1024 * 1024;
+    env.config.limits.max_prepared_stmt_count = 3;
+    let proxy = env.proxy_process().await;
+    let url = proxy.url(Some("commerce"));
+
+    let mut c = mysql_async::Conn::from_url(&url).await.unwrap();
+    let big = format!("select '{}'", "x".repeat(21 * 1024 * 1024));
+    expect_error(c.query_drop(&big).await, 1153, "21 MiB COM_QUERY");
+    drop(c);
+    alive(&url).await;
+
+    // Two 12 MiB parameters: mysql_async sends them as long data (24 MiB > 20 MiB).
+    let mut c = mysql_async::Conn::from_url(&url).await.unwrap();
+    let stmt = c.prep("select length(?) + length(?)").await.unwrap();
+    let half = vec![b'y'; 12 * 1024 * 1024];
+    let res: Result<Option<i64>, _> = c.exec_first(&stmt, (half.clone(), half)).await;
+    expect_error(res, 1153, "24 MiB of long data");
+    let n: Option<i64> = c
+        .exec_first(&stmt, ("ab", "cde"))
+        .await
+        .expect("next execute");
+    assert_eq!(n, Some(5));
+
+    // The session holds 1 statement; two more fit, the fourth is refused.
+    let s2 = c.prep("select 2").await.unwrap();
+    let _s3 = c.prep("select 3").await.unwrap();
+    expect_error(c.prep("select 4").await, 1461, "fourth prepared statement");
+    c.close(s2).await.unwrap();
+    c.prep("select 4").await.expect("after a close");
+    drop(c);
+    proxy.stop().await;
+    env.stop().await;
+}

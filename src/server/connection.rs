@@ -26,6 +26,12 @@ pub struct ClientConn {
     pub state: Arc<ProxyState>,
     /// The handshake scramble (COM_CHANGE_USER responses are computed against it).
     pub scramble: [u8; 20],
+    /// Prepared statements whose COM_STMT_SEND_LONG_DATA failed (no reply is allowed there):
+    /// their next COM_STMT_EXECUTE answers with the error, as MariaDB does.
+    pub long_data_errors: std::collections::HashMap<u32, super::prepared::LongDataError>,
+    /// Bytes of COM_STMT_SEND_LONG_DATA held per prepared statement (bounded by
+    /// `limits.max_allowed_packet`).
+    pub long_data_held: std::collections::HashMap<u32, usize>,
 }
 
 /// Whether the command loop continues.
@@ -62,6 +68,8 @@ pub async fn serve(
         session,
         state,
         scramble,
+        long_data_errors: Default::default(),
+        long_data_held: Default::default(),
     };
     loop {
         let packet = tokio::select! {
@@ -259,6 +267,8 @@ impl ClientConn {
             }
             Command::StmtClose(id) => {
                 self.session.prepared.remove(&id);
+                self.long_data_errors.remove(&id);
+                self.long_data_held.remove(&id);
                 return Ok(Flow::Continue);
             }
             Command::StmtReset(id) => Box::pin(self.stmt_reset(id)).await,
@@ -310,6 +320,8 @@ impl ClientConn {
         self.session.autocommit = true;
         self.session.settings.clear();
         self.session.prepared.clear();
+        self.long_data_errors.clear();
+        self.long_data_held.clear();
         self.session.warnings.clear();
         self.session.transaction_mode = crate::session::TransactionMode::Multi;
         self.session.charset = Some(crate::sql::Charset::UTF8MB4);
