@@ -266,3 +266,92 @@ async fn packet_long_data_and_prepared_statement_limits() {
     proxy.stop().await;
     env.stop().await;
 }
+
+/// Connections past `limits.max_connections` are answered 1040 at once (not left hanging), and
+/// a freed slot is usable again.
+#[tokio::test]
+async fn excess_connections_get_1040_at_once() {
+    let mut env = TestEnv::start(EnvSpec::default()).await;
+    env.config.limits.max_connections = 3;
+    let proxy = env.proxy_process().await;
+    let url = proxy.url(Some("commerce"));
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(
+            mysql_async::Conn::from_url(&url)
+                .await
+                .expect("within the limit"),
+        );
+    }
+    let fourth = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        mysql_async::Conn::from_url(&url),
+    )
+    .await
+    .expect("the fourth connection must be answered, not left hanging");
+    expect_error(fourth, 1040, "fourth connection");
+    let first = open.remove(0);
+    first.disconnect().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match mysql_async::Conn::from_url(&url).await {
+            Ok(c) => {
+                open.push(c);
+                break;
+            }
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("a freed slot was not reusable: {e}"),
+        }
+    }
+    drop(open);
+    proxy.stop().await;
+    env.stop().await;
+}
+
+/// When descriptors run out, accept fails every 50 ms: logged once per streak, not each time.
+#[tokio::test]
+async fn accept_errors_are_logged_once() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let proxy = env.proxy_process().await;
+    let pid = proxy.pid().expect("proxy pid") as libc::pid_t;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count() as u64;
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on our own child with valid rlimit pointers.
+    let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) };
+    assert_eq!(rc, 0, "reading the proxy's descriptor limit");
+    let low = libc::rlimit {
+        rlim_cur: fds + 2,
+        rlim_max: old.rlim_max,
+    };
+    let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &low, std::ptr::null_mut()) };
+    assert_eq!(rc, 0, "lowering the proxy's descriptor limit");
+    let mut sockets = Vec::new();
+    for _ in 0..6 {
+        sockets.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", proxy.port()))
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // SAFETY: as above, restoring the old limit.
+    unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &old, std::ptr::null_mut()) };
+    drop(sockets);
+    alive(&proxy.url(Some("commerce"))).await;
+    let log = proxy.log();
+    let failures = log.matches("accept failed").count();
+    assert_eq!(
+        failures, 1,
+        "accept failures logged {failures} times:\n{log}"
+    );
+    proxy.stop().await;
+    env.stop().await;
+}

@@ -28,6 +28,9 @@ pub struct LimitsConfig {
     pub max_in_list: usize,
     /// Most prepared statements one session may hold (error 1461 beyond it).
     pub max_prepared_stmt_count: usize,
+    /// Most client connections at once; one more is answered 1040 "Too many connections"
+    /// at once and closed.
+    pub max_connections: usize,
 }
 
 impl Default for LimitsConfig {
@@ -39,6 +42,7 @@ impl Default for LimitsConfig {
             max_tokens: 2_000_000,
             max_in_list: 200_000,
             max_prepared_stmt_count: 16_382,
+            max_connections: 4096,
         }
     }
 }

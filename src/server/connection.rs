@@ -13,7 +13,9 @@ use crate::protocol::packet::{PacketError, PacketStream, MAX_PRE_AUTH_PACKET};
 use crate::protocol::writer::{self, OkInfo};
 use crate::session::Session;
 use mysql_common::constants::CapabilityFlags;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 /// A client connection after authentication: its socket, session and the shared state.
@@ -40,6 +42,32 @@ pub enum Flow {
     Continue,
     /// Close the connection.
     Close,
+}
+
+/// Serves one accepted client, or answers 1040 "Too many connections" at once (before the
+/// greeting, as MariaDB) when `limits.max_connections` clients are already open.
+pub async fn admit(
+    mut stream: ClientStream,
+    peer: String,
+    state: Arc<ProxyState>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let open = state.open_connections.fetch_add(1, Ordering::Relaxed);
+    if open >= state.config.limits.max_connections as u64 {
+        let mut packet = Vec::new();
+        let mut payload = Vec::new();
+        writer::err_packet(&mut payload, 1040, "08004", "Too many connections");
+        crate::protocol::packet::frame(&mut packet, &mut 0, &payload);
+        let send = async {
+            stream.write_all(&packet).await?;
+            stream.shutdown().await
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), send).await;
+        tracing::debug!(%peer, "refused: too many connections");
+    } else {
+        serve(stream, peer, state.clone(), shutdown).await;
+    }
+    state.open_connections.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Serves one client until it quits, fails, or the proxy shuts down.
