@@ -202,15 +202,15 @@ mod tests {
 
     #[test]
     fn operator_chains_are_bounded() {
-        let ok = format!("select {}", vec!["id"; 11].join("+"));
+        let ok = format!("select {}", ["id"; 11].join("+"));
         assert_eq!(check(&ok, &bounds()), Ok(()));
-        let long = format!("select {}", vec!["id"; 12].join("+"));
+        let long = format!("select {}", ["id"; 12].join("+"));
         assert_eq!(
             check(&long, &bounds()),
             Err(BoundsError::ExpressionDepth { max: 10 })
         );
         // Commas and clauses start new expressions.
-        let items = format!("select {0}, {0} from t where {0}", vec!["a"; 8].join("-"));
+        let items = format!("select {0}, {0} from t where {0}", ["a"; 8].join("-"));
         assert_eq!(check(&items, &bounds()), Ok(()));
     }
 
@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn exec_comments_are_counted() {
-        let s = format!("select /*! {} */", vec!["a"; 12].join("*"));
+        let s = format!("select /*! {} */", ["a"; 12].join("*"));
         assert_eq!(
             check(&s, &bounds()),
             Err(BoundsError::ExpressionDepth { max: 10 })
