@@ -36,7 +36,7 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
-            max_allowed_packet: 16 * 1024 * 1024,
+            max_allowed_packet: 64 * 1024 * 1024,
             max_nesting_depth: 40,
             max_expression_depth: 256,
             max_tokens: 2_000_000,
