@@ -94,12 +94,41 @@ pub enum ProxyError {
     /// A backend problem or a server error to pass through.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// A configured resource limit was exceeded (`[limits]`): its own MySQL code and message.
+    #[error("{message}")]
+    Limit {
+        /// MySQL error number (1153, 1235, 1461, 1473 …).
+        code: u16,
+        /// SQLSTATE.
+        state: &'static str,
+        /// The message, naming the limit.
+        message: String,
+    },
     /// Anything else.
     #[error("{0}")]
     Internal(String),
 }
 
 impl ProxyError {
+    /// ER_NET_PACKET_TOO_LARGE (1153), as MariaDB words it.
+    pub fn packet_too_large() -> Self {
+        ProxyError::Limit {
+            code: codes::PACKET_TOO_LARGE,
+            state: "08S01",
+            message: "Got a packet bigger than 'max_allowed_packet' bytes".into(),
+        }
+    }
+
+    /// A statement beyond a `[limits]` shape bound.
+    pub fn from_bounds(e: &crate::sql::BoundsError) -> Self {
+        let (code, state) = e.mysql_code();
+        ProxyError::Limit {
+            code,
+            state,
+            message: e.to_string(),
+        }
+    }
+
     /// Maps the error to `(errno, SQLSTATE, message)` for an ERR packet.
     pub fn to_wire(&self) -> (u16, String, String) {
         use codes::*;
@@ -122,6 +151,7 @@ impl ProxyError {
             }) => return (*code, state.clone(), message.clone()),
             ProxyError::Backend(_) => (UNKNOWN, "HY000"),
             ProxyError::Internal(_) => (UNKNOWN, "HY000"),
+            ProxyError::Limit { code, state, .. } => (*code, *state),
         };
         (code, state.to_string(), self.to_string())
     }

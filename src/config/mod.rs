@@ -3,11 +3,13 @@
 //! Every error names the file, the key and the reason, so `shardgate check` can tell an operator
 //! exactly what to fix. Unknown keys are rejected (`deny_unknown_fields`).
 
+pub mod limits;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub use limits::LimitsConfig;
 pub use validate::validate;
 
 /// Why a configuration could not be loaded.
@@ -60,6 +62,9 @@ pub struct Config {
     /// The keyspaces and their shards.
     #[serde(default)]
     pub keyspaces: Vec<KeyspaceConfig>,
+    /// Resource bounds (`[limits]`).
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Path the config was loaded from (for messages); not part of the file.
     #[serde(skip)]
     pub source: Option<PathBuf>,

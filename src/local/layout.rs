@@ -150,6 +150,7 @@ pub fn generate_config(
         },
         backend: BackendConfig::default(),
         keyspaces,
+        limits: Default::default(),
         source: None,
     }
 }

@@ -215,11 +215,17 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// sqlparser's recursion budget (its nested `parse_*` calls, about one or two per parenthesis
+/// level). Statements reach the parser only after [`crate::sql::bounds::check`] bounded their
+/// nesting and operator chains, whose limits (`[limits]`) sit below this.
+pub const PARSER_RECURSION_LIMIT: usize = 50;
+
 /// Parses exactly one statement, keeping string literals as written (`unescape(false)`), so
 /// printing the AST gives back equivalent MySQL text.
 pub(crate) fn parse(sql: &str) -> Result<Statement, PlanError> {
     let options = ParserOptions::new().with_unescape(false);
     let mut statements = Parser::new(&MySqlDialect {})
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
         .with_options(options)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())

@@ -22,6 +22,9 @@ use crate::vindex::{SqlType, SqlValue};
 use sqlparser::ast::{Expr, UnaryOperator, Value};
 use sqlparser::tokenizer::{Location, Span};
 
+/// Characters between two entries of `Text::char_marks`.
+const CHAR_MARK: usize = 64;
+
 /// The statement text with its tokens (comments excluded) and line starts.
 pub(crate) struct Text<'a> {
     /// The statement.
@@ -30,6 +33,18 @@ pub(crate) struct Text<'a> {
     pub tokens: Vec<Token>,
     /// Byte offset of each line's first byte.
     line_starts: Vec<usize>,
+    /// Character index of each line's first character (empty for ASCII text, where it is
+    /// the byte offset).
+    line_chars: Vec<usize>,
+    /// Byte offset of every [`CHAR_MARK`]th character (empty for ASCII text), so a character
+    /// column becomes a byte offset in at most `CHAR_MARK` steps, not one step per character
+    /// before it (planning stays linear in the statement's length).
+    char_marks: Vec<usize>,
+    /// Characters in the text.
+    char_count: usize,
+    /// Characters stepped over by [`Text::offset`] (the complexity tests read it).
+    #[cfg(test)]
+    pub steps: std::cell::Cell<usize>,
     /// Start offsets of the `?` tokens, in order.
     params: Vec<usize>,
     /// For a template of a text statement (see [`super::plan_template`]): the value of the
@@ -61,10 +76,30 @@ impl<'a> Text<'a> {
                 .filter(|(_, b)| *b == b'\n')
                 .map(|(i, _)| i + 1),
         );
+        let (mut line_chars, mut char_marks, mut char_count) = (Vec::new(), Vec::new(), 0);
+        if sql.is_ascii() {
+            char_count = sql.len();
+        } else {
+            line_chars.push(0);
+            for (i, (byte, c)) in sql.char_indices().enumerate() {
+                if i % CHAR_MARK == 0 {
+                    char_marks.push(byte);
+                }
+                if c == '\n' {
+                    line_chars.push(i + 1);
+                }
+                char_count = i + 1;
+            }
+        }
         Text {
             sql,
             tokens,
             line_starts,
+            line_chars,
+            char_marks,
+            char_count,
+            #[cfg(test)]
+            steps: std::cell::Cell::new(0),
             params,
             bound,
         }
@@ -75,15 +110,27 @@ impl<'a> Text<'a> {
         let line = usize::try_from(loc.line).ok()?.checked_sub(1)?;
         let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
         let start = *self.line_starts.get(line)?;
-        let rest = self.sql.get(start..)?;
         if column == 0 {
             return Some(start);
         }
-        match rest.char_indices().nth(column) {
-            Some((i, _)) => Some(start + i),
-            None if rest.chars().count() == column => Some(self.sql.len()),
-            None => None,
+        // The column counts characters from the line's start (and may run past its end).
+        if self.char_marks.is_empty() {
+            let offset = start.checked_add(column)?;
+            return (offset <= self.sql.len()).then_some(offset);
         }
+        let index = self.line_chars.get(line)?.checked_add(column)?;
+        if index >= self.char_count {
+            return (index == self.char_count).then_some(self.sql.len());
+        }
+        let mark = *self.char_marks.get(index / CHAR_MARK)?;
+        let skip = index % CHAR_MARK;
+        #[cfg(test)]
+        self.steps.set(self.steps.get() + skip);
+        self.sql
+            .get(mark..)?
+            .char_indices()
+            .nth(skip)
+            .map(|(i, _)| mark + i)
     }
 
     /// Whether this is a template of a text statement: its `?` are literals of the client's
@@ -181,8 +228,8 @@ impl<'a> Text<'a> {
             (Value::Placeholder(_), TokenKind::Param) => {
                 return self
                     .params
-                    .iter()
-                    .position(|&p| p == tok.start)
+                    .binary_search(&tok.start)
+                    .ok()
                     .map(RouteValue::Param)
             }
             (Value::Number(..), TokenKind::Number) => number(text, false),
@@ -283,5 +330,68 @@ mod tests {
         assert_eq!(t.offset(Location::new(2, 5)), Some(16));
         assert_eq!(t.offset(Location::new(2, 6)), Some(17));
         assert_eq!(t.offset(Location::new(0, 0)), None);
+    }
+}
+
+#[cfg(test)]
+mod linear_tests {
+    use super::*;
+
+    /// The character-stepping offset the planner used before (one step per character before
+    /// the column): the reference the marked lookup must agree with.
+    fn naive_offset(sql: &str, loc: Location) -> Option<usize> {
+        let line = usize::try_from(loc.line).ok()?.checked_sub(1)?;
+        let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
+        let mut starts = vec![0];
+        starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+        let start = *starts.get(line)?;
+        let rest = sql.get(start..)?;
+        match rest.char_indices().nth(column) {
+            Some((i, _)) => Some(start + i),
+            None if rest.chars().count() == column => Some(sql.len()),
+            None => None,
+        }
+    }
+
+    #[test]
+    fn marked_offsets_match_character_stepping() {
+        let long: String = "é1, ".repeat(100);
+        for sql in [
+            "select 1\nfrom t\n",
+            "select 'é'\n  , x",
+            "a\n\nb",
+            long.as_str(),
+            "日本\n語 é\nxyz",
+        ] {
+            let text = Text::new(sql);
+            for line in 0..6u64 {
+                for column in 0..(sql.chars().count() as u64 + 3) {
+                    let loc = Location::new(line, column);
+                    assert_eq!(text.offset(loc), naive_offset(sql, loc), "{sql:?} {loc:?}");
+                }
+            }
+        }
+    }
+
+    /// A 100k-value IN list on one line: turning every literal's span into a byte offset
+    /// used to step over every character before it (quadratic: ~5·10^10 steps here); now
+    /// each lookup steps at most `CHAR_MARK` characters.
+    #[test]
+    fn offsets_of_a_long_line_are_constant_work() {
+        let values: Vec<String> = (0..100_000).map(|i| format!("'é{i}'")).collect();
+        let sql = format!("select * from t where id in ({})", values.join(","));
+        let text = Text::new(&sql);
+        let mut column = 31;
+        for v in &values {
+            let loc = Location::new(1, column);
+            assert!(text.offset(loc).is_some());
+            column += v.chars().count() as u64 + 1;
+        }
+        assert!(
+            text.steps.get() <= values.len() * CHAR_MARK,
+            "{} characters stepped for {} lookups",
+            text.steps.get(),
+            values.len()
+        );
     }
 }

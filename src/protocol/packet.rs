@@ -9,8 +9,17 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// Largest payload of a single wire packet; longer payloads continue in the next packet.
 pub const MAX_PAYLOAD: usize = 0xFF_FFFF;
 
-/// Largest logical packet we accept from a client (protects the proxy's memory).
+/// Largest logical packet accepted from a client unless [`PacketStream::set_max_packet`] says
+/// otherwise (the server sets `limits.max_allowed_packet` after login).
 pub const MAX_CLIENT_PACKET: usize = 256 * 1024 * 1024;
+
+/// Largest packet accepted before login (handshake response, auth switch response): real
+/// ones are a few hundred bytes.
+pub const MAX_PRE_AUTH_PACKET: usize = 64 * 1024;
+
+/// A payload grows by at most this much per read, so the memory a packet holds is bounded
+/// by what has arrived, not by what its header announces.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Why reading or writing a packet failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +27,8 @@ pub enum PacketError {
     /// The socket failed or closed mid-packet.
     #[error("connection i/o: {0}")]
     Io(#[from] std::io::Error),
-    /// The client sent a packet larger than [`MAX_CLIENT_PACKET`].
-    #[error("packet of {0} bytes exceeds the proxy limit of {MAX_CLIENT_PACKET} bytes")]
+    /// The client sent a packet larger than the stream's limit ([`PacketStream::set_max_packet`]).
+    #[error("packet of {0} bytes exceeds the proxy limit")]
     TooLarge(usize),
 }
 
@@ -51,6 +60,8 @@ pub struct PacketStream<S> {
     /// Sequence id expected on the next packet read and used on the next packet written.
     pub seq: u8,
     discard: bool,
+    max_packet: usize,
+    drain_oversized: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
@@ -64,7 +75,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
             rend: 0,
             seq: 0,
             discard: false,
+            max_packet: MAX_CLIENT_PACKET,
+            drain_oversized: false,
         }
+    }
+
+    /// Sets the largest logical packet [`PacketStream::read`] accepts. A larger one fails with
+    /// [`PacketError::TooLarge`]: at once when `drain` is false (before login: the connection
+    /// is dropped), or after its bytes were read and discarded (through a small buffer) when
+    /// `drain` is true, so the stream stays in step and the client can read the error.
+    pub fn set_max_packet(&mut self, max: usize, drain: bool) {
+        self.max_packet = max;
+        self.drain_oversized = drain;
     }
 
     /// Reads one logical packet; `Ok(None)` when the peer closed cleanly between packets.
@@ -74,6 +96,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
     pub async fn read(&mut self) -> Result<Option<Vec<u8>>, PacketError> {
         let mut payload = Vec::new();
         let mut first = true;
+        let mut total = 0usize;
+        let mut oversized = false;
         loop {
             if !self.fill(4, first).await? {
                 return Ok(None);
@@ -83,19 +107,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
             let len = u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
             self.seq = h[3].wrapping_add(1);
             self.rstart += 4;
-            if payload.len() + len > MAX_CLIENT_PACKET {
-                return Err(PacketError::TooLarge(payload.len() + len));
+            total = total.saturating_add(len);
+            if total > self.max_packet && !oversized {
+                if !self.drain_oversized {
+                    return Err(PacketError::TooLarge(total));
+                }
+                oversized = true;
+                payload = Vec::new();
             }
             let buffered = (self.rend - self.rstart).min(len);
-            payload.extend_from_slice(&self.rbuf[self.rstart..self.rstart + buffered]);
+            if !oversized {
+                payload.extend_from_slice(&self.rbuf[self.rstart..self.rstart + buffered]);
+            }
             self.rstart += buffered;
-            if buffered < len {
-                // Large payloads are read straight into place, past the buffer.
-                let start = payload.len();
-                payload.resize(start + (len - buffered), 0);
-                self.stream.read_exact(&mut payload[start..]).await?;
+            let mut remaining = len - buffered;
+            while remaining > 0 {
+                let chunk = remaining.min(READ_CHUNK);
+                if oversized {
+                    // The buffer is empty here (the payload outran it): discard through it.
+                    self.rstart = 0;
+                    self.rend = 0;
+                    if self.rbuf.is_empty() {
+                        self.rbuf = vec![0; 4096];
+                    }
+                    let n = chunk.min(self.rbuf.len());
+                    self.stream.read_exact(&mut self.rbuf[..n]).await?;
+                    remaining -= n;
+                } else {
+                    // Grown only as bytes arrive, never to the announced length up front.
+                    let start = payload.len();
+                    payload.resize(start + chunk, 0);
+                    self.stream.read_exact(&mut payload[start..]).await?;
+                    remaining -= chunk;
+                }
             }
             if len < MAX_PAYLOAD {
+                if oversized {
+                    return Err(PacketError::TooLarge(total));
+                }
                 return Ok(Some(payload));
             }
         }
@@ -237,5 +286,55 @@ mod tests {
         a.write_all(&[10, 0, 0, 0, 1, 2]).await.expect("write");
         drop(a);
         assert!(r.read().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn oversized_packet_before_login_fails_at_its_header() {
+        let (mut a, b) = tokio::io::duplex(1024);
+        let mut r = PacketStream::new(b);
+        r.set_max_packet(MAX_PRE_AUTH_PACKET, false);
+        // A header announcing 16 MiB and one byte: refused without waiting for (or
+        // reserving) the rest.
+        a.write_all(&[0xff, 0xff, 0xff, 1, 0]).await.expect("write");
+        assert!(matches!(
+            r.read().await,
+            Err(PacketError::TooLarge(MAX_PAYLOAD))
+        ));
+    }
+
+    #[tokio::test]
+    async fn payload_grows_with_what_has_arrived() {
+        let (mut a, b) = tokio::io::duplex(1024 * 1024);
+        let mut r = PacketStream::new(b);
+        a.write_all(&[0xff, 0xff, 0xff, 0]).await.expect("write");
+        a.write_all(&[1u8; 1000]).await.expect("write");
+        // The read waits for the rest; what it holds meanwhile is not observable, but it
+        // must still assemble the packet once everything arrived.
+        let writer = tokio::spawn(async move {
+            a.write_all(&vec![1u8; MAX_PAYLOAD - 1000])
+                .await
+                .expect("write");
+            a.write_all(&[3, 0, 0, 1, 7, 8, 9]).await.expect("write");
+            a
+        });
+        let got = r.read().await.expect("read").expect("some");
+        assert_eq!(got.len(), MAX_PAYLOAD + 3);
+        drop(writer.await.expect("join"));
+    }
+
+    #[tokio::test]
+    async fn oversized_packet_after_login_is_drained() {
+        let (mut a, b) = tokio::io::duplex(64 * 1024);
+        let mut r = PacketStream::new(b);
+        r.set_max_packet(100, true);
+        let writer = tokio::spawn(async move {
+            a.write_all(&[200, 0, 0, 0]).await.expect("write");
+            a.write_all(&[5u8; 200]).await.expect("write");
+            a.write_all(&[2, 0, 0, 0, b'o', b'k']).await.expect("write");
+            a
+        });
+        assert!(matches!(r.read().await, Err(PacketError::TooLarge(200))));
+        assert_eq!(r.read().await.expect("read").expect("some"), b"ok");
+        drop(writer.await.expect("join"));
     }
 }

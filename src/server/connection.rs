@@ -9,11 +9,13 @@ use super::ProxyState;
 use crate::error::ProxyError;
 use crate::protocol::auth::{self, HandshakeError};
 use crate::protocol::command::{self, ChangeUser, Command};
-use crate::protocol::packet::{PacketError, PacketStream};
+use crate::protocol::packet::{PacketError, PacketStream, MAX_PRE_AUTH_PACKET};
 use crate::protocol::writer::{self, OkInfo};
 use crate::session::Session;
 use mysql_common::constants::CapabilityFlags;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 /// A client connection after authentication: its socket, session and the shared state.
@@ -26,6 +28,12 @@ pub struct ClientConn {
     pub state: Arc<ProxyState>,
     /// The handshake scramble (COM_CHANGE_USER responses are computed against it).
     pub scramble: [u8; 20],
+    /// Prepared statements whose COM_STMT_SEND_LONG_DATA failed (no reply is allowed there):
+    /// their next COM_STMT_EXECUTE answers with the error, as MariaDB does.
+    pub long_data_errors: std::collections::HashMap<u32, super::prepared::LongDataError>,
+    /// Bytes of COM_STMT_SEND_LONG_DATA held per prepared statement (bounded by
+    /// `limits.max_allowed_packet`).
+    pub long_data_held: std::collections::HashMap<u32, usize>,
 }
 
 /// Whether the command loop continues.
@@ -36,6 +44,32 @@ pub enum Flow {
     Close,
 }
 
+/// Serves one accepted client, or answers 1040 "Too many connections" at once (before the
+/// greeting, as MariaDB) when `limits.max_connections` clients are already open.
+pub async fn admit(
+    mut stream: ClientStream,
+    peer: String,
+    state: Arc<ProxyState>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let open = state.open_connections.fetch_add(1, Ordering::Relaxed);
+    if open >= state.config.limits.max_connections as u64 {
+        let mut packet = Vec::new();
+        let mut payload = Vec::new();
+        writer::err_packet(&mut payload, 1040, "08004", "Too many connections");
+        crate::protocol::packet::frame(&mut packet, &mut 0, &payload);
+        let send = async {
+            stream.write_all(&packet).await?;
+            stream.shutdown().await
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), send).await;
+        tracing::debug!(%peer, "refused: too many connections");
+    } else {
+        serve(stream, peer, state.clone(), shutdown).await;
+    }
+    state.open_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
 /// Serves one client until it quits, fails, or the proxy shuts down.
 pub async fn serve(
     stream: ClientStream,
@@ -44,6 +78,8 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut ps = PacketStream::new(stream);
+    // Before login, no packet may make the proxy hold more than a small buffer.
+    ps.set_max_packet(MAX_PRE_AUTH_PACKET, false);
     let connection_id = state.next_connection_id();
     let scramble = auth::new_scramble();
     let session = match handshake(&mut ps, &state, connection_id, &scramble, &peer).await {
@@ -54,11 +90,14 @@ pub async fn serve(
             return;
         }
     };
+    ps.set_max_packet(state.config.limits.max_allowed_packet, true);
     let mut conn = ClientConn {
         ps,
         session,
         state,
         scramble,
+        long_data_errors: Default::default(),
+        long_data_held: Default::default(),
     };
     loop {
         let packet = tokio::select! {
@@ -68,9 +107,9 @@ pub async fn serve(
         let payload = match packet {
             Ok(Some(p)) => p,
             Ok(None) => break,
-            Err(PacketError::TooLarge(n)) => {
-                let e = ProxyError::Malformed(format!("packet of {n} bytes is too large"));
-                let _ = conn.write_error(&e).await;
+            Err(PacketError::TooLarge(_)) => {
+                // As MariaDB: ER_NET_PACKET_TOO_LARGE, then the connection closes.
+                let _ = conn.write_error(&ProxyError::packet_too_large()).await;
                 break;
             }
             Err(_) => break,
@@ -179,6 +218,17 @@ impl ClientConn {
         self.ps.flush().await
     }
 
+    /// Refuses statement text beyond `[limits]` (size, then shape: see [`crate::sql::bounds`])
+    /// before anything parses it, plans it or forwards it to a shard.
+    fn check_statement(&self, sql: &[u8]) -> Result<(), ProxyError> {
+        let limits = &self.state.config.limits;
+        if sql.len() > limits.max_allowed_packet {
+            return Err(ProxyError::packet_too_large());
+        }
+        let text = String::from_utf8_lossy(sql);
+        crate::sql::bounds::check(&text, &limits.into()).map_err(|e| ProxyError::from_bounds(&e))
+    }
+
     /// Runs one command.
     ///
     /// Rare commands run boxed: an async call's future is built in place in its caller's
@@ -188,7 +238,10 @@ impl ClientConn {
         let outcome = match cmd {
             Command::Quit => return Ok(Flow::Close),
             Command::Ping => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
-            Command::Query(sql) => self.com_query(sql).await,
+            Command::Query(sql) => match self.check_statement(&sql) {
+                Ok(()) => self.com_query(sql).await,
+                Err(e) => Err(e.into()),
+            },
             Command::InitDb(db) => match self.use_database(&db) {
                 Ok(()) => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
                 Err(e) => Err(e.into()),
@@ -227,7 +280,10 @@ impl ClientConn {
                 self.write_ok(&OkInfo::default()).await.map_err(Into::into)
             }
             Command::ChangeUser(cu) => return Box::pin(self.change_user(cu)).await,
-            Command::StmtPrepare(sql) => Box::pin(self.com_stmt_prepare(sql)).await,
+            Command::StmtPrepare(sql) => match self.check_statement(&sql) {
+                Ok(()) => Box::pin(self.com_stmt_prepare(sql)).await,
+                Err(e) => Err(e.into()),
+            },
             Command::StmtExecute(body) => self.com_stmt_execute(body).await,
             Command::StmtSendLongData {
                 stmt_id,
@@ -239,6 +295,8 @@ impl ClientConn {
             }
             Command::StmtClose(id) => {
                 self.session.prepared.remove(&id);
+                self.long_data_errors.remove(&id);
+                self.long_data_held.remove(&id);
                 return Ok(Flow::Continue);
             }
             Command::StmtReset(id) => Box::pin(self.stmt_reset(id)).await,
@@ -290,6 +348,8 @@ impl ClientConn {
         self.session.autocommit = true;
         self.session.settings.clear();
         self.session.prepared.clear();
+        self.long_data_errors.clear();
+        self.long_data_held.clear();
         self.session.warnings.clear();
         self.session.transaction_mode = crate::session::TransactionMode::Multi;
         self.session.charset = Some(crate::sql::Charset::UTF8MB4);

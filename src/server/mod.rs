@@ -191,20 +191,23 @@ async fn accept_loop(
     state: Arc<ProxyState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Accept errors (EMFILE when descriptors run out) repeat every retry: logged once per streak.
+    let mut failing = false;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    if std::mem::take(&mut failing) {
+                        tracing::info!("accepting connections again");
+                    }
                     let state = state.clone();
                     let shutdown = shutdown.clone();
-                    tokio::spawn(async move {
-                        state.open_connections.fetch_add(1, Ordering::Relaxed);
-                        connection::serve(stream, peer, state.clone(), shutdown).await;
-                        state.open_connections.fetch_sub(1, Ordering::Relaxed);
-                    });
+                    tokio::spawn(connection::admit(stream, peer, state, shutdown));
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
+                    if !std::mem::replace(&mut failing, true) {
+                        tracing::warn!(error = %e, "accept failed; retrying every 50 ms, not logged again until an accept succeeds");
+                    }
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             },

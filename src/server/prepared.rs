@@ -33,9 +33,41 @@ fn handled_by_proxy(kind: StatementKind) -> bool {
     )
 }
 
+/// Why a statement's COM_STMT_SEND_LONG_DATA failed; reported by its next execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LongDataError {
+    /// The statement's long data passed `limits.max_allowed_packet` bytes (1153); what was
+    /// sent is dropped.
+    TooLarge,
+    /// A parameter number the statement does not have (1210).
+    WrongParam,
+}
+
+impl LongDataError {
+    fn to_error(self) -> ProxyError {
+        match self {
+            LongDataError::TooLarge => ProxyError::packet_too_large(),
+            LongDataError::WrongParam => {
+                ProxyError::WrongArguments("mysqld_stmt_send_long_data".into())
+            }
+        }
+    }
+}
+
 impl ClientConn {
     /// COM_STMT_PREPARE.
     pub async fn com_stmt_prepare(&mut self, sql: Vec<u8>) -> Result<(), CommandError> {
+        let max = self.state.config.limits.max_prepared_stmt_count;
+        if self.session.prepared.len() >= max {
+            return Err(ProxyError::Limit {
+                code: 1461,
+                state: "42000",
+                message: format!(
+                    "Can't create more than max_prepared_stmt_count statements (current value: {max})"
+                ),
+            }
+            .into());
+        }
         let text = analysis_text(&sql).into_owned();
         let pieces = sql::split_statements(&text);
         if pieces.len() != 1 {
@@ -123,6 +155,13 @@ impl ClientConn {
                 id,
                 command: "mysqld_stmt_execute",
             })?;
+        self.long_data_held.remove(&id);
+        if let Some(e) = self.long_data_errors.remove(&id) {
+            for d in stmt.long_data.iter_mut() {
+                *d = None;
+            }
+            return Err(e.to_error().into());
+        }
         let req = parse_execute(
             &body,
             stmt.param_count,
@@ -154,11 +193,37 @@ impl ClientConn {
     }
 
     /// COM_STMT_SEND_LONG_DATA: appends a chunk (no response, per protocol).
+    ///
+    /// As MariaDB: an unknown statement id is ignored; a parameter the statement does not
+    /// have, or long data past `limits.max_allowed_packet` bytes in total for the statement,
+    /// fails the statement's next execute (1210 / 1153), and the data is dropped at once.
     pub fn stmt_send_long_data(&mut self, stmt_id: u32, param: u16, data: Vec<u8>) {
-        if let Some(stmt) = self.session.prepared.get_mut(&stmt_id) {
-            if let Some(slot) = stmt.long_data.get_mut(param as usize) {
-                slot.get_or_insert_with(Vec::new).extend_from_slice(&data);
+        let max = self.state.config.limits.max_allowed_packet;
+        let Some(stmt) = self.session.prepared.get_mut(&stmt_id) else {
+            return;
+        };
+        if self.long_data_errors.contains_key(&stmt_id) {
+            return;
+        }
+        let held = self.long_data_held.entry(stmt_id).or_insert(0);
+        let failure = if param as usize >= stmt.long_data.len() {
+            Some(LongDataError::WrongParam)
+        } else if held.saturating_add(data.len()) > max {
+            Some(LongDataError::TooLarge)
+        } else {
+            None
+        };
+        if let Some(e) = failure {
+            self.long_data_held.remove(&stmt_id);
+            for d in stmt.long_data.iter_mut() {
+                *d = None;
             }
+            self.long_data_errors.insert(stmt_id, e);
+            return;
+        }
+        *held += data.len();
+        if let Some(slot) = stmt.long_data.get_mut(param as usize) {
+            slot.get_or_insert_with(Vec::new).extend_from_slice(&data);
         }
     }
 
@@ -175,6 +240,8 @@ impl ClientConn {
         for d in stmt.long_data.iter_mut() {
             *d = None;
         }
+        self.long_data_errors.remove(&id);
+        self.long_data_held.remove(&id);
         self.write_ok(&OkInfo::default()).await?;
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! directives are ignored by the statement-level helpers, while `/*! ... */` comments are looked into
 //! because MySQL executes them (see [`significant`]).
 
+pub mod bounds;
 pub mod classify;
 pub mod fingerprint;
 pub mod literal;
@@ -28,6 +29,7 @@ pub mod use_stmt;
 #[cfg(test)]
 mod tests;
 
+pub use bounds::{BoundsError, StatementBounds};
 pub use classify::{classify, StatementKind};
 pub use fingerprint::{fingerprint, hash64, literals, Fingerprint};
 pub use literal::Charset;

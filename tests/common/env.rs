@@ -269,6 +269,7 @@ impl TestEnv {
             backend: spec.backend.clone(),
             keyspaces,
             source: None,
+            limits: Default::default(),
         };
         shardgate::config::validate(&config, "TestEnv")
             .unwrap_or_else(|e| panic!("invalid test config: {e}"));

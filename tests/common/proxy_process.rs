@@ -100,6 +100,11 @@ impl ProxyProcess {
         }
     }
 
+    /// The process id while it runs (to read its memory from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// The log so far (stdout and stderr of every start).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
