@@ -162,6 +162,15 @@ pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
                 format!("duplicate user '{}'", u.name),
             ));
         }
+        for (j, ks) in u.keyspaces.iter().flatten().enumerate() {
+            if !cfg.keyspaces.iter().any(|k| &k.name == ks) {
+                return Err(invalid(
+                    file,
+                    format!("users[{i}].keyspaces[{j}]"),
+                    format!("unknown keyspace '{ks}' (not in [[keyspaces]])"),
+                ));
+            }
+        }
     }
     if cfg.backend.pool_max == 0 {
         return Err(invalid(

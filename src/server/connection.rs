@@ -278,6 +278,7 @@ impl ClientConn {
     /// Switches the session's target keyspace (USE / COM_INIT_DB).
     pub fn use_database(&mut self, db: &str) -> Result<(), ProxyError> {
         let target = super::routing::resolve_use(&self.state, db)?;
+        self.authorize_keyspace(&target.keyspace)?;
         self.session.target = Some(target);
         Ok(())
     }

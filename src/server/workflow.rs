@@ -38,10 +38,8 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
-        let changes_state = !matches!(
-            w,
-            WorkflowStatement::Show | WorkflowStatement::Verify { repair: false, .. }
-        );
+        // VERIFY VINDEX scans the whole owner table and lookup table: admin only.
+        let changes_state = !matches!(w, WorkflowStatement::Show);
         if changes_state && !self.session.is_admin {
             return Err(ProxyError::Denied {
                 statement: statement_name(&w).to_string(),
