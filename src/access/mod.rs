@@ -39,6 +39,10 @@ pub enum Denial {
     /// A statement kind the user's grants do not allow (ER_TABLEACCESS_DENIED_ERROR style).
     #[error("{0} command denied")]
     Command(String),
+    /// A statement that starts with no keyword the proxy knows: answered as MariaDB answers
+    /// unknown syntax (ER_PARSE_ERROR), never forwarded. Holds the text near the error.
+    #[error("You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{0}'")]
+    Syntax(String),
     /// Text that cannot be classified safely; it is not forwarded (ER_NOT_SUPPORTED_YET).
     #[error("{0}")]
     Unclassified(String),
@@ -64,6 +68,7 @@ impl Denial {
                 statement,
                 user: user.to_string(),
             },
+            Denial::Syntax(_) => ProxyError::Parse(self.to_string()),
             Denial::Unclassified(what) => ProxyError::NotSupported(format!(
                 "{what}: the proxy cannot classify this statement, so it does not send it to a shard"
             )),

@@ -119,14 +119,15 @@ pub(super) fn check_kind(
         return match toks.get(i) {
             None => Ok(()),
             Some(t) if t.kind == TokenKind::Semicolon => Ok(()),
-            Some(t) => Err(Denial::Unclassified(format!(
-                "a statement starting with '{}'",
-                t.text(src).chars().take(20).collect::<String>()
-            ))),
+            Some(t) => Err(near(src, t)),
         };
     };
     if !ALLOWED_LEADS.contains(&lead.as_str()) {
-        return Err(refusal_for(&lead));
+        return Err(if is_refused_lead(&lead) {
+            refusal_for(&lead)
+        } else {
+            near(src, &toks[i])
+        });
     }
     check_at(&c, i, nested)?;
     if creates_stored_program(&c, i) {
@@ -142,6 +143,11 @@ pub(super) fn check_kind(
         }
     }
     Ok(())
+}
+
+/// The syntax error for a statement that starts at `t` with nothing the proxy knows.
+fn near(src: &str, t: &Token) -> Denial {
+    Denial::Syntax(src.get(t.start..).unwrap_or("").chars().take(80).collect())
 }
 
 /// Leading keywords of statements that are always refused.
