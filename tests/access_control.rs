@@ -123,6 +123,13 @@ async fn non_admin_cannot_use_shard_root() {
         ("SHOW GRANTS".into(), 1227),
         ("SHOW VARIABLES LIKE '%dir%'".into(), 1227),
         ("PREPARE s FROM 'SHUTDOWN'".into(), 1227),
+        ("SET STATEMENT max_statement_time = 5 FOR SHUTDOWN".into(), 1227),
+        ("SHOW DATABASES LIKE '%'".into(), 1227),
+        (
+            "CREATE TABLE fed (a INT) ENGINE=FEDERATED CONNECTION='mysql://root@127.0.0.1/mysql/user'"
+                .into(),
+            1227,
+        ),
         ("CREATE PROCEDURE p_evil() BEGIN SHUTDOWN; END".into(), 1227),
         (
             "CREATE DEFINER=root@localhost PROCEDURE p_evil() SELECT 1".into(),

@@ -259,6 +259,22 @@ fn check_show_database(c: &Cursor<'_>, is_keyspace: &dyn Fn(&str) -> bool) -> Re
     }
     // Which FROM/IN names the database: the first for lists of tables or routines, the second
     // for lists of a table's columns or indexes.
+    // SHOW CREATE DATABASE x.
+    if c.word(i + 1).as_deref() == Some("create")
+        && matches!(c.word(i + 2).as_deref(), Some("database" | "schema"))
+    {
+        let mut k = i + 3;
+        while matches!(c.word(k).as_deref(), Some("if" | "not" | "exists")) {
+            k += 1;
+        }
+        if let Some(t) = c.toks.get(k).filter(|t| is_name(t)) {
+            let name = t.ident_value(c.src).into_owned();
+            if !is_keyspace(&name) {
+                return Err(Denial::Database(name));
+            }
+        }
+        return Ok(());
+    }
     let mut kinds = (i + 1..c.toks.len()).filter_map(|j| c.word(j));
     let db_position = loop {
         match kinds.next().as_deref() {

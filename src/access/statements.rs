@@ -130,6 +130,22 @@ pub(super) fn check_kind(
         });
     }
     check_at(&c, i, nested)?;
+    if lead == "set" && c.is(i + 1, "statement") {
+        // SET STATEMENT x=1 FOR <statement>: the statement is checked as one.
+        let mut depth = 0usize;
+        for j in i + 2..toks.len() {
+            if c.punct(j, "(") {
+                depth += 1;
+            } else if c.punct(j, ")") {
+                depth = depth.saturating_sub(1);
+            } else if depth == 0 && c.is(j, "for") {
+                return match toks.get(j + 1..) {
+                    Some(rest) if !rest.is_empty() => check_kind(src, rest, nested),
+                    _ => Err(near(src, &toks[j])),
+                };
+            }
+        }
+    }
     if creates_stored_program(&c, i) {
         // The body runs later as the backend account: no position in it may start a refused
         // statement (column names that are such keywords must be quoted there).
@@ -306,6 +322,7 @@ fn check_ddl(c: &Cursor<'_>, i: usize, lead: &str) -> Result<(), Denial> {
         Some("function") if (j..c.toks.len()).any(|k| c.is(k, "soname")) => {
             Err(privilege("SUPER", "CREATE FUNCTION ... SONAME"))
         }
+        Some("table") if lead != "drop" && lead != "rename" => check_table_options(c, j),
         Some("logfile" | "tablespace" | "resource" | "spatial") => Err(privilege(
             "SUPER",
             &format!(
@@ -386,6 +403,11 @@ fn check_show(c: &Cursor<'_>, i: usize) -> Result<(), Denial> {
             Some("REPLICATION CLIENT")
         }
         "variables" | "status" => Some("SUPER"),
+        // The exact `SHOW DATABASES` is answered by the proxy; a filtered one would list
+        // the backend's databases.
+        "databases" | "schemas" => Some("SHOW DATABASES"),
+        "open" => Some("PROCESS"),
+        "procedure" | "function" | "package" if c.is(j + 1, "status") => Some("SELECT on mysql"),
         "create" if matches!(c.word(j + 1).as_deref(), Some("user" | "role" | "server")) => {
             Some("SELECT on mysql")
         }
@@ -396,4 +418,45 @@ fn check_show(c: &Cursor<'_>, i: usize) -> Result<(), Denial> {
         Some(p) => Err(privilege(p, &format!("SHOW {}", what.to_ascii_uppercase()))),
         None => Ok(()),
     }
+}
+
+/// `CREATE/ALTER TABLE` options that reach outside the shard's database: another server
+/// (`CONNECTION=`, FEDERATED, SPIDER), files (`DATA/INDEX DIRECTORY`, CONNECT's `FILE_NAME`).
+fn check_table_options(c: &Cursor<'_>, j: usize) -> Result<(), Denial> {
+    for k in j..c.toks.len() {
+        match c.word(k).as_deref() {
+            Some("connection")
+                if c.punct(k + 1, "=")
+                    || c.toks
+                        .get(k + 1)
+                        .is_some_and(|t| t.kind == TokenKind::String) =>
+            {
+                return Err(privilege("SUPER", "a table with CONNECTION"));
+            }
+            Some("directory")
+                if matches!(c.word(k.wrapping_sub(1)).as_deref(), Some("data" | "index")) =>
+            {
+                return Err(privilege("FILE", "DATA/INDEX DIRECTORY"));
+            }
+            Some("file_name" | "dbname" | "srcdef" | "xfile_name") => {
+                return Err(privilege("FILE", "CONNECT table options"));
+            }
+            Some("engine") => {
+                let v = if c.punct(k + 1, "=") { k + 2 } else { k + 1 };
+                let engine = c
+                    .toks
+                    .get(v)
+                    .map(|t| t.ident_value(c.src).to_ascii_lowercase())
+                    .unwrap_or_default();
+                if matches!(
+                    engine.as_str(),
+                    "connect" | "federated" | "federatedx" | "spider" | "oqgraph" | "mroonga"
+                ) {
+                    return Err(privilege("SUPER", &format!("ENGINE={engine}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

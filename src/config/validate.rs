@@ -310,6 +310,28 @@ url = "mysql://root@127.0.0.1:17102/vt_customer"
     }
 
     #[test]
+    fn user_grants_name_configured_keyspaces() {
+        let with = |grants: &str| {
+            GOOD.replace(
+                "password = \"secret\"",
+                &format!("password = \"secret\"\n{grants}"),
+            )
+        };
+        check(&with("keyspaces = [\"commerce\"]\nread_only = true")).expect("valid");
+        let cfg = Config::parse(&with("read_only = true"), "t.toml").expect("parse");
+        assert!(cfg.users[0].read_only && cfg.users[0].keyspaces.is_none());
+        let err = check(&with("keyspaces = [\"commerce\", \"nope\"]"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.toml") && err.contains("users[0].keyspaces[1]") && err.contains("nope"),
+            "{err}"
+        );
+        let err = check(&with("read_onyl = true")).unwrap_err().to_string();
+        assert!(err.contains("read_onyl"), "{err}");
+    }
+
+    #[test]
     fn server_version_must_look_like_a_version() {
         let with =
             |v: &str| GOOD.replace("[server]", &format!("[server]\nserver_version = \"{v}\""));
