@@ -272,6 +272,29 @@ async fn non_admin_cannot_use_shard_root() {
     let v: Option<String> = app.exec_first(&stmt, (1,)).await.expect("execute");
     assert_eq!(v.as_deref(), Some("a"));
     assert!(!scalar(&mut app, "SELECT @@version").await.is_empty());
+    // The session's sql_mode decides how the shard reads quotes and backslashes: the check
+    // reads the statement the same way.
+    let mut moded = env.client_as("app", "secret", Some("commerce")).await;
+    moded
+        .query_drop("SET SESSION sql_mode = 'ANSI_QUOTES'")
+        .await
+        .expect("ansi quotes");
+    expect_error(
+        moded.query_drop(r#"SELECT * FROM "mysql"."user""#).await,
+        1044,
+        "ANSI_QUOTES mysql.user",
+    );
+    moded
+        .query_drop("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'")
+        .await
+        .expect("no backslash escapes");
+    expect_error(
+        moded
+            .query_drop(r"SELECT 'a\', LOAD_FILE('/etc/passwd') -- '")
+            .await,
+        1235,
+        "NO_BACKSLASH_ESCAPES hidden LOAD_FILE",
+    );
     let _ = direct.query_drop(format!("DROP DATABASE {other_db}")).await;
     env.stop().await;
 }

@@ -12,6 +12,7 @@
 //! [`grants`] holds the per-user side: allowed keyspaces and read-only users.
 
 pub mod grants;
+mod reading;
 mod references;
 mod statements;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use crate::backend::BackendError;
 use crate::error::ProxyError;
 
 pub use grants::{Grants, WriteNeed};
+pub use reading::Reading;
 
 /// Why a statement is refused, before it is given the user's name for the client's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,9 +78,23 @@ impl Denial {
     }
 }
 
-/// Checks one statement bound for a shard. `is_keyspace` says whether a database name is a
-/// configured keyspace (the only databases a client may name).
+/// Checks one statement bound for a shard, read as with the default sql_mode and utf8mb4.
+/// `is_keyspace` says whether a database name is a configured keyspace (the only databases a
+/// client may name).
 pub fn check_statement(text: &str, is_keyspace: &dyn Fn(&str) -> bool) -> Result<(), Denial> {
+    check_statement_as(text, Reading::standard(), is_keyspace)
+}
+
+/// [`check_statement`] for a session whose sql_mode and character set are `reading`: text the
+/// proxy could read differently from the shard is refused or checked in both readings.
+pub fn check_statement_as(
+    text: &str,
+    reading: Reading,
+    is_keyspace: &dyn Fn(&str) -> bool,
+) -> Result<(), Denial> {
+    if let Some(other) = reading::alternative(text, reading)? {
+        check_nested(&other, is_keyspace, 0)?;
+    }
     check_nested(text, is_keyspace, 0)
 }
 

@@ -286,3 +286,41 @@ fn write_needs() {
         assert_eq!(write_need(classify(sql), sql, 0), want, "{sql}");
     }
 }
+
+#[test]
+fn reads_statements_as_the_session_sql_mode_does() {
+    use super::{check_statement_as, Reading};
+    use crate::sql::{Charset, SqlMode};
+    let ks = |db: &str| db == "commerce";
+    let ansi = Reading {
+        mode: Some(SqlMode::parse("ANSI_QUOTES")),
+        charset: Some(Charset::UTF8MB4),
+    };
+    let sql = r#"SELECT * FROM "mysql"."user""#;
+    assert_eq!(check_statement_as(sql, Reading::standard(), &ks), Ok(()));
+    assert_eq!(
+        check_statement_as(sql, ansi, &ks),
+        Err(Denial::Database("mysql".into()))
+    );
+    assert_eq!(
+        check_statement_as(r#"SELECT "x" FROM t"#, ansi, &ks),
+        Ok(())
+    );
+    let nbe = Reading {
+        mode: Some(SqlMode::parse("NO_BACKSLASH_ESCAPES")),
+        charset: Some(Charset::UTF8MB4),
+    };
+    let hidden = r"SELECT 'a\', LOAD_FILE('/etc/passwd') -- '";
+    assert_eq!(check_statement_as(hidden, Reading::standard(), &ks), Ok(()));
+    assert!(matches!(
+        check_statement_as(hidden, nbe, &ks),
+        Err(Denial::Unclassified(_))
+    ));
+    let unknown = Reading {
+        mode: None,
+        charset: Some(Charset::UTF8MB4),
+    };
+    assert!(check_statement_as(hidden, unknown, &ks).is_err());
+    assert!(check_statement_as(sql, unknown, &ks).is_err());
+    assert_eq!(check_statement_as("SELECT 'plain'", unknown, &ks), Ok(()));
+}

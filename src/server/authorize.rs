@@ -14,7 +14,13 @@ impl ClientConn {
     /// Refuses a statement no client may send to a shard (see [`access::check_statement`]).
     pub(super) fn authorize_shard(&self, text: &str) -> Result<(), ProxyError> {
         let backends = &self.state.backends;
-        access::check_statement(text, &|db| backends.keyspace(db).is_some())
+        let reading = access::Reading {
+            mode: self
+                .session
+                .sql_mode_flags(self.state.server_sql_mode.get().copied()),
+            charset: self.session.charset,
+        };
+        access::check_statement_as(text, reading, &|db| backends.keyspace(db).is_some())
             .map_err(|d| self.denied(d))
     }
 
