@@ -385,3 +385,90 @@ async fn grants_limit_keyspaces_and_writes() {
     );
     env.stop().await;
 }
+
+fn check_connect(config: &shardgate::config::Config) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("shardgate.toml");
+    std::fs::write(&path, config.to_toml()).expect("write config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shardgate"))
+        .args(["check", "--connect", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run shardgate check");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+/// `shardgate check --connect` warns for each shard whose URL user is root-like, and not for a
+/// least-privilege account (data privileges on the shard database only).
+#[tokio::test(flavor = "multi_thread")]
+async fn check_connect_warns_about_backend_privileges() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let text = check_connect(&env.config);
+    let grant_warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warning:") && l.contains("the shard URL's user has"))
+        .collect();
+    assert_eq!(grant_warnings.len(), 3, "one per shard: {text}");
+    assert!(
+        grant_warnings
+            .iter()
+            .all(|l| l.contains("ALL PRIVILEGES ON *.*")),
+        "{text}"
+    );
+
+    // The same shards through a least-privilege account.
+    let account = format!("sg_lp_{}", env.port());
+    let mut config = env.config.clone();
+    let mut servers: Vec<u16> = Vec::new();
+    for ks in ["commerce", "customer"] {
+        let shards: &[&str] = if ks == "commerce" {
+            &["0"]
+        } else {
+            &["-80", "80-"]
+        };
+        for shard in shards {
+            let port = env.shard_port(ks, shard);
+            let mut direct = env.shard_conn(ks, shard).await;
+            if !servers.contains(&port) {
+                servers.push(port);
+                direct
+                    .query_drop(format!(
+                        "CREATE USER IF NOT EXISTS '{account}'@'%' IDENTIFIED BY 'pw'"
+                    ))
+                    .await
+                    .expect("create least-privilege user");
+            }
+            let db = env.shard_database(ks, shard);
+            direct
+                .query_drop(format!(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, \
+                     CREATE TEMPORARY TABLES, LOCK TABLES ON `{db}`.* TO '{account}'@'%'"
+                ))
+                .await
+                .expect("grant");
+        }
+    }
+    for ks in &mut config.keyspaces {
+        for shard in &mut ks.shards {
+            shard.url = shard.url.replacen("root@", &format!("{account}:pw@"), 1);
+        }
+    }
+    let text = check_connect(&config);
+    assert!(
+        !text.contains("the shard URL's user has"),
+        "a least-privilege account gets no warning: {text}"
+    );
+    for (ks, shard) in [("commerce", "0"), ("customer", "-80"), ("customer", "80-")] {
+        let mut direct = env.shard_conn(ks, shard).await;
+        let _ = direct
+            .query_drop(format!("DROP USER IF EXISTS '{account}'@'%'"))
+            .await;
+    }
+    env.stop().await;
+}

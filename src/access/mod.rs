@@ -11,6 +11,7 @@
 //!
 //! [`grants`] holds the per-user side: allowed keyspaces and read-only users.
 
+pub mod backend_grants;
 pub mod grants;
 mod reading;
 mod references;
