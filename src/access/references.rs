@@ -110,12 +110,15 @@ pub(super) fn check_references(
     let c = Cursor { src, toks };
     // Names not followed by `.` (`t`, `a` in `FROM t a`, `t` in `ks.t`): the tables and
     // aliases a two-part qualifier may mean.
-    let bare: Vec<String> = toks
-        .iter()
-        .enumerate()
-        .filter(|(k, t)| is_name(t) && !toks.get(k + 1).is_some_and(|n| n.is_punct(src, ".")))
-        .map(|(_, t)| t.ident_value(src).to_ascii_lowercase())
-        .collect();
+    // (Only needed, and so only built, when a qualifier is not a keyspace.)
+    let bare_names = || -> Vec<String> {
+        toks.iter()
+            .enumerate()
+            .filter(|(k, t)| is_name(t) && !toks.get(k + 1).is_some_and(|n| n.is_punct(src, ".")))
+            .map(|(_, t)| t.ident_value(src).to_ascii_lowercase())
+            .collect()
+    };
+    let mut bare: Option<Vec<String>> = None;
     // One frame per parenthesis depth: whether it holds a statement (a subquery, not a function
     // call such as `EXTRACT(YEAR FROM t.d)`) and whether a `FROM` list is open in it.
     let mut frames: Vec<Frame> = vec![Frame {
@@ -221,7 +224,8 @@ pub(super) fn check_references(
         if three_part || call || after_table_word || in_from_list {
             return denied();
         }
-        if !(bare.contains(&lower) || lower == "new" || lower == "old") {
+        let bound = bare.get_or_insert_with(bare_names).contains(&lower);
+        if !(bound || lower == "new" || lower == "old") {
             return denied();
         }
     }

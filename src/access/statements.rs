@@ -345,6 +345,10 @@ fn check_set(c: &Cursor<'_>, i: usize) -> Result<(), Denial> {
     let mut item_start = true;
     for j in i + 1..c.toks.len() {
         let t = c.toks[j];
+        if t.kind == TokenKind::Semicolon {
+            // The end of this statement inside a stored program body.
+            break;
+        }
         if t.is_punct(c.src, "(") {
             depth += 1;
         } else if t.is_punct(c.src, ")") {
@@ -424,6 +428,9 @@ fn check_show(c: &Cursor<'_>, i: usize) -> Result<(), Denial> {
 /// (`CONNECTION=`, FEDERATED, SPIDER), files (`DATA/INDEX DIRECTORY`, CONNECT's `FILE_NAME`).
 fn check_table_options(c: &Cursor<'_>, j: usize) -> Result<(), Denial> {
     for k in j..c.toks.len() {
+        if c.toks[k].kind == TokenKind::Semicolon {
+            break;
+        }
         match c.word(k).as_deref() {
             Some("connection")
                 if c.punct(k + 1, "=")

@@ -47,6 +47,16 @@ impl ClientConn {
             }
             .into());
         }
+        let keyspace = match &w {
+            WorkflowStatement::Create(opts) => Some(&opts.keyspace),
+            WorkflowStatement::Externalize { keyspace, .. }
+            | WorkflowStatement::Cancel { keyspace, .. }
+            | WorkflowStatement::Verify { keyspace, .. } => Some(keyspace),
+            WorkflowStatement::Show => None,
+        };
+        if let Some(keyspace) = keyspace {
+            self.authorize_keyspace(keyspace)?;
+        }
         let state = self.state.clone();
         let message = match w {
             WorkflowStatement::Create(opts) => workflow::create(&state, opts).await,
