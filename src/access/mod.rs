@@ -93,15 +93,13 @@ pub fn check_statement_as(
     reading: Reading,
     is_keyspace: &dyn Fn(&str) -> bool,
 ) -> Result<(), Denial> {
-    if let Some(other) = reading::alternative(text, reading)? {
-        check_nested(&other, is_keyspace, 0)?;
-    }
-    check_nested(text, is_keyspace, 0)
+    check_nested(text, reading, is_keyspace, 0)
 }
 
 /// [`check_statement`] for text inside text (`PREPARE s FROM '...'`), to a bounded depth.
 fn check_nested(
     text: &str,
+    reading: Reading,
     is_keyspace: &dyn Fn(&str) -> bool,
     depth: usize,
 ) -> Result<(), Denial> {
@@ -110,9 +108,22 @@ fn check_nested(
             "nested prepared statement text".into(),
         ));
     }
+    if let Some(other) = reading::alternative(text, reading)? {
+        check_one(&other, reading, is_keyspace, depth)?;
+    }
+    check_one(text, reading, is_keyspace, depth)
+}
+
+/// One reading of one text: its kind, then what it names.
+fn check_one(
+    text: &str,
+    reading: Reading,
+    is_keyspace: &dyn Fn(&str) -> bool,
+    depth: usize,
+) -> Result<(), Denial> {
     let tokens: Vec<crate::sql::Token> = crate::sql::Significant::new(text).collect();
     statements::check_kind(text, &tokens, &|inner| {
-        check_nested(inner, is_keyspace, depth + 1)
+        check_nested(inner, reading, is_keyspace, depth + 1)
     })?;
     references::check_references(text, &tokens, is_keyspace)
 }

@@ -60,6 +60,9 @@ const TABLE_POSITION: &[&str] = &[
     "table",
     "tables",
     "to",
+    "rename",
+    "exists",
+    "call",
     "references",
     "describe",
     "desc",
@@ -95,6 +98,9 @@ const CLAUSE_WORDS: &[&str] = &[
 struct Frame {
     statement: bool,
     from_list: bool,
+    /// A query has begun in this frame (`SELECT`, `JOIN`, `WHERE`): `ON`/`LIKE` are no longer
+    /// DDL table positions.
+    query: bool,
 }
 
 fn is_name(t: &Token) -> bool {
@@ -111,19 +117,26 @@ pub(super) fn check_references(
     // Names not followed by `.` (`t`, `a` in `FROM t a`, `t` in `ks.t`): the tables and
     // aliases a two-part qualifier may mean.
     // (Only needed, and so only built, when a qualifier is not a keyspace.)
-    let bare_names = || -> Vec<String> {
+    let bare_names = || -> Vec<(usize, String)> {
         toks.iter()
             .enumerate()
             .filter(|(k, t)| is_name(t) && !toks.get(k + 1).is_some_and(|n| n.is_punct(src, ".")))
-            .map(|(_, t)| t.ident_value(src).to_ascii_lowercase())
+            .map(|(k, t)| (k, t.ident_value(src).to_ascii_lowercase()))
             .collect()
     };
-    let mut bare: Option<Vec<String>> = None;
+    let mut bare: Option<Vec<(usize, String)>> = None;
+    // DDL (`CREATE INDEX i ON t`, `CREATE TRIGGER ... ON t`, `CREATE TABLE t LIKE u`): `ON` and
+    // `LIKE` name tables there until the statement turns into a query.
+    let ddl = matches!(
+        c.word(0).as_deref(),
+        Some("create" | "alter" | "drop" | "rename" | "truncate")
+    );
     // One frame per parenthesis depth: whether it holds a statement (a subquery, not a function
     // call such as `EXTRACT(YEAR FROM t.d)`) and whether a `FROM` list is open in it.
     let mut frames: Vec<Frame> = vec![Frame {
         statement: true,
         from_list: false,
+        query: false,
     }];
     for (k, t) in toks.iter().enumerate() {
         let word = c.word(k);
@@ -168,6 +181,9 @@ pub(super) fn check_references(
             ) {
                 top.statement = true;
             }
+            if matches!(w, "select" | "join" | "straight_join" | "where" | "values") {
+                top.query = true;
+            }
             if matches!(
                 w,
                 "from" | "join" | "straight_join" | "update" | "table" | "tables"
@@ -183,6 +199,7 @@ pub(super) fn check_references(
             frames.push(Frame {
                 statement: false,
                 from_list: false,
+                query: false,
             });
         } else if t.is_punct(src, ")") && frames.len() > 1 {
             frames.pop();
@@ -211,6 +228,7 @@ pub(super) fn check_references(
         let frame = frames.last().copied().unwrap_or(Frame {
             statement: true,
             from_list: false,
+            query: true,
         });
         let prev_word = k.checked_sub(1).and_then(|p| c.word(p));
         let before_prev = k.checked_sub(2).and_then(|p| c.word(p));
@@ -219,12 +237,18 @@ pub(super) fn check_references(
                 .as_deref()
                 .is_some_and(|w| TABLE_POSITION.contains(&w))
             && !(prev_word.as_deref() == Some("update") && before_prev.as_deref() == Some("key"));
+        let ddl_table_word =
+            ddl && !frame.query && matches!(prev_word.as_deref(), Some("on" | "like"));
         let in_from_list =
             prev.is_some_and(|p| p.is_punct(src, ",") || p.is_punct(src, "(")) && frame.from_list;
-        if three_part || call || after_table_word || in_from_list {
+        if three_part || call || after_table_word || ddl_table_word || in_from_list {
             return denied();
         }
-        let bound = bare.get_or_insert_with(bare_names).contains(&lower);
+        // Bound elsewhere: `X.X` does not bind `X` by its own second part.
+        let bound = bare
+            .get_or_insert_with(bare_names)
+            .iter()
+            .any(|(m, n)| *m != k + 2 && *n == lower);
         if !(bound || lower == "new" || lower == "old") {
             return denied();
         }

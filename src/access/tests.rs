@@ -179,6 +179,14 @@ fn refuses_other_databases() {
         "SELECT * FROM t WHERE a IN (SELECT user FROM mysql.user)",
         "CREATE VIEW v AS SELECT * FROM mysql.user",
         "SELECT /*!50000 * FROM mysql.user */",
+        "ALTER TABLE otherdb RENAME otherdb.t2",
+        "CALL otherdb.otherdb",
+        "CALL otherdb.p",
+        "CREATE INDEX otherdb ON otherdb.x (c)",
+        "CREATE TRIGGER otherdb BEFORE INSERT ON otherdb.x FOR EACH ROW SET @a = 1",
+        "CREATE TABLE otherdb LIKE otherdb.x",
+        "DROP TABLE IF EXISTS otherdb.x",
+        "PREPARE s FROM 'SELECT * FROM otherdb.x'",
     ];
     for sql in cases {
         assert_eq!(code(sql), Some(1044), "{sql}");
@@ -231,6 +239,9 @@ fn allows_ordinary_statements() {
         "CREATE PROCEDURE p() BEGIN SELECT 1; END",
         "CREATE DEFINER = CURRENT_USER PROCEDURE p() SELECT 1",
         "CREATE VIEW v AS SELECT a FROM t",
+        "CREATE VIEW v AS SELECT t.a FROM t JOIN u ON t.id = u.id WHERE t.s LIKE u.s",
+        "CREATE TABLE c (a INT, FOREIGN KEY (a) REFERENCES p (a) ON DELETE CASCADE)",
+        "CALL p",
         "START TRANSACTION",
         "BEGIN",
         "COMMIT",
@@ -323,4 +334,7 @@ fn reads_statements_as_the_session_sql_mode_does() {
     assert!(check_statement_as(hidden, unknown, &ks).is_err());
     assert!(check_statement_as(sql, unknown, &ks).is_err());
     assert_eq!(check_statement_as("SELECT 'plain'", unknown, &ks), Ok(()));
+    let nested = r#"PREPARE s FROM 'SELECT * FROM "mysql"."user"'"#;
+    assert_eq!(check_statement_as(nested, Reading::standard(), &ks), Ok(()));
+    assert!(check_statement_as(nested, ansi, &ks).is_err());
 }
