@@ -324,6 +324,8 @@ async fn grants_limit_keyspaces_and_writes() {
     spec.users.push(user("reader", None, true, false));
     spec.users
         .push(user("commerce_only", Some(&["commerce"]), false, false));
+    spec.users
+        .push(user("customer_only", Some(&["customer"]), false, false));
     let env = TestEnv::start(spec).await;
     let mut root = env.client().await;
     root.query_drop("CREATE TABLE t (id INT PRIMARY KEY)")
@@ -371,11 +373,20 @@ async fn grants_limit_keyspaces_and_writes() {
         1044,
         "customer.c",
     );
+    // The login's default database is checked at the handshake itself (mysql_async sends no
+    // statement first when told not to).
     let url = env.url("commerce_only", "pw", Some("customer"));
-    assert!(
-        Conn::from_url(url.as_str()).await.is_err(),
-        "connecting with the other keyspace as default database is refused"
-    );
+    let opts = mysql_async::OptsBuilder::from_opts(
+        mysql_async::Opts::from_url(url.as_str()).expect("url"),
+    )
+    .init(Vec::<String>::new());
+    match Conn::new(opts).await {
+        Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1044, "{e}"),
+        other => panic!("connecting with customer as default database: {other:?}"),
+    }
+
+    // Without a database, session setup still works; data in an ungranted keyspace does not.
+    spec_check_customer_only(&env).await;
 
     let mut app = env.client_as("app", "secret", Some("customer")).await;
     expect_error(
@@ -471,4 +482,18 @@ async fn check_connect_warns_about_backend_privileges() {
             .await;
     }
     env.stop().await;
+}
+
+async fn spec_check_customer_only(env: &TestEnv) {
+    let mut c = env.client_as("customer_only", "pw", None).await;
+    c.query_drop("SET NAMES utf8mb4").await.expect("set names");
+    c.query_drop("BEGIN").await.expect("begin");
+    c.query_drop("COMMIT").await.expect("commit");
+    expect_error(
+        c.query_drop("SELECT * FROM t").await,
+        1044,
+        "default keyspace commerce",
+    );
+    expect_error(c.query_drop("USE commerce").await, 1044, "USE commerce");
+    c.query_drop("USE customer").await.expect("use customer");
 }

@@ -54,7 +54,21 @@ impl ClientConn {
                 grants.check_keyspace(&q.name).map_err(|d| self.denied(d))?;
             }
         }
-        if !named {
+        // SET (validated on some shard), transaction control and a SELECT without FROM
+        // (`SELECT @@max_allowed_packet`, what drivers send on connect) read no keyspace's
+        // data: they need no keyspace when none is named or selected.
+        let keyspace_free = match kind {
+            StatementKind::Set
+            | StatementKind::Begin
+            | StatementKind::Commit
+            | StatementKind::Rollback
+            | StatementKind::Savepoint
+            | StatementKind::ReleaseSavepoint
+            | StatementKind::RollbackToSavepoint => true,
+            StatementKind::Select => !sql::Significant::new(text).any(|t| t.is_word(text, "from")),
+            _ => false,
+        };
+        if !named && !(keyspace_free && self.session.target.is_none()) {
             let current = match &self.session.target {
                 Some(t) => Some(t.keyspace.as_str()),
                 None => {

@@ -138,7 +138,13 @@ async fn handshake(
         session.set_charset_from_collation(hello.collation as u16);
     }
     if let Some(db) = &hello.database {
-        if let Err(e) = super::routing::resolve_use(state, db).map(|t| session.target = Some(t)) {
+        let target = super::routing::resolve_use(state, db).and_then(|t| {
+            crate::access::Grants::of(user)
+                .check_keyspace(&t.keyspace)
+                .map_err(|d| d.into_error(&user.name))?;
+            Ok(t)
+        });
+        if let Err(e) = target.map(|t| session.target = Some(t)) {
             write_err_packet(ps, &e);
             ps.flush().await?;
             return Ok(None);
