@@ -68,7 +68,8 @@ impl ClientConn {
             StatementKind::Select => !sql::Significant::new(text).any(|t| t.is_word(text, "from")),
             _ => false,
         };
-        if !named && !(keyspace_free && self.session.target.is_none()) {
+        let needs_current = !(named || (keyspace_free && self.session.target.is_none()));
+        if needs_current {
             let current = match &self.session.target {
                 Some(t) => Some(t.keyspace.as_str()),
                 None => {
