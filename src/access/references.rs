@@ -145,6 +145,16 @@ pub(super) fn check_references(
                 // `@@global.x` may come as one token or as `@@global` `.` `` `x` ``.
                 let mut name = t.text(src).to_string();
                 let mut n = k + 1;
+                // `@ @x` and `@@ x`: MariaDB's grammar takes the parts as separate tokens.
+                if !name.starts_with("@@") && k > 0 && toks[k - 1].text(src) == "@" {
+                    name.insert(0, '@');
+                }
+                if name == "@@" {
+                    if let Some(part) = toks.get(n).filter(|p| is_name(p)) {
+                        name.push_str(&part.ident_value(src));
+                        n += 1;
+                    }
+                }
                 if !name.ends_with('.') && toks.get(n).is_some_and(|d| d.is_punct(src, ".")) {
                     name.push('.');
                     n += 1;

@@ -364,9 +364,16 @@ fn check_set(c: &Cursor<'_>, i: usize) -> Result<(), Denial> {
         if item_start && depth == 0 {
             let name = match t.kind {
                 TokenKind::Ident => t.text(c.src).to_ascii_lowercase(),
+                TokenKind::Variable if c.toks[j - 1].text(c.src) == "@" => {
+                    format!("@{}", t.text(c.src).to_ascii_lowercase())
+                }
                 TokenKind::Variable => t.text(c.src).to_ascii_lowercase(),
                 _ => String::new(),
             };
+            if name == "@" || name == "@@" {
+                // `SET @@ global.x` / `SET @ @global.x`: the name follows.
+                continue;
+            }
             if matches!(name.as_str(), "global" | "persist" | "persist_only")
                 || name.starts_with("@@global")
                 || name.starts_with("@@persist")
