@@ -52,6 +52,7 @@ async fn check_collations(
 ) -> anyhow::Result<()> {
     let backends = shardgate::backend::Backends::new(cfg)?;
     let (facts, errors) = shardgate::schema_facts::load(&backends, vschema).await;
+    check_backend_grants(&backends).await;
     backends.shutdown().await;
     for e in &errors {
         println!("warning: {e}");
@@ -67,6 +68,40 @@ async fn check_collations(
         errors.len()
     );
     Ok(())
+}
+
+/// `check --connect`: a `warning:` line per shard whose URL user holds privileges beyond a data
+/// account's (see [`shardgate::access::backend_grants`]).
+async fn check_backend_grants(backends: &shardgate::backend::Backends) {
+    use mysql_async::prelude::Queryable;
+    for keyspace in &backends.keyspace_order {
+        for shard in backends.keyspace(keyspace).unwrap_or_default() {
+            let lines = match shard.get_conn().await {
+                Ok(mut c) => c.query::<String, _>("SHOW GRANTS").await,
+                Err(e) => {
+                    println!("warning: {}: cannot read SHOW GRANTS: {e}", shard.label);
+                    continue;
+                }
+            };
+            let risky: Vec<String> = match lines {
+                Ok(lines) => lines
+                    .iter()
+                    .flat_map(|l| shardgate::access::backend_grants::risky_privileges(l))
+                    .collect(),
+                Err(e) => {
+                    println!("warning: {}: cannot read SHOW GRANTS: {e}", shard.label);
+                    continue;
+                }
+            };
+            if !risky.is_empty() {
+                println!(
+                    "warning: {}: the shard URL's user has {} (a proxy needs data privileges on its shard databases only; see README \"Least-privilege backend account\")",
+                    shard.label,
+                    risky.join(", ")
+                );
+            }
+        }
+    }
 }
 
 /// Runs the command line; returns the process exit code.

@@ -3,6 +3,7 @@
 //! See `DESIGN.md` in the shared folder and the README for the architecture; each module's header
 //! says what it owns.
 
+pub mod access;
 pub mod admin;
 pub mod backend;
 pub mod config;

@@ -126,9 +126,15 @@ pub struct UserConfig {
     /// Plain password (empty allowed).
     #[serde(default)]
     pub password: String,
-    /// May run admin statements that change state.
+    /// May run admin statements that change state, and full `VERIFY VINDEX` scans.
     #[serde(default)]
     pub admin: bool,
+    /// The keyspaces this user may reach; absent = every keyspace (see [`crate::access`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyspaces: Option<Vec<String>>,
+    /// Only statements that read (no DML, DDL, `CALL`, write locks); default read-write.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// `[vschema]`: the directory with one `<keyspace>.json` per keyspace.

@@ -162,6 +162,15 @@ pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
                 format!("duplicate user '{}'", u.name),
             ));
         }
+        for (j, ks) in u.keyspaces.iter().flatten().enumerate() {
+            if !cfg.keyspaces.iter().any(|k| &k.name == ks) {
+                return Err(invalid(
+                    file,
+                    format!("users[{i}].keyspaces[{j}]"),
+                    format!("unknown keyspace '{ks}' (not in [[keyspaces]])"),
+                ));
+            }
+        }
     }
     if cfg.backend.pool_max == 0 {
         return Err(invalid(
@@ -298,6 +307,28 @@ url = "mysql://root@127.0.0.1:17102/vt_customer"
         );
         cfg.server.mysql_socket = None;
         assert_eq!(cfg.mysql_socket_path(), None);
+    }
+
+    #[test]
+    fn user_grants_name_configured_keyspaces() {
+        let with = |grants: &str| {
+            GOOD.replace(
+                "password = \"secret\"",
+                &format!("password = \"secret\"\n{grants}"),
+            )
+        };
+        check(&with("keyspaces = [\"commerce\"]\nread_only = true")).expect("valid");
+        let cfg = Config::parse(&with("read_only = true"), "t.toml").expect("parse");
+        assert!(cfg.users[0].read_only && cfg.users[0].keyspaces.is_none());
+        let err = check(&with("keyspaces = [\"commerce\", \"nope\"]"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.toml") && err.contains("users[0].keyspaces[1]") && err.contains("nope"),
+            "{err}"
+        );
+        let err = check(&with("read_onyl = true")).unwrap_err().to_string();
+        assert!(err.contains("read_onyl"), "{err}");
     }
 
     #[test]

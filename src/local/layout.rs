@@ -144,6 +144,8 @@ pub fn generate_config(
             name: "root".into(),
             password: String::new(),
             admin: true,
+            keyspaces: None,
+            read_only: false,
         }],
         vschema: VSchemaConfig {
             dir: PathBuf::from("vschema"),

@@ -177,7 +177,13 @@ async fn handshake(
         session.set_charset_from_collation(hello.collation as u16);
     }
     if let Some(db) = &hello.database {
-        if let Err(e) = super::routing::resolve_use(state, db).map(|t| session.target = Some(t)) {
+        let target = super::routing::resolve_use(state, db).and_then(|t| {
+            crate::access::Grants::of(user)
+                .check_keyspace(&t.keyspace)
+                .map_err(|d| d.into_error(&user.name))?;
+            Ok(t)
+        });
+        if let Err(e) = target.map(|t| session.target = Some(t)) {
             write_err_packet(ps, &e);
             ps.flush().await?;
             return Ok(None);
@@ -336,6 +342,7 @@ impl ClientConn {
     /// Switches the session's target keyspace (USE / COM_INIT_DB).
     pub fn use_database(&mut self, db: &str) -> Result<(), ProxyError> {
         let target = super::routing::resolve_use(&self.state, db)?;
+        self.authorize_keyspace(&target.keyspace)?;
         self.session.target = Some(target);
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! then accepts; `shutdown` stops accepting, tells every connection to finish, and closes pools.
 
 mod admin;
+mod authorize;
 pub mod client_stream;
 mod connection;
 mod last_insert_id;

@@ -124,6 +124,7 @@ impl ClientConn {
         text: &str,
         more: bool,
     ) -> Result<(), CommandError> {
+        self.authorize_shard(text)?;
         let items = sql::parse_set(text).unwrap_or_default();
         let mut backend_items = 0;
         let mut global = false;

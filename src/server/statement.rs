@@ -159,6 +159,9 @@ impl ClientConn {
         more: bool,
     ) -> Result<(), CommandError> {
         let kind = sql::classify(text);
+        if kind != StatementKind::Use {
+            self.authorize_grants(kind, text)?;
+        }
         match kind {
             StatementKind::Use => {
                 let target = sql::parse_use(text)
@@ -234,6 +237,7 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
+        self.authorize_shard(text)?;
         let decision = routing::route(
             &self.state,
             self.session.target.as_ref(),
@@ -499,6 +503,8 @@ impl ClientConn {
         text: &str,
         what: &str,
     ) -> Result<(Arc<Shard>, Cow<'a, [u8]>), ProxyError> {
+        self.authorize_shard(text)?;
+        self.authorize_grants(StatementKind::Select, text)?;
         match routing::route(&self.state, self.session.target.as_ref(), bytes, text, what)? {
             Decision::Shard(r) => Ok((r.shard, r.sql)),
             Decision::Sharded { keyspace } => {

@@ -38,16 +38,24 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
-        let changes_state = !matches!(
-            w,
-            WorkflowStatement::Show | WorkflowStatement::Verify { repair: false, .. }
-        );
+        // VERIFY VINDEX scans the whole owner table and lookup table: admin only.
+        let changes_state = !matches!(w, WorkflowStatement::Show);
         if changes_state && !self.session.is_admin {
             return Err(ProxyError::Denied {
                 statement: statement_name(&w).to_string(),
                 user: self.session.user.clone(),
             }
             .into());
+        }
+        let keyspace = match &w {
+            WorkflowStatement::Create(opts) => Some(&opts.keyspace),
+            WorkflowStatement::Externalize { keyspace, .. }
+            | WorkflowStatement::Cancel { keyspace, .. }
+            | WorkflowStatement::Verify { keyspace, .. } => Some(keyspace),
+            WorkflowStatement::Show => None,
+        };
+        if let Some(keyspace) = keyspace {
+            self.authorize_keyspace(keyspace)?;
         }
         let state = self.state.clone();
         let message = match w {
