@@ -129,7 +129,11 @@ fn client_setup(index: usize, settings: &Settings) -> (Gen, Vec<&'static str>) {
     let nbe = index % 2 == 1;
     let mode = Mode {
         no_backslash_escapes: nbe,
-        tricky: !nbe || settings.hole(2),
+        tricky: if nbe {
+            settings.hole(2)
+        } else {
+            settings.on("tricky_strings_default_mode")
+        },
     };
     let mut setup = Vec::new();
     if nbe {

@@ -118,8 +118,17 @@ pub(crate) fn check_invariant(snap: &Snapshot, uses: &[LookupUse]) -> Verdict {
                 } else {
                     "(UNOWNED use: never verified) has no"
                 };
+                let same_ksid: Vec<&Vec<Cell>> = snap
+                    .lookups
+                    .get(lu.vindex)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.ksid.as_deref() == Some(ksid.as_slice()))
+                    .map(|r| &r.from)
+                    .take(5)
+                    .collect();
                 v.violations.push(format!(
-                    "{} {what} {} row pointing at its keyspace id (lookup rows for {from:?}: {:?})",
+                    "{} {what} {} row pointing at its keyspace id (lookup rows for {from:?}: {:?}; its rows pointing at that keyspace id: {same_ksid:?})",
                     describe(lu.table, &row.cells),
                     lu.vindex,
                     rows.iter().map(|r| (&r.shard, &r.ksid)).collect::<Vec<_>>()

@@ -82,6 +82,45 @@ async fn create_stable_users(c: &mut Conn) {
     .expect("creating the stable users");
 }
 
+/// The kind of an anomaly line, for the counts by kind.
+fn anomaly_kind(line: &str) -> String {
+    let word_after = |pat: &str| {
+        line.split_once(pat)
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or("?")
+            .to_string()
+    };
+    if line.contains("(UNOWNED use: never verified) has no") {
+        format!(
+            "unowned row not mapping to its keyspace id ({})",
+            word_after(") has no ")
+        )
+    } else if line.contains(" has no ") {
+        format!(
+            "owner row without its lookup row ({})",
+            word_after(" has no ")
+        )
+    } else if line.contains(" is held by ") {
+        format!("unique value held by two rows ({})", word_after("unique "))
+    } else if line.contains(" is on customer/") {
+        "owner row on the wrong shard".into()
+    } else if line.starts_with("lookup row ") {
+        format!(
+            "lookup row on the wrong shard ({})",
+            word_after("lookup row ")
+        )
+    } else if line.contains("routed `") {
+        let vindex = line.split_whitespace().next().unwrap_or("?");
+        if line.contains("gave Err(") {
+            format!("routed read failed ({vindex})")
+        } else {
+            format!("routed read differs from the scatter/shards ({vindex})")
+        }
+    } else {
+        line.chars().take(60).collect()
+    }
+}
+
 /// Writes the history (every statement and its result, by time) to
 /// `target/tmp/lookup_chaos-<seed>.history` for the anomaly hunt.
 fn write_history(settings: &Settings, stats: &Stats) {
@@ -299,6 +338,13 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
     }
     if !problems.is_empty() {
         write_history(&settings, &stats);
+        let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+        for p in &problems {
+            *kinds.entry(anomaly_kind(p)).or_default() += 1;
+        }
+        for (kind, n) in &kinds {
+            eprintln!("lookup_chaos: ANOMALY KIND {n} x {kind}");
+        }
     }
     for p in problems.iter().take(40) {
         eprintln!("lookup_chaos: ANOMALY {p}");

@@ -75,20 +75,15 @@ fn user_where(rng: &mut StdRng, g: &Gen) -> (String, Option<i64>) {
             Some(e) => format!("email = {}", m.lit(&e)),
             None => "email IS NULL AND id <= 40".into(),
         },
-        63..=69 => format!("name = {}", m.lit(&m.name(rng))),
-        70..=74 => {
-            return (
-                format!("name = {} AND id = {id}", m.lit(&m.name(rng))),
-                Some(id),
-            )
-        }
+        63..=69 => m.name_pred(rng),
+        70..=74 => return (format!("{} AND id = {id}", m.name_pred(rng)), Some(id)),
         75..=84 => format!("id BETWEEN {id} AND {}", id + rng.gen_range(0..6)),
         85..=91 => format!("score < {} AND id <= {ID_SPACE}", rng.gen_range(0..8)),
         _ => format!(
-            "score BETWEEN {} AND {} AND name = {}",
+            "score BETWEEN {} AND {} AND {}",
             rng.gen_range(0..50),
             rng.gen_range(50..100),
-            m.lit(&m.name(rng))
+            m.name_pred(rng)
         ),
     };
     (w, None)

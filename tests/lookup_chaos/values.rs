@@ -68,13 +68,18 @@ impl Mode {
         s.as_deref().map_or_else(|| "NULL".into(), |s| self.lit(s))
     }
 
-    /// A name (mixed case; sometimes tricky).
+    /// A name from the pool (mixed case; sometimes tricky).
     pub(crate) fn name(&self, rng: &mut StdRng) -> String {
         if self.tricky && rng.gen_bool(0.12) {
             TRICKY[rng.gen_range(0..TRICKY.len())].to_string()
         } else {
             NAMES[rng.gen_range(0..NAMES.len())].to_string()
         }
+    }
+
+    /// `name = 'x'`: a predicate routed by `name_user_vdx` (a prefix of its columns).
+    pub(crate) fn name_pred(&self, rng: &mut StdRng) -> String {
+        format!("name = {}", self.lit(&self.name(rng)))
     }
 
     /// An email or NULL (case variants of one address are equal to the unique vindex).
