@@ -6,7 +6,8 @@
 //! NO_BACKSLASH_ESCAPES) — on tables with unique and non-unique, owned and unowned, single-
 //! and multi-column lookup vindexes (`layout`). Meanwhile the proxy is SIGKILLed and restarted
 //! at random moments, and CreateLookupVindex adds a unique lookup on the unindexed `user.nick`,
-//! waits for sync and externalizes it. Then every shard is read DIRECTLY and checked
+//! waits for sync and externalizes it. Right after that (the clients paused) and at the end,
+//! every shard is read DIRECTLY and checked
 //! (`invariant`): every owner row has its lookup rows pointing at its keyspace id, every row
 //! of the unowned use maps to its own keyspace id, no unique value is held twice, every row
 //! and lookup row is on its shard. With the proxy up again, for a sample of values a routed
@@ -84,6 +85,9 @@ async fn create_stable_users(c: &mut Conn) {
 
 /// The kind of an anomaly line, for the counts by kind.
 fn anomaly_kind(line: &str) -> String {
+    if let Some(rest) = line.strip_prefix("right after the create: ") {
+        return format!("right after the create: {}", anomaly_kind(rest));
+    }
     let word_after = |pat: &str| {
         line.split_once(pat)
             .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -150,6 +154,7 @@ fn print_figures(
     created: &CreateOutcome,
     snap: &Snapshot,
     verdict: &Verdict,
+    at_create: &Verdict,
     reads: &ReadVerdict,
     took: Duration,
 ) {
@@ -176,7 +181,7 @@ fn print_figures(
          rollbacks={} savepoint_rollbacks={} kills={} create_kills={} create_attempts={} \
          created_at_s={:?} in_sync_at_s={:?} externalized={} create_refused={:?} owner_rows={} \
          lookup_rows={} rows_x_vindexes_checked={} orphans={} routed_values_compared={} \
-         invariant_violations={} routed_anomalies={} took_s={:.0}",
+         invariant_violations={} violations_right_after_create={} routed_anomalies={} took_s={:.0}",
         settings.seed,
         settings.workload.as_secs(),
         settings.clients,
@@ -203,6 +208,7 @@ fn print_figures(
         orphans,
         reads.compared,
         verdict.violations.len(),
+        at_create.violations.len(),
         reads.anomalies.len(),
         took.as_secs_f64()
     );
@@ -262,13 +268,30 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
         deadline + Duration::from_secs(120),
         StdRng::seed_from_u64(rng.gen()),
     ));
+    // Right after the create task is done (in sync and externalized, usually mid-workload):
+    // the clients paused (no unit of work open), the shards read directly and checked, the
+    // created vindex included. This is the moment a create that missed rows or accepted
+    // duplicates shows; later writes could hide it.
+    let created = creator.await.expect("create task");
+    let pause = gate.write().await;
+    let at_create = snapshot(&env).await;
+    let at_create_s = start.elapsed().as_secs_f64();
+    drop(pause);
+    let mut at_create_uses: Vec<_> = LOOKUPS.to_vec();
+    if created.in_sync_at.is_some() && created.refused.is_none() {
+        at_create_uses.push(CREATED_VINDEX);
+    }
+    let at_create = check_invariant(&at_create, &at_create_uses);
+    eprintln!(
+        "lookup_chaos: checked at {at_create_s:.1} s, right after the create: {} violations",
+        at_create.violations.len()
+    );
     let mut stats = Stats::default();
     for c in clients {
         stats.merge(c.await.expect("client task"));
     }
     let workload_took = start.elapsed();
     let kills = killer.await.expect("killer task");
-    let created = creator.await.expect("create task");
     proxy.lock().await.kill();
     eprintln!(
         "lookup_chaos: {kills} kills; {} clients for {:.1} s: {} units ok, {} failed, {} connects, {} failed connects while down",
@@ -313,10 +336,16 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
         &created,
         &snap,
         &verdict,
+        &at_create,
         &reads,
         test_started.elapsed(),
     );
-    let mut problems: Vec<String> = verdict.violations.clone();
+    let mut problems: Vec<String> = at_create
+        .violations
+        .iter()
+        .map(|v| format!("right after the create: {v}"))
+        .collect();
+    problems.extend(verdict.violations.iter().cloned());
     problems.extend(reads.anomalies.iter().cloned());
     if created.created_at.is_none() || created.in_sync_at.is_none() {
         problems.push(format!(
