@@ -47,7 +47,13 @@ impl Lookup<'_> {
             }
         }
         let from0 = self.params.from.first().map(String::as_str).unwrap_or("");
-        let suffix = if lock {
+        // A lookup over several columns is read by its first column alone, a prefix of the
+        // lookup table's key: locking that read would take next-key locks over every row and
+        // gap of the value, and the statement's own pre-list insert of a moved lookup row
+        // (same first column, another second one) would then wait on its own post list until
+        // the lock wait timeout. Such reads only route (the owner rows are read under their
+        // own lock), so they go unlocked.
+        let suffix = if lock && self.params.from.len() <= 1 {
             self.params.read_lock.sql_suffix()
         } else {
             ""
@@ -94,7 +100,10 @@ impl Lookup<'_> {
                 }
             }
         }
-        let unique = self.params.kind.is_unique();
+        // Only the first from column is queried (Vitess's Map does the same); a unique vindex
+        // over several columns is unique for the whole tuple, not for its first column, so
+        // several keyspace ids for that column are a multi-shard route, never an error.
+        let unique = self.params.kind.is_unique() && self.params.from.len() <= 1;
         let mut out = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
             if v.is_null() {

@@ -56,7 +56,6 @@ async fn replay_failed_update_in_a_transaction() {
 }
 
 #[tokio::test]
-#[ignore = "hole found by lookup_chaos (switch multi_column_unique_route): a route by the multi-column unique rs_order_vdx fails with 1105; un-ignore when fixed"]
 async fn finding_multi_column_unique_lookup_route() {
     let (violations, results) = replay(&[
         "INSERT INTO orders (order_id, customer_id, sku, region, slot, qty) VALUES (1, 1, 'a', 1, 10, 0), (2, 2, 'b', 1, 20, 0)",
