@@ -30,6 +30,7 @@ mod multi_column;
 mod nondeterministic;
 mod orders;
 mod reclaim;
+mod session_leak;
 #[allow(dead_code)]
 mod shard_reads;
 mod unowned;
