@@ -48,7 +48,7 @@ async fn setup() -> (TestEnv, Conn) {
         s.query_drop(
             "CREATE TABLE tickets (ticket_id BIGINT NOT NULL PRIMARY KEY,
              customer_id BIGINT NOT NULL, region INT NOT NULL, slot INT NOT NULL,
-             KEY region_slot (region, slot))",
+             note INT NOT NULL DEFAULT 0, KEY region_slot (region, slot))",
         )
         .await
         .expect("tickets DDL");
@@ -204,5 +204,34 @@ async fn where_on_both_columns_routes_over_several_keyspace_ids() {
         .await,
         vec![4]
     );
+    env.stop().await;
+}
+
+/// Inside a transaction, a row inserted earlier (its lookup row in the pre list, not committed
+/// yet) is found by a later UPDATE on both columns: the DML's unlocked read of the lookup also
+/// looks at the pre list. (Moving or deleting such a row makes the post list wait on the pre
+/// list's uncommitted lookup row, for single-column lookups as well: the consistent lookup
+/// design's known limit, not this route's.)
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_inserted_earlier_in_the_transaction_are_routed_to() {
+    let (env, mut c) = setup().await;
+    let mut affected = Vec::new();
+    for sql in [
+        "BEGIN",
+        "INSERT INTO tickets (ticket_id, customer_id, region, slot) VALUES (20, 20, 3, 300), (21, 21, 3, 310)",
+        "UPDATE tickets SET note = 7 WHERE region = 3 AND slot = 300",
+        "UPDATE tickets SET note = 8 WHERE region = 3 AND slot IN (300, 310)",
+        "COMMIT",
+    ] {
+        c.query_drop(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        affected.push(c.affected_rows());
+    }
+    assert_eq!(affected, vec![0, 2, 1, 2, 0]);
+    let notes: Vec<(i64, i64)> = c
+        .query("SELECT ticket_id, note FROM tickets WHERE region = 3 ORDER BY ticket_id")
+        .await
+        .expect("notes");
+    assert_eq!(notes, vec![(20, 8), (21, 8)]);
+    assert_lookup_exact(&env, "the transaction").await;
     env.stop().await;
 }
