@@ -13,7 +13,7 @@ const NBE: &str = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCA
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_backslash_escapes_never_reaches_a_default_mode_session() {
-    let (env, mut c) = setup().await;
+    let (env, c) = setup().await;
     drop(c.disconnect().await);
     let mut next = 1;
     for round in 0..4 {
