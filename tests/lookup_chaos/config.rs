@@ -27,67 +27,68 @@ pub(crate) struct HoleSwitch {
     pub(crate) what: &'static str,
 }
 
-/// THE switch list: every construct that reaches a not-yet-fixed hole. Off in `cargo test`
-/// (flip `on_in_suite` as fixes merge), all on in the long run (`bench/lookup-history`).
+/// THE switch list: every construct that reached a hole of issue 15 (or one this checker
+/// found). A switch is on in `cargo test` once its fix has merged and short runs with it on
+/// found no anomaly; all are on in the long run (`bench/lookup-history`).
 pub(crate) const HOLE_SWITCHES: &[HoleSwitch] = &[
     HoleSwitch {
         item: 1,
         name: "reclaim_same_ksid",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "orders of one customer share unique sku / (region, slot) values, so a \
                duplicate's old lookup row already points at the new row's keyspace id",
     },
     HoleSwitch {
         item: 2,
         name: "quotes_under_no_backslash_escapes",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "clients in NO_BACKSLASH_ESCAPES write strings with quotes, backslashes and \
                injection attempts into lookup columns",
     },
     HoleSwitch {
         item: 3,
         name: "create_vindex_straddling_txns",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "CreateLookupVindex swaps the VSchema while client transactions are open \
                (off: clients are paused around the create statement)",
     },
     HoleSwitch {
         item: 4,
         name: "create_vindex_preexisting_duplicates",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "nick (the column CreateLookupVindex indexes as unique) comes from a small \
                shared pool, so owner rows already violate the new unique vindex",
     },
     HoleSwitch {
         item: 5,
         name: "create_vindex_kill_between_shards",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "the proxy is SIGKILLed 0-40 ms after CreateLookupVindex is sent \
                (off: no kill while the create statement runs)",
     },
     HoleSwitch {
         item: 6,
         name: "unowned_insert_unverified",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "user_extra rows are inserted with a phone that maps to another keyspace id",
     },
     HoleSwitch {
         item: 7,
         name: "update_same_vindex_column_twice",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "UPDATE ... SET phone = a, phone = b (and email, sku twice)",
     },
     HoleSwitch {
         item: 8,
         name: "nondeterministic_dml_where",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "UPDATE/DELETE with RAND() in WHERE, LIMIT without ORDER BY, and clients in \
                READ COMMITTED running range DML",
     },
     HoleSwitch {
         item: 2,
         name: "tricky_strings_default_mode",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "clients in the default sql_mode also write strings with quotes, backslashes \
                and injection attempts, which NO_BACKSLASH_ESCAPES clients then update and \
                delete (found here: name_user_vdx rows of untouched owners vanish)",
@@ -95,7 +96,7 @@ pub(crate) const HOLE_SWITCHES: &[HoleSwitch] = &[
     HoleSwitch {
         item: 0,
         name: "multi_column_unique_route",
-        on_in_suite: false,
+        on_in_suite: true,
         what: "orders WHERE region = r AND slot = s, routed by the multi-column unique \
                rs_order_vdx (found here: the proxy answers 1105 'unexpected multiple results')",
     },

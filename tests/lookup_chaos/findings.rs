@@ -2,7 +2,8 @@
 //! same invariant (`invariant`): the constructs the checker runs concurrently (savepoints,
 //! statements failing inside transactions, lock waits, kills mid-transaction, quoted values
 //! under both sql_modes), pinned down one at a time while hunting its anomalies; and the one
-//! hole it found that issue 15 does not list (`multi_column_unique_route`, ignored until fixed).
+//! hole it found that issue 15 does not list (`multi_column_unique_route`, fixed: a
+//! multi-shard route).
 
 use crate::common::TestEnv;
 use crate::invariant::check_invariant;
