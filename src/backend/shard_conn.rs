@@ -93,7 +93,24 @@ impl ShardConn {
             }
             self.in_txn = false;
         }
-        if self.dirty && self.conn.reset().await.is_err() {
+        if self.dirty {
+            if self.conn.reset().await.is_err() {
+                self.conn.discard();
+                return;
+            }
+            self.dirty = false;
+        }
+    }
+}
+
+impl Drop for ShardConn {
+    /// A connection dropped without [`ShardConn::release`] while it is in a transaction or
+    /// carries session state (a panic unwinding its session, a statement future dropped
+    /// mid-way) is closed, never pooled: another client's session would otherwise run inside
+    /// its transaction or under its settings (`sql_mode`, character set), and read the text
+    /// it is sent differently than the proxy did.
+    fn drop(&mut self) {
+        if self.in_txn || self.dirty {
             self.conn.discard();
         }
     }

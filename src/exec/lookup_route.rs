@@ -52,10 +52,24 @@ impl Lookup<'_> {
             }
         }
         let from0 = self.params.from.first().map(String::as_str).unwrap_or("");
-        let suffix = if lock {
+        // A lookup over several columns is read by its first column alone, a prefix of the
+        // lookup table's key: a locking read would take next-key locks over every row and gap
+        // of that value, and the statement's own pre-list insert of a moved lookup row (same
+        // first column, another second one) would wait on its own post list until the lock
+        // wait timeout. Such a DML read goes unlocked, twice: on a connection outside the
+        // transaction (a fresh read of everything committed, as the locking read would see)
+        // and on the pre list (the lookup rows this transaction inserted and has not
+        // committed yet). A keyspace id too many only widens the route.
+        let prefix_dml = lock && self.params.from.len() > 1;
+        let suffix = if lock && !prefix_dml {
             self.params.read_lock.sql_suffix()
         } else {
             ""
+        };
+        let reads: &[CommitOrder] = if prefix_dml {
+            &[CommitOrder::Autocommit, CommitOrder::Pre]
+        } else {
+            std::slice::from_ref(&order)
         };
         let mut found: Vec<Vec<Vec<u8>>> = vec![Vec::new(); values.len()];
         let mut unattributed: Vec<Vec<u8>> = Vec::new();
@@ -74,8 +88,18 @@ impl Lookup<'_> {
                 ident(&self.table),
                 list.join(", ")
             );
-            let result = cursor.execute_in(order, &self.keyspace, shard, sql).await?;
-            for row in &result.rows {
+            let mut results = Vec::with_capacity(reads.len());
+            for &read in reads {
+                results.push(
+                    cursor
+                        .execute_in(read, &self.keyspace, shard, sql.clone())
+                        .await?,
+                );
+            }
+            let rows = results
+                .iter()
+                .flat_map(|r| r.rows.iter().map(move |row| (r, row)));
+            for (result, row) in rows {
                 let (Some(key), Some(to)) = (row.first(), row.get(1)) else {
                     continue;
                 };
@@ -89,7 +113,9 @@ impl Lookup<'_> {
                     .filter(|&i| same_value(&values[i], &key))
                     .collect::<Vec<_>>();
                 if exact.is_empty() {
-                    unattributed.push(ksid);
+                    if !unattributed.contains(&ksid) {
+                        unattributed.push(ksid);
+                    }
                 } else {
                     for i in exact {
                         if !found[i].contains(&ksid) {
@@ -99,7 +125,10 @@ impl Lookup<'_> {
                 }
             }
         }
-        let unique = self.params.kind.is_unique();
+        // Only the first from column is queried (Vitess's Map does the same); a unique vindex
+        // over several columns is unique for the whole tuple, not for its first column, so
+        // several keyspace ids for that column are a multi-shard route, never an error.
+        let unique = self.params.kind.is_unique() && self.params.from.len() <= 1;
         let mut out = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
             if v.is_null() {

@@ -230,20 +230,27 @@ impl ClientConn {
         if global {
             return Ok(());
         }
-        // Apply to every other connection the session holds, then record for future ones.
+        // Record for future connections, then apply to every other connection the session
+        // holds. Recorded first: the validation connection already runs with it, and a
+        // connection taken later must too, even when applying it below fails. A failure there
+        // leaves a held connection without it, so the session's text settings become unknown
+        // (mode-dependent statements are refused, never read under another mode).
+        let key = match items {
+            [one] => Some(format!("{:?}:{}", one.scope, one.name)),
+            _ => None,
+        };
+        self.session.record_setting(key, sql_text.clone());
         for i in 0..self.session.reserved.len() {
             let c = &mut self.session.reserved[i];
             if Arc::ptr_eq(&c.shard, &shard) {
                 continue;
             }
-            c.run(&sql_text).await?;
             c.dirty = true;
+            if let Err(e) = c.run(&sql_text).await {
+                self.session.forget_text_settings();
+                return Err(e.into());
+            }
         }
-        let key = match items {
-            [one] => Some(format!("{:?}:{}", one.scope, one.name)),
-            _ => None,
-        };
-        self.session.record_setting(key, sql_text);
         Ok(())
     }
 

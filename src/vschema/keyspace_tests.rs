@@ -384,3 +384,35 @@ fn strict_json_errors_name_the_keyspace() {
         &["expected a JSON object"],
     );
 }
+
+#[test]
+fn a_multi_column_unique_lookup_routes_as_non_unique() {
+    let ks = build(json!({
+        "sharded": true,
+        "vindexes": {
+            "hash": {"type": "hash"},
+            "rs_idx": {"type": "consistent_lookup_unique",
+                "params": {"table": "lookup.rs_idx", "from": "region,slot", "to": "keyspace_id"},
+                "owner": "orders"},
+            "sku_idx": {"type": "consistent_lookup_unique",
+                "params": {"table": "lookup.sku_idx", "from": "sku", "to": "keyspace_id"},
+                "owner": "orders"}
+        },
+        "tables": {"orders": {"column_vindexes": [
+            {"column": "customer_id", "name": "hash"},
+            {"columns": ["region", "slot"], "name": "rs_idx"},
+            {"column": "sku", "name": "sku_idx"}
+        ]}}
+    }))
+    .unwrap();
+    // Its Map reads the first column alone, which may name several keyspace ids.
+    assert!(!ks.vindex("rs_idx").unwrap().unique);
+    assert!(ks
+        .vindex("rs_idx")
+        .unwrap()
+        .lookup()
+        .unwrap()
+        .kind
+        .is_unique());
+    assert!(ks.vindex("sku_idx").unwrap().unique);
+}

@@ -75,7 +75,10 @@ fn build_vindex(ks: &str, name: &str, v: &VindexJson) -> Result<VindexEntry, VSc
     }
     let (cost, unique) = match &kind {
         VindexDef::Functional(f) => (f.cost(), f.is_unique()),
-        VindexDef::Lookup(l) => (l.kind.cost(), l.kind.is_unique()),
+        // A lookup over several columns is read by its first column alone (Vitess's Map does
+        // the same): unique for the whole tuple, one first-column value may still name several
+        // keyspace ids, so it routes as a non-unique vindex (a multi-shard route, merged).
+        VindexDef::Lookup(l) => (l.kind.cost(), l.kind.is_unique() && l.from.len() <= 1),
     };
     Ok(VindexEntry {
         name: name.into(),

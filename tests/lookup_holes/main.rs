@@ -10,24 +10,27 @@
 //! - `unowned` (item 6): INSERT of a value an unowned lookup vindex does not map to the row's
 //!   keyspace id fails (INSERT IGNORE drops the row).
 //!
+//! - `multi_column`: a WHERE on both columns of a multi-column unique lookup routes over the
+//!   several keyspace ids its first column names (was 1105).
+//!
 //! Two layouts: `orders` (here: `shop.orders` sharded by `hash(customer_id)`, with an owned
 //! consistent_lookup_unique on `sku` and an unowned lookup_unique on `coupon`), and the shared
 //! `customer.user` layout ([`common::user_lookups`]), whose direct shard reads and invariant
-//! check come from the lookup chaos test (`shard_reads`, `invariant`, `layout`).
+//! check are `shard_reads`, `invariant` and `layout` here (the lookup chaos test has its own,
+//! for its larger layout).
 
 mod assignments;
 #[path = "../common/mod.rs"]
 mod common;
 #[allow(dead_code)]
-#[path = "../lookup_chaos/invariant.rs"]
 mod invariant;
 #[allow(dead_code)]
-#[path = "../lookup_chaos/layout.rs"]
 mod layout;
+mod multi_column;
 mod nondeterministic;
 mod orders;
 mod reclaim;
+mod session_leak;
 #[allow(dead_code)]
-#[path = "../lookup_chaos/shard_reads.rs"]
 mod shard_reads;
 mod unowned;
