@@ -12,6 +12,7 @@ mod local_answers;
 mod prepared;
 mod relay;
 mod routing;
+mod session_values;
 mod set;
 mod sharded;
 mod statement;

@@ -184,7 +184,7 @@ impl ClientConn {
         let shard = self.validation_shard()?;
         // `LAST_INSERT_ID()` is the session's value, not the backend connection's (also when
         // the recorded setting is replayed on another connection).
-        let bytes = super::statement::substitute_session_values(
+        let bytes = super::session_values::substitute_session_values(
             std::borrow::Cow::Borrowed(bytes),
             self.session.last_insert_id,
         );

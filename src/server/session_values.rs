@@ -1,0 +1,71 @@
+//! Session values a backend would answer wrongly for a proxied session, replaced in the
+//! statement text before it is relayed: `LAST_INSERT_ID()` (the backend's own value may belong
+//! to another session sharing the pooled connection) and `@@socket` (drivers would switch to
+//! the backend's socket and bypass the proxy).
+
+use super::routing::analysis_text;
+use crate::sql;
+use std::borrow::Cow;
+
+/// Replaces what a backend would answer wrongly for a proxied session:
+/// - `LAST_INSERT_ID()` (no argument) becomes the session's value: with pooled backend
+///   connections, the backend's own value may belong to another session;
+/// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
+///   to the backend's Unix socket, bypassing the proxy.
+///
+/// Callers skip it when [`RelayMarkers`] found neither word.
+pub(super) fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
+    let text = analysis_text(&sql).into_owned();
+    let tokens = sql::tokenize(&text);
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let word = t.text(&text);
+        if t.kind == sql::TokenKind::Ident
+            && word.eq_ignore_ascii_case("last_insert_id")
+            && tokens.get(i + 1).is_some_and(|n| n.text(&text) == "(")
+            && tokens.get(i + 2).is_some_and(|n| n.text(&text) == ")")
+            && !(i > 0 && tokens[i - 1].text(&text) == ".")
+        {
+            edits.push((t.start, tokens[i + 2].end, last_insert_id.to_string()));
+        } else if t.kind == sql::TokenKind::Variable
+            && (word.eq_ignore_ascii_case("@@socket")
+                || word.eq_ignore_ascii_case("@@global.socket")
+                || word.eq_ignore_ascii_case("@@session.socket"))
+        {
+            edits.push((t.start, t.end, "NULL".into()));
+        }
+    }
+    if edits.is_empty() {
+        return sql;
+    }
+    let mut out = Vec::with_capacity(sql.len());
+    let mut at = 0;
+    for (s, e, replacement) in edits {
+        out.extend_from_slice(&sql[at..s]);
+        out.extend_from_slice(replacement.as_bytes());
+        at = e;
+    }
+    out.extend_from_slice(&sql[at..]);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitutes_session_values() {
+        let out = substitute_session_values(
+            Cow::Borrowed(
+                b"SELECT LAST_INSERT_ID(), last_insert_id(5), 'last_insert_id()', @@socket",
+            ),
+            42,
+        );
+        assert_eq!(
+            std::str::from_utf8(&out).expect("utf8"),
+            "SELECT 42, last_insert_id(5), 'last_insert_id()', NULL"
+        );
+        let same = substitute_session_values(Cow::Borrowed(b"SELECT 1"), 42);
+        assert!(matches!(same, Cow::Borrowed(_)));
+    }
+}
