@@ -153,6 +153,17 @@ async fn compare(keyspace: &str) {
             assert_eq!(got, want, "{keyspace}: {sql}");
         }
     }
+    // A statement over every shard reads the session's value, not each shard connection's
+    // (found by the differential checker: a scatter answered 0).
+    for sql in [
+        "SELECT LAST_INSERT_ID(776)",
+        "SELECT LAST_INSERT_ID() AS lid, COUNT(*) FROM counter",
+        "SELECT id, LAST_INSERT_ID() FROM counter ORDER BY id",
+    ] {
+        let want = observe(&mut direct, sql).await;
+        let got = observe(&mut proxied, &sql.replace("counter", table)).await;
+        assert_eq!(got, want, "{keyspace}: {sql}");
+    }
     env.stop().await;
 }
 

@@ -4,11 +4,26 @@
 //! the backend's socket and bypass the proxy).
 
 use super::routing::analysis_text;
-use crate::sql;
+use crate::sql::{self, Needles};
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// `text` with [`substitute_session_values`] applied, or None when it names neither word (one
+/// case-insensitive scan). The sharded path uses it before planning, so a statement that runs
+/// on several shards reads the session's `LAST_INSERT_ID()`, not each shard connection's.
+pub(super) fn substituted_text(text: &str, last_insert_id: u64) -> Option<String> {
+    static WORDS: LazyLock<Needles> = LazyLock::new(|| Needles::new(&["last_insert_id", "socket"]));
+    if WORDS.found_in(text.as_bytes()) == 0 {
+        return None;
+    }
+    match substitute_session_values(Cow::Borrowed(text.as_bytes()), last_insert_id) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(bytes) => String::from_utf8(bytes).ok(),
+    }
+}
 
 /// Replaces what a backend would answer wrongly for a proxied session:
-/// - `LAST_INSERT_ID()` (no argument) becomes the session's value: with pooled backend
+/// - `LAST_INSERT_ID()` (no argument) becomes the session's value, `(n | 0)`: with pooled backend
 ///   connections, the backend's own value may belong to another session;
 /// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
 ///   to the backend's Unix socket, bypassing the proxy.
@@ -26,7 +41,14 @@ pub(super) fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64)
             && tokens.get(i + 2).is_some_and(|n| n.text(&text) == ")")
             && !(i > 0 && tokens[i - 1].text(&text) == ".")
         {
-            edits.push((t.start, tokens[i + 2].end, last_insert_id.to_string()));
+            // `(n | 0)` is typed as MariaDB types LAST_INSERT_ID() (BIGINT UNSIGNED NOT NULL;
+            // a bare `n` or `CAST(n AS UNSIGNED)` is INT for small n), so column definitions
+            // and comparisons stay the function's. Only an unaliased column's name differs.
+            edits.push((
+                t.start,
+                tokens[i + 2].end,
+                format!("({last_insert_id} | 0)"),
+            ));
         } else if t.kind == sql::TokenKind::Variable
             && (word.eq_ignore_ascii_case("@@socket")
                 || word.eq_ignore_ascii_case("@@global.socket")
@@ -63,9 +85,15 @@ mod tests {
         );
         assert_eq!(
             std::str::from_utf8(&out).expect("utf8"),
-            "SELECT 42, last_insert_id(5), 'last_insert_id()', NULL"
+            "SELECT (42 | 0), last_insert_id(5), 'last_insert_id()', NULL"
         );
         let same = substitute_session_values(Cow::Borrowed(b"SELECT 1"), 42);
         assert!(matches!(same, Cow::Borrowed(_)));
+        assert_eq!(
+            substituted_text("SELECT LAST_INSERT_ID() AS lid FROM t", 7).as_deref(),
+            Some("SELECT (7 | 0) AS lid FROM t")
+        );
+        assert_eq!(substituted_text("SELECT last_insert_id(5)", 7), None);
+        assert_eq!(substituted_text("SELECT 1", 7), None);
     }
 }

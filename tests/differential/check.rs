@@ -1,6 +1,5 @@
 //! Running one query on a side and comparing two answers: the columns as a driver sees them
-//! (name, type, the relevant flags, character set, decimals — and the length, kept only to
-//! recognise the swapped charset/length of issue 15 item 10) and the rows as text, as
+//! (name, type, the relevant flags, character set, decimals) and the rows as text, as
 //! multisets or in order as the [`Query`] allows, case-folded where it says so, doubles summed
 //! or averaged compared to 9 significant digits.
 
@@ -135,8 +134,6 @@ pub struct MetaDiff {
     pub expected: String,
     /// Proxy value.
     pub got: String,
-    /// The proxy's charset is the reference's length or the other way round (item 10).
-    pub swapped: bool,
     /// The reference's column.
     pub expected_col: ColMeta,
     /// The proxy's column.
@@ -164,42 +161,27 @@ pub enum Verdict {
 fn meta_diffs(e: &[ColMeta], g: &[ColMeta]) -> Vec<MetaDiff> {
     let mut out = Vec::new();
     for (i, (a, b)) in e.iter().zip(g).enumerate() {
-        // Written swapped, the length's low half lands in the charset field and the charset in
-        // the length's high half.
-        let swapped = b.charset as u32 == a.length & 0xffff || b.length >> 16 == a.charset as u32;
-        let mut push = |field, x: String, y: String, swapped| {
+        let mut push = |field, x: String, y: String| {
             if x != y {
                 out.push(MetaDiff {
                     col: i,
                     field,
                     expected: x,
                     got: y,
-                    swapped,
                     expected_col: a.clone(),
                     got_col: b.clone(),
                 });
             }
         };
-        push("name", a.name.clone(), b.name.clone(), false);
-        push("type", a.ty.to_string(), b.ty.to_string(), false);
+        push("name", a.name.clone(), b.name.clone());
+        push("type", a.ty.to_string(), b.ty.to_string());
         push(
             "flags",
             format!("{:#x}", a.flags),
             format!("{:#x}", b.flags),
-            false,
         );
-        push(
-            "charset",
-            a.charset.to_string(),
-            b.charset.to_string(),
-            swapped,
-        );
-        push(
-            "decimals",
-            a.decimals.to_string(),
-            b.decimals.to_string(),
-            false,
-        );
+        push("charset", a.charset.to_string(), b.charset.to_string());
+        push("decimals", a.decimals.to_string(), b.decimals.to_string());
     }
     out
 }
