@@ -213,26 +213,38 @@ fn new_value(ctx: &Ctx<'_>, col: &str, expr: &Expr, table: &str) -> Result<NewVa
     Ok(NewValue { value, sql })
 }
 
+/// The identifier tokens at parenthesis depth 0 from byte `from` on, with their text.
+fn top_level_words<'a>(
+    ctx: &'a Ctx<'_>,
+    from: usize,
+) -> impl Iterator<Item = (&'a crate::sql::Token, &'a str)> + 'a {
+    let sql = ctx.sql;
+    let mut depth = 0i32;
+    ctx.text
+        .tokens
+        .iter()
+        .filter(move |t| t.start >= from)
+        .filter(move |t| {
+            if t.kind == TokenKind::Punct {
+                match t.text(sql) {
+                    "(" => depth += 1,
+                    ")" => depth -= 1,
+                    _ => {}
+                }
+                return false;
+            }
+            t.kind == TokenKind::Ident && depth == 0
+        })
+        .map(move |t| (t, t.text(sql)))
+}
+
 /// Byte offset where the statement's WHERE (else ORDER BY, else LIMIT) begins, at nesting
 /// depth 0 and, for UPDATE, after SET; the text's end when it has none of them.
 fn tail_start(ctx: &Ctx<'_>, is_update: bool) -> usize {
     let sql = ctx.sql;
-    let mut depth = 0i32;
     let mut after_set = !is_update;
     let mut fallback = None;
-    for t in &ctx.text.tokens {
-        if t.kind == TokenKind::Punct {
-            match t.text(sql) {
-                "(" => depth += 1,
-                ")" => depth -= 1,
-                _ => {}
-            }
-            continue;
-        }
-        if t.kind != TokenKind::Ident || depth != 0 {
-            continue;
-        }
-        let word = t.text(sql);
+    for (t, word) in top_level_words(ctx, 0) {
         if word.eq_ignore_ascii_case("set") {
             after_set = true;
         } else if after_set && word.eq_ignore_ascii_case("where") {
@@ -251,21 +263,8 @@ fn tail_start(ctx: &Ctx<'_>, is_update: bool) -> usize {
 /// or the end), if it has one.
 fn order_by_range(ctx: &Ctx<'_>, from: usize) -> Option<(usize, usize)> {
     let sql = ctx.sql;
-    let mut depth = 0i32;
     let mut start = None;
-    for t in ctx.text.tokens.iter().filter(|t| t.start >= from) {
-        if t.kind == TokenKind::Punct {
-            match t.text(sql) {
-                "(" => depth += 1,
-                ")" => depth -= 1,
-                _ => {}
-            }
-            continue;
-        }
-        if t.kind != TokenKind::Ident || depth != 0 {
-            continue;
-        }
-        let word = t.text(sql);
+    for (t, word) in top_level_words(ctx, from) {
         if start.is_none() && word.eq_ignore_ascii_case("order") {
             start = Some(t.start);
         } else if start.is_some() && word.eq_ignore_ascii_case("limit") {

@@ -30,9 +30,16 @@ pub(crate) async fn replay(statements: &[&str]) -> (Vec<String>, Vec<String>) {
     (v.violations, results)
 }
 
+/// [`replay`], asserting the shards hold no violation afterwards; each statement's outcome.
+async fn replay_clean(statements: &[&str]) -> Vec<String> {
+    let (violations, results) = replay(statements).await;
+    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
+    results
+}
+
 #[tokio::test]
 async fn replay_rollback_to_savepoint_before_a_lookup_move() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         "INSERT INTO user (id, name, phone) VALUES (5, 'alice', 5550001)",
         "BEGIN",
         "SAVEPOINT sp",
@@ -41,30 +48,27 @@ async fn replay_rollback_to_savepoint_before_a_lookup_move() {
         "COMMIT",
     ])
     .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
 }
 
 #[tokio::test]
 async fn replay_failed_update_in_a_transaction() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         "INSERT INTO user (id, name, phone) VALUES (5, 'alice', 5550001), (6, 'bob', 5550002)",
         "BEGIN",
         "UPDATE user SET name = 'frank', phone = 5550002 WHERE id = 5",
         "COMMIT",
     ])
     .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
 }
 
 #[tokio::test]
 async fn finding_multi_column_unique_lookup_route() {
-    let (violations, results) = replay(&[
+    let results = replay_clean(&[
         "INSERT INTO orders (order_id, customer_id, sku, region, slot, qty) VALUES (1, 1, 'a', 1, 10, 0), (2, 2, 'b', 1, 20, 0)",
         "SELECT order_id FROM orders WHERE region = 1 AND slot = 10",
         "DELETE FROM orders WHERE region = 1 AND slot = 10",
     ])
-    .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
+        .await;
     assert!(
         results.iter().all(|r| r.ends_with("Ok(())")),
         "{results:#?}"
@@ -75,7 +79,7 @@ const SIX_USERS: &str = "INSERT INTO user (id, name, phone) VALUES (5, 'alice', 
 
 #[tokio::test]
 async fn replay_failed_update_after_post_sessions_opened() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         SIX_USERS,
         "BEGIN",
         "DELETE FROM user WHERE id IN (7, 8, 9, 10)",
@@ -83,12 +87,11 @@ async fn replay_failed_update_after_post_sessions_opened() {
         "COMMIT",
     ])
     .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
 }
 
 #[tokio::test]
 async fn replay_rollback_to_savepoint_after_post_sessions_opened() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         SIX_USERS,
         "BEGIN",
         "DELETE FROM user WHERE id IN (7, 8, 9, 10)",
@@ -98,13 +101,12 @@ async fn replay_rollback_to_savepoint_after_post_sessions_opened() {
         "ROLLBACK TO SAVEPOINT sp",
         "COMMIT",
     ])
-    .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
+        .await;
 }
 
 #[tokio::test]
 async fn replay_failed_insert_after_a_good_insert_in_a_transaction() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         SIX_USERS,
         "BEGIN",
         "INSERT INTO user (id, name, phone) VALUES (20, 'gina', 5550020)",
@@ -112,12 +114,11 @@ async fn replay_failed_insert_after_a_good_insert_in_a_transaction() {
         "COMMIT",
     ])
     .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
 }
 
 #[tokio::test]
 async fn replay_failed_update_after_a_good_update_in_a_transaction() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         SIX_USERS,
         "BEGIN",
         "UPDATE user SET name = 'gina' WHERE id = 7",
@@ -125,12 +126,11 @@ async fn replay_failed_update_after_a_good_update_in_a_transaction() {
         "COMMIT",
     ])
     .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
 }
 
 #[tokio::test]
 async fn replay_failed_autocommit_update_then_more_writes() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         SIX_USERS,
         "UPDATE user SET name = 'zed', phone = 5550002 WHERE id = 5",
         "UPDATE user SET name = 'zed', phone = 5550003 WHERE id = 7",
@@ -140,13 +140,12 @@ async fn replay_failed_autocommit_update_then_more_writes() {
         "INSERT IGNORE INTO user (id, name, phone) VALUES (5, 'eve', 5550040)",
         "INSERT INTO user (id, name, phone) VALUES (6, 'eve', 5550041) ON DUPLICATE KEY UPDATE phone = phone",
     ])
-    .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
+        .await;
 }
 
 #[tokio::test]
 async fn replay_rolled_back_delete_then_more_writes() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         SIX_USERS,
         "BEGIN",
         "DELETE FROM user WHERE id IN (5, 6)",
@@ -158,7 +157,6 @@ async fn replay_rolled_back_delete_then_more_writes() {
         "UPDATE user SET name = 'zed' WHERE id = 8",
     ])
     .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
 }
 
 /// Client B's lookup move waits on a lookup row client A holds (lock wait timeout, 1205)
@@ -281,14 +279,13 @@ async fn replay_kill_during_autocommit_lookup_moves() {
 
 #[tokio::test]
 async fn replay_tricky_name_in_the_default_sql_mode() {
-    let (violations, results) = replay(&[
+    replay_clean(&[
         SIX_USERS,
         r"INSERT INTO user (id, name, phone) VALUES (50, 'q\\'' OR id > 0 -- ', NULL)",
         r"UPDATE user SET name = 'x\\'' OR id > 0 -- ' WHERE id = 50",
         "DELETE FROM user WHERE id = 50",
     ])
     .await;
-    assert!(violations.is_empty(), "{violations:#?}\n{results:#?}");
 }
 
 /// A NO_BACKSLASH_ESCAPES client writes lookup rows first (its backend connections get the
