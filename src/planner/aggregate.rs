@@ -138,7 +138,16 @@ pub(crate) fn plan(
         if matches!(&o.expr, Expr::Value(v) if v.value == Value::Null) {
             continue;
         }
-        let column = match resolve_item(projection, &o.expr) {
+        let item = resolve_item(projection, &o.expr);
+        let expr = item
+            .and_then(|p| item_expr(&projection[p]).0)
+            .unwrap_or(&o.expr);
+        if super::enum_order::min_max_of_member_column(ctx, a, expr) {
+            return unsupported(format!(
+                "ORDER BY {expr} (MIN/MAX of an ENUM or SET column, ordered by member) on more than one shard"
+            ));
+        }
+        let column = match item {
             Some(p) => p,
             None => b.hidden_spec(&o.expr, &mut avg_counts)?,
         };

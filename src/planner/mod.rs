@@ -41,6 +41,7 @@ mod aggregate;
 mod ddl;
 mod dml;
 mod dml_lookups;
+mod enum_order;
 mod having;
 mod insert;
 mod joins;
