@@ -32,6 +32,18 @@ async fn settle_at_most(env: &TestEnv, max: usize) -> usize {
 /// `clients` sessions each run `SELECT SLEEP(secs)` on commerce at the same time, so the pool
 /// opens one backend connection per statement; returns when all have disconnected.
 async fn sleep_at_once(env: &TestEnv, clients: usize, secs: f64) {
+    let tasks = start_sleeps(env, clients, secs).await;
+    for t in tasks {
+        t.await.expect("task");
+    }
+}
+
+/// Starts `clients` sessions each running `SELECT SLEEP(secs)` on commerce, returning their tasks.
+async fn start_sleeps(
+    env: &TestEnv,
+    clients: usize,
+    secs: f64,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let mut c = env.client().await;
@@ -43,9 +55,27 @@ async fn sleep_at_once(env: &TestEnv, clients: usize, secs: f64) {
             drop(c.disconnect().await);
         }));
     }
-    for t in tasks {
-        t.await.expect("task");
+    tasks
+}
+
+/// The most `SELECT SLEEP` statements seen running on `commerce/0` at once, polled until
+/// `want` are seen or the polls run out.
+async fn most_sleeps_at_once(env: &TestEnv, want: usize) -> usize {
+    let mut most = 0;
+    for _ in 0..200 {
+        let running = env
+            .backend_sessions("commerce", "0")
+            .await
+            .into_iter()
+            .filter(|s| s.info.as_deref().is_some_and(|i| i.contains("SLEEP")))
+            .count();
+        most = most.max(running);
+        if most >= want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    most
 }
 
 fn spec_with_pool(max: usize) -> EnvSpec {
@@ -241,13 +271,13 @@ async fn pool_min_is_opened_in_advance_and_idle_connections_close_without_traffi
         }
         assert_eq!(open, 1, "{keyspace}/{shard} has its pool_min connection");
     }
-    // Four statements at once open four connections.
-    sleep_at_once(&env, 4, 0.5).await;
-    assert_eq!(
-        backend_connection_ids(&env).await.len(),
-        4,
-        "one per statement"
-    );
+    // Four statements at once run on four connections (watched while they run: counting
+    // sessions afterwards races the 300 ms idle reaping and the server's asynchronous close).
+    let tasks = start_sleeps(&env, 4, 3.0).await;
+    assert_eq!(most_sleeps_at_once(&env, 4).await, 4, "one per statement");
+    for t in tasks {
+        t.await.expect("task");
+    }
     // Nothing else reaches the pool; the upkeep closes the three idle ones past 300 ms and
     // keeps pool_min.
     let left = settle_at_most(&env, 1).await;
