@@ -17,6 +17,7 @@ fn user(name: &str, keyspaces: Option<&[&str]>, read_only: bool, admin: bool) ->
     UserConfig {
         name: name.into(),
         password: "pw".into(),
+        password_hash: None,
         admin,
         keyspaces: keyspaces.map(|l| l.iter().map(|s| s.to_string()).collect()),
         read_only,

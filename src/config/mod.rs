@@ -3,12 +3,14 @@
 //! Every error names the file, the key and the reason, so `shardgate check` can tell an operator
 //! exactly what to fix. Unknown keys are rejected (`deny_unknown_fields`).
 
+pub mod auth;
 pub mod limits;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub use auth::{AuthConfig, GreetingPlugin};
 pub use limits::LimitsConfig;
 pub use validate::validate;
 
@@ -65,6 +67,9 @@ pub struct Config {
     /// Resource bounds (`[limits]`).
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Authentication (`[auth]`): greeting plugin, RSA key, failed-login delays.
+    #[serde(default)]
+    pub auth: AuthConfig,
     /// Path the config was loaded from (for messages); not part of the file.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -126,6 +131,11 @@ pub struct UserConfig {
     /// Plain password (empty allowed).
     #[serde(default)]
     pub password: String,
+    /// The password as MySQL's `mysql_native_password` hash instead (`*` + 40 hex digits,
+    /// `SHA1(SHA1(password))`, as `SELECT PASSWORD('...')` prints it); exclusive with
+    /// `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
     /// May run admin statements that change state, and full `VERIFY VINDEX` scans.
     #[serde(default)]
     pub admin: bool,
@@ -135,6 +145,19 @@ pub struct UserConfig {
     /// Only statements that read (no DML, DDL, `CALL`, write locks); default read-write.
     #[serde(default)]
     pub read_only: bool,
+}
+
+impl UserConfig {
+    /// What logins are checked against: the hash when one is configured, else the password.
+    /// `None` for a hash that does not parse (rejected when the config is validated), so such a
+    /// user can never log in.
+    pub fn credential(&self) -> Option<crate::protocol::auth::credential::Credential> {
+        use crate::protocol::auth::credential::{parse_native_hash, Credential};
+        match &self.password_hash {
+            Some(h) => parse_native_hash(h).ok().map(Credential::NativeHash),
+            None => Some(Credential::Plain(self.password.clone())),
+        }
+    }
 }
 
 /// `[vschema]`: the directory with one `<keyspace>.json` per keyspace.
@@ -253,6 +276,14 @@ impl Config {
             Some(parent) if path.is_relative() => parent.join(path),
             _ => path.to_path_buf(),
         }
+    }
+
+    /// The RSA private key file of `[auth]`, resolved against the config file's directory.
+    pub fn rsa_private_key_path(&self) -> Option<PathBuf> {
+        self.auth
+            .rsa_private_key
+            .as_deref()
+            .map(|p| self.resolve(p))
     }
 
     /// The Unix socket to listen on (`server.mysql_socket`), resolved against the config

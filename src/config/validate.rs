@@ -172,6 +172,7 @@ pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
             }
         }
     }
+    super::auth::validate(cfg, file)?;
     if cfg.backend.pool_max == 0 {
         return Err(invalid(
             file,

@@ -143,6 +143,7 @@ pub fn generate_config(
         users: vec![UserConfig {
             name: "root".into(),
             password: String::new(),
+            password_hash: None,
             admin: true,
             keyspaces: None,
             read_only: false,
@@ -153,6 +154,7 @@ pub fn generate_config(
         backend: BackendConfig::default(),
         keyspaces,
         limits: Default::default(),
+        auth: Default::default(),
         source: None,
     }
 }

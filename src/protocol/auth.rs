@@ -1,10 +1,20 @@
 //! Authentication: the handshake greeting, the client's response, plugin checks and auth switch.
 //!
-//! Passwords are stored in the config in plain text, so both `mysql_native_password` and the fast
-//! path of `caching_sha2_password` can be verified against the scramble without TLS; the full
-//! (clear-text over TLS / RSA) path of caching_sha2 is never needed because a wrong fast-path
-//! scramble is simply a wrong password. Clients that start with any other plugin are switched to
-//! `mysql_native_password`.
+//! Passwords are configured in plain text or as `mysql_native_password` hashes
+//! ([`credential`]). `mysql_native_password` is verified from the scramble with either.
+//! `caching_sha2_password` is verified on its fast path when `SHA256(SHA256(password))` is known
+//! (from a plain password, or cached after an earlier full authentication, as MySQL does);
+//! otherwise, and when the fast path does not match, the client is asked for full
+//! authentication: the clear-text password over a secure transport (TLS, Unix socket), else
+//! RSA-encrypted with the server's public key ([`rsa_exchange`]). Clients that start with any
+//! other plugin are switched to `mysql_native_password`.
+
+mod caching_sha2;
+pub mod credential;
+pub mod rsa_exchange;
+mod server_side;
+
+pub use server_side::AuthState;
 
 use super::packet::{PacketError, PacketStream};
 use super::writer;
@@ -12,7 +22,6 @@ use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, HandshakePacket, HandshakeResponse};
 use mysql_common::proto::{MyDeserialize, MySerialize};
-use mysql_common::scramble::{scramble_native, scramble_sha256};
 use rand::Rng;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -53,7 +62,7 @@ pub fn new_scramble() -> [u8; 20] {
 pub enum Plugin {
     /// SHA1-based scramble.
     Native,
-    /// SHA256-based scramble (fast path only).
+    /// SHA256-based scramble, with full authentication when the fast path cannot verify.
     CachingSha2,
 }
 
@@ -66,29 +75,6 @@ impl Plugin {
             _ => None,
         }
     }
-}
-
-/// Whether `response` proves knowledge of `password` for this scramble and plugin.
-pub fn verify(plugin: Plugin, nonce: &[u8], password: &str, response: &[u8]) -> bool {
-    if password.is_empty() {
-        return response.is_empty();
-    }
-    let expected: Vec<u8> = match plugin {
-        Plugin::Native => scramble_native(nonce, password.as_bytes())
-            .map(|s| s.to_vec())
-            .unwrap_or_default(),
-        Plugin::CachingSha2 => scramble_sha256(nonce, password.as_bytes())
-            .map(|s| s.to_vec())
-            .unwrap_or_default(),
-    };
-    constant_time_eq(&expected, response)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// What the client told us in its handshake response.
@@ -125,12 +111,14 @@ pub enum HandshakeError {
     TlsRequested,
 }
 
-/// Sends the greeting for a new connection.
+/// Sends the greeting for a new connection, naming `plugin` (`mysql_native_password` or
+/// `caching_sha2_password`) as the one to answer with.
 pub fn write_greeting<S: AsyncRead + AsyncWrite + Unpin>(
     ps: &mut PacketStream<S>,
     server_version: &str,
     connection_id: u32,
     scramble: &[u8; 20],
+    plugin: &str,
 ) {
     let mut part2 = scramble[8..].to_vec();
     part2.push(0);
@@ -145,7 +133,7 @@ pub fn write_greeting<S: AsyncRead + AsyncWrite + Unpin>(
         server_capabilities(),
         writer::UTF8MB4_GENERAL_CI as u8,
         StatusFlags::SERVER_STATUS_AUTOCOMMIT,
-        Some(&b"mysql_native_password"[..]),
+        Some(plugin.as_bytes()),
     );
     ps.write_with(|buf| greeting.serialize(buf));
 }
@@ -196,17 +184,38 @@ pub async fn read_hello<S: AsyncRead + AsyncWrite + Unpin>(
     })
 }
 
-/// Runs the rest of authentication for `user` after the first response was read.
+/// The account a login names, as far as authentication needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Account<'a> {
+    /// Login name (the caching_sha2 cache key).
+    pub name: &'a str,
+    /// Its configured password.
+    pub credential: &'a credential::Credential,
+}
+
+/// What authentication needs from the server besides the packets.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthContext<'a> {
+    /// The transport is secure (TLS, or the Unix socket): caching_sha2 full authentication may
+    /// receive the password in clear text; otherwise it must be RSA-encrypted.
+    pub secure: bool,
+    /// The RSA key and the fast-path cache.
+    pub state: &'a AuthState,
+}
+
+/// Runs the rest of authentication after the first response was read.
 ///
-/// Returns whether the client proved the password; on success the caller writes the final OK.
-/// Sends AuthSwitchRequest when the client used a plugin we do not verify, and the caching_sha2
-/// "fast auth success" marker when that path succeeds.
+/// Returns whether the client proved the password of `account` (`None`: no such user, which
+/// is answered exactly as a wrong password, including the full-authentication exchange); on
+/// success the caller writes the final OK. Sends AuthSwitchRequest when the client used a
+/// plugin we do not verify.
 pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     ps: &mut PacketStream<S>,
     nonce: &[u8; 20],
     plugin_name: &[u8],
     first_response: &[u8],
-    password: Option<&str>,
+    account: Option<Account<'_>>,
+    ctx: AuthContext<'_>,
 ) -> Result<bool, HandshakeError> {
     let (plugin, response) = match Plugin::from_name(plugin_name) {
         Some(p) => (p, first_response.to_vec()),
@@ -223,15 +232,13 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             (Plugin::Native, resp)
         }
     };
-    let Some(password) = password else {
-        return Ok(false);
+    let ok = match plugin {
+        Plugin::Native => account.is_some_and(|a| a.credential.verify_native(nonce, &response)),
+        Plugin::CachingSha2 => {
+            caching_sha2::authenticate(ps, nonce, &response, account, ctx).await?
+        }
     };
-    let ok = verify(plugin, nonce, password, &response);
     tracing::debug!(?plugin, response_len = response.len(), ok, "auth");
-    if ok && plugin == Plugin::CachingSha2 && !password.is_empty() {
-        // AuthMoreData(fast_auth_success); the OK follows.
-        ps.write(&[0x01, 0x03]);
-    }
     Ok(ok)
 }
 
@@ -245,19 +252,5 @@ mod tests {
         let b = new_scramble();
         assert!(a.iter().all(|c| (0x21..0x7F).contains(c)));
         assert_ne!(a, b);
-    }
-
-    #[test]
-    fn verify_native_and_sha2() {
-        let nonce = new_scramble();
-        let native = scramble_native(&nonce, b"secret").expect("scramble");
-        assert!(verify(Plugin::Native, &nonce, "secret", &native));
-        assert!(!verify(Plugin::Native, &nonce, "other", &native));
-        let sha = scramble_sha256(&nonce, b"secret").expect("scramble");
-        assert!(verify(Plugin::CachingSha2, &nonce, "secret", &sha));
-        assert!(!verify(Plugin::CachingSha2, &nonce, "secret", &native));
-        assert!(verify(Plugin::Native, &nonce, "", &[]));
-        assert!(!verify(Plugin::Native, &nonce, "", &native));
-        assert!(!verify(Plugin::Native, &nonce, "secret", &[]));
     }
 }

@@ -28,6 +28,9 @@ pub struct ClientConn {
     pub state: Arc<ProxyState>,
     /// The handshake scramble (COM_CHANGE_USER responses are computed against it).
     pub scramble: [u8; 20],
+    /// The transport is secure (Unix socket; TLS once negotiated): caching_sha2 full
+    /// authentication may take the password in clear text.
+    pub secure_transport: bool,
     /// Prepared statements whose COM_STMT_SEND_LONG_DATA failed (no reply is allowed there):
     /// their next COM_STMT_EXECUTE answers with the error, as MariaDB does.
     pub long_data_errors: std::collections::HashMap<u32, super::prepared::LongDataError>,
@@ -82,7 +85,17 @@ pub async fn serve(
     ps.set_max_packet(MAX_PRE_AUTH_PACKET, false);
     let connection_id = state.next_connection_id();
     let scramble = auth::new_scramble();
-    let session = match handshake(&mut ps, &state, connection_id, &scramble, &peer).await {
+    let secure_transport = matches!(ps.get_mut(), ClientStream::Unix(_));
+    let session = match handshake(
+        &mut ps,
+        &state,
+        connection_id,
+        &scramble,
+        &peer,
+        secure_transport,
+    )
+    .await
+    {
         Ok(Some(s)) => s,
         Ok(None) => return,
         Err(e) => {
@@ -96,6 +109,7 @@ pub async fn serve(
         session,
         state,
         scramble,
+        secure_transport,
         long_data_errors: Default::default(),
         long_data_held: Default::default(),
     };
@@ -133,8 +147,15 @@ async fn handshake(
     connection_id: u32,
     scramble: &[u8; 20],
     peer: &str,
+    secure: bool,
 ) -> Result<Option<Session>, HandshakeError> {
-    auth::write_greeting(ps, state.config.server.version(), connection_id, scramble);
+    auth::write_greeting(
+        ps,
+        state.config.server.version(),
+        connection_id,
+        scramble,
+        state.config.auth.default_plugin.name(),
+    );
     ps.flush().await?;
     let hello = match auth::read_hello(ps).await {
         Ok(h) => h,
@@ -147,12 +168,15 @@ async fn handshake(
         }
     };
     let user = state.user(&hello.user);
-    let verified = auth::authenticate(
+    let verified = check_password(
         ps,
+        state,
+        peer,
+        secure,
         scramble,
+        &hello.user,
         &hello.plugin,
         &hello.auth_response,
-        user.map(|u| u.password.as_str()),
     )
     .await?;
     let Some(user) = user.filter(|_| verified) else {
@@ -193,6 +217,38 @@ async fn handshake(
     ps.write_with(|b| writer::ok_packet(b, 0, &OkInfo::default(), status));
     ps.flush().await?;
     Ok(Some(session))
+}
+
+/// Authenticates `user` (handshake or COM_CHANGE_USER) after the host's failed-login delay,
+/// and counts a failure against `peer`. Unknown users fail exactly as wrong passwords do.
+#[allow(clippy::too_many_arguments)]
+async fn check_password(
+    ps: &mut PacketStream<ClientStream>,
+    state: &ProxyState,
+    peer: &str,
+    secure: bool,
+    scramble: &[u8; 20],
+    user: &str,
+    plugin: &[u8],
+    first_response: &[u8],
+) -> Result<bool, HandshakeError> {
+    // Before anything about the password is answered (even caching_sha2's request for full
+    // authentication tells a wrong fast-path guess apart).
+    state.login_throttle.wait(peer).await;
+    let credential = state.user(user).and_then(|u| u.credential());
+    let account = credential.as_ref().map(|credential| auth::Account {
+        name: user,
+        credential,
+    });
+    let ctx = auth::AuthContext {
+        secure,
+        state: &state.auth,
+    };
+    let verified = auth::authenticate(ps, scramble, plugin, first_response, account, ctx).await;
+    if !matches!(verified, Ok(true)) {
+        state.login_throttle.record_failure(peer);
+    }
+    verified
 }
 
 /// The SET NAMES a session needs when its handshake charset differs from the pools' utf8mb4.
@@ -371,20 +427,22 @@ impl ClientConn {
     }
 
     async fn change_user(&mut self, cu: ChangeUser) -> Result<Flow, PacketError> {
-        let password = self.state.user(&cu.user).map(|u| u.password.clone());
-        let verified = match auth::authenticate(
+        let verified = match check_password(
             &mut self.ps,
+            &self.state,
+            &self.session.peer,
+            self.secure_transport,
             &self.scramble,
+            &cu.user,
             &cu.plugin,
             &cu.auth_response,
-            password.as_deref(),
         )
         .await
         {
             Ok(v) => v,
             Err(_) => return Ok(Flow::Close),
         };
-        if !verified || password.is_none() {
+        if !verified || self.state.user(&cu.user).is_none() {
             let err = ProxyError::AccessDenied {
                 user: cu.user.clone(),
                 host: self.session.peer.clone(),

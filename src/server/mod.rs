@@ -9,6 +9,7 @@ pub mod client_stream;
 mod connection;
 mod last_insert_id;
 mod local_answers;
+pub mod login_throttle;
 mod prepared;
 mod relay;
 mod routing;
@@ -63,6 +64,11 @@ pub struct ProxyState {
     /// shard, flags combined), once read; until then the mode of a session that never set
     /// it is unknown.
     pub server_sql_mode: std::sync::OnceLock<crate::sql::SqlMode>,
+    /// The RSA key and caching_sha2 cache of client authentication.
+    pub auth: Arc<crate::protocol::auth::AuthState>,
+    /// Failed-login counts per client host, and the totals (`failed_logins()`,
+    /// `delayed_logins()`).
+    pub login_throttle: login_throttle::LoginThrottle,
 }
 
 impl ProxyState {
@@ -91,6 +97,10 @@ impl Proxy {
     /// Loads the VSchema, builds the pools, binds the listener and starts accepting clients.
     pub async fn start(config: Config) -> anyhow::Result<Proxy> {
         let vschema = VSchema::load(&config)?;
+        let auth = Arc::new(
+            crate::protocol::auth::AuthState::new(config.rsa_private_key_path())
+                .map_err(|e| anyhow::anyhow!("auth.rsa_private_key: {e}"))?,
+        );
         let backends = Backends::new(&config)?;
         let listener = TcpListener::bind(&config.server.mysql_listen)
             .await
@@ -103,7 +113,18 @@ impl Proxy {
             tracing::info!(path = %path.display(), "listening for MySQL clients");
             listeners.push(unix);
         }
+        // Make the key before the first client needs it where full authentication is expected
+        // (hashed passwords cannot take caching_sha2's fast path until cached); otherwise only
+        // a wrong caching_sha2 password needs it, and it is made then.
+        if config.auth.default_plugin == crate::config::GreetingPlugin::CachingSha2
+            || config.users.iter().any(|u| u.password_hash.is_some())
+        {
+            auth.prepare_key();
+        }
+        let login_throttle = login_throttle::LoginThrottle::new(&config.auth);
         let state = Arc::new(ProxyState {
+            auth,
+            login_throttle,
             config,
             backends: Arc::new(backends),
             vschema: arc_swap::ArcSwap::from_pointee(vschema),

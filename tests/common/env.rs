@@ -70,6 +70,8 @@ pub struct EnvSpec {
     pub private_shards: Vec<(String, String)>,
     /// Backend pool settings of the proxy.
     pub backend: BackendConfig,
+    /// `[auth]` of the proxy.
+    pub auth: shardgate::config::AuthConfig,
 }
 
 impl Default for EnvSpec {
@@ -89,6 +91,7 @@ impl Default for EnvSpec {
                 UserConfig {
                     name: "root".into(),
                     password: String::new(),
+                    password_hash: None,
                     admin: true,
                     keyspaces: None,
                     read_only: false,
@@ -96,6 +99,7 @@ impl Default for EnvSpec {
                 UserConfig {
                     name: "app".into(),
                     password: "secret".into(),
+                    password_hash: None,
                     admin: false,
                     keyspaces: None,
                     read_only: false,
@@ -103,6 +107,7 @@ impl Default for EnvSpec {
             ],
             private_shards: Vec::new(),
             backend: BackendConfig::default(),
+            auth: Default::default(),
         }
     }
 }
@@ -274,6 +279,7 @@ impl TestEnv {
             keyspaces,
             source: None,
             limits: Default::default(),
+            auth: spec.auth.clone(),
         };
         shardgate::config::validate(&config, "TestEnv")
             .unwrap_or_else(|e| panic!("invalid test config: {e}"));

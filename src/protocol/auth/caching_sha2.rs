@@ -1,0 +1,281 @@
+//! The server side of `caching_sha2_password`, as MySQL 8.0+ runs it.
+//!
+//! 1. Fast path: the first response is `SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) ‖ nonce)`.
+//!    When `SHA256(SHA256(pw))` is known (plain password, or cached) and matches, the server
+//!    sends AuthMoreData `0x01 0x03` ("fast auth success") and then OK.
+//! 2. Otherwise — nothing known (a hashed password not yet cached), or a mismatch — it sends
+//!    `0x01 0x04` ("perform full authentication"). The client then sends its password:
+//!    - on a secure transport (TLS, Unix socket) in clear text, NUL-terminated;
+//!    - otherwise RSA-encrypted: it may first send `0x02` to ask for the public key, answered
+//!      with `0x01` + PEM, then sends `RSA-OAEP-SHA1((pw ‖ 0x00) XOR nonce)`.
+//!
+//!    A verified full authentication caches `SHA256(SHA256(pw))` for the user's next logins.
+//!
+//! An empty first response is only good for a user without a password (no exchange follows).
+
+use super::credential::{sha2_digest, verify_sha2_fast};
+use super::{Account, AuthContext, HandshakeError};
+use crate::protocol::packet::PacketStream;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// AuthMoreData status: the fast path verified the password.
+const FAST_AUTH_SUCCESS: u8 = 0x03;
+/// AuthMoreData status: send the password (clear text or RSA-encrypted).
+const PERFORM_FULL_AUTHENTICATION: u8 = 0x04;
+/// The client's request for the server's public key.
+const REQUEST_PUBLIC_KEY: u8 = 0x02;
+
+/// Runs caching_sha2 from the client's first response; see the module header.
+pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+    ps: &mut PacketStream<S>,
+    nonce: &[u8; 20],
+    response: &[u8],
+    account: Option<Account<'_>>,
+    ctx: AuthContext<'_>,
+) -> Result<bool, HandshakeError> {
+    if response.is_empty() {
+        return Ok(account.is_some_and(|a| a.credential.is_empty()));
+    }
+    if account.is_some_and(|a| a.credential.is_empty()) {
+        // A scramble for a user without a password: refused, as MySQL does.
+        return Ok(false);
+    }
+    let known = account.and_then(|a| {
+        a.credential
+            .sha2_digest()
+            .or_else(|| ctx.state.cached(a.name))
+    });
+    if known.is_some_and(|d| verify_sha2_fast(&d, nonce, response)) {
+        // Sent together with the caller's OK.
+        ps.write(&[0x01, FAST_AUTH_SUCCESS]);
+        return Ok(true);
+    }
+    ps.write(&[0x01, PERFORM_FULL_AUTHENTICATION]);
+    ps.flush().await?;
+    let Some(mut clear) = read_password(ps, nonce, ctx).await? else {
+        return Ok(false);
+    };
+    let ok = account.is_some_and(|a| a.credential.verify_clear(&clear));
+    if let (true, Some(a)) = (ok, account) {
+        if a.credential.sha2_digest().is_none() {
+            ctx.state.remember(a.name, sha2_digest(&clear));
+        }
+    }
+    clear.fill(0);
+    Ok(ok)
+}
+
+/// Reads the full-authentication password: clear text on a secure transport, else the RSA
+/// exchange. `None` when an encrypted password does not decrypt (or there is no key).
+async fn read_password<S: AsyncRead + AsyncWrite + Unpin>(
+    ps: &mut PacketStream<S>,
+    nonce: &[u8; 20],
+    ctx: AuthContext<'_>,
+) -> Result<Option<Vec<u8>>, HandshakeError> {
+    let packet = ps.read().await?.ok_or(HandshakeError::Closed)?;
+    if ctx.secure {
+        let mut clear = packet.to_vec();
+        super::rsa_exchange::strip_nul(&mut clear);
+        return Ok(Some(clear));
+    }
+    let key = ctx.state.server_key().await;
+    let ciphertext = if packet[..] == [REQUEST_PUBLIC_KEY] {
+        let Some(key) = &key else {
+            return Ok(None);
+        };
+        ps.write_with(|b| {
+            b.push(0x01);
+            b.extend_from_slice(key.public_pem().as_bytes());
+        });
+        ps.flush().await?;
+        ps.read().await?.ok_or(HandshakeError::Closed)?.to_vec()
+    } else {
+        // A client that already holds the key sends the ciphertext at once; clear text sent
+        // on an insecure transport does not decrypt and is refused.
+        packet.to_vec()
+    };
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let nonce = *nonce;
+    // RSA decryption costs a few milliseconds of CPU: not on the async runtime.
+    let clear = tokio::task::spawn_blocking(move || key.decrypt_password(&ciphertext, &nonce))
+        .await
+        .ok()
+        .flatten();
+    Ok(clear)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::auth::credential::{native_hash_text, parse_native_hash, Credential};
+    use crate::protocol::auth::AuthState;
+    use mysql_common::scramble::scramble_sha256;
+
+    const NONCE: &[u8; 20] = b"abcdefghij0123456789";
+
+    /// Runs the server side against a scripted client; returns (verified, bytes the server
+    /// wrote as payloads).
+    async fn run(
+        secure: bool,
+        credential: &Credential,
+        state: &AuthState,
+        first: &[u8],
+        client: impl FnOnce(
+                tokio::io::DuplexStream,
+            )
+                -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Vec<u8>>> + Send>>
+            + Send
+            + 'static,
+    ) -> (bool, Vec<Vec<u8>>) {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let client = tokio::spawn(client(b));
+        let mut ps = PacketStream::new(a);
+        let account = Account {
+            name: "u",
+            credential,
+        };
+        let ctx = AuthContext { secure, state };
+        let ok = authenticate(&mut ps, NONCE, first, Some(account), ctx)
+            .await
+            .expect("auth");
+        ps.flush().await.expect("flush");
+        drop(ps);
+        (ok, client.await.expect("client"))
+    }
+
+    /// A client that reads packets and answers each with the next scripted payload
+    /// (computed from what it read), returning everything it read.
+    fn scripted(
+        answers: Vec<Box<dyn FnOnce(&[u8]) -> Vec<u8> + Send>>,
+    ) -> impl FnOnce(
+        tokio::io::DuplexStream,
+    )
+        -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Vec<u8>>> + Send>> {
+        move |stream| {
+            Box::pin(async move {
+                let mut ps = PacketStream::new(stream);
+                let mut seen = Vec::new();
+                for answer in answers {
+                    let p = ps.read().await.expect("read").expect("packet").to_vec();
+                    let reply = answer(&p);
+                    seen.push(p);
+                    ps.write(&reply);
+                    ps.flush().await.expect("flush");
+                }
+                while let Ok(Some(p)) = ps.read().await {
+                    seen.push(p.to_vec());
+                }
+                seen
+            })
+        }
+    }
+
+    fn hashed(pw: &str) -> Credential {
+        Credential::NativeHash(parse_native_hash(&native_hash_text(pw)).expect("hash"))
+    }
+
+    #[tokio::test]
+    async fn plain_password_takes_the_fast_path() {
+        let state = AuthState::default();
+        let first = scramble_sha256(NONCE, b"pw").expect("scramble");
+        let (ok, seen) = run(
+            false,
+            &Credential::Plain("pw".into()),
+            &state,
+            &first,
+            scripted(vec![]),
+        )
+        .await;
+        assert!(ok);
+        assert_eq!(seen, vec![vec![0x01, 0x03]]);
+    }
+
+    #[tokio::test]
+    async fn hashed_password_over_a_secure_transport_then_cached() {
+        let state = AuthState::default();
+        let cred = hashed("pw");
+        let first = scramble_sha256(NONCE, b"pw").expect("scramble");
+        let (ok, seen) = run(
+            true,
+            &cred,
+            &state,
+            &first,
+            scripted(vec![Box::new(|_| b"pw\0".to_vec())]),
+        )
+        .await;
+        assert!(ok);
+        assert_eq!(seen, vec![vec![0x01, 0x04]]);
+        assert_eq!(state.cached("u"), Some(sha2_digest(b"pw")));
+        // Next login: fast path from the cache.
+        let (ok, seen) = run(false, &cred, &state, &first, scripted(vec![])).await;
+        assert!(ok);
+        assert_eq!(seen, vec![vec![0x01, 0x03]]);
+        // A wrong fast-path answer still goes to full authentication, and fails there.
+        let wrong = scramble_sha256(NONCE, b"nope").expect("scramble");
+        let (ok, seen) = run(
+            true,
+            &cred,
+            &state,
+            &wrong,
+            scripted(vec![Box::new(|_| b"nope\0".to_vec())]),
+        )
+        .await;
+        assert!(!ok);
+        assert_eq!(seen, vec![vec![0x01, 0x04]]);
+    }
+
+    #[tokio::test]
+    async fn rsa_exchange_without_tls() {
+        let state = std::sync::Arc::new(AuthState::default());
+        let key = state.server_key().await.expect("key");
+        let cred = hashed("pw");
+        let first = scramble_sha256(NONCE, b"pw").expect("scramble");
+        let pem = key.public_pem().to_string();
+        let client = scripted(vec![
+            Box::new(|_| vec![REQUEST_PUBLIC_KEY]),
+            Box::new(move |got| {
+                use rsa::pkcs8::DecodePublicKey;
+                assert_eq!(got[0], 0x01);
+                let public = rsa::PublicKey::from_public_key_pem(
+                    std::str::from_utf8(&got[1..]).expect("utf8"),
+                )
+                .expect("pem");
+                let mut data = b"pw\0".to_vec();
+                crate::protocol::auth::rsa_exchange::xor_with_nonce(&mut data, NONCE);
+                public.oaep_encrypt::<sha1::Sha1>(&data).expect("encrypt")
+            }),
+        ]);
+        let (ok, seen) = run(false, &cred, &state, &first, client).await;
+        assert!(ok);
+        assert_eq!(seen[0], vec![0x01, 0x04]);
+        assert_eq!(seen[1][1..], *pem.as_bytes());
+        assert_eq!(state.cached("u"), Some(sha2_digest(b"pw")));
+        // Clear text on an insecure transport is refused and caches nothing.
+        let state = AuthState::default();
+        let (ok, _) = run(
+            false,
+            &cred,
+            &state,
+            &first,
+            scripted(vec![Box::new(|_| b"pw\0".to_vec())]),
+        )
+        .await;
+        assert!(!ok);
+        assert_eq!(state.cached("u"), None);
+    }
+
+    #[tokio::test]
+    async fn empty_responses_and_empty_passwords() {
+        let state = AuthState::default();
+        let none = Credential::Plain(String::new());
+        let (ok, seen) = run(false, &none, &state, &[], scripted(vec![])).await;
+        assert!(ok && seen.is_empty());
+        let first = scramble_sha256(NONCE, b"pw").expect("scramble");
+        let (ok, _) = run(false, &none, &state, &first, scripted(vec![])).await;
+        assert!(!ok);
+        let (ok, _) = run(false, &hashed("pw"), &state, &[], scripted(vec![])).await;
+        assert!(!ok);
+    }
+}
