@@ -94,15 +94,16 @@ ensure_python_clients() {
     if ! command -v python3 >/dev/null 2>&1; then
         apt_install python3
     fi
-    if python3 -c 'import pymysql, mysql.connector' >/dev/null 2>&1; then
+    if python3 -c 'import pymysql, mysql.connector, cryptography' >/dev/null 2>&1; then
         return 0
     fi
     if ! python3 -m pip --version >/dev/null 2>&1; then
         apt_install python3-pip
     fi
-    echo "==> installing PyMySQL and mysql-connector-python with pip"
-    # Debian 12's python is "externally managed"; these two pure-Python packages are safe there.
+    echo "==> installing PyMySQL, mysql-connector-python and cryptography with pip"
+    # Debian 12's python is "externally managed"; these packages are safe there. cryptography is
+    # what PyMySQL needs for caching_sha2_password's RSA key exchange (tests/authentication.rs).
     PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
-        python3 -m pip install --quiet pymysql mysql-connector-python
-    python3 -c 'import pymysql, mysql.connector'
+        python3 -m pip install --quiet pymysql mysql-connector-python cryptography
+    python3 -c 'import pymysql, mysql.connector, cryptography'
 }

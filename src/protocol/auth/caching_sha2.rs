@@ -115,6 +115,11 @@ mod tests {
 
     const NONCE: &[u8; 20] = b"abcdefghij0123456789";
 
+    /// One scripted client reply, computed from the packet the client read.
+    type Answer = Box<dyn FnOnce(&[u8]) -> Vec<u8> + Send>;
+    /// The scripted client's run: every payload it read.
+    type ClientRun = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Vec<u8>>> + Send>>;
+
     /// Runs the server side against a scripted client; returns (verified, bytes the server
     /// wrote as payloads).
     async fn run(
@@ -122,12 +127,7 @@ mod tests {
         credential: &Credential,
         state: &AuthState,
         first: &[u8],
-        client: impl FnOnce(
-                tokio::io::DuplexStream,
-            )
-                -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Vec<u8>>> + Send>>
-            + Send
-            + 'static,
+        client: impl FnOnce(tokio::io::DuplexStream) -> ClientRun + Send + 'static,
     ) -> (bool, Vec<Vec<u8>>) {
         let (a, b) = tokio::io::duplex(64 * 1024);
         let client = tokio::spawn(client(b));
@@ -147,12 +147,7 @@ mod tests {
 
     /// A client that reads packets and answers each with the next scripted payload
     /// (computed from what it read), returning everything it read.
-    fn scripted(
-        answers: Vec<Box<dyn FnOnce(&[u8]) -> Vec<u8> + Send>>,
-    ) -> impl FnOnce(
-        tokio::io::DuplexStream,
-    )
-        -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Vec<u8>>> + Send>> {
+    fn scripted(answers: Vec<Answer>) -> impl FnOnce(tokio::io::DuplexStream) -> ClientRun {
         move |stream| {
             Box::pin(async move {
                 let mut ps = PacketStream::new(stream);

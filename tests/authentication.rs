@@ -1,0 +1,379 @@
+//! Client authentication against real clients: passwords configured as
+//! `mysql_native_password` hashes, `caching_sha2_password` full authentication (RSA key
+//! exchange without TLS, clear text over the Unix socket) and its cache, COM_CHANGE_USER, and
+//! the per-host delay after failed logins.
+//!
+//! Every client must be installed (`scripts/test` installs them); a missing one fails the test.
+
+mod common;
+
+use common::{cluster_async, EnvSpec, TestEnv};
+use mysql_async::prelude::Queryable;
+use shardgate::config::{AuthConfig, GreetingPlugin, UserConfig};
+use shardgate::protocol::auth::credential::native_hash_text;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::Command;
+
+const PASSWORD: &str = "s3cret pass";
+
+/// `root` (admin, no password), `app` / `secret`, and `hashed` whose password is configured
+/// only as its native hash.
+fn spec(auth: AuthConfig) -> EnvSpec {
+    let mut spec = EnvSpec {
+        auth,
+        ..EnvSpec::default()
+    };
+    spec.users.push(UserConfig {
+        name: "hashed".into(),
+        password: String::new(),
+        password_hash: Some(native_hash_text(PASSWORD)),
+        admin: false,
+        keyspaces: None,
+        read_only: false,
+    });
+    spec
+}
+
+fn sha2_greeting() -> AuthConfig {
+    AuthConfig {
+        default_plugin: GreetingPlugin::CachingSha2,
+        ..AuthConfig::default()
+    }
+}
+
+async fn run(cmd: &mut Command) -> (bool, String, String) {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (scripts/test installs the clients)"));
+    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("client timed out")
+        .expect("wait");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn python(script: &str, args: &[String]) -> String {
+    let (ok, out, err) = run(Command::new("python3").arg("-c").arg(script).args(args)).await;
+    assert!(ok, "python failed: {out}\n{err}");
+    out
+}
+
+fn server_error(e: mysql_async::Error) -> (u16, String) {
+    match e {
+        mysql_async::Error::Server(s) => (s.code, s.message),
+        other => panic!("expected a server error, got {other}"),
+    }
+}
+
+async fn login(url: &str) -> Result<mysql_async::Conn, mysql_async::Error> {
+    mysql_async::Conn::from_url(url).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn native_hash_logins_with_mysql_async_and_the_mariadb_cli() {
+    let env = TestEnv::start(spec(AuthConfig::default())).await;
+    // The configured form is MariaDB's own PASSWORD() of the password.
+    let mut shard = env.shard_conn("commerce", "0").await;
+    let from_mariadb: String = shard
+        .query_first(format!("SELECT PASSWORD('{PASSWORD}')"))
+        .await
+        .expect("PASSWORD()")
+        .expect("row");
+    assert_eq!(from_mariadb, native_hash_text(PASSWORD));
+
+    let mut c = env.client_as("hashed", PASSWORD, Some("commerce")).await;
+    let one: i64 = c
+        .query_first("SELECT 1")
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(one, 1);
+    c.disconnect().await.expect("disconnect");
+
+    let err = login(&env.url("hashed", "s3cret", Some("commerce")))
+        .await
+        .expect_err("wrong password");
+    let (code, message) = server_error(err);
+    assert_eq!(code, 1045);
+    assert_eq!(
+        message,
+        "Access denied for user 'hashed'@'127.0.0.1' (using password: YES)"
+    );
+    // MariaDB words it the same way (its host may be the resolved name).
+    let cluster = cluster_async().await;
+    let port = cluster.servers[0].port;
+    let err = login(&format!(
+        "mysql://nobody:wrong@127.0.0.1:{port}/?prefer_socket=false"
+    ))
+    .await
+    .expect_err("no such user on MariaDB");
+    let (code, mariadb_message) = server_error(err);
+    assert_eq!(code, 1045);
+    let normalised = mariadb_message
+        .replace("'nobody'", "'hashed'")
+        .replace("'localhost'", "'127.0.0.1'");
+    assert_eq!(normalised, message);
+
+    let port = env.port().to_string();
+    let socket = env.socket_path();
+    let socket = socket.to_str().expect("utf-8 path");
+    let pw = format!("-p{PASSWORD}");
+    for target in [
+        ["-h127.0.0.1", "-P", &port],
+        ["-S", socket, "--protocol=socket"],
+    ] {
+        let (ok, out, err) = run(Command::new("mariadb").args(target).args([
+            "-uhashed",
+            &pw,
+            "-N",
+            "-e",
+            "SELECT 6 * 7",
+        ]))
+        .await;
+        assert!(ok, "mariadb {target:?}: {err}");
+        assert_eq!(out, "42\n");
+    }
+    let (ok, _, err) = run(Command::new("mariadb").args([
+        "-h127.0.0.1",
+        "-P",
+        &port,
+        "-uhashed",
+        "-pwrong",
+        "-e",
+        "SELECT 1",
+    ]))
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "ERROR 1045 (28000): Access denied for user 'hashed'@'127.0.0.1' (using password: YES)"
+        ),
+        "{err}"
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caching_sha2_full_authentication_over_rsa_then_the_fast_path() {
+    let env = TestEnv::start(spec(sha2_greeting())).await;
+    let state = env.proxy.state().clone();
+    assert_eq!(state.auth.cached("hashed"), None);
+    // PyMySQL over TCP without TLS: the hash cannot serve the fast path, so the proxy asks for
+    // full authentication and PyMySQL fetches the public key and sends the RSA-encrypted
+    // password. The second connection is given a bogus server key: it can only succeed if it
+    // never needs one, i.e. by the fast path from the proxy's cache.
+    let script = r#"
+import sys, pymysql
+port, pw = int(sys.argv[1]), sys.argv[2]
+c = pymysql.connect(host='127.0.0.1', port=port, user='hashed', password=pw, database='commerce')
+cur = c.cursor(); cur.execute("SELECT 6 * 7"); print("first", cur.fetchone()[0])
+print("key", c.server_public_key.decode().splitlines()[0])
+c.close()
+c = pymysql.connect(host='127.0.0.1', port=port, user='hashed', password=pw, database='commerce',
+                    server_public_key=b'not a key')
+cur = c.cursor(); cur.execute("SELECT 7 * 7"); print("second", cur.fetchone()[0])
+c.close()
+try:
+    pymysql.connect(host='127.0.0.1', port=port, user='hashed', password='wrong')
+    print("wrong accepted")
+except pymysql.err.OperationalError as e:
+    print("wrong", e.args[0], e.args[1])
+"#;
+    let out = python(script, &[env.port().to_string(), PASSWORD.to_string()]).await;
+    assert!(out.contains("first 42\n"), "{out}");
+    assert!(out.contains("key -----BEGIN PUBLIC KEY-----\n"), "{out}");
+    assert!(out.contains("second 49\n"), "{out}");
+    assert!(
+        out.contains(
+            "wrong 1045 Access denied for user 'hashed'@'127.0.0.1' (using password: YES)"
+        ),
+        "{out}"
+    );
+    assert!(
+        state.auth.cached("hashed").is_some(),
+        "cached after full authentication"
+    );
+
+    // mysql_async logs in too (by the fast path now; its RSA exchange is the next test), and
+    // a wrong password is refused.
+    let mut c = env.client_as("hashed", PASSWORD, Some("commerce")).await;
+    let n: i64 = c
+        .query_first("SELECT 5")
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(n, 5);
+    c.disconnect().await.expect("disconnect");
+    let err = login(&env.url("hashed", "nope", None))
+        .await
+        .expect_err("wrong password");
+    assert_eq!(server_error(err).0, 1045);
+    // A plain-password user takes the fast path with no key at all.
+    let mut c = env.client_as("app", "secret", Some("commerce")).await;
+    c.query_drop("SELECT 1").await.expect("query");
+    c.disconnect().await.expect("disconnect");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caching_sha2_full_authentication_with_mysql_async_over_rsa() {
+    let env = TestEnv::start(spec(sha2_greeting())).await;
+    let state = env.proxy.state().clone();
+    let mut c = env.client_as("hashed", PASSWORD, Some("commerce")).await;
+    let n: i64 = c
+        .query_first("SELECT 3")
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(n, 3);
+    c.disconnect().await.expect("disconnect");
+    assert!(state.auth.cached("hashed").is_some());
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caching_sha2_over_the_unix_socket_sends_clear_text_and_plain_tcp_refuses_it() {
+    let env = TestEnv::start(spec(sha2_greeting())).await;
+    let socket = env.socket_path().to_str().expect("utf-8 path").to_string();
+    // mysql-connector-python answers "perform full authentication" with the clear-text
+    // password whatever the transport (it has no RSA exchange): refused over plain TCP, where
+    // only an encrypted password is acceptable (and nothing is cached) ...
+    let state = env.proxy.state().clone();
+    let tcp = r#"
+import sys, mysql.connector
+port, pw = int(sys.argv[1]), sys.argv[2]
+try:
+    mysql.connector.connect(host='127.0.0.1', port=port, user='hashed', password=pw, ssl_disabled=True)
+    print("connector-tcp accepted")
+except mysql.connector.Error as e:
+    print("connector-tcp", e.errno)
+"#;
+    let out = python(tcp, &[env.port().to_string(), PASSWORD.to_string()]).await;
+    assert_eq!(out, "connector-tcp 1045\n");
+    assert_eq!(state.auth.cached("hashed"), None);
+    // ... and accepted over the Unix socket, a secure transport, which caches the digest.
+    let script = r#"
+import sys, pymysql, mysql.connector
+sock, pw = sys.argv[1], sys.argv[2]
+m = mysql.connector.connect(unix_socket=sock, user='hashed', password=pw, database='commerce')
+cur = m.cursor(); cur.execute("SELECT 8 * 8"); print("connector-socket", cur.fetchone()[0]); m.close()
+c = pymysql.connect(unix_socket=sock, user='hashed', password=pw, database='commerce')
+cur = c.cursor(); cur.execute("SELECT 9 * 9"); print("pymysql-socket", cur.fetchone()[0])
+print("pymysql-key", c.server_public_key)
+c.close()
+"#;
+    let out = python(script, &[socket.clone(), PASSWORD.to_string()]).await;
+    assert!(out.contains("connector-socket 64\n"), "{out}");
+    assert!(out.contains("pymysql-socket 81\n"), "{out}");
+    assert!(
+        out.contains("pymysql-key None\n"),
+        "no key exchange over the socket: {out}"
+    );
+    assert!(state.auth.cached("hashed").is_some());
+    // mysql_async over the socket (fast path from the cache by now).
+    let opts = mysql_async::OptsBuilder::default()
+        .socket(Some(socket))
+        .user(Some("hashed"))
+        .pass(Some(PASSWORD))
+        .db_name(Some("commerce"))
+        .prefer_socket(false);
+    let mut c = mysql_async::Conn::new(opts).await.expect("socket login");
+    let n: i64 = c
+        .query_first("SELECT 4")
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(n, 4);
+    c.disconnect().await.expect("disconnect");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn change_user_takes_the_same_path() {
+    let env = TestEnv::start(spec(sha2_greeting())).await;
+    let mut c = env.client_as("app", "secret", Some("commerce")).await;
+    c.change_user(
+        mysql_async::ChangeUserOpts::default()
+            .with_user(Some("hashed".into()))
+            .with_pass(Some(PASSWORD.into())),
+    )
+    .await
+    .expect("change to the hashed user (full authentication over RSA)");
+    c.query_drop("USE commerce").await.expect("use");
+    let n: i64 = c
+        .query_first("SELECT 2")
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(n, 2);
+    let err = c
+        .change_user(
+            mysql_async::ChangeUserOpts::default()
+                .with_user(Some("hashed".into()))
+                .with_pass(Some("wrong".into())),
+        )
+        .await
+        .expect_err("wrong password");
+    assert_eq!(server_error(err).0, 1045);
+    assert!(env.proxy.state().login_throttle.failed_logins() >= 1);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_logins_delay_that_host_only() {
+    const DELAY: Duration = Duration::from_secs(3);
+    let env = TestEnv::start(spec(AuthConfig {
+        failed_login_threshold: 3,
+        failed_login_delay_ms: DELAY.as_millis() as u64,
+        failed_login_max_delay_ms: 60_000,
+        ..AuthConfig::default()
+    }))
+    .await;
+    let state = env.proxy.state().clone();
+    for _ in 0..3 {
+        let err = login(&env.url("app", "wrong", None))
+            .await
+            .expect_err("wrong password");
+        assert_eq!(server_error(err).0, 1045);
+    }
+    assert_eq!(state.login_throttle.failed_logins(), 3);
+    assert_eq!(state.login_throttle.delayed_logins(), 0);
+    // The next attempt from 127.0.0.1 — even with the right password — waits at least DELAY.
+    let url = env.url("app", "secret", Some("commerce"));
+    let started = Instant::now();
+    let delayed = tokio::spawn(async move {
+        let c = login(&url).await;
+        (c.map(|_| ()), started.elapsed())
+    });
+    // Meanwhile the Unix socket (host `localhost`) is answered while that attempt still waits.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let socket = env.socket_path().to_str().expect("utf-8 path").to_string();
+    let opts = mysql_async::OptsBuilder::default()
+        .socket(Some(socket))
+        .user(Some("app"))
+        .pass(Some("wrong"))
+        .prefer_socket(false);
+    let err = mysql_async::Conn::new(opts)
+        .await
+        .expect_err("wrong password over the socket");
+    assert_eq!(server_error(err).0, 1045);
+    assert!(
+        !delayed.is_finished(),
+        "the socket login was answered while the delayed TCP attempt still waited"
+    );
+    let (outcome, took) = delayed.await.expect("task");
+    outcome.expect("the right password still logs in, after the delay");
+    assert!(took >= DELAY, "delayed attempt took only {took:?}");
+    assert_eq!(state.login_throttle.failed_logins(), 4);
+    assert!(state.login_throttle.delayed_logins() >= 1);
+    env.stop().await;
+}
