@@ -11,6 +11,7 @@ use common::{cluster_async, EnvSpec, TestEnv};
 use mysql_async::prelude::Queryable;
 use shardgate::config::{AuthConfig, GreetingPlugin, UserConfig};
 use shardgate::protocol::auth::credential::native_hash_text;
+use shardgate::protocol::packet::PacketStream;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::Command;
@@ -375,5 +376,101 @@ async fn failed_logins_delay_that_host_only() {
     assert!(took >= DELAY, "delayed attempt took only {took:?}");
     assert_eq!(state.login_throttle.failed_logins(), 4);
     assert!(state.login_throttle.delayed_logins() >= 1);
+    env.stop().await;
+}
+
+/// A HandshakeResponse41 as a MySQL 8.4/9 client sends it to a server whose greeting named
+/// mysql_native_password: plugin caching_sha2_password, no auth data.
+fn mysql8_hello(user: &str) -> Vec<u8> {
+    // PROTOCOL_41 | SECURE_CONNECTION | PLUGIN_AUTH | PLUGIN_AUTH_LENENC_CLIENT_DATA
+    let caps: u32 = 0x0200 | 0x8000 | 0x0008_0000 | 0x0020_0000;
+    let mut p = Vec::new();
+    p.extend_from_slice(&caps.to_le_bytes());
+    p.extend_from_slice(&(16u32 << 20).to_le_bytes());
+    p.push(45);
+    p.extend_from_slice(&[0u8; 23]);
+    p.extend_from_slice(user.as_bytes());
+    p.push(0);
+    p.push(0); // no auth data
+    p.extend_from_slice(b"caching_sha2_password\0");
+    p
+}
+
+/// Logs in over raw TCP the way libmysqlclient 8.4/9 does against a native greeting: asked
+/// again with an AuthSwitchRequest to caching_sha2_password, then its fast path or full
+/// authentication over RSA. Returns the packets the proxy sent after the handshake response.
+async fn mysql8_login(port: u16, user: &str, password: &[u8]) -> Vec<Vec<u8>> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let mut ps = PacketStream::new(stream);
+    let greeting = ps.read().await.expect("read").expect("greeting");
+    assert!(
+        greeting.ends_with(b"mysql_native_password\0"),
+        "the default greeting names native"
+    );
+    ps.write(&mysql8_hello(user));
+    ps.flush().await.expect("flush");
+    let mut seen = Vec::new();
+    let switch = ps.read().await.expect("read").expect("switch");
+    seen.push(switch.clone());
+    assert!(
+        switch.starts_with(b"\xFEcaching_sha2_password\0"),
+        "{switch:?}"
+    );
+    let nonce = switch[23..43].to_vec();
+    ps.write(&mysql_common::scramble::scramble_sha256(&nonce, password).expect("scramble"));
+    ps.flush().await.expect("flush");
+    loop {
+        let p = ps.read().await.expect("read").expect("packet");
+        seen.push(p.clone());
+        match p[..] {
+            [0x01, 0x03] => continue,
+            [0x01, 0x04] => {
+                ps.write(&[0x02]);
+                ps.flush().await.expect("flush");
+                let key = ps.read().await.expect("read").expect("key");
+                seen.push(key.clone());
+                use rsa::pkcs8::DecodePublicKey;
+                let pem = std::str::from_utf8(&key[1..]).expect("utf-8 PEM");
+                let public = rsa::PublicKey::from_public_key_pem(pem).expect("PEM");
+                let mut data = password.to_vec();
+                data.push(0);
+                for (i, b) in data.iter_mut().enumerate() {
+                    *b ^= nonce[i % nonce.len()];
+                }
+                ps.write(&public.oaep_encrypt::<sha1::Sha1>(&data).expect("encrypt"));
+                ps.flush().await.expect("flush");
+            }
+            _ => return seen,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mysql8_clients_against_the_default_native_greeting() {
+    let env = TestEnv::start(spec(AuthConfig::default())).await;
+    // Plain password: switch, fast path, OK.
+    let seen = mysql8_login(env.port(), "app", b"secret").await;
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen[1], vec![0x01, 0x03]);
+    assert_eq!(seen[2][0], 0x00, "OK");
+    // Hashed password: switch, full authentication, public key, OK; then the fast path.
+    let seen = mysql8_login(env.port(), "hashed", PASSWORD.as_bytes()).await;
+    assert_eq!(seen[1], vec![0x01, 0x04], "{seen:?}");
+    assert!(seen[2].starts_with(b"\x01-----BEGIN PUBLIC KEY-----\n"));
+    assert_eq!(seen[3][0], 0x00, "OK after RSA: {seen:?}");
+    let seen = mysql8_login(env.port(), "hashed", PASSWORD.as_bytes()).await;
+    assert_eq!(
+        seen[1],
+        vec![0x01, 0x03],
+        "fast path from the cache: {seen:?}"
+    );
+    assert_eq!(seen[2][0], 0x00);
+    // A wrong password ends in 1045.
+    let seen = mysql8_login(env.port(), "hashed", b"wrong").await;
+    let last = seen.last().expect("reply");
+    assert_eq!(last[0], 0xFF);
+    assert_eq!(u16::from_le_bytes([last[1], last[2]]), 1045);
     env.stop().await;
 }

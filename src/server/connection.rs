@@ -28,9 +28,6 @@ pub struct ClientConn {
     pub state: Arc<ProxyState>,
     /// The handshake scramble (COM_CHANGE_USER responses are computed against it).
     pub scramble: [u8; 20],
-    /// The transport is secure (Unix socket; TLS once negotiated): caching_sha2 full
-    /// authentication may take the password in clear text.
-    pub secure_transport: bool,
     /// Prepared statements whose COM_STMT_SEND_LONG_DATA failed (no reply is allowed there):
     /// their next COM_STMT_EXECUTE answers with the error, as MariaDB does.
     pub long_data_errors: std::collections::HashMap<u32, super::prepared::LongDataError>,
@@ -85,17 +82,7 @@ pub async fn serve(
     ps.set_max_packet(MAX_PRE_AUTH_PACKET, false);
     let connection_id = state.next_connection_id();
     let scramble = auth::new_scramble();
-    let secure_transport = matches!(ps.get_mut(), ClientStream::Unix(_));
-    let session = match handshake(
-        &mut ps,
-        &state,
-        connection_id,
-        &scramble,
-        &peer,
-        secure_transport,
-    )
-    .await
-    {
+    let session = match handshake(&mut ps, &state, connection_id, &scramble, &peer).await {
         Ok(Some(s)) => s,
         Ok(None) => return,
         Err(e) => {
@@ -109,7 +96,6 @@ pub async fn serve(
         session,
         state,
         scramble,
-        secure_transport,
         long_data_errors: Default::default(),
         long_data_held: Default::default(),
     };
@@ -147,7 +133,6 @@ async fn handshake(
     connection_id: u32,
     scramble: &[u8; 20],
     peer: &str,
-    secure: bool,
 ) -> Result<Option<Session>, HandshakeError> {
     auth::write_greeting(
         ps,
@@ -172,7 +157,6 @@ async fn handshake(
         ps,
         state,
         peer,
-        secure,
         scramble,
         &hello.user,
         &hello.plugin,
@@ -219,14 +203,18 @@ async fn handshake(
     Ok(Some(session))
 }
 
+/// Whether the client's transport is secure, so caching_sha2 full authentication may take the
+/// password in clear text: the Unix socket (and a TLS stream, once negotiated).
+fn transport_is_secure(ps: &mut PacketStream<ClientStream>) -> bool {
+    matches!(ps.get_mut(), ClientStream::Unix(_))
+}
+
 /// Authenticates `user` (handshake or COM_CHANGE_USER) after the host's failed-login delay,
 /// and counts a failure against `peer`. Unknown users fail exactly as wrong passwords do.
-#[allow(clippy::too_many_arguments)]
 async fn check_password(
     ps: &mut PacketStream<ClientStream>,
     state: &ProxyState,
     peer: &str,
-    secure: bool,
     scramble: &[u8; 20],
     user: &str,
     plugin: &[u8],
@@ -241,7 +229,7 @@ async fn check_password(
         credential,
     });
     let ctx = auth::AuthContext {
-        secure,
+        secure: transport_is_secure(ps),
         state: &state.auth,
     };
     let verified = auth::authenticate(ps, scramble, plugin, first_response, account, ctx).await;
@@ -431,7 +419,6 @@ impl ClientConn {
             &mut self.ps,
             &self.state,
             &self.session.peer,
-            self.secure_transport,
             &self.scramble,
             &cu.user,
             &cu.plugin,

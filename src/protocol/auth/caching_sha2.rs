@@ -11,7 +11,9 @@
 //!
 //!    A verified full authentication caches `SHA256(SHA256(pw))` for the user's next logins.
 //!
-//! An empty first response is only good for a user without a password (no exchange follows).
+//! An empty first response is only good for a user without a password; for any other user it
+//! is answered with an AuthSwitchRequest to caching_sha2 itself (the client had no scramble:
+//! MySQL 8+ clients do this when the greeting named mysql_native_password).
 
 use super::credential::{sha2_digest, verify_sha2_fast};
 use super::{Account, AuthContext, HandshakeError};
@@ -33,11 +35,28 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     account: Option<Account<'_>>,
     ctx: AuthContext<'_>,
 ) -> Result<bool, HandshakeError> {
-    if response.is_empty() {
-        return Ok(account.is_some_and(|a| a.credential.is_empty()));
-    }
     if account.is_some_and(|a| a.credential.is_empty()) {
-        // A scramble for a user without a password: refused, as MySQL does.
+        // No password: only an empty response is good; a scramble is refused, as MySQL does.
+        return Ok(response.is_empty());
+    }
+    let switched;
+    let response = if response.is_empty() {
+        // The client had no scramble for this plugin: a MySQL 8+ client answering a greeting
+        // that named mysql_native_password sends caching_sha2_password with no data. Ask for
+        // it with an AuthSwitchRequest to the same plugin, as MySQL does.
+        ps.write_with(|buf| {
+            buf.push(0xFE);
+            buf.extend_from_slice(b"caching_sha2_password\0");
+            buf.extend_from_slice(nonce);
+            buf.push(0);
+        });
+        ps.flush().await?;
+        switched = ps.read().await?.ok_or(HandshakeError::Closed)?;
+        &switched[..]
+    } else {
+        response
+    };
+    if response.is_empty() {
         return Ok(false);
     }
     let known = account.and_then(|a| {
@@ -270,7 +289,32 @@ mod tests {
         let first = scramble_sha256(NONCE, b"pw").expect("scramble");
         let (ok, _) = run(false, &none, &state, &first, scripted(vec![])).await;
         assert!(!ok);
-        let (ok, _) = run(false, &hashed("pw"), &state, &[], scripted(vec![])).await;
+    }
+
+    #[tokio::test]
+    async fn an_empty_response_with_a_password_is_asked_again() {
+        // What a MySQL 8+ client sends when the greeting named mysql_native_password.
+        let state = AuthState::default();
+        let answer: Answer = Box::new(|got| {
+            assert!(got.starts_with(b"\xFEcaching_sha2_password\0"), "{got:?}");
+            assert_eq!(&got[23..43], NONCE);
+            scramble_sha256(&got[23..43], b"pw")
+                .expect("scramble")
+                .to_vec()
+        });
+        let plain = Credential::Plain("pw".into());
+        let (ok, seen) = run(false, &plain, &state, &[], scripted(vec![answer])).await;
+        assert!(ok);
+        assert_eq!(seen[1], vec![0x01, 0x03]);
+        // Still empty after the switch: refused.
+        let (ok, _) = run(
+            false,
+            &plain,
+            &state,
+            &[],
+            scripted(vec![Box::new(|_| Vec::new())]),
+        )
+        .await;
         assert!(!ok);
     }
 }
