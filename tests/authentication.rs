@@ -18,21 +18,23 @@ use tokio::process::Command;
 
 const PASSWORD: &str = "s3cret pass";
 
-/// `root` (admin, no password), `app` / `secret`, and `hashed` whose password is configured
-/// only as its native hash.
+/// `root` (admin, no password), `app` / `secret`, and `hashed` and `hashed_cli` whose password
+/// is configured only as its native hash.
 fn spec(auth: AuthConfig) -> EnvSpec {
     let mut spec = EnvSpec {
         auth,
         ..EnvSpec::default()
     };
-    spec.users.push(UserConfig {
-        name: "hashed".into(),
-        password: String::new(),
-        password_hash: Some(native_hash_text(PASSWORD)),
-        admin: false,
-        keyspaces: None,
-        read_only: false,
-    });
+    for name in ["hashed", "hashed_cli"] {
+        spec.users.push(UserConfig {
+            name: name.into(),
+            password: String::new(),
+            password_hash: Some(native_hash_text(PASSWORD)),
+            admin: false,
+            keyspaces: None,
+            read_only: false,
+        });
+    }
     spec
 }
 
@@ -222,6 +224,34 @@ except pymysql.err.OperationalError as e:
     let mut c = env.client_as("app", "secret", Some("commerce")).await;
     c.query_drop("SELECT 1").await.expect("query");
     c.disconnect().await.expect("disconnect");
+    // The mariadb CLI answers a caching_sha2 greeting with its caching_sha2 plugin: the fast
+    // path for a plain password, the RSA exchange for a hash nobody logged in with yet.
+    // Connector/C takes a connection with its `ssl` option on (the 10.11 CLI's default) for a
+    // secure one even when the server offered no TLS, and sends the password in clear text
+    // over plain TCP: refused, as only an encrypted password is acceptable there.
+    let port = env.port().to_string();
+    let pw = format!("-p{PASSWORD}");
+    let cli = |user: &'static str, pw: String, extra: &'static [&'static str]| {
+        let port = port.clone();
+        async move {
+            run(Command::new("mariadb")
+                .args(["-h127.0.0.1", "-P", &port, &format!("-u{user}"), &pw])
+                .args(extra)
+                .args(["-N", "-e", "SELECT 6 * 7"]))
+            .await
+        }
+    };
+    let (ok, out, err) = cli("app", "-psecret".into(), &[]).await;
+    assert!(ok, "mariadb -uapp: {err}");
+    assert_eq!(out, "42\n");
+    let (ok, _, err) = cli("hashed_cli", pw.clone(), &[]).await;
+    assert!(!ok, "clear text over plain TCP must be refused");
+    assert!(err.contains("ERROR 1045 (28000)"), "{err}");
+    assert_eq!(state.auth.cached("hashed_cli"), None);
+    let (ok, out, err) = cli("hashed_cli", pw, &["--skip-ssl"]).await;
+    assert!(ok, "mariadb --skip-ssl -uhashed_cli (RSA): {err}");
+    assert_eq!(out, "42\n");
+    assert!(state.auth.cached("hashed_cli").is_some());
     env.stop().await;
 }
 
