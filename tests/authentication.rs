@@ -256,9 +256,33 @@ except pymysql.err.OperationalError as e:
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn caching_sha2_full_authentication_with_mysql_async_over_rsa() {
-    let env = TestEnv::start(spec(sha2_greeting())).await;
+async fn caching_sha2_full_authentication_with_mysql_async_and_a_configured_key() {
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).expect("key");
+    let path = dir.path().join("private.pem");
+    std::fs::write(
+        &path,
+        key.to_pkcs8_pem(LineEnding::LF).expect("pem").as_bytes(),
+    )
+    .expect("write");
+    let env = TestEnv::start(spec(AuthConfig {
+        rsa_private_key: Some(path),
+        ..sha2_greeting()
+    }))
+    .await;
     let state = env.proxy.state().clone();
+    let served = state.auth.server_key().await.expect("key");
+    let expected = key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("pem");
+    assert_eq!(
+        served.public_pem(),
+        expected,
+        "the configured key is served"
+    );
+    // mysql_async: full authentication, RSA with that key.
     let mut c = env.client_as("hashed", PASSWORD, Some("commerce")).await;
     let n: i64 = c
         .query_first("SELECT 3")
