@@ -528,3 +528,56 @@ async fn mysql8_clients_against_the_default_native_greeting() {
     assert_eq!(u16::from_le_bytes([last[1], last[2]]), 1045);
     env.stop().await;
 }
+
+/// `CREATE USER 'foo'@'%' IDENTIFIED BY 'foobar'` on MySQL 8, then
+/// `SELECT HEX(authentication_string) FROM mysql.user`.
+const MYSQL_SHA2_FOOBAR: &str = "24412430303524031A69251C34295C4B35167C7F1E5A7B63091349503974624D34504B5A424679354856336868686F52485A736E4A733368786E427575516C73446469496537";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mysql_caching_sha2_hash_switches_native_clients_to_full_authentication() {
+    let mut spec = spec(AuthConfig::default());
+    spec.users.push(UserConfig {
+        name: "from_mysql".into(),
+        password: String::new(),
+        password_hash: Some(format!("0x{MYSQL_SHA2_FOOBAR}")),
+        admin: false,
+        keyspaces: None,
+        read_only: false,
+    });
+    let env = TestEnv::start(spec).await;
+    let state = env.proxy.state().clone();
+    // mysql_async answers the native greeting natively, is switched to caching_sha2, and
+    // (nothing cached) sends the password over RSA.
+    let err = login(&env.url("from_mysql", "foobaR", None))
+        .await
+        .expect_err("wrong password");
+    assert_eq!(server_error(err).0, 1045);
+    assert_eq!(state.auth.cached("from_mysql"), None);
+    let mut c = env
+        .client_as("from_mysql", "foobar", Some("commerce"))
+        .await;
+    let n: i64 = c
+        .query_first("SELECT 11")
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(n, 11);
+    c.disconnect().await.expect("disconnect");
+    assert!(state.auth.cached("from_mysql").is_some());
+    // The mariadb CLI follows the switch too (over the socket: fast path now).
+    let socket = env.socket_path();
+    let socket = socket.to_str().expect("utf-8 path");
+    let (ok, out, err) = run(Command::new("mariadb").args([
+        "-S",
+        socket,
+        "-ufrom_mysql",
+        "-pfoobar",
+        "-N",
+        "-e",
+        "SELECT 12",
+    ]))
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "12\n");
+    env.stop().await;
+}

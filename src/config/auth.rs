@@ -107,7 +107,7 @@ pub fn validate(cfg: &super::Config, file: &str) -> Result<(), ConfigError> {
                 ),
             ));
         }
-        crate::protocol::auth::credential::parse_native_hash(hash)
+        crate::protocol::auth::credential::parse_hash(hash)
             .map_err(|e| invalid(format!("users[{i}].password_hash"), e.to_string()))?;
     }
     Ok(())
@@ -152,9 +152,23 @@ url = "mysql://root@127.0.0.1:17100/vt_commerce"
         assert!(
             err.contains("t.toml")
                 && err.contains("users[0].password_hash")
-                && err.contains("'*' followed by 40 hexadecimal digits"),
+                && err.contains("'*' followed by 40 hexadecimal digits")
+                && err.contains("$A$005$"),
             "{err}"
         );
+        let err = check(
+            "password_hash = \"*14E65567ABDB5135D0CFD9A70B3032C179A49EE\"",
+            "",
+        )
+        .expect_err("short")
+        .to_string();
+        assert!(err.contains("got 40 characters"), "{err}");
+        // MySQL's caching_sha2 hash of 'foobar', as SELECT HEX(authentication_string) prints it.
+        let cfg = check("password_hash = \"0x24412430303524031A69251C34295C4B35167C7F1E5A7B63091349503974624D34504B5A424679354856336868686F52485A736E4A733368786E427575516C73446469496537\"", "")
+            .expect("caching_sha2 hash");
+        assert!(cfg.users[0]
+            .credential()
+            .is_some_and(|c| c.verify_clear(b"foobar")));
         let err = check(
             "password = \"x\"\npassword_hash = \"*14E65567ABDB5135D0CFD9A70B3032C179A49EE7\"",
             "",

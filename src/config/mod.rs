@@ -131,9 +131,10 @@ pub struct UserConfig {
     /// Plain password (empty allowed).
     #[serde(default)]
     pub password: String,
-    /// The password as MySQL's `mysql_native_password` hash instead (`*` + 40 hex digits,
-    /// `SHA1(SHA1(password))`, as `SELECT PASSWORD('...')` prints it); exclusive with
-    /// `password`.
+    /// The password as a MySQL hash instead, exclusive with `password`: `mysql_native_password`'s
+    /// (`*` + 40 hex digits, `SHA1(SHA1(password))`, as `SELECT PASSWORD('...')` prints it) or
+    /// `caching_sha2_password`'s (`$A$005$…` as stored in `mysql.user.authentication_string`,
+    /// or that in hex, with or without `0x`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     /// May run admin statements that change state, and full `VERIFY VINDEX` scans.
@@ -152,9 +153,9 @@ impl UserConfig {
     /// `None` for a hash that does not parse (rejected when the config is validated), so such a
     /// user can never log in.
     pub fn credential(&self) -> Option<crate::protocol::auth::credential::Credential> {
-        use crate::protocol::auth::credential::{parse_native_hash, Credential};
+        use crate::protocol::auth::credential::{parse_hash, Credential};
         match &self.password_hash {
-            Some(h) => parse_native_hash(h).ok().map(Credential::NativeHash),
+            Some(h) => parse_hash(h).ok(),
             None => Some(Credential::Plain(self.password.clone())),
         }
     }

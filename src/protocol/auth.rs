@@ -13,6 +13,7 @@ mod caching_sha2;
 pub mod credential;
 pub mod rsa_exchange;
 mod server_side;
+pub mod sha_crypt;
 
 pub use server_side::AuthState;
 
@@ -221,25 +222,43 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         Some(p) => (p, first_response.to_vec()),
         None => {
             // Switch the client to mysql_native_password with the same nonce.
-            ps.write_with(|buf| {
-                buf.push(0xFE);
-                buf.extend_from_slice(b"mysql_native_password\0");
-                buf.extend_from_slice(nonce);
-                buf.push(0);
-            });
+            write_switch(ps, b"mysql_native_password", nonce);
             ps.flush().await?;
             let resp = ps.read().await?.ok_or(HandshakeError::Closed)?;
             (Plugin::Native, resp)
         }
     };
     let ok = match plugin {
+        Plugin::Native if account.is_some_and(|a| !a.credential.checks_native()) => {
+            // A caching_sha2 hash cannot check a native scramble: switch the client to
+            // caching_sha2_password, as MySQL switches to the account's plugin.
+            write_switch(ps, b"caching_sha2_password", nonce);
+            ps.flush().await?;
+            let resp = ps.read().await?.ok_or(HandshakeError::Closed)?;
+            caching_sha2::authenticate(ps, nonce, &resp, account, ctx, false).await?
+        }
         Plugin::Native => account.is_some_and(|a| a.credential.verify_native(nonce, &response)),
         Plugin::CachingSha2 => {
-            caching_sha2::authenticate(ps, nonce, &response, account, ctx).await?
+            caching_sha2::authenticate(ps, nonce, &response, account, ctx, true).await?
         }
     };
     tracing::debug!(?plugin, response_len = response.len(), ok, "auth");
     Ok(ok)
+}
+
+/// Buffers an AuthSwitchRequest to `plugin` with `nonce`.
+fn write_switch<S: AsyncRead + AsyncWrite + Unpin>(
+    ps: &mut PacketStream<S>,
+    plugin: &[u8],
+    nonce: &[u8; 20],
+) {
+    ps.write_with(|buf| {
+        buf.push(0xFE);
+        buf.extend_from_slice(plugin);
+        buf.push(0);
+        buf.extend_from_slice(nonce);
+        buf.push(0);
+    });
 }
 
 #[cfg(test)]

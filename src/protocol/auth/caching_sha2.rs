@@ -34,22 +34,18 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     response: &[u8],
     account: Option<Account<'_>>,
     ctx: AuthContext<'_>,
+    may_switch: bool,
 ) -> Result<bool, HandshakeError> {
     if account.is_some_and(|a| a.credential.is_empty()) {
         // No password: only an empty response is good; a scramble is refused, as MySQL does.
         return Ok(response.is_empty());
     }
     let switched;
-    let response = if response.is_empty() {
+    let response = if response.is_empty() && may_switch {
         // The client had no scramble for this plugin: a MySQL 8+ client answering a greeting
         // that named mysql_native_password sends caching_sha2_password with no data. Ask for
         // it with an AuthSwitchRequest to the same plugin, as MySQL does.
-        ps.write_with(|buf| {
-            buf.push(0xFE);
-            buf.extend_from_slice(b"caching_sha2_password\0");
-            buf.extend_from_slice(nonce);
-            buf.push(0);
-        });
+        super::write_switch(ps, b"caching_sha2_password", nonce);
         ps.flush().await?;
         switched = ps.read().await?.ok_or(HandshakeError::Closed)?;
         &switched[..]
@@ -71,16 +67,26 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     }
     ps.write(&[0x01, PERFORM_FULL_AUTHENTICATION]);
     ps.flush().await?;
-    let Some(mut clear) = read_password(ps, nonce, ctx).await? else {
+    let (Some(clear), Some(a)) = (read_password(ps, nonce, ctx).await?, account) else {
         return Ok(false);
     };
-    let ok = account.is_some_and(|a| a.credential.verify_clear(&clear));
-    if let (true, Some(a)) = (ok, account) {
-        if a.credential.sha2_digest().is_none() {
-            ctx.state.remember(a.name, sha2_digest(&clear));
-        }
+    // A caching_sha2 hash takes thousands of SHA-256 rounds: not on the async runtime.
+    let credential = a.credential.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut clear = clear;
+        let ok = credential.verify_clear(&clear);
+        // Plain passwords give the digest at every login; a hash's is cached once verified.
+        let digest = (ok && credential.sha2_digest().is_none()).then(|| sha2_digest(&clear));
+        clear.fill(0);
+        (ok, digest)
+    })
+    .await;
+    let Ok((ok, digest)) = checked else {
+        return Ok(false);
+    };
+    if let Some(d) = digest {
+        ctx.state.remember(a.name, d);
     }
-    clear.fill(0);
     Ok(ok)
 }
 
@@ -156,7 +162,7 @@ mod tests {
             credential,
         };
         let ctx = AuthContext { secure, state };
-        let ok = authenticate(&mut ps, NONCE, first, Some(account), ctx)
+        let ok = authenticate(&mut ps, NONCE, first, Some(account), ctx, true)
             .await
             .expect("auth");
         ps.flush().await.expect("flush");
@@ -316,5 +322,53 @@ mod tests {
         )
         .await;
         assert!(!ok);
+    }
+
+    #[tokio::test]
+    async fn a_caching_sha2_hash_switches_native_clients() {
+        // MySQL's stored hash of 'foobar' (SELECT HEX(authentication_string)).
+        let cred = crate::protocol::auth::credential::parse_hash("24412430303524031A69251C34295C4B35167C7F1E5A7B63091349503974624D34504B5A424679354856336868686F52485A736E4A733368786E427575516C73446469496537").expect("hash");
+        let state = AuthState::default();
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let client = tokio::spawn(scripted(vec![
+            Box::new(|got| {
+                assert!(got.starts_with(b"\xFEcaching_sha2_password\0"), "{got:?}");
+                scramble_sha256(&got[23..43], b"foobar")
+                    .expect("scramble")
+                    .to_vec()
+            }),
+            Box::new(|got| {
+                assert_eq!(got, [0x01, 0x04]);
+                b"foobar\0".to_vec()
+            }),
+        ])(b));
+        let mut ps = PacketStream::new(a);
+        let native = mysql_common::scramble::scramble_native(NONCE, b"foobar").expect("scramble");
+        let account = Account {
+            name: "u",
+            credential: &cred,
+        };
+        let ctx = AuthContext {
+            secure: true,
+            state: &state,
+        };
+        let ok = crate::protocol::auth::authenticate(
+            &mut ps,
+            NONCE,
+            b"mysql_native_password",
+            &native,
+            Some(account),
+            ctx,
+        )
+        .await
+        .expect("auth");
+        drop(ps);
+        assert!(ok);
+        client.await.expect("client");
+        assert_eq!(state.cached("u"), Some(sha2_digest(b"foobar")));
+        assert!(
+            !cred.verify_native(NONCE, &native),
+            "never by a native scramble"
+        );
     }
 }

@@ -1,17 +1,22 @@
 //! What the proxy knows of a user's password, and the checks each auth step makes against it.
 //!
-//! A password is configured either in plain text or as MySQL's `mysql_native_password` stage-2
+//! A password is configured either in plain text, as MySQL's `mysql_native_password` stage-2
 //! hash (`*` + 40 hex digits: `SHA1(SHA1(password))`, the form `SELECT PASSWORD('x')` prints and
-//! `mysql.user` stores). The checks are MariaDB's and MySQL's:
+//! `mysql.user` stores), or as MySQL's stored `caching_sha2_password` hash (`$A$005$…`, see
+//! [`super::sha_crypt`]). The checks are MariaDB's and MySQL's:
 //!
 //! - native: the client sends `SHA1(pw) XOR SHA1(nonce ‖ SHA1(SHA1(pw)))`; with the stage-2
 //!   hash the server recovers the candidate `SHA1(pw)` and compares its SHA1 with the hash.
 //! - caching_sha2 fast path: the client sends `SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) ‖
 //!   nonce)`; with `SHA256(SHA256(pw))` (computed from a plain password, or cached after a full
 //!   authentication) the server recovers the candidate `SHA256(pw)` and compares its SHA256.
-//! - full authentication: the clear-text password is compared with the plain password, or its
-//!   double SHA1 with the stage-2 hash.
+//! - full authentication: the clear-text password is compared with the plain password, its
+//!   double SHA1 with the stage-2 hash, or its SHA-256 crypt with the caching_sha2 hash.
+//!
+//! A caching_sha2 hash cannot check a native scramble: such users are switched to
+//! caching_sha2_password (see [`super::authenticate`]).
 
+use super::sha_crypt::Sha2CryptHash;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 
@@ -25,6 +30,8 @@ pub enum Credential {
     Plain(String),
     /// `SHA1(SHA1(password))`, from a `*`-prefixed hex hash.
     NativeHash([u8; 20]),
+    /// MySQL's stored caching_sha2_password hash (`$A$005$…`).
+    Sha2Crypt(Box<Sha2CryptHash>),
 }
 
 impl std::fmt::Debug for Credential {
@@ -34,6 +41,7 @@ impl std::fmt::Debug for Credential {
             Credential::Plain(p) if p.is_empty() => f.write_str("Plain(<empty>)"),
             Credential::Plain(_) => f.write_str("Plain(<redacted>)"),
             Credential::NativeHash(_) => f.write_str("NativeHash(<redacted>)"),
+            Credential::Sha2Crypt(_) => f.write_str("Sha2Crypt(<redacted>)"),
         }
     }
 }
@@ -44,6 +52,20 @@ pub enum HashFormatError {
     /// Not `*` followed by 40 hexadecimal digits.
     #[error("must be '*' followed by 40 hexadecimal digits (mysql_native_password's hash, as SELECT PASSWORD('...') prints it), got {0} characters")]
     Shape(usize),
+    /// Not a caching_sha2_password hash either.
+    #[error("must be mysql_native_password's hash ('*' followed by 40 hexadecimal digits, as SELECT PASSWORD('...') prints it) or caching_sha2_password's ('$A$005$...', or SELECT HEX(authentication_string)); {0}")]
+    Neither(String),
+}
+
+/// Parses a configured `password_hash`: `*` + 40 hex digits (native), or a caching_sha2 hash
+/// as stored or in hex.
+pub fn parse_hash(text: &str) -> Result<Credential, HashFormatError> {
+    if text.starts_with('*') {
+        return parse_native_hash(text).map(Credential::NativeHash);
+    }
+    Sha2CryptHash::parse(text)
+        .map(|h| Credential::Sha2Crypt(Box::new(h)))
+        .map_err(|e| HashFormatError::Neither(e.to_string()))
 }
 
 /// Parses `*` + 40 hex digits (either case) into the stage-2 hash.
@@ -104,7 +126,14 @@ impl Credential {
             Credential::Plain(p) if p.is_empty() => None,
             Credential::Plain(p) => Some(sha1(&sha1(p.as_bytes()))),
             Credential::NativeHash(h) => Some(*h),
+            Credential::Sha2Crypt(_) => None,
         }
+    }
+
+    /// Whether a `mysql_native_password` scramble can be checked (not with a caching_sha2
+    /// hash: such users must be switched to caching_sha2_password).
+    pub fn checks_native(&self) -> bool {
+        !matches!(self, Credential::Sha2Crypt(_))
     }
 
     /// `SHA256(SHA256(password))` when the credential alone gives it (plain passwords).
@@ -117,6 +146,9 @@ impl Credential {
 
     /// Whether a `mysql_native_password` response proves the password for this nonce.
     pub fn verify_native(&self, nonce: &[u8], response: &[u8]) -> bool {
+        if !self.checks_native() {
+            return false;
+        }
         let Some(stage2) = self.native_stage2() else {
             return response.is_empty();
         };
@@ -134,13 +166,15 @@ impl Credential {
         constant_time_eq(&sha1(&stage1), &stage2)
     }
 
-    /// Whether a clear-text password (from caching_sha2 full authentication) is this one.
+    /// Whether a clear-text password (from caching_sha2 full authentication) is this one
+    /// (CPU-heavy for a caching_sha2 hash: thousands of SHA-256 rounds).
     pub fn verify_clear(&self, clear: &[u8]) -> bool {
         match self {
             Credential::Plain(p) => constant_time_eq(p.as_bytes(), clear),
             Credential::NativeHash(h) => {
                 !clear.is_empty() && constant_time_eq(&sha1(&sha1(clear)), h)
             }
+            Credential::Sha2Crypt(h) => !clear.is_empty() && h.verify(clear),
         }
     }
 }
