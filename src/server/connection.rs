@@ -352,6 +352,7 @@ impl ClientConn {
     pub async fn reset_session(&mut self) {
         self.release_all().await;
         self.session.transaction = None;
+        self.session.max_statement_time = None;
         self.session.autocommit = true;
         self.session.settings.clear();
         self.session.prepared.clear();

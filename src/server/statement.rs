@@ -215,7 +215,12 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
-                self.passthrough(bytes, text, kind, exec, more).await
+                let limit = self.statement_time_limit();
+                super::statement_timeout::run_limited(
+                    limit,
+                    self.passthrough(bytes, text, kind, exec, more),
+                )
+                .await
             }
         }
     }

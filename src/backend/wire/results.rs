@@ -156,6 +156,7 @@ impl WireConn {
     /// Sends COM_STMT_EXECUTE of `sql` (prepared on this connection first if needed) with
     /// `params`; the binary result is read with [`Self::next_packet`].
     pub async fn send_execute(&mut self, sql: &[u8], params: &[Value]) -> Result<(), WireError> {
+        self.enter_statement()?;
         let stmt = self.prepare(sql).await?;
         if stmt.params.len() != params.len() {
             return Err(WireError::Server {
