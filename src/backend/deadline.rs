@@ -46,6 +46,7 @@ pub struct KillTarget {
 #[derive(Debug, Default)]
 pub struct StatementWatch {
     fired: AtomicBool,
+    fired_signal: tokio::sync::Notify,
     hard_deadline: Mutex<Option<Instant>>,
     running: Mutex<HashMap<u64, KillTarget>>,
 }
@@ -66,6 +67,7 @@ impl StatementWatch {
     pub fn fire(&self, grace: Duration) -> Vec<KillTarget> {
         self.fired.store(true, Ordering::Relaxed);
         *lock(&self.hard_deadline) = Some(Instant::now() + grace);
+        self.fired_signal.notify_waiters();
         lock(&self.running).values().cloned().collect()
     }
 
@@ -73,6 +75,22 @@ impl StatementWatch {
     pub fn fired(&self) -> bool {
         self.fired.load(Ordering::Relaxed)
     }
+
+    /// Waits until the timeout fires (a read that started before must learn its deadline).
+    pub async fn wait_fired(&self) {
+        let notified = self.fired_signal.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.fired() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// The current statement's watch, if it runs under one.
+pub fn current() -> Option<Arc<StatementWatch>> {
+    WATCH.try_with(Arc::clone).ok()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

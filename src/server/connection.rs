@@ -100,9 +100,20 @@ pub async fn serve(
         long_data_held: Default::default(),
     };
     loop {
+        let idle_limit = conn.transaction_idle_limit();
         let packet = tokio::select! {
             p = conn.ps.read() => p,
             _ = shutdown.changed() => break,
+            _ = idle_timer(idle_limit) => {
+                // As MariaDB's idle_transaction_timeout: the connection closes (the
+                // transaction is rolled back below); the client learns it on its next read.
+                tracing::info!(
+                    peer = %conn.session.peer,
+                    connection = conn.session.connection_id,
+                    "closing a session idle in a transaction for longer than limits.transaction_idle_timeout_ms"
+                );
+                break;
+            }
         };
         let payload = match packet {
             Ok(Some(p)) => p,
@@ -125,6 +136,14 @@ pub async fn serve(
         }
     }
     conn.release_all().await;
+}
+
+/// Waits `limit` (forever when None).
+async fn idle_timer(limit: Option<std::time::Duration>) {
+    match limit {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn handshake(
@@ -211,6 +230,14 @@ fn write_err_packet(ps: &mut PacketStream<ClientStream>, err: &ProxyError) {
 }
 
 impl ClientConn {
+    /// How long the session may wait for its next command: `limits.transaction_idle_timeout_ms`
+    /// inside an open transaction, else forever (None).
+    fn transaction_idle_limit(&self) -> Option<std::time::Duration> {
+        let ms = self.state.config.limits.transaction_idle_timeout_ms;
+        (ms > 0 && self.session.transaction.is_some())
+            .then(|| std::time::Duration::from_millis(ms))
+    }
+
     /// Writes an ERR packet for `err` and flushes.
     pub async fn write_error(&mut self, err: &ProxyError) -> Result<(), PacketError> {
         write_err_packet(&mut self.ps, err);

@@ -209,37 +209,50 @@ impl WireConn {
 
     /// Waits until a whole packet is buffered, within the read limits.
     async fn wait_for_packet(&mut self) -> Result<(), WireError> {
+        let watch = super::deadline::current();
         loop {
             let hard = super::deadline::hard_deadline();
-            let now = Instant::now();
-            let soft = self.read_timeout.map(|t| now + t);
+            let soft = self.read_timeout.map(|t| Instant::now() + t);
             let until = match (soft, hard) {
-                (Some(s), Some(h)) => s.min(h),
-                (s, h) => match s.or(h) {
-                    Some(t) => t,
-                    None => return self.stream.ready().await.map_err(WireError::io),
-                },
+                (Some(s), Some(h)) => Some(s.min(h)),
+                (s, h) => s.or(h),
             };
-            match tokio::time::timeout_at(until.into(), self.stream.ready()).await {
-                Ok(res) => return res.map_err(WireError::io),
-                Err(_) if hard.is_some_and(|h| h <= Instant::now()) => {
-                    return Err(WireError::Io(format!(
-                        "no answer within {} ms of KILL QUERY after the statement timeout",
-                        super::deadline::KILL_GRACE.as_millis()
-                    )))
-                }
-                Err(_) => {
-                    let timeout = self.read_timeout.unwrap_or(Duration::from_secs(1));
-                    let probe = timeout.clamp(Duration::from_millis(100), Duration::from_secs(10));
-                    if !super::deadline::server_alive(&self.url, probe).await {
-                        return Err(WireError::Io(format!(
-                            "no answer within read_timeout_ms ({} ms), and the server accepts no login",
-                            timeout.as_millis()
-                        )));
-                    }
-                    // Alive, only slow (a long statement): wait on.
-                }
+            if until.is_none() && watch.is_none() {
+                return self.stream.ready().await.map_err(WireError::io);
             }
+            let fired = async {
+                match (&watch, hard) {
+                    (Some(w), None) => w.wait_fired().await,
+                    _ => std::future::pending().await,
+                }
+            };
+            let expired = async {
+                match until {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                res = self.stream.ready() => return res.map_err(WireError::io),
+                // The statement timed out meanwhile: wait on with its kill deadline.
+                () = fired => continue,
+                () = expired => {}
+            }
+            if hard.is_some_and(|h| h <= Instant::now()) {
+                return Err(WireError::Io(format!(
+                    "no answer within {} ms of KILL QUERY after the statement timeout",
+                    super::deadline::KILL_GRACE.as_millis()
+                )));
+            }
+            let timeout = self.read_timeout.unwrap_or(Duration::from_secs(1));
+            let probe = timeout.clamp(Duration::from_millis(100), Duration::from_secs(10));
+            if !super::deadline::server_alive(&self.url, probe).await {
+                return Err(WireError::Io(format!(
+                    "no answer within read_timeout_ms ({} ms), and the server accepts no login",
+                    timeout.as_millis()
+                )));
+            }
+            // Alive, only slow (a long statement): wait on.
         }
     }
 

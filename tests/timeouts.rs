@@ -1,0 +1,279 @@
+//! Timeouts (issue 16 item 4): a statement past its time limit is killed on every shard it
+//! runs on and answered 1969; a shard that stops answering fails its statements within the
+//! backend read timeout; a session idle inside a transaction is disconnected and its
+//! transaction rolled back.
+
+mod common;
+
+use common::errors::expect_error;
+use common::{EnvSpec, TestEnv};
+use mysql_async::prelude::*;
+use std::time::{Duration, Instant};
+
+fn customer_vschema() -> serde_json::Value {
+    serde_json::json!({
+        "sharded": true,
+        "vindexes": { "hash": { "type": "hash" } },
+        "tables": { "c": { "column_vindexes": [ { "column": "id", "name": "hash" } ] } }
+    })
+}
+
+/// Queries still running `marker` on a shard's server (other than the asking one).
+async fn running(env: &TestEnv, keyspace: &str, shard: &str, marker: &str) -> i64 {
+    let mut conn = env.shard_conn(keyspace, shard).await;
+    let sql = format!(
+        "SELECT COUNT(*) FROM information_schema.processlist \
+         WHERE info LIKE '%{marker}%' AND id <> CONNECTION_ID()"
+    );
+    conn.query_first(sql).await.expect("processlist").unwrap_or(0)
+}
+
+/// Waits (up to 5 s) until no query with `marker` runs on any of the shards.
+async fn none_running(env: &TestEnv, shards: &[(&str, &str)], marker: &str) -> bool {
+    for _ in 0..50 {
+        let mut total = 0;
+        for (ks, shard) in shards {
+            total += running(env, ks, shard, marker).await;
+        }
+        if total == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// `limits.statement_timeout_ms` and `SET max_statement_time` / `max_execution_time`: a
+/// scatter and a single-shard statement past the limit are killed on their shards (nothing
+/// keeps running there) and answered 1969; the session, its transaction and the pooled
+/// connections stay usable.
+#[tokio::test(flavor = "multi_thread")]
+async fn statement_timeout_kills_on_every_shard_and_answers_1969() {
+    let mut env =
+        TestEnv::start(EnvSpec::default().with_vschema("customer", customer_vschema())).await;
+    let mut admin = env.client().await;
+    admin
+        .query_drop("CREATE TABLE customer.c (id BIGINT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    admin
+        .query_drop("INSERT INTO customer.c (id, v) VALUES (1, 10), (2, 20), (3, 30), (4, 40)")
+        .await
+        .unwrap();
+    admin
+        .query_drop("CREATE TABLE commerce.t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    drop(admin);
+    env.config.limits.statement_timeout_ms = 1000;
+    env.config.backend.pool_max = 2;
+    let proxy = env.proxy_process().await;
+    let mut c = mysql_async::Conn::from_url(proxy.url(Some("customer")))
+        .await
+        .unwrap();
+    let shards = [("customer", "-80"), ("customer", "80-")];
+    // Both shards hold rows (the hash vindex spreads ids 1..4).
+    let per_shard: Vec<i64> = {
+        let mut v = Vec::new();
+        for (ks, s) in shards {
+            let mut b = env.shard_conn(ks, s).await;
+            v.push(b.query_first("SELECT COUNT(*) FROM c").await.unwrap().unwrap());
+        }
+        v
+    };
+    assert!(per_shard.iter().all(|&n| n > 0), "rows on both shards: {per_shard:?}");
+
+    // Scatter under the configured default.
+    let started = Instant::now();
+    let res = c.query_drop("SELECT id, SLEEP(30) AS s1969a FROM c").await;
+    let took = started.elapsed();
+    expect_error(res, 1969, "scatter past statement_timeout_ms");
+    assert!(took < Duration::from_secs(20), "answered after {took:?}");
+    assert!(
+        none_running(&env, &shards, "s1969a").await,
+        "KILL QUERY stopped the statement on every shard"
+    );
+    // The session and the pool go on with correct answers.
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM c").await.unwrap();
+    assert_eq!(n, Some(4));
+    let mut other = mysql_async::Conn::from_url(proxy.url(Some("customer")))
+        .await
+        .unwrap();
+    for i in 0..6 {
+        let v: Option<i64> = other
+            .query_first(format!("SELECT {i} + 0"))
+            .await
+            .unwrap();
+        assert_eq!(v, Some(i), "a pooled connection answers its own statement");
+    }
+
+    // Single shard (relayed), a transaction stays open: only the statement fails.
+    c.query_drop("USE commerce").await.unwrap();
+    c.query_drop("BEGIN").await.unwrap();
+    c.query_drop("INSERT INTO t VALUES (1)").await.unwrap();
+    let res = c.query_drop("SELECT SLEEP(30) AS s1969b").await;
+    expect_error(res, 1969, "relayed statement past statement_timeout_ms");
+    assert!(none_running(&env, &[("commerce", "0")], "s1969b").await);
+    c.query_drop("INSERT INTO t VALUES (2)").await.unwrap();
+    c.query_drop("COMMIT").await.unwrap();
+    let n: Option<i64> = other
+        .query_first("SELECT COUNT(*) FROM commerce.t")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(2), "the transaction survived the timed-out statement");
+
+    // The session's own limit: off, then MySQL's name in milliseconds.
+    c.query_drop("SET SESSION max_statement_time = 0").await.unwrap();
+    let v: Option<i64> = c.query_first("SELECT SLEEP(1.5)").await.unwrap();
+    assert_eq!(v, Some(0), "no limit with max_statement_time = 0");
+    c.query_drop("SET max_execution_time = 300").await.unwrap();
+    let started = Instant::now();
+    expect_error(
+        c.query_drop("SELECT SLEEP(30) AS s1969c").await,
+        1969,
+        "max_execution_time",
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    c.query_drop("SET @@max_statement_time = DEFAULT").await.unwrap();
+    expect_error(
+        c.query_drop("SET max_statement_time = -1").await,
+        1231,
+        "negative limit",
+    );
+    expect_error(
+        c.query_drop("SELECT SLEEP(30) AS s1969d").await,
+        1969,
+        "back to the configured default",
+    );
+    assert!(none_running(&env, &[("commerce", "0")], "s1969").await);
+    drop(c);
+    drop(other);
+    proxy.stop().await;
+    env.stop().await;
+}
+
+/// A shard frozen with SIGSTOP: the statement fails within `backend.read_timeout_ms` (plus
+/// the liveness probe) with "lost connection", the connection is not pooled, and once the
+/// shard runs again it is used again. A statement that is only slow outlives the read
+/// timeout (the probe finds the server alive). Under a statement timeout shorter than that,
+/// the frozen shard's statement is answered 1969.
+#[tokio::test(flavor = "multi_thread")]
+async fn stopped_shard_fails_within_read_timeout() {
+    let mut spec = EnvSpec::default().with_private_shard("commerce", "0");
+    spec.backend.read_timeout_ms = 1000;
+    spec.backend.checkout_timeout_ms = 2000;
+    let mut env = TestEnv::start(spec).await;
+    let mut c = env.client().await;
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO t VALUES (1)").await.unwrap();
+    let v: Option<i64> = c.query_first("SELECT SLEEP(2.5)").await.expect("slow but alive");
+    assert_eq!(v, Some(0), "a live shard's slow statement outlives the read timeout");
+
+    env.private_server("commerce", "0").pause();
+    let started = Instant::now();
+    let res = tokio::time::timeout(
+        Duration::from_secs(30),
+        c.query_drop("SELECT COUNT(*) FROM t"),
+    )
+    .await
+    .expect("the statement is answered, not hung");
+    let took = started.elapsed();
+    match res {
+        Err(mysql_async::Error::Server(e)) => {
+            assert_eq!(e.code, 1105, "{}", e.message);
+            assert!(
+                e.message.contains("lost connection") && e.message.contains("commerce/0"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected a lost-connection error, got {other:?}"),
+    }
+    assert!(took >= Duration::from_millis(900), "waited the read timeout: {took:?}");
+    env.private_server("commerce", "0").resume();
+    let n: Option<i64> = c
+        .query_first("SELECT COUNT(*) FROM t")
+        .await
+        .expect("the shard is used again");
+    assert_eq!(n, Some(1));
+
+    // Reads without a read timeout, under a statement timeout: 1969 after the kill grace.
+    env.config.backend.read_timeout_ms = 0;
+    env.config.limits.statement_timeout_ms = 500;
+    let proxy = env.proxy_process().await;
+    let mut p = mysql_async::Conn::from_url(proxy.url(Some("commerce")))
+        .await
+        .unwrap();
+    let n: Option<i64> = p.query_first("SELECT COUNT(*) FROM t").await.unwrap();
+    assert_eq!(n, Some(1));
+    env.private_server("commerce", "0").pause();
+    let res = tokio::time::timeout(
+        Duration::from_secs(30),
+        p.query_drop("SELECT COUNT(*) FROM t"),
+    )
+    .await
+    .expect("answered within the statement timeout and its kill grace");
+    env.private_server("commerce", "0").resume();
+    expect_error(res, 1969, "frozen shard under a statement timeout");
+    let n: Option<i64> = p
+        .query_first("SELECT COUNT(*) FROM t")
+        .await
+        .expect("a new connection after the one given up");
+    assert_eq!(n, Some(1));
+    drop(p);
+    proxy.stop().await;
+    drop(c);
+    env.stop().await;
+}
+
+/// `limits.transaction_idle_timeout_ms`: a session idle inside a transaction is disconnected
+/// and its shard transaction rolled back (its row lock released); a session idle outside a
+/// transaction is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_transactions_are_closed_and_rolled_back() {
+    let mut env = TestEnv::start(EnvSpec::default()).await;
+    let mut admin = env.client().await;
+    admin
+        .query_drop("CREATE TABLE commerce.t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    drop(admin);
+    env.config.limits.transaction_idle_timeout_ms = 700;
+    let proxy = env.proxy_process().await;
+    let url = proxy.url(Some("commerce"));
+    let mut idle_outside = mysql_async::Conn::from_url(&url).await.unwrap();
+    idle_outside.query_drop("SELECT 1").await.unwrap();
+    let mut c = mysql_async::Conn::from_url(&url).await.unwrap();
+    c.query_drop("BEGIN").await.unwrap();
+    c.query_drop("INSERT INTO t VALUES (5)").await.unwrap();
+    // Busy inside the transaction for longer than the limit in total: only idleness counts.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        c.query_drop("SELECT 1").await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    match c.query_drop("SELECT 1").await {
+        Err(mysql_async::Error::Server(e)) => panic!("expected a closed connection, got {e}"),
+        Err(_) => {}
+        Ok(()) => panic!("the idle transaction's session was not closed"),
+    }
+    let mut other = mysql_async::Conn::from_url(&url).await.unwrap();
+    let n: Option<i64> = other
+        .query_first("SELECT COUNT(*) FROM t")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(0), "the idle transaction was rolled back");
+    // Its row lock is gone: the same key inserts at once (a held lock would wait 50 s).
+    other.query_drop("SET innodb_lock_wait_timeout = 3").await.unwrap();
+    other.query_drop("INSERT INTO t VALUES (5)").await.unwrap();
+    idle_outside
+        .query_drop("SELECT 1")
+        .await
+        .expect("a session idle outside a transaction stays open");
+    drop(other);
+    drop(idle_outside);
+    proxy.stop().await;
+    env.stop().await;
+}
