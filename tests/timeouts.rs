@@ -277,3 +277,68 @@ async fn idle_transactions_are_closed_and_rolled_back() {
     proxy.stop().await;
     env.stop().await;
 }
+
+/// While one client's statement takes a second or more of proxy CPU to plan (a
+/// 150,000-value IN list within `limits.max_in_list`), another client's round trips go on:
+/// it completes 20 `SELECT 1`s before the heavy statement's shard queries even start (seen in
+/// the shards' process lists). On the one-thread runtime of a 2-CPU host the proxy used to
+/// plan without yielding, and the other client waited until the planning was over.
+#[tokio::test(flavor = "multi_thread")]
+async fn heavy_planning_does_not_stall_other_sessions() {
+    let mut env =
+        TestEnv::start(EnvSpec::default().with_vschema("customer", customer_vschema())).await;
+    let mut admin = env.client().await;
+    admin
+        .query_drop("CREATE TABLE customer.c (id BIGINT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    admin
+        .query_drop("INSERT INTO customer.c (id, v) VALUES (1, 10), (2, 20), (99999, 30)")
+        .await
+        .unwrap();
+    drop(admin);
+    env.config.limits.max_in_list = 150_000;
+    // The proxy's default on hosts with at most two CPUs, set here so that the test means
+    // the same on any host.
+    env.config.server.worker_threads = Some(1);
+    let proxy = env.proxy_process().await;
+    let url = proxy.url(Some("customer"));
+    let mut heavy = mysql_async::Conn::from_url(&url).await.unwrap();
+    let mut light = mysql_async::Conn::from_url(&url).await.unwrap();
+    let values: Vec<String> = (0..150_000).map(|i| i.to_string()).collect();
+    // Each matching row sleeps on its shard, so the shard queries are seen while they run.
+    let sql = format!(
+        "select sum(v) from c where sleep(0.4) = 0 and id in ({})",
+        values.join(",")
+    );
+    let heavy_task = tokio::spawn(async move {
+        let sum: Option<i64> = heavy.query_first(&sql).await.expect("heavy statement");
+        (sum, heavy)
+    });
+    let shards = [("customer", "-80"), ("customer", "80-")];
+    let mut served_before_shards = 0;
+    let seen_on_shards = loop {
+        let one: Option<i64> = light.query_first("SELECT 1").await.unwrap();
+        assert_eq!(one, Some(1));
+        let mut started = 0;
+        for (ks, s) in shards {
+            started += running(&env, ks, s, "sleep(0.4)").await;
+        }
+        if started > 0 || heavy_task.is_finished() {
+            break started > 0;
+        }
+        served_before_shards += 1;
+    };
+    let (sum, heavy) = heavy_task.await.unwrap();
+    assert_eq!(sum, Some(60));
+    assert!(seen_on_shards, "the heavy statement's shard queries were seen running");
+    assert!(
+        served_before_shards >= 20,
+        "another client's round trips go on while the heavy statement is planned \
+         ({served_before_shards} before its shard queries started)"
+    );
+    drop(heavy);
+    drop(light);
+    proxy.stop().await;
+    env.stop().await;
+}

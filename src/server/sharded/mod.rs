@@ -116,6 +116,19 @@ impl ClientConn {
             | StatementKind::Update
             | StatementKind::Delete => {
                 let planned = match exec {
+                    Exec::Text if text.len() >= crate::server::offload::OFFLOAD_BYTES => {
+                        let (owned, target, state) =
+                            (text.to_string(), self.session.target.clone(), state.clone());
+                        crate::server::offload::run(owned.len(), move || {
+                            state.plans.get_or_plan_text(
+                                &owned,
+                                kind,
+                                &state.vschema.load(),
+                                target.as_ref(),
+                            )
+                        })
+                        .await
+                    }
                     Exec::Text => state.plans.get_or_plan_text(
                         text,
                         kind,
