@@ -234,8 +234,7 @@ impl ClientConn {
     /// inside an open transaction, else forever (None).
     fn transaction_idle_limit(&self) -> Option<std::time::Duration> {
         let ms = self.state.config.limits.transaction_idle_timeout_ms;
-        (ms > 0 && self.session.transaction.is_some())
-            .then(|| std::time::Duration::from_millis(ms))
+        (ms > 0 && self.session.transaction.is_some()).then(|| std::time::Duration::from_millis(ms))
     }
 
     /// Writes an ERR packet for `err` and flushes.
@@ -262,6 +261,24 @@ impl ClientConn {
         crate::sql::bounds::check(&text, &limits.into()).map_err(|e| ProxyError::from_bounds(&e))
     }
 
+    /// COM_QUERY of a statement of [`super::offload::OFFLOAD_BYTES`] or more: its bounds are
+    /// checked on a blocking thread (a pass over the whole text).
+    async fn com_query_offloaded(&mut self, sql: Vec<u8>) -> Result<(), CommandError> {
+        let limits: crate::sql::bounds::StatementBounds = (&self.state.config.limits).into();
+        let max_packet = self.state.config.limits.max_allowed_packet;
+        let sql = super::offload::run(sql.len(), move || {
+            if sql.len() > max_packet {
+                return Ok(Err(ProxyError::packet_too_large()));
+            }
+            let checked = crate::sql::bounds::check(&String::from_utf8_lossy(&sql), &limits);
+            Ok(checked
+                .map_err(|e| ProxyError::from_bounds(&e))
+                .map(|()| sql))
+        })
+        .await??;
+        self.com_query(sql).await
+    }
+
     /// Runs one command.
     ///
     /// Rare commands run boxed: an async call's future is built in place in its caller's
@@ -271,6 +288,9 @@ impl ClientConn {
         let outcome = match cmd {
             Command::Quit => return Ok(Flow::Close),
             Command::Ping => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
+            Command::Query(sql) if sql.len() >= super::offload::OFFLOAD_BYTES => {
+                Box::pin(self.com_query_offloaded(sql)).await
+            }
             Command::Query(sql) => match self.check_statement(&sql) {
                 Ok(()) => self.com_query(sql).await,
                 Err(e) => Err(e.into()),

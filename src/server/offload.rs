@@ -18,9 +18,8 @@ use tokio::sync::Semaphore;
 pub const OFFLOAD_BYTES: usize = 64 * 1024;
 
 /// Blocking-pool jobs running at once (one per CPU).
-static SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
-});
+static SLOTS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())));
 
 /// Runs `work` here when `len` is below [`OFFLOAD_BYTES`], else on a blocking thread
 /// (waiting for a free slot first).
@@ -47,7 +46,9 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn big_work_runs_off_the_runtime_thread() {
         let here = std::thread::current().id();
-        let small = run(10, move || Ok(std::thread::current().id())).await.unwrap();
+        let small = run(10, move || Ok(std::thread::current().id()))
+            .await
+            .unwrap();
         assert_eq!(small, here);
         let big = run(OFFLOAD_BYTES, move || Ok(std::thread::current().id()))
             .await

@@ -161,7 +161,7 @@ impl ClientConn {
     ) -> Result<(), CommandError> {
         let kind = sql::classify(text);
         if kind != StatementKind::Use {
-            self.authorize_grants(kind, text)?;
+            self.authorize_offloaded(kind, text, true, false).await?;
         }
         match kind {
             StatementKind::Use => {
@@ -243,7 +243,7 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
-        self.authorize_shard(text)?;
+        self.authorize_offloaded(kind, text, false, true).await?;
         let decision = routing::route(
             &self.state,
             self.session.target.as_ref(),

@@ -145,7 +145,9 @@ mod tests {
         }
         let quick = async { Ok::<_, CommandError>(7) };
         assert_eq!(
-            run_limited(Some(Duration::from_secs(1)), quick).await.unwrap(),
+            run_limited(Some(Duration::from_secs(1)), quick)
+                .await
+                .unwrap(),
             7
         );
         let unlimited = async {
