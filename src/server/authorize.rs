@@ -28,7 +28,7 @@ impl ClientConn {
     }
 
     /// [`Self::authorize_grants`] (with `grants`) and [`Self::authorize_shard`] (with `shard`); for a
-    /// statement of [`super::offload::OFFLOAD_BYTES`] or more on a blocking thread (each is a
+    /// statement of [`crate::offload::OFFLOAD_BYTES`] or more on a blocking thread (each is a
     /// pass over the whole text).
     pub(super) async fn authorize_offloaded(
         &self,
@@ -37,7 +37,7 @@ impl ClientConn {
         grants: bool,
         shard: bool,
     ) -> Result<(), ProxyError> {
-        if text.len() < super::offload::OFFLOAD_BYTES {
+        if text.len() < crate::offload::OFFLOAD_BYTES {
             if grants {
                 self.authorize_grants(kind, text)?;
             }
@@ -52,7 +52,7 @@ impl ClientConn {
         let target = self.session.target.clone();
         let reading = self.reading();
         let text = text.to_string();
-        let checked = super::offload::run(text.len(), move || {
+        let checked = crate::offload::run(text.len(), move || {
             let granted = match grants {
                 true => grants_denial(&state, &user, target.as_ref(), kind, &text),
                 false => Ok(()),

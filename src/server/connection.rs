@@ -261,12 +261,12 @@ impl ClientConn {
         crate::sql::bounds::check(&text, &limits.into()).map_err(|e| ProxyError::from_bounds(&e))
     }
 
-    /// COM_QUERY of a statement of [`super::offload::OFFLOAD_BYTES`] or more: its bounds are
+    /// COM_QUERY of a statement of [`crate::offload::OFFLOAD_BYTES`] or more: its bounds are
     /// checked on a blocking thread (a pass over the whole text).
     async fn com_query_offloaded(&mut self, sql: Vec<u8>) -> Result<(), CommandError> {
         let limits: crate::sql::bounds::StatementBounds = (&self.state.config.limits).into();
         let max_packet = self.state.config.limits.max_allowed_packet;
-        let sql = super::offload::run(sql.len(), move || {
+        let sql = crate::offload::run(sql.len(), move || {
             if sql.len() > max_packet {
                 return Ok(Err(ProxyError::packet_too_large()));
             }
@@ -288,7 +288,7 @@ impl ClientConn {
         let outcome = match cmd {
             Command::Quit => return Ok(Flow::Close),
             Command::Ping => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
-            Command::Query(sql) if sql.len() >= super::offload::OFFLOAD_BYTES => {
+            Command::Query(sql) if sql.len() >= crate::offload::OFFLOAD_BYTES => {
                 Box::pin(self.com_query_offloaded(sql)).await
             }
             Command::Query(sql) => match self.check_statement(&sql) {

@@ -9,7 +9,6 @@ pub mod client_stream;
 mod connection;
 mod last_insert_id;
 mod local_answers;
-mod offload;
 mod prepared;
 mod relay;
 mod routing;

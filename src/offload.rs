@@ -1,4 +1,5 @@
-//! CPU-heavy work of one statement off the shared runtime.
+//! CPU-heavy work of one statement off the shared runtime: planning of large statements
+//! (see below) and merging of large scatter results ([`MERGE_ROWS`]).
 //!
 //! On a host with at most two CPUs the proxy runs one current-thread runtime (see
 //! [`crate::runtime`]): while one task computes, no other session is served. Planning is
@@ -17,6 +18,10 @@ use tokio::sync::Semaphore;
 /// well under a millisecond and a thread handoff would cost more than it saves.
 pub const OFFLOAD_BYTES: usize = 64 * 1024;
 
+/// Scatter results of at least this many rows in total are merged (sorted, aggregated) off
+/// the runtime.
+pub const MERGE_ROWS: usize = 20_000;
+
 /// Blocking-pool jobs running at once (one per CPU).
 static SLOTS: LazyLock<Semaphore> =
     LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())));
@@ -27,7 +32,16 @@ pub async fn run<T: Send + 'static>(
     len: usize,
     work: impl FnOnce() -> Result<T, ProxyError> + Send + 'static,
 ) -> Result<T, ProxyError> {
-    if len < OFFLOAD_BYTES {
+    run_if(len >= OFFLOAD_BYTES, work).await
+}
+
+/// Runs `work` on a blocking thread when `offload` (waiting for a free slot first), else
+/// here.
+pub async fn run_if<T: Send + 'static>(
+    offload: bool,
+    work: impl FnOnce() -> Result<T, ProxyError> + Send + 'static,
+) -> Result<T, ProxyError> {
+    if !offload {
         return work();
     }
     let _slot = SLOTS
@@ -36,7 +50,7 @@ pub async fn run<T: Send + 'static>(
         .map_err(|_| ProxyError::Internal("planning pool closed".into()))?;
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| ProxyError::Internal(format!("planning failed: {e}")))?
+        .map_err(|e| ProxyError::Internal(format!("offloaded work failed: {e}")))?
 }
 
 #[cfg(test)]
