@@ -374,3 +374,81 @@ async fn heavy_planning_does_not_stall_other_sessions() {
     proxy.stop().await;
     env.stop().await;
 }
+
+/// While the proxy merges a large scatter result (400,000 rows sorted from two shards),
+/// another client's round trips go on: it completes 40 `SELECT 1`s after the shards have
+/// sent their rows and before the heavy client sees its result (about 130 here; with the
+/// merge and the encoding of its result on the one runtime thread, about 10, all of them
+/// while the proxy still read the shards' rows).
+#[tokio::test(flavor = "multi_thread")]
+async fn large_merges_do_not_stall_other_sessions() {
+    let mut env =
+        TestEnv::start(EnvSpec::default().with_vschema("customer", customer_vschema())).await;
+    let mut admin = env.client().await;
+    admin
+        .query_drop("CREATE TABLE customer.c (id BIGINT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    drop(admin);
+    // Straight into the shards (the merge does not care where each row belongs).
+    for (i, shard) in ["-80", "80-"].into_iter().enumerate() {
+        let mut b = env.shard_conn("customer", shard).await;
+        let from = i * 200_000;
+        b.query_drop(format!(
+            "INSERT INTO c SELECT seq + {from}, (seq * 7919) % 100003 FROM seq_1_to_200000"
+        ))
+        .await
+        .unwrap();
+    }
+    env.config.server.worker_threads = Some(1);
+    let proxy = env.proxy_process().await;
+    let url = proxy.url(Some("customer"));
+    let mut heavy = mysql_async::Conn::from_url(&url).await.unwrap();
+    let mut light = mysql_async::Conn::from_url(&url).await.unwrap();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = answered.clone();
+    let heavy_task = tokio::spawn(async move {
+        let mut result = heavy
+            .query_iter("SELECT id, v AS m4rk FROM c ORDER BY m4rk, id")
+            .await
+            .expect("heavy statement");
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        let rows: Vec<(i64, i64)> = result.collect().await.expect("rows");
+        drop(result);
+        (rows, heavy)
+    });
+    let shards = [("customer", "-80"), ("customer", "80-")];
+    let mut seen = false;
+    let mut during_merge = 0;
+    while !answered.load(std::sync::atomic::Ordering::SeqCst) {
+        let one: Option<i64> = light.query_first("SELECT 1").await.unwrap();
+        assert_eq!(one, Some(1));
+        let mut on_shards = 0;
+        for (ks, s) in shards {
+            on_shards += running(&env, ks, s, "m4rk").await;
+        }
+        if on_shards > 0 {
+            seen = true;
+        } else if seen && !answered.load(std::sync::atomic::Ordering::SeqCst) {
+            during_merge += 1;
+        }
+    }
+    let (rows, heavy) = heavy_task.await.unwrap();
+    eprintln!("served {during_merge} round trips while the proxy merged");
+    assert_eq!(rows.len(), 400_000);
+    assert!(
+        rows.windows(2)
+            .all(|w| (w[0].1, w[0].0) <= (w[1].1, w[1].0)),
+        "merged in order"
+    );
+    assert!(seen, "the shard queries were seen running");
+    assert!(
+        during_merge >= 40,
+        "another client's round trips go on while the proxy merges \
+         ({during_merge} between the shards' answers and the merged result)"
+    );
+    drop(heavy);
+    drop(light);
+    proxy.stop().await;
+    env.stop().await;
+}
