@@ -1,7 +1,9 @@
-//! Timeouts (issue 16 item 4): a statement past its time limit is killed on every shard it
-//! runs on and answered 1969; a shard that stops answering fails its statements within the
-//! backend read timeout; a session idle inside a transaction is disconnected and its
-//! transaction rolled back.
+//! Timeouts and CPU-heavy statements (issue 16 item 4, and the merge bound of item 3): a
+//! statement past its time limit is killed on every shard it runs on and answered 1969; a
+//! shard that stops answering fails its statements within the backend read timeout; a
+//! session idle inside a transaction is disconnected and its transaction rolled back; large
+//! plans and merges do not stall other sessions; a merge holds at most
+//! `limits.max_merge_bytes`.
 
 mod common;
 
@@ -449,6 +451,69 @@ async fn large_merges_do_not_stall_other_sessions() {
     );
     drop(heavy);
     drop(light);
+    proxy.stop().await;
+    env.stop().await;
+}
+
+/// `limits.max_merge_bytes`: a scatter whose shard rows exceed it fails with 1104 naming the
+/// limit (it held them all before); the session, its transaction and its connections go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn merges_past_max_merge_bytes_fail_cleanly() {
+    let mut env =
+        TestEnv::start(EnvSpec::default().with_vschema("customer", customer_vschema())).await;
+    let mut admin = env.client().await;
+    admin
+        .query_drop("CREATE TABLE customer.c (id BIGINT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    drop(admin);
+    for (i, shard) in ["-80", "80-"].into_iter().enumerate() {
+        let mut b = env.shard_conn("customer", shard).await;
+        let from = i * 20_000;
+        b.query_drop(format!(
+            "INSERT INTO c SELECT seq + {from}, seq % 1000 FROM seq_1_to_20000"
+        ))
+        .await
+        .unwrap();
+    }
+    // 40,000 rows of two columns are about 5 MB held.
+    env.config.limits.max_merge_bytes = 1024 * 1024;
+    let proxy = env.proxy_process().await;
+    let mut c = mysql_async::Conn::from_url(proxy.url(Some("customer")))
+        .await
+        .unwrap();
+    match c.query_drop("SELECT id, v FROM c ORDER BY v, id").await {
+        Err(mysql_async::Error::Server(e)) => {
+            assert_eq!(e.code, 1104, "{}", e.message);
+            assert!(e.message.contains("max_merge_bytes"), "{}", e.message);
+        }
+        other => panic!("expected 1104, got {other:?}"),
+    }
+    c.query_drop("BEGIN").await.unwrap();
+    c.query_drop("INSERT INTO c (id, v) VALUES (1000000, 7)")
+        .await
+        .unwrap();
+    expect_error(
+        c.query_drop("SELECT v, COUNT(*) FROM c GROUP BY v, id")
+            .await,
+        1104,
+        "grouped scatter past the limit",
+    );
+    let top: Vec<(i64, i64)> = c
+        .query("SELECT id, v FROM c ORDER BY v, id LIMIT 3")
+        .await
+        .expect("a merge within the limit");
+    assert_eq!(top, vec![(1000, 0), (2000, 0), (3000, 0)]);
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM c").await.unwrap();
+    assert_eq!(
+        n,
+        Some(40_001),
+        "the transaction is still open and sees its insert"
+    );
+    c.query_drop("ROLLBACK").await.unwrap();
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM c").await.unwrap();
+    assert_eq!(n, Some(40_000));
+    drop(c);
     proxy.stop().await;
     env.stop().await;
 }

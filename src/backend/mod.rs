@@ -9,6 +9,7 @@
 
 pub mod deadline;
 pub mod pool;
+pub mod result_budget;
 mod shard_conn;
 pub mod wire;
 

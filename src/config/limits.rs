@@ -40,6 +40,10 @@ pub struct LimitsConfig {
     /// (its shard transactions rolled back, its connections released), like MariaDB's
     /// `idle_transaction_timeout` (0 = never).
     pub transaction_idle_timeout_ms: u64,
+    /// Most bytes of shard rows one statement may make the proxy hold to merge them (scatter
+    /// ORDER BY, GROUP BY, aggregates; estimated as payload plus decoded values): beyond it
+    /// the statement fails with 1104 (ER_TOO_BIG_SELECT) naming this limit. 0 = unbounded.
+    pub max_merge_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -54,6 +58,7 @@ impl Default for LimitsConfig {
             max_connections: 4096,
             statement_timeout_ms: 0,
             transaction_idle_timeout_ms: 0,
+            max_merge_bytes: 256 * 1024 * 1024,
         }
     }
 }

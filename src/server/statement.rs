@@ -264,7 +264,12 @@ impl ClientConn {
                     ))
                     .into());
                 }
-                Box::pin(self.run_sharded(text, kind, exec, more, &keyspace)).await
+                let budget = self.state.config.limits.max_merge_bytes;
+                Box::pin(crate::backend::result_budget::scope(
+                    budget,
+                    self.run_sharded(text, kind, exec, more, &keyspace),
+                ))
+                .await
             }
         };
         if kind == StatementKind::Ddl && result.is_ok() {
