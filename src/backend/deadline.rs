@@ -98,17 +98,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Called before a connection sends a statement's query: records its thread for the current
-/// statement's watch. `Err(())` when the statement already timed out (send nothing).
-pub fn on_send(uid: u64, target: impl FnOnce() -> KillTarget) -> Result<(), ()> {
+/// statement's watch. False when the statement already timed out (send nothing).
+pub fn on_send(uid: u64, target: impl FnOnce() -> KillTarget) -> bool {
     WATCH
         .try_with(|w| {
             if w.fired() {
-                return Err(());
+                return false;
             }
             lock(&w.running).entry(uid).or_insert_with(target);
-            Ok(())
+            true
         })
-        .unwrap_or(Ok(()))
+        .unwrap_or(true)
 }
 
 /// A connection leaves the current statement (back to its pool, or closed).
@@ -178,14 +178,14 @@ mod tests {
 
     #[tokio::test]
     async fn registers_forgets_and_refuses_after_firing() {
-        assert!(on_send(1, || target(1)).is_ok(), "outside a watch: no-op");
+        assert!(on_send(1, || target(1)), "outside a watch: no-op");
         assert!(!timed_out());
         let watch = StatementWatch::new();
         let w = watch.clone();
         watch
             .scope(async move {
-                assert!(on_send(1, || target(11)).is_ok());
-                assert!(on_send(2, || target(12)).is_ok());
+                assert!(on_send(1, || target(11)));
+                assert!(on_send(2, || target(12)));
                 forget(1);
                 assert!(hard_deadline().is_none());
                 let kill = w.fire(Duration::from_secs(2));
@@ -193,7 +193,7 @@ mod tests {
                 assert_eq!(kill[0].thread_id, 12);
                 assert!(timed_out());
                 assert!(hard_deadline().is_some());
-                assert!(on_send(3, || target(13)).is_err(), "refused after firing");
+                assert!(!on_send(3, || target(13)), "refused after firing");
             })
             .await;
         assert!(watch.fired());

@@ -134,7 +134,7 @@ impl WireConn {
             url: url.clone(),
             thread_id,
         });
-        if entered.is_err() {
+        if !entered {
             if self.stream.has_pending_input() {
                 // A transaction's BEGIN waits to go out with this query: without it the
                 // connection's state is not what its session believes.
