@@ -20,6 +20,10 @@ fn customer_vschema() -> serde_json::Value {
     })
 }
 
+/// The CPU-heavy tests of this file take turns: each measures what another client gets done
+/// while the proxy computes, which the other's computing would skew.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Queries still running `marker` on a shard's server (other than the asking one).
 async fn running(env: &TestEnv, keyspace: &str, shard: &str, marker: &str) -> i64 {
     let mut conn = env.shard_conn(keyspace, shard).await;
@@ -308,11 +312,13 @@ async fn idle_transactions_are_closed_and_rolled_back() {
 
 /// While one client's statement takes a second or more of proxy CPU to plan (a
 /// 150,000-value IN list within `limits.max_in_list`), another client's round trips go on:
-/// it completes 20 `SELECT 1`s before the heavy statement's shard queries even start (seen in
-/// the shards' process lists). On the one-thread runtime of a 2-CPU host the proxy used to
-/// plan without yielding, and the other client waited until the planning was over.
+/// it completes 8 `SELECT 1`s before the heavy statement's shard queries even start (seen in
+/// a shard's process list; about 120 on a quiet host). On the one-thread runtime of a 2-CPU
+/// host the proxy used to plan without yielding, and the other client waited until the
+/// planning was over (0 or 1).
 #[tokio::test(flavor = "multi_thread")]
 async fn heavy_planning_does_not_stall_other_sessions() {
+    let _turn = HEAVY.lock().await;
     let mut env =
         TestEnv::start(EnvSpec::default().with_vschema("customer", customer_vschema())).await;
     let mut admin = env.client().await;
@@ -343,15 +349,12 @@ async fn heavy_planning_does_not_stall_other_sessions() {
         let sum: Option<i64> = heavy.query_first(&sql).await.expect("heavy statement");
         (sum, heavy)
     });
-    let shards = [("customer", "-80"), ("customer", "80-")];
     let mut served_before_shards = 0;
     let seen_on_shards = loop {
         let one: Option<i64> = light.query_first("SELECT 1").await.unwrap();
         assert_eq!(one, Some(1));
-        let mut started = 0;
-        for (ks, s) in shards {
-            started += running(&env, ks, s, "sleep(0.4)").await;
-        }
+        // (The IN list reaches both shards, which get their queries at the same time.)
+        let started = running(&env, "customer", "-80", "sleep(0.4)").await;
         if started > 0 || heavy_task.is_finished() {
             break started > 0;
         }
@@ -367,7 +370,7 @@ async fn heavy_planning_does_not_stall_other_sessions() {
         "the heavy statement's shard queries were seen running"
     );
     assert!(
-        served_before_shards >= 20,
+        served_before_shards >= 8,
         "another client's round trips go on while the heavy statement is planned \
          ({served_before_shards} before its shard queries started)"
     );
@@ -384,6 +387,7 @@ async fn heavy_planning_does_not_stall_other_sessions() {
 /// while the proxy still read the shards' rows).
 #[tokio::test(flavor = "multi_thread")]
 async fn large_merges_do_not_stall_other_sessions() {
+    let _turn = HEAVY.lock().await;
     let mut env =
         TestEnv::start(EnvSpec::default().with_vschema("customer", customer_vschema())).await;
     let mut admin = env.client().await;
