@@ -150,12 +150,13 @@ pub async fn kill_query(target: &KillTarget) {
     }
 }
 
-/// Whether the server behind `url` still accepts a login within `within` (the read timeout's
-/// liveness probe: a stopped server accepts TCP connections but never greets).
+/// Whether the server behind `url` still answers a login within `within` (the read timeout's
+/// liveness probe: a stopped server accepts TCP connections but never greets). A refusal
+/// (1040 "Too many connections", …) is an answer: the server runs.
 pub async fn server_alive(url: &ShardUrl, within: Duration) -> bool {
     matches!(
         tokio::time::timeout(within, WireConn::connect(url)).await,
-        Ok(Ok(_))
+        Ok(Ok(_)) | Ok(Err(super::wire::WireError::Server { .. }))
     )
 }
 

@@ -178,7 +178,7 @@ pub struct BackendConfig {
     pub idle_timeout_ms: u64,
     /// How long a read from a shard may wait, in milliseconds, before the proxy checks that
     /// the server is alive (logs in on a new connection within the same time, at most 10 s).
-    /// A live server is only slow and the statement waits on; one that accepts no login (a
+    /// A live server is only slow and the statement waits on; one that answers no login (a
     /// stopped or hung `mariadbd`) fails the statement with "lost connection to shard" and
     /// its connection is closed. 0 = wait forever.
     #[serde(default = "default_read_timeout")]

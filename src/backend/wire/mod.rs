@@ -109,7 +109,7 @@ impl WireConn {
     }
 
     /// Sets how long a read may wait for the server before it is probed (None: forever).
-    /// A server that still accepts a login is only slow, and the read waits on; one that
+    /// A server that still answers a login is only slow, and the read waits on; one that
     /// does not fails the read and the connection is closed.
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
         self.read_timeout = timeout.filter(|t| !t.is_zero());
@@ -248,7 +248,7 @@ impl WireConn {
             let probe = timeout.clamp(Duration::from_millis(100), Duration::from_secs(10));
             if !super::deadline::server_alive(&self.url, probe).await {
                 return Err(WireError::Io(format!(
-                    "no answer within read_timeout_ms ({} ms), and the server accepts no login",
+                    "no answer within read_timeout_ms ({} ms), and the server does not answer a login",
                     timeout.as_millis()
                 )));
             }
