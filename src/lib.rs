@@ -12,6 +12,7 @@ pub mod error;
 pub mod exec;
 pub mod keyrange;
 pub mod local;
+pub mod offload;
 pub mod planner;
 pub mod protocol;
 pub mod runtime;

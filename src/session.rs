@@ -136,6 +136,9 @@ pub struct Session {
     pub autocommit: bool,
     /// The open transaction, if any.
     pub transaction: Option<Transaction>,
+    /// The session's statement time limit (`SET max_statement_time` / `max_execution_time`;
+    /// zero = none); None = `limits.statement_timeout_ms`.
+    pub max_statement_time: Option<std::time::Duration>,
     /// Transaction mode.
     pub transaction_mode: TransactionMode,
     /// Session-changing statements, replayed in order on every connection the session reserves.
@@ -200,6 +203,7 @@ impl Session {
             target: None,
             autocommit: true,
             transaction: None,
+            max_statement_time: None,
             transaction_mode: TransactionMode::Multi,
             settings: Vec::new(),
             pinned: false,

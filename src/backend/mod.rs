@@ -7,7 +7,9 @@
 //! that fails gets its idle connections checked with a ping before reuse, so a restarted server is
 //! picked up again without handing stale sockets to clients.
 
+pub mod deadline;
 pub mod pool;
+pub mod result_budget;
 mod shard_conn;
 pub mod wire;
 
@@ -253,6 +255,8 @@ impl Backends {
                         max: cfg.backend.pool_max,
                         idle_ttl: Duration::from_millis(cfg.backend.idle_timeout_ms),
                         min: cfg.backend.pool_min,
+                        read_timeout: (cfg.backend.read_timeout_ms > 0)
+                            .then(|| Duration::from_millis(cfg.backend.read_timeout_ms)),
                     },
                 );
                 shards.push(Arc::new(Shard {

@@ -30,6 +30,8 @@ pub struct PoolSettings {
     pub idle_ttl: Duration,
     /// Idle connections kept however old they are.
     pub min: usize,
+    /// `backend.read_timeout_ms` of every connection (see [`WireConn::set_read_timeout`]).
+    pub read_timeout: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -130,7 +132,10 @@ impl WirePool {
         self.inner.unreserved.fetch_add(1, Ordering::Relaxed);
         let connected = tokio::time::timeout(timeout, WireConn::connect(&self.inner.opts)).await;
         let result = match connected {
-            Ok(Ok(conn)) => return Ok(Box::new(conn)),
+            Ok(Ok(mut conn)) => {
+                conn.set_read_timeout(self.inner.settings.read_timeout);
+                return Ok(Box::new(conn));
+            }
             Ok(Err(e)) => CheckoutError::Connect(e),
             Err(_) => CheckoutError::Timeout,
         };
@@ -258,6 +263,8 @@ impl Drop for PooledConn {
     fn drop(&mut self) {
         // SAFETY: `conn` is taken exactly once, here, and never touched afterwards.
         let conn = unsafe { ManuallyDrop::take(&mut self.conn) };
+        // It leaves the statement it served: a timeout must not kill what it runs next.
+        super::deadline::forget(conn.uid());
         // The permit is held until the connection is back in `idle`: releasing it wakes a
         // waiting statement, which must find this connection there.
         let permit = self.permit.take();

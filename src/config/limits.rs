@@ -31,6 +31,19 @@ pub struct LimitsConfig {
     /// Most client connections at once; one more is answered 1040 "Too many connections"
     /// at once and closed.
     pub max_connections: usize,
+    /// Default time limit of one statement, in milliseconds (0 = none): past it, the proxy
+    /// sends `KILL QUERY` to every shard the statement runs on and answers MariaDB's 1969
+    /// (ER_STATEMENT_TIMEOUT). A session changes its own with `SET max_statement_time =
+    /// <seconds>` (MariaDB) or `SET max_execution_time = <ms>` (MySQL).
+    pub statement_timeout_ms: u64,
+    /// A session idle this long, in milliseconds, inside an open transaction is disconnected
+    /// (its shard transactions rolled back, its connections released), like MariaDB's
+    /// `idle_transaction_timeout` (0 = never).
+    pub transaction_idle_timeout_ms: u64,
+    /// Most bytes of shard rows one statement may make the proxy hold to merge them (scatter
+    /// ORDER BY, GROUP BY, aggregates; estimated as payload plus decoded values): beyond it
+    /// the statement fails with 1104 (ER_TOO_BIG_SELECT) naming this limit. 0 = unbounded.
+    pub max_merge_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -43,6 +56,9 @@ impl Default for LimitsConfig {
             max_in_list: 200_000,
             max_prepared_stmt_count: 16_382,
             max_connections: 4096,
+            statement_timeout_ms: 0,
+            transaction_idle_timeout_ms: 0,
+            max_merge_bytes: 256 * 1024 * 1024,
         }
     }
 }

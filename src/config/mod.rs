@@ -200,6 +200,13 @@ pub struct BackendConfig {
     /// `pool_min`), so a quiet proxy gives its backend connections back.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_ms: u64,
+    /// How long a read from a shard may wait, in milliseconds, before the proxy checks that
+    /// the server is alive (logs in on a new connection within the same time, at most 10 s).
+    /// A live server is only slow and the statement waits on; one that answers no login (a
+    /// stopped or hung `mariadbd`) fails the statement with "lost connection to shard" and
+    /// its connection is closed. 0 = wait forever.
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout_ms: u64,
 }
 
 impl Default for BackendConfig {
@@ -209,6 +216,7 @@ impl Default for BackendConfig {
             pool_min: 0,
             checkout_timeout_ms: default_checkout_timeout(),
             idle_timeout_ms: default_idle_timeout(),
+            read_timeout_ms: default_read_timeout(),
         }
     }
 }
@@ -221,6 +229,9 @@ fn default_checkout_timeout() -> u64 {
 }
 fn default_idle_timeout() -> u64 {
     60_000
+}
+fn default_read_timeout() -> u64 {
+    30_000
 }
 
 /// `[[keyspaces]]`: a logical database served by one or more shards.

@@ -178,7 +178,33 @@ pub async fn execute_select_at<C: Cursor>(
         }
     }
     let members = member_orders(cursor, keyspace, shard, plan, &results).await?;
-    merge_results(plan, results, limit, empty_row.as_ref(), &members)
+    let rows: usize = results.iter().map(|r| r.rows.len()).sum();
+    if rows < crate::offload::MERGE_ROWS {
+        return merge_results(plan, results, limit, empty_row.as_ref(), &members);
+    }
+    // A large merge (sorting, grouping) runs on the blocking pool, so other sessions are
+    // served meanwhile; a statement that timed out meanwhile fails instead of answering.
+    let plan = plan.clone();
+    let merged = crate::offload::run_if(true, move || {
+        Ok(merge_results(
+            &plan,
+            results,
+            limit,
+            empty_row.as_ref(),
+            &members,
+        ))
+    })
+    .await??;
+    if crate::backend::deadline::timed_out() {
+        return Err(
+            crate::error::ProxyError::from(crate::backend::BackendError::from_wire(
+                crate::backend::wire::WireError::statement_timeout(),
+                keyspace,
+            ))
+            .into(),
+        );
+    }
+    Ok(merged)
 }
 
 /// The shard columns holding DISTINCT aggregates' arguments.

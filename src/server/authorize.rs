@@ -4,6 +4,8 @@
 use super::connection::ClientConn;
 use crate::access::{self, Denial, Grants};
 use crate::error::ProxyError;
+use crate::server::ProxyState;
+use crate::session::Target;
 use crate::sql::{self, StatementKind};
 
 impl ClientConn {
@@ -13,15 +15,55 @@ impl ClientConn {
 
     /// Refuses a statement no client may send to a shard (see [`access::check_statement`]).
     pub(super) fn authorize_shard(&self, text: &str) -> Result<(), ProxyError> {
-        let backends = &self.state.backends;
-        let reading = access::Reading {
+        shard_denial(&self.state, self.reading(), text).map_err(|d| self.denied(d))
+    }
+
+    fn reading(&self) -> access::Reading {
+        access::Reading {
             mode: self
                 .session
                 .sql_mode_flags(self.state.server_sql_mode.get().copied()),
             charset: self.session.charset,
-        };
-        access::check_statement_as(text, reading, &|db| backends.keyspace(db).is_some())
-            .map_err(|d| self.denied(d))
+        }
+    }
+
+    /// [`Self::authorize_grants`] (with `grants`) and [`Self::authorize_shard`] (with `shard`); for a
+    /// statement of [`crate::offload::OFFLOAD_BYTES`] or more on a blocking thread (each is a
+    /// pass over the whole text).
+    pub(super) async fn authorize_offloaded(
+        &self,
+        kind: StatementKind,
+        text: &str,
+        grants: bool,
+        shard: bool,
+    ) -> Result<(), ProxyError> {
+        if text.len() < crate::offload::OFFLOAD_BYTES {
+            if grants {
+                self.authorize_grants(kind, text)?;
+            }
+            return if shard {
+                self.authorize_shard(text)
+            } else {
+                Ok(())
+            };
+        }
+        let state = self.state.clone();
+        let user = self.session.user.clone();
+        let target = self.session.target.clone();
+        let reading = self.reading();
+        let text = text.to_string();
+        let checked = crate::offload::run(text.len(), move || {
+            let granted = match grants {
+                true => grants_denial(&state, &user, target.as_ref(), kind, &text),
+                false => Ok(()),
+            };
+            Ok(granted.and_then(|()| match shard {
+                true => shard_denial(&state, reading, &text),
+                false => Ok(()),
+            }))
+        })
+        .await?;
+        checked.map_err(|d| self.denied(d))
     }
 
     /// Refuses a keyspace the user is not granted.
@@ -41,50 +83,74 @@ impl ClientConn {
         kind: StatementKind,
         text: &str,
     ) -> Result<(), ProxyError> {
-        let Some(user) = self.state.user(&self.session.user) else {
-            return Err(self.denied(Denial::Command(super::statement::kind_name(kind).into())));
-        };
-        let grants = Grants::of(user);
-        grants.check_write(kind, text).map_err(|d| self.denied(d))?;
-        let backends = &self.state.backends;
-        let mut named = false;
-        for q in sql::qualifiers(text) {
-            if backends.keyspace(&q.name).is_some() {
-                named = true;
-                grants.check_keyspace(&q.name).map_err(|d| self.denied(d))?;
-            }
-        }
-        // SET (validated on some shard), transaction control and a SELECT without FROM
-        // (`SELECT @@max_allowed_packet`, what drivers send on connect) read no keyspace's
-        // data: they need no keyspace when none is named or selected.
-        let keyspace_free = match kind {
-            StatementKind::Set
-            | StatementKind::Begin
-            | StatementKind::Commit
-            | StatementKind::Rollback
-            | StatementKind::Savepoint
-            | StatementKind::ReleaseSavepoint
-            | StatementKind::RollbackToSavepoint => true,
-            StatementKind::Select => !sql::Significant::new(text).any(|t| t.is_word(text, "from")),
-            _ => false,
-        };
-        let needs_current = !(named || (keyspace_free && self.session.target.is_none()));
-        if needs_current {
-            let current = match &self.session.target {
-                Some(t) => Some(t.keyspace.as_str()),
-                None => {
-                    let vschema = self.state.vschema.load();
-                    backends
-                        .keyspace_order
-                        .iter()
-                        .find(|k| !vschema.is_sharded(k))
-                        .map(String::as_str)
-                }
-            };
-            if let Some(ks) = current {
-                grants.check_keyspace(ks).map_err(|d| self.denied(d))?;
-            }
-        }
-        Ok(())
+        grants_denial(
+            &self.state,
+            &self.session.user,
+            self.session.target.as_ref(),
+            kind,
+            text,
+        )
+        .map_err(|d| self.denied(d))
     }
+}
+
+/// The grants check of [`ClientConn::authorize_grants`].
+fn grants_denial(
+    state: &ProxyState,
+    user: &str,
+    target: Option<&Target>,
+    kind: StatementKind,
+    text: &str,
+) -> Result<(), Denial> {
+    let Some(user) = state.user(user) else {
+        return Err(Denial::Command(super::statement::kind_name(kind).into()));
+    };
+    let grants = Grants::of(user);
+    grants.check_write(kind, text)?;
+    let backends = &state.backends;
+    let mut named = false;
+    for q in sql::qualifiers(text) {
+        if backends.keyspace(&q.name).is_some() {
+            named = true;
+            grants.check_keyspace(&q.name)?;
+        }
+    }
+    // SET (validated on some shard), transaction control and a SELECT without FROM
+    // (`SELECT @@max_allowed_packet`, what drivers send on connect) read no keyspace's
+    // data: they need no keyspace when none is named or selected.
+    let keyspace_free = match kind {
+        StatementKind::Set
+        | StatementKind::Begin
+        | StatementKind::Commit
+        | StatementKind::Rollback
+        | StatementKind::Savepoint
+        | StatementKind::ReleaseSavepoint
+        | StatementKind::RollbackToSavepoint => true,
+        StatementKind::Select => !sql::Significant::new(text).any(|t| t.is_word(text, "from")),
+        _ => false,
+    };
+    let needs_current = !(named || (keyspace_free && target.is_none()));
+    if needs_current {
+        let current = match target {
+            Some(t) => Some(t.keyspace.as_str()),
+            None => {
+                let vschema = state.vschema.load();
+                backends
+                    .keyspace_order
+                    .iter()
+                    .find(|k| !vschema.is_sharded(k))
+                    .map(String::as_str)
+            }
+        };
+        if let Some(ks) = current {
+            grants.check_keyspace(ks)?;
+        }
+    }
+    Ok(())
+}
+
+/// The shard-access check of [`ClientConn::authorize_shard`].
+fn shard_denial(state: &ProxyState, reading: access::Reading, text: &str) -> Result<(), Denial> {
+    let backends = &state.backends;
+    access::check_statement_as(text, reading, &|db| backends.keyspace(db).is_some())
 }

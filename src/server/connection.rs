@@ -100,9 +100,20 @@ pub async fn serve(
         long_data_held: Default::default(),
     };
     loop {
+        let idle_limit = conn.transaction_idle_limit();
         let packet = tokio::select! {
             p = conn.ps.read() => p,
             _ = shutdown.changed() => break,
+            _ = idle_timer(idle_limit) => {
+                // As MariaDB's idle_transaction_timeout: the connection closes (the
+                // transaction is rolled back below); the client learns it on its next read.
+                tracing::info!(
+                    peer = %conn.session.peer,
+                    connection = conn.session.connection_id,
+                    "closing a session idle in a transaction for longer than limits.transaction_idle_timeout_ms"
+                );
+                break;
+            }
         };
         let payload = match packet {
             Ok(Some(p)) => p,
@@ -125,6 +136,14 @@ pub async fn serve(
         }
     }
     conn.release_all().await;
+}
+
+/// Waits `limit` (forever when None).
+async fn idle_timer(limit: Option<std::time::Duration>) {
+    match limit {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn handshake(
@@ -255,6 +274,13 @@ fn write_err_packet(ps: &mut PacketStream<ClientStream>, err: &ProxyError) {
 }
 
 impl ClientConn {
+    /// How long the session may wait for its next command: `limits.transaction_idle_timeout_ms`
+    /// inside an open transaction, else forever (None).
+    fn transaction_idle_limit(&self) -> Option<std::time::Duration> {
+        let ms = self.state.config.limits.transaction_idle_timeout_ms;
+        (ms > 0 && self.session.transaction.is_some()).then(|| std::time::Duration::from_millis(ms))
+    }
+
     /// Writes an ERR packet for `err` and flushes.
     pub async fn write_error(&mut self, err: &ProxyError) -> Result<(), PacketError> {
         write_err_packet(&mut self.ps, err);
@@ -279,6 +305,24 @@ impl ClientConn {
         crate::sql::bounds::check(&text, &limits.into()).map_err(|e| ProxyError::from_bounds(&e))
     }
 
+    /// COM_QUERY of a statement of [`crate::offload::OFFLOAD_BYTES`] or more: its bounds are
+    /// checked on a blocking thread (a pass over the whole text).
+    async fn com_query_offloaded(&mut self, sql: Vec<u8>) -> Result<(), CommandError> {
+        let limits: crate::sql::bounds::StatementBounds = (&self.state.config.limits).into();
+        let max_packet = self.state.config.limits.max_allowed_packet;
+        let sql = crate::offload::run(sql.len(), move || {
+            if sql.len() > max_packet {
+                return Ok(Err(ProxyError::packet_too_large()));
+            }
+            let checked = crate::sql::bounds::check(&String::from_utf8_lossy(&sql), &limits);
+            Ok(checked
+                .map_err(|e| ProxyError::from_bounds(&e))
+                .map(|()| sql))
+        })
+        .await??;
+        self.com_query(sql).await
+    }
+
     /// Runs one command.
     ///
     /// Rare commands run boxed: an async call's future is built in place in its caller's
@@ -288,6 +332,9 @@ impl ClientConn {
         let outcome = match cmd {
             Command::Quit => return Ok(Flow::Close),
             Command::Ping => self.write_ok(&OkInfo::default()).await.map_err(Into::into),
+            Command::Query(sql) if sql.len() >= crate::offload::OFFLOAD_BYTES => {
+                Box::pin(self.com_query_offloaded(sql)).await
+            }
             Command::Query(sql) => match self.check_statement(&sql) {
                 Ok(()) => self.com_query(sql).await,
                 Err(e) => Err(e.into()),
@@ -396,6 +443,7 @@ impl ClientConn {
     pub async fn reset_session(&mut self) {
         self.release_all().await;
         self.session.transaction = None;
+        self.session.max_statement_time = None;
         self.session.autocommit = true;
         self.session.settings.clear();
         self.session.prepared.clear();

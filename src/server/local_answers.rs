@@ -286,13 +286,44 @@ pub fn client_schema<'a>(backends: &'a Backends, schema: &'a [u8]) -> &'a [u8] {
 impl ClientConn {
     /// Writes a proxy-built result set (text or binary rows, per how the statement came).
     pub fn write_local_result(&mut self, res: &LocalResult, exec: &Exec, more: bool) {
-        let mut status = self.session.status();
+        self.write_result_head(&res.columns);
+        for row in &res.rows {
+            self.write_result_row(&res.columns, row, exec);
+        }
+        self.write_result_tail(more);
+    }
+
+    /// [`Self::write_local_result`] for large results: rows go out every 64 KiB (the proxy
+    /// never holds the whole encoded result), and the task yields every 1,024 rows so other
+    /// sessions are served while a large merged result is written.
+    pub async fn write_local_result_streaming(
+        &mut self,
+        res: &LocalResult,
+        exec: &Exec,
+        more: bool,
+    ) -> Result<(), crate::protocol::packet::PacketError> {
+        self.write_result_head(&res.columns);
+        for (i, row) in res.rows.iter().enumerate() {
+            self.write_result_row(&res.columns, row, exec);
+            if self.ps.pending() >= 64 * 1024 {
+                self.ps.flush().await?;
+            }
+            if i % 1024 == 1023 {
+                tokio::task::yield_now().await;
+            }
+        }
+        self.write_result_tail(more);
+        Ok(())
+    }
+
+    fn write_result_head(&mut self, columns: &[Column]) {
+        let status = self.session.status();
         let deprecate_eof = self.session.deprecate_eof();
         let mut header = Vec::new();
-        writer::put_lenenc_int(&mut header, res.columns.len() as u64);
+        writer::put_lenenc_int(&mut header, columns.len() as u64);
         self.ps.write(&header);
         let backends = self.state.backends.clone();
-        for c in &res.columns {
+        for c in columns {
             let schema = client_schema(&backends, c.schema_ref());
             self.ps
                 .write_with(|b| writer::column_packet_in(b, c, schema));
@@ -300,20 +331,25 @@ impl ClientConn {
         if !deprecate_eof {
             self.ps.write_with(|b| writer::eof_packet(b, 0, status));
         }
-        for row in &res.rows {
-            match exec {
-                Exec::Text => {
-                    let cells: Vec<Option<Vec<u8>>> = row.iter().map(text_of).collect();
-                    self.ps
-                        .write_with(|b| writer::text_row(b, cells.iter().map(|c| c.as_deref())));
-                }
-                Exec::Binary(_) => self.ps.write_with(|b| binary_row(b, &res.columns, row)),
+    }
+
+    fn write_result_row(&mut self, columns: &[Column], row: &[Value], exec: &Exec) {
+        match exec {
+            Exec::Text => {
+                let cells: Vec<Option<Vec<u8>>> = row.iter().map(text_of).collect();
+                self.ps
+                    .write_with(|b| writer::text_row(b, cells.iter().map(|c| c.as_deref())));
             }
+            Exec::Binary(_) => self.ps.write_with(|b| binary_row(b, columns, row)),
         }
+    }
+
+    fn write_result_tail(&mut self, more: bool) {
+        let mut status = self.session.status();
         if more {
             status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;
         }
-        if deprecate_eof {
+        if self.session.deprecate_eof() {
             self.ps
                 .write_with(|b| writer::ok_packet(b, 0xFE, &OkInfo::default(), status));
         } else {

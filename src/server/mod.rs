@@ -17,6 +17,7 @@ mod session_values;
 mod set;
 mod sharded;
 mod statement;
+mod statement_timeout;
 mod transaction;
 mod vindex_table;
 mod workflow;

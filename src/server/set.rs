@@ -144,6 +144,10 @@ impl ClientConn {
                 }
                 _ if is_pool_charset(item)
                     && self.session.charset == Some(crate::sql::Charset::UTF8MB4) => {}
+                (true, name @ ("max_statement_time" | "max_execution_time")) => {
+                    self.session.max_statement_time =
+                        super::statement_timeout::parse_setting(name, &item.value)?;
+                }
                 (true, "transaction_mode") => {
                     self.session.transaction_mode =
                         match value_text(&item.value).to_ascii_lowercase().as_str() {

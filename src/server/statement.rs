@@ -161,7 +161,7 @@ impl ClientConn {
     ) -> Result<(), CommandError> {
         let kind = sql::classify(text);
         if kind != StatementKind::Use {
-            self.authorize_grants(kind, text)?;
+            self.authorize_offloaded(kind, text, true, false).await?;
         }
         match kind {
             StatementKind::Use => {
@@ -215,7 +215,12 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
-                self.passthrough(bytes, text, kind, exec, more).await
+                let limit = self.statement_time_limit();
+                super::statement_timeout::run_limited(
+                    limit,
+                    self.passthrough(bytes, text, kind, exec, more),
+                )
+                .await
             }
         }
     }
@@ -238,7 +243,7 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
-        self.authorize_shard(text)?;
+        self.authorize_offloaded(kind, text, false, true).await?;
         let decision = routing::route(
             &self.state,
             self.session.target.as_ref(),
@@ -259,7 +264,12 @@ impl ClientConn {
                     ))
                     .into());
                 }
-                Box::pin(self.run_sharded(text, kind, exec, more, &keyspace)).await
+                let budget = self.state.config.limits.max_merge_bytes;
+                Box::pin(crate::backend::result_budget::scope(
+                    budget,
+                    self.run_sharded(text, kind, exec, more, &keyspace),
+                ))
+                .await
             }
         };
         if kind == StatementKind::Ddl && result.is_ok() {

@@ -272,6 +272,28 @@ impl PrivateServer {
         }
     }
 
+    /// Freezes the server (SIGSTOP): it keeps its sockets, and the kernel still accepts TCP
+    /// connections for it, but it answers nothing until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a [`pause`](Self::pause)d server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        let pid = PROCESSES.lock().unwrap_or_else(|p| p.into_inner())[self.slot]
+            .as_ref()
+            .and_then(|s| s.pid())
+            .and_then(|p| i32::try_from(p).ok())
+            .expect("the private server is running");
+        // SAFETY: kill(2) on our own child, which is not reaped while it sits in PROCESSES.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0, "kill({pid}, {sig})");
+    }
+
     /// Stops the server cleanly (SIGTERM and wait).
     pub async fn stop(&self) {
         if let Some(server) = self.take() {

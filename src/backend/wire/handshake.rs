@@ -32,8 +32,8 @@ fn wanted_capabilities() -> CapabilityFlags {
 /// Largest packet the proxy accepts from a backend server.
 const MAX_PACKET: u32 = 256 * 1024 * 1024;
 
-/// Opens the connection and authenticates.
-pub async fn connect(opts: &ShardUrl) -> Result<BackendStream, WireError> {
+/// Opens the connection and authenticates; returns it with the server's thread id for it.
+pub async fn connect(opts: &ShardUrl) -> Result<(BackendStream, u32), WireError> {
     let sock = match &opts.socket {
         Some(path) => Socket::Unix(UnixStream::connect(path).await.map_err(WireError::io)?),
         None => {
@@ -51,6 +51,7 @@ pub async fn connect(opts: &ShardUrl) -> Result<BackendStream, WireError> {
     }
     let hello = HandshakePacket::deserialize((), &mut ParseBuf(&packet))
         .map_err(|e| WireError::Protocol(format!("bad server greeting: {e}")))?;
+    let thread_id = hello.connection_id();
     let capabilities = wanted_capabilities() & hello.capabilities();
     if !capabilities.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
         return Err(WireError::Protocol(
@@ -83,7 +84,7 @@ pub async fn connect(opts: &ShardUrl) -> Result<BackendStream, WireError> {
     response.serialize(&mut buf);
     stream.send(&buf).await.map_err(WireError::io)?;
     authenticate(&mut stream, opts, plugin).await?;
-    Ok(stream)
+    Ok((stream, thread_id))
 }
 
 /// Answers the server until it accepts (OK) or refuses (ERR) the login.

@@ -14,7 +14,9 @@ mod stream;
 
 use mysql_common::packets::Column;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub use crate::config::validate::ShardUrl;
 pub use packets::ServerOk;
@@ -41,6 +43,15 @@ pub enum WireError {
 }
 
 impl WireError {
+    /// MariaDB's ER_STATEMENT_TIMEOUT (1969): the statement ran past its time limit.
+    pub fn statement_timeout() -> WireError {
+        WireError::Server {
+            code: 1969,
+            state: "70100".into(),
+            message: "Query execution was interrupted (max_statement_time exceeded)".into(),
+        }
+    }
+
     /// Wraps a socket error.
     pub fn io(e: std::io::Error) -> WireError {
         WireError::Io(e.to_string())
@@ -61,6 +72,9 @@ pub struct Statement {
 /// Most statements kept prepared per connection; the oldest is closed beyond this.
 const STATEMENT_CACHE: usize = 256;
 
+/// Source of [`WireConn::uid`].
+static NEXT_UID: AtomicU64 = AtomicU64::new(1);
+
 /// One authenticated backend connection.
 #[derive(Debug)]
 pub struct WireConn {
@@ -68,18 +82,67 @@ pub struct WireConn {
     statements: HashMap<Box<[u8]>, (Arc<Statement>, u64)>,
     uses: u64,
     broken: bool,
+    /// Unique in this process (keys the statement watch, see [`crate::backend::deadline`]).
+    uid: u64,
+    /// The server's thread id for this connection (from its greeting), for `KILL QUERY`.
+    thread_id: u32,
+    /// Where it is connected (for `KILL QUERY` and the liveness probe).
+    url: Arc<ShardUrl>,
+    /// `backend.read_timeout_ms`: how long a read may wait before the server is probed.
+    read_timeout: Option<Duration>,
 }
 
 impl WireConn {
     /// Connects (over `url.socket` when set, else TCP) and logs in.
     pub async fn connect(url: &ShardUrl) -> Result<WireConn, WireError> {
-        let stream = handshake::connect(url).await?;
+        let (stream, thread_id) = handshake::connect(url).await?;
         Ok(WireConn {
             stream,
             statements: HashMap::new(),
             uses: 0,
             broken: false,
+            uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
+            thread_id,
+            url: Arc::new(url.clone()),
+            read_timeout: None,
         })
+    }
+
+    /// Sets how long a read may wait for the server before it is probed (None: forever).
+    /// A server that still answers a login is only slow, and the read waits on; one that
+    /// does not fails the read and the connection is closed.
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.read_timeout = timeout.filter(|t| !t.is_zero());
+    }
+
+    /// The server's thread id of this connection.
+    pub fn thread_id(&self) -> u32 {
+        self.thread_id
+    }
+
+    /// Unique id of this connection in the process.
+    pub fn uid(&self) -> u64 {
+        self.uid
+    }
+
+    /// Registers the connection with the current statement's watch before a statement's
+    /// query is sent; refuses (1969, nothing sent) once the statement timed out.
+    fn enter_statement(&mut self) -> Result<(), WireError> {
+        let url = &self.url;
+        let thread_id = self.thread_id;
+        let entered = super::deadline::on_send(self.uid, || super::deadline::KillTarget {
+            url: url.clone(),
+            thread_id,
+        });
+        if !entered {
+            if self.stream.has_pending_input() {
+                // A transaction's BEGIN waits to go out with this query: without it the
+                // connection's state is not what its session believes.
+                self.broken = true;
+            }
+            return Err(WireError::statement_timeout());
+        }
+        Ok(())
     }
 
     /// Whether the connection failed mid-exchange and must be closed.
@@ -101,6 +164,7 @@ impl WireConn {
 
     /// Sends COM_QUERY; the result is read with [`Self::next_packet`] or the readers.
     pub async fn send_query(&mut self, sql: &[u8]) -> Result<(), WireError> {
+        self.enter_statement()?;
         let res = self.stream.send_command_parts(&[0x03], sql).await;
         res.map_err(|e| self.fail(WireError::io(e)))
     }
@@ -124,14 +188,71 @@ impl WireConn {
         self.stream.queue_command(&payload);
     }
 
-    /// Reads the next packet of the current response.
+    /// Reads the next packet of the current response, waiting at most the read timeout (then
+    /// probing the server, see [`Self::set_read_timeout`]) and never past the current
+    /// statement's kill deadline (see [`super::deadline`]).
     pub async fn next_packet(&mut self) -> Result<&[u8], WireError> {
+        if !self.stream.has_packet() {
+            if let Err(e) = self.wait_for_packet().await {
+                self.broken = true;
+                return Err(e);
+            }
+        }
         match self.stream.next_packet().await {
             Ok(p) => Ok(p),
             Err(e) => {
                 self.broken = true;
                 Err(WireError::io(e))
             }
+        }
+    }
+
+    /// Waits until a whole packet is buffered, within the read limits.
+    async fn wait_for_packet(&mut self) -> Result<(), WireError> {
+        let watch = super::deadline::current();
+        loop {
+            let hard = super::deadline::hard_deadline();
+            let soft = self.read_timeout.map(|t| Instant::now() + t);
+            let until = match (soft, hard) {
+                (Some(s), Some(h)) => Some(s.min(h)),
+                (s, h) => s.or(h),
+            };
+            if until.is_none() && watch.is_none() {
+                return self.stream.ready().await.map_err(WireError::io);
+            }
+            let fired = async {
+                match (&watch, hard) {
+                    (Some(w), None) => w.wait_fired().await,
+                    _ => std::future::pending().await,
+                }
+            };
+            let expired = async {
+                match until {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                res = self.stream.ready() => return res.map_err(WireError::io),
+                // The statement timed out meanwhile: wait on with its kill deadline.
+                () = fired => continue,
+                () = expired => {}
+            }
+            if hard.is_some_and(|h| h <= Instant::now()) {
+                return Err(WireError::Io(format!(
+                    "no answer within {} ms of KILL QUERY after the statement timeout",
+                    super::deadline::KILL_GRACE.as_millis()
+                )));
+            }
+            let timeout = self.read_timeout.unwrap_or(Duration::from_secs(1));
+            let probe = timeout.clamp(Duration::from_millis(100), Duration::from_secs(10));
+            if !super::deadline::server_alive(&self.url, probe).await {
+                return Err(WireError::Io(format!(
+                    "no answer within read_timeout_ms ({} ms), and the server does not answer a login",
+                    timeout.as_millis()
+                )));
+            }
+            // Alive, only slow (a long statement): wait on.
         }
     }
 

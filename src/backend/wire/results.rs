@@ -79,11 +79,16 @@ impl WireConn {
     ) -> Result<bool, WireError> {
         let columns = self.read_columns(count).await?;
         let mut rows = Vec::new();
-        let keep = into.is_some();
+        let mut keep = into.is_some();
+        let mut over = None;
         loop {
             let p = self.next_packet().await?;
             if is_eof(p) {
                 let (warnings, status) = parse_eof(p);
+                if let Some(limit) = over {
+                    // The whole answer was read: the connection is between commands.
+                    return Err(crate::backend::result_budget::exceeded(limit));
+                }
                 if let Some(out) = into {
                     out.columns = columns;
                     out.rows = rows;
@@ -96,6 +101,14 @@ impl WireConn {
                 return Err(self.fail(e));
             }
             if keep {
+                let cost = crate::backend::result_budget::row_cost(columns.len(), p.len());
+                if let Err(limit) = crate::backend::result_budget::charge(cost) {
+                    // Read on without holding anything (see `result_budget`).
+                    over = Some(limit);
+                    keep = false;
+                    rows = Vec::new();
+                    continue;
+                }
                 let row = text_row(p, columns.len()).ok_or_else(|| packets::malformed("row"))?;
                 rows.push(row);
             }
@@ -156,6 +169,7 @@ impl WireConn {
     /// Sends COM_STMT_EXECUTE of `sql` (prepared on this connection first if needed) with
     /// `params`; the binary result is read with [`Self::next_packet`].
     pub async fn send_execute(&mut self, sql: &[u8], params: &[Value]) -> Result<(), WireError> {
+        self.enter_statement()?;
         let stmt = self.prepare(sql).await?;
         if stmt.params.len() != params.len() {
             return Err(WireError::Server {

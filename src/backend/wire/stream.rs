@@ -52,6 +52,19 @@ pub struct BackendStream {
     /// [`Self::queue_command`]), and how many OK responses of theirs come first.
     queued: Vec<u8>,
     queued_responses: usize,
+    /// A packet read by [`Self::ready`] and not yet taken.
+    ready: Option<Ready>,
+    /// Parts of a payload of 16 MiB or more are being joined into `big`.
+    joining: bool,
+}
+
+/// Where a packet [`BackendStream::ready`] prepared lies.
+#[derive(Debug, Clone, Copy)]
+enum Ready {
+    /// `buf[from..from + len]`.
+    Buffered(usize, usize),
+    /// The whole of `big`.
+    Joined,
 }
 
 impl BackendStream {
@@ -67,6 +80,8 @@ impl BackendStream {
             seq: 0,
             queued: Vec::new(),
             queued_responses: 0,
+            ready: None,
+            joining: false,
         }
     }
 
@@ -98,29 +113,53 @@ impl BackendStream {
 
     /// Reads one logical packet; the slice is valid until the next call.
     pub async fn next_packet(&mut self) -> std::io::Result<&[u8]> {
-        let mut joined = false;
+        self.ready().await?;
+        Ok(self.take_ready())
+    }
+
+    /// Whether a whole packet is buffered (or already assembled), so reading it needs no
+    /// syscall and cannot wait.
+    pub fn has_packet(&self) -> bool {
+        if self.ready.is_some() {
+            return true;
+        }
+        let avail = self.end - self.start;
+        if avail < 4 {
+            return false;
+        }
+        let h = &self.buf[self.start..self.start + 4];
+        let len = u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
+        len < MAX_PAYLOAD && !self.joining && avail >= 4 + len
+    }
+
+    /// Buffers (and, for payloads of 16 MiB or more, joins) the next logical packet.
+    ///
+    /// Cancel-safe: every step's progress is kept in `self`, so a read abandoned by a timeout
+    /// and started again goes on where it stopped (the read timeout's liveness probe relies
+    /// on it).
+    pub async fn ready(&mut self) -> std::io::Result<()> {
+        if self.ready.is_some() {
+            return Ok(());
+        }
         loop {
             self.fill(4).await?;
             let h = &self.buf[self.start..self.start + 4];
             let len = u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
-            self.seq = h[3].wrapping_add(1);
+            let seq = h[3].wrapping_add(1);
             self.fill(4 + len).await?;
+            self.seq = seq;
             let from = self.start + 4;
             self.start = from + len;
-            if len < MAX_PAYLOAD && !joined {
-                if self.start == self.end {
-                    // Everything consumed: the next fill starts at the front again (the
-                    // bytes returned stay in place until then).
-                    self.start = 0;
-                    self.end = 0;
-                }
-                return Ok(&self.buf[from..from + len]);
+            if len < MAX_PAYLOAD && !self.joining {
+                self.ready = Some(Ready::Buffered(from, len));
+                return Ok(());
             }
-            if !joined {
+            if !self.joining {
                 self.big.clear();
-                joined = true;
+                self.joining = true;
             }
             if self.big.len() + len > MAX_BACKEND_PACKET {
+                self.joining = false;
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     "backend packet exceeds 1 GiB",
@@ -128,8 +167,27 @@ impl BackendStream {
             }
             self.big.extend_from_slice(&self.buf[from..from + len]);
             if len < MAX_PAYLOAD {
-                return Ok(&self.big);
+                self.joining = false;
+                self.ready = Some(Ready::Joined);
+                return Ok(());
             }
+        }
+    }
+
+    /// The packet [`Self::ready`] prepared (empty when none is).
+    pub fn take_ready(&mut self) -> &[u8] {
+        match self.ready.take() {
+            Some(Ready::Buffered(from, len)) => {
+                if self.start == self.end {
+                    // Everything consumed: the next fill starts at the front again (the
+                    // bytes returned stay in place until then).
+                    self.start = 0;
+                    self.end = 0;
+                }
+                &self.buf[from..from + len]
+            }
+            Some(Ready::Joined) => &self.big,
+            None => &[],
         }
     }
 
@@ -214,6 +272,6 @@ impl BackendStream {
     /// Whether unread bytes are buffered or queued commands are unsent (a clean connection
     /// between commands has neither).
     pub fn has_pending_input(&self) -> bool {
-        self.end > self.start || self.queued_responses > 0
+        self.end > self.start || self.queued_responses > 0 || self.ready.is_some() || self.joining
     }
 }

@@ -116,6 +116,19 @@ impl ClientConn {
             | StatementKind::Update
             | StatementKind::Delete => {
                 let planned = match exec {
+                    Exec::Text if text.len() >= crate::offload::OFFLOAD_BYTES => {
+                        let (owned, target, state) =
+                            (text.to_string(), self.session.target.clone(), state.clone());
+                        crate::offload::run(owned.len(), move || {
+                            state.plans.get_or_plan_text(
+                                &owned,
+                                kind,
+                                &state.vschema.load(),
+                                target.as_ref(),
+                            )
+                        })
+                        .await
+                    }
                     Exec::Text => state.plans.get_or_plan_text(
                         text,
                         kind,
@@ -315,7 +328,11 @@ impl ClientConn {
                 columns: result.columns,
                 rows: result.rows,
             };
-            self.write_local_result(&local, exec, more);
+            if local.rows.len() >= crate::offload::MERGE_ROWS {
+                Box::pin(self.write_local_result_streaming(&local, exec, more)).await?;
+            } else {
+                self.write_local_result(&local, exec, more);
+            }
         }
         Ok(())
     }
