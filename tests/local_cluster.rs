@@ -32,12 +32,19 @@ fn free_port() -> u16 {
 /// Starts `shardgate local` with its output collected line by line on `lines`.
 fn start_local(dir: &Path, port: u16) -> (Guard, mpsc::Receiver<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardgate"));
-    cmd.args(["local", "--shards", "1", "--port", &port.to_string(), "--dir"])
-        .arg(dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "local",
+        "--shards",
+        "1",
+        "--port",
+        &port.to_string(),
+        "--dir",
+    ])
+    .arg(dir)
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     // SAFETY: prctl is async-signal-safe; the child dies with the test thread.
     unsafe {
         cmd.pre_exec(|| {

@@ -86,6 +86,11 @@ pub async fn serve(
         Ok(Some(s)) => s,
         Ok(None) => return,
         Err(e) => {
+            if let HandshakeError::Packet(PacketError::OutOfOrder { .. }) = e {
+                // As MariaDB: ER_NET_PACKETS_OUT_OF_ORDER, numbered as expected, then close.
+                write_err_packet(&mut ps, &ProxyError::packets_out_of_order());
+                let _ = ps.flush().await;
+            }
             tracing::debug!(%peer, error = %e, "handshake failed");
             return;
         }
@@ -100,6 +105,7 @@ pub async fn serve(
         long_data_held: Default::default(),
     };
     loop {
+        conn.ps.begin_command();
         let packet = tokio::select! {
             p = conn.ps.read() => p,
             _ = shutdown.changed() => break,
@@ -110,6 +116,11 @@ pub async fn serve(
             Err(PacketError::TooLarge(_)) => {
                 // As MariaDB: ER_NET_PACKET_TOO_LARGE, then the connection closes.
                 let _ = conn.write_error(&ProxyError::packet_too_large()).await;
+                break;
+            }
+            Err(PacketError::OutOfOrder { .. }) => {
+                // As MariaDB: ER_NET_PACKETS_OUT_OF_ORDER, then the connection closes.
+                let _ = conn.write_error(&ProxyError::packets_out_of_order()).await;
                 break;
             }
             Err(_) => break,
@@ -139,6 +150,8 @@ async fn handshake(
     let hello = match auth::read_hello(ps).await {
         Ok(h) => h,
         Err(HandshakeError::Closed) => return Ok(None),
+        // Answered by the caller, as every out-of-order packet of the handshake.
+        Err(e @ HandshakeError::Packet(PacketError::OutOfOrder { .. })) => return Err(e),
         Err(e) => {
             let err = ProxyError::Malformed(e.to_string());
             write_err_packet(ps, &err);
@@ -382,7 +395,13 @@ impl ClientConn {
         .await
         {
             Ok(v) => v,
-            Err(_) => return Ok(Flow::Close),
+            Err(e) => {
+                if let HandshakeError::Packet(PacketError::OutOfOrder { .. }) = e {
+                    self.write_error(&ProxyError::packets_out_of_order())
+                        .await?;
+                }
+                return Ok(Flow::Close);
+            }
         };
         if !verified || password.is_none() {
             let err = ProxyError::AccessDenied {
