@@ -97,6 +97,32 @@ impl RelayMarkers {
     }
 }
 
+/// Why a statement that is not valid UTF-8 cannot run on sharded keyspace `keyspace`, worded
+/// for the client's character set: a latin1 (GBK, ...) client's bytes are valid text in its
+/// own charset, which the proxy does not convert, so the message names that charset.
+fn unplannable_bytes(charset: Option<sql::Charset>, kind: StatementKind, keyspace: &str) -> String {
+    match charset {
+        Some(cs) if !cs.is_utf8() => format!(
+            "non-ASCII text from a {} client in a {} on sharded keyspace '{keyspace}' (the proxy \
+             plans sharded statements as utf8mb4 text and does not convert {}; use utf8mb4, or \
+             target one shard with USE `{keyspace}:<shard>`)",
+            cs.name(),
+            kind_name(kind),
+            cs.name()
+        ),
+        Some(cs) => format!(
+            "a {} that is not valid {} text on sharded keyspace '{keyspace}'",
+            kind_name(kind),
+            cs.name()
+        ),
+        None => format!(
+            "a {} whose text is not valid UTF-8 on sharded keyspace '{keyspace}' while \
+             character_set_client and character_set_results differ or are unknown",
+            kind_name(kind)
+        ),
+    }
+}
+
 impl ClientConn {
     /// COM_QUERY: splits multi-statement text and runs each statement in order, stopping at the
     /// first error (as MySQL does).
@@ -253,9 +279,19 @@ impl ClientConn {
             }
             Decision::Sharded { keyspace } => {
                 if std::str::from_utf8(bytes).is_err() {
-                    // The planner works on text and rebuilds shard queries from it.
-                    return Err(ProxyError::NotSupported(format!(
-                        "statements that are not valid UTF-8 on sharded keyspace '{keyspace}'"
+                    if matches!(kind, StatementKind::Show | StatementKind::Explain) {
+                        // Schema questions go to the first shard as written: only keyspace
+                        // qualifiers are rewritten, by byte span, so any bytes pass exactly.
+                        let shard = self.shard_at(&keyspace, 0)?;
+                        let sql =
+                            routing::map_qualifiers_in(bytes, text, &keyspace, &shard.database);
+                        return self.run_on_shard(&shard, sql, kind, text, exec, more).await;
+                    }
+                    // The planner reads text as utf8mb4 and rebuilds shard queries from it.
+                    return Err(ProxyError::NotSupported(unplannable_bytes(
+                        self.session.charset,
+                        kind,
+                        &keyspace,
                     ))
                     .into());
                 }
