@@ -225,8 +225,13 @@ fn write_err_packet(ps: &mut PacketStream<ClientStream>, err: &ProxyError) {
 
 impl ClientConn {
     /// Writes an ERR packet for `err` and flushes.
+    /// Backend database names in the message (a shard's `Table 'vt_x.t' doesn't exist`) are
+    /// replaced by their keyspaces.
     pub async fn write_error(&mut self, err: &ProxyError) -> Result<(), PacketError> {
-        write_err_packet(&mut self.ps, err);
+        let (code, state, msg) = err.to_wire();
+        let msg = super::backend_names::rename_in_text(&self.state.backends, &msg);
+        self.ps
+            .write_with(|b| writer::err_packet(b, code, &state, &msg));
         self.ps.flush().await
     }
 

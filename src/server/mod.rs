@@ -5,6 +5,7 @@
 
 mod admin;
 mod authorize;
+mod backend_names;
 pub mod client_stream;
 mod connection;
 mod last_insert_id;

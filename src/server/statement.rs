@@ -340,6 +340,8 @@ impl ClientConn {
             deprecate_eof: self.session.deprecate_eof(),
             status: self.session.status(),
             more_after: more,
+            binary_rows: matches!(exec, Exec::Binary(_)),
+            rename_table_cells: super::backend_names::is_table_maintenance(text),
         };
         // LAST_INSERT_ID(expr) sets the session's value: prime the connection, read it back.
         let tracks_id = markers.session_values && super::last_insert_id::sets_last_insert_id(text);
@@ -370,7 +372,15 @@ impl ClientConn {
                     }
                 }
                 if summary.warnings > 0 {
-                    self.session.warnings = Box::pin(relay::collect_warnings(&mut sc)).await;
+                    let mut warnings = Box::pin(relay::collect_warnings(&mut sc)).await;
+                    for w in &mut warnings {
+                        let renamed =
+                            super::backend_names::rename_in_text(&self.state.backends, &w.message);
+                        if let Cow::Owned(m) = renamed {
+                            w.message = m;
+                        }
+                    }
+                    self.session.warnings = warnings;
                 } else {
                     self.session.warnings.clear();
                 }
