@@ -241,6 +241,9 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
+                if kind == StatementKind::Select && super::information_schema::mentions(text) {
+                    return Box::pin(self.information_schema(bytes, text, exec, more)).await;
+                }
                 self.passthrough(bytes, text, kind, exec, more).await
             }
         }
@@ -256,7 +259,7 @@ impl ClientConn {
     }
 
     /// Sends a statement to the shard routing picks and relays the result.
-    async fn passthrough(
+    pub(super) async fn passthrough(
         &mut self,
         bytes: &[u8],
         text: &str,
