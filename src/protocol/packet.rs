@@ -71,8 +71,21 @@ pub struct PacketStream<S> {
     /// Sequence id expected on the next packet read and used on the next packet written.
     pub seq: u8,
     discard: bool,
+    capture: Option<Capture>,
     max_packet: usize,
     drain_oversized: bool,
+}
+
+/// Packets held back instead of sent (see [`PacketStream::start_capture`]).
+#[derive(Debug, Default)]
+pub struct Capture {
+    /// The payloads written, in order.
+    pub packets: Vec<Vec<u8>>,
+    /// Their total size.
+    pub bytes: usize,
+    /// The size limit was passed: later packets were dropped.
+    pub overflowed: bool,
+    limit: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
@@ -86,6 +99,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
             rend: 0,
             seq: 0,
             discard: false,
+            capture: None,
             max_packet: MAX_CLIENT_PACKET,
             drain_oversized: false,
         }
@@ -211,9 +225,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         self.discard = discard;
     }
 
+    /// From now on, written packets are held (up to `limit` bytes of payload) instead of
+    /// sent, until [`PacketStream::take_capture`]: a server-side cursor buffers a result this
+    /// way and sends it in COM_STMT_FETCH chunks. Flush pending output before turning it on.
+    pub fn start_capture(&mut self, limit: usize) {
+        self.capture = Some(Capture {
+            limit,
+            ..Capture::default()
+        });
+    }
+
+    /// Ends capturing and returns what was held.
+    pub fn take_capture(&mut self) -> Option<Capture> {
+        self.capture.take()
+    }
+
+    fn captured(&mut self, payload: &[u8]) -> bool {
+        let Some(c) = &mut self.capture else {
+            return false;
+        };
+        if c.overflowed || c.bytes + payload.len() > c.limit {
+            c.overflowed = true;
+            c.packets.clear();
+        } else {
+            c.bytes += payload.len();
+            c.packets.push(payload.to_vec());
+        }
+        true
+    }
+
     /// Appends one logical packet to the output buffer (splitting at 16 MiB).
     pub fn write(&mut self, payload: &[u8]) {
-        if self.discard {
+        if self.discard || self.captured(payload) {
             return;
         }
         frame(&mut self.out, &mut self.seq, payload);
@@ -223,6 +266,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
     /// avoiding a copy for the common small packet (row, column definition).
     pub fn write_with(&mut self, build: impl FnOnce(&mut Vec<u8>)) {
         if self.discard {
+            return;
+        }
+        if self.capture.is_some() {
+            let mut payload = Vec::new();
+            build(&mut payload);
+            self.captured(&payload);
             return;
         }
         let header_at = self.out.len();

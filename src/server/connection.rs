@@ -34,6 +34,8 @@ pub struct ClientConn {
     /// Bytes of COM_STMT_SEND_LONG_DATA held per prepared statement (bounded by
     /// `limits.max_allowed_packet`).
     pub long_data_held: std::collections::HashMap<u32, usize>,
+    /// Open server-side cursors by statement id (see `cursor.rs`).
+    pub cursors: std::collections::HashMap<u32, super::cursor::Cursor>,
 }
 
 /// Whether the command loop continues.
@@ -103,6 +105,7 @@ pub async fn serve(
         scramble,
         long_data_errors: Default::default(),
         long_data_held: Default::default(),
+        cursors: Default::default(),
     };
     loop {
         conn.ps.begin_command();
@@ -319,15 +322,15 @@ impl ClientConn {
             }
             Command::StmtClose(id) => {
                 self.session.prepared.remove(&id);
+                self.cursors.remove(&id);
                 self.long_data_errors.remove(&id);
                 self.long_data_held.remove(&id);
                 return Ok(Flow::Continue);
             }
             Command::StmtReset(id) => Box::pin(self.stmt_reset(id)).await,
-            Command::StmtFetch(_) => Err(ProxyError::NotSupported(
-                "COM_STMT_FETCH (server-side cursors) is not supported".into(),
-            )
-            .into()),
+            Command::StmtFetch { stmt_id, rows } => {
+                Box::pin(self.com_stmt_fetch(stmt_id, rows)).await
+            }
             Command::Malformed(what) => Err(ProxyError::Malformed(what.into()).into()),
             Command::Unknown(_) => Err(ProxyError::UnknownCommand.into()),
         };
@@ -373,6 +376,7 @@ impl ClientConn {
         self.session.autocommit = true;
         self.session.settings.clear();
         self.session.prepared.clear();
+        self.cursors.clear();
         self.long_data_errors.clear();
         self.long_data_held.clear();
         self.session.warnings.clear();

@@ -8,6 +8,7 @@ mod authorize;
 mod backend_names;
 pub mod client_stream;
 mod connection;
+mod cursor;
 mod information_schema;
 mod last_insert_id;
 mod local_answers;
