@@ -177,8 +177,10 @@ const NOT_ALIAS: &[&str] = &[
 ];
 
 /// Column lists of the schema tables, per shard (`keyspace/shard`), read once.
-static COLUMNS: LazyLock<Mutex<HashMap<(String, &'static str), Arc<Vec<String>>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static COLUMNS: LazyLock<Mutex<ColumnCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// `(shard label, table)` → the table's column names.
+type ColumnCache = HashMap<(String, &'static str), Arc<Vec<String>>>;
 
 fn not_supported(what: impl Into<String>) -> ProxyError {
     ProxyError::NotSupported(format!(
