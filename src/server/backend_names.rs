@@ -30,9 +30,13 @@ fn name_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'-') || c >= 0x80
 }
 
-/// `msg` with every whole-word occurrence of a backend database name replaced by its keyspace.
+/// `msg` with every backend database name replaced by its keyspace, where the message names it
+/// as a database: before a `.` (`'vt_x.t'`) or quoted alone (`'vt_x'`, `` `vt_x` ``).
 pub fn rename_in_text<'a>(backends: &Backends, msg: &'a str) -> Cow<'a, str> {
-    let renames = renames(backends);
+    rename_with(&renames(backends), msg)
+}
+
+fn rename_with<'a>(renames: &[(&str, &str)], msg: &'a str) -> Cow<'a, str> {
     if !renames.iter().any(|(db, _)| msg.contains(db)) {
         return Cow::Borrowed(msg);
     }
@@ -41,12 +45,21 @@ pub fn rename_in_text<'a>(backends: &Backends, msg: &'a str) -> Cow<'a, str> {
     let mut at = 0;
     let mut copied = 0;
     while at < bytes.len() {
-        let boundary_before = at == 0 || !name_char(bytes[at - 1]);
-        let hit = boundary_before
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let hit = before
+            .is_none_or(|c| !name_char(c) && c != b'.')
             .then(|| {
                 renames.iter().find(|(db, _)| {
-                    bytes[at..].starts_with(db.as_bytes())
-                        && bytes.get(at + db.len()).is_none_or(|&c| !name_char(c))
+                    if !bytes[at..].starts_with(db.as_bytes()) {
+                        return false;
+                    }
+                    // A database as messages name one: `db.table`, or quoted alone ('db',
+                    // `db`); a table or column that happens to share the name is left alone.
+                    match bytes.get(at + db.len()) {
+                        Some(b'.') => true,
+                        Some(&q) if matches!(q, b'\'' | b'`' | b'"') => before == Some(q),
+                        _ => false,
+                    }
                 })
             })
             .flatten();
@@ -122,6 +135,29 @@ pub fn rename_first_cell<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renames_databases_where_messages_name_them() {
+        let r = [("vt_customer_-80", "customer"), ("vt_c", "commerce")];
+        assert_eq!(
+            rename_with(&r, "Table 'vt_c.t' doesn't exist"),
+            "Table 'commerce.t' doesn't exist"
+        );
+        assert_eq!(
+            rename_with(&r, "Unknown database 'vt_customer_-80'"),
+            "Unknown database 'customer'"
+        );
+        assert_eq!(rename_with(&r, "in `vt_c`.`t`"), "in `commerce`.`t`");
+        // A qualified table that shares the name, or a longer name, is not a database (a
+        // quoted column alone of the same name would be renamed: it reads like a database).
+        for kept in [
+            "Table 'commerce.vt_c' doesn't exist",
+            "Table 'vt_cx.t' doesn't exist",
+            "vt_c is here",
+        ] {
+            assert_eq!(rename_with(&r, kept), kept);
+        }
+    }
 
     #[test]
     fn maintenance_statements_are_recognised() {
