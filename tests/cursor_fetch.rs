@@ -242,3 +242,53 @@ async fn cursors_fetch_as_mariadb_does() {
     }
     env.stop().await;
 }
+
+/// A cursor holds its rows at the proxy: beyond `limits.max_allowed_packet` bytes (all open
+/// cursors of the session together) the execute is refused (1235) instead of buffered.
+#[tokio::test(flavor = "multi_thread")]
+async fn cursor_buffers_are_bounded() {
+    let mut env = TestEnv::start(EnvSpec::default()).await;
+    env.config.limits.max_allowed_packet = 2048;
+    env.restart_proxy().await;
+    let mut c = env.client().await;
+    c.query_drop("CREATE TABLE t (id BIGINT PRIMARY KEY, name VARCHAR(10) NOT NULL)")
+        .await
+        .expect("create");
+    for chunk in (1..=200).collect::<Vec<i32>>().chunks(50) {
+        let values: Vec<String> = chunk.iter().map(|i| format!("({i}, 'n{i}')")).collect();
+        c.query_drop(format!(
+            "INSERT INTO t (id, name) VALUES {}",
+            values.join(", ")
+        ))
+        .await
+        .expect("insert");
+    }
+    let mut raw = Raw::login(env.port(), "commerce", false).await;
+    let small = raw
+        .prepare("SELECT id, name FROM t WHERE id <= 50 ORDER BY id")
+        .await;
+    let all = raw.prepare("SELECT id, name FROM t ORDER BY id").await;
+    // 200 rows (about 3.6 KB) do not fit.
+    let refused = raw.command(&execute(all, 1)).await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(&refused[0].1[..3], &[0xFF, 0xD3, 0x04], "1235: {refused:?}");
+    // 50 rows (about 900 bytes) do, twice not: the first cursor's rows still count.
+    let opened = raw.command(&execute(small, 1)).await;
+    assert_eq!(opened.len(), 4, "{opened:?}");
+    let again = raw
+        .prepare("SELECT id, name FROM t WHERE id <= 50 ORDER BY id")
+        .await;
+    let opened = raw.command(&execute(again, 1)).await;
+    assert_eq!(opened.len(), 4, "{opened:?}");
+    let third = raw
+        .prepare("SELECT id, name FROM t WHERE id <= 50 ORDER BY id")
+        .await;
+    let refused = raw.command(&execute(third, 1)).await;
+    assert_eq!(&refused[0].1[..3], &[0xFF, 0xD3, 0x04], "1235: {refused:?}");
+    // Fetching frees the room again.
+    let rows = raw.command(&fetch(small, 100)).await;
+    assert_eq!(rows.len(), 51, "50 rows and the LAST_ROW_SENT EOF");
+    let opened = raw.command(&execute(third, 1)).await;
+    assert_eq!(opened.len(), 4, "{opened:?}");
+    env.stop().await;
+}

@@ -9,7 +9,8 @@
 //! MariaDB sends them.
 //!
 //! The materialized rows are held by the proxy, bounded by `limits.max_allowed_packet`
-//! bytes per cursor; a larger result is refused (1235) instead of held.
+//! bytes for all of a session's open cursors together; a larger result is refused (1235)
+//! instead of held.
 
 use super::connection::{ClientConn, CommandError};
 use super::statement::Exec;
@@ -27,6 +28,8 @@ pub const CURSOR_FLAGS: u8 = 0x07;
 #[derive(Debug, Default)]
 pub struct Cursor {
     rows: VecDeque<Vec<u8>>,
+    /// Bytes of the rows not fetched yet.
+    bytes: usize,
 }
 
 /// A captured binary result set, split into its parts.
@@ -118,7 +121,8 @@ impl ClientConn {
     ) -> Result<(), CommandError> {
         self.ps.flush().await?;
         let limit = self.state.config.limits.max_allowed_packet;
-        self.ps.start_capture(limit);
+        let held: usize = self.cursors.values().map(|c| c.bytes).sum();
+        self.ps.start_capture(limit.saturating_sub(held));
         let res = self.run_statement(sql, text, &exec, false).await;
         let capture = self.ps.take_capture().unwrap_or_default();
         match res {
@@ -131,7 +135,8 @@ impl ClientConn {
         }
         if capture.overflowed {
             let e = ProxyError::NotSupported(format!(
-                "a cursor over a result of more than {limit} bytes (limits.max_allowed_packet)"
+                "a cursor over more than {limit} bytes of rows, counting the session's other \
+                 open cursors (limits.max_allowed_packet)"
             ));
             self.write_error(&e).await?;
             return Ok(());
@@ -143,8 +148,9 @@ impl ClientConn {
                 }
                 let status = self.session.status() | StatusFlags::SERVER_STATUS_CURSOR_EXISTS;
                 self.write_cursor_eof(parts.warnings, status);
-                let rows = parts.rows.to_vec().into();
-                self.cursors.insert(id, Cursor { rows });
+                let rows: VecDeque<Vec<u8>> = parts.rows.to_vec().into();
+                let bytes = rows.iter().map(Vec::len).sum();
+                self.cursors.insert(id, Cursor { rows, bytes });
             }
             // No result set after all (or several): answered as it came.
             None => {
@@ -174,6 +180,7 @@ impl ClientConn {
             let Some(row) = cursor.rows.pop_front() else {
                 break;
             };
+            cursor.bytes -= row.len();
             self.ps.write(&row);
             sent += 1;
             if self.ps.pending() >= 64 * 1024 {
