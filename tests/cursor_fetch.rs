@@ -292,3 +292,60 @@ async fn cursor_buffers_are_bounded() {
     assert_eq!(opened.len(), 4, "{opened:?}");
     env.stop().await;
 }
+
+/// mysql-connector-python's own cursor calls (`cmd_stmt_execute` with the cursor flag,
+/// `cmd_stmt_fetch`, `get_rows`) read the same rows and status flags from the proxy as from
+/// mariadbd (the driver leaves autocommit off, so IN_TRANS rides along with the cursor flags).
+#[tokio::test(flavor = "multi_thread")]
+async fn mysql_connector_python_fetches_through_a_cursor() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let mut c = env.client().await;
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL)")
+        .await
+        .expect("create");
+    c.query_drop("INSERT INTO t (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+        .await
+        .expect("insert");
+    let script = r#"
+import sys, mysql.connector
+port, db = int(sys.argv[1]), sys.argv[2]
+cnx = mysql.connector.connect(host="127.0.0.1", port=port, user="root", password="",
+                              database=db, use_pure=True)
+stmt = cnx.cmd_stmt_prepare(b"SELECT id, name FROM t WHERE id > 0 ORDER BY id")
+sid = stmt["statement_id"]
+cnx.cmd_stmt_execute(sid, (), (), 1)
+out = []
+for _ in range(5):
+    cnx.cmd_stmt_fetch(sid, 2)
+    rows, eof = cnx.get_rows(binary=True, columns=stmt["columns"])
+    out.append((rows, eof.get("status_flag")))
+    if eof.get("status_flag", 0) & 0x80:
+        break
+print(out)
+"#;
+    let run = |port: u16, db: String| {
+        let script = script.to_string();
+        async move {
+            let out = tokio::process::Command::new("python3")
+                .args(["-c", &script, &port.to_string(), &db])
+                .output()
+                .await
+                .expect("python3");
+            assert!(
+                out.status.success(),
+                "python failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        }
+    };
+    let want = run(
+        env.shard_port("commerce", "0"),
+        env.shard_database("commerce", "0"),
+    )
+    .await;
+    assert_eq!(want, "[([(1, 'a'), (2, 'b')], 65), ([(3, 'c')], 129)]");
+    let got = run(env.port(), "commerce".into()).await;
+    assert_eq!(got, want);
+    env.stop().await;
+}
