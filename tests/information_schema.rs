@@ -155,6 +155,22 @@ async fn information_schema_answers_for_keyspaces_only() {
     .await;
     assert_eq!(other, [["customer", "c", "NULL"]]);
 
+    // SCHEMATA lists the granted keyspaces, each as its shard's server has its database.
+    let schemata = rows(
+        &mut c,
+        "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA \
+         ORDER BY SCHEMA_NAME",
+    )
+    .await;
+    assert_eq!(schemata, [["commerce", "utf8mb4"], ["customer", "utf8mb4"]]);
+    let listed = rows(
+        &mut c,
+        "SELECT COUNT(*) FROM information_schema.SCHEMATA \
+         WHERE SCHEMA_NAME IN ('commerce', 'customer', 'mysql', 'information_schema')",
+    )
+    .await;
+    assert_eq!(listed, [["2"]]);
+
     // A user not granted `customer` does not see it.
     let mut limited = env.client_as("limited", "pw", Some("commerce")).await;
     let hidden = rows(
@@ -166,6 +182,14 @@ async fn information_schema_answers_for_keyspaces_only() {
     assert_eq!(
         rows(&mut limited, DJANGO_TABLES).await,
         rows(&mut c, DJANGO_TABLES).await
+    );
+    assert_eq!(
+        rows(
+            &mut limited,
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+        )
+        .await,
+        [["commerce"]]
     );
 
     // What the rewrite cannot make exact is refused.

@@ -1,56 +1,25 @@
-//! `information_schema` for keyspaces: the introspection queries ORMs and DBA tools send
-//! (`TABLES`, `COLUMNS`, `STATISTICS`, `KEY_COLUMN_USAGE`, `TABLE_CONSTRAINTS`,
-//! `REFERENTIAL_CONSTRAINTS`, `SCHEMATA`, and the schema-free `CHARACTER_SETS`, `COLLATIONS`,
-//! `COLLATION_CHARACTER_SET_APPLICABILITY`, `ENGINES`) answered for one keyspace at a time.
-//!
-//! Like vtgate, a query is answered for the keyspace it names in a string literal
-//! (`TABLE_SCHEMA = 'customer'`) or else the session's current keyspace (`DATABASE()`), on
-//! that keyspace's first shard (or the targeted shard under `USE ks:shard`). Each reference to
-//! a schema table becomes a derived table over that shard's backend database only, with every
-//! schema-name column (`TABLE_SCHEMA`, `SCHEMA_NAME`, `INDEX_SCHEMA`, `CONSTRAINT_SCHEMA` ...)
-//! answering the keyspace name, so the client's own predicates and joins on them read as
-//! written:
-//!
-//! ```text
-//! information_schema.TABLES t  →  (SELECT `TABLE_CATALOG`, 'customer' AS `TABLE_SCHEMA`, ...
-//!                                  FROM information_schema.TABLES
-//!                                  WHERE `TABLE_SCHEMA` = 'vt_customer') t
-//! DATABASE()                   →  'customer'
-//! ```
-//!
-//! Rows of any other backend database (other keyspaces' shards, `mysql`, ...) are never read.
-//! On a sharded keyspace the per-shard statistics columns (`TABLE_ROWS`, `DATA_LENGTH`,
-//! `AUTO_INCREMENT`, `CARDINALITY` ...) are NULL: one shard's values would be wrong for the
-//! keyspace. Other `information_schema` tables (`PROCESSLIST`, `VIEWS`, `ROUTINES`, ...: server
-//! state, or definitions naming backend databases) stay refused as before (1044, access denied
-//! to the database). Anything the rewrite cannot make exact is refused with 1235: several
-//! keyspaces in one query, user tables mixed in, `/*! */` comments, three-part names,
-//! statements that are not UTF-8, and prepared statements.
+//! The rewrite behind [`super`]: which schema tables are answered and how (their rules), what a
+//! statement names (schema table references, `DATABASE()`, string literals), the check that
+//! it reads no other table, and the derived table that stands for a schema table.
 
-use super::connection::{ClientConn, CommandError};
-use super::statement::Exec;
-use crate::backend::Shard;
 use crate::error::ProxyError;
 use crate::sql::literal::{self, Charset};
 use crate::sql::{self, Token, TokenKind};
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
 
 /// How a schema table is rewritten.
-struct TableRule {
+pub(super) struct TableRule {
     /// Upper-case table name.
-    name: &'static str,
+    pub(super) name: &'static str,
     /// The column that names a row's database: filtered to the backend database. `None`: the
     /// table holds no per-database rows and passes unchanged.
-    filter: Option<&'static str>,
+    pub(super) filter: Option<&'static str>,
     /// Columns that name the row's own database: answered as the keyspace.
-    schema: &'static [&'static str],
+    pub(super) schema: &'static [&'static str],
     /// Columns that may name another database: the keyspace when they name the backend
     /// database, else NULL.
-    referenced: &'static [&'static str],
+    pub(super) referenced: &'static [&'static str],
     /// Per-shard statistics: NULL on a sharded keyspace.
-    stats: &'static [&'static str],
+    pub(super) stats: &'static [&'static str],
 }
 
 const RULES: &[TableRule] = &[
@@ -176,13 +145,7 @@ const NOT_ALIAS: &[&str] = &[
     "ignore",
 ];
 
-/// Column lists of the schema tables, per shard (`keyspace/shard`), read once.
-static COLUMNS: LazyLock<Mutex<ColumnCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// `(shard label, table)` → the table's column names.
-type ColumnCache = HashMap<(String, &'static str), Arc<Vec<String>>>;
-
-fn not_supported(what: impl Into<String>) -> ProxyError {
+pub(super) fn not_supported(what: impl Into<String>) -> ProxyError {
     ProxyError::NotSupported(format!(
         "{} in an information_schema query through the proxy",
         what.into()
@@ -199,26 +162,26 @@ pub fn mentions(text: &str) -> bool {
 }
 
 /// One `information_schema.<table>` reference in the statement.
-struct Reference {
+pub(super) struct Reference {
     /// Byte span of `information_schema . table`.
-    start: usize,
-    end: usize,
-    rule: &'static TableRule,
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) rule: &'static TableRule,
     /// The table token as written (for the alias when the client gave none).
-    written: String,
+    pub(super) written: String,
     /// Whether the client gave an alias.
-    aliased: bool,
+    pub(super) aliased: bool,
 }
 
 /// What the statement says, read from its significant tokens.
-struct Reading {
-    refs: Vec<Reference>,
+pub(super) struct Reading {
+    pub(super) refs: Vec<Reference>,
     /// Spans of `DATABASE()` / `SCHEMA()` calls.
-    current_db_calls: Vec<(usize, usize)>,
+    pub(super) current_db_calls: Vec<(usize, usize)>,
     /// String literal values (keyspace candidates).
-    strings: Vec<String>,
+    pub(super) strings: Vec<String>,
     /// A schema table the proxy does not answer (`PROCESSLIST`, `VIEWS`, ...).
-    unknown: Option<String>,
+    pub(super) unknown: Option<String>,
 }
 
 fn word_value(t: &Token, src: &str) -> Option<String> {
@@ -228,7 +191,7 @@ fn word_value(t: &Token, src: &str) -> Option<String> {
     }
 }
 
-fn read(text: &str) -> Result<Reading, ProxyError> {
+pub(super) fn read(text: &str) -> Result<Reading, ProxyError> {
     let all = sql::tokenize(text);
     let exec_comment = all.iter().any(|t| t.kind == TokenKind::ExecComment);
     let toks: Vec<Token> = all
@@ -360,16 +323,22 @@ fn check_tables_are_schema_tables(text: &str, toks: &[Token]) -> Result<(), Prox
     Ok(())
 }
 
-fn quote(s: &str) -> String {
+pub(super) fn quote(s: &str) -> String {
     literal::string(s.as_bytes(), Charset::UTF8MB4)
 }
 
-fn ident(s: &str) -> String {
+pub(super) fn ident(s: &str) -> String {
     format!("`{}`", s.replace('`', "``"))
 }
 
 /// The derived table that stands for `rule`'s table in keyspace `ks` (backend `db`).
-fn derived(rule: &TableRule, columns: &[String], ks: &str, db: &str, sharded: bool) -> String {
+pub(super) fn derived(
+    rule: &TableRule,
+    columns: &[String],
+    ks: &str,
+    db: &str,
+    sharded: bool,
+) -> String {
     let Some(filter) = rule.filter else {
         return format!("information_schema.{}", rule.name);
     };
@@ -400,181 +369,6 @@ fn derived(rule: &TableRule, columns: &[String], ks: &str, db: &str, sharded: bo
         ident(filter),
         quote(db)
     )
-}
-
-impl ClientConn {
-    /// Answers a SELECT on `information_schema` for one keyspace (see the module header).
-    pub(super) async fn information_schema(
-        &mut self,
-        bytes: &[u8],
-        text: &str,
-        exec: &Exec,
-        more: bool,
-    ) -> Result<(), CommandError> {
-        let reading = read(text)?;
-        if let Some(table) = &reading.unknown {
-            // Server state and definitions (PROCESSLIST, VIEWS, ROUTINES ...) stay out of
-            // reach as the rest of information_schema was: access denied to the database.
-            self.authorize_shard(text)?;
-            return Err(not_supported(format!("information_schema.{table}")).into());
-        }
-        if reading.refs.is_empty() {
-            // Only a string or a comment said information_schema: an ordinary statement.
-            return self
-                .passthrough(bytes, text, sql::StatementKind::Select, exec, more)
-                .await;
-        }
-        if std::str::from_utf8(bytes).is_err() {
-            return Err(not_supported("text that is not valid UTF-8").into());
-        }
-        if matches!(exec, Exec::Binary(_)) {
-            return Err(not_supported("a prepared statement").into());
-        }
-        // The rest of the statement must pass the access checks as any other (functions,
-        // variables, files): checked with the schema references taken out.
-        let mut neutral = String::with_capacity(text.len());
-        let mut at = 0;
-        for r in &reading.refs {
-            neutral.push_str(&text[at..r.start]);
-            neutral.push_str(&ident(r.rule.name));
-            at = r.end;
-        }
-        neutral.push_str(&text[at..]);
-        self.authorize_shard(&neutral)?;
-
-        let ks = self.schema_keyspace(&reading)?;
-        let shard = match self.session.target.as_ref() {
-            Some(t) if t.keyspace == ks && t.shard.is_some() => {
-                let name = t.shard.as_deref().unwrap_or_default();
-                self.state
-                    .backends
-                    .shard(&ks, name)
-                    .cloned()
-                    .ok_or_else(|| ProxyError::UnknownDatabase(format!("{ks}:{name}")))?
-            }
-            _ => self.shard_at(&ks, 0)?,
-        };
-        let sharded = self.state.vschema.load().is_sharded(&ks)
-            && !self
-                .session
-                .target
-                .as_ref()
-                .is_some_and(|t| t.keyspace == ks && t.shard.is_some());
-        let current = self.session.target.as_ref().map(|t| t.keyspace.clone());
-
-        let mut edits: Vec<(usize, usize, String)> = Vec::new();
-        for r in &reading.refs {
-            let columns = match r.rule.filter {
-                Some(_) => self.schema_columns(&shard, r.rule.name).await?,
-                None => Arc::new(Vec::new()),
-            };
-            let mut replacement = derived(r.rule, &columns, &ks, &shard.database, sharded);
-            if r.rule.filter.is_some() && !r.aliased {
-                replacement.push_str(" AS ");
-                replacement.push_str(&ident(&r.written));
-            }
-            edits.push((r.start, r.end, replacement));
-        }
-        for &(start, end) in &reading.current_db_calls {
-            let value = match &current {
-                Some(k) => quote(k),
-                None => "NULL".to_string(),
-            };
-            edits.push((start, end, value));
-        }
-        edits.sort_by_key(|e| e.0);
-        let mut sql = String::with_capacity(text.len() + 512);
-        let mut at = 0;
-        for (start, end, replacement) in edits {
-            sql.push_str(&text[at..start]);
-            sql.push_str(&replacement);
-            at = end;
-        }
-        sql.push_str(&text[at..]);
-        self.run_on_shard(
-            &shard,
-            Cow::Owned(sql.into_bytes()),
-            sql::StatementKind::Select,
-            text,
-            exec,
-            more,
-        )
-        .await
-    }
-
-    /// The keyspace the query is about: the one granted keyspace its string literals name,
-    /// else the session's current keyspace (which `DATABASE()` also names).
-    fn schema_keyspace(&self, reading: &Reading) -> Result<String, ProxyError> {
-        let current = self.session.target.as_ref().map(|t| t.keyspace.clone());
-        let mut named: Vec<String> = Vec::new();
-        for s in &reading.strings {
-            if self.state.backends.keyspace(s).is_some()
-                && self.authorize_keyspace(s).is_ok()
-                && !named.contains(s)
-            {
-                named.push(s.clone());
-            }
-        }
-        if !reading.current_db_calls.is_empty() {
-            if let Some(c) = &current {
-                if !named.contains(c) {
-                    named.push(c.clone());
-                }
-            }
-        }
-        match named.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => current.ok_or_else(|| {
-                not_supported("a query without a current keyspace or a keyspace named as a string")
-            }),
-            many => Err(not_supported(format!(
-                "more than one keyspace ({})",
-                many.join(", ")
-            ))),
-        }
-    }
-
-    /// The columns of `information_schema.<table>` on `shard`'s server, in order (read once
-    /// per shard).
-    async fn schema_columns(
-        &mut self,
-        shard: &Arc<Shard>,
-        table: &'static str,
-    ) -> Result<Arc<Vec<String>>, ProxyError> {
-        let key = (shard.label.clone(), table);
-        if let Some(cols) = COLUMNS.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(cols);
-        }
-        let sql = format!(
-            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = \
-             'information_schema' AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
-            quote(table)
-        );
-        let mut sc = self.acquire(shard, false).await?;
-        let res = sc.conn.query_result(&sql).await;
-        let res = sc.check(res);
-        self.put_back(sc).await;
-        let rows = res?.rows;
-        let cols: Vec<String> = rows
-            .iter()
-            .filter_map(|r| match r.first() {
-                Some(mysql_common::Value::Bytes(b)) => {
-                    Some(String::from_utf8_lossy(b).into_owned())
-                }
-                _ => None,
-            })
-            .collect();
-        if cols.is_empty() {
-            return Err(not_supported(format!(
-                "information_schema.{table}, which the shard does not have"
-            )));
-        }
-        let cols = Arc::new(cols);
-        if let Ok(mut m) = COLUMNS.lock() {
-            m.insert(key, cols.clone());
-        }
-        Ok(cols)
-    }
 }
 
 #[cfg(test)]
