@@ -4,7 +4,8 @@
 
 use crate::error::ProxyError;
 use crate::sql::literal::{self, Charset};
-use crate::sql::{self, Token, TokenKind};
+use crate::sql::{self, Needles, Token, TokenKind};
+use std::sync::LazyLock;
 
 /// How a schema table is rewritten.
 pub(super) struct TableRule {
@@ -154,11 +155,8 @@ pub(super) fn not_supported(what: impl Into<String>) -> ProxyError {
 
 /// Whether `text` names `information_schema` at all (cheap pre-check on every SELECT).
 pub fn mentions(text: &str) -> bool {
-    text.len() >= 18
-        && text
-            .as_bytes()
-            .windows(18)
-            .any(|w| w.eq_ignore_ascii_case(b"information_schema"))
+    static WORD: LazyLock<Needles> = LazyLock::new(|| Needles::new(&["information_schema"]));
+    WORD.found_in(text.as_bytes()) != 0
 }
 
 /// One `information_schema.<table>` reference in the statement.
@@ -411,6 +409,13 @@ mod tests {
              (SELECT table_name FROM information_schema.columns)"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn mentions_in_any_case() {
+        assert!(mentions("select * from INFORMATION_SCHEMA.tables"));
+        assert!(mentions("select * from `Information_Schema`.tables"));
+        assert!(!mentions("select * from information.schema"));
     }
 
     #[test]
