@@ -28,6 +28,8 @@ pub mod codes {
     pub const ACCESS_DENIED_STATEMENT: u16 = 1142;
     /// ER_NET_PACKET_TOO_LARGE.
     pub const PACKET_TOO_LARGE: u16 = 1153;
+    /// ER_NET_PACKETS_OUT_OF_ORDER.
+    pub const PACKETS_OUT_OF_ORDER: u16 = 1156;
     /// ER_WRONG_ARGUMENTS.
     pub const WRONG_ARGUMENTS: u16 = 1210;
     /// ER_NOT_SUPPORTED_YET.
@@ -110,6 +112,15 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
+    /// ER_NET_PACKETS_OUT_OF_ORDER (1156), as MariaDB sends it before closing the connection.
+    pub fn packets_out_of_order() -> Self {
+        ProxyError::Limit {
+            code: codes::PACKETS_OUT_OF_ORDER,
+            state: "08S01",
+            message: "Got packets out of order".into(),
+        }
+    }
+
     /// ER_NET_PACKET_TOO_LARGE (1153), as MariaDB words it.
     pub fn packet_too_large() -> Self {
         ProxyError::Limit {

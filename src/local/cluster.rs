@@ -82,8 +82,24 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let outcome = serve(&opts, &dir, &roles, &mut servers).await;
-    println!("stopping {} MariaDB servers ...", servers.len());
+    let mut gone = Vec::new();
+    for server in servers.iter_mut() {
+        if let Some(status) = server.exit_status() {
+            gone.push(format!("{} ({status})", server.dir().display()));
+        }
+    }
+    let running = servers.len() - gone.len();
+    if gone.is_empty() {
+        println!("stopping {running} MariaDB servers ...");
+    } else {
+        println!(
+            "stopping {running} MariaDB servers ({} had already stopped: {}) ...",
+            gone.len(),
+            gone.join(", ")
+        );
+    }
     stop_servers(servers, STOP_TIMEOUT).await;
+    println!("all MariaDB servers stopped");
     outcome
 }
 
@@ -199,10 +215,14 @@ async fn wait_for_stop(servers: &mut [MariadbServer]) -> anyhow::Result<()> {
             _ = term.recv() => return Ok(()),
             _ = watch.tick() => {
                 for (server, reported) in servers.iter_mut().zip(reported.iter_mut()) {
-                    if !*reported && !server.is_running() {
+                    if *reported {
+                        continue;
+                    }
+                    if let Some(status) = server.exit_status() {
                         *reported = true;
                         eprintln!(
-                            "warning: the MariaDB server in {} has stopped; see {}",
+                            "warning: the MariaDB server in {} has stopped ({status}); its shards \
+                             answer errors until shardgate local is restarted; see {}",
                             server.dir().display(),
                             server.settings().error_log_path().display()
                         );

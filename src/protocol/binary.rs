@@ -23,7 +23,7 @@ pub struct ParamType {
 pub struct ExecuteRequest {
     /// Client-side statement id.
     pub stmt_id: u32,
-    /// Cursor flags (we support only CURSOR_TYPE_NO_CURSOR semantics).
+    /// Cursor flags (`CURSOR_TYPE_READ_ONLY` etc.: see `server/cursor.rs`).
     pub flags: u8,
     /// Parameter values in order.
     pub params: Vec<Value>,

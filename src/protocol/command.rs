@@ -46,8 +46,13 @@ pub enum Command {
     StmtClose(u32),
     /// COM_STMT_RESET.
     StmtReset(u32),
-    /// COM_STMT_FETCH (cursors are not supported).
-    StmtFetch(u32),
+    /// COM_STMT_FETCH: rows from a statement's open cursor.
+    StmtFetch {
+        /// The statement.
+        stmt_id: u32,
+        /// How many rows at most.
+        rows: u32,
+    },
     /// A known command with a bad body.
     Malformed(&'static str),
     /// Any other command byte.
@@ -159,7 +164,10 @@ pub fn decode(payload: Vec<u8>, secure_connection: bool) -> Command {
             Some(o) => Command::SetOption(u16::from_le_bytes([o[0], o[1]])),
             None => Command::Malformed("COM_SET_OPTION"),
         },
-        0x1C => u32_at(body, 0).map_or(Command::Malformed("COM_STMT_FETCH"), Command::StmtFetch),
+        0x1C => match (u32_at(body, 0), u32_at(body, 4)) {
+            (Some(stmt_id), Some(rows)) => Command::StmtFetch { stmt_id, rows },
+            _ => Command::Malformed("COM_STMT_FETCH"),
+        },
         0x1F => Command::ResetConnection,
         other => Command::Unknown(other),
     }

@@ -1,6 +1,8 @@
 //! Packet framing: the 4-byte header (3-byte length, 1-byte sequence id) and the 16 MiB split.
 //!
-//! Reads join continuation packets into one payload; writes split payloads of 16 MiB - 1 or more
+//! Reads join continuation packets into one payload, checking that every packet (first and
+//! continuations alike) carries the sequence id the conversation is at, as MariaDB does
+//! (`ER_NET_PACKETS_OUT_OF_ORDER`); writes split payloads of 16 MiB - 1 or more
 //! into several packets (with an empty trailer when the size is an exact multiple). Outgoing
 //! packets are buffered and flushed once per response, so a result set costs one syscall.
 
@@ -30,6 +32,15 @@ pub enum PacketError {
     /// The client sent a packet larger than the stream's limit ([`PacketStream::set_max_packet`]).
     #[error("packet of {0} bytes exceeds the proxy limit")]
     TooLarge(usize),
+    /// A packet's sequence id is not the one the conversation is at (MariaDB answers
+    /// `ER_NET_PACKETS_OUT_OF_ORDER`, numbered `expected`, and closes the connection).
+    #[error("got packets out of order (sequence id {got}, expected {expected})")]
+    OutOfOrder {
+        /// The sequence id the packet should have carried.
+        expected: u8,
+        /// The one it carried.
+        got: u8,
+    },
 }
 
 /// Appends `payload` to `out` as wire packets (split at 16 MiB, with an empty trailer when the
@@ -60,8 +71,21 @@ pub struct PacketStream<S> {
     /// Sequence id expected on the next packet read and used on the next packet written.
     pub seq: u8,
     discard: bool,
+    capture: Option<Capture>,
     max_packet: usize,
     drain_oversized: bool,
+}
+
+/// Packets held back instead of sent (see [`PacketStream::start_capture`]).
+#[derive(Debug, Default)]
+pub struct Capture {
+    /// The payloads written, in order.
+    pub packets: Vec<Vec<u8>>,
+    /// Their total size.
+    pub bytes: usize,
+    /// The size limit was passed: later packets were dropped.
+    pub overflowed: bool,
+    limit: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
@@ -75,6 +99,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
             rend: 0,
             seq: 0,
             discard: false,
+            capture: None,
             max_packet: MAX_CLIENT_PACKET,
             drain_oversized: false,
         }
@@ -89,7 +114,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         self.drain_oversized = drain;
     }
 
+    /// Starts a new command: the client's next packet must be numbered 0 (MariaDB resets
+    /// the sequence at every command, `net_new_transaction`).
+    pub fn begin_command(&mut self) {
+        self.seq = 0;
+    }
+
     /// Reads one logical packet; `Ok(None)` when the peer closed cleanly between packets.
+    ///
+    /// Every wire packet must carry [`PacketStream::seq`] (then the next number): one that
+    /// does not fails with [`PacketError::OutOfOrder`], leaving `seq` at the expected number,
+    /// which is what MariaDB numbers its error packet with. Nothing of it is read further.
     ///
     /// Reads go through a small buffer, so a command usually costs one `read` syscall
     /// (header and payload together) instead of one per field.
@@ -105,6 +140,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
             first = false;
             let h = &self.rbuf[self.rstart..self.rstart + 4];
             let len = u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
+            if h[3] != self.seq {
+                return Err(PacketError::OutOfOrder {
+                    expected: self.seq,
+                    got: h[3],
+                });
+            }
             self.seq = h[3].wrapping_add(1);
             self.rstart += 4;
             total = total.saturating_add(len);
@@ -184,9 +225,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         self.discard = discard;
     }
 
+    /// From now on, written packets are held (up to `limit` bytes of payload) instead of
+    /// sent, until [`PacketStream::take_capture`]: a server-side cursor buffers a result this
+    /// way and sends it in COM_STMT_FETCH chunks. Flush pending output before turning it on.
+    pub fn start_capture(&mut self, limit: usize) {
+        self.capture = Some(Capture {
+            limit,
+            ..Capture::default()
+        });
+    }
+
+    /// Ends capturing and returns what was held.
+    pub fn take_capture(&mut self) -> Option<Capture> {
+        self.capture.take()
+    }
+
+    fn captured(&mut self, payload: &[u8]) -> bool {
+        let Some(c) = &mut self.capture else {
+            return false;
+        };
+        if c.overflowed || c.bytes + payload.len() > c.limit {
+            c.overflowed = true;
+            c.packets.clear();
+        } else {
+            c.bytes += payload.len();
+            c.packets.push(payload.to_vec());
+        }
+        true
+    }
+
     /// Appends one logical packet to the output buffer (splitting at 16 MiB).
     pub fn write(&mut self, payload: &[u8]) {
-        if self.discard {
+        if self.discard || self.captured(payload) {
             return;
         }
         frame(&mut self.out, &mut self.seq, payload);
@@ -196,6 +266,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
     /// avoiding a copy for the common small packet (row, column definition).
     pub fn write_with(&mut self, build: impl FnOnce(&mut Vec<u8>)) {
         if self.discard {
+            return;
+        }
+        if self.capture.is_some() {
+            let mut payload = Vec::new();
+            build(&mut payload);
+            self.captured(&payload);
             return;
         }
         let header_at = self.out.len();
@@ -280,6 +356,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn wrong_sequence_ids_are_refused() {
+        let (mut a, b) = tokio::io::duplex(64 * 1024);
+        let mut r = PacketStream::new(b);
+        // A command numbered 1 instead of 0.
+        a.write_all(&[1, 0, 0, 1, 0x0e]).await.expect("write");
+        assert!(matches!(
+            r.read().await,
+            Err(PacketError::OutOfOrder {
+                expected: 0,
+                got: 1
+            })
+        ));
+        assert_eq!(r.seq, 0, "the error packet is numbered as expected");
+
+        // In the middle of a conversation (after a greeting numbered 0, the answer is 1).
+        let (mut a, b) = tokio::io::duplex(64 * 1024);
+        let mut r = PacketStream::new(b);
+        r.write(b"greeting");
+        a.write_all(&[1, 0, 0, 1, 7, 1, 0, 0, 3, 8])
+            .await
+            .expect("write");
+        assert_eq!(r.read().await.expect("read").expect("some"), [7]);
+        assert!(matches!(
+            r.read().await,
+            Err(PacketError::OutOfOrder {
+                expected: 2,
+                got: 3
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_continuation_with_a_wrong_sequence_id_is_refused() {
+        let (mut a, b) = tokio::io::duplex(1024 * 1024);
+        let mut r = PacketStream::new(b);
+        let writer = tokio::spawn(async move {
+            a.write_all(&[0xff, 0xff, 0xff, 0]).await.expect("write");
+            a.write_all(&vec![1u8; MAX_PAYLOAD]).await.expect("write");
+            // The continuation should be numbered 1.
+            a.write_all(&[1, 0, 0, 2, 7]).await.expect("write");
+            a
+        });
+        assert!(matches!(
+            r.read().await,
+            Err(PacketError::OutOfOrder {
+                expected: 1,
+                got: 2
+            })
+        ));
+        assert_eq!(r.seq, 1);
+        drop(writer.await.expect("join"));
+    }
+
+    #[tokio::test]
     async fn truncated_packet_is_an_error() {
         let (mut a, b) = tokio::io::duplex(1024);
         let mut r = PacketStream::new(b);
@@ -295,7 +425,7 @@ mod tests {
         r.set_max_packet(MAX_PRE_AUTH_PACKET, false);
         // A header announcing 16 MiB and one byte: refused without waiting for (or
         // reserving) the rest.
-        a.write_all(&[0xff, 0xff, 0xff, 1, 0]).await.expect("write");
+        a.write_all(&[0xff, 0xff, 0xff, 0, 0]).await.expect("write");
         assert!(matches!(
             r.read().await,
             Err(PacketError::TooLarge(MAX_PAYLOAD))
@@ -334,6 +464,7 @@ mod tests {
             a
         });
         assert!(matches!(r.read().await, Err(PacketError::TooLarge(200))));
+        r.begin_command();
         assert_eq!(r.read().await.expect("read").expect("some"), b"ok");
         drop(writer.await.expect("join"));
     }

@@ -34,6 +34,8 @@ pub struct ClientConn {
     /// Bytes of COM_STMT_SEND_LONG_DATA held per prepared statement (bounded by
     /// `limits.max_allowed_packet`).
     pub long_data_held: std::collections::HashMap<u32, usize>,
+    /// Open server-side cursors by statement id (see `cursor.rs`).
+    pub cursors: std::collections::HashMap<u32, super::cursor::Cursor>,
 }
 
 /// Whether the command loop continues.
@@ -86,6 +88,11 @@ pub async fn serve(
         Ok(Some(s)) => s,
         Ok(None) => return,
         Err(e) => {
+            if let HandshakeError::Packet(PacketError::OutOfOrder { .. }) = e {
+                // As MariaDB: ER_NET_PACKETS_OUT_OF_ORDER, numbered as expected, then close.
+                write_err_packet(&mut ps, &ProxyError::packets_out_of_order());
+                let _ = ps.flush().await;
+            }
             tracing::debug!(%peer, error = %e, "handshake failed");
             return;
         }
@@ -98,9 +105,11 @@ pub async fn serve(
         scramble,
         long_data_errors: Default::default(),
         long_data_held: Default::default(),
+        cursors: Default::default(),
     };
     loop {
         let idle_limit = conn.transaction_idle_limit();
+        conn.ps.begin_command();
         let packet = tokio::select! {
             p = conn.ps.read() => p,
             _ = shutdown.changed() => break,
@@ -121,6 +130,11 @@ pub async fn serve(
             Err(PacketError::TooLarge(_)) => {
                 // As MariaDB: ER_NET_PACKET_TOO_LARGE, then the connection closes.
                 let _ = conn.write_error(&ProxyError::packet_too_large()).await;
+                break;
+            }
+            Err(PacketError::OutOfOrder { .. }) => {
+                // As MariaDB: ER_NET_PACKETS_OUT_OF_ORDER, then the connection closes.
+                let _ = conn.write_error(&ProxyError::packets_out_of_order()).await;
                 break;
             }
             Err(_) => break,
@@ -164,6 +178,8 @@ async fn handshake(
     let hello = match auth::read_hello(ps).await {
         Ok(h) => h,
         Err(HandshakeError::Closed) => return Ok(None),
+        // Answered by the caller, as every out-of-order packet of the handshake.
+        Err(e @ HandshakeError::Packet(PacketError::OutOfOrder { .. })) => return Err(e),
         Err(e) => {
             let err = ProxyError::Malformed(e.to_string());
             write_err_packet(ps, &err);
@@ -282,8 +298,13 @@ impl ClientConn {
     }
 
     /// Writes an ERR packet for `err` and flushes.
+    /// Backend database names in the message (a shard's `Table 'vt_x.t' doesn't exist`) are
+    /// replaced by their keyspaces.
     pub async fn write_error(&mut self, err: &ProxyError) -> Result<(), PacketError> {
-        write_err_packet(&mut self.ps, err);
+        let (code, state, msg) = err.to_wire();
+        let msg = super::backend_names::rename_in_text(&self.state.backends, &msg);
+        self.ps
+            .write_with(|b| writer::err_packet(b, code, &state, &msg));
         self.ps.flush().await
     }
 
@@ -392,15 +413,15 @@ impl ClientConn {
             }
             Command::StmtClose(id) => {
                 self.session.prepared.remove(&id);
+                self.cursors.remove(&id);
                 self.long_data_errors.remove(&id);
                 self.long_data_held.remove(&id);
                 return Ok(Flow::Continue);
             }
             Command::StmtReset(id) => Box::pin(self.stmt_reset(id)).await,
-            Command::StmtFetch(_) => Err(ProxyError::NotSupported(
-                "COM_STMT_FETCH (server-side cursors) is not supported".into(),
-            )
-            .into()),
+            Command::StmtFetch { stmt_id, rows } => {
+                Box::pin(self.com_stmt_fetch(stmt_id, rows)).await
+            }
             Command::Malformed(what) => Err(ProxyError::Malformed(what.into()).into()),
             Command::Unknown(_) => Err(ProxyError::UnknownCommand.into()),
         };
@@ -447,6 +468,7 @@ impl ClientConn {
         self.session.autocommit = true;
         self.session.settings.clear();
         self.session.prepared.clear();
+        self.cursors.clear();
         self.long_data_errors.clear();
         self.long_data_held.clear();
         self.session.warnings.clear();
@@ -475,7 +497,13 @@ impl ClientConn {
         .await
         {
             Ok(v) => v,
-            Err(_) => return Ok(Flow::Close),
+            Err(e) => {
+                if let HandshakeError::Packet(PacketError::OutOfOrder { .. }) = e {
+                    self.write_error(&ProxyError::packets_out_of_order())
+                        .await?;
+                }
+                return Ok(Flow::Close);
+            }
         };
         if !verified || self.state.user(&cu.user).is_none() {
             let err = ProxyError::AccessDenied {

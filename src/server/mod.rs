@@ -5,8 +5,11 @@
 
 mod admin;
 mod authorize;
+mod backend_names;
 pub mod client_stream;
 mod connection;
+mod cursor;
+mod information_schema;
 mod last_insert_id;
 mod local_answers;
 pub mod login_throttle;

@@ -156,6 +156,8 @@ impl ClientConn {
                 command: "mysqld_stmt_execute",
             })?;
         self.long_data_held.remove(&id);
+        // A new execution closes the statement's cursor, as in MariaDB.
+        self.cursors.remove(&id);
         if let Some(e) = self.long_data_errors.remove(&id) {
             for d in stmt.long_data.iter_mut() {
                 *d = None;
@@ -175,8 +177,13 @@ impl ClientConn {
         for d in stmt.long_data.iter_mut() {
             *d = None;
         }
+        let has_result = !stmt.columns.is_empty();
         let sql = stmt.sql.clone();
         let text = analysis_text(&sql);
+        if req.flags & super::cursor::CURSOR_FLAGS != 0 && has_result {
+            return Box::pin(self.execute_with_cursor(id, &sql, &text, Exec::Binary(req.params)))
+                .await;
+        }
         let res = self
             .run_statement(&sql, &text, &Exec::Binary(req.params), false)
             .await;
@@ -242,6 +249,7 @@ impl ClientConn {
         }
         self.long_data_errors.remove(&id);
         self.long_data_held.remove(&id);
+        self.cursors.remove(&id);
         self.write_ok(&OkInfo::default()).await?;
         Ok(())
     }

@@ -45,6 +45,11 @@ pub struct RelayOptions {
     pub status: StatusFlags,
     /// More statements of the same COM_QUERY follow.
     pub more_after: bool,
+    /// Rows are in the binary protocol (COM_STMT_EXECUTE).
+    pub binary_rows: bool,
+    /// A table-maintenance statement: each row's first cell, `db.table`, names the keyspace
+    /// instead of the backend database.
+    pub rename_table_cells: bool,
 }
 
 /// Streams every result set of the response to the command just sent on `conn` to the
@@ -154,7 +159,12 @@ async fn relay_rows(
             // An error mid-result (e.g. a statement killed while sending rows).
             return Err(RelayError::Backend(packets::parse_err(p)));
         }
-        ps.write(p);
+        if opts.rename_table_cells {
+            let row = super::backend_names::rename_first_cell(backends, p, opts.binary_rows, count);
+            ps.write(&row);
+        } else {
+            ps.write(p);
+        }
         if ps.pending() >= 64 * 1024 {
             ps.flush().await.map_err(|e| {
                 conn.mark_broken();

@@ -147,6 +147,22 @@ pub fn map_qualifiers<'a>(sql: &'a str, keyspace: &str, database: &str) -> Cow<'
     rewrite_qualifiers(sql.as_bytes(), &quals, |_| Some(database))
 }
 
+/// Maps `keyspace.` qualifiers of a client statement to one shard's backend database: the
+/// qualifiers are found in `text` (its [`analysis_text`], same byte offsets) and replaced in
+/// `bytes`, which may be in any character set.
+pub fn map_qualifiers_in<'a>(
+    bytes: &'a [u8],
+    text: &str,
+    keyspace: &str,
+    database: &str,
+) -> Cow<'a, [u8]> {
+    let quals: Vec<sql::Qualifier> = sql::qualifiers(text)
+        .into_iter()
+        .filter(|q| q.name == keyspace)
+        .collect();
+    rewrite_qualifiers(bytes, &quals, |_| Some(database))
+}
+
 /// Replaces each qualifier span with the backquoted database name when it differs.
 fn rewrite_qualifiers<'a, 'm>(
     bytes: &'a [u8],

@@ -97,6 +97,32 @@ impl RelayMarkers {
     }
 }
 
+/// Why a statement that is not valid UTF-8 cannot run on sharded keyspace `keyspace`, worded
+/// for the client's character set: a latin1 (GBK, ...) client's bytes are valid text in its
+/// own charset, which the proxy does not convert, so the message names that charset.
+fn unplannable_bytes(charset: Option<sql::Charset>, kind: StatementKind, keyspace: &str) -> String {
+    match charset {
+        Some(cs) if !cs.is_utf8() => format!(
+            "non-ASCII text from a {} client in a {} on sharded keyspace '{keyspace}' (the proxy \
+             plans sharded statements as utf8mb4 text and does not convert {}; use utf8mb4, or \
+             target one shard with USE `{keyspace}:<shard>`)",
+            cs.name(),
+            kind_name(kind),
+            cs.name()
+        ),
+        Some(cs) => format!(
+            "a {} that is not valid {} text on sharded keyspace '{keyspace}'",
+            kind_name(kind),
+            cs.name()
+        ),
+        None => format!(
+            "a {} whose text is not valid UTF-8 on sharded keyspace '{keyspace}' while \
+             character_set_client and character_set_results differ or are unknown",
+            kind_name(kind)
+        ),
+    }
+}
+
 impl ClientConn {
     /// COM_QUERY: splits multi-statement text and runs each statement in order, stopping at the
     /// first error (as MySQL does).
@@ -215,6 +241,9 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
+                if kind == StatementKind::Select && super::information_schema::mentions(text) {
+                    return Box::pin(self.information_schema(bytes, text, exec, more)).await;
+                }
                 let limit = self.statement_time_limit();
                 super::statement_timeout::run_limited(
                     limit,
@@ -235,7 +264,7 @@ impl ClientConn {
     }
 
     /// Sends a statement to the shard routing picks and relays the result.
-    async fn passthrough(
+    pub(super) async fn passthrough(
         &mut self,
         bytes: &[u8],
         text: &str,
@@ -258,9 +287,19 @@ impl ClientConn {
             }
             Decision::Sharded { keyspace } => {
                 if std::str::from_utf8(bytes).is_err() {
-                    // The planner works on text and rebuilds shard queries from it.
-                    return Err(ProxyError::NotSupported(format!(
-                        "statements that are not valid UTF-8 on sharded keyspace '{keyspace}'"
+                    if matches!(kind, StatementKind::Show | StatementKind::Explain) {
+                        // Schema questions go to the first shard as written: only keyspace
+                        // qualifiers are rewritten, by byte span, so any bytes pass exactly.
+                        let shard = self.shard_at(&keyspace, 0)?;
+                        let sql =
+                            routing::map_qualifiers_in(bytes, text, &keyspace, &shard.database);
+                        return self.run_on_shard(&shard, sql, kind, text, exec, more).await;
+                    }
+                    // The planner reads text as utf8mb4 and rebuilds shard queries from it.
+                    return Err(ProxyError::NotSupported(unplannable_bytes(
+                        self.session.charset,
+                        kind,
+                        &keyspace,
                     ))
                     .into());
                 }
@@ -314,6 +353,8 @@ impl ClientConn {
             deprecate_eof: self.session.deprecate_eof(),
             status: self.session.status(),
             more_after: more,
+            binary_rows: matches!(exec, Exec::Binary(_)),
+            rename_table_cells: super::backend_names::is_table_maintenance(text),
         };
         // LAST_INSERT_ID(expr) sets the session's value: prime the connection, read it back.
         let tracks_id = markers.session_values && super::last_insert_id::sets_last_insert_id(text);
@@ -344,7 +385,15 @@ impl ClientConn {
                     }
                 }
                 if summary.warnings > 0 {
-                    self.session.warnings = Box::pin(relay::collect_warnings(&mut sc)).await;
+                    let mut warnings = Box::pin(relay::collect_warnings(&mut sc)).await;
+                    for w in &mut warnings {
+                        let renamed =
+                            super::backend_names::rename_in_text(&self.state.backends, &w.message);
+                        if let Cow::Owned(m) = renamed {
+                            w.message = m;
+                        }
+                    }
+                    self.session.warnings = warnings;
                 } else {
                     self.session.warnings.clear();
                 }

@@ -71,8 +71,9 @@ pub fn misread_reason(
     };
     if !charset.is_utf8() && !text.is_ascii() {
         return Some(format!(
-            "non-ASCII text from a {} client on a sharded keyspace (send it as a \
-             prepared-statement parameter or use utf8mb4)",
+            "non-ASCII text from a {} client on a sharded keyspace (the proxy plans sharded \
+             statements as utf8mb4 text and does not convert {}; use utf8mb4)",
+            charset.name(),
             charset.name()
         ));
     }

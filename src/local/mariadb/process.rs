@@ -46,7 +46,12 @@ impl Default for ServerOptions {
 #[derive(Debug)]
 pub struct MariadbServer {
     settings: ServerSettings,
+    /// The process until it has been reaped.
     child: Option<Child>,
+    /// How it ended, once reaped (by [`MariadbServer::exit_status`] or [`MariadbServer::kill`]).
+    /// Kept so that a server seen dead once stays dead: a reaped child must never read as
+    /// running again (that made `shardgate local` wait out the 120 s stop timeout on exit).
+    exited: Option<std::process::ExitStatus>,
 }
 
 /// Picks a free TCP port on 127.0.0.1 (bind to port 0, read it, release it).
@@ -181,6 +186,7 @@ impl Starting {
             server: MariadbServer {
                 settings,
                 child: Some(child),
+                exited: None,
             },
             any_port,
             log_offset,
@@ -386,26 +392,27 @@ impl MariadbServer {
         Ok(())
     }
 
-    /// The exit status once the process has ended (reaping it), `None` while it runs.
+    /// The exit status once the process has ended (reaping it), `None` while it runs. Once
+    /// ended it stays ended: later calls return the same status.
     pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        let child = self.child.as_mut()?;
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                self.child = None;
-                Some(status)
-            }
-            Ok(None) => None,
-            // Cannot wait on it (already reaped): treat as gone.
-            Err(_) => {
-                self.child = None;
-                Some(std::process::ExitStatus::default())
-            }
+        if let Some(status) = self.exited {
+            return Some(status);
         }
+        let child = self.child.as_mut()?;
+        let status = match child.try_wait() {
+            Ok(Some(status)) => status,
+            Ok(None) => return None,
+            // Cannot wait on it (reaped elsewhere): treat as gone.
+            Err(_) => std::process::ExitStatus::default(),
+        };
+        self.child = None;
+        self.exited = Some(status);
+        Some(status)
     }
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child.is_some() && self.exit_status().is_none()
+        self.exit_status().is_none()
     }
 
     fn signal(&self, signal: i32) {
@@ -426,7 +433,8 @@ impl MariadbServer {
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
-            let _ = child.wait();
+            let status = child.wait().unwrap_or_default();
+            self.exited.get_or_insert(status);
         }
     }
 }

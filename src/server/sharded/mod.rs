@@ -341,7 +341,7 @@ impl ClientConn {
         self.shard_at(keyspace, 0)
     }
 
-    fn shard_at(&self, keyspace: &str, index: usize) -> Result<Arc<Shard>, ProxyError> {
+    pub(crate) fn shard_at(&self, keyspace: &str, index: usize) -> Result<Arc<Shard>, ProxyError> {
         self.state
             .backends
             .keyspace(keyspace)
