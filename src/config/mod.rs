@@ -4,6 +4,7 @@
 //! exactly what to fix. Unknown keys are rejected (`deny_unknown_fields`).
 
 pub mod limits;
+pub mod tls_checks;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -91,6 +92,21 @@ pub struct ServerConfig {
     /// both answers must agree. Absent = [`crate::protocol::auth::SERVER_VERSION`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// PEM certificate chain offered to clients that ask for TLS (relative to the config
+    /// file's directory); with `tls_key`, TCP clients may upgrade (`CLIENT_SSL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse TCP clients that did not upgrade to TLS (error 3159, as MariaDB's
+    /// `require_secure_transport`); the Unix socket counts as secure.
+    #[serde(default)]
+    pub require_secure_transport: bool,
+    /// Seconds a client has to finish the handshake (TLS included) and log in before it
+    /// is dropped, as MariaDB's `connect_timeout`.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u64,
 }
 
 impl ServerConfig {
@@ -109,8 +125,16 @@ impl Default for ServerConfig {
             worker_threads: None,
             mysql_socket: None,
             server_version: None,
+            tls_cert: None,
+            tls_key: None,
+            require_secure_transport: false,
+            connect_timeout: default_connect_timeout(),
         }
     }
+}
+
+fn default_connect_timeout() -> u64 {
+    10
 }
 
 fn default_listen() -> String {
@@ -259,6 +283,15 @@ impl Config {
     /// file's directory.
     pub fn mysql_socket_path(&self) -> Option<PathBuf> {
         self.server.mysql_socket.as_deref().map(|p| self.resolve(p))
+    }
+
+    /// The client-side TLS certificate and key files (`server.tls_cert`, `server.tls_key`),
+    /// resolved against the config file's directory, when both are set.
+    pub fn tls_cert_key_paths(&self) -> Option<(PathBuf, PathBuf)> {
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(cert), Some(key)) => Some((self.resolve(cert), self.resolve(key))),
+            _ => None,
+        }
     }
 
     /// Renders the config back to TOML (used by `shardgate local` to write its config).

@@ -82,11 +82,27 @@ pub async fn serve(
     ps.set_max_packet(MAX_PRE_AUTH_PACKET, false);
     let connection_id = state.next_connection_id();
     let scramble = auth::new_scramble();
-    let session = match handshake(&mut ps, &state, connection_id, &scramble, &peer).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return,
-        Err(e) => {
+    // `connect_timeout` bounds the whole login, TLS included; a client that has not finished
+    // by then is dropped without a word, as MariaDB does.
+    let login = async {
+        let Some((mut ps, hello)) =
+            super::greeting::open(ps, &state, connection_id, &scramble).await?
+        else {
+            return Ok(None);
+        };
+        let session = handshake(&mut ps, &state, connection_id, &scramble, &peer, hello).await?;
+        Ok::<_, HandshakeError>(session.map(|s| (ps, s)))
+    };
+    let limit = std::time::Duration::from_secs(state.config.server.connect_timeout);
+    let (mut ps, session) = match tokio::time::timeout(limit, login).await {
+        Ok(Ok(Some(opened))) => opened,
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "handshake not finished within connect_timeout");
             return;
         }
     };
@@ -99,6 +115,7 @@ pub async fn serve(
         long_data_errors: Default::default(),
         long_data_held: Default::default(),
     };
+    tracing::debug!(%peer, user = %conn.session.user, secure = conn.secure(), "logged in");
     loop {
         let packet = tokio::select! {
             p = conn.ps.read() => p,
@@ -133,19 +150,8 @@ async fn handshake(
     connection_id: u32,
     scramble: &[u8; 20],
     peer: &str,
+    hello: auth::ClientHello,
 ) -> Result<Option<Session>, HandshakeError> {
-    auth::write_greeting(ps, state.config.server.version(), connection_id, scramble);
-    ps.flush().await?;
-    let hello = match auth::read_hello(ps).await {
-        Ok(h) => h,
-        Err(HandshakeError::Closed) => return Ok(None),
-        Err(e) => {
-            let err = ProxyError::Malformed(e.to_string());
-            write_err_packet(ps, &err);
-            ps.flush().await?;
-            return Err(e);
-        }
-    };
     let user = state.user(&hello.user);
     let verified = auth::authenticate(
         ps,
@@ -211,6 +217,12 @@ fn write_err_packet(ps: &mut PacketStream<ClientStream>, err: &ProxyError) {
 }
 
 impl ClientConn {
+    /// Whether the client's transport is secure: TLS, or the Unix socket (see
+    /// [`ClientStream::is_secure`]); a clear-text password may only travel over such a one.
+    pub fn secure(&self) -> bool {
+        self.ps.get_ref().is_secure()
+    }
+
     /// Writes an ERR packet for `err` and flushes.
     pub async fn write_error(&mut self, err: &ProxyError) -> Result<(), PacketError> {
         write_err_packet(&mut self.ps, err);

@@ -6,7 +6,9 @@
 mod admin;
 mod authorize;
 pub mod client_stream;
+mod client_tls;
 mod connection;
+mod greeting;
 mod last_insert_id;
 mod local_answers;
 mod prepared;
@@ -16,6 +18,7 @@ mod session_values;
 mod set;
 mod sharded;
 mod statement;
+mod tls_status;
 mod transaction;
 mod vindex_table;
 mod workflow;
@@ -63,6 +66,9 @@ pub struct ProxyState {
     /// shard, flags combined), once read; until then the mode of a session that never set
     /// it is unknown.
     pub server_sql_mode: std::sync::OnceLock<crate::sql::SqlMode>,
+    /// Accepts TLS from TCP clients that ask for it (`server.tls_cert` / `tls_key`); `None`
+    /// when not configured, and then `CLIENT_SSL` is not offered.
+    pub client_tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ProxyState {
@@ -92,6 +98,13 @@ impl Proxy {
     pub async fn start(config: Config) -> anyhow::Result<Proxy> {
         let vschema = VSchema::load(&config)?;
         let backends = Backends::new(&config)?;
+        let client_tls = match config.tls_cert_key_paths() {
+            Some((cert, key)) => Some(
+                crate::tls::server_config(&cert, &key)
+                    .map_err(|e| anyhow::anyhow!("server.tls_cert / server.tls_key: {e}"))?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(&config.server.mysql_listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.server.mysql_listen))?;
@@ -116,6 +129,7 @@ impl Proxy {
             workflows: crate::workflow::Registry::default(),
             workflow_admin: tokio::sync::Mutex::new(()),
             server_sql_mode: std::sync::OnceLock::new(),
+            client_tls,
         });
         // Column collations decide which string vindexes route (`schema_facts`): read them
         // before accepting clients (at most 5 s; a slower read finishes in the background,

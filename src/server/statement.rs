@@ -215,6 +215,10 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
+                if let Some(answer) = super::tls_status::answer(self, kind, text) {
+                    self.write_local_result(&answer, exec, more);
+                    return Ok(());
+                }
                 self.passthrough(bytes, text, kind, exec, more).await
             }
         }

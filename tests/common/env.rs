@@ -70,6 +70,9 @@ pub struct EnvSpec {
     pub private_shards: Vec<(String, String)>,
     /// Backend pool settings of the proxy.
     pub backend: BackendConfig,
+    /// `[server]` settings beyond the listeners (TLS, `connect_timeout`, ...): the env sets
+    /// `mysql_listen` and `mysql_socket` itself.
+    pub server: ServerConfig,
 }
 
 impl Default for EnvSpec {
@@ -103,6 +106,7 @@ impl Default for EnvSpec {
             ],
             private_shards: Vec::new(),
             backend: BackendConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -264,7 +268,7 @@ impl TestEnv {
                 mysql_listen: "127.0.0.1:0".into(),
                 worker_threads: None,
                 mysql_socket: Some(vschema_dir.path().join("shardgate.sock")),
-                server_version: None,
+                ..spec.server.clone()
             },
             users: spec.users.clone(),
             vschema: VSchemaConfig {
