@@ -1,14 +1,34 @@
 //! TLS settings built from the config: the certificate the proxy offers its clients
-//! (`server.tls_cert` / `server.tls_key`), and how it checks shard servers (`backend.tls`).
+//! (`server.tls_cert` / `server.tls_key`), and how it checks shard servers (`backend.tls`,
+//! `backend.tls_ca`: the modes of MariaDB's and MySQL's `--ssl-mode`).
 //!
 //! rustls with the `ring` provider; certificates and keys are read from PEM files. Loading
 //! happens once, at start (and in `shardgate check`), so a bad file is an error there rather
 //! than at the first client.
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
+
+/// `backend.tls`: whether and how the proxy uses TLS to shard servers over TCP (a shard
+/// reached over its Unix socket never uses TLS: the socket is secure).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendTlsMode {
+    /// Plain TCP (the default).
+    #[default]
+    Off,
+    /// Encrypted; the server's certificate is not checked (`--ssl-mode=REQUIRED`).
+    Required,
+    /// Encrypted; the certificate must chain to `backend.tls_ca`, whatever name it carries.
+    VerifyCa,
+    /// Encrypted; the certificate must chain to `backend.tls_ca` and name the shard URL's host.
+    VerifyIdentity,
+}
 
 /// Why a TLS setting could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +85,144 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Config(format!("certificate and key do not fit: {e}")))?;
     Ok(Arc::new(config))
+}
+
+/// The client side towards shard servers: `None` for [`BackendTlsMode::Off`]; `ca` (PEM) is
+/// required by the verifying modes.
+pub fn backend_config(
+    mode: BackendTlsMode,
+    ca: Option<&Path>,
+) -> Result<Option<Arc<rustls::ClientConfig>>, TlsError> {
+    let provider = provider();
+    let verifier: Arc<dyn ServerCertVerifier> = match mode {
+        BackendTlsMode::Off => return Ok(None),
+        BackendTlsMode::Required => Arc::new(AnyCertificate(provider.clone())),
+        BackendTlsMode::VerifyCa | BackendTlsMode::VerifyIdentity => {
+            let ca = ca.ok_or_else(|| {
+                TlsError::Config("backend.tls_ca is needed to verify shard servers".into())
+            })?;
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in load_certs(ca)? {
+                roots.add(cert).map_err(|e| file_error(ca, e))?;
+            }
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+            if mode == BackendTlsMode::VerifyCa {
+                Arc::new(AnyName(webpki))
+            } else {
+                webpki
+            }
+        }
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Some(Arc::new(config)))
+}
+
+/// `required`: accepts any certificate, but still checks the handshake signatures made with
+/// it (so the session keys belong to whoever holds that certificate's key).
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `verify_ca`: the full chain check of `inner`, except that the certificate need not name
+/// the host the shard URL connects to.
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }
 
 /// The names MariaDB (OpenSSL) reports for a protocol version (`Ssl_version`).

@@ -30,6 +30,8 @@ pub struct PoolSettings {
     pub idle_ttl: Duration,
     /// Idle connections kept however old they are.
     pub min: usize,
+    /// TLS to the server (`backend.tls`) when connecting over TCP.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 #[derive(Debug)]
@@ -128,7 +130,11 @@ impl WirePool {
     /// connection coming back meanwhile sees it and the pool never exceeds its limit.
     async fn connect(&self, timeout: Duration) -> Result<Box<WireConn>, CheckoutError> {
         self.inner.unreserved.fetch_add(1, Ordering::Relaxed);
-        let connected = tokio::time::timeout(timeout, WireConn::connect(&self.inner.opts)).await;
+        let connected = tokio::time::timeout(
+            timeout,
+            WireConn::connect(&self.inner.opts, self.inner.settings.tls.as_ref()),
+        )
+        .await;
         let result = match connected {
             Ok(Ok(conn)) => return Ok(Box::new(conn)),
             Ok(Err(e)) => CheckoutError::Connect(e),

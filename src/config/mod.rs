@@ -200,6 +200,14 @@ pub struct BackendConfig {
     /// `pool_min`), so a quiet proxy gives its backend connections back.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_ms: u64,
+    /// TLS to shard servers over TCP: `off` (default), `required`, `verify_ca`,
+    /// `verify_identity` (see [`crate::tls::BackendTlsMode`]).
+    #[serde(default)]
+    pub tls: crate::tls::BackendTlsMode,
+    /// PEM CA certificate(s) the shard servers' certificates must chain to (the verifying
+    /// modes); relative to the config file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Default for BackendConfig {
@@ -209,6 +217,8 @@ impl Default for BackendConfig {
             pool_min: 0,
             checkout_timeout_ms: default_checkout_timeout(),
             idle_timeout_ms: default_idle_timeout(),
+            tls: Default::default(),
+            tls_ca: None,
         }
     }
 }
@@ -292,6 +302,11 @@ impl Config {
             (Some(cert), Some(key)) => Some((self.resolve(cert), self.resolve(key))),
             _ => None,
         }
+    }
+
+    /// `backend.tls_ca`, resolved against the config file's directory.
+    pub fn backend_tls_ca_path(&self) -> Option<PathBuf> {
+        self.backend.tls_ca.as_deref().map(|p| self.resolve(p))
     }
 
     /// Renders the config back to TOML (used by `shardgate local` to write its config).

@@ -1,6 +1,6 @@
 //! Checks of the transport settings in `[server]`: the TLS certificate and key (loaded, so a
 //! bad file fails `shardgate check` and start rather than the first client),
-//! `require_secure_transport` and `connect_timeout`.
+//! `require_secure_transport` and `connect_timeout`; and `backend.tls` / `backend.tls_ca`.
 
 use super::{Config, ConfigError};
 
@@ -48,6 +48,15 @@ pub fn check(cfg: &Config, file: &str) -> Result<(), ConfigError> {
             "no secure transport is configured (server.tls_cert / tls_key, or server.mysql_socket): no client could connect",
         ));
     }
+    if cfg.backend.tls == crate::tls::BackendTlsMode::Off && cfg.backend.tls_ca.is_some() {
+        return Err(invalid(
+            file,
+            "backend.tls_ca",
+            "is set but backend.tls is off: set backend.tls = \"verify_ca\" or \"verify_identity\"",
+        ));
+    }
+    crate::tls::backend_config(cfg.backend.tls, cfg.backend_tls_ca_path().as_deref())
+        .map_err(|e| invalid(file, "backend.tls_ca", e.to_string()))?;
     if server.connect_timeout == 0 {
         return Err(invalid(
             file,
@@ -114,6 +123,27 @@ mod tests {
             reason("require_secure_transport = true\nmysql_socket = \"sg.sock\""),
             ""
         );
+    }
+
+    #[test]
+    fn backend_tls_modes() {
+        let backend = |b: &str| {
+            let text = format!("[[users]]\nname = \"app\"\n[backend]\n{b}\n");
+            let cfg = Config::parse(&text, "t.toml").expect("parses");
+            check(&cfg, "t.toml")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(backend("tls = \"off\""), "");
+        assert_eq!(backend("tls = \"required\""), "");
+        assert!(backend("tls = \"verify_ca\"").contains("tls_ca is needed"));
+        assert!(
+            backend("tls = \"verify_identity\"\ntls_ca = \"/nonexistent/ca.pem\"")
+                .contains("/nonexistent/ca.pem")
+        );
+        assert!(backend("tls_ca = \"ca.pem\"").contains("backend.tls is off"));
+        assert!(Config::parse("[backend]\ntls = \"yes\"\n", "t.toml").is_err());
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct EnvSpec {
     /// `(keyspace, shard)` pairs placed on a [`PrivateServer`] of their own instead of a shared
     /// server, so the test may kill and restart it ([`TestEnv::private_server`]).
     pub private_shards: Vec<(String, String)>,
+    /// Further `[mysqld]` option lines for the private servers (`ssl_cert=...`).
+    pub private_server_options: Vec<String>,
     /// Backend pool settings of the proxy.
     pub backend: BackendConfig,
     /// `[server]` settings beyond the listeners (TLS, `connect_timeout`, ...): the env sets
@@ -105,6 +107,7 @@ impl Default for EnvSpec {
                 },
             ],
             private_shards: Vec::new(),
+            private_server_options: Vec::new(),
             backend: BackendConfig::default(),
             server: ServerConfig::default(),
         }
@@ -211,7 +214,7 @@ impl TestEnv {
             );
             private.push((
                 (ks.clone(), shard.clone()),
-                PrivateServer::start(&label).await,
+                PrivateServer::start_with(&label, &spec.private_server_options).await,
             ));
         }
         let mut shards = Vec::new();

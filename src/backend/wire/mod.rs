@@ -71,9 +71,12 @@ pub struct WireConn {
 }
 
 impl WireConn {
-    /// Connects (over `url.socket` when set, else TCP) and logs in.
-    pub async fn connect(url: &ShardUrl) -> Result<WireConn, WireError> {
-        let stream = handshake::connect(url).await?;
+    /// Connects (over `url.socket` when set, else TCP, upgraded to TLS with `tls`) and logs in.
+    pub async fn connect(
+        url: &ShardUrl,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<WireConn, WireError> {
+        let stream = handshake::connect(url, tls).await?;
         Ok(WireConn {
             stream,
             statements: HashMap::new(),
