@@ -284,4 +284,111 @@ mod tests {
         let err = server_config(&cert, &other_key).expect_err("foreign key");
         assert!(err.to_string().contains("do not fit"), "{err}");
     }
+
+    /// A CA and a server certificate it signs for `names`, as PEM files in `dir`:
+    /// (ca, cert, key).
+    fn signed(
+        dir: &Path,
+        names: &[&str],
+    ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().expect("key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).expect("ca");
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().expect("key");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let cert = CertificateParams::new(names)
+            .expect("params")
+            .signed_by(&key, &issuer)
+            .expect("cert");
+        let paths = (
+            dir.join("ca.pem"),
+            dir.join("cert.pem"),
+            dir.join("key.pem"),
+        );
+        std::fs::write(&paths.0, ca_cert.pem()).expect("write");
+        std::fs::write(&paths.1, cert.pem()).expect("write");
+        std::fs::write(&paths.2, key.serialize_pem()).expect("write");
+        paths
+    }
+
+    /// Runs a TLS handshake in memory: the client's verdict.
+    fn handshake(
+        client: Arc<rustls::ClientConfig>,
+        server: Arc<rustls::ServerConfig>,
+        name: &str,
+    ) -> Result<(), rustls::Error> {
+        let name = ServerName::try_from(name.to_string()).expect("name");
+        let mut c = rustls::ClientConnection::new(client, name)?;
+        let mut s = rustls::ServerConnection::new(server)?;
+        for _ in 0..10 {
+            let mut buf = Vec::new();
+            c.write_tls(&mut buf).expect("client writes");
+            s.read_tls(&mut buf.as_slice()).expect("server reads");
+            if let Err(e) = s.process_new_packets() {
+                // The client's alert tells why; surface the client's own error below.
+                let mut alert = Vec::new();
+                let _ = s.write_tls(&mut alert);
+                return Err(c.process_new_packets().err().unwrap_or(e));
+            }
+            let mut buf = Vec::new();
+            s.write_tls(&mut buf).expect("server writes");
+            c.read_tls(&mut buf.as_slice()).expect("client reads");
+            c.process_new_packets()?;
+            if !c.is_handshaking() && !s.is_handshaking() {
+                return Ok(());
+            }
+        }
+        panic!("handshake did not finish");
+    }
+
+    #[test]
+    fn backend_modes_check_what_they_say() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (ca, cert, key) = signed(dir.path(), &["db.example"]);
+        let other_dir = tempfile::tempdir().expect("tempdir");
+        let (other_ca, _, _) = signed(other_dir.path(), &["db.example"]);
+        let server = server_config(&cert, &key).expect("server");
+        let client = |mode, ca: &Path| {
+            backend_config(mode, Some(ca))
+                .expect("config")
+                .expect("not off")
+        };
+        assert!(backend_config(BackendTlsMode::Off, None)
+            .expect("off")
+            .is_none());
+        // The shard URL names 127.0.0.1; the certificate names db.example.
+        let identity = handshake(
+            client(BackendTlsMode::VerifyIdentity, &ca),
+            server.clone(),
+            "127.0.0.1",
+        );
+        assert!(identity.is_err(), "verify_identity ignored the name");
+        handshake(
+            client(BackendTlsMode::VerifyIdentity, &ca),
+            server.clone(),
+            "db.example",
+        )
+        .expect("verify_identity with the right name");
+        handshake(
+            client(BackendTlsMode::VerifyCa, &ca),
+            server.clone(),
+            "127.0.0.1",
+        )
+        .expect("verify_ca does not check the name");
+        let foreign = handshake(
+            client(BackendTlsMode::VerifyCa, &other_ca),
+            server.clone(),
+            "db.example",
+        );
+        assert!(foreign.is_err(), "verify_ca accepted another CA");
+        handshake(
+            client(BackendTlsMode::Required, &other_ca),
+            server,
+            "127.0.0.1",
+        )
+        .expect("required does not verify");
+    }
 }
