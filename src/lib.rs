@@ -20,6 +20,7 @@ pub mod schema_facts;
 pub mod server;
 pub mod session;
 pub mod sql;
+pub mod tls;
 pub mod vindex;
 pub mod vschema;
 pub mod workflow;

@@ -39,6 +39,8 @@ tokio::task_local! {
 pub struct KillTarget {
     /// The backend server (the same account kills its own thread).
     pub url: Arc<ShardUrl>,
+    /// The TLS the connection uses (`backend.tls`), used for the killing connection too.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// The connection's thread id from the server's greeting.
     pub thread_id: u32,
 }
@@ -131,7 +133,7 @@ pub fn timed_out() -> bool {
 /// second; failures are logged (the read deadline then closes the connection).
 pub async fn kill_query(target: &KillTarget) {
     let kill = async {
-        let mut conn = WireConn::connect(&target.url).await?;
+        let mut conn = WireConn::connect(&target.url, target.tls.as_ref()).await?;
         conn.query_drop(format!("KILL QUERY {}", target.thread_id))
             .await
     };
@@ -153,9 +155,13 @@ pub async fn kill_query(target: &KillTarget) {
 /// Whether the server behind `url` still answers a login within `within` (the read timeout's
 /// liveness probe: a stopped server accepts TCP connections but never greets). A refusal
 /// (1040 "Too many connections", …) is an answer: the server runs.
-pub async fn server_alive(url: &ShardUrl, within: Duration) -> bool {
+pub async fn server_alive(
+    url: &ShardUrl,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    within: Duration,
+) -> bool {
     matches!(
-        tokio::time::timeout(within, WireConn::connect(url)).await,
+        tokio::time::timeout(within, WireConn::connect(url, tls)).await,
         Ok(Ok(_)) | Ok(Err(super::wire::WireError::Server { .. }))
     )
 }
@@ -174,6 +180,7 @@ mod tests {
                 database: "d".into(),
                 socket: None,
             }),
+            tls: None,
             thread_id: id,
         }
     }

@@ -222,6 +222,9 @@ impl Backends {
         let mut by_keyspace = HashMap::new();
         let mut ranges_by_keyspace = HashMap::new();
         let mut keyspace_order = Vec::new();
+        let tls_ca = cfg.backend_tls_ca_path();
+        let tls = crate::tls::backend_config(cfg.backend.tls, tls_ca.as_deref())
+            .map_err(|e| anyhow::anyhow!("backend.tls: {e}"))?;
         for ks in &cfg.keyspaces {
             let mut shards = Vec::new();
             for s in &ks.shards {
@@ -248,6 +251,7 @@ impl Backends {
                     .stmt_cache_size(256)
                     .max_allowed_packet(Some(256 * 1024 * 1024))
                     .wait_timeout(Some(28800))
+                    .ssl_opts(background_ssl_opts(cfg.backend.tls, tls_ca.as_deref()))
                     .pool_opts(pool_opts);
                 let sessions = pool::WirePool::new(
                     url.clone(),
@@ -257,6 +261,7 @@ impl Backends {
                         min: cfg.backend.pool_min,
                         read_timeout: (cfg.backend.read_timeout_ms > 0)
                             .then(|| Duration::from_millis(cfg.backend.read_timeout_ms)),
+                        tls: tls.clone(),
                     },
                 );
                 shards.push(Arc::new(Shard {
@@ -363,13 +368,42 @@ impl Backends {
         })
     }
 
-    /// Closes every pool.
+    /// Closes every pool. The background pool gets a few seconds: mysql_async's disconnect
+    /// waits for every connection it counts, and one whose TLS handshake failed (a shard
+    /// certificate that does not verify) was seen never to be given back.
     pub async fn shutdown(&self) {
         for shards in self.by_keyspace.values() {
             for s in shards {
                 s.sessions.clear();
-                let _ = s.pool.clone().disconnect().await;
+                let disconnect = s.pool.clone().disconnect();
+                if tokio::time::timeout(Duration::from_secs(3), disconnect)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(shard = %s.label, "background pool did not close within 3 s");
+                }
             }
         }
+    }
+}
+
+/// mysql_async's TLS options for the background pool (workflows, schema reads), matching
+/// `backend.tls`; `None` when off.
+fn background_ssl_opts(
+    mode: crate::tls::BackendTlsMode,
+    ca: Option<&std::path::Path>,
+) -> Option<mysql_async::SslOpts> {
+    use crate::tls::BackendTlsMode;
+    let roots = || {
+        mysql_async::SslOpts::default()
+            .with_root_certs(ca.map(|p| p.to_path_buf().into()).into_iter().collect())
+    };
+    match mode {
+        BackendTlsMode::Off => None,
+        BackendTlsMode::Required => {
+            Some(mysql_async::SslOpts::default().with_danger_accept_invalid_certs(true))
+        }
+        BackendTlsMode::VerifyCa => Some(roots().with_danger_skip_domain_validation(true)),
+        BackendTlsMode::VerifyIdentity => Some(roots()),
     }
 }

@@ -32,6 +32,8 @@ pub struct PoolSettings {
     pub min: usize,
     /// `backend.read_timeout_ms` of every connection (see [`WireConn::set_read_timeout`]).
     pub read_timeout: Option<Duration>,
+    /// TLS to the server (`backend.tls`) when connecting over TCP.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 #[derive(Debug)]
@@ -130,7 +132,11 @@ impl WirePool {
     /// connection coming back meanwhile sees it and the pool never exceeds its limit.
     async fn connect(&self, timeout: Duration) -> Result<Box<WireConn>, CheckoutError> {
         self.inner.unreserved.fetch_add(1, Ordering::Relaxed);
-        let connected = tokio::time::timeout(timeout, WireConn::connect(&self.inner.opts)).await;
+        let connected = tokio::time::timeout(
+            timeout,
+            WireConn::connect(&self.inner.opts, self.inner.settings.tls.as_ref()),
+        )
+        .await;
         let result = match connected {
             Ok(Ok(mut conn)) => {
                 conn.set_read_timeout(self.inner.settings.read_timeout);

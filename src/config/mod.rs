@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod limits;
+pub mod tls_checks;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,21 @@ pub struct ServerConfig {
     /// both answers must agree. Absent = [`crate::protocol::auth::SERVER_VERSION`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// PEM certificate chain offered to clients that ask for TLS (relative to the config
+    /// file's directory); with `tls_key`, TCP clients may upgrade (`CLIENT_SSL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse TCP clients that did not upgrade to TLS (error 3159, as MariaDB's
+    /// `require_secure_transport`); the Unix socket counts as secure.
+    #[serde(default)]
+    pub require_secure_transport: bool,
+    /// Seconds a client has to finish the handshake (TLS included) and log in before it
+    /// is dropped, as MariaDB's `connect_timeout`.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u64,
 }
 
 impl ServerConfig {
@@ -114,8 +130,16 @@ impl Default for ServerConfig {
             worker_threads: None,
             mysql_socket: None,
             server_version: None,
+            tls_cert: None,
+            tls_key: None,
+            require_secure_transport: false,
+            connect_timeout: default_connect_timeout(),
         }
     }
+}
+
+fn default_connect_timeout() -> u64 {
+    10
 }
 
 fn default_listen() -> String {
@@ -207,6 +231,14 @@ pub struct BackendConfig {
     /// its connection is closed. 0 = wait forever.
     #[serde(default = "default_read_timeout")]
     pub read_timeout_ms: u64,
+    /// TLS to shard servers over TCP: `off` (default), `required`, `verify_ca`,
+    /// `verify_identity` (see [`crate::tls::BackendTlsMode`]).
+    #[serde(default)]
+    pub tls: crate::tls::BackendTlsMode,
+    /// PEM CA certificate(s) the shard servers' certificates must chain to (the verifying
+    /// modes); relative to the config file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Default for BackendConfig {
@@ -217,6 +249,8 @@ impl Default for BackendConfig {
             checkout_timeout_ms: default_checkout_timeout(),
             idle_timeout_ms: default_idle_timeout(),
             read_timeout_ms: default_read_timeout(),
+            tls: Default::default(),
+            tls_ca: None,
         }
     }
 }
@@ -302,6 +336,20 @@ impl Config {
     /// file's directory.
     pub fn mysql_socket_path(&self) -> Option<PathBuf> {
         self.server.mysql_socket.as_deref().map(|p| self.resolve(p))
+    }
+
+    /// The client-side TLS certificate and key files (`server.tls_cert`, `server.tls_key`),
+    /// resolved against the config file's directory, when both are set.
+    pub fn tls_cert_key_paths(&self) -> Option<(PathBuf, PathBuf)> {
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(cert), Some(key)) => Some((self.resolve(cert), self.resolve(key))),
+            _ => None,
+        }
+    }
+
+    /// `backend.tls_ca`, resolved against the config file's directory.
+    pub fn backend_tls_ca_path(&self) -> Option<PathBuf> {
+        self.backend.tls_ca.as_deref().map(|p| self.resolve(p))
     }
 
     /// Renders the config back to TOML (used by `shardgate local` to write its config).

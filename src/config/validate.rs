@@ -139,6 +139,7 @@ pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
             ));
         }
     }
+    super::tls_checks::check(cfg, file)?;
     if cfg.users.is_empty() {
         return Err(invalid(
             file,

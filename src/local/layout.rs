@@ -138,7 +138,7 @@ pub fn generate_config(
             mysql_listen: format!("127.0.0.1:{proxy_port}"),
             worker_threads: None,
             mysql_socket: None,
-            server_version: None,
+            ..ServerConfig::default()
         },
         users: vec![UserConfig {
             name: "root".into(),

@@ -107,20 +107,27 @@ pub enum HandshakeError {
     /// Unparseable handshake response.
     #[error("malformed handshake response: {0}")]
     Malformed(String),
-    /// The client asked for TLS, which this build does not offer.
-    #[error("the client requires TLS, which shardgate does not offer yet")]
+    /// The client sent an SSL request (a 32-byte response with `CLIENT_SSL`): the caller
+    /// upgrades the stream when it offered TLS, and refuses otherwise.
+    #[error("the client asked for TLS, which this connection was not offered")]
     TlsRequested,
 }
 
 /// Sends the greeting for a new connection, naming `plugin` (`mysql_native_password` or
-/// `caching_sha2_password`) as the one to answer with.
+/// `caching_sha2_password`) as the one to answer with; `offer_tls` adds `CLIENT_SSL` (the
+/// client may then send an SSL request and upgrade before its real handshake response).
 pub fn write_greeting<S: AsyncRead + AsyncWrite + Unpin>(
     ps: &mut PacketStream<S>,
     server_version: &str,
     connection_id: u32,
     scramble: &[u8; 20],
     plugin: &str,
+    offer_tls: bool,
 ) {
+    let mut capabilities = server_capabilities();
+    if offer_tls {
+        capabilities |= CapabilityFlags::CLIENT_SSL;
+    }
     let mut part2 = scramble[8..].to_vec();
     part2.push(0);
     let mut part1 = [0u8; 8];
@@ -131,7 +138,7 @@ pub fn write_greeting<S: AsyncRead + AsyncWrite + Unpin>(
         connection_id,
         part1,
         Some(part2),
-        server_capabilities(),
+        capabilities,
         writer::UTF8MB4_GENERAL_CI as u8,
         StatusFlags::SERVER_STATUS_AUTOCOMMIT,
         Some(plugin.as_bytes()),

@@ -321,6 +321,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }
+
+    /// The underlying stream, shared.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// Gives the stream back with the bytes already read from it but not yet consumed as
+    /// packets (a client that asked for TLS may have sent its TLS hello in the same segment
+    /// as the request). Unflushed output is dropped: flush first.
+    pub fn into_inner(self) -> (S, Vec<u8>) {
+        let unread = self.rbuf[self.rstart..self.rend].to_vec();
+        (self.stream, unread)
+    }
 }
 
 #[cfg(test)]

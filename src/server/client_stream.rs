@@ -1,6 +1,7 @@
 //! A client's socket: TCP, or the Unix socket of `server.mysql_socket` (what the `mariadb`
 //! client uses for `localhost`, and vtgate's `--mysql_server_socket_path`). One enum rather
-//! than a type parameter, so the connection code stays one non-generic copy.
+//! than a type parameter, so the connection code stays one non-generic copy. A TCP client that
+//! asks for TLS is upgraded in place (see [`super::client_tls`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,25 @@ pub enum ClientStream {
     Tcp(TcpStream),
     /// Over the proxy's Unix socket.
     Unix(UnixStream),
+    /// Over TCP, upgraded to TLS after the client's SSL request.
+    Tls(Box<super::client_tls::ServerTls>),
+}
+
+impl ClientStream {
+    /// Whether the transport is secure in MariaDB's sense (`require_secure_transport`, and
+    /// where a password may travel in clear text): TLS or the Unix socket.
+    pub fn is_secure(&self) -> bool {
+        !matches!(self, ClientStream::Tcp(_))
+    }
+
+    /// The negotiated TLS protocol version and cipher suite names (`TLSv1.3`,
+    /// `TLS13_AES_256_GCM_SHA384`), when the stream is TLS.
+    pub fn tls_info(&self) -> Option<(String, String)> {
+        match self {
+            ClientStream::Tls(s) => super::client_tls::describe(s),
+            _ => None,
+        }
+    }
 }
 
 impl AsyncRead for ClientStream {
@@ -27,6 +47,7 @@ impl AsyncRead for ClientStream {
         match self.get_mut() {
             ClientStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -40,6 +61,7 @@ impl AsyncWrite for ClientStream {
         match self.get_mut() {
             ClientStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -47,6 +69,7 @@ impl AsyncWrite for ClientStream {
         match self.get_mut() {
             ClientStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -54,6 +77,7 @@ impl AsyncWrite for ClientStream {
         match self.get_mut() {
             ClientStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             ClientStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

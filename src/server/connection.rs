@@ -84,16 +84,34 @@ pub async fn serve(
     ps.set_max_packet(MAX_PRE_AUTH_PACKET, false);
     let connection_id = state.next_connection_id();
     let scramble = auth::new_scramble();
-    let session = match handshake(&mut ps, &state, connection_id, &scramble, &peer).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return,
-        Err(e) => {
-            if let HandshakeError::Packet(PacketError::OutOfOrder { .. }) = e {
+    // `connect_timeout` bounds the whole login, TLS included; a client that has not finished
+    // by then is dropped without a word, as MariaDB does.
+    let login = async {
+        let Some((mut ps, hello)) =
+            super::greeting::open(ps, &state, connection_id, &scramble).await?
+        else {
+            return Ok(None);
+        };
+        match handshake(&mut ps, &state, connection_id, &scramble, &peer, hello).await {
+            Err(e @ HandshakeError::Packet(PacketError::OutOfOrder { .. })) => {
                 // As MariaDB: ER_NET_PACKETS_OUT_OF_ORDER, numbered as expected, then close.
                 write_err_packet(&mut ps, &ProxyError::packets_out_of_order());
                 let _ = ps.flush().await;
+                Err(e)
             }
+            other => Ok(other?.map(|s| (ps, s))),
+        }
+    };
+    let limit = std::time::Duration::from_secs(state.config.server.connect_timeout);
+    let (mut ps, session) = match tokio::time::timeout(limit, login).await {
+        Ok(Ok(Some(opened))) => opened,
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "handshake not finished within connect_timeout");
             return;
         }
     };
@@ -107,6 +125,7 @@ pub async fn serve(
         long_data_held: Default::default(),
         cursors: Default::default(),
     };
+    tracing::debug!(%peer, user = %conn.session.user, secure = conn.secure(), "logged in");
     loop {
         let idle_limit = conn.transaction_idle_limit();
         conn.ps.begin_command();
@@ -166,27 +185,8 @@ async fn handshake(
     connection_id: u32,
     scramble: &[u8; 20],
     peer: &str,
+    hello: auth::ClientHello,
 ) -> Result<Option<Session>, HandshakeError> {
-    auth::write_greeting(
-        ps,
-        state.config.server.version(),
-        connection_id,
-        scramble,
-        state.config.auth.default_plugin.name(),
-    );
-    ps.flush().await?;
-    let hello = match auth::read_hello(ps).await {
-        Ok(h) => h,
-        Err(HandshakeError::Closed) => return Ok(None),
-        // Answered by the caller, as every out-of-order packet of the handshake.
-        Err(e @ HandshakeError::Packet(PacketError::OutOfOrder { .. })) => return Err(e),
-        Err(e) => {
-            let err = ProxyError::Malformed(e.to_string());
-            write_err_packet(ps, &err);
-            ps.flush().await?;
-            return Err(e);
-        }
-    };
     let user = state.user(&hello.user);
     let verified = check_password(
         ps,
@@ -239,9 +239,9 @@ async fn handshake(
 }
 
 /// Whether the client's transport is secure, so caching_sha2 full authentication may take the
-/// password in clear text: the Unix socket (and a TLS stream, once negotiated).
+/// password in clear text: the Unix socket or a negotiated TLS stream.
 fn transport_is_secure(ps: &mut PacketStream<ClientStream>) -> bool {
-    matches!(ps.get_mut(), ClientStream::Unix(_))
+    ps.get_ref().is_secure()
 }
 
 /// Authenticates `user` (handshake or COM_CHANGE_USER) after the host's failed-login delay,
@@ -295,6 +295,12 @@ impl ClientConn {
     fn transaction_idle_limit(&self) -> Option<std::time::Duration> {
         let ms = self.state.config.limits.transaction_idle_timeout_ms;
         (ms > 0 && self.session.transaction.is_some()).then(|| std::time::Duration::from_millis(ms))
+    }
+
+    /// Whether the client's transport is secure: TLS, or the Unix socket (see
+    /// [`ClientStream::is_secure`]); a clear-text password may only travel over such a one.
+    pub fn secure(&self) -> bool {
+        self.ps.get_ref().is_secure()
     }
 
     /// Writes an ERR packet for `err` and flushes.

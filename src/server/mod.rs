@@ -7,8 +7,10 @@ mod admin;
 mod authorize;
 mod backend_names;
 pub mod client_stream;
+mod client_tls;
 mod connection;
 mod cursor;
+mod greeting;
 mod information_schema;
 mod last_insert_id;
 mod local_answers;
@@ -21,6 +23,7 @@ mod set;
 mod sharded;
 mod statement;
 mod statement_timeout;
+mod tls_status;
 mod transaction;
 mod vindex_table;
 mod workflow;
@@ -73,6 +76,9 @@ pub struct ProxyState {
     /// Failed-login counts per client host, and the totals (`failed_logins()`,
     /// `delayed_logins()`).
     pub login_throttle: login_throttle::LoginThrottle,
+    /// Accepts TLS from TCP clients that ask for it (`server.tls_cert` / `tls_key`); `None`
+    /// when not configured, and then `CLIENT_SSL` is not offered.
+    pub client_tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ProxyState {
@@ -106,6 +112,13 @@ impl Proxy {
                 .map_err(|e| anyhow::anyhow!("auth.rsa_private_key: {e}"))?,
         );
         let backends = Backends::new(&config)?;
+        let client_tls = match config.tls_cert_key_paths() {
+            Some((cert, key)) => Some(
+                crate::tls::server_config(&cert, &key)
+                    .map_err(|e| anyhow::anyhow!("server.tls_cert / server.tls_key: {e}"))?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(&config.server.mysql_listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.server.mysql_listen))?;
@@ -141,6 +154,7 @@ impl Proxy {
             workflows: crate::workflow::Registry::default(),
             workflow_admin: tokio::sync::Mutex::new(()),
             server_sql_mode: std::sync::OnceLock::new(),
+            client_tls,
         });
         // Column collations decide which string vindexes route (`schema_facts`): read them
         // before accepting clients (at most 5 s; a slower read finishes in the background,

@@ -228,9 +228,15 @@ pub struct PrivateServer {
 impl PrivateServer {
     /// Starts a fresh server in `target/tmp/shardgate-test/<pid>/p<n>-<label>/`.
     pub async fn start(label: &str) -> PrivateServer {
+        Self::start_with(label, &[]).await
+    }
+
+    /// [`start`](Self::start) with further `[mysqld]` option lines (`ssl_cert=/path`, ...).
+    pub async fn start_with(label: &str, extra: &[String]) -> PrivateServer {
         cluster_async().await;
         let n = NEXT_PRIVATE.fetch_add(1, Ordering::Relaxed);
-        let settings = ServerSettings::new(run_dir().join(format!("p{n}-{label}")), 0);
+        let mut settings = ServerSettings::new(run_dir().join(format!("p{n}-{label}")), 0);
+        settings.extra = extra.to_vec();
         let task = tokio::task::spawn_blocking(move || {
             on_spawner(move |rt| {
                 let bins = find_binaries().map_err(|e| e.to_string())?;

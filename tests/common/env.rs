@@ -68,10 +68,15 @@ pub struct EnvSpec {
     /// `(keyspace, shard)` pairs placed on a [`PrivateServer`] of their own instead of a shared
     /// server, so the test may kill and restart it ([`TestEnv::private_server`]).
     pub private_shards: Vec<(String, String)>,
+    /// Further `[mysqld]` option lines for the private servers (`ssl_cert=...`).
+    pub private_server_options: Vec<String>,
     /// Backend pool settings of the proxy.
     pub backend: BackendConfig,
     /// `[auth]` of the proxy.
     pub auth: shardgate::config::AuthConfig,
+    /// `[server]` settings beyond the listeners (TLS, `connect_timeout`, ...): the env sets
+    /// `mysql_listen` and `mysql_socket` itself.
+    pub server: ServerConfig,
 }
 
 impl Default for EnvSpec {
@@ -106,8 +111,10 @@ impl Default for EnvSpec {
                 },
             ],
             private_shards: Vec::new(),
+            private_server_options: Vec::new(),
             backend: BackendConfig::default(),
             auth: Default::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -212,7 +219,7 @@ impl TestEnv {
             );
             private.push((
                 (ks.clone(), shard.clone()),
-                PrivateServer::start(&label).await,
+                PrivateServer::start_with(&label, &spec.private_server_options).await,
             ));
         }
         let mut shards = Vec::new();
@@ -269,7 +276,7 @@ impl TestEnv {
                 mysql_listen: "127.0.0.1:0".into(),
                 worker_threads: None,
                 mysql_socket: Some(vschema_dir.path().join("shardgate.sock")),
-                server_version: None,
+                ..spec.server.clone()
             },
             users: spec.users.clone(),
             vschema: VSchemaConfig {

@@ -40,6 +40,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod certs;
 pub mod cluster;
 pub mod env;
 pub mod errors;
@@ -47,6 +48,7 @@ pub mod placement;
 pub mod proxy_process;
 pub mod user_lookups;
 
+pub use certs::TestCerts;
 pub use cluster::{backend_url, cluster, cluster_async, PrivateServer, SharedServer, TestCluster};
 pub use env::{BackendSession, EnvSpec, KeyspaceSpec, ShardPlacement, TestEnv};
 pub use proxy_process::ProxyProcess;

@@ -1,17 +1,25 @@
 //! Connecting to a backend server: the v10 handshake and authentication.
 //!
 //! Supports `mysql_native_password` (MariaDB's and MySQL 5.7's default), an auth switch to it
-//! or to `mysql_clear_password`, and the fast path of `caching_sha2_password` (a cached
-//! password; full authentication needs TLS or RSA, which the proxy does not speak to backends
-//! and reports as an error naming the plugin).
+//! or to `mysql_clear_password`, and `caching_sha2_password`: its fast path (a cached
+//! password), and its full authentication over TLS (`backend.tls`); full authentication
+//! without TLS would need RSA, which the proxy does not speak, and is reported as an error
+//! naming the plugin.
+//!
+//! With `backend.tls`, a TCP connection sends the SSL request after the greeting and runs the
+//! rest of the login over TLS; a server that does not offer TLS is an error, never a silent
+//! fallback to plain TCP.
 
 use super::packets::{parse_err, parse_ok};
 use super::stream::{BackendStream, Socket};
 use super::{ShardUrl, WireError};
 use mysql_common::constants::CapabilityFlags;
 use mysql_common::io::ParseBuf;
-use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
+use mysql_common::packets::{
+    AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse, SslRequest,
+};
 use mysql_common::proto::{MyDeserialize, MySerialize};
+use std::sync::Arc;
 use tokio::net::{TcpStream, UnixStream};
 
 /// Capabilities the proxy asks of every backend: protocol 4.1 with classic EOF packets (the
@@ -29,11 +37,18 @@ fn wanted_capabilities() -> CapabilityFlags {
         | CapabilityFlags::CLIENT_CONNECT_WITH_DB
 }
 
+/// utf8mb4_general_ci, the character set announced in the SSL request.
+const UTF8MB4_GENERAL_CI: u8 = 45;
+
 /// Largest packet the proxy accepts from a backend server.
 const MAX_PACKET: u32 = 256 * 1024 * 1024;
 
-/// Opens the connection and authenticates; returns it with the server's thread id for it.
-pub async fn connect(opts: &ShardUrl) -> Result<(BackendStream, u32), WireError> {
+/// Opens the connection and authenticates (over TCP with `tls`, upgrading first); returns it
+/// with the server's thread id for it.
+pub async fn connect(
+    opts: &ShardUrl,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<(BackendStream, u32), WireError> {
     let sock = match &opts.socket {
         Some(path) => Socket::Unix(UnixStream::connect(path).await.map_err(WireError::io)?),
         None => {
@@ -52,11 +67,29 @@ pub async fn connect(opts: &ShardUrl) -> Result<(BackendStream, u32), WireError>
     let hello = HandshakePacket::deserialize((), &mut ParseBuf(&packet))
         .map_err(|e| WireError::Protocol(format!("bad server greeting: {e}")))?;
     let thread_id = hello.connection_id();
-    let capabilities = wanted_capabilities() & hello.capabilities();
+    let mut capabilities = wanted_capabilities() & hello.capabilities();
     if !capabilities.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
         return Err(WireError::Protocol(
             "server does not speak protocol 4.1".into(),
         ));
+    }
+    if let (Some(config), None) = (tls, &opts.socket) {
+        if !hello.capabilities().contains(CapabilityFlags::CLIENT_SSL) {
+            return Err(WireError::Protocol(
+                "backend.tls is set but the server does not offer TLS (start it with ssl_cert and ssl_key)".into(),
+            ));
+        }
+        capabilities |= CapabilityFlags::CLIENT_SSL;
+        let mut request = Vec::new();
+        SslRequest::new(capabilities, MAX_PACKET, UTF8MB4_GENERAL_CI).serialize(&mut request);
+        stream.send(&request).await.map_err(WireError::io)?;
+        let name = rustls::pki_types::ServerName::try_from(opts.host.clone()).map_err(|e| {
+            WireError::Protocol(format!("'{}' is not a TLS server name: {e}", opts.host))
+        })?;
+        stream = stream
+            .upgrade(config.clone(), name)
+            .await
+            .map_err(|e| WireError::Protocol(format!("TLS to the backend failed: {e}")))?;
     }
     let nonce = hello.nonce();
     let plugin = match hello.auth_plugin() {
@@ -134,10 +167,15 @@ async fn authenticate(
                 stream.send(&reply).await.map_err(WireError::io)?;
             }
             Some(0x01) if matches!(plugin, AuthPlugin::CachingSha2Password) => {
-                // 0x01 0x03: fast auth succeeded, OK follows; 0x01 0x04: full auth needed.
-                if packet.get(1) == Some(&0x04) {
+                // 0x01 0x03: fast auth succeeded, OK follows; 0x01 0x04: full auth needed,
+                // which over TLS is the password in clear text.
+                if packet.get(1) == Some(&0x04) && stream.is_tls() {
+                    let mut out = opts.password.as_bytes().to_vec();
+                    out.push(0);
+                    stream.send(&out).await.map_err(WireError::io)?;
+                } else if packet.get(1) == Some(&0x04) {
                     return Err(WireError::Protocol(
-                        "caching_sha2_password full authentication needs TLS, which the proxy does not use to backends; log in once with the mysql client to cache the password, or use mysql_native_password".into(),
+                        "caching_sha2_password full authentication needs TLS to the backend (backend.tls), or log in once with the mysql client to cache the password, or use mysql_native_password".into(),
                     ));
                 }
             }

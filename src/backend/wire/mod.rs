@@ -88,14 +88,19 @@ pub struct WireConn {
     thread_id: u32,
     /// Where it is connected (for `KILL QUERY` and the liveness probe).
     url: Arc<ShardUrl>,
+    /// The TLS it was connected with, for the `KILL QUERY` and probe connections.
+    tls: Option<Arc<rustls::ClientConfig>>,
     /// `backend.read_timeout_ms`: how long a read may wait before the server is probed.
     read_timeout: Option<Duration>,
 }
 
 impl WireConn {
-    /// Connects (over `url.socket` when set, else TCP) and logs in.
-    pub async fn connect(url: &ShardUrl) -> Result<WireConn, WireError> {
-        let (stream, thread_id) = handshake::connect(url).await?;
+    /// Connects (over `url.socket` when set, else TCP, upgraded to TLS with `tls`) and logs in.
+    pub async fn connect(
+        url: &ShardUrl,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<WireConn, WireError> {
+        let (stream, thread_id) = handshake::connect(url, tls).await?;
         Ok(WireConn {
             stream,
             statements: HashMap::new(),
@@ -104,6 +109,7 @@ impl WireConn {
             uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
             thread_id,
             url: Arc::new(url.clone()),
+            tls: tls.cloned(),
             read_timeout: None,
         })
     }
@@ -128,10 +134,11 @@ impl WireConn {
     /// Registers the connection with the current statement's watch before a statement's
     /// query is sent; refuses (1969, nothing sent) once the statement timed out.
     fn enter_statement(&mut self) -> Result<(), WireError> {
-        let url = &self.url;
+        let (url, tls) = (&self.url, &self.tls);
         let thread_id = self.thread_id;
         let entered = super::deadline::on_send(self.uid, || super::deadline::KillTarget {
             url: url.clone(),
+            tls: tls.clone(),
             thread_id,
         });
         if !entered {
@@ -246,7 +253,7 @@ impl WireConn {
             }
             let timeout = self.read_timeout.unwrap_or(Duration::from_secs(1));
             let probe = timeout.clamp(Duration::from_millis(100), Duration::from_secs(10));
-            if !super::deadline::server_alive(&self.url, probe).await {
+            if !super::deadline::server_alive(&self.url, self.tls.as_ref(), probe).await {
                 return Err(WireError::Io(format!(
                     "no answer within read_timeout_ms ({} ms), and the server does not answer a login",
                     timeout.as_millis()

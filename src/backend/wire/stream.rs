@@ -16,6 +16,8 @@ pub enum Socket {
     Tcp(TcpStream),
     /// Unix domain socket.
     Unix(UnixStream),
+    /// TCP upgraded to TLS (`backend.tls`).
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 impl Socket {
@@ -23,6 +25,7 @@ impl Socket {
         match self {
             Socket::Tcp(s) => s.read(buf).await,
             Socket::Unix(s) => s.read(buf).await,
+            Socket::Tls(s) => s.read(buf).await,
         }
     }
 
@@ -30,6 +33,11 @@ impl Socket {
         match self {
             Socket::Tcp(s) => s.write_all(buf).await,
             Socket::Unix(s) => s.write_all(buf).await,
+            Socket::Tls(s) => {
+                s.write_all(buf).await?;
+                // rustls buffers what it encrypts: push it out now.
+                s.flush().await
+            }
         }
     }
 }
@@ -83,6 +91,31 @@ impl BackendStream {
             ready: None,
             joining: false,
         }
+    }
+
+    /// Runs the TLS handshake on the TCP socket (after the SSL request was sent); the packet
+    /// sequence continues. Nothing may be buffered unread: the server says nothing until the
+    /// client's TLS hello.
+    pub async fn upgrade(
+        self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        server_name: rustls::pki_types::ServerName<'static>,
+    ) -> std::io::Result<Self> {
+        let Socket::Tcp(tcp) = self.sock else {
+            return Err(std::io::Error::other("TLS is only used over TCP"));
+        };
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(server_name, tcp)
+            .await?;
+        Ok(BackendStream {
+            sock: Socket::Tls(Box::new(tls)),
+            ..self
+        })
+    }
+
+    /// Whether the connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.sock, Socket::Tls(_))
     }
 
     /// Makes sure at least `need` unread bytes are buffered.

@@ -32,6 +32,8 @@ pub struct ServerSettings {
     pub buffer_pool_mb: u32,
     /// `max_connections`.
     pub max_connections: u32,
+    /// Further `[mysqld]` lines, appended as given (tests: `ssl_cert=...` for backend TLS).
+    pub extra: Vec<String>,
 }
 
 impl ServerSettings {
@@ -44,6 +46,7 @@ impl ServerSettings {
             port,
             buffer_pool_mb: 128,
             max_connections: 1000,
+            extra: Vec::new(),
         }
     }
 
@@ -117,6 +120,10 @@ impl ServerSettings {
         ];
         let mut text = lines.join("\n");
         text.push('\n');
+        for line in &self.extra {
+            text.push_str(line);
+            text.push('\n');
+        }
         text
     }
 }
