@@ -352,6 +352,37 @@ c.close()
     env.stop().await;
 }
 
+/// Over TLS the client's clear-text password is accepted (TLS is a secure transport, as the
+/// Unix socket): mysql-connector-python, which has no RSA exchange, logs in over TCP with
+/// TLS for a user known only by its hash, and the digest is cached for the fast path.
+#[tokio::test(flavor = "multi_thread")]
+async fn caching_sha2_full_authentication_over_tls_takes_clear_text() {
+    let certs = common::certs::TestCerts::generate();
+    let mut spec = spec(sha2_greeting());
+    spec.server.tls_cert = Some(certs.cert());
+    spec.server.tls_key = Some(certs.key());
+    let env = TestEnv::start(spec).await;
+    let state = env.proxy.state().clone();
+    let script = r#"
+import sys, mysql.connector
+port, pw, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+m = mysql.connector.connect(host='127.0.0.1', port=port, user='hashed', password=pw,
+                            database='commerce', ssl_ca=ca, ssl_verify_cert=True)
+cur = m.cursor(); cur.execute("SELECT 6 * 7"); print("connector-tls", cur.fetchone()[0])
+cur.execute("SHOW STATUS LIKE 'Ssl_version'"); print("version", cur.fetchone()[1].startswith("TLS"))
+m.close()
+"#;
+    let ca = certs.ca().to_str().expect("utf-8 path").to_string();
+    let out = python(
+        script,
+        &[env.port().to_string(), PASSWORD.to_string(), ca.clone()],
+    )
+    .await;
+    assert_eq!(out, "connector-tls 42\nversion True\n");
+    assert!(state.auth.cached("hashed").is_some(), "digest cached");
+    env.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn change_user_takes_the_same_path() {
     let env = TestEnv::start(spec(sha2_greeting())).await;
