@@ -202,3 +202,48 @@ pub fn handshake(data: &[u8]) {
         let _ = crate::sql::quote_ident(db);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed(target: &str, name: &str) -> Vec<u8> {
+        let path = format!("{}/fuzz/corpus/{target}/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn handshake_seeds_are_well_formed() {
+        for name in [
+            "native",
+            "sha2",
+            "switch",
+            "empty-password",
+            "latin1-no-attrs",
+        ] {
+            let data = seed("handshake", name);
+            let mut ps = PacketStream::new(MemStream::new(&data[1..]));
+            ps.set_max_packet(MAX_PRE_AUTH_PACKET, false);
+            let hello = run_ready(auth::read_hello(&mut ps)).expect("ready");
+            assert!(hello.is_ok(), "{name}: {:?}", hello.err());
+        }
+    }
+
+    #[test]
+    fn execute_seeds_decode() {
+        let data = seed("packet", "execute-typed-then-remembered");
+        let mut ps = PacketStream::new(MemStream::new(&data[3..]));
+        let mut types = None;
+        for _ in 0..2 {
+            let p = run_ready(ps.read())
+                .expect("ready")
+                .expect("read")
+                .expect("packet");
+            let Command::StmtExecute(body) = command::decode(p, true) else {
+                panic!("not an execute");
+            };
+            let req = parse_execute(&body, 2, types.as_deref(), &[]).expect("decode");
+            types = req.new_types.or(types);
+        }
+    }
+}
