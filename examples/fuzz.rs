@@ -264,6 +264,19 @@ fn worker(target: &'static FuzzTarget, seconds: u64, seed: u64, out: &Path) -> S
             .into_iter()
             .map(|(_, d)| d),
     );
+    // Inputs that already killed a worker are not run again (their fix may be pending).
+    let known: Vec<String> = std::fs::read_dir(out)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.strip_prefix("crash-")
+                        .map(|h| h.trim_end_matches(".txt").to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    corpus.retain(|c| !known.contains(&input_name(c)));
     let mut cov = Coverage::new();
     cov.reset();
     let mut m = Mutator::new(target, seed);
