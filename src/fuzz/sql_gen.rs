@@ -103,9 +103,7 @@ const AGGS: &[&str] = &[
     "std",
 ];
 const CMP: &[&str] = &["=", "<>", "!=", "<", "<=", ">", ">=", "<=>"];
-const ARITH: &[&str] = &[
-    "+", "-", "*", "/", "%", " DIV ", " MOD ", "|", "&", "^", "<<", "||",
-];
+const ARITH: &[&str] = &["+", "-", "*", "/", "%", " DIV ", "|", "&", "^", "<<", "||"];
 const COMMENTS: &[&str] = &[
     "/* c */",
     "-- c\n",
@@ -173,7 +171,7 @@ impl Gen<'_> {
                 self.w(";");
             }
         }
-        if self.chance(1) {
+        if self.chance(1) && self.chance(1) {
             self.raw_edit();
         }
     }
@@ -199,21 +197,25 @@ impl Gen<'_> {
     }
 
     fn select_union(&mut self) {
+        if !(self.chance(1) && self.depth < 3) {
+            return self.select();
+        }
+        // Members in parentheses, so their own ORDER BY / LIMIT parse.
+        self.depth += 1;
+        self.w("(");
         self.select();
-        while self.chance(1) && self.depth < 3 {
+        self.w(")");
+        loop {
             let op = self.pick(&[" UNION ", " UNION ALL ", " UNION DISTINCT "]);
             self.w(op);
-            self.depth += 1;
-            let paren = self.chance(1);
-            if paren {
-                self.w("(");
-            }
+            self.w("(");
             self.select();
-            if paren {
-                self.w(")");
+            self.w(")");
+            if !self.chance(1) {
+                break;
             }
-            self.depth -= 1;
         }
+        self.depth -= 1;
         if self.chance(1) {
             self.w(" ORDER BY 1");
         }
@@ -285,6 +287,29 @@ impl Gen<'_> {
         if self.chance(1) && self.n(3) == 0 {
             let lock = self.pick(&[" FOR UPDATE", " LOCK IN SHARE MODE", " FOR SHARE"]);
             self.w(lock);
+        }
+        self.depth -= 1;
+    }
+
+    /// A one-column SELECT (scalar and IN subqueries), maybe correlated with the outer table.
+    fn scalar_select(&mut self) {
+        self.depth += 1;
+        let (ks, t, cols) = self.table();
+        self.w("SELECT ");
+        if self.chance(1) {
+            self.agg("s", cols);
+        } else {
+            self.column("s", cols);
+        }
+        self.w(" FROM ");
+        self.table_ref_plain(ks, t);
+        self.w(" AS s");
+        if self.chance(2) {
+            self.w(" WHERE ");
+            self.cond("s", cols);
+        }
+        if self.chance(1) {
+            self.w(" LIMIT 1");
         }
         self.depth -= 1;
     }
@@ -369,10 +394,10 @@ impl Gen<'_> {
 
     fn select_item(&mut self, alias: &str, cols: &[&str]) {
         match self.n(6) {
-            0 => self.w("*"),
+            0 => return self.w("*"),
             1 => {
                 self.w(alias);
-                self.w(".*");
+                return self.w(".*");
             }
             2 | 3 => self.column(alias, cols),
             4 => self.agg(alias, cols),
@@ -459,7 +484,7 @@ impl Gen<'_> {
             }
             7 if self.depth < 4 => {
                 self.w("(");
-                self.select();
+                self.scalar_select();
                 self.w(")");
             }
             8 => {
@@ -502,7 +527,7 @@ impl Gen<'_> {
             4 if self.depth < 4 => {
                 self.column(alias, cols);
                 self.w(" IN (");
-                self.select();
+                self.scalar_select();
                 self.w(")");
             }
             5 if self.depth < 4 => {
