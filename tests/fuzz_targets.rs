@@ -8,8 +8,20 @@ use shardgate::fuzz::runner::{self, Mutator};
 use shardgate::fuzz::{self, FuzzTarget};
 use std::path::Path;
 
-/// Runs `name` over its files and `random` generated inputs (at most `max_len` bytes each).
-fn check(name: &str, random: usize, max_len: usize) {
+/// Runs `name` over its files and `random` generated inputs (at most `max_len` bytes each), on
+/// a thread with a 32 MiB stack: this is a debug build, whose frames are many times larger
+/// than the release build's (sqlparser's join parsing takes ~60 KB a level here), while
+/// `bench/fuzz` runs an optimized build on the server's 2 MiB.
+fn check(name: &'static str, random: usize, max_len: usize) {
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || check_on_this_thread(name, random, max_len))
+        .expect("spawn")
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+fn check_on_this_thread(name: &str, random: usize, max_len: usize) {
     runner::install_quiet_panic_hook();
     let target: &FuzzTarget = fuzz::target(name).expect("target");
     let mut failures = Vec::new();

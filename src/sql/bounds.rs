@@ -12,8 +12,9 @@
 //!   (a chain of `n` binary operators is `n` deep; unary operators count too);
 //! - **list length**: the items of one comma-separated list (`IN (…)`, `VALUES (…), (…)`);
 //! - **tokens**: the statement's significant token count;
-//! - **join chains**: `JOIN`s in a row without an `ON`/`USING` between them, summed over the
-//!   open levels, at most [`MAX_JOINED_TABLES`] (MariaDB's limit of tables in a join).
+//! - **join chains**: `JOIN`s in a row without an `ON`/`USING`/`,`/`SELECT` between them,
+//!   summed over the open levels, at most [`MAX_JOINED_TABLES`] (MariaDB's limit of tables in
+//!   a join).
 //!   sqlparser nests each such `JOIN` one call deeper, outside its recursion budget: 1,000
 //!   of them (`FROM t a JOIN a JOIN a …`, 7 KB) overflowed the stack (found by fuzzing).
 //!
@@ -205,7 +206,12 @@ pub fn check(sql: &str, bounds: &StatementBounds) -> Result<(), BoundsError> {
                             top.0 = 0;
                         }
                     }
-                    if clause || text.eq_ignore_ascii_case("USING") {
+                    // Only what ends sqlparser's nesting: a join constraint or a new SELECT
+                    // (`JOIN VALUES a JOIN a …` nests on through other words: fuzzing).
+                    if ["ON", "USING", "SELECT"]
+                        .iter()
+                        .any(|w| text.eq_ignore_ascii_case(w))
+                    {
                         if let Some(top) = joins.last_mut() {
                             joins_sum -= *top;
                             *top = 0;
@@ -314,6 +320,12 @@ mod tests {
             " straight_join a using (id)".repeat(200)
         );
         assert_eq!(check(&using, &big), Ok(()));
+        // Other words do not end a chain: sqlparser nests on through them.
+        let values = format!(
+            "select 1 from t a join a join values a{}",
+            " join a".repeat(60)
+        );
+        assert_eq!(check(&values, &big), Err(BoundsError::Joins { max: 61 }));
         // Chains sum over open parentheses.
         let nested = format!(
             "select 1 from t{0} join ({0} join (t{0}))",
