@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod fuzz;
 pub mod keyrange;
 pub mod local;
 pub mod offload;

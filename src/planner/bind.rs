@@ -75,6 +75,13 @@ pub fn bind(plan: &Plan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
     })
 }
 
+/// `template` with its k-th `?` replaced by `literals[k]`'s text as the client wrote it: for a
+/// template of [`crate::sql::parameterize`] and its own literals, the client's statement byte
+/// for byte. None with more `?` than literals. (What every bound plan's SQL text goes through.)
+pub fn bind_text(template: &str, literals: &[BoundLiteral<'_>]) -> Option<String> {
+    Some(splice(template, literals)?.text)
+}
+
 fn value(v: &RouteValue, literals: &[BoundLiteral<'_>]) -> Option<RouteValue> {
     Some(match v {
         RouteValue::Literal(_) => v.clone(),

@@ -269,3 +269,18 @@ fn parameters_found_without_the_tokenizer_match_it() {
         assert_eq!(param_spans(sql), tokenized(sql), "{sql}");
     }
 }
+
+#[test]
+fn parameters_hidden_from_the_tokenizer_in_a_reprinted_query_fall_back() {
+    // The hidden ORDER BY column copies `@@'a` before FROM; the tokenizer reads from that
+    // quote to the next one as a quoted variable name, so the `?` between them could not be
+    // bound and the shard query kept a bare `?` (found by the planner fuzz target).
+    let vs = test_vschema();
+    let t = customer();
+    let sql = "select name from user where name = 'x' order by lower(@@'a)";
+    let direct = plan(sql, &vs, Some(&t)).map_err(|e| e.to_string());
+    match via_template(sql, &vs, Some(&t)).expect("parameterized") {
+        Ok(bound) => assert_eq!(Ok(bound), direct),
+        Err(e) => assert!(e.contains("cannot read back"), "{e}"),
+    }
+}

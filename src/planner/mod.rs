@@ -59,7 +59,7 @@ mod values;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use bind::{bind, BoundLiteral};
+pub use bind::{bind, bind_text, BoundLiteral};
 pub use describe::describe;
 pub use plan::*;
 pub use routing::literal_class;

@@ -126,7 +126,7 @@ pub fn parse_execute(
             ColumnFlags::empty()
         };
         let v: ValueDeserializer<BinValue> = buf
-            .parse((t.ty, flags))
+            .parse((wire_type(t.ty), flags))
             .map_err(|e| malformed(format!("parameter {i}: {e}")))?;
         params.push(v.0);
     }
@@ -136,6 +136,21 @@ pub fn parse_execute(
         params,
         new_types,
     })
+}
+
+/// The type a parameter value of type `ty` is read as. The types of table columns that never
+/// travel as values (`TIME2`, `DATETIME2`, `TIMESTAMP2`, typed arrays) are read as a
+/// length-encoded string, as the server reads any type it does not list; mysql_common's
+/// reader panics on them (found by fuzzing).
+fn wire_type(ty: ColumnType) -> ColumnType {
+    match ty {
+        ColumnType::MYSQL_TYPE_TIME2
+        | ColumnType::MYSQL_TYPE_DATETIME2
+        | ColumnType::MYSQL_TYPE_TIMESTAMP2
+        | ColumnType::MYSQL_TYPE_TYPED_ARRAY
+        | ColumnType::MYSQL_TYPE_UNKNOWN => ColumnType::MYSQL_TYPE_STRING,
+        other => other,
+    }
 }
 
 fn float_value(v: &Value) -> f64 {
@@ -319,6 +334,16 @@ mod tests {
         let cut = execute_packet(Some(&[(8, 0)]), 0, &[1, 2], 1);
         assert!(parse_execute(&cut, 1, None, &[]).is_err());
         assert!(parse_execute(&[1, 2], 1, None, &[]).is_err());
+    }
+
+    #[test]
+    fn column_only_types_are_read_as_strings() {
+        // TIMESTAMP2, DATETIME2, TIME2, TYPED_ARRAY, UNKNOWN: mysql_common's reader panicked.
+        for ty in [17u8, 18, 19, 20, 243] {
+            let p = execute_packet(Some(&[(ty, 0)]), 0, &[3, b'a', b'b', b'c'], 1);
+            let req = parse_execute(&p, 1, None, &[]).expect("decode");
+            assert_eq!(req.params, vec![Value::Bytes(b"abc".to_vec())], "type {ty}");
+        }
     }
 
     #[test]

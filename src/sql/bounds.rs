@@ -11,7 +11,12 @@
 //!   summed over the levels — an upper bound on the depth of the expression tree there
 //!   (a chain of `n` binary operators is `n` deep; unary operators count too);
 //! - **list length**: the items of one comma-separated list (`IN (…)`, `VALUES (…), (…)`);
-//! - **tokens**: the statement's significant token count.
+//! - **tokens**: the statement's significant token count;
+//! - **join chains**: `JOIN`s in a row without an `ON`/`USING`/`,`/`SELECT` between them,
+//!   summed over the open levels, at most [`MAX_JOINED_TABLES`] (MariaDB's limit of tables in
+//!   a join).
+//!   sqlparser nests each such `JOIN` one call deeper, outside its recursion budget: 1,000
+//!   of them (`FROM t a JOIN a JOIN a …`, 7 KB) overflowed the stack (found by fuzzing).
 //!
 //! Statements within the bounds may still be refused later; statements beyond them are refused
 //! here, so neither the proxy nor a shard ever sees them.
@@ -49,6 +54,9 @@ impl Default for StatementBounds {
     }
 }
 
+/// Most tables one join chain may hold (MariaDB's `MAX_TABLES`, error 1116 beyond it).
+pub const MAX_JOINED_TABLES: usize = 61;
+
 /// Which bound a statement exceeds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BoundsError {
@@ -76,6 +84,12 @@ pub enum BoundsError {
         /// The configured limit.
         max: usize,
     },
+    /// A chain of more joined tables than MariaDB takes (error 1116, its text).
+    #[error("Too many tables; MariaDB can only use {max} tables in a join")]
+    Joins {
+        /// [`MAX_JOINED_TABLES`].
+        max: usize,
+    },
 }
 
 impl BoundsError {
@@ -83,6 +97,7 @@ impl BoundsError {
     pub fn mysql_code(&self) -> (u16, &'static str) {
         match self {
             BoundsError::Nesting { .. } => (1473, "HY000"),
+            BoundsError::Joins { .. } => (1116, "HY000"),
             _ => (1235, "42000"),
         }
     }
@@ -115,6 +130,9 @@ pub fn check(sql: &str, bounds: &StatementBounds) -> Result<(), BoundsError> {
     // Per open parenthesis level: operators in the current item, and items so far.
     let mut levels: Vec<(usize, usize)> = vec![(0, 1)];
     let mut depth_sum = 0usize;
+    // Per open level: JOINs since the last ON/USING/clause/comma; and their sum.
+    let mut joins: Vec<usize> = vec![0];
+    let mut joins_sum = 0usize;
     for (n, tok) in Significant::new(sql).enumerate() {
         if n >= bounds.max_tokens {
             return Err(BoundsError::Tokens {
@@ -131,6 +149,7 @@ pub fn check(sql: &str, bounds: &StatementBounds) -> Result<(), BoundsError> {
                         });
                     }
                     levels.push((0, 1));
+                    joins.push(0);
                     false
                 }
                 ")" => {
@@ -138,10 +157,17 @@ pub fn check(sql: &str, bounds: &StatementBounds) -> Result<(), BoundsError> {
                         if let Some((ops, _)) = levels.pop() {
                             depth_sum -= ops;
                         }
+                        if let Some(j) = joins.pop() {
+                            joins_sum -= j;
+                        }
                     }
                     false
                 }
                 "," => {
+                    if let Some(top) = joins.last_mut() {
+                        joins_sum -= *top;
+                        *top = 0;
+                    }
                     if let Some(top) = levels.last_mut() {
                         depth_sum -= top.0;
                         top.0 = 0;
@@ -158,13 +184,37 @@ pub fn check(sql: &str, bounds: &StatementBounds) -> Result<(), BoundsError> {
                 _ => true,
             },
             TokenKind::Ident => {
-                if OPERATOR_WORDS.iter().any(|w| text.eq_ignore_ascii_case(w)) {
+                if text.eq_ignore_ascii_case("JOIN") || text.eq_ignore_ascii_case("STRAIGHT_JOIN") {
+                    if let Some(top) = joins.last_mut() {
+                        *top += 1;
+                        joins_sum += 1;
+                    }
+                    // n JOINs chain n + 1 tables.
+                    if joins_sum >= MAX_JOINED_TABLES {
+                        return Err(BoundsError::Joins {
+                            max: MAX_JOINED_TABLES,
+                        });
+                    }
+                    false
+                } else if OPERATOR_WORDS.iter().any(|w| text.eq_ignore_ascii_case(w)) {
                     true
                 } else {
-                    if CLAUSE_WORDS.iter().any(|w| text.eq_ignore_ascii_case(w)) {
+                    let clause = CLAUSE_WORDS.iter().any(|w| text.eq_ignore_ascii_case(w));
+                    if clause {
                         if let Some(top) = levels.last_mut() {
                             depth_sum -= top.0;
                             top.0 = 0;
+                        }
+                    }
+                    // Only what ends sqlparser's nesting: a join constraint or a new SELECT
+                    // (`JOIN VALUES a JOIN a …` nests on through other words: fuzzing).
+                    if ["ON", "USING", "SELECT"]
+                        .iter()
+                        .any(|w| text.eq_ignore_ascii_case(w))
+                    {
+                        if let Some(top) = joins.last_mut() {
+                            joins_sum -= *top;
+                            *top = 0;
                         }
                     }
                     false
@@ -249,6 +299,39 @@ mod tests {
             check(&s, &bounds()),
             Err(BoundsError::ExpressionDepth { max: 10 })
         );
+    }
+
+    #[test]
+    fn join_chains_are_bounded() {
+        let big = StatementBounds::default();
+        let chain = |n: usize| format!("select a.id from t a{}", " join a".repeat(n));
+        assert_eq!(check(&chain(60), &big), Ok(()));
+        assert_eq!(check(&chain(61), &big), Err(BoundsError::Joins { max: 61 }));
+        // The fuzzer's input: a thousand JOINs in a row overflowed sqlparser's stack.
+        assert_eq!(
+            check(&chain(1000), &big),
+            Err(BoundsError::Joins { max: 61 })
+        );
+        // ON and USING end a chain (sqlparser parses those joins in a loop).
+        let on = format!("select 1 from t a{}", " join a on 1".repeat(200));
+        assert_eq!(check(&on, &big), Ok(()));
+        let using = format!(
+            "select 1 from t a{}",
+            " straight_join a using (id)".repeat(200)
+        );
+        assert_eq!(check(&using, &big), Ok(()));
+        // Other words do not end a chain: sqlparser nests on through them.
+        let values = format!(
+            "select 1 from t a join a join values a{}",
+            " join a".repeat(60)
+        );
+        assert_eq!(check(&values, &big), Err(BoundsError::Joins { max: 61 }));
+        // Chains sum over open parentheses.
+        let nested = format!(
+            "select 1 from t{0} join ({0} join (t{0}))",
+            " join t".repeat(25)
+        );
+        assert_eq!(check(&nested, &big), Err(BoundsError::Joins { max: 61 }));
     }
 
     #[test]

@@ -34,6 +34,14 @@ impl AuthState {
         Ok(state)
     }
 
+    /// A state holding `key` from the start (no file, no generation on first use): for
+    /// callers without a runtime to generate one on, such as the fuzz targets.
+    pub fn with_key(key: ServerKey) -> AuthState {
+        let state = AuthState::default();
+        let _ = state.key.set(Some(Arc::new(key)));
+        state
+    }
+
     /// The key pair: read or generated once, off the async runtime (generation takes a
     /// noticeable amount of CPU). `None` if that failed (logged once); full authentication
     /// without TLS then fails.
