@@ -7,12 +7,13 @@
 
 mod common;
 
+use common::tools::run_tool;
+
 use common::{cluster_async, EnvSpec, TestEnv};
 use mysql_async::prelude::Queryable;
 use shardgate::config::{AuthConfig, GreetingPlugin, UserConfig};
 use shardgate::protocol::auth::credential::native_hash_text;
 use shardgate::protocol::packet::PacketStream;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::Command;
 
@@ -45,23 +46,9 @@ fn sha2_greeting() -> AuthConfig {
     }
 }
 
+/// `cmd` to its end within 120 s.
 async fn run(cmd: &mut Command) -> (bool, String, String) {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (scripts/test installs the clients)"));
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .expect("client timed out")
-        .expect("wait");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_tool(cmd, None, Duration::from_secs(120)).await
 }
 
 async fn python(script: &str, args: &[String]) -> String {

@@ -7,44 +7,13 @@
 
 mod common;
 
+use common::tools::{mariadb, run_tool};
 use common::{EnvSpec, TestEnv};
-use std::process::Stdio;
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+/// `cmd` with `stdin`, within the 4 minutes sysbench's prepare may take.
 async fn run(cmd: &mut Command, stdin: Option<&str>) -> (bool, String, String) {
-    let mut child = cmd
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (scripts/test installs the clients)"));
-    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(input.as_bytes()).await.expect("stdin");
-        drop(pipe);
-    }
-    let out = tokio::time::timeout(
-        std::time::Duration::from_secs(240),
-        child.wait_with_output(),
-    )
-    .await
-    .expect("client timed out")
-    .expect("wait");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// The `mariadb` client in batch mode with `args`: (success, stdout, stderr).
-async fn mariadb(args: &[&str]) -> (bool, String, String) {
-    run(Command::new("mariadb").args(args), None).await
+    run_tool(cmd, stdin, std::time::Duration::from_secs(240)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

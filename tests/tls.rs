@@ -6,37 +6,20 @@
 
 mod common;
 
+use common::tools::{mariadb, run_tool};
+
 use common::{EnvSpec, TestCerts, TestEnv};
 use mysql_async::prelude::Queryable;
 use std::io::{Read, Write};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::Command;
 
 /// CLIENT_SSL in the capability flags.
 const CLIENT_SSL: u32 = 0x0800;
 
+/// `cmd` to its end within 60 s.
 async fn run(cmd: &mut Command) -> (bool, String, String) {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (scripts/test installs the clients)"));
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("client timed out")
-        .expect("wait");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-async fn mariadb(args: &[&str]) -> (bool, String, String) {
-    run(Command::new("mariadb").args(args)).await
+    run_tool(cmd, None, Duration::from_secs(60)).await
 }
 
 fn tls_spec(certs: &TestCerts) -> EnvSpec {

@@ -46,6 +46,7 @@ pub mod env;
 pub mod errors;
 pub mod placement;
 pub mod proxy_process;
+pub mod tools;
 pub mod user_lookups;
 
 pub use certs::TestCerts;
