@@ -82,7 +82,7 @@ fn unsigned_column(name: &str, flags: ColumnFlags) -> Column {
 }
 
 /// Lower-cased, whitespace-collapsed text without a trailing `;`, for matching short statements.
-fn normalize(text: &str) -> String {
+pub(super) fn normalize(text: &str) -> String {
     let t = text.trim().trim_end_matches(';');
     t.split_whitespace()
         .collect::<Vec<_>>()
@@ -109,6 +109,7 @@ pub fn answer(
             "warning",
             "errors",
             "last_insert_id",
+            "ssl_",
         ])
     });
     if !MARKERS.any_in(text.as_bytes()) {
@@ -246,7 +247,8 @@ pub fn answer(
                 rows: vec![vec![Value::UInt(conn.session.warnings.len() as u64)]],
             }
         }
-        _ => return None,
+        // `SHOW [SESSION|LOCAL] STATUS LIKE 'Ssl_cipher'` / `'Ssl_version'`: this client's TLS.
+        other => return super::tls_status::answer(conn, other).map(Ok),
     };
     Some(Ok(res))
 }

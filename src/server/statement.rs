@@ -241,10 +241,6 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
-                if let Some(answer) = super::tls_status::answer(self, kind, text) {
-                    self.write_local_result(&answer, exec, more);
-                    return Ok(());
-                }
                 if kind == StatementKind::Select && super::information_schema::mentions(text) {
                     return Box::pin(self.information_schema(bytes, text, exec, more)).await;
                 }

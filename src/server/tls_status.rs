@@ -5,7 +5,6 @@
 use super::connection::ClientConn;
 use super::local_answers::LocalResult;
 use crate::protocol::writer;
-use crate::sql::StatementKind;
 use mysql_async::Value;
 use mysql_common::constants::{ColumnFlags, ColumnType};
 use mysql_common::packets::Column;
@@ -13,16 +12,10 @@ use mysql_common::packets::Column;
 /// The status variables answered: as matched (lower-cased) and as shown.
 const NAMES: [(&str, &str); 2] = [("ssl_cipher", "Ssl_cipher"), ("ssl_version", "Ssl_version")];
 
-/// Which variable `text` asks for, if it is `SHOW [SESSION|LOCAL] STATUS LIKE '<name>'` for
-/// one of [`NAMES`].
-fn asked(text: &str) -> Option<&'static str> {
-    let norm = text
-        .trim()
-        .trim_end_matches(';')
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase();
+/// Which variable the normalized statement (see `local_answers::normalize`: trimmed,
+/// single-spaced, lower-case) asks for, if it is `show [session|local] status like '<name>'`
+/// for one of [`NAMES`].
+fn asked(norm: &str) -> Option<&'static str> {
     let rest = norm.strip_prefix("show ")?;
     let rest = rest
         .strip_prefix("session ")
@@ -52,13 +45,11 @@ fn column(name: &str, org_name: &str, length: u32) -> Column {
         .with_flags(ColumnFlags::NOT_NULL_FLAG | ColumnFlags::NO_DEFAULT_VALUE_FLAG)
 }
 
-/// The answer to `text` when it asks for `Ssl_cipher` or `Ssl_version`: the TLS session of
-/// this client, empty when the client is not on TLS (as MariaDB).
-pub fn answer(conn: &ClientConn, kind: StatementKind, text: &str) -> Option<LocalResult> {
-    if !matches!(kind, StatementKind::Show) || text.len() > 80 {
-        return None;
-    }
-    let name = asked(text)?;
+/// The answer to the normalized statement `norm` when it asks for `Ssl_cipher` or
+/// `Ssl_version`: the TLS session of this client, empty when the client is not on TLS (as
+/// MariaDB). Called by [`super::local_answers::answer`].
+pub fn answer(conn: &ClientConn, norm: &str) -> Option<LocalResult> {
+    let name = asked(norm)?;
     let (version, cipher) = conn.ps.get_ref().tls_info().unwrap_or_default();
     let value = if name == "Ssl_cipher" {
         cipher
@@ -79,22 +70,29 @@ pub fn answer(conn: &ClientConn, kind: StatementKind, text: &str) -> Option<Loca
 
 #[cfg(test)]
 mod tests {
+    use super::super::local_answers::normalize;
     use super::*;
 
     #[test]
     fn only_the_exact_names_are_taken() {
-        assert_eq!(asked("SHOW STATUS LIKE 'Ssl_cipher'"), Some("Ssl_cipher"));
         assert_eq!(
-            asked("show  session status like \"ssl_version\" ;"),
+            asked(&normalize("SHOW STATUS LIKE 'Ssl_cipher'")),
+            Some("Ssl_cipher")
+        );
+        assert_eq!(
+            asked(&normalize("show  session status like \"ssl_version\" ;")),
             Some("Ssl_version")
         );
         assert_eq!(
-            asked("SHOW LOCAL STATUS LIKE 'SSL_CIPHER'"),
+            asked(&normalize("SHOW LOCAL STATUS LIKE 'SSL_CIPHER'")),
             Some("Ssl_cipher")
         );
-        assert_eq!(asked("SHOW STATUS LIKE 'Ssl%'"), None);
-        assert_eq!(asked("SHOW GLOBAL STATUS LIKE 'Ssl_cipher'"), None);
-        assert_eq!(asked("SHOW STATUS LIKE 'Ssl_accepts'"), None);
-        assert_eq!(asked("SHOW VARIABLES LIKE 'Ssl_cipher'"), None);
+        assert_eq!(asked(&normalize("SHOW STATUS LIKE 'Ssl%'")), None);
+        assert_eq!(
+            asked(&normalize("SHOW GLOBAL STATUS LIKE 'Ssl_cipher'")),
+            None
+        );
+        assert_eq!(asked(&normalize("SHOW STATUS LIKE 'Ssl_accepts'")), None);
+        assert_eq!(asked(&normalize("SHOW VARIABLES LIKE 'Ssl_cipher'")), None);
     }
 }
