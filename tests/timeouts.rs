@@ -332,15 +332,15 @@ fn light_round_trips(
 }
 
 /// Asserts that another client was never held up for a large part of a heavy statement:
-/// its longest wait between two answers is under a quarter of the heavy statement's time.
+/// its longest wait between two answers is under `1 / parts` of the heavy statement's time.
 /// Both stretch alike on a loaded host, so the comparison means the same on any machine; a
 /// proxy computing the heavy statement on its only runtime thread held the other client
 /// for most of it.
-fn assert_not_stalled(what: &str, heavy: Duration, longest: Duration, done: usize) {
+fn assert_not_stalled(what: &str, heavy: Duration, longest: Duration, done: usize, parts: u32) {
     eprintln!("{what}: heavy statement {heavy:?}; other client {done} round trips, longest wait {longest:?}");
     assert!(done > 0, "the other client made round trips");
     assert!(
-        longest * 4 < heavy,
+        longest * parts < heavy,
         "another client's round trips go on while the proxy {what}: it waited {longest:?} \
          at once during a heavy statement of {heavy:?}"
     );
@@ -385,7 +385,47 @@ async fn heavy_planning_does_not_stall_other_sessions() {
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let (done, longest, light) = light_task.await.unwrap();
     assert_eq!(sum, Some(60));
-    assert_not_stalled("plans", took, longest, done);
+    assert_not_stalled("plans", took, longest, done, 4);
+    drop(heavy);
+    drop(light);
+    proxy.stop().await;
+    env.stop().await;
+}
+
+/// While the proxy places a large multi-row INSERT (each row's vindex value hashed, its text
+/// cut out for its shard), another client's round trips go on; the per-row loop used to run
+/// on the runtime thread from start to end.
+#[tokio::test(flavor = "multi_thread")]
+async fn large_inserts_do_not_stall_other_sessions() {
+    let _turn = HEAVY.lock().await;
+    let mut env =
+        TestEnv::start(EnvSpec::default().with_vschema("customer", customer_vschema())).await;
+    let mut admin = env.client().await;
+    admin
+        .query_drop("CREATE TABLE customer.c (id BIGINT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    drop(admin);
+    env.config.server.worker_threads = Some(1);
+    let proxy = env.proxy_process().await;
+    let url = proxy.url(Some("customer"));
+    let mut heavy = mysql_async::Conn::from_url(&url).await.unwrap();
+    let light = mysql_async::Conn::from_url(&url).await.unwrap();
+    let rows: Vec<String> = (0..150_000).map(|i| format!("({i},{i})")).collect();
+    let sql = format!("INSERT INTO c (id, v) VALUES {}", rows.join(","));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let light_task = light_round_trips(light, stop.clone());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    heavy.query_drop(&sql).await.expect("heavy statement");
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (done, longest, light) = light_task.await.unwrap();
+    let n: Option<i64> = heavy.query_first("SELECT COUNT(*) FROM c").await.unwrap();
+    assert_eq!(n, Some(150_000));
+    // Placing the rows is a tenth of the statement (the shards' inserts are the rest), so
+    // the bar is a twentieth: on the runtime thread it held the other client 0.48 s of 4.8 s.
+    assert_not_stalled("places rows", took, longest, done, 20);
     drop(heavy);
     drop(light);
     proxy.stop().await;
@@ -437,7 +477,7 @@ async fn large_merges_do_not_stall_other_sessions() {
             .all(|w| (w[0].1, w[0].0) <= (w[1].1, w[1].0)),
         "merged in order"
     );
-    assert_not_stalled("merges", took, longest, done);
+    assert_not_stalled("merges", took, longest, done, 4);
     drop(heavy);
     drop(light);
     proxy.stop().await;

@@ -115,6 +115,9 @@ pub async fn execute_all_shards<C: Cursor>(
     Ok(total)
 }
 
+/// Rows placed between two yields to the runtime in [`execute_insert`].
+const YIELD_EVERY_ROWS: usize = 1024;
+
 /// Runs an INSERT: assigns sequence ids, computes each row's shard from the primary vindex,
 /// and sends each shard one multi-row INSERT with its rows (shards in order).
 pub async fn execute_insert<C: Cursor>(
@@ -158,6 +161,11 @@ pub async fn execute_insert<C: Cursor>(
     let mut ksids: Vec<Vec<u8>> = Vec::with_capacity(plan.rows.len());
     let mut ids: Vec<Option<u64>> = Vec::with_capacity(plan.rows.len());
     for (i, row) in plan.rows.iter().enumerate() {
+        if i % YIELD_EVERY_ROWS == YIELD_EVERY_ROWS - 1 {
+            // Hashing and cutting out 150,000 rows takes about half a second: let the other
+            // sessions on this runtime thread go on meanwhile.
+            tokio::task::yield_now().await;
+        }
         let id = if needs_id(i) {
             let id = next_id;
             next_id += 1;
