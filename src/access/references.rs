@@ -288,55 +288,8 @@ fn check_variable(text: &str) -> Result<(), Denial> {
 
 /// `SHOW TABLES FROM db`, `SHOW COLUMNS FROM t FROM db` ...: the database must be a keyspace.
 fn check_show_database(c: &Cursor<'_>, is_keyspace: &dyn Fn(&str) -> bool) -> Result<(), Denial> {
-    let mut i = 0;
-    while c.toks.get(i).is_some_and(|t| t.is_punct(c.src, "(")) {
-        i += 1;
+    match crate::sql::show_database(c.src) {
+        Some(db) if !is_keyspace(&db.name) => Err(Denial::Database(db.name)),
+        _ => Ok(()),
     }
-    if c.word(i).as_deref() != Some("show") {
-        return Ok(());
-    }
-    // Which FROM/IN names the database: the first for lists of tables or routines, the second
-    // for lists of a table's columns or indexes.
-    // SHOW CREATE DATABASE x.
-    if c.word(i + 1).as_deref() == Some("create")
-        && matches!(c.word(i + 2).as_deref(), Some("database" | "schema"))
-    {
-        let mut k = i + 3;
-        while matches!(c.word(k).as_deref(), Some("if" | "not" | "exists")) {
-            k += 1;
-        }
-        if let Some(t) = c.toks.get(k).filter(|t| is_name(t)) {
-            let name = t.ident_value(c.src).into_owned();
-            if !is_keyspace(&name) {
-                return Err(Denial::Database(name));
-            }
-        }
-        return Ok(());
-    }
-    let mut kinds = (i + 1..c.toks.len()).filter_map(|j| c.word(j));
-    let db_position = loop {
-        match kinds.next().as_deref() {
-            Some("full" | "extended" | "global" | "session") => continue,
-            Some("columns" | "fields" | "index" | "indexes" | "keys") => break 2,
-            Some("from" | "in") | None => break 1,
-            Some(_) => break 1,
-        }
-    };
-    let mut seen = 0;
-    for j in i + 1..c.toks.len() {
-        if matches!(c.word(j).as_deref(), Some("from" | "in")) {
-            seen += 1;
-            let Some(t) = c.toks.get(j + 1).filter(|t| is_name(t)) else {
-                continue;
-            };
-            let followed_by_dot = c.toks.get(j + 2).is_some_and(|n| n.is_punct(c.src, "."));
-            if seen == db_position && !followed_by_dot {
-                let name = t.ident_value(c.src).into_owned();
-                if !is_keyspace(&name) {
-                    return Err(Denial::Database(name));
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -109,7 +109,7 @@ fn grants_denial(
     grants.check_write(kind, text)?;
     let backends = &state.backends;
     let mut named = false;
-    for q in sql::qualifiers(text) {
+    for q in sql::database_names(text) {
         if backends.keyspace(&q.name).is_some() {
             named = true;
             grants.check_keyspace(&q.name)?;

@@ -21,6 +21,7 @@ mod routing;
 mod session_values;
 mod set;
 mod sharded;
+mod show_results;
 mod statement;
 mod statement_timeout;
 mod tls_status;

@@ -50,6 +50,9 @@ pub struct RelayOptions {
     /// A table-maintenance statement: each row's first cell, `db.table`, names the keyspace
     /// instead of the backend database.
     pub rename_table_cells: bool,
+    /// A `SHOW` statement: headers and cells that name a backend database name the keyspace
+    /// (see `show_results.rs`).
+    pub rename_show: bool,
 }
 
 /// Streams every result set of the response to the command just sent on `conn` to the
@@ -114,9 +117,16 @@ async fn relay_rows(
     opts: RelayOptions,
     backends: &Backends,
 ) -> Result<(u16, bool), RelayError> {
+    let mut show = opts
+        .rename_show
+        .then(super::show_results::ShowColumns::default);
     for _ in 0..count {
         // The backend's bytes, but its database name in the schema field becomes the keyspace.
         let p = conn.next_packet().await.map_err(RelayError::Backend)?;
+        if let Some(show) = show.as_mut() {
+            ps.write_with(|b| show.relay_column(backends, b, p));
+            continue;
+        }
         ps.write_with(|b| {
             writer::relayed_column_packet(b, p, |schema| {
                 std::str::from_utf8(schema)
@@ -159,7 +169,10 @@ async fn relay_rows(
             // An error mid-result (e.g. a statement killed while sending rows).
             return Err(RelayError::Backend(packets::parse_err(p)));
         }
-        if opts.rename_table_cells {
+        if let Some(show) = show.as_ref().filter(|_| !opts.binary_rows) {
+            let row = show.rename_row(backends, p);
+            ps.write(&row);
+        } else if opts.rename_table_cells {
             let row = super::backend_names::rename_first_cell(backends, p, opts.binary_rows, count);
             ps.write(&row);
         } else {

@@ -86,7 +86,7 @@ pub fn route<'a>(
     text: &str,
     what: &str,
 ) -> Result<Decision<'a>, ProxyError> {
-    let quals: Vec<sql::Qualifier> = sql::qualifiers(text)
+    let quals: Vec<sql::Qualifier> = sql::database_names(text)
         .into_iter()
         .filter(|q| state.backends.keyspace(&q.name).is_some())
         .collect();
@@ -140,7 +140,7 @@ pub fn map_qualifiers<'a>(sql: &'a str, keyspace: &str, database: &str) -> Cow<'
     if keyspace == database || !sql.contains(keyspace) {
         return Cow::Borrowed(sql.as_bytes());
     }
-    let quals: Vec<sql::Qualifier> = sql::qualifiers(sql)
+    let quals: Vec<sql::Qualifier> = sql::database_names(sql)
         .into_iter()
         .filter(|q| q.name == keyspace)
         .collect();
@@ -156,7 +156,7 @@ pub fn map_qualifiers_in<'a>(
     keyspace: &str,
     database: &str,
 ) -> Cow<'a, [u8]> {
-    let quals: Vec<sql::Qualifier> = sql::qualifiers(text)
+    let quals: Vec<sql::Qualifier> = sql::database_names(text)
         .into_iter()
         .filter(|q| q.name == keyspace)
         .collect();

@@ -355,6 +355,7 @@ impl ClientConn {
             more_after: more,
             binary_rows: matches!(exec, Exec::Binary(_)),
             rename_table_cells: super::backend_names::is_table_maintenance(text),
+            rename_show: kind == StatementKind::Show,
         };
         // LAST_INSERT_ID(expr) sets the session's value: prime the connection, read it back.
         let tracks_id = markers.session_values && super::last_insert_id::sets_last_insert_id(text);

@@ -56,12 +56,24 @@ pub fn qualifiers(stmt: &str) -> Vec<Qualifier> {
     out
 }
 
+/// Every place the statement names a database: its [`qualifiers`] plus the database of a
+/// `SHOW ... FROM db` (see [`super::show_database`]), in text order. Routing, grants and the
+/// rewrite to backend databases read this, so `SHOW TABLES FROM ks` is treated like `ks.t`.
+pub fn database_names(stmt: &str) -> Vec<Qualifier> {
+    let mut out = qualifiers(stmt);
+    if let Some(db) = super::show_database::show_database(stmt) {
+        let at = out.partition_point(|q| q.start < db.start);
+        out.insert(at, db);
+    }
+    out
+}
+
 /// Replaces each qualifier for which `map` returns `Some(db)` with `` `db` `` (backtick-quoted),
 /// keeping all other bytes identical. Returns `Cow::Borrowed` when nothing changed.
 pub fn rewrite_qualifiers(stmt: &str, map: impl Fn(&str) -> Option<String>) -> Cow<'_, str> {
     let mut out = String::new();
     let mut copied = 0;
-    for q in qualifiers(stmt) {
+    for q in database_names(stmt) {
         let Some(db) = map(&q.name) else { continue };
         let quoted = quote_ident(&db);
         if stmt.get(q.start..q.end) == Some(quoted.as_str()) {
