@@ -34,6 +34,16 @@ pub struct Target {
     pub shard: Option<String>,
 }
 
+impl Target {
+    /// What `DATABASE()` answers for this target: `ks`, or `ks:shard` when pinned to a shard.
+    pub fn database_name(&self) -> String {
+        match &self.shard {
+            Some(s) => format!("{}:{}", self.keyspace, s),
+            None => self.keyspace.clone(),
+        }
+    }
+}
+
 /// How a transaction may span shards (`SET transaction_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionMode {

@@ -119,10 +119,7 @@ pub fn answer(
     let res = match norm.as_str() {
         "select database()" | "select schema()" => {
             let v = match &conn.session.target {
-                Some(t) => Value::Bytes(match &t.shard {
-                    Some(s) => format!("{}:{}", t.keyspace, s).into_bytes(),
-                    None => t.keyspace.clone().into_bytes(),
-                }),
+                Some(t) => Value::Bytes(t.database_name().into_bytes()),
                 None => Value::NULL,
             };
             let name = if norm.ends_with("schema()") {

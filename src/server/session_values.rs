@@ -1,22 +1,39 @@
 //! Session values a backend would answer wrongly for a proxied session, replaced in the
 //! statement text before it is relayed: `LAST_INSERT_ID()` (the backend's own value may belong
-//! to another session sharing the pooled connection) and `@@socket` (drivers would switch to
-//! the backend's socket and bypass the proxy).
+//! to another session sharing the pooled connection), `DATABASE()` / `SCHEMA()` (the backend
+//! knows its own database, `vt_customer`, not the keyspace the client chose) and `@@socket`
+//! (drivers would switch to the backend's socket and bypass the proxy).
+//!
+//! A top-level select item that changed and has no alias gets one spelling the client's text
+//! (`SELECT DATABASE(), id` still has a column `DATABASE()`), as MariaDB names such columns.
 
 use super::routing::analysis_text;
-use crate::sql::{self, Needles};
+use crate::sql::{self, literal, Needles};
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-/// `text` with [`substitute_session_values`] applied, or None when it names neither word (one
-/// case-insensitive scan). The sharded path uses it before planning, so a statement that runs
-/// on several shards reads the session's `LAST_INSERT_ID()`, not each shard connection's.
-pub(super) fn substituted_text(text: &str, last_insert_id: u64) -> Option<String> {
-    static WORDS: LazyLock<Needles> = LazyLock::new(|| Needles::new(&["last_insert_id", "socket"]));
-    if WORDS.found_in(text.as_bytes()) == 0 {
+/// The session's answers to the values [`substitute_session_values`] replaces.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct SessionValues<'a> {
+    /// The session's `LAST_INSERT_ID()`.
+    pub last_insert_id: u64,
+    /// What `DATABASE()` answers: the keyspace (or `ks:shard`) the client chose, if any.
+    pub database: Option<&'a str>,
+}
+
+/// The words whose presence means [`substitute_session_values`] may have work (one
+/// case-insensitive scan decides).
+pub(super) const WORDS: [&str; 4] = ["last_insert_id", "socket", "database", "schema"];
+
+/// `text` with [`substitute_session_values`] applied, or None when it names none of the words
+/// (one case-insensitive scan). The sharded path uses it before planning, so a statement that
+/// runs on several shards reads the session's `LAST_INSERT_ID()`, not each shard connection's.
+pub(super) fn substituted_text(text: &str, values: SessionValues<'_>) -> Option<String> {
+    static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles::new(&WORDS));
+    if NEEDLES.found_in(text.as_bytes()) == 0 {
         return None;
     }
-    match substitute_session_values(Cow::Borrowed(text.as_bytes()), last_insert_id) {
+    match substitute_session_values(Cow::Borrowed(text.as_bytes()), values) {
         Cow::Borrowed(_) => None,
         Cow::Owned(bytes) => String::from_utf8(bytes).ok(),
     }
@@ -25,30 +42,40 @@ pub(super) fn substituted_text(text: &str, last_insert_id: u64) -> Option<String
 /// Replaces what a backend would answer wrongly for a proxied session:
 /// - `LAST_INSERT_ID()` (no argument) becomes the session's value, `(n | 0)`: with pooled backend
 ///   connections, the backend's own value may belong to another session;
+/// - `DATABASE()` / `SCHEMA()` become the session's database as a utf8mb3 string (NULL without
+///   one), as MariaDB types the function;
 /// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
 ///   to the backend's Unix socket, bypassing the proxy.
 ///
-/// Callers skip it when [`RelayMarkers`] found neither word.
-pub(super) fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64) -> Cow<'_, [u8]> {
+/// Callers skip it when none of [`WORDS`] is in the text.
+pub(super) fn substitute_session_values<'s>(
+    sql: Cow<'s, [u8]>,
+    values: SessionValues<'_>,
+) -> Cow<'s, [u8]> {
     let text = analysis_text(&sql).into_owned();
     let tokens = sql::tokenize(&text);
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let is = |i: usize, s: &str| tokens.get(i).is_some_and(|n| n.text(&text) == s);
     for (i, t) in tokens.iter().enumerate() {
         let word = t.text(&text);
-        if t.kind == sql::TokenKind::Ident
-            && word.eq_ignore_ascii_case("last_insert_id")
-            && tokens.get(i + 1).is_some_and(|n| n.text(&text) == "(")
-            && tokens.get(i + 2).is_some_and(|n| n.text(&text) == ")")
-            && !(i > 0 && tokens[i - 1].text(&text) == ".")
-        {
+        let call = t.kind == sql::TokenKind::Ident
+            && is(i + 1, "(")
+            && is(i + 2, ")")
+            && !(i > 0 && is(i - 1, "."));
+        if call && word.eq_ignore_ascii_case("last_insert_id") {
             // `(n | 0)` is typed as MariaDB types LAST_INSERT_ID() (BIGINT UNSIGNED NOT NULL;
             // a bare `n` or `CAST(n AS UNSIGNED)` is INT for small n), so column definitions
-            // and comparisons stay the function's. Only an unaliased column's name differs.
-            edits.push((
-                t.start,
-                tokens[i + 2].end,
-                format!("({last_insert_id} | 0)"),
-            ));
+            // and comparisons stay the function's.
+            let id = values.last_insert_id;
+            edits.push((t.start, tokens[i + 2].end, format!("({id} | 0)")));
+        } else if call
+            && (word.eq_ignore_ascii_case("database") || word.eq_ignore_ascii_case("schema"))
+        {
+            let value = match values.database {
+                Some(db) => literal::string(db.as_bytes(), literal::Charset::UTF8MB3),
+                None => "CONVERT(NULL USING utf8mb3)".into(),
+            };
+            edits.push((t.start, tokens[i + 2].end, value));
         } else if t.kind == sql::TokenKind::Variable
             && (word.eq_ignore_ascii_case("@@socket")
                 || word.eq_ignore_ascii_case("@@global.socket")
@@ -60,7 +87,9 @@ pub(super) fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64)
     if edits.is_empty() {
         return sql;
     }
-    let mut out = Vec::with_capacity(sql.len());
+    edits.extend(select_item_aliases(&text, &tokens, &edits));
+    edits.sort_by_key(|(s, e, _)| (*s, *e));
+    let mut out = Vec::with_capacity(sql.len() + 64);
     let mut at = 0;
     for (s, e, replacement) in edits {
         out.extend_from_slice(&sql[at..s]);
@@ -71,29 +100,173 @@ pub(super) fn substitute_session_values(sql: Cow<'_, [u8]>, last_insert_id: u64)
     Cow::Owned(out)
 }
 
+/// Whether an item ending in `prev last` ends in an alias without `AS` (`DATABASE() db`):
+/// a name or string after an operand, not after an operator or keyword (`x IS NULL`).
+fn implicit_alias(text: &str, prev: &sql::Token, last: &sql::Token) -> bool {
+    use sql::TokenKind as K;
+    const NOT_ALIASES: [&str; 5] = ["null", "true", "false", "unknown", "end"];
+    const OPERATORS: [&str; 14] = [
+        "is", "not", "and", "or", "xor", "like", "div", "mod", "regexp", "rlike", "escape",
+        "binary", "interval", "distinct",
+    ];
+    let name = matches!(last.kind, K::Ident | K::QuotedIdent | K::String)
+        && !(last.kind == K::Ident && NOT_ALIASES.iter().any(|w| last.is_word(text, w)));
+    let after_operand = match prev.kind {
+        K::Ident => !OPERATORS.iter().any(|w| prev.is_word(text, w)),
+        K::QuotedIdent | K::String | K::Number | K::HexOrBit => true,
+        _ => prev.is_punct(text, ")"),
+    };
+    name && after_operand
+}
+
+/// Insertions (` AS `...``) after each top-level item of the statement's first select list
+/// that contains an edit and has no alias of its own, so its column keeps the client's text
+/// as its name.
+fn select_item_aliases(
+    text: &str,
+    tokens: &[sql::Token],
+    edits: &[(usize, usize, String)],
+) -> Vec<(usize, usize, String)> {
+    let significant: Vec<&sql::Token> = tokens
+        .iter()
+        .filter(|t| !matches!(t.kind, sql::TokenKind::Comment | sql::TokenKind::Directive))
+        .collect();
+    let Some(select) = significant.iter().position(|t| t.is_word(text, "select")) else {
+        return Vec::new();
+    };
+    if significant[..select].iter().any(|t| !t.is_punct(text, "(")) {
+        return Vec::new();
+    }
+    // The items: spans of tokens between commas at depth 0, up to the end of the list.
+    let mut items: Vec<(usize, usize)> = Vec::new();
+    let mut depth = 0usize;
+    let mut first = select + 1;
+    let mut k = first;
+    while k < significant.len() {
+        let t = significant[k];
+        let ends_list = depth == 0
+            && (t.kind == sql::TokenKind::Semicolon
+                || t.is_punct(text, ")")
+                || [
+                    "from", "into", "where", "union", "group", "having", "order", "limit",
+                ]
+                .iter()
+                .any(|w| t.is_word(text, w)));
+        if ends_list {
+            break;
+        }
+        if t.is_punct(text, "(") {
+            depth += 1;
+        } else if t.is_punct(text, ")") {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && t.is_punct(text, ",") {
+            items.push((first, k));
+            first = k + 1;
+        }
+        k += 1;
+    }
+    items.push((first, k));
+    let mut out = Vec::new();
+    for (from, to) in items {
+        let (Some(start), Some(last)) = (
+            significant.get(from),
+            to.checked_sub(1).and_then(|l| significant.get(l)),
+        ) else {
+            continue;
+        };
+        if to <= from
+            || !edits
+                .iter()
+                .any(|(s, _, _)| *s >= start.start && *s < last.end)
+        {
+            continue;
+        }
+        let aliased = significant[from..to].iter().any(|t| t.is_word(text, "as"))
+            || (to - from >= 2 && implicit_alias(text, significant[to - 2], last));
+        if aliased {
+            continue;
+        }
+        let written = &text[start.start..last.end];
+        out.push((
+            last.end,
+            last.end,
+            format!(" AS {}", sql::quote_ident(written)),
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn with(last_insert_id: u64, database: Option<&str>) -> SessionValues<'_> {
+        SessionValues {
+            last_insert_id,
+            database,
+        }
+    }
+
+    fn subst(sql: &str, values: SessionValues<'_>) -> String {
+        let out = substitute_session_values(Cow::Borrowed(sql.as_bytes()), values);
+        String::from_utf8(out.into_owned()).expect("utf8")
+    }
+
     #[test]
     fn substitutes_session_values() {
-        let out = substitute_session_values(
-            Cow::Borrowed(
-                b"SELECT LAST_INSERT_ID(), last_insert_id(5), 'last_insert_id()', @@socket",
-            ),
-            42,
-        );
         assert_eq!(
-            std::str::from_utf8(&out).expect("utf8"),
-            "SELECT (42 | 0), last_insert_id(5), 'last_insert_id()', NULL"
+            subst(
+                "SELECT LAST_INSERT_ID(), last_insert_id(5), 'last_insert_id()', @@socket",
+                with(42, None)
+            ),
+            "SELECT (42 | 0) AS `LAST_INSERT_ID()`, last_insert_id(5), 'last_insert_id()', \
+             NULL AS `@@socket`"
         );
-        let same = substitute_session_values(Cow::Borrowed(b"SELECT 1"), 42);
+        let same = substitute_session_values(Cow::Borrowed(b"SELECT 1"), with(42, None));
         assert!(matches!(same, Cow::Borrowed(_)));
         assert_eq!(
-            substituted_text("SELECT LAST_INSERT_ID() AS lid FROM t", 7).as_deref(),
+            substituted_text("SELECT LAST_INSERT_ID() AS lid FROM t", with(7, None)).as_deref(),
             Some("SELECT (7 | 0) AS lid FROM t")
         );
-        assert_eq!(substituted_text("SELECT last_insert_id(5)", 7), None);
-        assert_eq!(substituted_text("SELECT 1", 7), None);
+        assert_eq!(
+            substituted_text("SELECT last_insert_id(5)", with(7, None)),
+            None
+        );
+        assert_eq!(substituted_text("SELECT 1", with(7, None)), None);
+    }
+
+    #[test]
+    fn database_is_the_sessions_keyspace_and_columns_keep_their_names() {
+        let ks = with(0, Some("ks"));
+        assert_eq!(
+            subst("SELECT DATABASE(), id FROM t", ks),
+            "SELECT _utf8mb3 X'6b73' AS `DATABASE()`, id FROM t"
+        );
+        assert_eq!(
+            subst(
+                "select concat(schema(), 'x') from t where a = database()",
+                ks
+            ),
+            "select concat(_utf8mb3 X'6b73', 'x') AS `concat(schema(), 'x')` from t \
+             where a = _utf8mb3 X'6b73'"
+        );
+        assert_eq!(
+            subst("SELECT DATABASE() db, DATABASE() IS NULL", ks),
+            "SELECT _utf8mb3 X'6b73' db, _utf8mb3 X'6b73' IS NULL AS `DATABASE() IS NULL`"
+        );
+        assert_eq!(
+            subst("SELECT DATABASE() = 'ks'", with(0, None)),
+            "SELECT CONVERT(NULL USING utf8mb3) = 'ks' AS `DATABASE() = 'ks'`"
+        );
+        // A column or a qualified function of that name is not the function.
+        assert_eq!(
+            subst("SELECT t.database(), database FROM t", ks),
+            "SELECT t.database(), database FROM t"
+        );
+        // Only the first select list is named by the client's text.
+        assert_eq!(
+            subst("INSERT INTO t SELECT DATABASE()", ks),
+            "INSERT INTO t SELECT _utf8mb3 X'6b73'"
+        );
     }
 }

@@ -69,13 +69,14 @@ fn creates_session_state(kind: StatementKind, text: &str, markers: RelayMarkers)
 struct RelayMarkers {
     /// A word of a statement that may leave state on the backend connection.
     session_state: bool,
-    /// `last_insert_id` or `socket`: [`substitute_session_values`] may have work.
+    /// `last_insert_id`, `socket`, `database` or `schema`: [`substitute_session_values`] may
+    /// have work.
     session_values: bool,
 }
 
 impl RelayMarkers {
     /// The first [`Self::STATE_WORDS`] words mean session state, the rest session values.
-    const WORDS: [&'static str; 7] = [
+    const WORDS: [&'static str; 9] = [
         "temporary",
         "get_lock",
         "sql_calc_found_rows",
@@ -83,6 +84,8 @@ impl RelayMarkers {
         "into @",
         "last_insert_id",
         "socket",
+        "database",
+        "schema",
     ];
     const STATE_WORDS: usize = 5;
 
@@ -343,7 +346,12 @@ impl ClientConn {
         self.session.last_insert_id_tracking = None;
         let markers = RelayMarkers::of(text);
         let sql = if markers.session_values {
-            substitute_session_values(sql, self.session.last_insert_id)
+            let database = self.session.target.as_ref().map(|t| t.database_name());
+            let values = super::session_values::SessionValues {
+                last_insert_id: self.session.last_insert_id,
+                database: database.as_deref(),
+            };
+            substitute_session_values(sql, values)
         } else {
             sql
         };

@@ -39,6 +39,8 @@ impl Charset {
     pub const UTF8MB4: Charset = Charset("utf8mb4");
     /// `binary` (character set number 63).
     pub const BINARY: Charset = Charset("binary");
+    /// `utf8mb3`, the character set of MariaDB's metadata functions (`DATABASE()`, `USER()`).
+    pub const UTF8MB3: Charset = Charset("utf8mb3");
 
     /// The character set called `name` (any case, quotes allowed; `utf8` means `utf8mb3`).
     pub fn from_name(name: &str) -> Option<Charset> {
