@@ -14,6 +14,7 @@
 //! sequence tables), `session_cursor` (the [`Cursor`] over the session's connections); this
 //! module plans and runs the statement and writes its response.
 
+mod explain;
 mod plan_cache;
 mod sequence_cache;
 mod session_cursor;
@@ -162,6 +163,9 @@ impl ClientConn {
                     }
                     Err(e) => return Err(e.into()),
                 }
+            }
+            StatementKind::Explain if Box::pin(self.explain_sharded(text, exec, more)).await? => {
+                return Ok(());
             }
             StatementKind::Show | StatementKind::Explain => {
                 // Schema questions: every shard has the same schema, the first answers.
