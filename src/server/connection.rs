@@ -311,6 +311,13 @@ impl ClientConn {
         let msg = super::backend_names::rename_in_text(&self.state.backends, &msg);
         self.ps
             .write_with(|b| writer::err_packet(b, code, &state, &msg));
+        // The statement's diagnostics are its error, as `SHOW WARNINGS` / `SHOW ERRORS` then
+        // list it in MariaDB.
+        self.session.warnings = vec![crate::session::Warning {
+            level: "Error".into(),
+            code: code.into(),
+            message: msg.into_owned(),
+        }];
         self.ps.flush().await
     }
 

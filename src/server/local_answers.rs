@@ -108,6 +108,7 @@ pub fn answer(
             "version",
             "warning",
             "errors",
+            "error_count",
             "last_insert_id",
             "ssl_",
         ])
@@ -233,6 +234,18 @@ pub fn answer(
                     .collect(),
             }
         }
+        "show count(*) errors" | "select @@error_count" | "select @@session.error_count" => {
+            let name = if norm.starts_with("show") {
+                "@@session.error_count"
+            } else {
+                "@@error_count"
+            };
+            let errors = conn.session.warnings.iter().filter(|w| w.level == "Error");
+            LocalResult {
+                columns: vec![unsigned_column(name, ColumnFlags::empty())],
+                rows: vec![vec![Value::UInt(errors.count() as u64)]],
+            }
+        }
         "show count(*) warnings" | "select @@warning_count" | "select @@session.warning_count" => {
             let name = if norm.starts_with("show") {
                 "@@session.warning_count"
@@ -248,6 +261,27 @@ pub fn answer(
         other => return super::tls_status::answer(conn, other).map(Ok),
     };
     Some(Ok(res))
+}
+
+/// Whether a statement reads the last statement's diagnostics (`SHOW WARNINGS`, `SHOW COUNT(*)
+/// ERRORS`, `SELECT @@warning_count` ...), which therefore must not reset them.
+pub fn reads_diagnostics(kind: StatementKind, text: &str) -> bool {
+    if !matches!(kind, StatementKind::Select | StatementKind::Show) || text.len() > 80 {
+        return false;
+    }
+    let norm = normalize(text);
+    let norm = norm.as_str();
+    norm.starts_with("show warnings")
+        || norm.starts_with("show errors")
+        || matches!(
+            norm,
+            "show count(*) warnings"
+                | "show count(*) errors"
+                | "select @@warning_count"
+                | "select @@session.warning_count"
+                | "select @@error_count"
+                | "select @@session.error_count"
+        )
 }
 
 /// The column name MySQL gives a one-item select: the item as the client wrote it

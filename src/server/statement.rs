@@ -189,6 +189,10 @@ impl ClientConn {
         more: bool,
     ) -> Result<(), CommandError> {
         let kind = sql::classify(text);
+        // A statement's diagnostics replace the last one's; only reading them keeps them.
+        if !self.session.warnings.is_empty() && !local_answers::reads_diagnostics(kind, text) {
+            self.session.warnings.clear();
+        }
         if kind != StatementKind::Use {
             self.authorize_offloaded(kind, text, true, false).await?;
         }
