@@ -175,6 +175,22 @@ async fn show_statements_name_and_reach_keyspaces() {
             rows[0][1]
         );
     }
+    // information_schema from another keyspace, by literal and as a prepared statement.
+    let sql = "SELECT table_schema, table_name FROM information_schema.tables \
+               WHERE table_schema = 'customer'";
+    let (_, rows) = check(sql, result(&mut c, sql).await);
+    assert_eq!(rows, [["customer", "user"]]);
+    let prepared: Vec<(String, String)> = c
+        .exec(
+            "SELECT table_schema, column_name FROM information_schema.columns \
+             WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            ("customer", "user"),
+        )
+        .await
+        .expect("prepared information_schema");
+    let expected =
+        [("customer", "id"), ("customer", "name")].map(|(a, b)| (a.to_string(), b.to_string()));
+    assert_eq!(prepared, expected);
     // Not a keyspace: never sent (a backend database name is no way around it).
     for sql in [
         "SHOW TABLES FROM nosuch".to_string(),

@@ -95,7 +95,10 @@ impl ClientConn {
             }
             (Vec::new(), Vec::new())
         } else {
-            let (shard, routed_sql) = self.metadata_shard(&sql, &text, kind_name(kind))?;
+            let (shard, routed_sql) = match self.schema_query_metadata_shard(kind, &text)? {
+                Some(shard) => (shard, std::borrow::Cow::Borrowed(&sql[..])),
+                None => self.metadata_shard(&sql, &text, kind_name(kind))?,
+            };
             self.check_plannable(&text, kind)?;
             let mut sc = self.acquire(&shard, false).await?;
             let res = sc.conn.prepare(&routed_sql).await;

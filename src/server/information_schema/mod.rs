@@ -26,7 +26,8 @@
 //! state, or definitions naming backend databases) stay refused as before (1044, access denied
 //! to the database). Anything the rewrite cannot make exact is refused with 1235: several
 //! keyspaces in one query, user tables mixed in, `/*! */` comments, three-part names,
-//! statements that are not UTF-8, and prepared statements.
+//! statements that are not UTF-8. Prepared statements are answered with their parameters
+//! written in as literals.
 
 mod rewrite;
 
@@ -74,20 +75,19 @@ impl ClientConn {
         if std::str::from_utf8(bytes).is_err() {
             return Err(not_supported("text that is not valid UTF-8").into());
         }
-        if matches!(exec, Exec::Binary(_)) {
-            return Err(not_supported("a prepared statement").into());
+        if let Exec::Binary(params) = exec {
+            if !params.is_empty() {
+                // A prepared statement's parameters become literals first (the keyspace a
+                // `TABLE_SCHEMA = ?` names decides the shard); its rows stay binary.
+                let charset = self.session.charset.unwrap_or(sql::Charset::UTF8MB4);
+                let text =
+                    crate::exec::interpolate(text, params, charset).map_err(ProxyError::from)?;
+                let no_params = Exec::Binary(Vec::new());
+                return Box::pin(self.information_schema(text.as_bytes(), &text, &no_params, more))
+                    .await;
+            }
         }
-        // The rest of the statement must pass the access checks as any other (functions,
-        // variables, files): checked with the schema references taken out.
-        let mut neutral = String::with_capacity(text.len());
-        let mut at = 0;
-        for r in &reading.refs {
-            neutral.push_str(&text[at..r.start]);
-            neutral.push_str(&ident(r.rule.name));
-            at = r.end;
-        }
-        neutral.push_str(&text[at..]);
-        self.authorize_shard(&neutral)?;
+        self.authorize_schema_query(text, &reading)?;
 
         // SCHEMATA lists every granted keyspace (its rows are read from each keyspace's
         // shard); the other tables answer for one keyspace.
@@ -168,6 +168,52 @@ impl ClientConn {
             more,
         )
         .await
+    }
+
+    /// The rest of a schema query must pass the access checks as any other statement
+    /// (functions, variables, files): checked with the schema references taken out.
+    fn authorize_schema_query(&self, text: &str, reading: &Reading) -> Result<(), ProxyError> {
+        let mut neutral = String::with_capacity(text.len());
+        let mut at = 0;
+        for r in &reading.refs {
+            neutral.push_str(&text[at..r.start]);
+            neutral.push_str(&ident(r.rule.name));
+            at = r.end;
+        }
+        neutral.push_str(&text[at..]);
+        self.authorize_shard(&neutral)
+    }
+
+    /// COM_STMT_PREPARE of a query on the schema tables the proxy answers: the shard that
+    /// describes its parameters and columns (the statement as written, prepared and never
+    /// executed there; each execution is rewritten as a text query is). None when the text
+    /// is no such query.
+    pub(super) fn schema_query_metadata_shard(
+        &self,
+        kind: sql::StatementKind,
+        text: &str,
+    ) -> Result<Option<Arc<Shard>>, ProxyError> {
+        if kind != sql::StatementKind::Select || !mentions(text) {
+            return Ok(None);
+        }
+        let reading = read(text)?;
+        if let Some(table) = &reading.unknown {
+            self.authorize_shard(text)?;
+            return Err(not_supported(format!("information_schema.{table}")));
+        }
+        if reading.refs.is_empty() {
+            return Ok(None);
+        }
+        self.authorize_schema_query(text, &reading)?;
+        let ks = match self.session.target.as_ref() {
+            Some(t) => t.keyspace.clone(),
+            None => self
+                .granted_keyspaces()
+                .into_iter()
+                .next()
+                .ok_or_else(|| not_supported("a query without any granted keyspace"))?,
+        };
+        self.shard_at(&ks, 0).map(Some)
     }
 
     /// The keyspaces the session's user is granted, in config order.

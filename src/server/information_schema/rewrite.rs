@@ -212,6 +212,9 @@ pub(super) fn read(text: &str) -> Result<Reading, ProxyError> {
         let t = &toks[i];
         if t.kind == TokenKind::String {
             out.strings.push(t.string_value(text).into_owned());
+        } else if let Some(s) = hex_string(t.text(text)) {
+            // `X'..'`, as the proxy writes a prepared statement's string parameters.
+            out.strings.push(s);
         }
         let punct = |k: usize, p: &str| toks.get(k).is_some_and(|t| t.is_punct(text, p));
         if (t.is_word(text, "database") || t.is_word(text, "schema"))
@@ -321,6 +324,22 @@ fn check_tables_are_schema_tables(text: &str, toks: &[Token]) -> Result<(), Prox
     Ok(())
 }
 
+/// The UTF-8 text of a hex string literal `X'..'` (None for other tokens or other bytes).
+fn hex_string(token: &str) -> Option<String> {
+    let digits = token
+        .strip_prefix("X'")
+        .or_else(|| token.strip_prefix("x'"))?
+        .strip_suffix('\'')?;
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(digits.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
 pub(super) fn quote(s: &str) -> String {
     literal::string(s.as_bytes(), Charset::UTF8MB4)
 }
@@ -391,6 +410,10 @@ mod tests {
         assert_eq!(r.refs.len(), 2);
         assert!(r.refs.iter().all(|r| r.aliased));
         assert_eq!(r.strings, ["ks"]);
+        assert_eq!(hex_string("X'6b73'").as_deref(), Some("ks"));
+        assert_eq!(hex_string("x'6B'").as_deref(), Some("k"));
+        assert_eq!(hex_string("X'6'"), None);
+        assert_eq!(hex_string("0x6b73"), None);
     }
 
     #[test]
