@@ -154,7 +154,9 @@ mod tests {
 
     #[test]
     fn finds_the_explained_statement() {
-        let at = |sql: &str| explained(sql).map(|(s, k)| (&sql[s..], k));
+        fn at(sql: &str) -> Option<(&str, StatementKind)> {
+            explained(sql).map(|(s, k)| (&sql[s..], k))
+        }
         assert_eq!(
             at("EXPLAIN SELECT * FROM t"),
             Some(("SELECT * FROM t", StatementKind::Select))
