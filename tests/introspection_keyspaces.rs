@@ -255,6 +255,16 @@ async fn database_inside_statements_is_the_keyspace() {
     let (_, rows) = result(&mut c, "SELECT @db").await;
     assert_eq!(rows, [["commerce"]]);
     drop(c.disconnect().await);
+    // USER() and CURRENT_USER() are the proxy user's, not the backend account's.
+    let mut app = env.client_as("app", "secret", Some("customer")).await;
+    let (names, rows) = result(
+        &mut app,
+        "SELECT USER(), CURRENT_USER(), CURRENT_USER, id FROM user WHERE id = 3",
+    )
+    .await;
+    assert_eq!(names, ["USER()", "CURRENT_USER()", "CURRENT_USER", "id"]);
+    assert_eq!(rows, [["app@127.0.0.1", "app@%", "app@%", "3"]]);
+    drop(app.disconnect().await);
     // Without a current database, NULL as in MariaDB.
     let mut none = env.client_as("root", "", None).await;
     let (_, rows) = result(

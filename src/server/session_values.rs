@@ -13,27 +13,60 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// The session's answers to the values [`substitute_session_values`] replaces.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct SessionValues<'a> {
+#[derive(Debug, Clone, Default)]
+pub(super) struct SessionValues {
     /// The session's `LAST_INSERT_ID()`.
     pub last_insert_id: u64,
     /// What `DATABASE()` answers: the keyspace (or `ks:shard`) the client chose, if any.
-    pub database: Option<&'a str>,
+    pub database: Option<String>,
+    /// What `USER()` answers: the proxy user and the client's host, `app@10.0.0.5`.
+    pub user: String,
+    /// What `CURRENT_USER()` answers: the proxy account, `app@%`.
+    pub account: String,
+}
+
+impl super::connection::ClientConn {
+    /// This session's [`SessionValues`].
+    pub(super) fn session_values(&self) -> SessionValues {
+        let s = &self.session;
+        SessionValues {
+            last_insert_id: s.last_insert_id,
+            database: s.target.as_ref().map(|t| t.database_name()),
+            user: format!("{}@{}", s.user, s.peer),
+            account: format!("{}@%", s.user),
+        }
+    }
 }
 
 /// The words whose presence means [`substitute_session_values`] may have work (one
 /// case-insensitive scan decides).
-pub(super) const WORDS: [&str; 4] = ["last_insert_id", "socket", "database", "schema"];
+pub(super) const WORDS: [&str; 6] = [
+    "last_insert_id",
+    "socket",
+    "database",
+    "schema",
+    "user(",
+    "current_user",
+];
+
+/// Whether `text` holds one of [`WORDS`].
+pub(super) fn may_substitute(text: &[u8]) -> bool {
+    static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles::new(&WORDS));
+    NEEDLES.found_in(text) != 0
+}
 
 /// `text` with [`substitute_session_values`] applied, or None when it names none of the words
-/// (one case-insensitive scan). The sharded path uses it before planning, so a statement that
-/// runs on several shards reads the session's `LAST_INSERT_ID()`, not each shard connection's.
-pub(super) fn substituted_text(text: &str, values: SessionValues<'_>) -> Option<String> {
-    static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles::new(&WORDS));
-    if NEEDLES.found_in(text.as_bytes()) == 0 {
+/// (one case-insensitive scan; `values` is called only then). The sharded path uses it before
+/// planning, so a statement that runs on several shards reads the session's
+/// `LAST_INSERT_ID()`, not each shard connection's.
+pub(super) fn substituted_text(
+    text: &str,
+    values: impl FnOnce() -> SessionValues,
+) -> Option<String> {
+    if !may_substitute(text.as_bytes()) {
         return None;
     }
-    match substitute_session_values(Cow::Borrowed(text.as_bytes()), values) {
+    match substitute_session_values(Cow::Borrowed(text.as_bytes()), &values()) {
         Cow::Borrowed(_) => None,
         Cow::Owned(bytes) => String::from_utf8(bytes).ok(),
     }
@@ -44,13 +77,15 @@ pub(super) fn substituted_text(text: &str, values: SessionValues<'_>) -> Option<
 ///   connections, the backend's own value may belong to another session;
 /// - `DATABASE()` / `SCHEMA()` become the session's database as a utf8mb3 string (NULL without
 ///   one), as MariaDB types the function;
+/// - `USER()` / `SESSION_USER()` / `SYSTEM_USER()` and `CURRENT_USER[()]` become the proxy
+///   user (the backend's account is not the client's business), except in a `DEFINER` clause;
 /// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
 ///   to the backend's Unix socket, bypassing the proxy.
 ///
 /// Callers skip it when none of [`WORDS`] is in the text.
 pub(super) fn substitute_session_values<'s>(
     sql: Cow<'s, [u8]>,
-    values: SessionValues<'_>,
+    values: &SessionValues,
 ) -> Cow<'s, [u8]> {
     let text = analysis_text(&sql).into_owned();
     let tokens = sql::tokenize(&text);
@@ -71,11 +106,13 @@ pub(super) fn substitute_session_values<'s>(
         } else if call
             && (word.eq_ignore_ascii_case("database") || word.eq_ignore_ascii_case("schema"))
         {
-            let value = match values.database {
+            let value = match &values.database {
                 Some(db) => literal::string(db.as_bytes(), literal::Charset::UTF8MB3),
                 None => "CONVERT(NULL USING utf8mb3)".into(),
             };
             edits.push((t.start, tokens[i + 2].end, value));
+        } else if let Some((end, value)) = user_function(&text, &tokens, i, values) {
+            edits.push((t.start, end, value));
         } else if t.kind == sql::TokenKind::Variable
             && (word.eq_ignore_ascii_case("@@socket")
                 || word.eq_ignore_ascii_case("@@global.socket")
@@ -98,6 +135,56 @@ pub(super) fn substitute_session_values<'s>(
     }
     out.extend_from_slice(&sql[at..]);
     Cow::Owned(out)
+}
+
+/// `USER()`-like function at token `i`: where its call ends and the proxy's answer, as a
+/// utf8mb3 string (MariaDB's type for these functions). `CURRENT_USER` may omit the
+/// parentheses; a `DEFINER = CURRENT_USER` clause names an account, not a value, and is left.
+fn user_function(
+    text: &str,
+    tokens: &[sql::Token],
+    i: usize,
+    values: &SessionValues,
+) -> Option<(usize, String)> {
+    let t = tokens.get(i)?;
+    if t.kind != sql::TokenKind::Ident {
+        return None;
+    }
+    let is = |k: usize, s: &str| tokens.get(k).is_some_and(|n| n.text(text) == s);
+    let significant_before = tokens[..i]
+        .iter()
+        .rev()
+        .find(|p| !matches!(p.kind, sql::TokenKind::Comment | sql::TokenKind::Directive));
+    if significant_before.is_some_and(|p| p.is_punct(text, ".")) {
+        return None;
+    }
+    let call = is(i + 1, "(") && is(i + 2, ")");
+    let word = t.text(text);
+    let value = if ["user", "session_user", "system_user"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
+        && call
+    {
+        &values.user
+    } else if word.eq_ignore_ascii_case("current_user") {
+        let definer = tokens[..i]
+            .iter()
+            .rev()
+            .filter(|p| !matches!(p.kind, sql::TokenKind::Comment | sql::TokenKind::Directive))
+            .take(2)
+            .any(|p| p.is_word(text, "definer"));
+        if definer {
+            return None;
+        }
+        &values.account
+    } else {
+        return None;
+    };
+    let end = if call { tokens[i + 2].end } else { t.end };
+    Some((
+        end,
+        literal::string(value.as_bytes(), literal::Charset::UTF8MB3),
+    ))
 }
 
 /// Whether an item ending in `prev last` ends in an alias without `AS` (`DATABASE() db`):
@@ -200,14 +287,16 @@ fn select_item_aliases(
 mod tests {
     use super::*;
 
-    fn with(last_insert_id: u64, database: Option<&str>) -> SessionValues<'_> {
+    fn with(last_insert_id: u64, database: Option<&str>) -> SessionValues {
         SessionValues {
             last_insert_id,
-            database,
+            database: database.map(str::to_string),
+            user: "app@h".into(),
+            account: "app@%".into(),
         }
     }
 
-    fn subst(sql: &str, values: SessionValues<'_>) -> String {
+    fn subst(sql: &str, values: &SessionValues) -> String {
         let out = substitute_session_values(Cow::Borrowed(sql.as_bytes()), values);
         String::from_utf8(out.into_owned()).expect("utf8")
     }
@@ -217,56 +306,72 @@ mod tests {
         assert_eq!(
             subst(
                 "SELECT LAST_INSERT_ID(), last_insert_id(5), 'last_insert_id()', @@socket",
-                with(42, None)
+                &with(42, None)
             ),
             "SELECT (42 | 0) AS `LAST_INSERT_ID()`, last_insert_id(5), 'last_insert_id()', \
              NULL AS `@@socket`"
         );
-        let same = substitute_session_values(Cow::Borrowed(b"SELECT 1"), with(42, None));
+        let same = substitute_session_values(Cow::Borrowed(b"SELECT 1"), &with(42, None));
         assert!(matches!(same, Cow::Borrowed(_)));
         assert_eq!(
-            substituted_text("SELECT LAST_INSERT_ID() AS lid FROM t", with(7, None)).as_deref(),
+            substituted_text("SELECT LAST_INSERT_ID() AS lid FROM t", || with(7, None)).as_deref(),
             Some("SELECT (7 | 0) AS lid FROM t")
         );
         assert_eq!(
-            substituted_text("SELECT last_insert_id(5)", with(7, None)),
+            substituted_text("SELECT last_insert_id(5)", || with(7, None)),
             None
         );
-        assert_eq!(substituted_text("SELECT 1", with(7, None)), None);
+        assert_eq!(substituted_text("SELECT 1", || with(7, None)), None);
     }
 
     #[test]
     fn database_is_the_sessions_keyspace_and_columns_keep_their_names() {
         let ks = with(0, Some("ks"));
         assert_eq!(
-            subst("SELECT DATABASE(), id FROM t", ks),
+            subst("SELECT DATABASE(), id FROM t", &ks),
             "SELECT _utf8mb3 X'6b73' AS `DATABASE()`, id FROM t"
         );
         assert_eq!(
             subst(
                 "select concat(schema(), 'x') from t where a = database()",
-                ks
+                &ks
             ),
             "select concat(_utf8mb3 X'6b73', 'x') AS `concat(schema(), 'x')` from t \
              where a = _utf8mb3 X'6b73'"
         );
         assert_eq!(
-            subst("SELECT DATABASE() db, DATABASE() IS NULL", ks),
+            subst("SELECT DATABASE() db, DATABASE() IS NULL", &ks),
             "SELECT _utf8mb3 X'6b73' db, _utf8mb3 X'6b73' IS NULL AS `DATABASE() IS NULL`"
         );
         assert_eq!(
-            subst("SELECT DATABASE() = 'ks'", with(0, None)),
+            subst("SELECT DATABASE() = 'ks'", &with(0, None)),
             "SELECT CONVERT(NULL USING utf8mb3) = 'ks' AS `DATABASE() = 'ks'`"
         );
         // A column or a qualified function of that name is not the function.
         assert_eq!(
-            subst("SELECT t.database(), database FROM t", ks),
+            subst("SELECT t.database(), database FROM t", &ks),
             "SELECT t.database(), database FROM t"
         );
         // Only the first select list is named by the client's text.
         assert_eq!(
-            subst("INSERT INTO t SELECT DATABASE()", ks),
+            subst("INSERT INTO t SELECT DATABASE()", &ks),
             "INSERT INTO t SELECT _utf8mb3 X'6b73'"
         );
+    }
+
+    #[test]
+    fn users_are_the_proxy_users() {
+        let v = with(0, None);
+        assert_eq!(
+            subst(
+                "SELECT USER(), CURRENT_USER, current_user(), t.user() FROM t",
+                &v
+            ),
+            "SELECT _utf8mb3 X'6170704068' AS `USER()`, _utf8mb3 X'6170704025' AS `CURRENT_USER`, \
+             _utf8mb3 X'6170704025' AS `current_user()`, t.user() FROM t"
+        );
+        let ddl = "CREATE DEFINER = CURRENT_USER VIEW v AS SELECT 1";
+        assert_eq!(subst(ddl, &v), ddl);
+        assert_eq!(subst("SELECT user FROM t", &v), "SELECT user FROM t");
     }
 }

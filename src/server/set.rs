@@ -188,14 +188,9 @@ impl ClientConn {
         let shard = self.validation_shard()?;
         // `LAST_INSERT_ID()` is the session's value, not the backend connection's (also when
         // the recorded setting is replayed on another connection).
-        let database = self.session.target.as_ref().map(|t| t.database_name());
-        let values = super::session_values::SessionValues {
-            last_insert_id: self.session.last_insert_id,
-            database: database.as_deref(),
-        };
         let bytes = super::session_values::substitute_session_values(
             std::borrow::Cow::Borrowed(bytes),
-            values,
+            &self.session_values(),
         );
         let sql_text = String::from_utf8_lossy(&bytes).into_owned();
         // `SET @x = LAST_INSERT_ID(n)` sets the session's value: prime, run, read back.

@@ -69,23 +69,25 @@ fn creates_session_state(kind: StatementKind, text: &str, markers: RelayMarkers)
 struct RelayMarkers {
     /// A word of a statement that may leave state on the backend connection.
     session_state: bool,
-    /// `last_insert_id`, `socket`, `database` or `schema`: [`substitute_session_values`] may
-    /// have work.
+    /// One of `super::session_values::WORDS`: [`substitute_session_values`] may have work.
     session_values: bool,
 }
 
 impl RelayMarkers {
     /// The first [`Self::STATE_WORDS`] words mean session state, the rest session values.
-    const WORDS: [&'static str; 9] = [
+    const WORDS: [&'static str; 11] = [
         "temporary",
         "get_lock",
         "sql_calc_found_rows",
         ":=",
         "into @",
+        // super::session_values::WORDS:
         "last_insert_id",
         "socket",
         "database",
         "schema",
+        "user(",
+        "current_user",
     ];
     const STATE_WORDS: usize = 5;
 
@@ -350,12 +352,7 @@ impl ClientConn {
         self.session.last_insert_id_tracking = None;
         let markers = RelayMarkers::of(text);
         let sql = if markers.session_values {
-            let database = self.session.target.as_ref().map(|t| t.database_name());
-            let values = super::session_values::SessionValues {
-                last_insert_id: self.session.last_insert_id,
-                database: database.as_deref(),
-            };
-            substitute_session_values(sql, values)
+            substitute_session_values(sql, &self.session_values())
         } else {
             sql
         };

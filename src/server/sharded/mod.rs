@@ -81,12 +81,7 @@ impl ClientConn {
         let state = self.state.clone();
         // LAST_INSERT_ID() reads the session's value on every shard it reaches (a shard
         // connection's own value may be another session's, or 0).
-        let database = self.session.target.as_ref().map(|t| t.database_name());
-        let values = super::session_values::SessionValues {
-            last_insert_id: self.session.last_insert_id,
-            database: database.as_deref(),
-        };
-        let substituted = super::session_values::substituted_text(text, values);
+        let substituted = super::session_values::substituted_text(text, || self.session_values());
         let text = substituted.as_deref().unwrap_or(text);
         if matches!(
             kind,
