@@ -191,6 +191,26 @@ async fn show_statements_name_and_reach_keyspaces() {
     let expected =
         [("customer", "id"), ("customer", "name")].map(|(a, b)| (a.to_string(), b.to_string()));
     assert_eq!(prepared, expected);
+    // Prepared SHOW statements (binary rows) name keyspaces too.
+    let prepared: Vec<(String, String)> = c
+        .exec("SHOW CREATE DATABASE customer", ())
+        .await
+        .expect("prepared SHOW CREATE DATABASE");
+    assert_eq!(prepared[0].0, "customer");
+    assert!(
+        prepared[0].1.starts_with("CREATE DATABASE `customer`"),
+        "{prepared:?}"
+    );
+    let status: Vec<Row> = c
+        .exec("SHOW TABLE STATUS FROM customer", ())
+        .await
+        .expect("prepared SHOW TABLE STATUS");
+    assert_eq!(status.len(), 1);
+    let open: Vec<Row> = c
+        .exec("SHOW TABLES FROM customer", ())
+        .await
+        .expect("prepared SHOW TABLES");
+    assert_eq!(open[0].columns_ref()[0].name_str(), "Tables_in_customer");
     // Not a keyspace: never sent (a backend database name is no way around it).
     for sql in [
         "SHOW TABLES FROM nosuch".to_string(),

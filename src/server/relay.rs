@@ -169,8 +169,8 @@ async fn relay_rows(
             // An error mid-result (e.g. a statement killed while sending rows).
             return Err(RelayError::Backend(packets::parse_err(p)));
         }
-        if let Some(show) = show.as_ref().filter(|_| !opts.binary_rows) {
-            let row = show.rename_row(backends, p);
+        if let Some(show) = show.as_ref() {
+            let row = show.rename_row(backends, p, opts.binary_rows);
             ps.write(&row);
         } else if opts.rename_table_cells {
             let row = super::backend_names::rename_first_cell(backends, p, opts.binary_rows, count);

@@ -19,6 +19,8 @@ const DATABASE_COLUMNS: [&str; 4] = ["database", "db", "schema", "table_schema"]
 pub struct ShowColumns {
     /// Per column: whether its cells are database names alone.
     database_cell: Vec<bool>,
+    /// Per column: its type byte (`MYSQL_TYPE_*`), to walk binary-protocol rows.
+    types: Vec<u8>,
 }
 
 /// Reads the lenenc string at `at` (moving past it): its byte range in `buf`.
@@ -28,6 +30,18 @@ fn lenenc_str(buf: &[u8], at: &mut usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len).filter(|&e| e <= buf.len())?;
     *at = end;
     Some(start..end)
+}
+
+/// The size of a binary-protocol cell of column type `t` that is not length-prefixed (None:
+/// a length-encoded string, or a temporal value with its one-byte length, read as one).
+fn fixed_width(t: u8) -> Option<usize> {
+    match t {
+        0x01 => Some(1),               // TINY
+        0x02 | 0x0d => Some(2),        // SHORT, YEAR
+        0x03 | 0x09 | 0x04 => Some(4), // LONG, INT24, FLOAT
+        0x05 | 0x08 => Some(8),        // DOUBLE, LONGLONG
+        _ => None,
+    }
 }
 
 /// The header `Tables_in_<db>[ (pattern)]` with the backend database made the keyspace.
@@ -52,9 +66,13 @@ impl ShowColumns {
         let fields: Option<Vec<_>> = (0..6).map(|_| lenenc_str(payload, &mut at)).collect();
         let Some(fields) = fields else {
             self.database_cell.push(false);
+            self.types.push(0xFF);
             buf.extend_from_slice(payload);
             return;
         };
+        // After the names: 0x0c, charset (2), length (4), then the type.
+        self.types
+            .push(payload.get(at + 7).copied().unwrap_or(0xFF));
         let name = &payload[fields[4].clone()];
         self.database_cell.push(
             DATABASE_COLUMNS
@@ -84,16 +102,45 @@ impl ShowColumns {
         buf.extend_from_slice(&payload[copied..]);
     }
 
-    /// A text row of the result with backend database names made keyspaces; rows that need no
-    /// change (or do not parse as text rows) are returned as they are.
-    pub fn rename_row<'a>(&self, backends: &Backends, row: &'a [u8]) -> Cow<'a, [u8]> {
-        let mut at = 0;
+    /// A row of the result (`binary`: in the binary protocol) with backend database names
+    /// made keyspaces; rows that need no change (or do not parse) are returned as they are.
+    pub fn rename_row<'a>(
+        &self,
+        backends: &Backends,
+        row: &'a [u8],
+        binary: bool,
+    ) -> Cow<'a, [u8]> {
+        let columns = self.database_cell.len();
+        // Binary rows: a 0x00 header and a NULL bitmap (offset 2) precede the non-NULL cells.
+        let bitmap = (columns + 7 + 2) / 8;
+        let mut at = if binary { 1 + bitmap } else { 0 };
+        if row.len() < at {
+            return Cow::Borrowed(row);
+        }
         let mut out: Option<Vec<u8>> = None;
         let mut copied = 0;
-        for column in 0..self.database_cell.len() {
-            if row.get(at) == Some(&0xFB) {
-                at += 1;
+        for column in 0..columns {
+            let null = if binary {
+                let bit = column + 2;
+                row[1 + bit / 8] & (1 << (bit % 8)) != 0
+            } else {
+                row.get(at) == Some(&0xFB)
+            };
+            if null {
+                at += usize::from(!binary);
                 continue;
+            }
+            if binary {
+                let t = self.types[column];
+                if let Some(width) = fixed_width(t) {
+                    at += width;
+                    continue;
+                }
+                if matches!(t, 0x07 | 0x0a | 0x0b | 0x0c) {
+                    // TIMESTAMP, DATE, TIME, DATETIME: a length byte, then no text.
+                    at += 1 + usize::from(row.get(at).copied().unwrap_or(0));
+                    continue;
+                }
             }
             let cell_start = at;
             let Some(range) = lenenc_str(row, &mut at) else {
