@@ -69,13 +69,14 @@ fn creates_session_state(kind: StatementKind, text: &str, markers: RelayMarkers)
 struct RelayMarkers {
     /// A word of a statement that may leave state on the backend connection.
     session_state: bool,
-    /// `last_insert_id` or `socket`: [`substitute_session_values`] may have work.
+    /// `last_insert_id`, `socket`, `connection_id` or `pseudo_thread_id`:
+    /// [`substitute_session_values`] may have work.
     session_values: bool,
 }
 
 impl RelayMarkers {
     /// The first [`Self::STATE_WORDS`] words mean session state, the rest session values.
-    const WORDS: [&'static str; 7] = [
+    const WORDS: [&'static str; 9] = [
         "temporary",
         "get_lock",
         "sql_calc_found_rows",
@@ -83,6 +84,8 @@ impl RelayMarkers {
         "into @",
         "last_insert_id",
         "socket",
+        "connection_id",
+        "pseudo_thread_id",
     ];
     const STATE_WORDS: usize = 5;
 
@@ -172,6 +175,11 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
+        let command = match exec {
+            Exec::Text => "Query",
+            Exec::Binary(_) => "Execute",
+        };
+        self.live.begin_statement(command, text);
         let guard = self.state.workflows.generations.enter(&self.state.vschema);
         let result = self.run_statement_unguarded(bytes, text, exec, more).await;
         self.pin_vschema_generation(guard);
@@ -186,6 +194,10 @@ impl ClientConn {
         more: bool,
     ) -> Result<(), CommandError> {
         let kind = sql::classify(text);
+        if let Some(stmt) = super::kill::recognize(kind, text) {
+            // KILL / SHOW PROCESSLIST / CONNECTION_ID() about the proxy's own sessions.
+            return Box::pin(self.session_statement(stmt, exec, more)).await;
+        }
         if kind != StatementKind::Use {
             self.authorize_offloaded(kind, text, true, false).await?;
         }
@@ -245,8 +257,12 @@ impl ClientConn {
                     return Box::pin(self.information_schema(bytes, text, exec, more)).await;
                 }
                 let limit = self.statement_time_limit();
-                super::statement_timeout::run_limited(
+                let live = self.live.shared();
+                let client = std::os::fd::AsRawFd::as_raw_fd(self.ps.get_ref());
+                super::statement_timeout::run_watched(
                     limit,
+                    &live,
+                    Some(client),
                     self.passthrough(bytes, text, kind, exec, more),
                 )
                 .await
@@ -343,7 +359,11 @@ impl ClientConn {
         self.session.last_insert_id_tracking = None;
         let markers = RelayMarkers::of(text);
         let sql = if markers.session_values {
-            substitute_session_values(sql, self.session.last_insert_id)
+            substitute_session_values(
+                sql,
+                self.session.last_insert_id,
+                self.session.connection_id,
+            )
         } else {
             sql
         };
