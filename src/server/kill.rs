@@ -91,7 +91,9 @@ pub fn recognize(kind: StatementKind, text: &str) -> Option<SessionStatement> {
                 && punct(2, "(")
                 && punct(3, ")");
             exact.then(|| {
-                let name = text.get(toks[1].start..toks[3].end).unwrap_or("CONNECTION_ID()");
+                let name = text
+                    .get(toks[1].start..toks[3].end)
+                    .unwrap_or("CONNECTION_ID()");
                 SessionStatement::ConnectionId(name.to_string())
             })
         }
@@ -318,9 +320,15 @@ mod tests {
         use KillScope::*;
         use SessionStatement::Kill;
         assert_eq!(r("KILL 5"), Some(Kill(Connection, KillTarget::Id(5))));
-        assert_eq!(r("kill connection 7;"), Some(Kill(Connection, KillTarget::Id(7))));
+        assert_eq!(
+            r("kill connection 7;"),
+            Some(Kill(Connection, KillTarget::Id(7)))
+        );
         assert_eq!(r("KILL QUERY 12"), Some(Kill(Query, KillTarget::Id(12))));
-        assert_eq!(r("KILL HARD QUERY 12"), Some(Kill(Query, KillTarget::Id(12))));
+        assert_eq!(
+            r("KILL HARD QUERY 12"),
+            Some(Kill(Query, KillTarget::Id(12)))
+        );
         assert_eq!(r("KILL SOFT 3"), Some(Kill(Connection, KillTarget::Id(3))));
         // The MySQL CLI's Ctrl-C.
         assert_eq!(

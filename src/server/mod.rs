@@ -6,8 +6,8 @@
 mod admin;
 mod authorize;
 mod backend_names;
-pub mod client_stream;
 mod client_gone;
+pub mod client_stream;
 mod client_tls;
 mod connection;
 mod cursor;

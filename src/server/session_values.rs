@@ -31,8 +31,12 @@ pub(super) fn substituted_text(
 
 /// Words of the names [`substitute_session_values`] replaces (a text without any of them has
 /// nothing to replace).
-pub(super) const SESSION_VALUE_WORDS: [&str; 4] =
-    ["last_insert_id", "socket", "connection_id", "pseudo_thread_id"];
+pub(super) const SESSION_VALUE_WORDS: [&str; 4] = [
+    "last_insert_id",
+    "socket",
+    "connection_id",
+    "pseudo_thread_id",
+];
 
 /// Replaces what a backend would answer wrongly for a proxied session:
 /// - `LAST_INSERT_ID()` (no argument) becomes the session's value, `(n | 0)`: with pooled backend

@@ -341,7 +341,10 @@ impl SessionHandle {
 impl Drop for SessionHandle {
     fn drop(&mut self) {
         let mut map = lock(&self.registry.sessions);
-        if map.get(&self.live.id).is_some_and(|s| Arc::ptr_eq(s, &self.live)) {
+        if map
+            .get(&self.live.id)
+            .is_some_and(|s| Arc::ptr_eq(s, &self.live))
+        {
             map.remove(&self.live.id);
         }
     }
@@ -374,7 +377,10 @@ mod tests {
         assert_eq!(rows[0].info, None);
         assert_eq!(reg.rows(Some("root")).len(), 1);
         b.idle("root", Some(&target("customer", Some("-80"))));
-        assert_eq!(reg.rows(Some("root"))[0].db.as_deref(), Some("customer:-80"));
+        assert_eq!(
+            reg.rows(Some("root"))[0].db.as_deref(),
+            Some("customer:-80")
+        );
         drop(a);
         assert!(reg.get(7).is_none());
         assert_eq!(reg.len(), 1);
@@ -386,13 +392,21 @@ mod tests {
         let s = reg.register(1, "app", "h", None);
         s.kill_query();
         let i = s.enter_statement();
-        assert_eq!(i.reason(), StopReason::None, "an idle KILL QUERY is forgotten");
+        assert_eq!(
+            i.reason(),
+            StopReason::None,
+            "an idle KILL QUERY is forgotten"
+        );
         s.kill_query();
         assert_eq!(i.reason(), StopReason::Query);
         s.kill_connection();
         assert_eq!(i.reason(), StopReason::Connection);
         s.kill_query();
-        assert_eq!(i.reason(), StopReason::Connection, "the stronger request stays");
+        assert_eq!(
+            i.reason(),
+            StopReason::Connection,
+            "the stronger request stays"
+        );
         s.leave_statement();
         assert!(s.connection_killed());
         assert_eq!(

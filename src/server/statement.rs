@@ -359,11 +359,7 @@ impl ClientConn {
         self.session.last_insert_id_tracking = None;
         let markers = RelayMarkers::of(text);
         let sql = if markers.session_values {
-            substitute_session_values(
-                sql,
-                self.session.last_insert_id,
-                self.session.connection_id,
-            )
+            substitute_session_values(sql, self.session.last_insert_id, self.session.connection_id)
         } else {
             sql
         };

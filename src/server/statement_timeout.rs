@@ -19,9 +19,9 @@ use super::sessions::{LiveSession, StopReason};
 use crate::backend::deadline::{self, StatementWatch};
 use crate::error::ProxyError;
 use crate::protocol::packet::PacketError;
-use std::os::fd::RawFd;
 use crate::sql::SetValue;
 use std::future::Future;
+use std::os::fd::RawFd;
 use std::time::Duration;
 
 /// MariaDB's ER_STATEMENT_TIMEOUT.
@@ -95,9 +95,10 @@ pub async fn run_watched<T>(
         (s, _) => s,
     };
     match (stopped, result) {
-        (Stopped::Close, _) => Err(CommandError::Packet(PacketError::Io(
-            std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection killed"),
-        ))),
+        (Stopped::Close, _) => Err(CommandError::Packet(PacketError::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection killed",
+        )))),
         (Stopped::Timeout, Err(CommandError::Proxy(_))) => Err(timeout_error().into()),
         (Stopped::KillQuery, Err(CommandError::Proxy(_))) => {
             Err(super::kill::query_interrupted().into())
