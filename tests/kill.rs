@@ -174,6 +174,14 @@ async fn connection_id_is_the_proxy_connection_id() {
     env.stop().await;
 }
 
+/// A statement to kill: its database, text, the shards it runs on, whether prepared.
+type KillCase = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    bool,
+);
+
 /// `KILL QUERY <proxy id>` from another connection of the same user stops a scatter on both
 /// shards, a relayed statement and a prepared one: the killed statement's client gets 1317,
 /// nothing keeps running on the shards, and the session goes on (its transaction too).
@@ -181,7 +189,7 @@ async fn connection_id_is_the_proxy_connection_id() {
 async fn kill_query_stops_the_statement_on_every_shard() {
     let env = env().await;
     let mut killer = env.client_as("app", "secret", Some("commerce")).await;
-    let cases: [(&str, &str, &[(&str, &str)], bool); 3] = [
+    let cases: [KillCase; 3] = [
         (
             "customer",
             "SELECT id, SLEEP(30) AS kq_scatter FROM c",
