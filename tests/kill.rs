@@ -2,7 +2,7 @@
 //! handshake's, the one `KILL` and `SHOW PROCESSLIST` know); `KILL QUERY <id>` and
 //! `KILL [CONNECTION] <id>` stop the statement on every shard it reached; the mariadb CLI's
 //! Ctrl-C works; a client that disconnects mid-statement has its shard statements killed;
-//! `SHOW [FULL] PROCESSLIST` lists the proxy's sessions.
+//! `SHOW [FULL] PROCESSLIST` and `information_schema.PROCESSLIST` list the proxy's sessions.
 
 mod common;
 
@@ -459,6 +459,52 @@ async fn show_processlist_lists_proxy_sessions() {
         .parse()
         .unwrap();
     assert!(time < 30);
+
+    // information_schema.PROCESSLIST: the same sessions, MariaDB's 18 columns, filters and
+    // expressions evaluated as MariaDB does.
+    let row: Option<(u32, String, String, String, String)> = root
+        .query_first(format!(
+            "SELECT p.ID, USER, DB, COMMAND, INFO FROM information_schema.PROCESSLIST p \
+             WHERE ID = {busy_id}"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        row,
+        Some((
+            busy_id,
+            "app".into(),
+            "customer".into(),
+            "Query".into(),
+            long.clone()
+        ))
+    );
+    let all: Vec<Row> = root
+        .query("SELECT * FROM information_schema.PROCESSLIST ORDER BY ID")
+        .await
+        .unwrap();
+    assert_eq!(all[0].columns_ref().len(), 18);
+    let listed: Vec<u32> = all.iter().map(|r| r.get::<u32, _>("ID").unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(listed, sorted, "the same sessions as SHOW PROCESSLIST");
+    let seen_by_app: Vec<(String, i64)> = app
+        .query("SELECT USER, COUNT(*) FROM information_schema.PROCESSLIST GROUP BY USER")
+        .await
+        .unwrap();
+    assert_eq!(
+        seen_by_app,
+        [("app".to_string(), 3)],
+        "app sees its own three"
+    );
+    expect_error(
+        root.query_drop(
+            "SELECT * FROM information_schema.PROCESSLIST p JOIN commerce.t ON t.id = p.ID",
+        )
+        .await,
+        1235,
+        "a join with information_schema.PROCESSLIST",
+    );
 
     app.query_drop(format!("KILL QUERY {busy_id}"))
         .await

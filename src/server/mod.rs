@@ -18,6 +18,7 @@ mod last_insert_id;
 mod local_answers;
 pub mod login_throttle;
 mod prepared;
+mod processlist_table;
 mod relay;
 mod routing;
 mod session_values;

@@ -253,16 +253,27 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
-                if kind == StatementKind::Select && super::information_schema::mentions(text) {
-                    return Box::pin(self.information_schema(bytes, text, exec, more)).await;
-                }
+                // Statements that run on shards run watched: their time limit, KILL and the
+                // client closing its socket stop them there (see `statement_timeout`).
                 let limit = self.statement_time_limit();
                 let live = self.live.shared();
-                let client = std::os::fd::AsRawFd::as_raw_fd(self.ps.get_ref());
+                let client = Some(std::os::fd::AsRawFd::as_raw_fd(self.ps.get_ref()));
+                if kind == StatementKind::Select && super::information_schema::mentions(text) {
+                    if let Some(r) = super::processlist_table::find(kind, text) {
+                        let statement = Box::pin(self.processlist_table(text, r, exec, more));
+                        return super::statement_timeout::run_watched(
+                            limit, &live, client, statement,
+                        )
+                        .await;
+                    }
+                    let statement = Box::pin(self.information_schema(bytes, text, exec, more));
+                    return super::statement_timeout::run_watched(limit, &live, client, statement)
+                        .await;
+                }
                 super::statement_timeout::run_watched(
                     limit,
                     &live,
-                    Some(client),
+                    client,
                     self.passthrough(bytes, text, kind, exec, more),
                 )
                 .await
