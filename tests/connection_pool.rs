@@ -223,8 +223,29 @@ async fn a_changed_connection_is_reset_before_reuse() {
     a.query_drop("SET SESSION sql_mode = 'ANSI_QUOTES'")
         .await
         .expect("sql_mode");
-    let changed: Option<u64> = a.query_first("SELECT CONNECTION_ID()").await.expect("id");
-    let changed = changed.expect("a connection id");
+    // The backend connection a runs on, as the shard lists it running a's marked statement
+    // (CONNECTION_ID() is the proxy's id).
+    let slow = tokio::spawn(async move {
+        a.query_drop("SELECT SLEEP(1) AS changed_marker")
+            .await
+            .expect("marked statement");
+        a
+    });
+    let mut changed = None;
+    for _ in 0..100 {
+        let sessions = env.backend_sessions("commerce", "0").await;
+        if let Some(s) = sessions.iter().find(|s| {
+            s.info
+                .as_deref()
+                .is_some_and(|i| i.contains("changed_marker"))
+        }) {
+            changed = Some(s.id);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let changed = changed.expect("a's backend connection");
+    let a = slow.await.expect("a");
     drop(a.disconnect().await);
     // The proxy resets it (COM_RESET_CONNECTION) and returns it to the pool, after which it
     // sits idle; wait until it has been the only connection, idle for a second.
@@ -241,12 +262,18 @@ async fn a_changed_connection_is_reset_before_reuse() {
     }
     assert!(pooled, "a's connection {changed} went back to the pool");
     let mut b = env.client().await;
-    let (id, marker, mode): (u64, Option<String>, String) = b
-        .query_first("SELECT CONNECTION_ID(), @marker, @@SESSION.sql_mode")
+    let (marker, mode): (Option<String>, String) = b
+        .query_first("SELECT @marker, @@SESSION.sql_mode")
         .await
         .expect("b")
         .expect("a row");
-    assert_eq!(id, changed, "b runs on the connection a changed");
+    let ids: Vec<u64> = env
+        .backend_sessions("commerce", "0")
+        .await
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, [changed], "b runs on the connection a changed");
     assert_eq!(marker, None, "the user variable was reset");
     assert!(!mode.contains("ANSI_QUOTES"), "sql_mode was reset: {mode}");
     drop(b.disconnect().await);

@@ -83,6 +83,22 @@ async fn passthrough_and_keyspace_mapping() {
     env.stop().await;
 }
 
+/// The backend threads with an open InnoDB transaction on commerce/0's database.
+async fn transaction_threads(env: &TestEnv) -> Vec<u64> {
+    let mut direct = env.shard_conn("commerce", "0").await;
+    let threads = direct
+        .exec(
+            "SELECT t.trx_mysql_thread_id FROM information_schema.INNODB_TRX t \
+             JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+             WHERE p.DB = ? ORDER BY 1",
+            (env.shard_database("commerce", "0"),),
+        )
+        .await
+        .expect("INNODB_TRX");
+    drop(direct.disconnect().await);
+    threads
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn transactions_pin_one_connection() {
     let env = TestEnv::start(EnvSpec::default()).await;
@@ -109,10 +125,13 @@ async fn transactions_pin_one_connection() {
         10,
         "isolated"
     );
-    let id_in_txn = count(&mut c, "SELECT CONNECTION_ID()").await;
+    // (CONNECTION_ID() is the proxy's id: the shard says which thread holds the transaction.)
+    let in_txn = transaction_threads(&env).await;
+    assert_eq!(in_txn.len(), 1, "one backend transaction: {in_txn:?}");
+    count(&mut c, "SELECT v FROM acct WHERE id = 1").await;
     assert_eq!(
-        count(&mut c, "SELECT CONNECTION_ID()").await,
-        id_in_txn,
+        transaction_threads(&env).await,
+        in_txn,
         "one backend connection"
     );
     c.query_drop("ROLLBACK").await.expect("rollback");

@@ -198,6 +198,7 @@ fn refusal_for(lead: &str) -> Denial {
         "shutdown" | "restart" => privilege("SHUTDOWN", &up),
         "grant" | "revoke" => privilege("GRANT OPTION", &up),
         "install" | "uninstall" => privilege("SUPER", &format!("{up} PLUGIN/SONAME")),
+        // `KILL [QUERY] <proxy id>` never gets here (answered by the proxy, server/kill.rs).
         "kill" => privilege("CONNECTION ADMIN", "KILL of a backend connection"),
         "flush" | "reset" | "backup" | "cache" => privilege("RELOAD", &up),
         "purge" | "binlog" => privilege("BINLOG ADMIN", &up),
@@ -408,6 +409,8 @@ fn check_show(c: &Cursor<'_>, i: usize) -> Result<(), Denial> {
     }
     let what = c.word(j).unwrap_or_default();
     let refused = match what.as_str() {
+        // `SHOW [FULL] PROCESSLIST` is answered by the proxy (its own sessions, server/kill.rs)
+        // before this check; a shard's list of threads is not for clients.
         "processlist" | "engine" | "engines" | "mutex" | "plugins" | "plugin" => Some("PROCESS"),
         "grants" | "privileges" => Some("SELECT on mysql"),
         "master" | "slave" | "replica" | "binary" | "binlog" | "relaylog" | "all" => {

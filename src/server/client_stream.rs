@@ -38,6 +38,18 @@ impl ClientStream {
     }
 }
 
+impl std::os::fd::AsRawFd for ClientStream {
+    /// The socket's descriptor (the TCP socket under TLS), to watch for the client closing it
+    /// while a statement runs (see `client_gone`).
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            ClientStream::Tcp(s) => s.as_raw_fd(),
+            ClientStream::Unix(s) => s.as_raw_fd(),
+            ClientStream::Tls(s) => s.get_ref().0.as_raw_fd(),
+        }
+    }
+}
+
 impl AsyncRead for ClientStream {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -36,6 +36,9 @@ pub struct ClientConn {
     pub long_data_held: std::collections::HashMap<u32, usize>,
     /// Open server-side cursors by statement id (see `cursor.rs`).
     pub cursors: std::collections::HashMap<u32, super::cursor::Cursor>,
+    /// This session's entry in the live-session registry (`SHOW PROCESSLIST`, `KILL`);
+    /// leaves the registry when the connection is dropped.
+    pub live: super::sessions::SessionHandle,
 }
 
 /// Whether the command loop continues.
@@ -116,6 +119,12 @@ pub async fn serve(
         }
     };
     ps.set_max_packet(state.config.limits.max_allowed_packet, true);
+    let live = state.sessions.register(
+        connection_id,
+        &session.user,
+        &session.peer,
+        session.target.as_ref(),
+    );
     let mut conn = ClientConn {
         ps,
         session,
@@ -124,14 +133,23 @@ pub async fn serve(
         long_data_errors: Default::default(),
         long_data_held: Default::default(),
         cursors: Default::default(),
+        live,
     };
     tracing::debug!(%peer, user = %conn.session.user, secure = conn.secure(), "logged in");
     loop {
+        if conn.live.connection_killed() {
+            // KILL (of this session by another, or its own KILL CONNECTION_ID()).
+            break;
+        }
+        conn.live
+            .idle(&conn.session.user, conn.session.target.as_ref());
         let idle_limit = conn.transaction_idle_limit();
         conn.ps.begin_command();
         let packet = tokio::select! {
             p = conn.ps.read() => p,
             _ = shutdown.changed() => break,
+            // As MariaDB: a killed idle session's socket is closed.
+            () = conn.live.closing() => break,
             _ = idle_timer(idle_limit) => {
                 // As MariaDB's idle_transaction_timeout: the connection closes (the
                 // transaction is rolled back below); the client learns it on its next read.

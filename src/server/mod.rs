@@ -6,19 +6,23 @@
 mod admin;
 mod authorize;
 mod backend_names;
+mod client_gone;
 pub mod client_stream;
 mod client_tls;
 mod connection;
 mod cursor;
 mod greeting;
 mod information_schema;
+mod kill;
 mod last_insert_id;
 mod local_answers;
 pub mod login_throttle;
 mod prepared;
+mod processlist_table;
 mod relay;
 mod routing;
 mod session_values;
+pub mod sessions;
 mod set;
 mod sharded;
 mod show_results;
@@ -60,6 +64,8 @@ pub struct ProxyState {
     pub questions: AtomicU64,
     /// Connections currently open.
     pub open_connections: AtomicU64,
+    /// Logged-in sessions by proxy connection id (`SHOW PROCESSLIST`, `KILL`).
+    pub sessions: Arc<sessions::SessionRegistry>,
     /// Plans for sharded statements.
     pub plans: sharded::PlanCache,
     /// Ids reserved from sequence tables.
@@ -150,6 +156,7 @@ impl Proxy {
             started: Instant::now(),
             questions: AtomicU64::new(0),
             open_connections: AtomicU64::new(0),
+            sessions: Arc::default(),
             plans: sharded::PlanCache::default(),
             sequences: sharded::SequenceCache::default(),
             workflows: crate::workflow::Registry::default(),

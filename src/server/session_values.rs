@@ -1,8 +1,10 @@
 //! Session values a backend would answer wrongly for a proxied session, replaced in the
 //! statement text before it is relayed: `LAST_INSERT_ID()` (the backend's own value may belong
 //! to another session sharing the pooled connection), `DATABASE()` / `SCHEMA()` (the backend
-//! knows its own database, `vt_customer`, not the keyspace the client chose) and `@@socket`
-//! (drivers would switch to the backend's socket and bypass the proxy).
+//! knows its own database, `vt_customer`, not the keyspace the client chose), `USER()`,
+//! `@@socket` (drivers would switch to the backend's socket and bypass the proxy), and
+//! `CONNECTION_ID()` / `@@pseudo_thread_id` (the proxy's connection id, the one `KILL` and
+//! `SHOW PROCESSLIST` know, not a backend thread's).
 //!
 //! A top-level select item that changed and has no alias gets one spelling the client's text
 //! (`SELECT DATABASE(), id` still has a column `DATABASE()`), as MariaDB names such columns.
@@ -23,6 +25,8 @@ pub(super) struct SessionValues {
     pub user: String,
     /// What `CURRENT_USER()` answers: the proxy account, `app@%`.
     pub account: String,
+    /// What `CONNECTION_ID()` answers: the proxy's connection id.
+    pub connection_id: u32,
 }
 
 impl super::connection::ClientConn {
@@ -34,19 +38,22 @@ impl super::connection::ClientConn {
             database: s.target.as_ref().map(|t| t.database_name()),
             user: format!("{}@{}", s.user, s.peer),
             account: format!("{}@%", s.user),
+            connection_id: s.connection_id,
         }
     }
 }
 
 /// The words whose presence means [`substitute_session_values`] may have work (one
 /// case-insensitive scan decides).
-pub(super) const WORDS: [&str; 6] = [
+pub(super) const WORDS: [&str; 8] = [
     "last_insert_id",
     "socket",
     "database",
     "schema",
     "user(",
     "current_user",
+    "connection_id",
+    "pseudo_thread_id",
 ];
 
 /// Whether `text` holds one of [`WORDS`].
@@ -80,7 +87,10 @@ pub(super) fn substituted_text(
 /// - `USER()` / `SESSION_USER()` / `SYSTEM_USER()` and `CURRENT_USER[()]` become the proxy
 ///   user (the backend's account is not the client's business), except in a `DEFINER` clause;
 /// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
-///   to the backend's Unix socket, bypassing the proxy.
+///   to the backend's Unix socket, bypassing the proxy;
+/// - `CONNECTION_ID()` becomes `CAST(id AS UNSIGNED)` (typed as MariaDB types the function:
+///   INT UNSIGNED NOT NULL) and `@@[session.]pseudo_thread_id` `(id | 0)` (BIGINT UNSIGNED),
+///   `id` being the proxy's connection id.
 ///
 /// Callers skip it when none of [`WORDS`] is in the text.
 pub(super) fn substitute_session_values<'s>(
@@ -97,7 +107,16 @@ pub(super) fn substitute_session_values<'s>(
             && is(i + 1, "(")
             && is(i + 2, ")")
             && !(i > 0 && is(i - 1, "."));
-        if call && word.eq_ignore_ascii_case("last_insert_id") {
+        let connection_id = values.connection_id;
+        if call && word.eq_ignore_ascii_case("connection_id") {
+            let value = format!("CAST({connection_id} AS UNSIGNED)");
+            edits.push((t.start, tokens[i + 2].end, value));
+        } else if t.kind == sql::TokenKind::Variable
+            && (word.eq_ignore_ascii_case("@@pseudo_thread_id")
+                || word.eq_ignore_ascii_case("@@session.pseudo_thread_id"))
+        {
+            edits.push((t.start, t.end, format!("({connection_id} | 0)")));
+        } else if call && word.eq_ignore_ascii_case("last_insert_id") {
             // `(n | 0)` is typed as MariaDB types LAST_INSERT_ID() (BIGINT UNSIGNED NOT NULL;
             // a bare `n` or `CAST(n AS UNSIGNED)` is INT for small n), so column definitions
             // and comparisons stay the function's.
@@ -293,6 +312,7 @@ mod tests {
             database: database.map(str::to_string),
             user: "app@h".into(),
             account: "app@%".into(),
+            connection_id: 123,
         }
     }
 
@@ -373,5 +393,22 @@ mod tests {
         let ddl = "CREATE DEFINER = CURRENT_USER VIEW v AS SELECT 1";
         assert_eq!(subst(ddl, &v), ddl);
         assert_eq!(subst("SELECT user FROM t", &v), "SELECT user FROM t");
+    }
+
+    #[test]
+    fn connection_id_is_the_proxys() {
+        assert_eq!(
+            substituted_text(
+                "SELECT CONNECTION_ID() AS me, @@pseudo_thread_id, @@session.PSEUDO_THREAD_ID, \
+                 'connection_id()', x.connection_id() FROM t WHERE id = connection_id ( )",
+                || with(7, None)
+            )
+            .as_deref(),
+            Some(
+                "SELECT CAST(123 AS UNSIGNED) AS me, (123 | 0) AS `@@pseudo_thread_id`, \
+                 (123 | 0) AS `@@session.PSEUDO_THREAD_ID`, 'connection_id()', \
+                 x.connection_id() FROM t WHERE id = CAST(123 AS UNSIGNED)"
+            )
+        );
     }
 }

@@ -75,7 +75,7 @@ struct RelayMarkers {
 
 impl RelayMarkers {
     /// The first [`Self::STATE_WORDS`] words mean session state, the rest session values.
-    const WORDS: [&'static str; 11] = [
+    const WORDS: [&'static str; 13] = [
         "temporary",
         "get_lock",
         "sql_calc_found_rows",
@@ -88,6 +88,8 @@ impl RelayMarkers {
         "schema",
         "user(",
         "current_user",
+        "connection_id",
+        "pseudo_thread_id",
     ];
     const STATE_WORDS: usize = 5;
 
@@ -177,6 +179,11 @@ impl ClientConn {
         exec: &Exec,
         more: bool,
     ) -> Result<(), CommandError> {
+        let command = match exec {
+            Exec::Text => "Query",
+            Exec::Binary(_) => "Execute",
+        };
+        self.live.begin_statement(command, text);
         let guard = self.state.workflows.generations.enter(&self.state.vschema);
         let result = self.run_statement_unguarded(bytes, text, exec, more).await;
         self.pin_vschema_generation(guard);
@@ -194,6 +201,10 @@ impl ClientConn {
         // A statement's diagnostics replace the last one's; only reading them keeps them.
         if !self.session.warnings.is_empty() && !local_answers::reads_diagnostics(kind, text) {
             self.session.warnings.clear();
+        }
+        if let Some(stmt) = super::kill::recognize(kind, text) {
+            // KILL / SHOW PROCESSLIST / CONNECTION_ID() about the proxy's own sessions.
+            return Box::pin(self.session_statement(stmt, exec, more)).await;
         }
         if kind != StatementKind::Use {
             self.authorize_offloaded(kind, text, true, false).await?;
@@ -250,12 +261,27 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
-                if kind == StatementKind::Select && super::information_schema::mentions(text) {
-                    return Box::pin(self.information_schema(bytes, text, exec, more)).await;
-                }
+                // Statements that run on shards run watched: their time limit, KILL and the
+                // client closing its socket stop them there (see `statement_timeout`).
                 let limit = self.statement_time_limit();
-                super::statement_timeout::run_limited(
+                let live = self.live.shared();
+                let client = Some(std::os::fd::AsRawFd::as_raw_fd(self.ps.get_ref()));
+                if kind == StatementKind::Select && super::information_schema::mentions(text) {
+                    if let Some(r) = super::processlist_table::find(kind, text) {
+                        let statement = Box::pin(self.processlist_table(text, r, exec, more));
+                        return super::statement_timeout::run_watched(
+                            limit, &live, client, statement,
+                        )
+                        .await;
+                    }
+                    let statement = Box::pin(self.information_schema(bytes, text, exec, more));
+                    return super::statement_timeout::run_watched(limit, &live, client, statement)
+                        .await;
+                }
+                super::statement_timeout::run_watched(
                     limit,
+                    &live,
+                    client,
                     self.passthrough(bytes, text, kind, exec, more),
                 )
                 .await
