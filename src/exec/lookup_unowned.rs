@@ -12,9 +12,9 @@
 //! and `no_verify` vindexes verify nothing.
 
 use super::lookup::{Lookup, LookupRow};
-use super::lookup_owner::lookup_inputs;
+use super::lookup_owner::{lookup_inputs, owner_columns};
 use super::lookup_sql::{conjunction, hex, ident, literal};
-use super::resolve::bound_value;
+use super::resolve::{bound_value, column_coercions};
 use super::{Cursor, ExecError};
 use crate::backend::BackendError;
 use crate::error::ProxyError;
@@ -45,11 +45,18 @@ pub(crate) async fn verify_unowned<C: Cursor>(
             continue;
         }
         let column = lookup_column(vschema, plan, &l.vindex);
+        let columns = owner_columns(vschema, &plan.keyspace, &plan.table, &l.vindex);
+        let coercions = column_coercions(vschema, &plan.keyspace, &plan.table, &columns, &l.vindex);
         for (i, inputs) in l.rows.iter().enumerate() {
             if !kept[i] {
                 continue;
             }
-            let from = lookup_inputs(inputs, generated.get(i).copied().flatten(), params)?;
+            let from = lookup_inputs(
+                inputs,
+                generated.get(i).copied().flatten(),
+                params,
+                &coercions,
+            )?;
             let Some(first) = from.first().filter(|v| !v.is_null()).cloned() else {
                 continue;
             };

@@ -183,7 +183,8 @@ impl Coercion {
         let integer_column = self.column == Some(ColumnClass::Integer);
         match ty {
             SqlType::Float64 | SqlType::Float32 => {
-                let d = float(&v).ok_or_else(|| format!("the DOUBLE {} is not a number", shown(&v)))?;
+                let d =
+                    float(&v).ok_or_else(|| format!("the DOUBLE {} is not a number", shown(&v)))?;
                 if integer_column {
                     let r = d.round_ties_even();
                     return rounded(r).ok_or_else(|| out_of_range(&v));
@@ -278,7 +279,11 @@ fn shown(v: &SqlValue) -> String {
 fn too_large(v: &SqlValue) -> Compared {
     Compared::Unroutable(format!(
         "the {} {} beyond the integers a DOUBLE holds exactly",
-        if is_string(v.ty()) { "string" } else { type_word(v.ty()) },
+        if is_string(v.ty()) {
+            "string"
+        } else {
+            type_word(v.ty())
+        },
         shown(v)
     ))
 }

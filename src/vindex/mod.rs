@@ -27,8 +27,8 @@
 
 pub mod binary;
 pub mod binary_md5;
-pub mod collation;
 pub mod coerce;
+pub mod collation;
 pub mod collation_compat;
 mod collation_table;
 pub mod error;

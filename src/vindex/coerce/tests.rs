@@ -56,8 +56,14 @@ fn doubles_compare_as_the_integer_they_hold() {
 
 #[test]
 fn decimals_compare_exactly() {
-    assert_eq!(INT_HASH.compare(dec("4.0")), Compared::Value(SqlValue::int64(4)));
-    assert_eq!(INT_HASH.compare(dec("-4.000")), Compared::Value(SqlValue::int64(-4)));
+    assert_eq!(
+        INT_HASH.compare(dec("4.0")),
+        Compared::Value(SqlValue::int64(4))
+    );
+    assert_eq!(
+        INT_HASH.compare(dec("-4.000")),
+        Compared::Value(SqlValue::int64(-4))
+    );
     assert_eq!(INT_HASH.compare(dec("4.5")), Compared::NoMatch);
     assert_eq!(
         INT_HASH.compare(dec("4.00000000000000000001")),
@@ -71,11 +77,23 @@ fn decimals_compare_exactly() {
 
 #[test]
 fn numeric_strings_meet_integer_columns_as_numbers() {
-    assert_eq!(INT_HASH.compare(s("4")), Compared::Value(SqlValue::int64(4)));
-    assert_eq!(INT_HASH.compare(s("4.0")), Compared::Value(SqlValue::int64(4)));
-    assert_eq!(INT_HASH.compare(s(" 4e0 ")), Compared::Value(SqlValue::int64(4)));
+    assert_eq!(
+        INT_HASH.compare(s("4")),
+        Compared::Value(SqlValue::int64(4))
+    );
+    assert_eq!(
+        INT_HASH.compare(s("4.0")),
+        Compared::Value(SqlValue::int64(4))
+    );
+    assert_eq!(
+        INT_HASH.compare(s(" 4e0 ")),
+        Compared::Value(SqlValue::int64(4))
+    );
     assert_eq!(INT_HASH.compare(s("4.5")), Compared::NoMatch);
-    assert!(matches!(INT_HASH.compare(s("4abc")), Compared::Unroutable(_)));
+    assert!(matches!(
+        INT_HASH.compare(s("4abc")),
+        Compared::Unroutable(_)
+    ));
     assert!(matches!(
         INT_HASH.compare(s("4.99999999999999999999")),
         Compared::Unroutable(_)
@@ -91,7 +109,10 @@ fn numbers_against_string_columns_cannot_route_a_string_vindex() {
         TEXT_MD5.compare(SqlValue::int64(5)),
         Compared::Unroutable(_)
     ));
-    assert!(matches!(TEXT_MD5.compare(dbl(5.0)), Compared::Unroutable(_)));
+    assert!(matches!(
+        TEXT_MD5.compare(dbl(5.0)),
+        Compared::Unroutable(_)
+    ));
     assert_eq!(TEXT_MD5.compare(s("05")), Compared::Value(s("05")));
     let unknown = Coercion {
         column: None,
@@ -132,10 +153,7 @@ fn integer_columns_store_rounded_values() {
 
 #[test]
 fn string_columns_store_integral_doubles_as_digits() {
-    assert_eq!(
-        TEXT_MD5.store(dbl(5559991.0)),
-        Ok(SqlValue::int64(5559991))
-    );
+    assert_eq!(TEXT_MD5.store(dbl(5559991.0)), Ok(SqlValue::int64(5559991)));
     assert_eq!(
         TEXT_MD5.store(dbl(999999999999999.0)),
         Ok(SqlValue::int64(999999999999999))
@@ -155,7 +173,16 @@ fn column_classes() {
     assert_eq!(ColumnClass::from_data_type("bigint"), ColumnClass::Integer);
     assert_eq!(ColumnClass::from_data_type("varchar"), ColumnClass::Text);
     assert_eq!(ColumnClass::from_data_type("decimal"), ColumnClass::Other);
-    assert_eq!(ColumnClass::from_sql_type(SqlType::Uint32), ColumnClass::Integer);
-    assert_eq!(ColumnClass::from_sql_type(SqlType::Year), ColumnClass::Other);
-    assert_eq!(ColumnClass::from_sql_type(SqlType::VarBinary), ColumnClass::Text);
+    assert_eq!(
+        ColumnClass::from_sql_type(SqlType::Uint32),
+        ColumnClass::Integer
+    );
+    assert_eq!(
+        ColumnClass::from_sql_type(SqlType::Year),
+        ColumnClass::Other
+    );
+    assert_eq!(
+        ColumnClass::from_sql_type(SqlType::VarBinary),
+        ColumnClass::Text
+    );
 }
