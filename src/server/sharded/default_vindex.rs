@@ -245,10 +245,15 @@ pub(super) async fn apply(
             edits.push((keyspace.to_string(), json));
         }
         Change::Drop { tables } => {
+            // The sharded keyspace first: its tables stop naming the sequences, which can
+            // then leave the unsharded keyspace's VSchema.
             let mut json = ks.raw.clone();
             for table in tables {
-                let sequence = ks.table(table).and_then(|t| t.auto_increment.clone());
                 set(&mut json, table, None);
+            }
+            edits.push((keyspace.to_string(), json));
+            for table in tables {
+                let sequence = ks.table(table).and_then(|t| t.auto_increment.clone());
                 let Some(ai) = sequence else { continue };
                 let Some((seq_ks, seq)) = ai.sequence.split_once('.') else {
                     continue;
@@ -276,7 +281,6 @@ pub(super) async fn apply(
                 set(&mut seq_json, seq, None);
                 edits.push((seq_ks.to_string(), seq_json));
             }
-            edits.push((keyspace.to_string(), json));
         }
     }
     let mut next: Option<VSchema> = None;
