@@ -146,7 +146,7 @@ impl Coercion {
                     Some(iv) => Compared::Value(iv),
                     None => too_large(&v),
                 },
-                Some(Num::Fraction { .. }) => Compared::NoMatch,
+                Some(Num::Fraction) => Compared::NoMatch,
                 _ => too_large(&v),
             };
         }
