@@ -349,6 +349,7 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
         cursor,
         vschema,
         keyspace,
+        &plan.owner_table,
         &plan.verified,
         &changed_ksids,
         params,

@@ -14,7 +14,7 @@
 use super::lookup::{Lookup, LookupRow};
 use super::lookup_owner::{lookup_inputs, owner_columns};
 use super::lookup_sql::{conjunction, hex, ident, literal};
-use super::resolve::{bound_value, column_coercions};
+use super::resolve::{column_coercions, stored_as_written};
 use super::{Cursor, ExecError};
 use crate::backend::BackendError;
 use crate::error::ProxyError;
@@ -84,6 +84,7 @@ pub(crate) async fn verify_update<C: Cursor>(
     cursor: &mut C,
     vschema: &VSchema,
     keyspace: &str,
+    owner_table: &str,
     verified: &[OwnedLookup],
     ksids: &[Vec<u8>],
     params: &[Value],
@@ -92,7 +93,11 @@ pub(crate) async fn verify_update<C: Cursor>(
         let Some(Some(new)) = v.new_values.first() else {
             continue;
         };
-        let value = bound_value(&new.value, params)?;
+        let coerce = column_coercions(vschema, keyspace, owner_table, &v.columns, &v.vindex)
+            .first()
+            .copied()
+            .flatten();
+        let value = stored_as_written(&new.value, params, coerce)?;
         if value.is_null() {
             continue;
         }
