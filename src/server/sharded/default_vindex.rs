@@ -5,8 +5,10 @@
 //!   statement runs on every shard as any DDL; then `t` is added to the keyspace's VSchema
 //!   with the default vindex as its primary vindex on the first column of its PRIMARY KEY.
 //!   An `AUTO_INCREMENT` column gets a sequence: table `t_seq` (Vitess-shaped: `id`, `next_id`,
-//!   `cache` = 1000, `COMMENT 'vitess_sequence'`) created in the one unsharded keyspace
-//!   and added to that keyspace's VSchema as a `sequence`; `t`'s `auto_increment` names it.
+//!   `cache` = 1000, `COMMENT 'vitess_sequence'`) created in the one unsharded keyspace before
+//!   the shards run the statement (so a failure after them leaves only the VSchema edit
+//!   undone: `CREATE TABLE IF NOT EXISTS t` again completes it), and added to that keyspace's
+//!   VSchema as a `sequence`; `t`'s `auto_increment` names it.
 //!   Both VSchema files are saved atomically, as workflow statements save theirs, and the new
 //!   VSchema replaces the served one (a new generation: cached plans are not reused).
 //! * `DROP TABLE t` of a table so sharded: after the shards dropped it, `t` leaves the VSchema,
@@ -196,6 +198,34 @@ async fn run_unsharded(
     Ok(())
 }
 
+/// Before the shards run the statement: creates the sequence table of a new table (so that
+/// once the shards have the table, only the VSchema edit is left to do).
+pub(super) async fn prepare(state: &Arc<ProxyState>, change: &Change) -> Result<(), ProxyError> {
+    let Change::Create {
+        table,
+        sequence: Some((_, seq_ks)),
+        ..
+    } = change
+    else {
+        return Ok(());
+    };
+    let seq = sequence_name(table);
+    let quoted = crate::sql::quote_ident(&seq);
+    run_unsharded(
+        state,
+        seq_ks,
+        &[
+            format!(
+                "CREATE TABLE IF NOT EXISTS {quoted} (id INT NOT NULL, next_id BIGINT, cache BIGINT, PRIMARY KEY (id)) COMMENT 'vitess_sequence'"
+            ),
+            format!("INSERT IGNORE INTO {quoted} (id, next_id, cache) VALUES (0, 1, 1000)"),
+        ],
+    )
+    .await?;
+    state.sequences.forget(seq_ks, &seq).await;
+    Ok(())
+}
+
 /// Applies `change` after the shards ran its statement: edits, saves and serves the VSchema.
 pub(super) async fn apply(
     state: &Arc<ProxyState>,
@@ -221,19 +251,6 @@ pub(super) async fn apply(
             let mut spec = json!({"column_vindexes": [{"column": column, "name": vindex}]});
             if let Some((ai, seq_ks)) = sequence {
                 let seq = sequence_name(table);
-                let quoted = crate::sql::quote_ident(&seq);
-                run_unsharded(
-                    state,
-                    seq_ks,
-                    &[
-                        format!(
-                            "CREATE TABLE IF NOT EXISTS {quoted} (id INT NOT NULL, next_id BIGINT, cache BIGINT, PRIMARY KEY (id)) COMMENT 'vitess_sequence'"
-                        ),
-                        format!("INSERT IGNORE INTO {quoted} (id, next_id, cache) VALUES (0, 1, 1000)"),
-                    ],
-                )
-                .await?;
-                state.sequences.forget(seq_ks, &seq).await;
                 let mut seq_json = keyspace_json(&vschema, seq_ks);
                 set(&mut seq_json, &seq, Some(json!({"type": "sequence"})));
                 edits.push((seq_ks.clone(), seq_json));

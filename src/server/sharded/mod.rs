@@ -294,6 +294,9 @@ impl ClientConn {
                 // A table a tool creates in a keyspace with a default_vindex joins the
                 // VSchema once every shard has it (and leaves it when dropped).
                 let change = default_vindex::inspect(vschema, keyspace, sql)?;
+                if let Some(change) = &change {
+                    default_vindex::prepare(&state, change).await?;
+                }
                 let mut cursor = SessionCursor {
                     conn: self,
                     params: params.clone(),
