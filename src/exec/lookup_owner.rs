@@ -16,10 +16,11 @@ use super::lookup_pk::{key_condition, primary_key};
 use super::lookup_reclaim::OnTaken;
 use super::lookup_sql::{cell_value, ident, interpolate};
 use super::lookup_unowned::verify_update;
-use super::resolve::{bound_value, ShardTarget};
+use super::resolve::{bound_value, column_coercions, stored_as_written, ShardTarget};
 use super::select::shard_sql;
 use super::{Cursor, ExecError};
 use crate::planner::{DmlLookups, InsertPlan, LookupInput, UpsertValues};
+use crate::vindex::coerce::Coercion;
 use crate::vindex::{Destination, SqlValue};
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -59,16 +60,22 @@ pub(crate) fn keyspace_id(
 
 /// The values of a lookup's from columns in one INSERT row (`generated`: the row's sequence
 /// id, if it got one).
+/// `coercions` (one per from column, [`super::resolve::column_coercions`]) convert a written
+/// value to what the owner column stores.
 pub(crate) fn lookup_inputs(
     inputs: &[LookupInput],
     generated: Option<u64>,
     params: &[Value],
+    coercions: &[Option<Coercion>],
 ) -> Result<Vec<SqlValue>, ExecError> {
     inputs
         .iter()
-        .map(|input| {
+        .enumerate()
+        .map(|(k, input)| {
             Ok(match input {
-                LookupInput::Value(v) => bound_value(v, params)?,
+                LookupInput::Value(v) => {
+                    stored_as_written(v, params, coercions.get(k).copied().flatten())?
+                }
                 LookupInput::Omitted => SqlValue::null(),
                 LookupInput::GeneratedId => generated.map_or_else(SqlValue::null, SqlValue::uint64),
             })
@@ -109,13 +116,20 @@ pub(crate) async fn create_for_insert<C: Cursor>(
     // orphan in the others.
     found.sort_by_key(|(_, lookup)| !lookup.is_unique());
     for (l, lookup) in found {
+        let columns = owner_columns(vschema, keyspace, &plan.table, &l.vindex);
+        let coercions = column_coercions(vschema, keyspace, &plan.table, &columns, &l.vindex);
         let mut rows = Vec::new();
         let mut index = Vec::new();
         for (i, inputs) in l.rows.iter().enumerate() {
             if !kept[i] {
                 continue;
             }
-            let from = lookup_inputs(inputs, generated.get(i).copied().flatten(), params)?;
+            let from = lookup_inputs(
+                inputs,
+                generated.get(i).copied().flatten(),
+                params,
+                &coercions,
+            )?;
             let ksid = ksids
                 .get(i)
                 .cloned()
@@ -306,9 +320,12 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
                     continue;
                 }
                 let mut new = old.clone();
-                for (slot, nv) in new.iter_mut().zip(&o.new_values) {
+                let coercions =
+                    column_coercions(vschema, keyspace, &plan.owner_table, &o.columns, &o.vindex);
+                for (j, (slot, nv)) in new.iter_mut().zip(&o.new_values).enumerate() {
                     if let Some(nv) = nv {
-                        *slot = bound_value(&nv.value, params)?;
+                        let coerce = coercions.get(j).copied().flatten();
+                        *slot = stored_as_written(&nv.value, params, coerce)?;
                     }
                 }
                 deletes[k].push(LookupRow {
@@ -332,6 +349,7 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
         cursor,
         vschema,
         keyspace,
+        &plan.owner_table,
         &plan.verified,
         &changed_ksids,
         params,
@@ -344,4 +362,18 @@ pub(crate) async fn maintain_for_dml<C: Cursor>(
         }
     }
     Ok(locked)
+}
+
+/// The owner table's columns of vindex `vindex` (its column vindex entry), lower-cased.
+pub(crate) fn owner_columns(
+    vschema: &VSchema,
+    keyspace: &str,
+    table: &str,
+    vindex: &str,
+) -> Vec<String> {
+    vschema
+        .table(keyspace, table)
+        .and_then(|t| t.column_vindexes.iter().find(|cv| cv.vindex == vindex))
+        .map(|cv| cv.columns.clone())
+        .unwrap_or_default()
 }

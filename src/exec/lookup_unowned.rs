@@ -12,9 +12,9 @@
 //! and `no_verify` vindexes verify nothing.
 
 use super::lookup::{Lookup, LookupRow};
-use super::lookup_owner::lookup_inputs;
+use super::lookup_owner::{lookup_inputs, owner_columns};
 use super::lookup_sql::{conjunction, hex, ident, literal};
-use super::resolve::bound_value;
+use super::resolve::{column_coercions, stored_as_written};
 use super::{Cursor, ExecError};
 use crate::backend::BackendError;
 use crate::error::ProxyError;
@@ -45,11 +45,18 @@ pub(crate) async fn verify_unowned<C: Cursor>(
             continue;
         }
         let column = lookup_column(vschema, plan, &l.vindex);
+        let columns = owner_columns(vschema, &plan.keyspace, &plan.table, &l.vindex);
+        let coercions = column_coercions(vschema, &plan.keyspace, &plan.table, &columns, &l.vindex);
         for (i, inputs) in l.rows.iter().enumerate() {
             if !kept[i] {
                 continue;
             }
-            let from = lookup_inputs(inputs, generated.get(i).copied().flatten(), params)?;
+            let from = lookup_inputs(
+                inputs,
+                generated.get(i).copied().flatten(),
+                params,
+                &coercions,
+            )?;
             let Some(first) = from.first().filter(|v| !v.is_null()).cloned() else {
                 continue;
             };
@@ -77,6 +84,7 @@ pub(crate) async fn verify_update<C: Cursor>(
     cursor: &mut C,
     vschema: &VSchema,
     keyspace: &str,
+    owner_table: &str,
     verified: &[OwnedLookup],
     ksids: &[Vec<u8>],
     params: &[Value],
@@ -85,7 +93,11 @@ pub(crate) async fn verify_update<C: Cursor>(
         let Some(Some(new)) = v.new_values.first() else {
             continue;
         };
-        let value = bound_value(&new.value, params)?;
+        let coerce = column_coercions(vschema, keyspace, owner_table, &v.columns, &v.vindex)
+            .first()
+            .copied()
+            .flatten();
+        let value = stored_as_written(&new.value, params, coerce)?;
         if value.is_null() {
             continue;
         }

@@ -7,6 +7,7 @@
 use super::ExecError;
 use crate::keyrange::KeyRange;
 use crate::planner::{Route, RouteOpcode, RouteValue};
+use crate::vindex::coerce::{Coercion, Compared};
 use crate::vindex::{Destination, SqlType, SqlValue};
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -25,32 +26,66 @@ pub struct ShardTarget {
 /// same keyspace id as the number -5 (the row's real value). Vitess's `hash` would reject the
 /// negative string and route nowhere, which for MySQL semantics is a wrong (empty) answer.
 pub fn integer_like(v: SqlValue) -> SqlValue {
-    if !matches!(
-        v.ty(),
-        SqlType::VarChar | SqlType::VarBinary | SqlType::Char
-    ) {
-        return v;
-    }
-    let Ok(text) = std::str::from_utf8(v.raw()) else {
-        return v;
-    };
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return v;
-    }
     // Only MySQL's canonical form (`-5`, not `007`): a string vindex must see the same bytes
     // as before, and integer vindexes already read `007` as 7.
-    if let Ok(i) = text.parse::<i64>() {
-        if i.to_string() == text {
-            return SqlValue::int64(i);
-        }
+    match crate::vindex::coerce::integer_text(&v) {
+        Some(i) => i,
+        None => v,
     }
-    if let Ok(u) = text.parse::<u64>() {
-        if u.to_string() == text {
-            return SqlValue::uint64(u);
-        }
+}
+
+/// The value a column of type `coerce` stores for route value `v` (an INSERT's value, an
+/// UPDATE's new value), then [`integer_like`]; refuses (1235) one whose stored form the proxy
+/// cannot reproduce. Without a coercion, the value as [`route_value`] reads it.
+pub fn stored_value(
+    v: &RouteValue,
+    params: &[Value],
+    coerce: Option<Coercion>,
+) -> Result<SqlValue, ExecError> {
+    let value = bound_value(v, params)?;
+    let Some(coerce) = coerce else {
+        return Ok(integer_like(value));
+    };
+    coerce
+        .store(value)
+        .map(integer_like)
+        .map_err(|why| ExecError::NotSupported(format!("storing {why}")))
+}
+
+/// The value a column of type `coerce` stores for `v`, as [`stored_value`] but without
+/// [`integer_like`] (lookup rows keep a string as a string).
+pub fn stored_as_written(
+    v: &RouteValue,
+    params: &[Value],
+    coerce: Option<Coercion>,
+) -> Result<SqlValue, ExecError> {
+    let value = bound_value(v, params)?;
+    match coerce {
+        None => Ok(value),
+        Some(c) => c
+            .store(value)
+            .map_err(|why| ExecError::NotSupported(format!("storing {why}"))),
     }
-    v
+}
+
+/// How values meet each of `columns` of `keyspace.table` under vindex `vindex` (None for a
+/// table or vindex the VSchema does not have).
+pub fn column_coercions(
+    vschema: &VSchema,
+    keyspace: &str,
+    table: &str,
+    columns: &[String],
+    vindex: &str,
+) -> Vec<Option<Coercion>> {
+    let table = vschema.table(keyspace, table);
+    let entry = vschema.keyspace(keyspace).and_then(|k| k.vindex(vindex));
+    columns
+        .iter()
+        .map(|c| {
+            let (t, e) = (table?, entry?);
+            Some(vschema.column_facts().coercion(vschema, t, c, e))
+        })
+        .collect()
 }
 
 /// The value of a route value as written or bound, without [`integer_like`] (lookup rows store
@@ -201,10 +236,19 @@ pub fn resolve(
             "lookup vindex '{vindex_name}' routes through the executor's lookup step"
         ))
     })?;
-    let values = route_values(route, params)?;
-    let dests = vindex
+    let compared = compared_values(route, params)?;
+    let values: Vec<SqlValue> = compared
+        .iter()
+        .map(|v| v.clone().unwrap_or_else(SqlValue::null))
+        .collect();
+    let mut dests = vindex
         .map(&values)
         .map_err(|e| ExecError::Internal(format!("vindex '{vindex_name}': {e}")))?;
+    for (d, v) in dests.iter_mut().zip(&compared) {
+        if v.is_none() {
+            *d = Destination::None;
+        }
+    }
     for (i, d) in dests.iter().enumerate() {
         for s in destination_shards(d, shards)? {
             push(&mut targets, s, Some(i));
@@ -214,12 +258,34 @@ pub fn resolve(
     Ok(targets)
 }
 
-/// The route's values with parameters bound.
+/// The route's values with parameters bound, converted to the vindex column's type as
+/// MariaDB compares them ([`Route::coerce`]); a value no row can equal (`id = 4.5`) becomes
+/// NULL, which maps nowhere. Refuses (1235) a value whose equal rows the vindex cannot find.
 pub fn route_values(route: &Route, params: &[Value]) -> Result<Vec<SqlValue>, ExecError> {
+    Ok(compared_values(route, params)?
+        .into_iter()
+        .map(|v| v.unwrap_or_else(SqlValue::null))
+        .collect())
+}
+
+/// The route's values as [`route_values`] reads them; None for a value no row can equal.
+fn compared_values(route: &Route, params: &[Value]) -> Result<Vec<Option<SqlValue>>, ExecError> {
     route
         .values
         .iter()
-        .map(|v| route_value(v, params))
+        .map(|v| {
+            let Some(coerce) = route.coerce else {
+                return route_value(v, params).map(Some);
+            };
+            match coerce.compare(bound_value(v, params)?) {
+                Compared::Value(v) => Ok(Some(integer_like(v))),
+                Compared::NoMatch => Ok(None),
+                Compared::Unroutable(why) => Err(ExecError::NotSupported(format!(
+                    "routing by vindex '{}' with {why}",
+                    route.vindex.as_deref().unwrap_or("")
+                ))),
+            }
+        })
         .collect()
 }
 
@@ -265,6 +331,7 @@ mod tests {
             opcode,
             vindex: Some("hash".into()),
             values,
+            coerce: None,
         }
     }
 
@@ -283,6 +350,33 @@ mod tests {
             resolve(&r, &[Value::Int(4)], &vs, &shards).expect("resolve")[0].shard,
             1
         );
+    }
+
+    /// mysql2 binds every number as DOUBLE: 1e6 arrived as the text `1e+06`, which `hash`
+    /// cannot read (the row was looked for nowhere); now it is the integer it equals.
+    #[test]
+    fn double_parameters_route_as_the_integer_they_equal() {
+        let vs = vschema();
+        let shards = two_shards();
+        let mut r = route(RouteOpcode::EqualUnique, vec![RouteValue::Param(0)]);
+        r.coerce = Some(crate::vindex::coerce::Coercion {
+            column: Some(crate::vindex::coerce::ColumnClass::Integer),
+            integer_vindex: true,
+        });
+        let expected = resolve(&r, &[Value::Int(1_000_000)], &vs, &shards).expect("int");
+        assert_eq!(expected.len(), 1);
+        let got = resolve(&r, &[Value::Double(1e6)], &vs, &shards).expect("double");
+        assert_eq!(got, expected);
+        let got = resolve(&r, &[Value::Bytes(b"1000000.0".to_vec())], &vs, &shards);
+        assert_eq!(got.expect("string"), expected);
+        // A fraction equals no integer: no shard.
+        let none = resolve(&r, &[Value::Double(4.5)], &vs, &shards).expect("fraction");
+        assert!(none.is_empty());
+        // Beyond 2^53 neighbouring integers equal the DOUBLE: refused, not guessed.
+        assert!(matches!(
+            resolve(&r, &[Value::Double(2f64.powi(60))], &vs, &shards),
+            Err(ExecError::NotSupported(_))
+        ));
     }
 
     #[test]

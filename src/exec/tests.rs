@@ -26,6 +26,7 @@ async fn in_list_is_pruned_per_shard() {
             opcode: RouteOpcode::In,
             vindex: Some("hash".into()),
             values: vec![lit(1), lit(4), lit(2)],
+            coerce: None,
         },
         query: QueryTemplate {
             sql,

@@ -8,7 +8,7 @@ use super::lookup_pk::keys_condition;
 use super::lookup_route::resolve_route;
 use super::lookup_sql::interpolate;
 use super::lookup_unowned::verify_unowned;
-use super::resolve::{destination_shards, route_value};
+use super::resolve::{column_coercions, destination_shards, stored_value};
 use super::select::shard_sql;
 use super::{Cursor, ExecError, ShardResult};
 use crate::planner::{DmlLookups, DmlPlan, InsertPlan};
@@ -157,6 +157,18 @@ pub async fn execute_insert<C: Cursor>(
             .await?;
         first_id = next_id;
     }
+    let primary_columns: Vec<String> = vschema
+        .table(keyspace, &plan.table)
+        .and_then(|t| t.primary_vindex())
+        .map(|cv| cv.columns.clone())
+        .unwrap_or_default();
+    let coercions = column_coercions(
+        vschema,
+        keyspace,
+        &plan.table,
+        &primary_columns,
+        &plan.vindex,
+    );
     let mut placed: Vec<(usize, String)> = Vec::with_capacity(plan.rows.len());
     let mut ksids: Vec<Vec<u8>> = Vec::with_capacity(plan.rows.len());
     let mut ids: Vec<Option<u64>> = Vec::with_capacity(plan.rows.len());
@@ -174,9 +186,9 @@ pub async fn execute_insert<C: Cursor>(
             None
         };
         let mut values = Vec::with_capacity(row.vindex_values.len());
-        for v in &row.vindex_values {
+        for (k, v) in row.vindex_values.iter().enumerate() {
             values.push(match (v, id) {
-                (Some(v), _) => route_value(v, params)?,
+                (Some(v), _) => stored_value(v, params, coercions.get(k).copied().flatten())?,
                 (None, Some(id)) => SqlValue::uint64(id),
                 (None, None) => {
                     return Err(ExecError::Internal(

@@ -99,6 +99,7 @@ fn route(r: &Route, literals: &[BoundLiteral<'_>]) -> Option<Route> {
             .iter()
             .map(|v| value(v, literals))
             .collect::<Option<_>>()?,
+        coerce: r.coerce,
     })
 }
 

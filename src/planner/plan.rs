@@ -49,6 +49,9 @@ pub struct Route {
     pub vindex: Option<String>,
     /// Values of the vindex column: one for Equal/EqualUnique, several for In.
     pub values: Vec<RouteValue>,
+    /// How the values meet the vindex column (converted to its type as MariaDB compares
+    /// them before the vindex maps them, [`crate::vindex::coerce`]); None: as they are.
+    pub coerce: Option<crate::vindex::coerce::Coercion>,
 }
 
 /// The SQL text to send, with an optional IN list to replace per shard.

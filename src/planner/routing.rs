@@ -25,6 +25,7 @@ use super::plan::{InList, RouteOpcode, RouteValue};
 use super::scope::{Analysis, Scope};
 use super::values::{is_null, Text};
 use super::Ctx;
+use crate::vindex::coerce::{Coercion, Compared};
 use crate::vindex::{SqlType, SqlValue};
 use crate::vschema::LookupParams;
 use sqlparser::ast::{BinaryOperator, Expr, Value};
@@ -40,6 +41,8 @@ pub(crate) struct Choice {
     pub values: Vec<RouteValue>,
     /// Where the IN items sit in the original text, when they are all literals.
     pub in_list: Option<InList>,
+    /// How the values meet the vindex column (see [`crate::vindex::coerce`]).
+    pub coerce: Option<Coercion>,
     unique: bool,
     cost: u32,
     /// Index of the column vindex in the table's list (primary = 0).
@@ -59,6 +62,7 @@ impl Choice {
             vindex: None,
             values: Vec::new(),
             in_list: None,
+            coerce: None,
             unique: false,
             cost: 0,
             position: 0,
@@ -270,12 +274,14 @@ fn vindex_options(
         return vec![Choice::plain(RouteOpcode::None)];
     }
     let column_type = table.column(col).and_then(|c| c.sql_type);
+    let facts = ctx.vschema.column_facts();
     ks.column_vindexes(table)
         .enumerate()
         .filter(|(_, (cv, v))| {
+            let coerce = facts.coercion(ctx.vschema, table, col, v);
             if let Some(lookup) = v.lookup() {
                 return cv.columns.first().is_some_and(|c| c == col)
-                    && lookup_routes(ctx, lookup, &values)
+                    && lookup_routes(ctx, lookup, &values, coerce)
                     && ctx
                         .vschema
                         .column_facts()
@@ -287,7 +293,7 @@ fn vindex_options(
                 && cv.columns[0] == col
                 && values
                     .iter()
-                    .all(|x| fits(&ctx.text, &v.type_name, x, column_type))
+                    .all(|x| fits(&ctx.text, &v.type_name, x, column_type, coerce))
                 && ctx
                     .vschema
                     .column_facts()
@@ -309,6 +315,7 @@ fn vindex_options(
                 opcode,
                 vindex: Some(cv.vindex.clone()),
                 values: values.clone(),
+                coerce: Some(facts.coercion(ctx.vschema, table, col, v)),
                 unique: v.unique,
                 cost: v.cost,
                 position,
@@ -321,7 +328,12 @@ fn vindex_options(
 /// (backfilling), only for the lookup types the executor runs, and, when the lookup table is
 /// sharded by a functional vindex on its first from column, only for values that vindex
 /// reads the way MySQL's `=` compares them (the lookup row must be found on its shard).
-fn lookup_routes(ctx: &Ctx<'_>, lookup: &LookupParams, values: &[RouteValue]) -> bool {
+fn lookup_routes(
+    ctx: &Ctx<'_>,
+    lookup: &LookupParams,
+    values: &[RouteValue],
+    coerce: Coercion,
+) -> bool {
     if lookup.write_only || lookup.kind.stores_hashed_id() {
         return false;
     }
@@ -352,7 +364,7 @@ fn lookup_routes(ctx: &Ctx<'_>, lookup: &LookupParams, values: &[RouteValue]) ->
         .and_then(|c| c.sql_type);
     values
         .iter()
-        .all(|x| fits(&ctx.text, &v.type_name, x, column_type))
+        .all(|x| fits(&ctx.text, &v.type_name, x, column_type, coerce))
 }
 
 /// Whether routing literal `v` through a vindex of type `vindex_type` finds every row MySQL's
@@ -365,11 +377,19 @@ fn lookup_routes(ctx: &Ctx<'_>, lookup: &LookupParams, values: &[RouteValue]) ->
 /// * the others (string vindexes): strings and hex literals; but when the VSchema gives the
 ///   column an integral type, integers and strings holding an integer exactly as MySQL prints
 ///   it (`'5'`, not `'05'`);
-/// * `?` parameters always (typed at execute time), NULL always (never equal to anything);
+/// * DECIMAL and DOUBLE literals wherever [`Coercion::compare`] can route them: an integer
+///   vindex or integer column reads `4.0` / `4e0` as 4 and `4.5` as equal to no row;
+/// * `?` parameters always (typed and converted at execute time, [`Route::coerce`](super::plan::Route::coerce)), NULL always (never equal to anything);
 ///   but a `?` of a text statement's template as the literal it stands for.
 ///
 /// [`literal_class`] must tell apart any two literals this function treats differently.
-fn fits(text: &Text<'_>, vindex_type: &str, v: &RouteValue, column_type: Option<SqlType>) -> bool {
+fn fits(
+    text: &Text<'_>,
+    vindex_type: &str,
+    v: &RouteValue,
+    column_type: Option<SqlType>,
+    coerce: Coercion,
+) -> bool {
     let lit = match v {
         RouteValue::Literal(lit) => lit,
         RouteValue::Param(i) => match text.bound.get(*i) {
@@ -380,6 +400,11 @@ fn fits(text: &Text<'_>, vindex_type: &str, v: &RouteValue, column_type: Option<
     let ty = lit.ty();
     if ty == SqlType::Null {
         return true;
+    }
+    if matches!(ty, SqlType::Decimal | SqlType::Float64) {
+        // `id = 4.0`, `id = 4e0`: the executor converts the number to the integer it equals
+        // (or knows no row can match `id = 4.5`); see [`crate::vindex::coerce`].
+        return !matches!(coerce.compare(lit.clone()), Compared::Unroutable(_));
     }
     match vindex_type {
         "hash" | "numeric" | "reverse_bits" | "numeric_static_map" => {
@@ -412,6 +437,17 @@ pub fn literal_class(v: &SqlValue) -> u8 {
         }
     } else if matches!(ty, SqlType::HexVal | SqlType::HexNum) {
         b'h'
+    } else if matches!(ty, SqlType::Decimal | SqlType::Float64) {
+        // How an integer column compares it: an integer, a fraction, or neither.
+        let integer = Coercion {
+            column: Some(crate::vindex::coerce::ColumnClass::Integer),
+            integer_vindex: true,
+        };
+        match integer.compare(v.clone()) {
+            Compared::Value(_) => b'I',
+            Compared::NoMatch => b'F',
+            Compared::Unroutable(_) => b'o',
+        }
     } else {
         b'o'
     }

@@ -142,6 +142,7 @@ pub(crate) fn to_route(ks: &KeyspaceSchema, c: Choice) -> Route {
         opcode: c.opcode,
         vindex: c.vindex,
         values: c.values,
+        coerce: c.coerce,
     }
 }
 

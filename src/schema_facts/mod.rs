@@ -178,3 +178,43 @@ pub(crate) fn lookup_placement<'v>(
     let col = cv.columns.first()?.to_lowercase();
     (col == first).then_some((table, col, v.type_name.as_str()))
 }
+
+impl ColumnFacts {
+    /// The class of `table.column` as the shards report it, else as the VSchema types it.
+    pub fn column_class(
+        &self,
+        table: &TableSchema,
+        column: &str,
+    ) -> Option<crate::vindex::coerce::ColumnClass> {
+        use crate::vindex::coerce::ColumnClass;
+        match self.column(&table.keyspace, &table.name, column) {
+            Some(ty) => Some(ColumnClass::from_data_type(&ty.data_type)),
+            None => table
+                .column(column)
+                .and_then(|c| c.sql_type)
+                .map(ColumnClass::from_sql_type),
+        }
+    }
+
+    /// How values meet `column` of `table` when vindex `vindex` (of the table's keyspace)
+    /// maps them (see [`crate::vindex::coerce`]). For a lookup vindex the vindex that places
+    /// its lookup table decides whether values are read as integers.
+    pub fn coercion(
+        &self,
+        vschema: &VSchema,
+        table: &TableSchema,
+        column: &str,
+        vindex: &crate::vschema::VindexEntry,
+    ) -> crate::vindex::coerce::Coercion {
+        use crate::vindex::coerce::{is_integer_vindex, Coercion};
+        let integer_vindex = match vindex.lookup() {
+            Some(lookup) => lookup_placement(vschema, lookup, &table.keyspace)
+                .is_some_and(|(_, _, ty)| is_integer_vindex(ty)),
+            None => is_integer_vindex(&vindex.type_name),
+        };
+        Coercion {
+            column: self.column_class(table, column),
+            integer_vindex,
+        }
+    }
+}

@@ -27,6 +27,7 @@
 
 pub mod binary;
 pub mod binary_md5;
+pub mod coerce;
 pub mod collation;
 pub mod collation_compat;
 mod collation_table;

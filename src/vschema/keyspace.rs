@@ -48,6 +48,8 @@ pub struct KeyspaceSchema {
     pub tables: BTreeMap<String, TableSchema>,
     /// The JSON as loaded (`{}` for a keyspace without a file), for `SHOW VSCHEMA` and saving.
     pub raw: serde_json::Value,
+    /// The vindex new tables created through the proxy are sharded by (`default_vindex`).
+    pub default_vindex: Option<String>,
 }
 
 /// A vindex of the keyspace.
@@ -164,6 +166,7 @@ impl KeyspaceSchema {
             vindexes: BTreeMap::new(),
             tables: BTreeMap::new(),
             raw: serde_json::Value::Object(serde_json::Map::new()),
+            default_vindex: None,
         }
     }
 

@@ -64,6 +64,17 @@ pub struct KeyspaceJson {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub tables: BTreeMap<String, TableJson>,
+    /// shardgate's own key (not in Vitess): the unique functional vindex a `CREATE TABLE`
+    /// through the proxy shards a new table by, on its first primary-key column (the table is
+    /// then added to this file; see `server::sharded::default_vindex`). Empty: CREATE TABLE
+    /// only creates the table on the shards.
+    #[serde(
+        default,
+        alias = "defaultVindex",
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub default_vindex: String,
 }
 
 /// `multi_tenant_spec` (`vschema.MultiTenantSpec`).

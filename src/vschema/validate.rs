@@ -29,7 +29,31 @@ pub(super) fn build_keyspace(
         tables.insert(tname.clone(), table);
     }
     check_owners(name, &vindexes, &tables)?;
+    let default_vindex = (!spec.default_vindex.is_empty()).then(|| spec.default_vindex.clone());
+    if let Some(dv) = &default_vindex {
+        let err = |reason: String| VSchemaError::keyspace_err(name, reason);
+        if !spec.sharded {
+            return Err(err(format!(
+                "default_vindex '{dv}' is set, but the keyspace is not sharded"
+            )));
+        }
+        match vindexes.get(dv) {
+            None => {
+                return Err(err(format!(
+                    "default_vindex '{dv}' is not one of the keyspace's vindexes"
+                )))
+            }
+            Some(v) if v.functional().is_none() || !v.unique => {
+                return Err(err(format!(
+                    "default_vindex '{dv}' ({}) must be a unique functional vindex (it becomes a primary vindex)",
+                    v.type_name
+                )))
+            }
+            Some(_) => {}
+        }
+    }
     Ok(KeyspaceSchema {
+        default_vindex,
         name: name.into(),
         sharded: spec.sharded,
         require_explicit_routing: spec.require_explicit_routing,

@@ -14,6 +14,7 @@
 //! sequence tables), `session_cursor` (the [`Cursor`] over the session's connections); this
 //! module plans and runs the statement and writes its response.
 
+mod default_vindex;
 mod explain;
 mod plan_cache;
 mod sequence_cache;
@@ -293,11 +294,21 @@ impl ClientConn {
                 exec::execute_insert(&mut cursor, ip, &params, vschema).await
             }
             Plan::AllShards { keyspace, sql } => {
+                // A table a tool creates in a keyspace with a default_vindex joins the
+                // VSchema once every shard has it (and leaves it when dropped).
+                let change = default_vindex::inspect(vschema, keyspace, sql)?;
+                if let Some(change) = &change {
+                    default_vindex::prepare(&state, change).await?;
+                }
                 let mut cursor = SessionCursor {
                     conn: self,
                     params: params.clone(),
                 };
-                exec::execute_all_shards(&mut cursor, keyspace, sql).await
+                let r = exec::execute_all_shards(&mut cursor, keyspace, sql).await;
+                if let (Ok(_), Some(change)) = (&r, &change) {
+                    default_vindex::apply(&state, keyspace, change).await?;
+                }
+                r
             }
         };
         let tracked = self.session.last_insert_id_tracking.take();

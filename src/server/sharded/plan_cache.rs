@@ -264,11 +264,22 @@ mod tests {
             ]
         );
         assert_eq!(cache.misses(), 3);
-        // A decimal never routes on hash: its own class, a scatter plan.
+        // A decimal with a fraction equals no integer: its own class, a route to no shard
+        // (the query runs on one shard for its columns, its rows discarded).
         let (shards, sql) = routed(&cache, &vs, "SELECT c FROM sbtest1 WHERE id=1.50");
-        assert_eq!(shards, vec![0, 1]);
-        assert_eq!(sql[0], "SELECT c FROM sbtest1 WHERE id=1.50");
+        assert_eq!(shards, Vec::<usize>::new());
+        assert!(sql.is_empty());
         assert_eq!(cache.misses(), 4);
+        // An integral decimal routes by the integer it equals, with a template of its own.
+        let (shards, sql) = routed(&cache, &vs, "SELECT c FROM sbtest1 WHERE id=4.0");
+        assert_eq!(
+            (shards, sql),
+            (vec![1], vec!["SELECT c FROM sbtest1 WHERE id=4.0".into()])
+        );
+        assert_eq!(cache.misses(), 5);
+        let (shards, _) = routed(&cache, &vs, "SELECT c FROM sbtest1 WHERE id=1.00");
+        assert_eq!(shards, vec![0]);
+        assert_eq!(cache.misses(), 5);
     }
 
     #[test]

@@ -16,6 +16,15 @@ pub struct SequenceCache {
 }
 
 impl SequenceCache {
+    /// Drops the block reserved from `keyspace.table` (a sequence table dropped or created
+    /// anew starts over: ids of an old block could collide with its new ones).
+    pub(super) async fn forget(&self, keyspace: &str, table: &str) {
+        self.blocks
+            .lock()
+            .await
+            .remove(&(keyspace.to_string(), table.to_string()));
+    }
+
     /// Takes `count` consecutive ids, fetching a new block from the sequence table when the
     /// cached one is too small (the rest of a too-small block is skipped: ids may have gaps).
     pub(super) async fn reserve(
