@@ -145,7 +145,7 @@ pub fn answer(
         | "select @@version limit 1"
         | "select @@global.version"
         | "select version()" => {
-            let version = conn.state.config.server.version();
+            let version = conn.state.identity.current().version;
             // VERSION() is NOT NULL, the variable is not.
             let flags = if norm.ends_with("()") {
                 ColumnFlags::NOT_NULL_FLAG
@@ -153,7 +153,7 @@ pub fn answer(
                 ColumnFlags::empty()
             };
             LocalResult::single(
-                text_column(select_item_name(text), version, flags),
+                text_column(select_item_name(text), &version, flags),
                 Value::Bytes(version.as_bytes().to_vec()),
             )
         }

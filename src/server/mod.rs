@@ -11,6 +11,7 @@ mod client_tls;
 mod connection;
 mod cursor;
 mod greeting;
+pub mod identity;
 mod information_schema;
 mod last_insert_id;
 mod local_answers;
@@ -79,6 +80,8 @@ pub struct ProxyState {
     /// Accepts TLS from TCP clients that ask for it (`server.tls_cert` / `tls_key`); `None`
     /// when not configured, and then `CLIENT_SSL` is not offered.
     pub client_tls: Option<Arc<rustls::ServerConfig>>,
+    /// The version announced to clients (configured, or derived from the shards).
+    pub identity: identity::ServerIdentity,
 }
 
 impl ProxyState {
@@ -139,6 +142,7 @@ impl Proxy {
             auth.prepare_key();
         }
         let login_throttle = login_throttle::LoginThrottle::new(&config.auth);
+        let config_version = config.server.server_version.clone();
         let state = Arc::new(ProxyState {
             auth,
             login_throttle,
@@ -154,6 +158,7 @@ impl Proxy {
             workflows: crate::workflow::Registry::default(),
             workflow_admin: tokio::sync::Mutex::new(()),
             server_sql_mode: std::sync::OnceLock::new(),
+            identity: identity::ServerIdentity::new(config_version.as_deref()),
             client_tls,
         });
         // Column collations decide which string vindexes route (`schema_facts`): read them
@@ -168,9 +173,16 @@ impl Proxy {
         {
             // Read the servers' sql_mode before serving (briefly: a shard that is down must
             // not stop the proxy from starting), then keep trying in the background.
+            // The shards' version likewise (clients are greeted with it), at the same time.
             let learn = state.clone();
-            let task = tokio::spawn(async move { set::learn_server_sql_mode(&learn).await });
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+            let mode = tokio::spawn(async move { set::learn_server_sql_mode(&learn).await });
+            let learn = state.clone();
+            let version = tokio::spawn(async move { identity::learn_server_version(&learn).await });
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                let _ = mode.await;
+                let _ = version.await;
+            })
+            .await;
         }
         {
             let resume = state.clone();

@@ -1,0 +1,131 @@
+//! The server the proxy says it is (issue 17.1): the version derived from the shards (handshake
+//! with MariaDB 10's `5.5.5-` prefix, `VERSION()` without it, as MariaDB answers), the fallback
+//! while no shard answers and the refresh once one does, and the session variables drivers
+//! probe at connect answered as the shards' MariaDB would.
+
+mod common;
+
+use common::{EnvSpec, KeyspaceSpec, TestEnv};
+use mysql_async::prelude::Queryable;
+use tokio::io::AsyncReadExt;
+
+/// The server version in the greeting the proxy (or a server) sends on `port`.
+async fn greeting_version(port: u16) -> String {
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let mut header = [0u8; 4];
+    s.read_exact(&mut header).await.expect("header");
+    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+    let mut payload = vec![0u8; len];
+    s.read_exact(&mut payload).await.expect("greeting");
+    assert_eq!(payload[0], 10, "protocol 10");
+    let end = 1 + payload[1..].iter().position(|&b| b == 0).expect("nul");
+    String::from_utf8_lossy(&payload[1..end]).into_owned()
+}
+
+/// `SELECT VERSION()` straight on the server at `port`.
+async fn backend_version(port: u16) -> String {
+    let mut c = mysql_async::Conn::from_url(common::backend_url(port, None))
+        .await
+        .expect("backend");
+    let v: String = c
+        .query_first("SELECT VERSION()")
+        .await
+        .expect("VERSION()")
+        .expect("row");
+    drop(c.disconnect().await);
+    v
+}
+
+/// `major.minor.patch` at the start of a version string (after MariaDB's `5.5.5-`).
+fn number(v: &str) -> String {
+    let v = v.strip_prefix("5.5.5-").unwrap_or(v);
+    v.chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn version_is_derived_from_the_shards() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let shard_port = env.shard_port("customer", "-80");
+    let backend = backend_version(shard_port).await;
+    let backend_greeting = greeting_version(shard_port).await;
+    assert!(
+        backend.contains("MariaDB"),
+        "the suite runs MariaDB: {backend}"
+    );
+    let expected = format!("{}-MariaDB-shardgate", number(&backend));
+    // The handshake: prefixed as the shard's own handshake is (MariaDB 10.x).
+    let greeting = greeting_version(env.port()).await;
+    let prefix = if backend_greeting.starts_with("5.5.5-") {
+        "5.5.5-"
+    } else {
+        ""
+    };
+    assert_eq!(greeting, format!("{prefix}{expected}"));
+    // VERSION() and @@version: without the prefix, as MariaDB answers; text and prepared.
+    let mut c = env.client().await;
+    for q in [
+        "SELECT VERSION()",
+        "SELECT @@version",
+        "select @@global.version",
+    ] {
+        let v: String = c.query_first(q).await.expect(q).expect("row");
+        assert_eq!(v, expected, "{q}");
+        let v: String = c.exec_first(q, ()).await.expect(q).expect("row");
+        assert_eq!(v, expected, "{q} prepared");
+    }
+    // mysql_async reads the greeting as MariaDB's.
+    assert_eq!(
+        c.server_version(),
+        {
+            let n: Vec<u16> = number(&backend)
+                .split('.')
+                .map(|p| p.parse().expect("number"))
+                .collect();
+            (n[0], n[1], n[2])
+        },
+        "driver-parsed version"
+    );
+    drop(c.disconnect().await);
+    env.stop().await;
+}
+
+/// No shard reachable at start: the fallback (a MariaDB 10.11, prefixed in the handshake);
+/// once a shard answers, new connections are greeted with its version.
+#[tokio::test(flavor = "multi_thread")]
+async fn fallback_until_a_shard_answers() {
+    let spec = EnvSpec {
+        keyspaces: vec![KeyspaceSpec::unsharded("solo")],
+        ..EnvSpec::default()
+    }
+    .with_private_shard("solo", "0");
+    let mut env = TestEnv::start(spec).await;
+    let port = env.shard_port("solo", "0");
+    let backend = backend_version(port).await;
+    env.private_server("solo", "0").stop().await;
+    env.restart_proxy().await;
+    let greeting = greeting_version(env.port()).await;
+    assert_eq!(
+        greeting,
+        format!("5.5.5-{}", shardgate::protocol::auth::SERVER_VERSION),
+        "fallback while the only shard is down"
+    );
+    env.private_server("solo", "0").restart().await;
+    let expected = format!("5.5.5-{}-MariaDB-shardgate", number(&backend));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = greeting_version(env.port()).await;
+        if now == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still greeting with {now}, expected {expected}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    env.stop().await;
+}
