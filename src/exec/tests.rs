@@ -92,6 +92,7 @@ async fn insert_splits_rows_and_takes_sequence_ids() {
         lookups: Vec::new(),
         unowned: Vec::new(),
         ignore: false,
+        returning: false,
         upsert: None,
     };
     let mut c = cursor();
