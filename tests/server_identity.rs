@@ -129,3 +129,105 @@ async fn fallback_until_a_shard_answers() {
     }
     env.stop().await;
 }
+
+/// What one probe answered: the first row as text (NULL as "NULL"), or the error code.
+async fn probe(c: &mut mysql_async::Conn, sql: &str) -> Result<(Vec<String>, Vec<String>), u16> {
+    match c.query_iter(sql).await {
+        Ok(mut result) => {
+            let names: Vec<String> = result
+                .columns_ref()
+                .iter()
+                .map(|col| col.name_str().into_owned())
+                .collect();
+            let rows: Vec<mysql_async::Row> = result.collect().await.map_err(|_| 0u16)?;
+            drop(result);
+            let first = rows
+                .into_iter()
+                .next()
+                .map(|r| {
+                    r.unwrap()
+                        .into_iter()
+                        .map(|v| match v {
+                            mysql_async::Value::NULL => "NULL".to_string(),
+                            mysql_async::Value::Bytes(b) => {
+                                String::from_utf8_lossy(&b).into_owned()
+                            }
+                            other => other.as_sql(true),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((names, first))
+        }
+        Err(mysql_async::Error::Server(e)) => Err(e.code),
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+/// The session variables drivers probe at connect (SQLAlchemy, Django, mysql-connector,
+/// Connector/J, PHP, mysql2) answer through the proxy what the shard's MariaDB answers to a
+/// session in the same state (same column names, same values, same errors such as 1193 for
+/// MySQL 8's `@@transaction_isolation` on 10.11), except the version and comment, which are
+/// the proxy's; `@@autocommit` is the client's, also after `SET autocommit = 0`.
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_probes_answer_as_the_shards_mariadb() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    let version: String = {
+        let mut c = env.client().await;
+        let v = c
+            .query_first("SELECT VERSION()")
+            .await
+            .expect("version")
+            .expect("row");
+        drop(c.disconnect().await);
+        v
+    };
+    let comment = "shardgate: MySQL-protocol sharding proxy".to_string();
+    let setup = [
+        "SET NAMES utf8mb4",
+        "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        "SET autocommit = 0",
+    ];
+    let probes = [
+        "SELECT @@tx_isolation",
+        "SELECT @@session.tx_isolation, @@tx_read_only",
+        "SELECT @@transaction_isolation",
+        "SELECT @@session.transaction_read_only",
+        "SELECT @@session.autocommit",
+        "SELECT @@autocommit, @@max_allowed_packet",
+        "SELECT @@sql_mode, @@lower_case_table_names",
+        "SELECT @@character_set_client, @@character_set_connection, @@character_set_results, @@collation_connection",
+        "SELECT @@character_set_server, @@collation_server, @@character_set_database",
+        "SELECT VERSION(), @@sql_mode, @@default_storage_engine, @@sql_auto_is_null, @@lower_case_table_names",
+        "SELECT @@version_comment, @@version",
+        "SELECT @@session.auto_increment_increment AS auto_increment_increment, @@interactive_timeout AS interactive_timeout, @@wait_timeout AS wait_timeout, @@net_write_timeout AS net_write_timeout, @@time_zone AS time_zone, @@system_time_zone AS system_time_zone, @@license AS license, @@init_connect AS init_connect, @@query_cache_type AS query_cache_type",
+        "SELECT @@max_allowed_packet, @@system_time_zone, @@time_zone, @@auto_increment_increment",
+        "SELECT @@version_comment LIMIT 1",
+    ];
+    for keyspace in ["commerce", "customer"] {
+        let mut proxied = env.client_as("root", "", Some(keyspace)).await;
+        let shard = if keyspace == "commerce" { "0" } else { "-80" };
+        let mut direct = env.shard_conn(keyspace, shard).await;
+        for s in setup {
+            proxied.query_drop(s).await.expect(s);
+            direct.query_drop(s).await.expect(s);
+        }
+        for p in probes {
+            let got = probe(&mut proxied, p).await;
+            let mut want = probe(&mut direct, p).await;
+            if let Ok((names, row)) = &mut want {
+                for (name, cell) in names.iter().zip(row.iter_mut()) {
+                    match name.to_ascii_lowercase().as_str() {
+                        "version()" | "@@version" => *cell = version.clone(),
+                        "@@version_comment" => *cell = comment.clone(),
+                        _ => {}
+                    }
+                }
+            }
+            assert_eq!(got, want, "{keyspace}: {p}");
+        }
+        drop(proxied.disconnect().await);
+        drop(direct.disconnect().await);
+    }
+    env.stop().await;
+}

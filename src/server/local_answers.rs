@@ -158,7 +158,7 @@ pub fn answer(
             )
         }
         "select @@version_comment limit 1" | "select @@version_comment" => {
-            let comment = "shardgate: MySQL-protocol sharding proxy";
+            let comment = super::announced_values::VERSION_COMMENT;
             LocalResult::single(
                 text_column("@@version_comment", comment, ColumnFlags::empty()),
                 Value::Bytes(comment.as_bytes().to_vec()),

@@ -4,6 +4,7 @@
 //! then accepts; `shutdown` stops accepting, tells every connection to finish, and closes pools.
 
 mod admin;
+mod announced_values;
 mod authorize;
 mod backend_names;
 pub mod client_stream;

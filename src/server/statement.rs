@@ -347,6 +347,7 @@ impl ClientConn {
         } else {
             sql
         };
+        let sql = self.substitute_announced(sql, kind, text);
         self.session.log_query(&shard.keyspace, &shard.name, &sql);
         let mut sc = self.acquire(shard, true).await?;
         let opts = RelayOptions {

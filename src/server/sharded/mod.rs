@@ -83,6 +83,13 @@ impl ClientConn {
         let substituted =
             super::session_values::substituted_text(text, self.session.last_insert_id);
         let text = substituted.as_deref().unwrap_or(text);
+        // VERSION(), @@version(_comment) and @@autocommit: the proxy's, not a shard's.
+        let announced = match self.substitute_announced(Cow::Borrowed(text.as_bytes()), kind, text)
+        {
+            Cow::Owned(bytes) => String::from_utf8(bytes).ok(),
+            Cow::Borrowed(_) => None,
+        };
+        let text = announced.as_deref().unwrap_or(text);
         if matches!(
             kind,
             StatementKind::Select
