@@ -71,7 +71,7 @@ async fn insert_returning_on_a_sharded_table() {
         .collect();
     let rows: Vec<Row> = result.collect().await.expect("rows");
     drop(result);
-    let got: Vec<(u64, String, i64)> = rows.into_iter().map(|r| mysql_async::from_row(r)).collect();
+    let got: Vec<(u64, String, i64)> = rows.into_iter().map(mysql_async::from_row).collect();
     // In the statement's order, with the sequence's ids 1..=8, although they sit on 4 shards.
     let expected: Vec<(u64, String, i64)> = names
         .iter()

@@ -180,6 +180,29 @@ pub(super) fn substitute<'s>(sql: Cow<'s, [u8]>, values: &Announced<'_>) -> Cow<
     Cow::Owned(out)
 }
 
+impl super::connection::ClientConn {
+    /// [`substitute`] for this session, on SELECTs whose `text` may name an announced value.
+    pub(super) fn substitute_announced<'s>(
+        &self,
+        sql: Cow<'s, [u8]>,
+        kind: sql::StatementKind,
+        text: &str,
+    ) -> Cow<'s, [u8]> {
+        if kind != sql::StatementKind::Select || !may_name(text.as_bytes()) {
+            return sql;
+        }
+        let version = self.state.identity.current().version;
+        substitute(
+            sql,
+            &Announced {
+                autocommit: self.session.autocommit,
+                version: &version,
+                comment: VERSION_COMMENT,
+            },
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,28 +263,5 @@ mod tests {
     fn odd_versions_are_hex_literals() {
         assert_eq!(literal("1.2'3"), "_utf8mb4 X'312E322733'");
         assert_eq!(literal("10.6.1-MariaDB"), "'10.6.1-MariaDB'");
-    }
-}
-
-impl super::connection::ClientConn {
-    /// [`substitute`] for this session, on SELECTs whose `text` may name an announced value.
-    pub(super) fn substitute_announced<'s>(
-        &self,
-        sql: Cow<'s, [u8]>,
-        kind: sql::StatementKind,
-        text: &str,
-    ) -> Cow<'s, [u8]> {
-        if kind != sql::StatementKind::Select || !may_name(text.as_bytes()) {
-            return sql;
-        }
-        let version = self.state.identity.current().version;
-        substitute(
-            sql,
-            &Announced {
-                autocommit: self.session.autocommit,
-                version: &version,
-                comment: VERSION_COMMENT,
-            },
-        )
     }
 }
