@@ -25,6 +25,7 @@ mod set;
 mod sharded;
 mod statement;
 mod statement_timeout;
+mod syntax_check;
 mod tls_status;
 mod transaction;
 mod vindex_table;

@@ -160,10 +160,13 @@ impl ClientConn {
                                 self.write_local_result(&local, exec, more);
                                 return Ok(());
                             }
-                            None => return Err(e.into()),
+                            None => {
+                                return Err(self.judge_parse_failure(keyspace, text, e).await.into())
+                            }
                         }
                     }
-                    Err(e) => return Err(e.into()),
+                    // A parse failure is a syntax error only if MariaDB says so.
+                    Err(e) => return Err(self.judge_parse_failure(keyspace, text, e).await.into()),
                 }
             }
             StatementKind::Show | StatementKind::Explain => {
@@ -256,6 +259,9 @@ impl ClientConn {
                 }
             }
             Plan::Dml(_) | Plan::Insert(_) if plan.maintains_lookups() => {
+                if let Plan::Insert(ip) = &*plan {
+                    self.resolve_insert_columns(&ip.keyspace, text, ip).await?;
+                }
                 let scope = self.open_ordered_statement().await?;
                 let result = {
                     let mut cursor = SessionCursor {
