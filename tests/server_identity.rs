@@ -231,3 +231,75 @@ async fn connect_probes_answer_as_the_shards_mariadb() {
     }
     env.stop().await;
 }
+
+/// `SHOW VARIABLES LIKE ...` as SQLAlchemy (old servers), mysql-connector and tools send it:
+/// the shard's rows for the session (same as MariaDB's), the proxy's version, comment and
+/// autocommit, and no row naming a backend path or host (they were refused with 1227 before).
+#[tokio::test(flavor = "multi_thread")]
+async fn show_variables_answers_without_backend_paths() {
+    let env = TestEnv::start(EnvSpec::default()).await;
+    for keyspace in ["commerce", "customer"] {
+        let mut c = env.client_as("app", "secret", Some(keyspace)).await;
+        let shard = if keyspace == "commerce" { "0" } else { "-80" };
+        let mut direct = env.shard_conn(keyspace, shard).await;
+        for conn in [&mut c, &mut direct] {
+            conn.query_drop("SET sql_mode = 'ANSI_QUOTES,STRICT_ALL_TABLES'")
+                .await
+                .expect("sql_mode");
+        }
+        for sql in [
+            "SHOW VARIABLES LIKE 'sql_mode'",
+            "SHOW SESSION VARIABLES LIKE 'lower_case_table_names'",
+            "SHOW VARIABLES LIKE 'character_set%'",
+            "SHOW VARIABLES WHERE Variable_name = 'max_allowed_packet'",
+            "SHOW VARIABLES LIKE 'tx_isolation'",
+        ] {
+            let got: Vec<(String, String)> = c.query(sql).await.expect(sql);
+            let want: Vec<(String, String)> = direct.query(sql).await.expect(sql);
+            // Less the rows that name backend paths.
+            let want: Vec<(String, String)> = want
+                .into_iter()
+                .filter(|(n, v)| !v.contains('/') && !n.contains("dir"))
+                .collect();
+            assert!(!want.is_empty(), "{sql}");
+            assert_eq!(got, want, "{keyspace}: {sql}");
+        }
+        c.query_drop("SET autocommit = 0")
+            .await
+            .expect("autocommit");
+        let got: Vec<(String, String)> = c
+            .query("SHOW VARIABLES WHERE Variable_name IN ('version', 'version_comment', 'autocommit')")
+            .await
+            .expect("announced");
+        let version: String = c
+            .query_first("SELECT VERSION()")
+            .await
+            .expect("version")
+            .expect("row");
+        assert_eq!(
+            got,
+            vec![
+                ("autocommit".to_string(), "OFF".to_string()),
+                ("version".to_string(), version),
+                (
+                    "version_comment".to_string(),
+                    "shardgate: MySQL-protocol sharding proxy".to_string()
+                ),
+            ]
+        );
+        let all: Vec<(String, String)> = c.query("SHOW GLOBAL VARIABLES").await.expect("all");
+        assert!(all.len() > 300, "{}", all.len());
+        for (name, value) in &all {
+            assert!(
+                !value.contains('/') && !name.contains("dir") && name != "hostname",
+                "{name} = {value}"
+            );
+        }
+        let dirs: Vec<(String, String)> =
+            c.query("SHOW VARIABLES LIKE '%dir%'").await.expect("dirs");
+        assert!(dirs.is_empty(), "{dirs:?}");
+        drop(c.disconnect().await);
+        drop(direct.disconnect().await);
+    }
+    env.stop().await;
+}

@@ -15,6 +15,7 @@ pub mod backend_grants;
 pub mod grants;
 mod reading;
 mod references;
+pub(crate) use references::is_path_variable;
 mod statements;
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,7 @@ mod routing;
 mod session_values;
 mod set;
 mod sharded;
+mod show_variables;
 mod statement;
 mod statement_timeout;
 mod syntax_check;

@@ -241,6 +241,11 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
+                if kind == StatementKind::Show && super::show_variables::asks(text) {
+                    let answer = Box::pin(self.show_variables(text)).await?;
+                    self.write_local_result(&answer, exec, more);
+                    return Ok(());
+                }
                 if kind == StatementKind::Select && super::information_schema::mentions(text) {
                     return Box::pin(self.information_schema(bytes, text, exec, more)).await;
                 }
