@@ -64,6 +64,31 @@ async fn syntax_errors_are_1064_as_mariadb_words_them() {
         assert_eq!(want.0, 1064, "{sql}: the shard calls it a syntax error");
         assert_eq!(got, want, "{sql}");
     }
+    // Prepared (COM_STMT_PREPARE) the same.
+    for sql in [
+        "SELECT * FORM user WHERE id = ?",
+        "UPDATE user SET name = WHERE id = ?",
+    ] {
+        let got = match c.prep(sql).await {
+            Err(mysql_async::Error::Server(e)) => (e.code, e.message),
+            other => panic!("{sql}: expected a server error, got {other:?}"),
+        };
+        let want = match direct.prep(sql).await {
+            Err(mysql_async::Error::Server(e)) => (e.code, e.message),
+            other => panic!("{sql}: expected a server error, got {other:?}"),
+        };
+        assert_eq!(want.0, 1064, "{sql}");
+        assert_eq!(got, want, "prepared {sql}");
+    }
+    let (code, message) = match c
+        .prep("SELECT * FROM user WHERE id = ? LOCK IN SHARE MODE")
+        .await
+    {
+        Err(mysql_async::Error::Server(e)) => (e.code, e.message),
+        other => panic!("expected a server error, got {other:?}"),
+    };
+    assert_eq!(code, 1235, "{message}");
+    assert!(message.contains("LOCK"), "{message}");
     // MariaDB accepts these; the proxy's parser does not: an honest refusal naming it.
     for (sql, names) in [
         ("SELECT * FROM user WHERE id = 1 LOCK IN SHARE MODE", "LOCK"),
