@@ -107,3 +107,15 @@ ensure_python_clients() {
         python3 -m pip install --quiet pymysql mysql-connector-python cryptography
     python3 -c 'import pymysql, mysql.connector, cryptography'
 }
+
+# SQLAlchemy and Django (ORMs on PyMySQL / mysql-connector-python), for tests/orm_clients.rs.
+ensure_python_orms() {
+    ensure_python_clients
+    if python3 -c 'import sqlalchemy, django' >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "==> installing SQLAlchemy and Django with pip"
+    PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
+        python3 -m pip install --quiet sqlalchemy django
+    python3 -c 'import sqlalchemy, django'
+}

@@ -123,7 +123,7 @@ async fn non_admin_cannot_use_shard_root() {
         ("SELECT @@global.plugin_dir".into(), 1227),
         ("SELECT @@secure_file_priv".into(), 1227),
         ("SHOW GRANTS".into(), 1227),
-        ("SHOW VARIABLES LIKE '%dir%'".into(), 1227),
+        // (SHOW VARIABLES is answered with the path rows left out: tests/server_identity.rs.)
         ("PREPARE s FROM 'SHUTDOWN'".into(), 1227),
         ("SET STATEMENT max_statement_time = 5 FOR SHUTDOWN".into(), 1227),
         ("SHOW DATABASES LIKE '%'".into(), 1227),

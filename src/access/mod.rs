@@ -15,6 +15,7 @@ pub mod backend_grants;
 pub mod grants;
 mod reading;
 mod references;
+pub(crate) use references::is_path_variable;
 mod statements;
 #[cfg(test)]
 mod tests;
@@ -43,9 +44,15 @@ pub enum Denial {
     #[error("{0} command denied")]
     Command(String),
     /// A statement that starts with no keyword the proxy knows: answered as MariaDB answers
-    /// unknown syntax (ER_PARSE_ERROR), never forwarded. Holds the text near the error.
-    #[error("You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{0}'")]
-    Syntax(String),
+    /// unknown syntax (ER_PARSE_ERROR), never forwarded. Holds the text near the error (as
+    /// MariaDB cuts it) and its line.
+    #[error("You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near '{near}' at line {line}")]
+    Syntax {
+        /// The statement from the error on, at most 80 bytes (77 and `...` when longer).
+        near: String,
+        /// 1-based line of the error, counted from the statement's first non-blank character.
+        line: usize,
+    },
     /// Text that cannot be classified safely; it is not forwarded (ER_NOT_SUPPORTED_YET).
     #[error("{0}")]
     Unclassified(String),
@@ -71,7 +78,7 @@ impl Denial {
                 statement,
                 user: user.to_string(),
             },
-            Denial::Syntax(_) => ProxyError::Parse(self.to_string()),
+            Denial::Syntax { .. } => ProxyError::Parse(self.to_string()),
             Denial::Unclassified(what) => ProxyError::NotSupported(format!(
                 "{what}: the proxy cannot classify this statement, so it does not send it to a shard"
             )),

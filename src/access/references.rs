@@ -47,6 +47,12 @@ const PATH_VARS: &[&str] = &[
     "wsrep_data_home_dir",
 ];
 
+/// Whether `name` (lower-case, no `@@`) is a server variable holding a backend path, host or
+/// file, which no client may read.
+pub(crate) fn is_path_variable(name: &str) -> bool {
+    PATH_VARS.contains(&name)
+}
+
 /// Databases of the server itself; never reachable through the proxy.
 const SYSTEM_DATABASES: &[&str] = &["mysql", "sys", "performance_schema", "information_schema"];
 

@@ -161,9 +161,27 @@ pub(super) fn check_kind(
     Ok(())
 }
 
-/// The syntax error for a statement that starts at `t` with nothing the proxy knows.
+/// The syntax error for a statement that starts at `t` with nothing the proxy knows, worded
+/// as MariaDB words it (`near '%-.80T' at line %d`: the rest of the statement, cut to 77 bytes
+/// of whole characters and `...` when longer than 80; lines counted from the first non-blank
+/// character, as MariaDB strips leading blanks before parsing).
 fn near(src: &str, t: &Token) -> Denial {
-    Denial::Syntax(src.get(t.start..).unwrap_or("").chars().take(80).collect())
+    let rest = src
+        .get(t.start..)
+        .unwrap_or("")
+        .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+    let near = if rest.len() > 80 {
+        let mut cut = 77;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}...", &rest[..cut])
+    } else {
+        rest.to_string()
+    };
+    let before = src.get(..t.start).unwrap_or("");
+    let line = 1 + before.trim_start().matches('\n').count();
+    Denial::Syntax { near, line }
 }
 
 /// Leading keywords of statements that are always refused.

@@ -93,8 +93,11 @@ pub struct ServerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mysql_socket: Option<PathBuf>,
     /// The version the proxy reports, in the handshake and for `SELECT @@version` /
-    /// `VERSION()` (like vtgate's `--mysql_server_version`): drivers gate features on it, so
-    /// both answers must agree. Absent = [`crate::protocol::auth::SERVER_VERSION`].
+    /// `VERSION()` (like vtgate's `--mysql_server_version`), exactly as written: drivers gate
+    /// features on it, so both answers must agree. Absent = derived from the shards'
+    /// `VERSION()` at start (`crate::server::identity`: `10.11.19-MariaDB-shardgate`, with
+    /// MariaDB 10's `5.5.5-` handshake prefix), [`crate::protocol::auth::SERVER_VERSION`]
+    /// until a shard answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
     /// PEM certificate chain offered to clients that ask for TLS (relative to the config
@@ -115,7 +118,8 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The version string clients are told (see [`ServerConfig::server_version`]).
+    /// The configured version, else the fallback the proxy announces until a shard has told
+    /// its own (see [`ServerConfig::server_version`]).
     pub fn version(&self) -> &str {
         self.server_version
             .as_deref()

@@ -341,7 +341,7 @@ url = "mysql://root@127.0.0.1:17102/vt_customer"
         let cfg = Config::parse(&with("5.7.9-vitess"), "t.toml").expect("parse");
         assert_eq!(cfg.server.version(), "5.7.9-vitess");
         let cfg = Config::parse(GOOD, "t.toml").expect("parse");
-        assert_eq!(cfg.server.version(), "8.0.40-shardgate");
+        assert_eq!(cfg.server.version(), crate::protocol::auth::SERVER_VERSION);
         let err = check(&with("shardgate")).unwrap_err().to_string();
         assert!(err.contains("server.server_version"), "{err}");
     }

@@ -7,6 +7,8 @@ use super::lookup::{server_code, Lookup, LookupRow};
 use super::lookup_reclaim::OnTaken;
 use super::lookup_sql::ident;
 use super::{CommitOrder, Cursor, ExecError};
+use crate::backend::BackendError;
+use crate::error::ProxyError;
 use crate::vindex::SqlValue;
 
 /// MySQL's duplicate-key error.
@@ -108,9 +110,10 @@ impl Lookup<'_> {
                 Ok(_) => {}
                 Err(e) if self.is_consistent() && server_code(&e) == Some(ER_DUP_ENTRY) => {
                     self.reclaim(cursor, rows, &idx, shard, on_taken, e, &mut kept)
-                        .await?;
+                        .await
+                        .map_err(|e| self.owner_duplicate(e))?;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.owner_duplicate(e)),
             }
             if ignore && !self.is_consistent() && !self.params.no_verify {
                 for &i in &idx {
@@ -119,6 +122,40 @@ impl Lookup<'_> {
             }
         }
         Ok(kept)
+    }
+
+    /// A unique lookup's duplicate key as the owner table would report it if it had a unique
+    /// key on the vindex's columns: `Duplicate entry 'v' for key 'phone'` (the owner's column;
+    /// the vindex name for several columns), not the lookup table's `'PRIMARY'`, which names
+    /// a table the client never wrote to. The entry is the lookup table's (the from values,
+    /// `-`-joined as MariaDB joins a composite key's). Other errors pass unchanged.
+    pub(super) fn owner_duplicate(&self, e: ExecError) -> ExecError {
+        let (Some(owner), true) = (&self.owner, self.params.kind.is_unique()) else {
+            return e;
+        };
+        let ExecError::Proxy(ProxyError::Backend(BackendError::Server {
+            code: ER_DUP_ENTRY,
+            state,
+            message,
+        })) = &e
+        else {
+            return e;
+        };
+        let Some(entry) = message
+            .strip_prefix("Duplicate entry '")
+            .and_then(|m| m.rfind("' for key '").map(|at| &m[..at]))
+        else {
+            return e;
+        };
+        let key = match owner.columns {
+            [one] => one.as_str(),
+            _ => self.name,
+        };
+        ExecError::Proxy(ProxyError::Backend(BackendError::Server {
+            code: ER_DUP_ENTRY,
+            state: state.clone(),
+            message: format!("Duplicate entry '{entry}' for key '{key}'"),
+        }))
     }
 
     /// Whether the lookup table maps the row's values to its keyspace id.

@@ -93,6 +93,7 @@ async fn insert_splits_rows_and_takes_sequence_ids() {
         lookups: Vec::new(),
         unowned: Vec::new(),
         ignore: false,
+        returning: false,
         upsert: None,
     };
     let mut c = cursor();
@@ -458,4 +459,78 @@ async fn prepared_merges_return_temporal_columns() {
     let plan = select_plan("select id, created from user order by id limit 2");
     let (r, _) = run_select(&plan, &[], vec![shard(), shard()]).await;
     assert_eq!(r.expect("text protocol").rows.len(), 2);
+}
+
+#[tokio::test]
+async fn insert_returning_rows_come_back_in_statement_order() {
+    use super::testing::rows::{answer, bigint, row, texts};
+    // Ids 3, 4, 5 from the sequence: hash(3) and hash(5) are on -80, hash(4) on 80-.
+    let source = "insert into user (name) values ('a'), ('b'), ('c') returning id".to_string();
+    let spans: Vec<(usize, usize)> = ["('a')", "('b')", "('c')"]
+        .iter()
+        .map(|t| {
+            let s = source.find(t).expect("tuple");
+            (s, s + t.len())
+        })
+        .collect();
+    let plan = InsertPlan {
+        keyspace: "customer".into(),
+        table: "user".into(),
+        vindex: "hash".into(),
+        prefix: "insert into user (name, id) values ".into(),
+        suffix: " returning id".into(),
+        rows: spans
+            .into_iter()
+            .map(|span| InsertRow {
+                vindex_values: vec![None],
+                span,
+                auto_increment_value: None,
+            })
+            .collect(),
+        sequence: Some(("commerce".into(), "user_seq".into())),
+        auto_increment_omitted: true,
+        source,
+        lookups: Vec::new(),
+        unowned: Vec::new(),
+        ignore: false,
+        returning: true,
+        upsert: None,
+    };
+    let mut c = cursor();
+    c.next_id = 3;
+    c.answers_by_text.push((
+        "('a', 3), ('c', 5)".into(),
+        Ok(answer(
+            vec![bigint()],
+            vec![row(&[Some("3")]), row(&[Some("5")])],
+        )),
+    ));
+    c.answers_by_text.push((
+        "('b', 4)".into(),
+        Ok(answer(vec![bigint()], vec![row(&[Some("4")])])),
+    ));
+    let r = execute_insert(&mut c, &plan, &[], &vschema())
+        .await
+        .expect("run");
+    assert_eq!(
+        c.log,
+        vec![
+            "sequence commerce.user_seq: 3",
+            "exec customer/-80: insert into user (name, id) values ('a', 3), ('c', 5) returning id",
+            "exec customer/80-: insert into user (name, id) values ('b', 4) returning id",
+        ]
+    );
+    assert_eq!(texts(&r), vec![vec![s("3")], vec![s("4")], vec![s("5")]]);
+    assert_eq!(r.columns.len(), 1);
+    assert_eq!(r.affected_rows, 3);
+    // A shard answering fewer rows than it was sent is an error, never a short answer.
+    let mut c = cursor();
+    c.next_id = 3;
+    c.answers_by_text.push((
+        "('a', 3), ('c', 5)".into(),
+        Ok(answer(vec![bigint()], vec![row(&[Some("3")])])),
+    ));
+    assert!(execute_insert(&mut c, &plan, &[], &vschema())
+        .await
+        .is_err());
 }

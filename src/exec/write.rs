@@ -228,10 +228,13 @@ pub async fn execute_insert<C: Cursor>(
         kept = create_for_insert(cursor, vschema, plan, &ksids, &ids, params, kept).await?;
     }
     let mut per_shard: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
-    for ((shard, text), keep) in placed.into_iter().zip(kept) {
+    // Per shard, the statement's row numbers in the order its rows are sent.
+    let mut order: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
+    for (i, ((shard, text), keep)) in placed.into_iter().zip(kept).enumerate() {
         if keep {
-            if let Some(rows) = per_shard.get_mut(shard) {
+            if let (Some(rows), Some(at)) = (per_shard.get_mut(shard), order.get_mut(shard)) {
                 rows.push(text);
+                at.push(i);
             }
         }
     }
@@ -239,6 +242,10 @@ pub async fn execute_insert<C: Cursor>(
         last_insert_id: first_id,
         ..ShardResult::default()
     };
+    let mut returned: Vec<Option<Vec<Value>>> = Vec::new();
+    if plan.returning {
+        returned.resize(plan.rows.len(), None);
+    }
     for (shard, rows) in per_shard.into_iter().enumerate() {
         if rows.is_empty() {
             continue;
@@ -247,8 +254,43 @@ pub async fn execute_insert<C: Cursor>(
         let r = cursor.execute(keyspace, shard, sql).await?;
         total.affected_rows += r.affected_rows;
         total.warnings = total.warnings.saturating_add(r.warnings);
+        if plan.returning {
+            place_returned(&mut total, &mut returned, &order[shard], r)?;
+        }
+    }
+    if plan.returning {
+        // Every row was sent (RETURNING is planned only without IGNORE), and each shard
+        // returned one row per row it inserted, in the order it was sent.
+        total.rows = returned.into_iter().flatten().collect();
+        total.affected_rows = total.rows.len() as u64;
     }
     Ok(total)
+}
+
+/// Puts the rows one shard returned for `INSERT ... RETURNING` at their rows' places in the
+/// statement (`at`: the statement's row numbers, in the order sent to that shard).
+fn place_returned(
+    total: &mut ShardResult,
+    returned: &mut [Option<Vec<Value>>],
+    at: &[usize],
+    r: ShardResult,
+) -> Result<(), ExecError> {
+    if r.rows.len() != at.len() {
+        return Err(ExecError::Internal(format!(
+            "INSERT ... RETURNING: a shard returned {} rows for {} inserted",
+            r.rows.len(),
+            at.len()
+        )));
+    }
+    if total.columns.is_empty() {
+        total.columns = r.columns;
+    }
+    for (row, &i) in r.rows.into_iter().zip(at) {
+        if let Some(slot) = returned.get_mut(i) {
+            *slot = Some(row);
+        }
+    }
+    Ok(())
 }
 
 /// The text of one row tuple, with its generated id filled in.

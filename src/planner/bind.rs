@@ -155,6 +155,7 @@ fn insert(ip: &InsertPlan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
         lookups: Vec::new(),
         unowned: Vec::new(),
         ignore: ip.ignore,
+        returning: ip.returning,
         upsert: None,
     }))
 }

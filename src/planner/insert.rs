@@ -8,7 +8,10 @@
 //! set; written as `NULL`, `DEFAULT` or `0` → its byte range is given so the executor puts a
 //! sequence id there (a `?` is routed by its bound value).
 //!
-//! Refused: INSERT ... SELECT, subqueries in VALUES or ON DUPLICATE KEY UPDATE (one shard
+//! `RETURNING` is in the suffix, so each shard returns the rows it inserted; the executor puts
+//! them back in the statement's row order ([`InsertPlan::returning`]).
+//!
+//! Refused: INSERT IGNORE / ON DUPLICATE KEY UPDATE with RETURNING, INSERT ... SELECT, subqueries in VALUES or ON DUPLICATE KEY UPDATE (one shard
 //! could not see the others' rows), INSERT ... SET, `VALUES ROW(...)`, a non-literal primary vindex
 //! value, a missing primary vindex column (unless it is the auto_increment column), no column
 //! list without an authoritative column list in the VSchema, ON DUPLICATE KEY UPDATE of a
@@ -75,6 +78,14 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
         ));
     }
     check_on_duplicate(ins, table, &display)?;
+    if ins.returning.is_some() && (ins.ignore || ins.on.is_some()) {
+        // Each shard returns the rows it inserted; with IGNORE or ON DUPLICATE KEY UPDATE a
+        // row may return nothing (or the updated row), so the rows could not be put back in
+        // the statement's order.
+        return unsupported(format!(
+            "INSERT IGNORE / ON DUPLICATE KEY UPDATE ... RETURNING into sharded table {display}"
+        ));
+    }
     let columns = column_names(ins, table, &display)?;
     let primary = table
         .primary_vindex()
@@ -258,6 +269,7 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
         lookups,
         unowned,
         ignore: ins.ignore || matches!(ins.on, Some(OnInsert::DuplicateKeyUpdate(_))),
+        returning: ins.returning.is_some(),
         upsert: is_upsert.then(|| UpsertValues {
             columns: columns
                 .iter()
@@ -276,7 +288,7 @@ fn values_of<'i>(ins: &'i Insert, display: &str) -> Result<&'i Values, PlanError
             "INSERT ... SET into sharded table {display} (use VALUES)"
         ));
     }
-    if ins.partitioned.is_some() || !ins.after_columns.is_empty() || ins.returning.is_some() {
+    if ins.partitioned.is_some() || !ins.after_columns.is_empty() {
         return unsupported(format!("this INSERT form into sharded table {display}"));
     }
     let Some(source) = &ins.source else {

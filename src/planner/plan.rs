@@ -412,6 +412,9 @@ pub struct InsertPlan {
     /// INSERT IGNORE or ON DUPLICATE KEY UPDATE: a row whose unique lookup value another
     /// row holds is dropped instead of failing the statement.
     pub ignore: bool,
+    /// `RETURNING ...` (in `suffix`): every shard answers with the rows it inserted, which
+    /// the executor returns in the statement's row order (never with `ignore`).
+    pub returning: bool,
     /// ON DUPLICATE KEY UPDATE into a table owning lookup vindexes: every row's values, so
     /// the executor can tell the row the upsert would update (by its primary key) from
     /// another row holding a unique value.

@@ -26,9 +26,10 @@ use mysql_common::proto::{MyDeserialize, MySerialize};
 use rand::Rng;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// Default version string in the greeting (`server.server_version` overrides it); drivers gate
-/// features on the `8.0` prefix.
-pub const SERVER_VERSION: &str = "8.0.40-shardgate";
+/// The version announced until a shard has told its own (`crate::server::identity` derives
+/// the default from the shards; `server.server_version` overrides it): the MariaDB release the
+/// proxy is tested with. Drivers gate features on it.
+pub const SERVER_VERSION: &str = "10.11.6-MariaDB-shardgate";
 
 /// Capabilities the proxy offers; the session uses the intersection with the client's.
 pub fn server_capabilities() -> CapabilityFlags {

@@ -43,7 +43,7 @@ pub async fn open(
     };
     auth::write_greeting(
         &mut ps,
-        state.config.server.version(),
+        &state.identity.current().handshake,
         connection_id,
         scramble,
         state.config.auth.default_plugin.name(),

@@ -143,7 +143,7 @@ pub fn answer(
         | "select @@version limit 1"
         | "select @@global.version"
         | "select version()" => {
-            let version = conn.state.config.server.version();
+            let version = conn.state.identity.current().version;
             // VERSION() is NOT NULL, the variable is not.
             let flags = if norm.ends_with("()") {
                 ColumnFlags::NOT_NULL_FLAG
@@ -151,12 +151,12 @@ pub fn answer(
                 ColumnFlags::empty()
             };
             LocalResult::single(
-                text_column(select_item_name(text), version, flags),
+                text_column(select_item_name(text), &version, flags),
                 Value::Bytes(version.as_bytes().to_vec()),
             )
         }
         "select @@version_comment limit 1" | "select @@version_comment" => {
-            let comment = "shardgate: MySQL-protocol sharding proxy";
+            let comment = super::announced_values::VERSION_COMMENT;
             LocalResult::single(
                 text_column("@@version_comment", comment, ColumnFlags::empty()),
                 Value::Bytes(comment.as_bytes().to_vec()),

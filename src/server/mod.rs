@@ -4,6 +4,7 @@
 //! then accepts; `shutdown` stops accepting, tells every connection to finish, and closes pools.
 
 mod admin;
+mod announced_values;
 mod authorize;
 mod backend_names;
 mod client_gone;
@@ -12,6 +13,7 @@ mod client_tls;
 mod connection;
 mod cursor;
 mod greeting;
+pub mod identity;
 mod information_schema;
 mod kill;
 mod last_insert_id;
@@ -26,8 +28,10 @@ pub mod sessions;
 mod set;
 mod sharded;
 mod show_results;
+mod show_variables;
 mod statement;
 mod statement_timeout;
+mod syntax_check;
 mod tls_status;
 mod transaction;
 mod vindex_table;
@@ -86,6 +90,8 @@ pub struct ProxyState {
     /// Accepts TLS from TCP clients that ask for it (`server.tls_cert` / `tls_key`); `None`
     /// when not configured, and then `CLIENT_SSL` is not offered.
     pub client_tls: Option<Arc<rustls::ServerConfig>>,
+    /// The version announced to clients (configured, or derived from the shards).
+    pub identity: identity::ServerIdentity,
 }
 
 impl ProxyState {
@@ -146,6 +152,7 @@ impl Proxy {
             auth.prepare_key();
         }
         let login_throttle = login_throttle::LoginThrottle::new(&config.auth);
+        let config_version = config.server.server_version.clone();
         let state = Arc::new(ProxyState {
             auth,
             login_throttle,
@@ -162,6 +169,7 @@ impl Proxy {
             workflows: crate::workflow::Registry::default(),
             workflow_admin: tokio::sync::Mutex::new(()),
             server_sql_mode: std::sync::OnceLock::new(),
+            identity: identity::ServerIdentity::new(config_version.as_deref()),
             client_tls,
         });
         // Column collations decide which string vindexes route (`schema_facts`): read them
@@ -176,9 +184,16 @@ impl Proxy {
         {
             // Read the servers' sql_mode before serving (briefly: a shard that is down must
             // not stop the proxy from starting), then keep trying in the background.
+            // The shards' version likewise (clients are greeted with it), at the same time.
             let learn = state.clone();
-            let task = tokio::spawn(async move { set::learn_server_sql_mode(&learn).await });
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+            let mode = tokio::spawn(async move { set::learn_server_sql_mode(&learn).await });
+            let learn = state.clone();
+            let version = tokio::spawn(async move { identity::learn_server_version(&learn).await });
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                let _ = mode.await;
+                let _ = version.await;
+            })
+            .await;
         }
         {
             let resume = state.clone();

@@ -99,7 +99,11 @@ impl ClientConn {
                 Some(shard) => (shard, std::borrow::Cow::Borrowed(&sql[..])),
                 None => self.metadata_shard(&sql, &text, kind_name(kind))?,
             };
-            self.check_plannable(&text, kind)?;
+            if let Err(e) = self.check_plannable(&text, kind) {
+                // A parse failure is a syntax error only if MariaDB says so.
+                let keyspace = shard.keyspace.clone();
+                return Err(self.judge_parse_failure(&keyspace, &text, e).await.into());
+            }
             let mut sc = self.acquire(&shard, false).await?;
             let res = sc.conn.prepare(&routed_sql).await;
             let meta = sc.check(res.map(|stmt| (stmt.params.clone(), stmt.columns.clone())));

@@ -261,6 +261,11 @@ impl ClientConn {
                     self.write_local_result(&answer, exec, more);
                     return Ok(());
                 }
+                if kind == StatementKind::Show && super::show_variables::asks(text) {
+                    let answer = Box::pin(self.show_variables(text)).await?;
+                    self.write_local_result(&answer, exec, more);
+                    return Ok(());
+                }
                 // Statements that run on shards run watched: their time limit, KILL and the
                 // client closing its socket stop them there (see `statement_timeout`).
                 let limit = self.statement_time_limit();
@@ -382,6 +387,7 @@ impl ClientConn {
         } else {
             sql
         };
+        let sql = self.substitute_announced(sql, kind, text);
         self.session.log_query(&shard.keyspace, &shard.name, &sql);
         let mut sc = self.acquire(shard, true).await?;
         let opts = RelayOptions {

@@ -84,6 +84,13 @@ impl ClientConn {
         // connection's own value may be another session's, or 0).
         let substituted = super::session_values::substituted_text(text, || self.session_values());
         let text = substituted.as_deref().unwrap_or(text);
+        // VERSION(), @@version(_comment) and @@autocommit: the proxy's, not a shard's.
+        let announced = match self.substitute_announced(Cow::Borrowed(text.as_bytes()), kind, text)
+        {
+            Cow::Owned(bytes) => String::from_utf8(bytes).ok(),
+            Cow::Borrowed(_) => None,
+        };
+        let text = announced.as_deref().unwrap_or(text);
         if matches!(
             kind,
             StatementKind::Select
@@ -154,10 +161,13 @@ impl ClientConn {
                                 self.write_local_result(&local, exec, more);
                                 return Ok(());
                             }
-                            None => return Err(e.into()),
+                            None => {
+                                return Err(self.judge_parse_failure(keyspace, text, e).await.into())
+                            }
                         }
                     }
-                    Err(e) => return Err(e.into()),
+                    // A parse failure is a syntax error only if MariaDB says so.
+                    Err(e) => return Err(self.judge_parse_failure(keyspace, text, e).await.into()),
                 }
             }
             StatementKind::Explain if Box::pin(self.explain_sharded(text, exec, more)).await? => {
@@ -253,6 +263,9 @@ impl ClientConn {
                 }
             }
             Plan::Dml(_) | Plan::Insert(_) if plan.maintains_lookups() => {
+                if let Plan::Insert(ip) = &*plan {
+                    self.resolve_insert_columns(&ip.keyspace, text, ip).await?;
+                }
                 let scope = self.open_ordered_statement().await?;
                 let result = {
                     let mut cursor = SessionCursor {
