@@ -1,0 +1,83 @@
+//! The client matrix (issue 17, item 7): one small workload run through the proxy by every
+//! client that installs from the package registries — the mariadb CLI, PyMySQL,
+//! mysql-connector-python (pure and C extension), mysqlclient, node's mysql and mysql2,
+//! MariaDB Connector/J, PHP mysqli and PDO, Rust mysql_async and sqlx — in text and prepared
+//! mode where the driver has both. (sysbench runs in tests/clients.rs.)
+//!
+//! The workload (one script per language beside this file, the same steps in each): an
+//! unsharded read; three sharded inserts whose ids come from a sequence, read back by id, by
+//! the name lookup and by the phone lookup; a rolled-back transaction; NULL, unicode,
+//! DATETIME(6), DECIMAL and a 0x00–0xFF BLOB written and read back as parameters; a
+//! 10,000-row scatter read as bytes and hashed; a duplicate primary key and a duplicate unique
+//! lookup value, each 1062; the connection still in use after the errors. Each client prints a
+//! normalized transcript; [`expected::check`] compares it line by line with the one computed
+//! from the workload's inputs and from the rows read directly on the shards.
+//!
+//! One proxy cluster serves every test of this binary ([`setup::matrix`]); each client has a
+//! tag of its own (its rows' names, phones and ids), so the tests run in parallel. A client
+//! that is not installed fails its test: `scripts/test` installs them all
+//! (`ensure_client_matrix` in scripts/lib.sh).
+
+#[path = "../common/mod.rs"]
+mod common;
+mod expected;
+mod setup;
+
+use common::tools::run_tool;
+use setup::matrix;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// The directory of the workload scripts.
+fn scripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/client_matrix")
+}
+
+/// Runs `cmd` (a workload) and checks its transcript as client `label` with `tag`.
+fn run_workload(label: &str, tag: u32, cmd: &mut Command) {
+    let (ok, out, err) = matrix()
+        .rt
+        .block_on(run_tool(cmd, None, Duration::from_secs(180)));
+    assert!(ok, "{label}: the workload failed\nstdout:\n{out}\nstderr:\n{err}");
+    expected::check(label, tag, &out, &err);
+}
+
+/// `python3 workload.py DRIVER MODE PORT TAG`.
+fn python(driver: &str, mode: &str, tag: u32) {
+    let port = matrix().env.port().to_string();
+    let mut cmd = Command::new("python3");
+    cmd.arg(scripts_dir().join("workload.py"))
+        .args([driver, mode, &port, &tag.to_string()]);
+    run_workload(&format!("python {driver} {mode}"), tag, &mut cmd);
+}
+
+#[test]
+fn pymysql_text() {
+    python("pymysql", "text", 1);
+}
+
+#[test]
+fn mysql_connector_pure_text() {
+    python("connector", "text", 2);
+}
+
+#[test]
+fn mysql_connector_pure_prepared() {
+    python("connector", "prepared", 3);
+}
+
+#[test]
+fn mysql_connector_c_text() {
+    python("connector-c", "text", 4);
+}
+
+#[test]
+fn mysql_connector_c_prepared() {
+    python("connector-c", "prepared", 5);
+}
+
+#[test]
+fn mysqlclient_text() {
+    python("mysqldb", "text", 6);
+}
