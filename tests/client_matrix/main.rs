@@ -81,3 +81,34 @@ fn mysql_connector_c_prepared() {
 fn mysqlclient_text() {
     python("mysqldb", "text", 6);
 }
+
+/// `node workload.js DRIVER MODE PORT TAG`, with the drivers from tests/client_matrix/node_modules.
+fn node(driver: &str, mode: &str, tag: u32) {
+    let modules = scripts_dir().join("node_modules").join(driver);
+    assert!(
+        modules.is_dir(),
+        "node's {driver} is not installed in {}: run scripts/test (ensure_client_matrix) or \
+         `npm ci` in tests/client_matrix",
+        modules.display()
+    );
+    let port = matrix().env.port().to_string();
+    let mut cmd = Command::new("node");
+    cmd.arg(scripts_dir().join("workload.js"))
+        .args([driver, mode, &port, &tag.to_string()]);
+    run_workload(&format!("node {driver} {mode}"), tag, &mut cmd);
+}
+
+#[test]
+fn node_mysql_text() {
+    node("mysql", "text", 7);
+}
+
+#[test]
+fn node_mysql2_text() {
+    node("mysql2", "text", 8);
+}
+
+#[test]
+fn node_mysql2_prepared() {
+    node("mysql2", "prepared", 9);
+}
