@@ -26,6 +26,7 @@ mod setup;
 use common::tools::run_tool;
 use setup::matrix;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::process::Command;
 
@@ -111,4 +112,80 @@ fn node_mysql2_text() {
 #[test]
 fn node_mysql2_prepared() {
     node("mysql2", "prepared", 9);
+}
+
+/// MariaDB Connector/J from Debian's libmariadb-java.
+const CONNECTOR_J: &str = "/usr/share/java/mariadb-java-client.jar";
+
+/// Workload.java compiled once per test binary (javac into the target's tmp dir).
+fn java_classes() -> &'static PathBuf {
+    static CLASSES: OnceLock<PathBuf> = OnceLock::new();
+    CLASSES.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("client_matrix_java");
+        std::fs::create_dir_all(&dir).expect("creating the class dir");
+        let status = std::process::Command::new("javac")
+            .arg("-encoding")
+            .arg("UTF-8")
+            .arg("-d")
+            .arg(&dir)
+            .arg(scripts_dir().join("Workload.java"))
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run javac: {e} (scripts/test installs a JDK)"));
+        assert!(status.success(), "javac Workload.java failed");
+        dir
+    })
+}
+
+/// `java Workload MODE PORT TAG` with Connector/J.
+fn connector_j(mode: &str, tag: u32) {
+    assert!(
+        std::path::Path::new(CONNECTOR_J).is_file(),
+        "MariaDB Connector/J is not installed ({CONNECTOR_J}): run scripts/test \
+         (ensure_client_matrix installs Debian's libmariadb-java)"
+    );
+    let classpath = format!("{}:{CONNECTOR_J}", java_classes().display());
+    let port = matrix().env.port().to_string();
+    let mut cmd = Command::new("java");
+    cmd.env("TZ", "UTC")
+        .args(["-cp", &classpath, "Workload", mode, &port, &tag.to_string()]);
+    run_workload(&format!("Connector/J {mode}"), tag, &mut cmd);
+}
+
+#[test]
+fn connector_j_text() {
+    connector_j("text", 10);
+}
+
+#[test]
+fn connector_j_prepared() {
+    connector_j("prepared", 11);
+}
+
+/// `php workload.php DRIVER MODE PORT TAG`.
+fn php(driver: &str, mode: &str, tag: u32) {
+    let port = matrix().env.port().to_string();
+    let mut cmd = Command::new("php");
+    cmd.arg(scripts_dir().join("workload.php"))
+        .args([driver, mode, &port, &tag.to_string()]);
+    run_workload(&format!("php {driver} {mode}"), tag, &mut cmd);
+}
+
+#[test]
+fn php_mysqli_text() {
+    php("mysqli", "text", 12);
+}
+
+#[test]
+fn php_mysqli_prepared() {
+    php("mysqli", "prepared", 13);
+}
+
+#[test]
+fn php_pdo_text() {
+    php("pdo", "text", 14);
+}
+
+#[test]
+fn php_pdo_prepared() {
+    php("pdo", "prepared", 15);
 }
