@@ -161,7 +161,9 @@ pub async fn expected(tag: u32) -> (Vec<String>, Vec<String>) {
     let mut got_phones = phone_rows.clone();
     got_phones.sort();
     if got_phones != want_phones {
-        problems.push(format!("phone lookup rows {got_phones:?}, want {want_phones:?}"));
+        problems.push(format!(
+            "phone lookup rows {got_phones:?}, want {want_phones:?}"
+        ));
     }
     let name_rows: Vec<(String, i64)> = on_shards(
         "lookup",
@@ -180,7 +182,9 @@ pub async fn expected(tag: u32) -> (Vec<String>, Vec<String>) {
         .collect();
     want_names.sort();
     if got_names != want_names {
-        problems.push(format!("name lookup rows {got_names:?}, want {want_names:?}"));
+        problems.push(format!(
+            "name lookup rows {got_names:?}, want {want_names:?}"
+        ));
     }
 
     for (name, id) in names.iter().zip(&ids) {
@@ -232,7 +236,9 @@ pub async fn expected(tag: u32) -> (Vec<String>, Vec<String>) {
     let mut stored = stored;
     stored.sort();
     if stored != want {
-        problems.push(format!("typed rows on the shards {stored:?}, want {want:?}"));
+        problems.push(format!(
+            "typed rows on the shards {stored:?}, want {want:?}"
+        ));
     }
     for r in &typed {
         lines.push(format!(

@@ -21,6 +21,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod expected;
+mod rust_clients;
 mod setup;
 
 use common::tools::run_tool;
@@ -40,7 +41,10 @@ fn run_workload(label: &str, tag: u32, cmd: &mut Command) {
     let (ok, out, err) = matrix()
         .rt
         .block_on(run_tool(cmd, None, Duration::from_secs(180)));
-    assert!(ok, "{label}: the workload failed\nstdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        ok,
+        "{label}: the workload failed\nstdout:\n{out}\nstderr:\n{err}"
+    );
     expected::check(label, tag, &out, &err);
 }
 
@@ -188,4 +192,34 @@ fn php_pdo_text() {
 #[test]
 fn php_pdo_prepared() {
     php("pdo", "prepared", 15);
+}
+
+/// The Rust workload (rust_clients.rs) with `driver`, in text or prepared mode.
+fn rust(driver: &str, prepared: bool, tag: u32) {
+    let m = matrix();
+    let port = m.env.port();
+    let (out, err) =
+        m.rt.block_on(rust_clients::workload(driver, prepared, port, tag));
+    let mode = if prepared { "prepared" } else { "text" };
+    expected::check(&format!("{driver} {mode}"), tag, &out, &err);
+}
+
+#[test]
+fn mysql_async_text() {
+    rust("mysql_async", false, 16);
+}
+
+#[test]
+fn mysql_async_prepared() {
+    rust("mysql_async", true, 17);
+}
+
+#[test]
+fn sqlx_text() {
+    rust("sqlx", false, 18);
+}
+
+#[test]
+fn sqlx_prepared() {
+    rust("sqlx", true, 19);
 }

@@ -102,7 +102,9 @@ fn spec() -> EnvSpec {
 /// `big` row `i`: its name (non-ASCII) and payload (every byte value over the rows, lengths 0
 /// to 49).
 pub fn big_row(i: u64) -> (String, Vec<u8>) {
-    let payload = (0..i % 50).map(|j| ((i * 31 + j * 7) % 256) as u8).collect();
+    let payload = (0..i % 50)
+        .map(|j| ((i * 31 + j * 7) % 256) as u8)
+        .collect();
     (format!("n{i}é"), payload)
 }
 
