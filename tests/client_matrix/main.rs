@@ -18,6 +18,7 @@
 //! that is not installed fails its test: `scripts/test` installs them all
 //! (`ensure_client_matrix` in scripts/lib.sh).
 
+mod cli;
 #[path = "../common/mod.rs"]
 mod common;
 mod expected;
@@ -222,4 +223,11 @@ fn sqlx_text() {
 #[test]
 fn sqlx_prepared() {
     rust("sqlx", true, 19);
+}
+
+#[test]
+fn mariadb_cli() {
+    let m = matrix();
+    let (out, err) = m.rt.block_on(cli::workload(20));
+    expected::check("mariadb CLI", 20, &out, &err);
 }
