@@ -286,7 +286,11 @@ impl ClientConn {
                     .await
             }
             Decision::Sharded { keyspace } => {
+                let mut hexed = None;
                 if std::str::from_utf8(bytes).is_err() {
+                    hexed = self.hex_binary_strings(bytes, kind);
+                }
+                if std::str::from_utf8(bytes).is_err() && hexed.is_none() {
                     if matches!(kind, StatementKind::Show | StatementKind::Explain) {
                         // Schema questions go to the first shard as written: only keyspace
                         // qualifiers are rewritten, by byte span, so any bytes pass exactly.
@@ -304,6 +308,7 @@ impl ClientConn {
                     .into());
                 }
                 let budget = self.state.config.limits.max_merge_bytes;
+                let text = hexed.as_deref().unwrap_or(text);
                 Box::pin(crate::backend::result_budget::scope(
                     budget,
                     self.run_sharded(text, kind, exec, more, &keyspace),
@@ -315,6 +320,28 @@ impl ClientConn {
             self.refresh_column_facts().await;
         }
         result
+    }
+
+    /// A DML statement from a utf8 client whose only non-UTF-8 bytes are raw bytes in string
+    /// literals (a text-protocol driver's binary parameter), with those literals as hex
+    /// literals of the same bytes: see [`crate::sql::binary_strings`]. `None` otherwise (the
+    /// statement is then refused as before).
+    fn hex_binary_strings(&self, bytes: &[u8], kind: StatementKind) -> Option<String> {
+        let dml = matches!(
+            kind,
+            StatementKind::Select
+                | StatementKind::Insert
+                | StatementKind::Replace
+                | StatementKind::Update
+                | StatementKind::Delete
+        );
+        if !dml || !self.session.charset.is_some_and(|cs| cs.is_utf8()) {
+            return None;
+        }
+        let mode = self
+            .session
+            .sql_mode_flags(self.state.server_sql_mode.get().copied())?;
+        crate::sql::binary_strings::hex_invalid_strings(bytes, mode)
     }
 
     /// After a DDL statement (or a workflow statement that created or changed tables and the
