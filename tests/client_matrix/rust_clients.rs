@@ -402,7 +402,7 @@ pub async fn workload(driver: &str, prepared: bool, port: u16, tag: u32) -> (Str
             .await?;
             c.count(
                 "SELECT COUNT(*) FROM person WHERE name = ?",
-                &[name.clone()],
+                std::slice::from_ref(&name),
             )
             .await
         }

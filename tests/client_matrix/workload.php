@@ -11,6 +11,12 @@
 
 [, $driver, $mode, $port, $tag] = $argv;
 $port = (int) $port;
+foreach (['mysqli', 'pdo_mysql'] as $ext) {
+    if (!extension_loaded($ext)) {
+        fwrite(STDERR, "PHP extension $ext is not installed: run scripts/test (ensure_client_matrix)\n");
+        exit(1);
+    }
+}
 $tag = (int) $tag;
 
 final class DbError extends Exception {

@@ -46,7 +46,10 @@ def connect():
     raise SystemExit(f"unknown driver {DRIVER}")
 
 
-CONN, DB_ERROR = connect()
+try:
+    CONN, DB_ERROR = connect()
+except ImportError as e:
+    raise SystemExit(f"{DRIVER} is not installed ({e}): run scripts/test (ensure_client_matrix)")
 if MODE == "prepared" and DRIVER not in ("connector", "connector-c"):
     raise SystemExit(f"{DRIVER} has no server-side prepared statements")
 
@@ -128,9 +131,17 @@ def reads():
             out("by_phone " + " ".join(norm(v) for v in r))
 
 
+def set_autocommit(on):
+    # PyMySQL and MySQLdb have a method, mysql-connector-python a property.
+    if DRIVER in ("mysqldb", "pymysql"):
+        CONN.autocommit(on)
+    else:
+        CONN.autocommit = on
+
+
 def rollback():
     name, phone = f"p{TAG}tx", 5550000 + TAG * 10 + 9
-    CONN.autocommit(False) if DRIVER in ("mysqldb", "pymysql") else setattr(CONN, "autocommit", False)
+    set_autocommit(False)
     try:
         cur = cursor()
         cur.execute("INSERT INTO person (name, phone) VALUES (%s, %s)", (name, phone))
@@ -138,7 +149,7 @@ def rollback():
         inside = rows("SELECT COUNT(*) FROM person WHERE name = %s", (name,))[0][0]
         CONN.rollback()
     finally:
-        CONN.autocommit(True) if DRIVER in ("mysqldb", "pymysql") else setattr(CONN, "autocommit", True)
+        set_autocommit(True)
     after = rows("SELECT COUNT(*) FROM person WHERE name = %s", (name,))[0][0]
     by_phone = rows("SELECT COUNT(*) FROM person WHERE phone = %s", (phone,))[0][0]
     out(f"rollback inside={inside} after={after} by_phone={by_phone}")
@@ -153,10 +164,16 @@ TYPED = [
 
 
 def typed():
-    for row in TYPED:
+    for ident, note, uni, ts, amount, data in TYPED:
         cur = cursor()
+        # The DECIMAL goes first: mysql-connector-python's C extension (8.4 to 9.7) binds a
+        # Decimal parameter with `mbind[i].buffer_type = ...` where mbind already points at
+        # bind i (MySQLPrepStmt_execute in mysql_capi.c), so for i > 0 it writes past the bind
+        # array (valgrind shows it against MariaDB directly; the heap corruption aborts some
+        # runs). At position 0 that write is to the right bind.
         cur.execute(
-            "INSERT INTO typed (id, note, uni, ts, amount, data) VALUES (%s, %s, %s, %s, %s, %s)", row
+            "INSERT INTO typed (amount, id, note, uni, ts, data) VALUES (%s, %s, %s, %s, %s, %s)",
+            (amount, ident, note, uni, ts, data),
         )
         cur.close()
     for row in TYPED:
