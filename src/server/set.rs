@@ -191,6 +191,7 @@ impl ClientConn {
         let bytes = super::session_values::substitute_session_values(
             std::borrow::Cow::Borrowed(bytes),
             self.session.last_insert_id,
+            self.session.row_count,
         );
         let sql_text = String::from_utf8_lossy(&bytes).into_owned();
         // `SET @x = LAST_INSERT_ID(n)` sets the session's value: prime, run, read back.

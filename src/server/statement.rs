@@ -69,13 +69,13 @@ fn creates_session_state(kind: StatementKind, text: &str, markers: RelayMarkers)
 struct RelayMarkers {
     /// A word of a statement that may leave state on the backend connection.
     session_state: bool,
-    /// `last_insert_id` or `socket`: [`substitute_session_values`] may have work.
+    /// `last_insert_id`, `socket` or `row_count`: [`substitute_session_values`] may have work.
     session_values: bool,
 }
 
 impl RelayMarkers {
     /// The first [`Self::STATE_WORDS`] words mean session state, the rest session values.
-    const WORDS: [&'static str; 7] = [
+    const WORDS: [&'static str; 8] = [
         "temporary",
         "get_lock",
         "sql_calc_found_rows",
@@ -83,6 +83,7 @@ impl RelayMarkers {
         "into @",
         "last_insert_id",
         "socket",
+        "row_count",
     ];
     const STATE_WORDS: usize = 5;
 
@@ -256,6 +257,7 @@ impl ClientConn {
 
     /// Writes an OK packet (not flushed), flagging more results when statements follow.
     pub fn write_ok_more(&mut self, ok: &OkInfo, more: bool) {
+        self.session.row_count = i64::try_from(ok.affected_rows).unwrap_or(i64::MAX);
         let mut status = self.session.status();
         if more {
             status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;
@@ -370,7 +372,7 @@ impl ClientConn {
         self.session.last_insert_id_tracking = None;
         let markers = RelayMarkers::of(text);
         let sql = if markers.session_values {
-            substitute_session_values(sql, self.session.last_insert_id)
+            substitute_session_values(sql, self.session.last_insert_id, self.session.row_count)
         } else {
             sql
         };
@@ -402,6 +404,11 @@ impl ClientConn {
         };
         let outcome = match res {
             Ok(summary) => {
+                self.session.row_count = if summary.result_set {
+                    -1
+                } else {
+                    i64::try_from(summary.affected_rows).unwrap_or(i64::MAX)
+                };
                 if summary.last_insert_id > 0 {
                     self.session.last_insert_id = summary.last_insert_id;
                 }

@@ -45,18 +45,30 @@ fn stmt(step: &'static str, sql: impl Into<String>, show: Show) -> Stmt {
 
 /// Runs `stmts` in one `mariadb` session; returns their transcript lines.
 async fn run(stmts: &[Stmt]) -> (Vec<String>, String) {
-    let mut script = String::new();
-    let mut line_of = HashMap::new();
-    let mut line = 0usize;
+    // Script lines: (SQL, the statement it is). A marker goes before the write that precedes
+    // its statement, if any, so that `SELECT ROW_COUNT()` still follows its write.
+    let mut lines: Vec<(String, Option<usize>)> = Vec::new();
     for (i, s) in stmts.iter().enumerate() {
         if !matches!(s.show, Show::Nothing | Show::Duplicate(_)) {
-            script.push_str(&format!("SELECT '#{i}';\n"));
-            line += 1;
+            let marker = (format!("SELECT '#{i}'"), None);
+            let after_write = i > 0 && matches!(stmts[i - 1].show, Show::Nothing);
+            if after_write {
+                let at = lines.len() - 1;
+                lines.insert(at, marker);
+            } else {
+                lines.push(marker);
+            }
         }
-        script.push_str(&s.sql);
+        lines.push((s.sql.clone(), Some(i)));
+    }
+    let mut script = String::new();
+    let mut line_of = HashMap::new();
+    for (n, (sql, stmt)) in lines.iter().enumerate() {
+        script.push_str(sql);
         script.push_str(";\n");
-        line += 1;
-        line_of.insert(line, i);
+        if let Some(i) = stmt {
+            line_of.insert(n + 1, *i);
+        }
     }
     let port = matrix().env.port().to_string();
     let (_, out, err) = crate::common::tools::run_tool(

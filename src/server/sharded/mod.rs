@@ -80,8 +80,11 @@ impl ClientConn {
         let state = self.state.clone();
         // LAST_INSERT_ID() reads the session's value on every shard it reaches (a shard
         // connection's own value may be another session's, or 0).
-        let substituted =
-            super::session_values::substituted_text(text, self.session.last_insert_id);
+        let substituted = super::session_values::substituted_text(
+            text,
+            self.session.last_insert_id,
+            self.session.row_count,
+        );
         let text = substituted.as_deref().unwrap_or(text);
         if matches!(
             kind,
