@@ -167,6 +167,26 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_any_bytes() {
+        // Quotes, escapes, introducers, comments and invalid bytes in every order.
+        const ALPHABET: &[u8] = b"'\"\\_Nx -#/*\na\xff\xe9\x80";
+        let mut seed: u64 = 0x5eed;
+        for _ in 0..5000 {
+            let mut input = Vec::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            for k in 0..(seed >> 59) as usize + 1 {
+                let r = seed.rotate_left(k as u32 * 7);
+                input.push(ALPHABET[(r % ALPHABET.len() as u64) as usize]);
+            }
+            for mode in ["", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES"] {
+                let _ = hex_invalid_strings(&input, SqlMode::parse(mode));
+            }
+        }
+    }
+
+    #[test]
     fn comments_and_other_tokens_pass_unchanged() {
         let sql = b"/* c */ UPDATE t SET b = _binary'\x80' -- x\nWHERE id = 0x10";
         assert_eq!(
