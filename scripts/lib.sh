@@ -135,15 +135,23 @@ ensure_client_matrix() {
     if [ "${#debs[@]}" -gt 0 ]; then
         apt_install "${debs[@]}"
     fi
-    # mysql-connector-python 26.x ships a C extension linked against OpenSSL 3.2, which Debian
-    # 12 (OpenSSL 3.0) cannot load; 9.x's extension loads there.
-    if ! python3 -c 'import pymysql, MySQLdb, mysql.connector.connection_cext' >/dev/null 2>&1; then
-        echo "==> installing PyMySQL, mysql-connector-python (C extension) and mysqlclient with pip"
+    if ! python3 -c 'import pymysql, MySQLdb, mysql.connector' >/dev/null 2>&1; then
+        echo "==> installing PyMySQL, mysql-connector-python and mysqlclient with pip"
         PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
-            python3 -m pip install --quiet pymysql 'mysql-connector-python<26' mysqlclient
-        python3 -c 'import pymysql, MySQLdb, mysql.connector.connection_cext'
+            python3 -m pip install --quiet pymysql mysql-connector-python mysqlclient
+        python3 -c 'import pymysql, MySQLdb, mysql.connector'
     fi
     local dir=tests/client_matrix
+    # mysql-connector-python 26.x ships a C extension linked against OpenSSL 3.2, which Debian
+    # 12 (OpenSSL 3.0) cannot load; 9.x's loads there. The C-extension runs of the matrix use a
+    # 9.x installed into $dir/pylib (PYTHONPATH), leaving the system's latest to the rest.
+    if ! PYTHONPATH="$dir/pylib" python3 -c 'import mysql.connector.connection_cext' >/dev/null 2>&1; then
+        echo "==> installing mysql-connector-python 9.x (C extension) into $dir/pylib"
+        rm -rf "$dir/pylib"
+        PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --no-deps \
+            --target "$dir/pylib" 'mysql-connector-python<26'
+        PYTHONPATH="$dir/pylib" python3 -c 'import mysql.connector.connection_cext'
+    fi
     if [ ! -d "$dir/node_modules/mysql" ] || [ ! -d "$dir/node_modules/mysql2" ] \
         || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
         echo "==> installing node's mysql and mysql2 (npm ci in $dir)"

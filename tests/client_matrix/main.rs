@@ -53,6 +53,18 @@ fn run_workload(label: &str, tag: u32, cmd: &mut Command) {
 fn python(driver: &str, mode: &str, tag: u32) {
     let port = matrix().env.port().to_string();
     let mut cmd = Command::new("python3");
+    if driver == "connector-c" {
+        // mysql-connector-python 9.x, whose C extension loads with Debian 12's OpenSSL (26.x's
+        // needs OpenSSL 3.2): installed there by ensure_client_matrix.
+        let pylib = scripts_dir().join("pylib");
+        assert!(
+            pylib.join("mysql").is_dir(),
+            "mysql-connector-python with its C extension is not installed in {}: run \
+             scripts/test (ensure_client_matrix)",
+            pylib.display()
+        );
+        cmd.env("PYTHONPATH", pylib);
+    }
     cmd.arg(scripts_dir().join("workload.py"))
         .args([driver, mode, &port, &tag.to_string()]);
     run_workload(&format!("python {driver} {mode}"), tag, &mut cmd);

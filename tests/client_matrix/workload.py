@@ -2,7 +2,7 @@
 
 Usage: python3 workload.py DRIVER MODE PORT TAG
   DRIVER: pymysql | connector (mysql-connector-python, pure Python) | connector-c (its C
-          extension) | mysqldb (mysqlclient)
+          extension; main.rs puts the 9.x in pylib/ first on PYTHONPATH) | mysqldb (mysqlclient)
   MODE:   text | prepared (server-side prepared statements; connector and connector-c only)
 
 Prints the normalized transcript on stdout, one line per observation; a step that fails prints
