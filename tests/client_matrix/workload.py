@@ -1,4 +1,4 @@
-"""The client-matrix workload for the Python drivers (see tests/client_matrix/README.md).
+"""The client-matrix workload for the Python drivers (see main.rs beside this file).
 
 Usage: python3 workload.py DRIVER MODE PORT TAG
   DRIVER: pymysql | connector (mysql-connector-python, pure Python) | connector-c (its C
