@@ -119,3 +119,54 @@ ensure_python_orms() {
         python3 -m pip install --quiet sqlalchemy django
     python3 -c 'import sqlalchemy, django'
 }
+
+# Every client of the client matrix (tests/client_matrix): the mariadb CLI (ensure_mariadb),
+# PyMySQL, mysql-connector-python with its C extension, mysqlclient (built against Debian's
+# libmariadb-dev with pkg-config and gcc), node's mysql and mysql2 (npm ci into
+# tests/client_matrix/node_modules, from its package-lock.json), MariaDB Connector/J (Debian's
+# libmariadb-java, compiled against with javac at test time), PHP mysqli and PDO. A missing
+# client fails its test; nothing is skipped.
+ensure_client_matrix() {
+    local debs=()
+    command -v python3 >/dev/null 2>&1 || debs+=(python3)
+    python3 -m pip --version >/dev/null 2>&1 || debs+=(python3-pip)
+    command -v pkg-config >/dev/null 2>&1 || debs+=(pkg-config)
+    command -v gcc >/dev/null 2>&1 || debs+=(gcc)
+    [ -f /usr/include/mariadb/mysql.h ] || debs+=(libmariadb-dev)
+    # mysqlclient compiles against Python.h.
+    python3 -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
+        >/dev/null 2>&1 || debs+=(python3-dev)
+    command -v node >/dev/null 2>&1 || debs+=(nodejs)
+    command -v npm >/dev/null 2>&1 || debs+=(npm)
+    command -v javac >/dev/null 2>&1 || debs+=(default-jdk-headless)
+    [ -f /usr/share/java/mariadb-java-client.jar ] || debs+=(libmariadb-java)
+    command -v php >/dev/null 2>&1 || debs+=(php-cli)
+    if ! php -m 2>/dev/null | grep -qx mysqli || ! php -m 2>/dev/null | grep -qx pdo_mysql; then
+        debs+=(php-mysql)
+    fi
+    if [ "${#debs[@]}" -gt 0 ]; then
+        apt_install "${debs[@]}"
+    fi
+    if ! python3 -c 'import pymysql, MySQLdb, mysql.connector' >/dev/null 2>&1; then
+        echo "==> installing PyMySQL, mysql-connector-python and mysqlclient with pip"
+        PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
+            python3 -m pip install --quiet pymysql mysql-connector-python mysqlclient
+        python3 -c 'import pymysql, MySQLdb, mysql.connector'
+    fi
+    local dir=tests/client_matrix
+    # mysql-connector-python 26.x ships a C extension linked against OpenSSL 3.2, which Debian
+    # 12 (OpenSSL 3.0) cannot load; 9.x's loads there. The C-extension runs of the matrix use a
+    # 9.x installed into $dir/pylib (PYTHONPATH), leaving the system's latest to the rest.
+    if ! PYTHONPATH="$dir/pylib" python3 -c 'import mysql.connector.connection_cext' >/dev/null 2>&1; then
+        echo "==> installing mysql-connector-python 9.x (C extension) into $dir/pylib"
+        rm -rf "$dir/pylib"
+        PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --no-deps \
+            --target "$dir/pylib" 'mysql-connector-python<26'
+        PYTHONPATH="$dir/pylib" python3 -c 'import mysql.connector.connection_cext'
+    fi
+    if [ ! -d "$dir/node_modules/mysql" ] || [ ! -d "$dir/node_modules/mysql2" ] \
+        || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        echo "==> installing node's mysql and mysql2 (npm ci in $dir)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}

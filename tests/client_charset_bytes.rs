@@ -147,10 +147,18 @@ async fn latin1_bytes_are_refused_by_charset_or_passed_exactly() {
         .expect("shard read");
     assert_eq!(name.as_deref(), Some("café"));
 
-    // A utf8mb4 client's invalid bytes are refused as invalid utf8mb4 text.
+    // A utf8mb4 client's invalid bytes are refused as invalid utf8mb4 text, except inside a
+    // string literal, where they are bytes like a binary parameter's (tests/
+    // binary_string_literals.rs): that statement plans, and fails as MariaDB would on a
+    // keyspace without table t.
     let mut utf8 = Raw::login(env.port(), UTF8MB4, "customer").await;
     let (code, msg) = utf8
         .query(b"SELECT id FROM t WHERE name = 'caf\xe9'")
+        .await
+        .expect_err("no table t");
+    assert_eq!(code, 1146, "{msg}");
+    let (code, msg) = utf8
+        .query(b"SELECT id FROM t WHERE caf\xe9 = 1")
         .await
         .expect_err("refused");
     assert_eq!(code, 1235, "{msg}");

@@ -45,6 +45,12 @@ pub fn analyse(bytes: &[u8]) {
     for piece in sql::split_statements(text) {
         statement(piece);
     }
+    // Raw bytes in string literals, rewritten as hex literals (the result must be UTF-8).
+    for mode in ["", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES"] {
+        if let Some(out) = sql::binary_strings::hex_invalid_strings(bytes, SqlMode::parse(mode)) {
+            statement(&out);
+        }
+    }
 }
 
 /// One statement of a split text.

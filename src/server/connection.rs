@@ -325,6 +325,8 @@ impl ClientConn {
     /// Backend database names in the message (a shard's `Table 'vt_x.t' doesn't exist`) are
     /// replaced by their keyspaces.
     pub async fn write_error(&mut self, err: &ProxyError) -> Result<(), PacketError> {
+        // After an error, ROW_COUNT() is -1, as in MariaDB.
+        self.session.row_count = -1;
         let (code, state, msg) = err.to_wire();
         let msg = super::backend_names::rename_in_text(&self.state.backends, &msg);
         self.ps

@@ -350,6 +350,8 @@ impl ClientConn {
     }
 
     fn write_result_head(&mut self, columns: &[Column]) {
+        // After a result set, ROW_COUNT() is -1, as in MariaDB.
+        self.session.row_count = -1;
         let status = self.session.status();
         let deprecate_eof = self.session.deprecate_eof();
         let mut header = Vec::new();

@@ -25,6 +25,8 @@ pub struct Summary {
     pub last_insert_id: u64,
     /// Warnings raised.
     pub warnings: u16,
+    /// The last response was a result set (not an OK packet).
+    pub result_set: bool,
 }
 
 /// Why relaying stopped.
@@ -74,6 +76,7 @@ pub async fn relay(
                 summary.affected_rows = ok.affected_rows;
                 summary.last_insert_id = ok.last_insert_id;
                 summary.warnings = ok.warnings;
+                summary.result_set = false;
                 let info = OkInfo {
                     affected_rows: ok.affected_rows,
                     last_insert_id: ok.last_insert_id,
@@ -100,6 +103,7 @@ pub async fn relay(
                 let (warnings, more) = relay_rows(ps, conn, count, opts, backends).await?;
                 summary.warnings = warnings;
                 summary.affected_rows = 0;
+                summary.result_set = true;
                 if !more {
                     return Ok(summary);
                 }

@@ -27,6 +27,9 @@ pub(super) struct SessionValues {
     pub account: String,
     /// What `CONNECTION_ID()` answers: the proxy's connection id.
     pub connection_id: u32,
+    /// What `ROW_COUNT()` answers: the session's last statement's count (-1 after a result
+    /// set or an error).
+    pub row_count: i64,
 }
 
 impl super::connection::ClientConn {
@@ -39,13 +42,14 @@ impl super::connection::ClientConn {
             user: format!("{}@{}", s.user, s.peer),
             account: format!("{}@%", s.user),
             connection_id: s.connection_id,
+            row_count: s.row_count,
         }
     }
 }
 
 /// The words whose presence means [`substitute_session_values`] may have work (one
 /// case-insensitive scan decides).
-pub(super) const WORDS: [&str; 8] = [
+pub(super) const WORDS: [&str; 9] = [
     "last_insert_id",
     "socket",
     "database",
@@ -54,6 +58,7 @@ pub(super) const WORDS: [&str; 8] = [
     "current_user",
     "connection_id",
     "pseudo_thread_id",
+    "row_count",
 ];
 
 /// Whether `text` holds one of [`WORDS`].
@@ -86,6 +91,8 @@ pub(super) fn substituted_text(
 ///   one), as MariaDB types the function;
 /// - `USER()` / `SESSION_USER()` / `SYSTEM_USER()` and `CURRENT_USER[()]` become the proxy
 ///   user (the backend's account is not the client's business), except in a `DEFINER` clause;
+/// - `ROW_COUNT()` becomes the session's value, `CAST(n AS SIGNED)` (BIGINT, as the function):
+///   the previous statement may have run on another backend connection, or on several;
 /// - `@@socket` becomes NULL: drivers such as mysql_async read it on connect and would switch
 ///   to the backend's Unix socket, bypassing the proxy;
 /// - `CONNECTION_ID()` becomes `CAST(id AS UNSIGNED)` (typed as MariaDB types the function:
@@ -116,6 +123,9 @@ pub(super) fn substitute_session_values<'s>(
                 || word.eq_ignore_ascii_case("@@session.pseudo_thread_id"))
         {
             edits.push((t.start, t.end, format!("({connection_id} | 0)")));
+        } else if call && word.eq_ignore_ascii_case("row_count") {
+            let value = format!("CAST({} AS SIGNED)", values.row_count);
+            edits.push((t.start, tokens[i + 2].end, value));
         } else if call && word.eq_ignore_ascii_case("last_insert_id") {
             // `(n | 0)` is typed as MariaDB types LAST_INSERT_ID() (BIGINT UNSIGNED NOT NULL;
             // a bare `n` or `CAST(n AS UNSIGNED)` is INT for small n), so column definitions
@@ -313,6 +323,7 @@ mod tests {
             user: "app@h".into(),
             account: "app@%".into(),
             connection_id: 123,
+            row_count: -1,
         }
     }
 
@@ -409,6 +420,14 @@ mod tests {
                  (123 | 0) AS `@@session.PSEUDO_THREAD_ID`, 'connection_id()', \
                  x.connection_id() FROM t WHERE id = CAST(123 AS UNSIGNED)"
             )
+        );
+    }
+
+    #[test]
+    fn row_count_is_the_sessions() {
+        assert_eq!(
+            subst("SELECT ROW_COUNT(), t.row_count() FROM t", &with(0, None)),
+            "SELECT CAST(-1 AS SIGNED) AS `ROW_COUNT()`, t.row_count() FROM t"
         );
     }
 }

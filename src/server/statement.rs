@@ -75,7 +75,7 @@ struct RelayMarkers {
 
 impl RelayMarkers {
     /// The first [`Self::STATE_WORDS`] words mean session state, the rest session values.
-    const WORDS: [&'static str; 13] = [
+    const WORDS: [&'static str; 14] = [
         "temporary",
         "get_lock",
         "sql_calc_found_rows",
@@ -90,6 +90,7 @@ impl RelayMarkers {
         "current_user",
         "connection_id",
         "pseudo_thread_id",
+        "row_count",
     ];
     const STATE_WORDS: usize = 5;
 
@@ -296,6 +297,7 @@ impl ClientConn {
 
     /// Writes an OK packet (not flushed), flagging more results when statements follow.
     pub fn write_ok_more(&mut self, ok: &OkInfo, more: bool) {
+        self.session.row_count = i64::try_from(ok.affected_rows).unwrap_or(i64::MAX);
         let mut status = self.session.status();
         if more {
             status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;
@@ -326,7 +328,11 @@ impl ClientConn {
                     .await
             }
             Decision::Sharded { keyspace } => {
+                let mut hexed = None;
                 if std::str::from_utf8(bytes).is_err() {
+                    hexed = self.hex_binary_strings(bytes, kind);
+                }
+                if std::str::from_utf8(bytes).is_err() && hexed.is_none() {
                     if matches!(kind, StatementKind::Show | StatementKind::Explain) {
                         // Schema questions go to the first shard as written: only keyspace
                         // qualifiers are rewritten, by byte span, so any bytes pass exactly.
@@ -344,6 +350,7 @@ impl ClientConn {
                     .into());
                 }
                 let budget = self.state.config.limits.max_merge_bytes;
+                let text = hexed.as_deref().unwrap_or(text);
                 Box::pin(crate::backend::result_budget::scope(
                     budget,
                     self.run_sharded(text, kind, exec, more, &keyspace),
@@ -355,6 +362,28 @@ impl ClientConn {
             self.refresh_column_facts().await;
         }
         result
+    }
+
+    /// A DML statement from a utf8 client whose only non-UTF-8 bytes are raw bytes in string
+    /// literals (a text-protocol driver's binary parameter), with those literals as hex
+    /// literals of the same bytes: see [`crate::sql::binary_strings`]. `None` otherwise (the
+    /// statement is then refused as before).
+    fn hex_binary_strings(&self, bytes: &[u8], kind: StatementKind) -> Option<String> {
+        let dml = matches!(
+            kind,
+            StatementKind::Select
+                | StatementKind::Insert
+                | StatementKind::Replace
+                | StatementKind::Update
+                | StatementKind::Delete
+        );
+        if !dml || !self.session.charset.is_some_and(|cs| cs.is_utf8()) {
+            return None;
+        }
+        let mode = self
+            .session
+            .sql_mode_flags(self.state.server_sql_mode.get().copied())?;
+        crate::sql::binary_strings::hex_invalid_strings(bytes, mode)
     }
 
     /// After a DDL statement (or a workflow statement that created or changed tables and the
@@ -417,6 +446,11 @@ impl ClientConn {
         };
         let outcome = match res {
             Ok(summary) => {
+                self.session.row_count = if summary.result_set {
+                    -1
+                } else {
+                    i64::try_from(summary.affected_rows).unwrap_or(i64::MAX)
+                };
                 if summary.last_insert_id > 0 {
                     self.session.last_insert_id = summary.last_insert_id;
                 }

@@ -11,6 +11,7 @@
 //! directives are ignored by the statement-level helpers, while `/*! ... */` comments are looked into
 //! because MySQL executes them (see [`significant`]).
 
+pub mod binary_strings;
 pub mod bounds;
 pub mod classify;
 pub mod fingerprint;
