@@ -318,7 +318,7 @@ impl ClientConn {
         Ok(())
     }
 
-    fn write_result_head(&mut self, columns: &[Column]) {
+    pub(crate) fn write_result_head(&mut self, columns: &[Column]) {
         let status = self.session.status();
         let deprecate_eof = self.session.deprecate_eof();
         let mut header = Vec::new();
@@ -335,7 +335,7 @@ impl ClientConn {
         }
     }
 
-    fn write_result_row(&mut self, columns: &[Column], row: &[Value], exec: &Exec) {
+    pub(crate) fn write_result_row(&mut self, columns: &[Column], row: &[Value], exec: &Exec) {
         match exec {
             Exec::Text => {
                 let cells: Vec<Option<Vec<u8>>> = row.iter().map(text_of).collect();
@@ -346,7 +346,7 @@ impl ClientConn {
         }
     }
 
-    fn write_result_tail(&mut self, more: bool) {
+    pub(crate) fn write_result_tail(&mut self, more: bool) {
         let mut status = self.session.status();
         if more {
             status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;

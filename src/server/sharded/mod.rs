@@ -17,6 +17,8 @@
 mod plan_cache;
 mod sequence_cache;
 mod session_cursor;
+mod session_streams;
+mod stream_write;
 
 pub use plan_cache::PlanCache;
 pub use sequence_cache::SequenceCache;
@@ -237,15 +239,36 @@ impl ClientConn {
                     }
                     resolved = Some(targets);
                 }
+                let tracking = self.session.last_insert_id_tracking.is_some();
                 let mut cursor = SessionCursor {
                     conn: self,
                     params: params.clone(),
                 };
-                match resolved {
-                    Some(targets) => {
-                        exec::execute_select_at(&mut cursor, sp, &params, vschema, targets).await
+                if tracking {
+                    // (LAST_INSERT_ID(expr) primes and reads back one connection: whole.)
+                    match resolved {
+                        Some(targets) => {
+                            exec::execute_select_at(&mut cursor, sp, &params, vschema, targets)
+                                .await
+                        }
+                        None => exec::execute_select(&mut cursor, sp, &params, vschema).await,
                     }
-                    None => exec::execute_select(&mut cursor, sp, &params, vschema).await,
+                } else {
+                    // ORDER BY, LIMIT and plain scatters stream; other merges hold the rows.
+                    let started = match resolved {
+                        Some(targets) => {
+                            exec::start_select_at(&mut cursor, sp, &params, vschema, targets)
+                                .await
+                        }
+                        None => exec::start_select(&mut cursor, sp, &params, vschema).await,
+                    };
+                    match started {
+                        Ok(exec::SelectOutput::Whole(r)) => Ok(r),
+                        Ok(exec::SelectOutput::Stream(stream)) => {
+                            return Box::pin(self.write_select_stream(stream, exec, more)).await;
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             }
             Plan::Dml(_) | Plan::Insert(_) if plan.maintains_lookups() => {

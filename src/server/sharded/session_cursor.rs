@@ -10,6 +10,7 @@ use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
 use crate::server::connection::ClientConn;
 use crate::server::last_insert_id;
 use crate::server::routing;
+use super::session_streams::SessionStreams;
 use mysql_async::Value;
 use std::sync::Arc;
 
@@ -36,6 +37,48 @@ impl SessionCursor<'_> {
         let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
         self.conn.session.log_query(keyspace, &shard.name, &sql);
         Ok((shard, sql))
+    }
+
+    /// The session's connection to the shard of each query (in the order of `queries`), taken
+    /// in shard order (the same order every session takes them in, so sessions waiting on
+    /// full pools cannot deadlock), with the text each is sent. On a failure the ones taken
+    /// are given back.
+    async fn take_each(
+        &mut self,
+        keyspace: &str,
+        queries: &[(usize, String)],
+    ) -> Result<Vec<(ShardConn, Vec<u8>)>, ExecError> {
+        let mut order: Vec<usize> = (0..queries.len()).collect();
+        order.sort_by_key(|&i| queries[i].0);
+        // Indexed like `queries`, filled in shard order.
+        let mut taken: Vec<Option<(ShardConn, Vec<u8>)>> = queries.iter().map(|_| None).collect();
+        let mut failure = None;
+        for i in order {
+            let (index, sql) = &queries[i];
+            let acquired = match self.shard_query(keyspace, *index, sql) {
+                Ok((shard, sql)) => self
+                    .conn
+                    .acquire_in(&shard, true, CommitOrder::Normal)
+                    .await
+                    .map(|sc| (sc, sql))
+                    .map_err(ExecError::from),
+                Err(e) => Err(e),
+            };
+            match acquired {
+                Ok(slot) => taken[i] = Some(slot),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failure {
+            for (sc, _) in taken.into_iter().flatten() {
+                self.conn.put_back(sc).await;
+            }
+            return Err(e);
+        }
+        Ok(taken.into_iter().flatten().collect())
     }
 
     fn shard(&self, keyspace: &str, index: usize) -> Result<Arc<Shard>, ExecError> {
@@ -106,9 +149,8 @@ impl Cursor for SessionCursor<'_> {
         Ok(res.map_err(ProxyError::from)?)
     }
 
-    /// Takes the session's connection to each shard (in shard order, the same order every
-    /// session takes them in, so sessions waiting on full pools cannot deadlock), sends every
-    /// query, then reads the answers: the shards work at the same time.
+    /// Takes the session's connection to each shard ([`SessionCursor::take_each`]), sends
+    /// every query, then reads the answers: the shards work at the same time.
     async fn execute_each(
         &mut self,
         keyspace: &str,
@@ -123,50 +165,54 @@ impl Cursor for SessionCursor<'_> {
                 "LAST_INSERT_ID(expr) in a statement on more than one shard".into(),
             ));
         }
-        let mut order: Vec<usize> = (0..queries.len()).collect();
-        order.sort_by_key(|&i| queries[i].0);
-        // Indexed like `queries`, filled in shard order.
-        let mut taken: Vec<Option<(ShardConn, Vec<u8>)>> = queries.iter().map(|_| None).collect();
-        let mut failure = None;
-        for i in order {
-            let (index, sql) = &queries[i];
-            let acquired = match self.shard_query(keyspace, *index, sql) {
-                Ok((shard, sql)) => self
-                    .conn
-                    .acquire_in(&shard, true, CommitOrder::Normal)
-                    .await
-                    .map(|sc| (sc, sql))
-                    .map_err(ExecError::from),
-                Err(e) => Err(e),
-            };
-            match acquired {
-                Ok(slot) => taken[i] = Some(slot),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        let answers = match failure {
-            Some(_) => Vec::new(),
-            None => {
-                let each = taken.iter_mut().flatten().map(|(sc, sql)| async move {
-                    let res = sc.conn.query_result(sql).await;
-                    sc.check(res)
-                });
-                futures_util::future::join_all(each).await
-            }
-        };
-        for (sc, _) in taken.into_iter().flatten() {
+        let mut taken = self.take_each(keyspace, &queries).await?;
+        let each = taken.iter_mut().map(|(sc, sql)| async move {
+            let res = sc.conn.query_result(sql).await;
+            sc.check(res)
+        });
+        let answers = futures_util::future::join_all(each).await;
+        for (sc, _) in taken {
             self.conn.put_back(sc).await;
-        }
-        if let Some(e) = failure {
-            return Err(e);
         }
         answers
             .into_iter()
             .map(|r| r.map_err(|e| ProxyError::from(e).into()))
             .collect()
+    }
+
+    type Streams = SessionStreams;
+
+    /// Takes the connections as [`Cursor::execute_each`] does, sends every query, and reads
+    /// each answer's column definitions ([`SessionStreams::open`]).
+    async fn stream_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> Result<SessionStreams, ExecError> {
+        if self.conn.session.last_insert_id_tracking.is_some() {
+            // (The session runs such a statement buffered: see `execute_in`.)
+            return Err(ExecError::NotSupported(
+                "LAST_INSERT_ID(expr) in a statement on more than one shard".into(),
+            ));
+        }
+        let taken = self.take_each(keyspace, &queries).await?;
+        match SessionStreams::open(taken).await {
+            Ok(streams) => Ok(streams),
+            Err((e, conns)) => {
+                for sc in conns {
+                    self.conn.put_back(sc).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn close_streams(&mut self, streams: SessionStreams, abandon: bool) -> u16 {
+        let (conns, warnings) = streams.close(abandon).await;
+        for sc in conns {
+            self.conn.put_back(sc).await;
+        }
+        warnings
     }
 
     async fn next_sequence_ids(
