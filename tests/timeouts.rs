@@ -484,8 +484,9 @@ async fn large_merges_do_not_stall_other_sessions() {
     env.stop().await;
 }
 
-/// `limits.max_merge_bytes`: a scatter whose shard rows exceed it fails with 1104 naming the
-/// limit (it held them all before); the session, its transaction and its connections go on.
+/// `limits.max_merge_bytes`: a merge that holds its rows (DISTINCT, GROUP BY) and whose shard
+/// rows exceed it fails with 1104 naming the limit; the session, its transaction and its
+/// connections go on. (ORDER BY merges stream and hold no rows: tests/streamed_merges.rs.)
 #[tokio::test(flavor = "multi_thread")]
 async fn merges_past_max_merge_bytes_fail_cleanly() {
     let mut env =
@@ -511,7 +512,10 @@ async fn merges_past_max_merge_bytes_fail_cleanly() {
     let mut c = mysql_async::Conn::from_url(proxy.url(Some("customer")))
         .await
         .unwrap();
-    match c.query_drop("SELECT id, v FROM c ORDER BY v, id").await {
+    match c
+        .query_drop("SELECT DISTINCT id, v FROM c ORDER BY v, id")
+        .await
+    {
         Err(mysql_async::Error::Server(e)) => {
             assert_eq!(e.code, 1104, "{}", e.message);
             assert!(e.message.contains("max_merge_bytes"), "{}", e.message);

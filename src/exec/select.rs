@@ -449,7 +449,10 @@ pub fn merge_results(
 /// The ORDER BY terms over the actual shard rows (`width` columns) and how many leading
 /// columns the client sees: a [`hidden_tail`](crate::planner::Merge::hidden_tail) of `k`
 /// helpers puts the terms at `width - k + column` and hides the last `k` columns.
-pub(super) fn resolve_tail(merge: &Merge, width: usize) -> Result<(Vec<OrderBy>, usize), ExecError> {
+pub(super) fn resolve_tail(
+    merge: &Merge,
+    width: usize,
+) -> Result<(Vec<OrderBy>, usize), ExecError> {
     let Some(k) = merge.hidden_tail else {
         return Ok((merge.order_by.clone(), merge.visible_columns.min(width)));
     };

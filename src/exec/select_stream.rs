@@ -14,8 +14,8 @@
 
 use super::lookup_route::resolve_route;
 use super::resolve::ShardTarget;
-use super::select::{execute_select_at, merge_fetched, resolve_limit, resolve_tail, shard_sql};
 use super::select::shard_template;
+use super::select::{execute_select_at, merge_fetched, resolve_limit, resolve_tail, shard_sql};
 use super::stream::{collect, ShardStreams};
 use super::{Cursor, ExecError, ShardResult};
 use crate::engine::{orders_by_member, MergeHeap, OrderBy, Row};

@@ -178,7 +178,10 @@ async fn a_limit_stops_reading_the_shards() {
     while let Some(r) = s.next_row().await.expect("row") {
         ids.push(r[0].clone());
     }
-    assert_eq!(ids, vec![row(&[Some("1")])[0].clone(), row(&[Some("2")])[0].clone()]);
+    assert_eq!(
+        ids,
+        vec![row(&[Some("1")])[0].clone(), row(&[Some("2")])[0].clone()]
+    );
     let mut streams: Buffered = s.into_streams();
     // Both heads and one refill were read: 3 of the 8 rows.
     let rest = collect(&mut streams).await.expect("rest");

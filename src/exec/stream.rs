@@ -70,7 +70,10 @@ impl ShardStreams for Buffered {
     }
 
     async fn next_row(&mut self, stream: usize) -> Result<Option<Row>, ExecError> {
-        Ok(self.streams.get_mut(stream).and_then(|(_, rows)| rows.next()))
+        Ok(self
+            .streams
+            .get_mut(stream)
+            .and_then(|(_, rows)| rows.next()))
     }
 }
 
@@ -89,10 +92,12 @@ pub async fn collect<S: ShardStreams>(streams: &mut S) -> Result<Vec<ShardResult
             let payload: usize = row.iter().map(value_size).sum();
             let cost = crate::backend::result_budget::row_cost(row.len(), payload);
             if let Err(limit) = crate::backend::result_budget::charge(cost) {
-                return Err(crate::error::ProxyError::from(crate::backend::BackendError::from_wire(
-                    crate::backend::result_budget::exceeded(limit),
-                    "",
-                ))
+                return Err(crate::error::ProxyError::from(
+                    crate::backend::BackendError::from_wire(
+                        crate::backend::result_budget::exceeded(limit),
+                        "",
+                    ),
+                )
                 .into());
             }
             result.rows.push(row);

@@ -32,7 +32,9 @@ impl Cursor for RecordingCursor {
         keyspace: &str,
         queries: Vec<(usize, String)>,
     ) -> Result<Self::Streams, ExecError> {
-        Ok(super::Buffered::new(self.execute_each(keyspace, queries).await?))
+        Ok(super::Buffered::new(
+            self.execute_each(keyspace, queries).await?,
+        ))
     }
 
     async fn close_streams(&mut self, streams: Self::Streams, _abandon: bool) -> u16 {

@@ -76,7 +76,9 @@ impl Cursor for JobCursor {
         keyspace: &str,
         queries: Vec<(usize, String)>,
     ) -> Result<Self::Streams, ExecError> {
-        Ok(crate::exec::Buffered::new(self.execute_each(keyspace, queries).await?))
+        Ok(crate::exec::Buffered::new(
+            self.execute_each(keyspace, queries).await?,
+        ))
     }
 
     async fn close_streams(&mut self, streams: Self::Streams, _abandon: bool) -> u16 {

@@ -257,8 +257,7 @@ impl ClientConn {
                     // ORDER BY, LIMIT and plain scatters stream; other merges hold the rows.
                     let started = match resolved {
                         Some(targets) => {
-                            exec::start_select_at(&mut cursor, sp, &params, vschema, targets)
-                                .await
+                            exec::start_select_at(&mut cursor, sp, &params, vschema, targets).await
                         }
                         None => exec::start_select(&mut cursor, sp, &params, vschema).await,
                     };

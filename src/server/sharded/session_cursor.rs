@@ -4,13 +4,13 @@
 //! A scatter takes all its connections (in shard order) before it sends, then reads the
 //! answers together.
 
+use super::session_streams::SessionStreams;
 use crate::backend::{Shard, ShardConn};
 use crate::error::ProxyError;
 use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
 use crate::server::connection::ClientConn;
 use crate::server::last_insert_id;
 use crate::server::routing;
-use super::session_streams::SessionStreams;
 use mysql_async::Value;
 use std::sync::Arc;
 

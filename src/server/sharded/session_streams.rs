@@ -171,7 +171,9 @@ impl ShardStreams for SessionStreams {
     }
 
     fn columns(&self, stream: usize) -> &[Column] {
-        self.streams.get(stream).map_or(&[], |s| s.columns.as_slice())
+        self.streams
+            .get(stream)
+            .map_or(&[], |s| s.columns.as_slice())
     }
 
     async fn next_row(&mut self, stream: usize) -> Result<Option<Row>, ExecError> {
