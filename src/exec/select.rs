@@ -16,14 +16,16 @@ use crate::planner::{LimitValue, Merge, QueryTemplate, SelectPlan};
 use crate::vschema::VSchema;
 use mysql_async::Value;
 use mysql_common::constants::ColumnFlags;
+use std::borrow::Cow;
 
-/// The query text for one shard: the template with its IN list cut down to the shard's values.
-pub fn shard_sql(query: &QueryTemplate, target: &ShardTarget) -> String {
+/// The query text for one shard: the template with its IN list cut down to the shard's values
+/// (borrowed when there is nothing to cut).
+pub fn shard_sql<'q>(query: &'q QueryTemplate, target: &ShardTarget) -> Cow<'q, str> {
     let Some(list) = &query.in_list else {
-        return query.sql.clone();
+        return Cow::Borrowed(&query.sql);
     };
     if target.values.is_empty() {
-        return query.sql.clone();
+        return Cow::Borrowed(&query.sql);
     }
     let (start, end) = list.span;
     let items: Vec<&str> = target
@@ -34,9 +36,9 @@ pub fn shard_sql(query: &QueryTemplate, target: &ShardTarget) -> String {
         .collect();
     match (query.sql.get(..start), query.sql.get(end..)) {
         (Some(head), Some(tail)) if !items.is_empty() => {
-            format!("{head}{}{tail}", items.join(", "))
+            Cow::Owned(format!("{head}{}{tail}", items.join(", ")))
         }
-        _ => query.sql.clone(),
+        _ => Cow::Borrowed(&query.sql),
     }
 }
 
@@ -92,7 +94,7 @@ pub async fn execute_select_at<C: Cursor>(
     } else {
         let queries = targets
             .iter()
-            .map(|t| (t.shard, shard_sql(query, t)))
+            .map(|t| (t.shard, shard_sql(query, t).into_owned()))
             .collect();
         cursor.execute_each(keyspace, queries).await?
     };

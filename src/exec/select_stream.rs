@@ -173,7 +173,7 @@ pub async fn start_select_at<C: Cursor>(
     let query = shard_template(plan, limit)?;
     let queries = targets
         .iter()
-        .map(|t| (t.shard, shard_sql(&query, t)))
+        .map(|t| (t.shard, shard_sql(&query, t).into_owned()))
         .collect();
     let mut streams = cursor.stream_each(keyspace, queries).await?;
     let columns = streams.columns(0).to_vec();

@@ -119,11 +119,14 @@ impl ClientConn {
             | StatementKind::Delete => {
                 let planned = match exec {
                     Exec::Text if text.len() >= crate::offload::OFFLOAD_BYTES => {
-                        let (owned, target, state) =
-                            (text.to_string(), self.session.target.clone(), state.clone());
-                        crate::offload::run(owned.len(), move || {
+                        let (shared, target, state) = (
+                            crate::offload::shared_text(text),
+                            self.session.target.clone(),
+                            state.clone(),
+                        );
+                        crate::offload::run(text.len(), move || {
                             state.plans.get_or_plan_text(
-                                &owned,
+                                shared.as_str(),
                                 kind,
                                 &state.vschema.load(),
                                 target.as_ref(),
@@ -205,10 +208,8 @@ impl ClientConn {
         let result = match &*plan {
             Plan::Passthrough { keyspace } => {
                 let shard = self.first_shard(keyspace)?;
-                let sql = routing::map_qualifiers(text, keyspace, &shard.database).into_owned();
-                return self
-                    .run_on_shard(&shard, Cow::Owned(sql), kind, text, exec, more)
-                    .await;
+                let sql = routing::map_qualifiers(text, keyspace, &shard.database);
+                return self.run_on_shard(&shard, sql, kind, text, exec, more).await;
             }
             Plan::Select(sp) => {
                 let mut resolved = None;
@@ -229,12 +230,13 @@ impl ClientConn {
                     .await?;
                     if let [one] = targets.as_slice() {
                         let shard = self.shard_at(&sp.route.keyspace, one.shard)?;
+                        // (Borrowed from the plan when nothing changes: a statement of
+                        // hundreds of MiB is not copied to be sent.)
                         let sql = exec::shard_sql(&sp.query, one);
-                        let sql =
-                            routing::map_qualifiers(&sql, &sp.route.keyspace, &shard.database)
-                                .into_owned();
+                        let mapped =
+                            routing::map_qualifiers(&sql, &sp.route.keyspace, &shard.database);
                         return self
-                            .run_on_shard(&shard, Cow::Owned(sql), kind, text, exec, more)
+                            .run_on_shard(&shard, mapped, kind, text, exec, more)
                             .await;
                     }
                     resolved = Some(targets);

@@ -26,15 +26,25 @@ pub(super) struct SessionCursor<'c> {
 impl SessionCursor<'_> {
     /// The shard and the text it is sent: parameters interpolated, keyspace qualifiers
     /// mapped to its database; logged for VEXPLAIN QUERIES.
+    ///
+    /// The text is taken by value and sent as it is when nothing changes (no parameters, no
+    /// qualifier of the keyspace): a statement of hundreds of MiB is not copied again here.
     fn shard_query(
         &mut self,
         keyspace: &str,
         index: usize,
-        sql: &str,
+        sql: String,
     ) -> Result<(Arc<Shard>, Vec<u8>), ExecError> {
         let shard = self.shard(keyspace, index)?;
-        let sql = exec::interpolate(sql, &self.params, self.charset())?;
-        let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
+        let sql = match self.params.is_empty() {
+            true => sql,
+            false => exec::interpolate(&sql, &self.params, self.charset())?,
+        };
+        let mapped = match routing::map_qualifiers(&sql, keyspace, &shard.database) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(rewritten) => Some(rewritten),
+        };
+        let sql = mapped.unwrap_or_else(|| sql.into_bytes());
         self.conn.session.log_query(keyspace, &shard.name, &sql);
         Ok((shard, sql))
     }
@@ -46,16 +56,19 @@ impl SessionCursor<'_> {
     async fn take_each(
         &mut self,
         keyspace: &str,
-        queries: &[(usize, String)],
+        queries: Vec<(usize, String)>,
     ) -> Result<Vec<(ShardConn, Vec<u8>)>, ExecError> {
         let mut order: Vec<usize> = (0..queries.len()).collect();
         order.sort_by_key(|&i| queries[i].0);
+        let mut queries: Vec<Option<(usize, String)>> = queries.into_iter().map(Some).collect();
         // Indexed like `queries`, filled in shard order.
         let mut taken: Vec<Option<(ShardConn, Vec<u8>)>> = queries.iter().map(|_| None).collect();
         let mut failure = None;
         for i in order {
-            let (index, sql) = &queries[i];
-            let acquired = match self.shard_query(keyspace, *index, sql) {
+            let Some((index, sql)) = queries.get_mut(i).and_then(Option::take) else {
+                continue;
+            };
+            let acquired = match self.shard_query(keyspace, index, sql) {
                 Ok((shard, sql)) => self
                     .conn
                     .acquire_in(&shard, true, CommitOrder::Normal)
@@ -117,7 +130,7 @@ impl Cursor for SessionCursor<'_> {
         shard: usize,
         sql: String,
     ) -> Result<ShardResult, ExecError> {
-        let (shard, sql) = self.shard_query(keyspace, shard, &sql)?;
+        let (shard, sql) = self.shard_query(keyspace, shard, sql)?;
         let transactional = order != CommitOrder::Autocommit;
         let mut sc = self.conn.acquire_in(&shard, transactional, order).await?;
         // The statement's own queries (normal list) while it calls LAST_INSERT_ID(expr): the
@@ -156,8 +169,11 @@ impl Cursor for SessionCursor<'_> {
         keyspace: &str,
         queries: Vec<(usize, String)>,
     ) -> Result<Vec<ShardResult>, ExecError> {
-        if let [(shard, sql)] = queries.as_slice() {
-            return Ok(vec![self.execute(keyspace, *shard, sql.clone()).await?]);
+        if queries.len() == 1 {
+            if let Some((shard, sql)) = queries.into_iter().next() {
+                return Ok(vec![self.execute(keyspace, shard, sql).await?]);
+            }
+            return Ok(Vec::new());
         }
         if self.conn.session.last_insert_id_tracking.is_some() && queries.len() > 1 {
             // Which shard's value MySQL would keep depends on a row order a scatter lacks.
@@ -165,7 +181,7 @@ impl Cursor for SessionCursor<'_> {
                 "LAST_INSERT_ID(expr) in a statement on more than one shard".into(),
             ));
         }
-        let mut taken = self.take_each(keyspace, &queries).await?;
+        let mut taken = self.take_each(keyspace, queries).await?;
         let each = taken.iter_mut().map(|(sc, sql)| async move {
             let res = sc.conn.query_result(sql).await;
             sc.check(res)
@@ -195,7 +211,7 @@ impl Cursor for SessionCursor<'_> {
                 "LAST_INSERT_ID(expr) in a statement on more than one shard".into(),
             ));
         }
-        let taken = self.take_each(keyspace, &queries).await?;
+        let taken = self.take_each(keyspace, queries).await?;
         match SessionStreams::open(taken).await {
             Ok(streams) => Ok(streams),
             Err((e, conns)) => {
