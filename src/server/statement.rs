@@ -136,7 +136,7 @@ impl ClientConn {
 
     async fn com_query_bytes(&mut self, sql: &[u8]) -> Result<(), CommandError> {
         self.state.questions.fetch_add(1, Ordering::Relaxed);
-        let text = analysis_text(&sql);
+        let text = analysis_text(sql);
         let pieces: Vec<(usize, usize)> = sql::split_statements(&text)
             .into_iter()
             .map(|p| {

@@ -84,15 +84,14 @@ impl Stream {
                 State::Sent => {
                     let _ = self.read_head().await;
                 }
-                State::Reading => match self.next_row().await {
-                    Ok(Some(_)) => {
+                State::Reading => {
+                    if let Ok(Some(_)) = self.next_row().await {
                         rows = rows.wrapping_add(1);
-                        if rows % 1024 == 0 {
+                        if rows.is_multiple_of(1024) {
                             tokio::task::yield_now().await;
                         }
                     }
-                    Ok(None) | Err(_) => {}
-                },
+                }
                 State::Done => return,
             }
         }

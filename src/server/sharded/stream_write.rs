@@ -44,7 +44,7 @@ impl ClientConn {
                     break Err(CommandError::Packet(e));
                 }
             }
-            if written % 1024 == 0 {
+            if written.is_multiple_of(1024) {
                 tokio::task::yield_now().await;
                 if crate::backend::deadline::timed_out() {
                     break Err(statement_timeout());
