@@ -11,8 +11,10 @@
 //! single-shard relay sends that text).
 //!
 //! The parts: [`PlanCache`] (plans by text or template), [`SequenceCache`] (ids reserved from
-//! sequence tables), `session_cursor` (the [`Cursor`] over the session's connections); this
-//! module plans and runs the statement and writes its response.
+//! sequence tables), `session_cursor` (the [`Cursor`] over the session's connections),
+//! `session_streams` (a scatter's answers read row by row on those connections) and
+//! `stream_write` (a streamed merge written as it comes); this module plans and runs the
+//! statement and writes its response.
 
 mod plan_cache;
 mod sequence_cache;
