@@ -53,9 +53,83 @@ pub async fn run_if<T: Send + 'static>(
         .map_err(|e| ProxyError::Internal(format!("offloaded work failed: {e}")))?
 }
 
+tokio::task_local! {
+    /// The bytes of the COM_QUERY being run (see [`with_statement`]).
+    static STATEMENT: bytes::Bytes;
+}
+
+/// Runs `fut` (one COM_QUERY) with `bytes` as its statement buffer, so the offloaded work of
+/// its statements can share the buffer instead of copying their text ([`shared_text`]).
+pub fn with_statement<F: std::future::Future>(
+    bytes: bytes::Bytes,
+    fut: F,
+) -> impl std::future::Future<Output = F::Output> {
+    STATEMENT.scope(bytes, fut)
+}
+
+/// Statement text handed to offloaded work: a view of the COM_QUERY's own buffer when the
+/// text lies inside it (no copy of a statement that may be hundreds of MiB), else a copy.
+#[derive(Debug, Clone)]
+pub struct SharedText(SharedInner);
+
+#[derive(Debug, Clone)]
+enum SharedInner {
+    Shared(bytes::Bytes),
+    Owned(String),
+}
+
+impl SharedText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // (Checked to be UTF-8 when made.)
+            SharedInner::Shared(b) => std::str::from_utf8(b).unwrap_or_default(),
+            SharedInner::Owned(s) => s,
+        }
+    }
+}
+
+/// `text` as [`SharedText`] (see there).
+pub fn shared_text(text: &str) -> SharedText {
+    let within = STATEMENT
+        .try_with(|buf| {
+            let start = buf.as_ptr() as usize;
+            let at = text.as_ptr() as usize;
+            (at >= start && at + text.len() <= start + buf.len())
+                .then(|| buf.slice_ref(text.as_bytes()))
+        })
+        .ok()
+        .flatten()
+        .filter(|b| std::str::from_utf8(b).is_ok());
+    SharedText(match within {
+        Some(b) => SharedInner::Shared(b),
+        None => SharedInner::Owned(text.to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn statement_text_is_shared_not_copied() {
+        let buf = bytes::Bytes::from(b"SELECT 1; SELECT 'two'".to_vec());
+        let inner = buf.clone();
+        with_statement(buf.clone(), async move {
+            let text = std::str::from_utf8(&inner).unwrap();
+            let second = shared_text(&text[10..]);
+            assert_eq!(second.as_str(), "SELECT 'two'");
+            match &second.0 {
+                SharedInner::Shared(b) => assert_eq!(b.as_ptr(), inner[10..].as_ptr()),
+                SharedInner::Owned(_) => panic!("copied"),
+            }
+            let other = shared_text("SELECT 3");
+            assert!(matches!(other.0, SharedInner::Owned(_)));
+            assert_eq!(other.as_str(), "SELECT 3");
+        })
+        .await;
+        assert!(matches!(shared_text("outside").0, SharedInner::Owned(_)));
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn big_work_runs_off_the_runtime_thread() {

@@ -3,8 +3,9 @@
 //! The planner pushes ORDER BY down to every shard; each shard returns its rows sorted under
 //! MySQL's rules, and [`MergeSorted`] interleaves them with a binary heap holding one head row
 //! per shard: O(n log k) comparisons for n rows from k shards, each row's sort keys computed
-//! once. Ties go to the lower shard index, and rows of one shard keep their order, so the merge
-//! is stable with respect to shard order.
+//! once ([`MergeHeap`], which the executor's streamed merge also drives row by row). Ties go
+//! to the lower shard index, and rows of one shard keep their order, so the merge is stable
+//! with respect to shard order.
 //!
 //! The merge trusts the shards' order: it must be the order [`compare_rows`] defines (same
 //! keys, same collations). If a shard sorted differently (an ENUM column, a collation the
@@ -93,37 +94,31 @@ impl PartialEq for Head {
 
 impl Eq for Head {}
 
-/// Iterator over the merged rows of several sorted sources (shard streams).
+/// The heads of several sorted sources, one row per source at most: [`MergeHeap::pop`] gives
+/// the least (ties to the lower source), and the caller then pushes that source's next row,
+/// if any, before popping again. [`MergeSorted`] drives it from iterators; the executor drives
+/// it from shard streams read as the client consumes the merge.
 #[derive(Debug)]
-pub struct MergeSorted<I: Iterator<Item = Row>> {
-    sources: Vec<I>,
+pub struct MergeHeap {
     heap: BinaryHeap<Reverse<Head>>,
     keys: Vec<OrderBy>,
     columns: Vec<Column>,
 }
 
-impl<I: Iterator<Item = Row>> MergeSorted<I> {
-    /// Starts a merge of `sources` (source index = shard order for ties), each sorted by
-    /// `keys` over rows described by `columns`. Fails when a key names a missing column.
-    pub fn new(sources: Vec<I>, keys: &[OrderBy], columns: &[Column]) -> Result<Self, EngineError> {
+impl MergeHeap {
+    /// An empty heap for rows described by `columns`, ordered by `keys`. Fails when a key
+    /// names a missing column.
+    pub fn new(keys: &[OrderBy], columns: &[Column]) -> Result<Self, EngineError> {
         check_keys(keys, columns)?;
-        let mut merge = MergeSorted {
-            heap: BinaryHeap::with_capacity(sources.len()),
-            sources,
+        Ok(MergeHeap {
+            heap: BinaryHeap::new(),
             keys: keys.to_vec(),
             columns: columns.to_vec(),
-        };
-        for source in 0..merge.sources.len() {
-            merge.advance(source);
-        }
-        Ok(merge)
+        })
     }
 
-    /// Pulls the next row of `source` into the heap.
-    fn advance(&mut self, source: usize) {
-        let Some(row) = self.sources.get_mut(source).and_then(Iterator::next) else {
-            return;
-        };
+    /// Adds the current row of `source` (its sort keys are computed once, here).
+    pub fn push(&mut self, source: usize, row: Row) {
         let keys = row_keys(&row, &self.keys, &self.columns)
             .into_iter()
             .zip(&self.keys)
@@ -134,15 +129,60 @@ impl<I: Iterator<Item = Row>> MergeSorted<I> {
             .collect();
         self.heap.push(Reverse(Head { keys, source, row }));
     }
+
+    /// Takes the least head and its source; None when every source is exhausted.
+    pub fn pop(&mut self) -> Option<(usize, Row)> {
+        let Reverse(head) = self.heap.pop()?;
+        Some((head.source, head.row))
+    }
+
+    /// How many heads are held.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Whether no head is held.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+/// Iterator over the merged rows of several sorted sources (shard streams).
+#[derive(Debug)]
+pub struct MergeSorted<I: Iterator<Item = Row>> {
+    sources: Vec<I>,
+    heap: MergeHeap,
+}
+
+impl<I: Iterator<Item = Row>> MergeSorted<I> {
+    /// Starts a merge of `sources` (source index = shard order for ties), each sorted by
+    /// `keys` over rows described by `columns`. Fails when a key names a missing column.
+    pub fn new(sources: Vec<I>, keys: &[OrderBy], columns: &[Column]) -> Result<Self, EngineError> {
+        let mut merge = MergeSorted {
+            heap: MergeHeap::new(keys, columns)?,
+            sources,
+        };
+        for source in 0..merge.sources.len() {
+            merge.advance(source);
+        }
+        Ok(merge)
+    }
+
+    /// Pulls the next row of `source` into the heap.
+    fn advance(&mut self, source: usize) {
+        if let Some(row) = self.sources.get_mut(source).and_then(Iterator::next) {
+            self.heap.push(source, row);
+        }
+    }
 }
 
 impl<I: Iterator<Item = Row>> Iterator for MergeSorted<I> {
     type Item = Row;
 
     fn next(&mut self) -> Option<Row> {
-        let Reverse(head) = self.heap.pop()?;
-        self.advance(head.source);
-        Some(head.row)
+        let (source, row) = self.heap.pop()?;
+        self.advance(source);
+        Some(row)
     }
 }
 

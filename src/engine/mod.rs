@@ -53,7 +53,7 @@ pub use distinct::{distinct_rows, distinct_rows_by, DistinctOrder};
 pub use filter::filter_rows;
 pub use limit::{apply_limit, shard_limit};
 pub use member_order::{orders_by_member, rank_keys, Members};
-pub use merge_sort::{merge_sorted, MergeSorted};
+pub use merge_sort::{merge_sorted, MergeHeap, MergeSorted};
 pub use rows::{text_value, ResultSet, Row};
 
 /// Errors of the merging layer. All of them are planner bugs or unsupported shapes; none

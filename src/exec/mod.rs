@@ -17,6 +17,8 @@ mod lookup_write;
 pub mod resolve;
 mod result;
 mod select;
+mod select_stream;
+mod stream;
 mod write;
 
 pub(crate) use lookup::{server_code, Lookup, LookupRow};
@@ -26,6 +28,8 @@ pub use lookup_sql::interpolate;
 pub(crate) use lookup_sql::{cell_value, literal};
 pub use result::read_result;
 pub use select::{execute_select, execute_select_at, shard_sql};
+pub use select_stream::{start_select, start_select_at, SelectOutput, SelectStream};
+pub use stream::{collect, Buffered, ShardStreams};
 pub use write::{execute_all_shards, execute_dml, execute_insert};
 
 pub use crate::backend::CommitOrder;
@@ -89,6 +93,10 @@ pub type ShardRanges = std::sync::Arc<[(String, KeyRange)]>;
 
 /// The executor's only way to reach shards.
 pub trait Cursor: Send {
+    /// The row streams [`Cursor::stream_each`] hands out ([`Buffered`] for a cursor that
+    /// reads whole answers).
+    type Streams: ShardStreams;
+
     /// The shards of a keyspace: name and key range, in config order.
     fn shards(&self, keyspace: &str) -> Result<ShardRanges, ExecError>;
 
@@ -129,6 +137,27 @@ pub trait Cursor: Send {
             Ok(results)
         }
     }
+
+    /// [`Cursor::execute_each`] for a merge that passes rows on as it reads them: the
+    /// answers are returned as row streams once every shard has started answering (its
+    /// column definitions are read), so the proxy holds only what it is merging. On an error
+    /// the others are read to their end and the first error in the order of `queries` is
+    /// returned. The streams must be given back to [`Cursor::close_streams`].
+    fn stream_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> impl Future<Output = Result<Self::Streams, ExecError>> + Send;
+
+    /// Ends a scatter's streams and returns its warnings (summed over the shards). Rows not
+    /// read yet (a LIMIT reached, an error) are read and dropped, so every connection stays
+    /// usable (and its transaction open); with `abandon` (the client is gone) the connections
+    /// are closed instead.
+    fn close_streams(
+        &mut self,
+        streams: Self::Streams,
+        abandon: bool,
+    ) -> impl Future<Output = u16> + Send;
 
     /// Runs `sql` on a shard through the connection of one of the session's transaction lists
     /// (consistent lookups write lookup rows in `Pre` and delete them in `Post`).

@@ -16,14 +16,16 @@ use crate::planner::{LimitValue, Merge, QueryTemplate, SelectPlan};
 use crate::vschema::VSchema;
 use mysql_async::Value;
 use mysql_common::constants::ColumnFlags;
+use std::borrow::Cow;
 
-/// The query text for one shard: the template with its IN list cut down to the shard's values.
-pub fn shard_sql(query: &QueryTemplate, target: &ShardTarget) -> String {
+/// The query text for one shard: the template with its IN list cut down to the shard's values
+/// (borrowed when there is nothing to cut).
+pub fn shard_sql<'q>(query: &'q QueryTemplate, target: &ShardTarget) -> Cow<'q, str> {
     let Some(list) = &query.in_list else {
-        return query.sql.clone();
+        return Cow::Borrowed(&query.sql);
     };
     if target.values.is_empty() {
-        return query.sql.clone();
+        return Cow::Borrowed(&query.sql);
     }
     let (start, end) = list.span;
     let items: Vec<&str> = target
@@ -34,9 +36,9 @@ pub fn shard_sql(query: &QueryTemplate, target: &ShardTarget) -> String {
         .collect();
     match (query.sql.get(..start), query.sql.get(end..)) {
         (Some(head), Some(tail)) if !items.is_empty() => {
-            format!("{head}{}{tail}", items.join(", "))
+            Cow::Owned(format!("{head}{}{tail}", items.join(", ")))
         }
-        _ => query.sql.clone(),
+        _ => Cow::Borrowed(&query.sql),
     }
 }
 
@@ -67,16 +69,7 @@ pub async fn execute_select_at<C: Cursor>(
 ) -> Result<ShardResult, ExecError> {
     let keyspace = plan.route.keyspace.as_str();
     let limit = resolve_limit(plan, params)?;
-    let filled;
-    let query = match plan.query.limit_slot {
-        None => &plan.query,
-        Some(slot) => {
-            let (offset, count) = limit.unwrap_or((0, None));
-            let rows = offset.saturating_add(count.unwrap_or(u64::MAX));
-            filled = fill_limit_slot(&plan.query, slot, rows)?;
-            &filled
-        }
-    };
+    let query = &shard_template(plan, limit)?;
     let results = if targets.is_empty() {
         // A lookup that found nothing proves no shard holds a matching row (every owner row
         // has its lookup row): a statement that then returns no row is answered from the
@@ -101,10 +94,38 @@ pub async fn execute_select_at<C: Cursor>(
     } else {
         let queries = targets
             .iter()
-            .map(|t| (t.shard, shard_sql(query, t)))
+            .map(|t| (t.shard, shard_sql(query, t).into_owned()))
             .collect();
         cursor.execute_each(keyspace, queries).await?
     };
+    merge_fetched(cursor, plan, &targets, results, limit).await
+}
+
+/// The shard query of `plan` with its LIMIT slot (if any) filled for `limit`.
+pub(super) fn shard_template(
+    plan: &SelectPlan,
+    limit: Option<(u64, Option<u64>)>,
+) -> Result<std::borrow::Cow<'_, QueryTemplate>, ExecError> {
+    Ok(match plan.query.limit_slot {
+        None => std::borrow::Cow::Borrowed(&plan.query),
+        Some(slot) => {
+            let (offset, count) = limit.unwrap_or((0, None));
+            let rows = offset.saturating_add(count.unwrap_or(u64::MAX));
+            std::borrow::Cow::Owned(fill_limit_slot(&plan.query, slot, rows)?)
+        }
+    })
+}
+
+/// The second half of [`execute_select_at`]: the shards' whole answers to `plan` (on
+/// `targets`) merged. `limit` as [`resolve_limit`] gives it.
+pub(super) async fn merge_fetched<C: Cursor>(
+    cursor: &mut C,
+    plan: &SelectPlan,
+    targets: &[ShardTarget],
+    results: Vec<ShardResult>,
+    limit: Option<(u64, Option<u64>)>,
+) -> Result<ShardResult, ExecError> {
+    let keyspace = plan.route.keyspace.as_str();
     let shard = targets.first().map_or(0, |t| t.shard);
     // A scalar aggregate over no row at all: its constant items come from MariaDB itself; and
     // when the shards grouped by a DISTINCT argument, its columns are the scalar metadata.
@@ -305,7 +326,7 @@ fn fill_limit_slot(
 }
 
 /// The merge's LIMIT as `(offset, count)` with its `?` parameters bound (None without one).
-fn resolve_limit(
+pub(super) fn resolve_limit(
     plan: &SelectPlan,
     params: &[Value],
 ) -> Result<Option<(u64, Option<u64>)>, ExecError> {
@@ -430,7 +451,10 @@ pub fn merge_results(
 /// The ORDER BY terms over the actual shard rows (`width` columns) and how many leading
 /// columns the client sees: a [`hidden_tail`](crate::planner::Merge::hidden_tail) of `k`
 /// helpers puts the terms at `width - k + column` and hides the last `k` columns.
-fn resolve_tail(merge: &Merge, width: usize) -> Result<(Vec<OrderBy>, usize), ExecError> {
+pub(super) fn resolve_tail(
+    merge: &Merge,
+    width: usize,
+) -> Result<(Vec<OrderBy>, usize), ExecError> {
     let Some(k) = merge.hidden_tail else {
         return Ok((merge.order_by.clone(), merge.visible_columns.min(width)));
     };

@@ -25,6 +25,22 @@ pub struct RecordingCursor {
 }
 
 impl Cursor for RecordingCursor {
+    type Streams = super::Buffered;
+
+    async fn stream_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> Result<Self::Streams, ExecError> {
+        Ok(super::Buffered::new(
+            self.execute_each(keyspace, queries).await?,
+        ))
+    }
+
+    async fn close_streams(&mut self, streams: Self::Streams, _abandon: bool) -> u16 {
+        streams.warnings()
+    }
+
     fn shards(&self, keyspace: &str) -> Result<super::ShardRanges, ExecError> {
         let names = self
             .shards

@@ -15,6 +15,7 @@ use crate::planner::{DmlLookups, DmlPlan, InsertPlan};
 use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use mysql_async::Value;
+use std::borrow::Cow;
 
 /// Runs an UPDATE/DELETE on every shard its route reaches; affected rows are summed.
 pub async fn execute_dml<C: Cursor>(
@@ -38,7 +39,7 @@ pub async fn execute_dml<C: Cursor>(
     let mut total = ShardResult::default();
     for t in &targets {
         let r = cursor
-            .execute(keyspace, t.shard, shard_sql(&plan.query, t))
+            .execute(keyspace, t.shard, shard_sql(&plan.query, t).into_owned())
             .await?;
         total.affected_rows += r.affected_rows;
         total.warnings = total.warnings.saturating_add(r.warnings);
@@ -169,7 +170,7 @@ pub async fn execute_insert<C: Cursor>(
         &primary_columns,
         &plan.vindex,
     );
-    let mut placed: Vec<(usize, String)> = Vec::with_capacity(plan.rows.len());
+    let mut placed: Vec<(usize, Cow<'_, str>)> = Vec::with_capacity(plan.rows.len());
     let mut ksids: Vec<Vec<u8>> = Vec::with_capacity(plan.rows.len());
     let mut ids: Vec<Option<u64>> = Vec::with_capacity(plan.rows.len());
     for (i, row) in plan.rows.iter().enumerate() {
@@ -227,7 +228,7 @@ pub async fn execute_insert<C: Cursor>(
     if !plan.lookups.is_empty() {
         kept = create_for_insert(cursor, vschema, plan, &ksids, &ids, params, kept).await?;
     }
-    let mut per_shard: Vec<Vec<String>> = vec![Vec::new(); shards.len()];
+    let mut per_shard: Vec<Vec<Cow<'_, str>>> = vec![Vec::new(); shards.len()];
     // Per shard, the statement's row numbers in the order its rows are sent.
     let mut order: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
     for (i, ((shard, text), keep)) in placed.into_iter().zip(kept).enumerate() {
@@ -250,7 +251,17 @@ pub async fn execute_insert<C: Cursor>(
         if rows.is_empty() {
             continue;
         }
-        let sql = format!("{}{}{}", plan.prefix, rows.join(", "), plan.suffix);
+        // Built once at its size: a row of hundreds of MiB is copied only into this text.
+        let tuples: usize = rows.iter().map(|r| r.len() + 2).sum();
+        let mut sql = String::with_capacity(plan.prefix.len() + tuples + plan.suffix.len());
+        sql.push_str(&plan.prefix);
+        for (k, row) in rows.into_iter().enumerate() {
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&row);
+        }
+        sql.push_str(&plan.suffix);
         let r = cursor.execute(keyspace, shard, sql).await?;
         total.affected_rows += r.affected_rows;
         total.warnings = total.warnings.saturating_add(r.warnings);
@@ -293,25 +304,26 @@ fn place_returned(
     Ok(())
 }
 
-/// The text of one row tuple, with its generated id filled in.
-fn row_text(
-    plan: &InsertPlan,
+/// The text of one row tuple, with its generated id filled in (borrowed from the plan when
+/// there is none to fill in).
+fn row_text<'p>(
+    plan: &'p InsertPlan,
     row: &crate::planner::InsertRow,
     id: Option<u64>,
-) -> Result<String, ExecError> {
+) -> Result<Cow<'p, str>, ExecError> {
     let (start, end) = row.span;
     let tuple = plan
         .source
         .get(start..end)
         .ok_or_else(|| ExecError::Internal("row span out of range".into()))?;
     let Some(id) = id else {
-        return Ok(tuple.to_string());
+        return Ok(Cow::Borrowed(tuple));
     };
     if let Some((vs, ve)) = row.auto_increment_value {
         let head = plan.source.get(start..vs);
         let tail = plan.source.get(ve..end);
         return match (head, tail) {
-            (Some(h), Some(t)) => Ok(format!("{h}{id}{t}")),
+            (Some(h), Some(t)) => Ok(Cow::Owned(format!("{h}{id}{t}"))),
             _ => Err(ExecError::Internal(
                 "auto_increment span out of range".into(),
             )),
@@ -321,5 +333,10 @@ fn row_text(
     let close = tuple
         .rfind(')')
         .ok_or_else(|| ExecError::Internal("row tuple without ')'".into()))?;
-    Ok(format!("{}, {}{}", &tuple[..close], id, &tuple[close..]))
+    Ok(Cow::Owned(format!(
+        "{}, {}{}",
+        &tuple[..close],
+        id,
+        &tuple[close..]
+    )))
 }

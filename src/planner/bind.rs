@@ -206,12 +206,16 @@ impl Spliced {
 
 /// Replaces the k-th `?` of `sql` with `literals[k]`'s text; None with more `?` than literals.
 fn splice(sql: &str, literals: &[BoundLiteral<'_>]) -> Option<Spliced> {
-    let mut text = String::with_capacity(sql.len() + 8 * literals.len());
+    // Exactly what the text takes (a literal of hundreds of MiB is not reallocated as the
+    // text grows).
+    let spans = param_spans(sql);
+    let spliced: usize = literals.iter().take(spans.len()).map(|l| l.raw.len()).sum();
+    let mut text = String::with_capacity(sql.len() + spliced);
     let mut shifts = Vec::new();
     let mut at = 0;
     let mut shift = 0isize;
     let mut next = literals.iter();
-    for (start, end) in param_spans(sql) {
+    for (start, end) in spans {
         let lit = next.next()?;
         text.push_str(sql.get(at..start)?);
         text.push_str(lit.raw);

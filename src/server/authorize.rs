@@ -51,14 +51,15 @@ impl ClientConn {
         let user = self.session.user.clone();
         let target = self.session.target.clone();
         let reading = self.reading();
-        let text = text.to_string();
-        let checked = crate::offload::run(text.len(), move || {
+        let text = crate::offload::shared_text(text);
+        let checked = crate::offload::run(text.as_str().len(), move || {
+            let text = text.as_str();
             let granted = match grants {
-                true => grants_denial(&state, &user, target.as_ref(), kind, &text),
+                true => grants_denial(&state, &user, target.as_ref(), kind, text),
                 false => Ok(()),
             };
             Ok(granted.and_then(|()| match shard {
-                true => shard_denial(&state, reading, &text),
+                true => shard_denial(&state, reading, text),
                 false => Ok(()),
             }))
         })

@@ -349,7 +349,7 @@ impl ClientConn {
         Ok(())
     }
 
-    fn write_result_head(&mut self, columns: &[Column]) {
+    pub(crate) fn write_result_head(&mut self, columns: &[Column]) {
         // After a result set, ROW_COUNT() is -1, as in MariaDB.
         self.session.row_count = -1;
         let status = self.session.status();
@@ -368,7 +368,7 @@ impl ClientConn {
         }
     }
 
-    fn write_result_row(&mut self, columns: &[Column], row: &[Value], exec: &Exec) {
+    pub(crate) fn write_result_row(&mut self, columns: &[Column], row: &[Value], exec: &Exec) {
         match exec {
             Exec::Text => {
                 let cells: Vec<Option<Vec<u8>>> = row.iter().map(text_of).collect();
@@ -379,7 +379,7 @@ impl ClientConn {
         }
     }
 
-    fn write_result_tail(&mut self, more: bool) {
+    pub(crate) fn write_result_tail(&mut self, more: bool) {
         let mut status = self.session.status();
         if more {
             status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;

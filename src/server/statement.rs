@@ -134,9 +134,17 @@ fn unplannable_bytes(charset: Option<sql::Charset>, kind: StatementKind, keyspac
 impl ClientConn {
     /// COM_QUERY: splits multi-statement text and runs each statement in order, stopping at the
     /// first error (as MySQL does).
+    ///
+    /// The packet's buffer is shared (not copied) with the offloaded work of its statements
+    /// ([`crate::offload::shared_text`]).
     pub async fn com_query(&mut self, sql: Vec<u8>) -> Result<(), CommandError> {
+        let sql = bytes::Bytes::from(sql);
+        crate::offload::with_statement(sql.clone(), self.com_query_bytes(&sql)).await
+    }
+
+    async fn com_query_bytes(&mut self, sql: &[u8]) -> Result<(), CommandError> {
         self.state.questions.fetch_add(1, Ordering::Relaxed);
-        let text = analysis_text(&sql);
+        let text = analysis_text(sql);
         let pieces: Vec<(usize, usize)> = sql::split_statements(&text)
             .into_iter()
             .map(|p| {

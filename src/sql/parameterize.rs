@@ -123,7 +123,8 @@ pub fn parameterize(stmt: &str, kind: StatementKind) -> Option<Parameterized> {
     ) {
         return None;
     }
-    let mut sig: Vec<Token> = Vec::with_capacity(stmt.len() / 4 + 1);
+    let mut sig: Vec<Token> =
+        Vec::with_capacity((stmt.len() / 4 + 1).min(super::tokenizer::RESERVED_TOKENS));
     for t in Tokenizer::new(stmt) {
         match t.kind {
             TokenKind::Comment | TokenKind::Directive => {}
@@ -145,7 +146,11 @@ pub fn parameterize(stmt: &str, kind: StatementKind) -> Option<Parameterized> {
     if literals.is_empty() {
         return None;
     }
-    let mut template = String::with_capacity(stmt.len());
+    let replaced: usize = literals
+        .iter()
+        .map(|l| l.span.1.saturating_sub(l.span.0).saturating_sub(1))
+        .sum();
+    let mut template = String::with_capacity(stmt.len().saturating_sub(replaced));
     let mut at = 0;
     for l in &literals {
         template.push_str(stmt.get(at..l.span.0)?);

@@ -370,10 +370,15 @@ impl Iterator for Tokenizer<'_> {
     }
 }
 
+/// Most tokens [`tokenize`] reserves room for before it has seen them.
+pub const RESERVED_TOKENS: usize = 64 * 1024;
+
 /// Splits `text` into tokens, skipping whitespace. Never panics; unterminated constructs run to the end.
 pub fn tokenize(text: &str) -> Vec<Token> {
-    // Typical SQL has a token every 4-6 bytes; reserving up front avoids repeated regrowth.
-    let mut out = Vec::with_capacity(text.len() / 4 + 1);
+    // Typical SQL has a token every 4-6 bytes; reserving up front avoids repeated regrowth
+    // (up to 64 Ki tokens: a statement of one huge literal must not reserve six times its
+    // size; longer token lists grow as they fill).
+    let mut out = Vec::with_capacity((text.len() / 4 + 1).min(RESERVED_TOKENS));
     out.extend(Tokenizer::new(text));
     out
 }

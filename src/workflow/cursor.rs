@@ -69,6 +69,22 @@ impl JobCursor {
 }
 
 impl Cursor for JobCursor {
+    type Streams = crate::exec::Buffered;
+
+    async fn stream_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> Result<Self::Streams, ExecError> {
+        Ok(crate::exec::Buffered::new(
+            self.execute_each(keyspace, queries).await?,
+        ))
+    }
+
+    async fn close_streams(&mut self, streams: Self::Streams, _abandon: bool) -> u16 {
+        streams.warnings()
+    }
+
     fn shards(&self, keyspace: &str) -> Result<crate::exec::ShardRanges, ExecError> {
         self.backends
             .ranges(keyspace)

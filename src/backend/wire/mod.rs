@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::config::validate::ShardUrl;
 pub use packets::ServerOk;
+pub use results::{ResultHead, TextRow};
 
 /// Why a backend exchange failed.
 #[derive(Debug, Clone, thiserror::Error)]

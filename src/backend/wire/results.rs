@@ -1,6 +1,8 @@
-//! Reading whole responses on a [`WireConn`]: statements whose result the proxy consumes
-//! itself (the executor's shard queries, SET replay, SHOW WARNINGS), prepared-statement
-//! metadata, and the execute request of a prepared statement.
+//! Reading responses on a [`WireConn`]: whole ones for statements whose result the proxy
+//! consumes itself (the executor's shard queries, SET replay, SHOW WARNINGS), row by row for
+//! a scatter the proxy merges as the client reads it ([`WireConn::read_head`],
+//! [`WireConn::next_text_row`]); prepared-statement metadata, and the execute request of a
+//! prepared statement.
 
 use super::packets::{self, is_eof, parse_eof, parse_err, parse_ok, MORE_RESULTS_EXISTS};
 use super::{Statement, WireConn, WireError};
@@ -115,6 +117,65 @@ impl WireConn {
         }
     }
 
+    /// Reads the start of the answer to a query sent with [`Self::send_query`]: the column
+    /// definitions of its first result set, whose rows [`Self::next_text_row`] then reads one
+    /// at a time; or, for a statement without a result set, its OK (later results drained).
+    pub async fn read_head(&mut self) -> Result<ResultHead, WireError> {
+        let p = self.next_packet().await?;
+        match p.first() {
+            Some(0x00) => {
+                let ok = parse_ok(p).map_err(|e| self.fail(e))?;
+                let out = ShardResult {
+                    affected_rows: ok.affected_rows,
+                    last_insert_id: ok.last_insert_id,
+                    warnings: ok.warnings,
+                    ..ShardResult::default()
+                };
+                if ok.status & MORE_RESULTS_EXISTS != 0 {
+                    self.drain_results(None).await?;
+                }
+                Ok(ResultHead::Done(out))
+            }
+            Some(0xFF) => {
+                let e = parse_err(p);
+                Err(self.fail(e))
+            }
+            Some(0xFB) => Err(self.fail(WireError::Protocol(
+                "server asked for a LOCAL INFILE file".into(),
+            ))),
+            _ => {
+                let mut at = 0;
+                let count = packets::lenenc(p, &mut at)
+                    .ok_or_else(|| packets::malformed("result set header"))?
+                    as usize;
+                Ok(ResultHead::Rows(self.read_columns(count).await?))
+            }
+        }
+    }
+
+    /// The next text row (of `width` values) of the result set [`Self::read_head`] started;
+    /// at its end, its warning count (and any later result sets are read and dropped, so the
+    /// connection is between commands). Nothing is charged to the statement's merge budget:
+    /// the caller holds the row only until it passes it on.
+    pub async fn next_text_row(&mut self, width: usize) -> Result<TextRow, WireError> {
+        let p = self.next_packet().await?;
+        if is_eof(p) {
+            let (warnings, status) = parse_eof(p);
+            if status & MORE_RESULTS_EXISTS != 0 {
+                self.drain_results(None).await?;
+            }
+            return Ok(TextRow::End { warnings });
+        }
+        if p.first() == Some(&0xFF) {
+            let e = parse_err(p);
+            return Err(self.fail(e));
+        }
+        match text_row(p, width) {
+            Some(row) => Ok(TextRow::Row(row)),
+            None => Err(self.fail(packets::malformed("row"))),
+        }
+    }
+
     /// Reads `count` column definitions and the EOF after them.
     pub async fn read_columns(&mut self, count: usize) -> Result<Vec<Column>, WireError> {
         let mut columns = Vec::with_capacity(count);
@@ -199,6 +260,27 @@ impl WireConn {
         let res = self.stream.send_command(&body).await;
         res.map_err(|e| self.fail(WireError::io(e)))
     }
+}
+
+/// How a query's answer starts ([`WireConn::read_head`]).
+#[derive(Debug)]
+pub enum ResultHead {
+    /// A result set with these columns; its rows follow.
+    Rows(Vec<Column>),
+    /// No result set: the statement's OK (affected rows, id, warnings).
+    Done(ShardResult),
+}
+
+/// One step of a result set read row by row ([`WireConn::next_text_row`]).
+#[derive(Debug)]
+pub enum TextRow {
+    /// A row's values (`Value::Bytes` or `Value::NULL`).
+    Row(Vec<Value>),
+    /// The result set ended, with this many warnings.
+    End {
+        /// The EOF packet's warning count.
+        warnings: u16,
+    },
 }
 
 /// The values of a text-protocol row of `width` columns: each a length-encoded string, or

@@ -248,10 +248,9 @@ impl BackendStream {
         self.seq = 0;
         let total = prefix.len() + body.len();
         if total >= MAX_PAYLOAD {
-            let mut whole = Vec::with_capacity(total);
-            whole.extend_from_slice(prefix);
-            whole.extend_from_slice(body);
-            frame(&mut self.out, &mut self.seq, &whole);
+            self.send_split(prefix, body).await?;
+            self.shrink_out();
+            return self.read_queued_responses().await;
         } else {
             self.out
                 .extend_from_slice(&(total as u32).to_le_bytes()[..3]);
@@ -263,6 +262,39 @@ impl BackendStream {
         self.sock.write_all(&self.out).await?;
         self.shrink_out();
         self.read_queued_responses().await
+    }
+
+    /// Sends a payload of 16 MiB or more (`prefix` then `body`) as its wire packets, after
+    /// whatever `out` holds (queued commands): each packet's header (and the prefix) goes
+    /// through `out`, its bytes straight from the caller's, so a statement of hundreds of MiB
+    /// is never copied to be framed.
+    async fn send_split(&mut self, prefix: &[u8], body: &[u8]) -> std::io::Result<()> {
+        let total = prefix.len() + body.len();
+        let mut at = 0;
+        loop {
+            let chunk = (total - at).min(MAX_PAYLOAD);
+            self.out
+                .extend_from_slice(&(chunk as u32).to_le_bytes()[..3]);
+            self.out.push(self.seq);
+            self.seq = self.seq.wrapping_add(1);
+            let end = at + chunk;
+            // The part of the prefix inside this packet goes with its header.
+            if at < prefix.len() {
+                self.out
+                    .extend_from_slice(&prefix[at..end.min(prefix.len())]);
+            }
+            let from = at.max(prefix.len()) - prefix.len();
+            let to = end.max(prefix.len()) - prefix.len();
+            self.sock.write_all(&self.out).await?;
+            self.out.clear();
+            if from < to {
+                self.sock.write_all(&body[from..to]).await?;
+            }
+            at = end;
+            if chunk < MAX_PAYLOAD {
+                return Ok(());
+            }
+        }
     }
 
     /// Reads the OKs of the commands sent ahead of the current one.
@@ -306,5 +338,47 @@ impl BackendStream {
     /// between commands has neither).
     pub fn has_pending_input(&self) -> bool {
         self.end > self.start || self.queued_responses > 0 || self.ready.is_some() || self.joining
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// A command of 16 MiB or more goes out framed exactly as [`frame`] frames it, queued
+    /// commands first, without being copied into one buffer.
+    #[tokio::test]
+    async fn large_commands_are_framed_from_the_callers_bytes() {
+        for total in [MAX_PAYLOAD, MAX_PAYLOAD + 1, 2 * MAX_PAYLOAD + 5] {
+            let (a, mut b) = tokio::net::UnixStream::pair().expect("socket pair");
+            let mut stream = BackendStream::new(Socket::Unix(a));
+            stream.queue_command(b"\x03BEGIN");
+            let body: Vec<u8> = (0..total - 1).map(|i| (i % 251) as u8).collect();
+            let mut expected = Vec::new();
+            let mut seq = 0;
+            frame(&mut expected, &mut seq, b"\x03BEGIN");
+            let mut seq = 0;
+            let mut whole = vec![0x03];
+            whole.extend_from_slice(&body);
+            frame(&mut expected, &mut seq, &whole);
+            let want = expected.len();
+            let reader = tokio::spawn(async move {
+                let mut got = vec![0u8; want];
+                b.read_exact(&mut got).await.expect("read");
+                // The queued BEGIN's OK, so the send completes.
+                tokio::io::AsyncWriteExt::write_all(&mut b, &[7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0])
+                    .await
+                    .expect("ok");
+                (got, b)
+            });
+            stream
+                .send_command_parts(&[0x03], &body)
+                .await
+                .expect("send");
+            let (got, _b) = reader.await.expect("reader");
+            // (Sequence ids included.)
+            assert!(got == expected, "framing of {total} bytes");
+        }
     }
 }

@@ -11,14 +11,18 @@
 //! single-shard relay sends that text).
 //!
 //! The parts: [`PlanCache`] (plans by text or template), [`SequenceCache`] (ids reserved from
-//! sequence tables), `session_cursor` (the [`Cursor`] over the session's connections); this
-//! module plans and runs the statement and writes its response.
+//! sequence tables), `session_cursor` (the [`Cursor`] over the session's connections),
+//! `session_streams` (a scatter's answers read row by row on those connections) and
+//! `stream_write` (a streamed merge written as it comes); this module plans and runs the
+//! statement and writes its response.
 
 mod default_vindex;
 mod explain;
 mod plan_cache;
 mod sequence_cache;
 mod session_cursor;
+mod session_streams;
+mod stream_write;
 
 pub use plan_cache::PlanCache;
 pub use sequence_cache::SequenceCache;
@@ -125,11 +129,14 @@ impl ClientConn {
             | StatementKind::Delete => {
                 let planned = match exec {
                     Exec::Text if text.len() >= crate::offload::OFFLOAD_BYTES => {
-                        let (owned, target, state) =
-                            (text.to_string(), self.session.target.clone(), state.clone());
-                        crate::offload::run(owned.len(), move || {
+                        let (shared, target, state) = (
+                            crate::offload::shared_text(text),
+                            self.session.target.clone(),
+                            state.clone(),
+                        );
+                        crate::offload::run(text.len(), move || {
                             state.plans.get_or_plan_text(
-                                &owned,
+                                shared.as_str(),
                                 kind,
                                 &state.vschema.load(),
                                 target.as_ref(),
@@ -217,10 +224,8 @@ impl ClientConn {
         let result = match &*plan {
             Plan::Passthrough { keyspace } => {
                 let shard = self.first_shard(keyspace)?;
-                let sql = routing::map_qualifiers(text, keyspace, &shard.database).into_owned();
-                return self
-                    .run_on_shard(&shard, Cow::Owned(sql), kind, text, exec, more)
-                    .await;
+                let sql = routing::map_qualifiers(text, keyspace, &shard.database);
+                return self.run_on_shard(&shard, sql, kind, text, exec, more).await;
             }
             Plan::Select(sp) => {
                 let mut resolved = None;
@@ -241,25 +246,46 @@ impl ClientConn {
                     .await?;
                     if let [one] = targets.as_slice() {
                         let shard = self.shard_at(&sp.route.keyspace, one.shard)?;
+                        // (Borrowed from the plan when nothing changes: a statement of
+                        // hundreds of MiB is not copied to be sent.)
                         let sql = exec::shard_sql(&sp.query, one);
-                        let sql =
-                            routing::map_qualifiers(&sql, &sp.route.keyspace, &shard.database)
-                                .into_owned();
+                        let mapped =
+                            routing::map_qualifiers(&sql, &sp.route.keyspace, &shard.database);
                         return self
-                            .run_on_shard(&shard, Cow::Owned(sql), kind, text, exec, more)
+                            .run_on_shard(&shard, mapped, kind, text, exec, more)
                             .await;
                     }
                     resolved = Some(targets);
                 }
+                let tracking = self.session.last_insert_id_tracking.is_some();
                 let mut cursor = SessionCursor {
                     conn: self,
                     params: params.clone(),
                 };
-                match resolved {
-                    Some(targets) => {
-                        exec::execute_select_at(&mut cursor, sp, &params, vschema, targets).await
+                if tracking {
+                    // (LAST_INSERT_ID(expr) primes and reads back one connection: whole.)
+                    match resolved {
+                        Some(targets) => {
+                            exec::execute_select_at(&mut cursor, sp, &params, vschema, targets)
+                                .await
+                        }
+                        None => exec::execute_select(&mut cursor, sp, &params, vschema).await,
                     }
-                    None => exec::execute_select(&mut cursor, sp, &params, vschema).await,
+                } else {
+                    // ORDER BY, LIMIT and plain scatters stream; other merges hold the rows.
+                    let started = match resolved {
+                        Some(targets) => {
+                            exec::start_select_at(&mut cursor, sp, &params, vschema, targets).await
+                        }
+                        None => exec::start_select(&mut cursor, sp, &params, vschema).await,
+                    };
+                    match started {
+                        Ok(exec::SelectOutput::Whole(r)) => Ok(r),
+                        Ok(exec::SelectOutput::Stream(stream)) => {
+                            return Box::pin(self.write_select_stream(stream, exec, more)).await;
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             }
             Plan::Dml(_) | Plan::Insert(_) if plan.maintains_lookups() => {

@@ -55,6 +55,11 @@ pub struct PlanCache {
 
 const PLAN_CACHE_LIMIT: usize = 10_000;
 
+/// Longest statement text or template kept as a cache key. Beyond it a statement is planned
+/// for itself alone: a key holds its whole text, and 10,000 keys of statements with large
+/// literals would hold gigabytes (and building the key costs a copy of the statement).
+const CACHED_TEXT_LIMIT: usize = 256 * 1024;
+
 impl PlanCache {
     /// The plan of a statement text on a sharded keyspace, cached by its full text (prepared
     /// statements, whose `?` are bound at execute time; VEXPLAIN; PREPARE-time checks).
@@ -64,6 +69,13 @@ impl PlanCache {
         vschema: &crate::vschema::VSchema,
         target: Option<&crate::session::Target>,
     ) -> Result<Arc<Plan>, ProxyError> {
+        if text.len() > CACHED_TEXT_LIMIT {
+            // Not worth a key as long as the statement (see `CACHED_TEXT_LIMIT`).
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return Ok(Arc::new(
+                planner::plan(text, vschema, target).map_err(plan_error)?,
+            ));
+        }
         let key = (
             vschema.generation(),
             KeyKind::Text,
@@ -90,7 +102,7 @@ impl PlanCache {
         let Some(p) = sql::parameterize(text, kind) else {
             return self.get_or_plan(text, vschema, target);
         };
-        let literals: Vec<planner::BoundLiteral<'_>> = p
+        let mut literals: Vec<planner::BoundLiteral<'_>> = p
             .literals
             .iter()
             .map(|l| planner::BoundLiteral {
@@ -98,6 +110,19 @@ impl PlanCache {
                 value: planner::literal_value(text, l),
             })
             .collect();
+        if p.template.len() > CACHED_TEXT_LIMIT {
+            // A template as long as this (a literal the planner keeps, e.g. in the select
+            // list) is planned for this statement alone, with no key and nothing kept.
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            let bound = plan_template(&p.template, &mut literals, vschema, target)
+                .ok()
+                .and_then(|t| planner::bind(&t, &literals));
+            drop(p);
+            return match bound {
+                Some(plan) => Ok(Arc::new(plan)),
+                None => self.get_or_plan(text, vschema, target),
+            };
+        }
         let mut key_text = target_text(target, &p.template);
         key_text.push('\0');
         key_text.extend(
@@ -111,14 +136,17 @@ impl PlanCache {
             Some(_) => return self.get_or_plan(text, vschema, target),
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
-                let values: Vec<_> = literals.iter().map(|l| l.value.clone()).collect();
-                match planner::plan_template(&p.template, &values, vschema, target) {
-                    Ok(t) if planner::bind(&t, &literals).is_some() => {
-                        let t = Arc::new(t);
-                        self.store(key, Cached::Template(t.clone()));
-                        t
+                let planned = plan_template(&p.template, &mut literals, vschema, target);
+                // (Bound once: the statement's plan is what the check makes.)
+                let bound = planned
+                    .ok()
+                    .and_then(|t| planner::bind(&t, &literals).map(|plan| (t, plan)));
+                match bound {
+                    Some((t, plan)) => {
+                        self.store(key, Cached::Template(Arc::new(t)));
+                        return Ok(Arc::new(plan));
                     }
-                    _ => {
+                    None => {
                         self.store(key, Cached::Fallback);
                         return self.get_or_plan(text, vschema, target);
                     }
@@ -154,6 +182,25 @@ impl PlanCache {
             plans.insert(key, value);
         }
     }
+}
+
+/// [`planner::plan_template`] with the literals' values, lent for the call (moved out and
+/// back, not cloned: a literal may be hundreds of MiB).
+fn plan_template(
+    template: &str,
+    literals: &mut [planner::BoundLiteral<'_>],
+    vschema: &crate::vschema::VSchema,
+    target: Option<&crate::session::Target>,
+) -> Result<Plan, planner::PlanError> {
+    let values: Vec<_> = literals
+        .iter_mut()
+        .map(|l| std::mem::replace(&mut l.value, crate::vindex::SqlValue::null()))
+        .collect();
+    let planned = planner::plan_template(template, &values, vschema, target);
+    for (l, v) in literals.iter_mut().zip(values) {
+        l.value = v;
+    }
+    planned
 }
 
 fn target_text(target: Option<&crate::session::Target>, text: &str) -> String {
@@ -223,7 +270,7 @@ mod tests {
             targets.iter().map(|t| t.shard).collect(),
             targets
                 .iter()
-                .map(|t| exec::shard_sql(&sp.query, t))
+                .map(|t| exec::shard_sql(&sp.query, t).into_owned())
                 .collect(),
         )
     }

@@ -4,6 +4,7 @@
 //! A scatter takes all its connections (in shard order) before it sends, then reads the
 //! answers together.
 
+use super::session_streams::SessionStreams;
 use crate::backend::{Shard, ShardConn};
 use crate::error::ProxyError;
 use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
@@ -25,17 +26,72 @@ pub(super) struct SessionCursor<'c> {
 impl SessionCursor<'_> {
     /// The shard and the text it is sent: parameters interpolated, keyspace qualifiers
     /// mapped to its database; logged for VEXPLAIN QUERIES.
+    ///
+    /// The text is taken by value and sent as it is when nothing changes (no parameters, no
+    /// qualifier of the keyspace): a statement of hundreds of MiB is not copied again here.
     fn shard_query(
         &mut self,
         keyspace: &str,
         index: usize,
-        sql: &str,
+        sql: String,
     ) -> Result<(Arc<Shard>, Vec<u8>), ExecError> {
         let shard = self.shard(keyspace, index)?;
-        let sql = exec::interpolate(sql, &self.params, self.charset())?;
-        let sql = routing::map_qualifiers(&sql, keyspace, &shard.database).into_owned();
+        let sql = match self.params.is_empty() {
+            true => sql,
+            false => exec::interpolate(&sql, &self.params, self.charset())?,
+        };
+        let mapped = match routing::map_qualifiers(&sql, keyspace, &shard.database) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(rewritten) => Some(rewritten),
+        };
+        let sql = mapped.unwrap_or_else(|| sql.into_bytes());
         self.conn.session.log_query(keyspace, &shard.name, &sql);
         Ok((shard, sql))
+    }
+
+    /// The session's connection to the shard of each query (in the order of `queries`), taken
+    /// in shard order (the same order every session takes them in, so sessions waiting on
+    /// full pools cannot deadlock), with the text each is sent. On a failure the ones taken
+    /// are given back.
+    async fn take_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> Result<Vec<(ShardConn, Vec<u8>)>, ExecError> {
+        let mut order: Vec<usize> = (0..queries.len()).collect();
+        order.sort_by_key(|&i| queries[i].0);
+        let mut queries: Vec<Option<(usize, String)>> = queries.into_iter().map(Some).collect();
+        // Indexed like `queries`, filled in shard order.
+        let mut taken: Vec<Option<(ShardConn, Vec<u8>)>> = queries.iter().map(|_| None).collect();
+        let mut failure = None;
+        for i in order {
+            let Some((index, sql)) = queries.get_mut(i).and_then(Option::take) else {
+                continue;
+            };
+            let acquired = match self.shard_query(keyspace, index, sql) {
+                Ok((shard, sql)) => self
+                    .conn
+                    .acquire_in(&shard, true, CommitOrder::Normal)
+                    .await
+                    .map(|sc| (sc, sql))
+                    .map_err(ExecError::from),
+                Err(e) => Err(e),
+            };
+            match acquired {
+                Ok(slot) => taken[i] = Some(slot),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failure {
+            for (sc, _) in taken.into_iter().flatten() {
+                self.conn.put_back(sc).await;
+            }
+            return Err(e);
+        }
+        Ok(taken.into_iter().flatten().collect())
     }
 
     fn shard(&self, keyspace: &str, index: usize) -> Result<Arc<Shard>, ExecError> {
@@ -74,7 +130,7 @@ impl Cursor for SessionCursor<'_> {
         shard: usize,
         sql: String,
     ) -> Result<ShardResult, ExecError> {
-        let (shard, sql) = self.shard_query(keyspace, shard, &sql)?;
+        let (shard, sql) = self.shard_query(keyspace, shard, sql)?;
         let transactional = order != CommitOrder::Autocommit;
         let mut sc = self.conn.acquire_in(&shard, transactional, order).await?;
         // The statement's own queries (normal list) while it calls LAST_INSERT_ID(expr): the
@@ -106,16 +162,18 @@ impl Cursor for SessionCursor<'_> {
         Ok(res.map_err(ProxyError::from)?)
     }
 
-    /// Takes the session's connection to each shard (in shard order, the same order every
-    /// session takes them in, so sessions waiting on full pools cannot deadlock), sends every
-    /// query, then reads the answers: the shards work at the same time.
+    /// Takes the session's connection to each shard ([`SessionCursor::take_each`]), sends
+    /// every query, then reads the answers: the shards work at the same time.
     async fn execute_each(
         &mut self,
         keyspace: &str,
         queries: Vec<(usize, String)>,
     ) -> Result<Vec<ShardResult>, ExecError> {
-        if let [(shard, sql)] = queries.as_slice() {
-            return Ok(vec![self.execute(keyspace, *shard, sql.clone()).await?]);
+        if queries.len() == 1 {
+            if let Some((shard, sql)) = queries.into_iter().next() {
+                return Ok(vec![self.execute(keyspace, shard, sql).await?]);
+            }
+            return Ok(Vec::new());
         }
         if self.conn.session.last_insert_id_tracking.is_some() && queries.len() > 1 {
             // Which shard's value MySQL would keep depends on a row order a scatter lacks.
@@ -123,50 +181,54 @@ impl Cursor for SessionCursor<'_> {
                 "LAST_INSERT_ID(expr) in a statement on more than one shard".into(),
             ));
         }
-        let mut order: Vec<usize> = (0..queries.len()).collect();
-        order.sort_by_key(|&i| queries[i].0);
-        // Indexed like `queries`, filled in shard order.
-        let mut taken: Vec<Option<(ShardConn, Vec<u8>)>> = queries.iter().map(|_| None).collect();
-        let mut failure = None;
-        for i in order {
-            let (index, sql) = &queries[i];
-            let acquired = match self.shard_query(keyspace, *index, sql) {
-                Ok((shard, sql)) => self
-                    .conn
-                    .acquire_in(&shard, true, CommitOrder::Normal)
-                    .await
-                    .map(|sc| (sc, sql))
-                    .map_err(ExecError::from),
-                Err(e) => Err(e),
-            };
-            match acquired {
-                Ok(slot) => taken[i] = Some(slot),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        let answers = match failure {
-            Some(_) => Vec::new(),
-            None => {
-                let each = taken.iter_mut().flatten().map(|(sc, sql)| async move {
-                    let res = sc.conn.query_result(sql).await;
-                    sc.check(res)
-                });
-                futures_util::future::join_all(each).await
-            }
-        };
-        for (sc, _) in taken.into_iter().flatten() {
+        let mut taken = self.take_each(keyspace, queries).await?;
+        let each = taken.iter_mut().map(|(sc, sql)| async move {
+            let res = sc.conn.query_result(sql).await;
+            sc.check(res)
+        });
+        let answers = futures_util::future::join_all(each).await;
+        for (sc, _) in taken {
             self.conn.put_back(sc).await;
-        }
-        if let Some(e) = failure {
-            return Err(e);
         }
         answers
             .into_iter()
             .map(|r| r.map_err(|e| ProxyError::from(e).into()))
             .collect()
+    }
+
+    type Streams = SessionStreams;
+
+    /// Takes the connections as [`Cursor::execute_each`] does, sends every query, and reads
+    /// each answer's column definitions ([`SessionStreams::open`]).
+    async fn stream_each(
+        &mut self,
+        keyspace: &str,
+        queries: Vec<(usize, String)>,
+    ) -> Result<SessionStreams, ExecError> {
+        if self.conn.session.last_insert_id_tracking.is_some() {
+            // (The session runs such a statement buffered: see `execute_in`.)
+            return Err(ExecError::NotSupported(
+                "LAST_INSERT_ID(expr) in a statement on more than one shard".into(),
+            ));
+        }
+        let taken = self.take_each(keyspace, queries).await?;
+        match SessionStreams::open(taken).await {
+            Ok(streams) => Ok(streams),
+            Err((e, conns)) => {
+                for sc in conns {
+                    self.conn.put_back(sc).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn close_streams(&mut self, streams: SessionStreams, abandon: bool) -> u16 {
+        let (conns, warnings) = streams.close(abandon).await;
+        for sc in conns {
+            self.conn.put_back(sc).await;
+        }
+        warnings
     }
 
     async fn next_sequence_ids(
