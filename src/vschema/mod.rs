@@ -40,6 +40,8 @@ mod validate;
 #[cfg(test)]
 mod keyspace_tests;
 #[cfg(test)]
+mod vitess_fields_tests;
+#[cfg(test)]
 mod vschema_tests;
 
 pub use error::{FindTableError, VSchemaError};
