@@ -180,3 +180,76 @@ async fn vitess_shaped_vschema_routes_by_the_first_column() {
     );
     env.stop().await;
 }
+
+/// `shardgate check` accepts the Vitess-shaped file and names the file, table and reason when
+/// an informational field contradicts the file.
+#[test]
+fn check_accepts_vitess_fields_and_explains_contradictions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vschema = dir.path().join("vschema");
+    std::fs::create_dir(&vschema).expect("mkdir");
+    let config = dir.path().join("shardgate.toml");
+    std::fs::write(
+        &config,
+        r#"
+[server]
+mysql_listen = "127.0.0.1:15306"
+[[users]]
+name = "app"
+password = "secret"
+[vschema]
+dir = "vschema"
+[[keyspaces]]
+name = "customer"
+[[keyspaces.shards]]
+name = "-80"
+url = "mysql://root@127.0.0.1:17101/vt_customer"
+[[keyspaces.shards]]
+name = "80-"
+url = "mysql://root@127.0.0.1:17102/vt_customer"
+"#,
+    )
+    .expect("config");
+    let check = |file: serde_json::Value| {
+        std::fs::write(vschema.join("customer.json"), file.to_string()).expect("vschema");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shardgate"))
+            .args(["check", "--config"])
+            .arg(&config)
+            .output()
+            .expect("run shardgate");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let good = json!({
+        "sharded": true,
+        "vindexes": {"hash": {"type": "hash"}},
+        "tables": {"user": {"name": "user",
+            "column_vindexes": [{"columns": ["id", "tenant"], "name": "hash", "type": "hash"}]}}
+    });
+    let (ok, out) = check(good.clone());
+    assert!(ok, "{out}");
+
+    let mut bad_name = good.clone();
+    bad_name["tables"]["user"]["name"] = json!("users");
+    let (ok, out) = check(bad_name);
+    assert!(!ok, "{out}");
+    for f in ["customer.json", "table 'user'", "'name' is \"users\""] {
+        assert!(out.contains(f), "{out} lacks {f}");
+    }
+    assert_eq!(
+        out.matches("'name' is \"users\"").count(),
+        1,
+        "the reason is said once: {out}"
+    );
+    let mut bad_type = good;
+    bad_type["tables"]["user"]["column_vindexes"][0]["type"] = json!("xxhash");
+    let (ok, out) = check(bad_type);
+    assert!(!ok, "{out}");
+    for f in ["customer.json", "column_vindexes[0]", "is of type \"hash\""] {
+        assert!(out.contains(f), "{out} lacks {f}");
+    }
+}

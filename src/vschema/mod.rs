@@ -241,6 +241,6 @@ impl VSchema {
 fn in_file(file: &str, e: VSchemaError) -> VSchemaError {
     VSchemaError::InFile {
         file: file.into(),
-        source: Box::new(e),
+        inner: Box::new(e),
     }
 }
