@@ -61,12 +61,13 @@ pub enum VSchemaError {
         reason: String,
     },
     /// Any of the above, found while loading `file`.
-    #[error("{file}: {source}")]
+    #[error("{file}: {inner}")]
     InFile {
         /// The VSchema file (with ` (not found)` when the keyspace has no file).
         file: String,
-        /// The underlying error.
-        source: Box<VSchemaError>,
+        /// The underlying error. Part of the message, deliberately not an error `source`: an
+        /// error chain printed with `{:#}` (`shardgate check`) would repeat it otherwise.
+        inner: Box<VSchemaError>,
     },
 }
 
@@ -78,7 +79,7 @@ impl VSchemaError {
             | VSchemaError::Keyspace { keyspace, .. }
             | VSchemaError::Vindex { keyspace, .. }
             | VSchemaError::Table { keyspace, .. } => Some(keyspace),
-            VSchemaError::InFile { source, .. } => source.keyspace(),
+            VSchemaError::InFile { inner, .. } => inner.keyspace(),
             VSchemaError::Read { .. } | VSchemaError::Write { .. } => None,
         }
     }

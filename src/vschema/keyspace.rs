@@ -13,8 +13,10 @@
 //! * in a sharded keyspace every table that is neither reference nor pinned has a column vindex;
 //! * each column vindex names a defined vindex and sets exactly one of `column` / `columns`; the
 //!   first (primary) is unique and not owned by the table; a multi-column functional vindex may
-//!   only be primary; a single-column functional vindex gets exactly one column; an owned lookup
-//!   lists as many columns as its `from`;
+//!   only be primary; a single-column functional vindex given several `columns` routes by the
+//!   first alone (Vitess's `firstColsOnly`; the model keeps only that one); an owned lookup
+//!   lists as many columns as its `from`; an informational `type` must name the vindex's type;
+//! * an informational table `name` (Vitess's `/debug/vschema` output) equals its key;
 //! * `columns` has no duplicate names (case-insensitive) and only Vitess type names.
 //!
 //! Table and vindex names are **case-sensitive**, as in Vitess (table names are case-sensitive

@@ -182,11 +182,6 @@ fn primary_vindex_rules() {
         sharded(multi_second),
         &["multi-column vindex 'region'", "only be the primary"],
     );
-    let wide = json!({"t": {"column_vindexes": [{"columns": ["a", "b"], "name": "hash"}]}});
-    fails(
-        sharded(wide),
-        &["vindex 'hash' (hash) takes one column, got 2"],
-    );
     let missing = json!({"t": {}});
     fails(
         sharded(missing),

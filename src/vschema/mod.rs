@@ -40,6 +40,8 @@ mod validate;
 #[cfg(test)]
 mod keyspace_tests;
 #[cfg(test)]
+mod vitess_fields_tests;
+#[cfg(test)]
 mod vschema_tests;
 
 pub use error::{FindTableError, VSchemaError};
@@ -239,6 +241,6 @@ impl VSchema {
 fn in_file(file: &str, e: VSchemaError) -> VSchemaError {
     VSchemaError::InFile {
         file: file.into(),
-        source: Box::new(e),
+        inner: Box::new(e),
     }
 }

@@ -126,6 +126,14 @@ pub struct VindexJson {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableJson {
+    /// The table's name, as Vitess's `/debug/vschema` output repeats it (`vindexes.Table.name`):
+    /// informational; when set it must equal the key of `tables` it sits under.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub name: String,
     /// `""` (normal), `"sequence"` or `"reference"`.
     #[serde(
         default,
@@ -195,13 +203,24 @@ pub struct ColumnVindexJson {
     /// The vindex name, defined in the keyspace's `vindexes`.
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
-    /// The columns (multi-column vindexes, lookups with several `from` columns).
+    /// The columns (multi-column vindexes, lookups with several `from` columns). A
+    /// single-column functional vindex given several routes by the first, as in Vitess.
     #[serde(
         default,
         deserialize_with = "nullable",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub columns: Vec<String>,
+    /// The vindex's type, as Vitess's `/debug/vschema` output repeats it
+    /// (`vindexes.ColumnVindex.type`): informational; when set it must equal the `type` of
+    /// the named vindex.
+    #[serde(
+        default,
+        rename = "type",
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub type_name: String,
 }
 
 /// `auto_increment` (`vschema.AutoIncrement`).

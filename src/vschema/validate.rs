@@ -127,6 +127,13 @@ fn build_table(
     if name.is_empty() {
         return Err("a table needs a non-empty name".into());
     }
+    if !t.name.is_empty() && t.name != name {
+        return Err(format!(
+            "'name' is {:?} but the table is listed as {name:?}; 'name' is informational \
+             and must match its key in 'tables' (or be left out)",
+            t.name
+        ));
+    }
     let kind = match t.type_name.as_str() {
         "" => TableKind::Normal,
         "sequence" => TableKind::Sequence,
@@ -254,7 +261,14 @@ fn build_column_vindex(
             cv.name
         )
     })?;
-    let columns: Vec<String> = match (cv.column.is_empty(), cv.columns.is_empty()) {
+    if !cv.type_name.is_empty() && !cv.type_name.eq_ignore_ascii_case(&entry.type_name) {
+        return Err(format!(
+            "{at}: 'type' is {:?} but vindex '{}' is of type {:?}; 'type' is informational \
+             and must match the vindex (or be left out)",
+            cv.type_name, cv.name, entry.type_name
+        ));
+    }
+    let mut columns: Vec<String> = match (cv.column.is_empty(), cv.columns.is_empty()) {
         (false, false) => {
             return Err(format!(
                 "{at}: vindex '{}' sets both 'column' and 'columns'; use one",
@@ -300,12 +314,10 @@ fn build_column_vindex(
             }
         }
         VindexDef::Functional(_) => {
-            if columns.len() != 1 {
-                return Err(format!(
-                    "{at}: {what} takes one column, got {}",
-                    columns.len()
-                ));
-            }
+            // Vitess maps a single-column vindex listed with several columns by the first
+            // one alone (`firstColsOnly`): the others are kept out of the model, so routing,
+            // INSERT placement and every other reader see the routing column only.
+            columns.truncate(1);
         }
         VindexDef::Lookup(l) => {
             if owned && columns.len() != l.from.len() {
