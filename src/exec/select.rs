@@ -85,7 +85,10 @@ pub async fn execute_select_at<C: Cursor>(
             }
         }
         let mut r = cursor.execute(keyspace, 0, query.sql.clone()).await?;
-        if !via_lookup {
+        if !via_lookup && plan.empty_without_rows {
+            // (A scalar aggregate keeps the shard's one row: a vindex that maps the value to
+            // no shard means no row anywhere matches — `id = NULL`, `id = 2.5` on an integer
+            // column — so the shard aggregated nothing, as every shard would have.)
             r.rows.clear();
         } else if plan.empty_without_rows && r.rows.is_empty() {
             plan.fields.remember(&r.columns);
