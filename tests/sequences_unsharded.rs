@@ -67,7 +67,14 @@ async fn nextval(c: &mut Conn, sql: &str) -> u64 {
     assert_eq!(rows.len(), 1, "{sql}: one row");
     assert_eq!(rows[0].columns_ref().len(), 1, "{sql}: one column");
     assert_eq!(rows[0].columns_ref()[0].name_str(), "nextval", "{sql}");
-    rows[0].get::<u64, _>(0).expect("nextval")
+    {
+        let c = &rows[0].columns_ref()[0];
+        assert_eq!(
+            c.column_type(),
+            mysql_async::consts::ColumnType::MYSQL_TYPE_LONGLONG
+        );
+        rows[0].get::<u64, _>(0).expect("nextval")
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

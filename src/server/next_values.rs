@@ -100,15 +100,13 @@ fn unknown_table(table: &str) -> ProxyError {
     }
 }
 
-/// The column MariaDB would send for an unsigned BIGINT result.
+/// The result column: a BIGINT, as vtgate types `nextval` (INT64).
 fn nextval_column() -> Column {
     Column::new(ColumnType::MYSQL_TYPE_LONGLONG)
         .with_name(b"nextval")
         .with_character_set(writer::BINARY_COLLATION)
         .with_column_length(20)
-        .with_flags(
-            ColumnFlags::NOT_NULL_FLAG | ColumnFlags::UNSIGNED_FLAG | ColumnFlags::BINARY_FLAG,
-        )
+        .with_flags(ColumnFlags::NOT_NULL_FLAG | ColumnFlags::BINARY_FLAG)
         .with_decimals(0)
 }
 
@@ -183,9 +181,12 @@ impl ClientConn {
             .sequences
             .reserve(&shard, &table, next.count)
             .await?;
+        let first = i64::try_from(first).map_err(|_| {
+            ProxyError::Internal(format!("sequence {table} is past the BIGINT range"))
+        })?;
         let answer = super::local_answers::LocalResult {
             columns: vec![nextval_column()],
-            rows: vec![vec![Value::UInt(first)]],
+            rows: vec![vec![Value::Int(first)]],
         };
         self.write_local_result(&answer, exec, more);
         Ok(())
