@@ -188,3 +188,34 @@ async fn next_values_refusals() {
         .expect("next column");
     assert_eq!(v, vec![7]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn next_values_prepared() {
+    let env = TestEnv::start(spec()).await;
+    let mut c = setup(&env).await;
+    let stmt = c
+        .prep("SELECT NEXT 4 VALUES FROM commerce.user_seq")
+        .await
+        .expect("prepare");
+    assert_eq!(stmt.columns().len(), 1);
+    assert_eq!(stmt.columns()[0].name_str(), "nextval");
+    let first: Vec<u64> = c.exec(&stmt, ()).await.expect("execute");
+    assert_eq!(first, vec![1]);
+    let second: Vec<u64> = c.exec(&stmt, ()).await.expect("execute again");
+    // Block of five: 1..=4 handed out, one left is too few, the next block starts at 6.
+    assert_eq!(second, vec![6]);
+    let r = c
+        .prep("SELECT NEXT 0 VALUES FROM user_seq")
+        .await
+        .map(|_| ());
+    let r = match r {
+        Ok(()) => c.exec_drop("SELECT NEXT 0 VALUES FROM user_seq", ()).await,
+        e => e,
+    };
+    expect_error(r, 1105, "zero count, prepared");
+    let r = c
+        .prep("SELECT NEXT 2 VALUE FROM user_seq")
+        .await
+        .map(|_| ());
+    expect_error(r, 1064, "bad shape, prepared");
+}

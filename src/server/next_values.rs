@@ -101,7 +101,7 @@ fn unknown_table(table: &str) -> ProxyError {
 }
 
 /// The result column: a BIGINT, as vtgate types `nextval` (INT64).
-fn nextval_column() -> Column {
+pub(super) fn nextval_column() -> Column {
     Column::new(ColumnType::MYSQL_TYPE_LONGLONG)
         .with_name(b"nextval")
         .with_character_set(writer::BINARY_COLLATION)
