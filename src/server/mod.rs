@@ -19,6 +19,7 @@ mod kill;
 mod last_insert_id;
 mod local_answers;
 pub mod login_throttle;
+mod next_values;
 mod prepared;
 mod processlist_table;
 mod relay;

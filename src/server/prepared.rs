@@ -85,7 +85,12 @@ impl ClientConn {
             .iter()
             .filter(|t| t.kind == sql::TokenKind::Param)
             .count();
-        let (params, columns): (Vec<Column>, Vec<Column>) = if handled_by_proxy(kind) {
+        let (params, columns): (Vec<Column>, Vec<Column>) = if super::next_values::asks(kind, &text)
+        {
+            // Answered by the proxy at execute (see `next_values`): checked and typed here.
+            super::next_values::parse(&text)?;
+            (Vec::new(), vec![super::next_values::nextval_column()])
+        } else if handled_by_proxy(kind) {
             if param_marks > 0 {
                 return Err(ProxyError::NotSupported(format!(
                     "{} with ? parameters in a prepared statement is not supported",

@@ -265,6 +265,10 @@ impl ClientConn {
                 Box::pin(self.admin_statement(text, exec, more)).await
             }
             _ => {
+                if super::next_values::asks(kind, text) {
+                    // Vitess's `SELECT NEXT n VALUES FROM seq`: ids from the sequence cache.
+                    return Ok(Box::pin(self.next_values(text, exec, more)).await?);
+                }
                 if let Some(answer) = local_answers::answer(self, kind, text) {
                     let answer = answer?;
                     self.write_local_result(&answer, exec, more);

@@ -27,7 +27,7 @@ impl SequenceCache {
 
     /// Takes `count` consecutive ids, fetching a new block from the sequence table when the
     /// cached one is too small (the rest of a too-small block is skipped: ids may have gaps).
-    pub(super) async fn reserve(
+    pub(in crate::server) async fn reserve(
         &self,
         shard: &Arc<Shard>,
         table: &str,
