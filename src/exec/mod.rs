@@ -14,17 +14,20 @@ mod lookup_sql;
 mod lookup_unowned;
 mod lookup_verify;
 mod lookup_write;
+mod materialize;
 pub mod resolve;
 mod result;
 mod select;
 mod select_stream;
 mod stream;
+mod temp_table;
 mod write;
 
 pub(crate) use lookup::{server_code, Lookup, LookupRow};
 pub(crate) use lookup_owner::keyspace_id;
 pub use lookup_route::resolve_route;
 pub use lookup_sql::interpolate;
+pub use materialize::execute_materialized;
 pub(crate) use lookup_sql::{cell_value, literal};
 pub use result::read_result;
 pub use select::{execute_select, execute_select_at, shard_sql};
@@ -85,6 +88,18 @@ pub struct ShardResult {
     pub last_insert_id: u64,
     /// Warnings raised.
     pub warnings: u16,
+}
+
+/// Statements that must share one connection (temporary tables): see
+/// [`Cursor::execute_scratch`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScratchWork {
+    /// Run first, in order; the first failure stops the work (cleanup still runs).
+    pub setup: Vec<String>,
+    /// The statement whose answer is returned.
+    pub query: String,
+    /// Run last whatever happened before.
+    pub cleanup: Vec<String>,
 }
 
 /// A keyspace's shards: name and key range, in config order. Shared (built once per keyspace)
@@ -167,6 +182,19 @@ pub trait Cursor: Send {
         keyspace: &str,
         shard: usize,
         sql: String,
+    ) -> impl Future<Output = Result<ShardResult, ExecError>> + Send;
+
+    /// Runs `work` on one connection to shard `shard` of `keyspace`, held from its first
+    /// statement to its last (the session's connection there, so its transaction and
+    /// settings apply): the setup statements, then the query, whose answer is returned, then
+    /// every cleanup statement whatever happened. A connection whose cleanup fails is closed
+    /// rather than reused. Statements are sent as they are (no qualifier mapping, no
+    /// parameters).
+    fn execute_scratch(
+        &mut self,
+        keyspace: &str,
+        shard: usize,
+        work: ScratchWork,
     ) -> impl Future<Output = Result<ShardResult, ExecError>> + Send;
 
     /// Reserves `count` consecutive ids from a sequence table; returns the first.

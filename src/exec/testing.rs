@@ -101,6 +101,22 @@ impl Cursor for RecordingCursor {
             .unwrap_or_default())
     }
 
+    async fn execute_scratch(
+        &mut self,
+        keyspace: &str,
+        shard: usize,
+        work: crate::exec::ScratchWork,
+    ) -> Result<ShardResult, ExecError> {
+        for sql in work.setup {
+            self.execute(keyspace, shard, sql).await?;
+        }
+        let result = self.execute(keyspace, shard, work.query).await;
+        for sql in work.cleanup {
+            self.execute(keyspace, shard, sql).await?;
+        }
+        result
+    }
+
     async fn next_sequence_ids(
         &mut self,
         keyspace: &str,

@@ -281,6 +281,8 @@ fn parameters_hidden_from_the_tokenizer_in_a_reprinted_query_fall_back() {
     let direct = plan(sql, &vs, Some(&t)).map_err(|e| e.to_string());
     match via_template(sql, &vs, Some(&t)).expect("parameterized") {
         Ok(bound) => assert_eq!(Ok(bound), direct),
-        Err(e) => assert!(e.contains("cannot read back"), "{e}"),
+        // (Refused by the merge, the template becomes a Materialize plan, which is never
+        // bound: the statement is planned from its own text.)
+        Err(e) => assert!(e.contains("cannot read back") || e == "bind", "{e}"),
     }
 }

@@ -32,6 +32,16 @@ pub fn describe(plan: &Plan) -> Value {
             "Variant": "Passthrough",
             "Keyspace": {"Name": keyspace, "Sharded": false},
         }),
+        Plan::Materialize(m) => json!({
+            "OperatorType": "Materialize",
+            "Keyspace": {"Name": m.scratch_keyspace},
+            "Query": m.query,
+            "Inputs": m.tables.iter().map(|t| json!({
+                "Table": format!("{}.{}", t.keyspace, t.table),
+                "TemporaryTable": t.temp,
+                "Fetch": describe(&t.fetch),
+            })).collect::<Vec<_>>(),
+        }),
         Plan::AllShards { keyspace, sql } => json!({
             "OperatorType": "Send",
             "Variant": "AllShards",

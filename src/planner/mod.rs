@@ -46,6 +46,7 @@ mod having;
 mod insert;
 mod joins;
 mod limit;
+mod materialize;
 mod merge;
 mod names;
 mod params;
@@ -178,7 +179,16 @@ fn plan_ctx(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
         | StatementKind::Replace
         | StatementKind::Update
         | StatementKind::Delete => match parse(sql)? {
-            Statement::Query(q) => select::plan_select(ctx, &q),
+            Statement::Query(q) => match select::plan_select(ctx, &q) {
+                // What routing and merging cannot answer, one MariaDB answers over copies.
+                Err(PlanError::NotSupported(reason)) => {
+                    materialize::plan_materialized(ctx, &q).map_err(|e| match e {
+                        PlanError::NotSupported(_) => PlanError::NotSupported(reason),
+                        other => other,
+                    })
+                }
+                other => other,
+            },
             Statement::Insert(ins) => insert::plan_insert(ctx, &ins),
             Statement::Update(upd) => dml::plan_update(ctx, &upd),
             Statement::Delete(del) => dml::plan_delete(ctx, &del),
@@ -190,6 +200,21 @@ fn plan_ctx(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
         other => unsupported(format!(
             "{other:?} statements are not planned for sharded keyspaces"
         )),
+    }
+}
+
+/// [`plan`] without the fallback to [`Plan::Materialize`]: what routing and merging alone
+/// make of a statement (tests of their refusals).
+#[cfg(test)]
+pub(crate) fn plan_routed(
+    sql: &str,
+    vschema: &VSchema,
+    target: Option<&Target>,
+) -> Result<Plan, PlanError> {
+    let ctx = Ctx::new(sql, vschema, target);
+    match parse(sql)? {
+        Statement::Query(q) => select::plan_select(&ctx, &q),
+        _ => plan_ctx(&ctx),
     }
 }
 

@@ -451,6 +451,38 @@ pub enum Plan {
         /// Statement text.
         sql: String,
     },
+    /// A SELECT no shard answers alone (cross-shard joins, UNION, derived tables, subqueries
+    /// over several shards, …): its tables are copied into temporary tables of one
+    /// connection, where MariaDB itself runs the statement.
+    Materialize(MaterializePlan),
+}
+
+/// A statement answered by one MariaDB connection over temporary copies of its tables
+/// (`super::materialize`): exact by construction, bounded by `limits.max_merge_bytes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaterializePlan {
+    /// Each table the statement reads, copied once.
+    pub tables: Vec<MaterializedTable>,
+    /// The keyspace whose first shard holds the temporary tables and runs the statement.
+    pub scratch_keyspace: String,
+    /// The client's statement with each table name replaced by its temporary table (aliased
+    /// with the name or alias written); `?` parameters kept in place and order.
+    pub query: String,
+}
+
+/// One table of a [`MaterializePlan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaterializedTable {
+    /// The keyspace it lives in.
+    pub keyspace: String,
+    /// Its name.
+    pub table: String,
+    /// The temporary table's name.
+    pub temp: String,
+    /// The query reading its rows (every column, filters the statement allows pushed down).
+    pub fetch_sql: String,
+    /// The plan of `fetch_sql` (a single-table SELECT: routed, scattered or passed through).
+    pub fetch: Box<Plan>,
 }
 
 impl Plan {

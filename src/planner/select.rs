@@ -218,7 +218,7 @@ fn is_compound(e: &Expr) -> bool {
 #[cfg(test)]
 mod reprint_tests {
     use crate::planner::tests::test_vschema;
-    use crate::planner::{plan, PlanError};
+    use crate::planner::{plan_routed as plan, PlanError};
 
     #[test]
     fn a_reprinted_binary_comparison_is_refused() {

@@ -293,7 +293,10 @@ fn errors_map_to_mysql_codes() {
             .map_err(|e| e.mysql_code().0)
     };
     assert_eq!(code("select * from"), Err(1064));
-    assert_eq!(code("select sum(id) + 1 from user"), Err(1235));
+    assert_eq!(
+        code("select u.id from user u join orders o on o.id = u.phone for update"),
+        Err(1235)
+    );
     assert_eq!(code("select * from customer.nope"), Err(1146));
     assert_eq!(code("select * from nope"), Err(1046));
     assert_eq!(code("select * from product"), Err(1105));

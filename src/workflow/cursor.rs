@@ -135,6 +135,17 @@ impl Cursor for JobCursor {
         })
     }
 
+    async fn execute_scratch(
+        &mut self,
+        _keyspace: &str,
+        _shard: usize,
+        _work: crate::exec::ScratchWork,
+    ) -> Result<ShardResult, ExecError> {
+        Err(ExecError::Internal(
+            "workflow jobs never answer statements over copied tables".into(),
+        ))
+    }
+
     async fn next_sequence_ids(
         &mut self,
         keyspace: &str,

@@ -91,6 +91,12 @@ impl ClientConn {
                 )
                 .into())
             }
+            Plan::Materialize(_) => {
+                return Err(ProxyError::NotSupported(
+                    "EXPLAIN of a statement the proxy answers over copies of its tables (VEXPLAIN PLAN shows its plan)".into(),
+                )
+                .into())
+            }
         };
         let params = match exec {
             Exec::Binary(p) => p.clone(),

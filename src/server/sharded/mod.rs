@@ -208,7 +208,7 @@ impl ClientConn {
             let one_shard = match &*plan {
                 Plan::Dml(dp) => dp.route.opcode == crate::planner::RouteOpcode::EqualUnique,
                 Plan::Insert(ip) => ip.rows.len() == 1,
-                Plan::AllShards { .. } => false,
+                Plan::AllShards { .. } | Plan::Materialize(_) => false,
                 // A SELECT on several shards is refused by the cursor before it is sent.
                 Plan::Select(_) | Plan::Passthrough { .. } => true,
             };
@@ -331,6 +331,14 @@ impl ClientConn {
                     params: params.clone(),
                 };
                 exec::execute_insert(&mut cursor, ip, &params, vschema).await
+            }
+            Plan::Materialize(mp) => {
+                // (The fetches take no parameters; the final statement gets them.)
+                let mut cursor = SessionCursor {
+                    conn: self,
+                    params: Vec::new(),
+                };
+                exec::execute_materialized(&mut cursor, mp, &params, vschema).await
             }
             Plan::AllShards { keyspace, sql } => {
                 // A table a tool creates in a keyspace with a default_vindex joins the

@@ -7,7 +7,7 @@
 use super::session_streams::SessionStreams;
 use crate::backend::{Shard, ShardConn};
 use crate::error::ProxyError;
-use crate::exec::{self, CommitOrder, Cursor, ExecError, ShardResult};
+use crate::exec::{self, CommitOrder, Cursor, ExecError, ScratchWork, ShardResult};
 use crate::server::connection::ClientConn;
 use crate::server::last_insert_id;
 use crate::server::routing;
@@ -229,6 +229,48 @@ impl Cursor for SessionCursor<'_> {
             self.conn.put_back(sc).await;
         }
         warnings
+    }
+
+    async fn execute_scratch(
+        &mut self,
+        keyspace: &str,
+        shard: usize,
+        work: ScratchWork,
+    ) -> Result<ShardResult, ExecError> {
+        let shard = self.shard(keyspace, shard)?;
+        let mut sc = self
+            .conn
+            .acquire_in(&shard, true, CommitOrder::Normal)
+            .await?;
+        let mut result = Ok(ShardResult::default());
+        for sql in &work.setup {
+            if !sql.starts_with("INSERT ") {
+                self.conn
+                    .session
+                    .log_query(keyspace, &shard.name, sql.as_bytes());
+            }
+            let r = sc.conn.query_drop(sql).await;
+            if let Err(e) = sc.check(r) {
+                result = Err(e);
+                break;
+            }
+        }
+        if result.is_ok() {
+            self.conn
+                .session
+                .log_query(keyspace, &shard.name, work.query.as_bytes());
+            let r = sc.conn.query_result(&work.query).await;
+            result = sc.check(r);
+        }
+        for sql in &work.cleanup {
+            let r = sc.conn.query_drop(sql).await;
+            if sc.check(r).is_err() {
+                // (Its temporary tables must never meet another statement.)
+                sc.conn.mark_broken();
+            }
+        }
+        self.conn.put_back(sc).await;
+        Ok(result.map_err(ProxyError::from)?)
     }
 
     async fn next_sequence_ids(

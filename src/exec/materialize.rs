@@ -1,0 +1,131 @@
+//! Running a [`MaterializePlan`]: read each table's rows (its fetch plan, routed like any
+//! single-table SELECT), copy them into temporary tables of one connection, run the client's
+//! statement there, and report its columns as the original tables' (see
+//! [`crate::planner`]'s `materialize` for why and what is refused).
+//!
+//! Every row read is charged to the statement's `limits.max_merge_bytes` budget (1104 past
+//! it). The temporary tables live on the session's connection to the first shard of the
+//! plan's scratch keyspace, which [`Cursor::execute_scratch`] holds from the first CREATE to
+//! the last DROP; a connection whose DROP fails is closed, never reused.
+
+use super::{execute_select, interpolate, temp_table, Cursor, ExecError, ScratchWork, ShardResult};
+use crate::planner::{MaterializePlan, Plan};
+use crate::vschema::VSchema;
+use mysql_async::Value;
+use mysql_common::constants::ColumnFlags;
+use mysql_common::packets::Column;
+
+/// Runs `plan` with the client's `params` (bound into the final statement).
+pub async fn execute_materialized<C: Cursor>(
+    cursor: &mut C,
+    plan: &MaterializePlan,
+    params: &[Value],
+    vschema: &VSchema,
+) -> Result<ShardResult, ExecError> {
+    let charset = cursor.charset();
+    let mut setup = Vec::new();
+    let mut sources: Vec<Vec<Column>> = Vec::with_capacity(plan.tables.len());
+    for t in &plan.tables {
+        let shown = cursor
+            .execute(
+                &t.keyspace,
+                0,
+                format!(
+                    "SHOW CREATE TABLE {}.{}",
+                    crate::sql::quote_ident(&t.keyspace),
+                    crate::sql::quote_ident(&t.table)
+                ),
+            )
+            .await?;
+        let ddl = shown
+            .rows
+            .first()
+            .and_then(|r| r.get(1))
+            .and_then(|v| match v {
+                Value::Bytes(b) => std::str::from_utf8(b).ok(),
+                _ => None,
+            })
+            .ok_or_else(|| ExecError::Internal(format!("no SHOW CREATE TABLE for {}", t.table)))?;
+        setup.push(temp_table::temporary_ddl(ddl, &t.temp)?);
+        let rows = fetch(cursor, &t.fetch, &t.fetch_sql, vschema).await?;
+        setup.extend(temp_table::inserts(&t.temp, &rows.columns, &rows.rows, charset)?);
+        sources.push(rows.columns);
+    }
+    let query = match params.is_empty() {
+        true => plan.query.clone(),
+        false => interpolate(&plan.query, params, charset)?,
+    };
+    let cleanup = match plan.tables.is_empty() {
+        true => Vec::new(),
+        false => vec![format!(
+            "DROP TEMPORARY TABLE IF EXISTS {}",
+            plan.tables
+                .iter()
+                .map(|t| crate::sql::quote_ident(&t.temp))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )],
+    };
+    let work = ScratchWork {
+        setup,
+        query,
+        cleanup,
+    };
+    let mut result = cursor
+        .execute_scratch(&plan.scratch_keyspace, 0, work)
+        .await?;
+    for c in result.columns.iter_mut() {
+        rename_column(c, plan, &sources);
+    }
+    Ok(result)
+}
+
+/// Every row of one table's fetch.
+async fn fetch<C: Cursor>(
+    cursor: &mut C,
+    plan: &Plan,
+    sql: &str,
+    vschema: &VSchema,
+) -> Result<ShardResult, ExecError> {
+    match plan {
+        Plan::Select(sp) => execute_select(cursor, sp, &[], vschema).await,
+        Plan::Passthrough { keyspace } => cursor.execute(keyspace, 0, sql.to_string()).await,
+        _ => Err(ExecError::Internal("a fetch that is not a SELECT".into())),
+    }
+}
+
+/// Key-related column flags: the copy's keys are plain, the original's are reported.
+const KEY_FLAGS: ColumnFlags = ColumnFlags::from_bits_truncate(
+    ColumnFlags::PRI_KEY_FLAG.bits()
+        | ColumnFlags::UNIQUE_KEY_FLAG.bits()
+        | ColumnFlags::MULTIPLE_KEY_FLAG.bits()
+        | ColumnFlags::AUTO_INCREMENT_FLAG.bits()
+        | ColumnFlags::PART_KEY_FLAG.bits(),
+);
+
+/// A column of a temporary table is reported as its table's: keyspace, table name, and the
+/// key flags the shard reported for it.
+fn rename_column(c: &mut Column, plan: &MaterializePlan, sources: &[Vec<Column>]) {
+    let org_table = c.org_table_ref().to_vec();
+    let Some(i) = plan
+        .tables
+        .iter()
+        .position(|t| t.temp.as_bytes() == org_table.as_slice())
+    else {
+        return;
+    };
+    let t = &plan.tables[i];
+    let original = sources.get(i).and_then(|cols| {
+        cols.iter()
+            .find(|o| o.org_name_ref() == c.org_name_ref())
+    });
+    let mut flags = c.flags() - KEY_FLAGS;
+    if let Some(o) = original {
+        flags |= o.flags() & KEY_FLAGS;
+    }
+    *c = c
+        .clone()
+        .with_schema(t.keyspace.as_bytes())
+        .with_org_table(t.table.as_bytes())
+        .with_flags(flags);
+}
