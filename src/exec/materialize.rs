@@ -8,7 +8,8 @@
 //! plan's scratch keyspace, which [`Cursor::execute_scratch`] holds from the first CREATE to
 //! the last DROP; a connection whose DROP fails is closed, never reused.
 
-use super::{execute_select, interpolate, temp_table, Cursor, ExecError, ScratchWork, ShardResult};
+use super::temp_table::{self, Keys};
+use super::{execute_select, interpolate, Cursor, ExecError, ScratchWork, ShardResult};
 use crate::planner::{MaterializePlan, Plan};
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -23,8 +24,8 @@ pub async fn execute_materialized<C: Cursor>(
     vschema: &VSchema,
 ) -> Result<ShardResult, ExecError> {
     let charset = cursor.charset();
-    let mut setup = Vec::new();
-    let mut sources: Vec<Vec<Column>> = Vec::with_capacity(plan.tables.len());
+    let mut ddls: Vec<String> = Vec::with_capacity(plan.tables.len());
+    let mut fetched = Vec::with_capacity(plan.tables.len());
     for t in &plan.tables {
         let shown = cursor
             .execute(
@@ -45,11 +46,10 @@ pub async fn execute_materialized<C: Cursor>(
                 Value::Bytes(b) => std::str::from_utf8(b).ok(),
                 _ => None,
             })
-            .ok_or_else(|| ExecError::Internal(format!("no SHOW CREATE TABLE for {}", t.table)))?;
-        setup.push(temp_table::temporary_ddl(ddl, &t.temp)?);
-        let rows = fetch(cursor, &t.fetch, &t.fetch_sql, vschema).await?;
-        setup.extend(temp_table::inserts(&t.temp, &rows.columns, &rows.rows, charset)?);
-        sources.push(rows.columns);
+            .ok_or_else(|| ExecError::Internal(format!("no SHOW CREATE TABLE for {}", t.table)))?
+            .to_string();
+        ddls.push(ddl);
+        fetched.push(fetch(cursor, &t.fetch, &t.fetch_sql, vschema).await?);
     }
     let query = match params.is_empty() {
         true => plan.query.clone(),
@@ -66,19 +66,42 @@ pub async fn execute_materialized<C: Cursor>(
                 .join(", ")
         )],
     };
-    let work = ScratchWork {
-        setup,
-        query,
-        cleanup,
+    let mut keys = Keys::Unique;
+    let mut result = loop {
+        let mut setup = Vec::new();
+        for ((t, ddl), rows) in plan.tables.iter().zip(&ddls).zip(&fetched) {
+            setup.push(temp_table::temporary_ddl(ddl, &t.temp, keys)?);
+            setup.extend(temp_table::inserts(
+                &t.temp,
+                &rows.columns,
+                &rows.rows,
+                charset,
+            )?);
+        }
+        let work = ScratchWork {
+            setup,
+            query: query.clone(),
+            cleanup: cleanup.clone(),
+        };
+        match cursor
+            .execute_scratch(&plan.scratch_keyspace, 0, work)
+            .await
+        {
+            // (Rows of several shards repeat a unique key: copied again with plain keys.)
+            Err(e) if keys == Keys::Unique && super::server_code(&e) == Some(ER_DUP_ENTRY) => {
+                keys = Keys::Plain;
+            }
+            other => break other?,
+        }
     };
-    let mut result = cursor
-        .execute_scratch(&plan.scratch_keyspace, 0, work)
-        .await?;
     for c in result.columns.iter_mut() {
-        rename_column(c, plan, &sources);
+        rename_column(c, plan, &fetched);
     }
     Ok(result)
 }
+
+/// MariaDB's "Duplicate entry" error.
+const ER_DUP_ENTRY: u16 = 1062;
 
 /// Every row of one table's fetch.
 async fn fetch<C: Cursor>(
@@ -105,7 +128,7 @@ const KEY_FLAGS: ColumnFlags = ColumnFlags::from_bits_truncate(
 
 /// A column of a temporary table is reported as its table's: keyspace, table name, and the
 /// key flags the shard reported for it.
-fn rename_column(c: &mut Column, plan: &MaterializePlan, sources: &[Vec<Column>]) {
+fn rename_column(c: &mut Column, plan: &MaterializePlan, sources: &[ShardResult]) {
     let org_table = c.org_table_ref().to_vec();
     let Some(i) = plan
         .tables
@@ -115,8 +138,9 @@ fn rename_column(c: &mut Column, plan: &MaterializePlan, sources: &[Vec<Column>]
         return;
     };
     let t = &plan.tables[i];
-    let original = sources.get(i).and_then(|cols| {
-        cols.iter()
+    let original = sources.get(i).and_then(|r| {
+        r.columns
+            .iter()
             .find(|o| o.org_name_ref() == c.org_name_ref())
     });
     let mut flags = c.flags() - KEY_FLAGS;

@@ -2,22 +2,33 @@
 //! and its rows turned into the INSERTs that fill the copy.
 //!
 //! The copy keeps what decides answers: column types, character sets, collations, defaults,
-//! the table's default character set and collation, and indexes (as plain keys). It drops
-//! what would refuse rows gathered from several shards or does not exist for temporary
-//! tables: uniqueness (an id generated per shard may repeat), AUTO_INCREMENT (a 0 would be
-//! replaced), foreign keys, CHECK constraints, FULLTEXT/SPATIAL/hash indexes, engine and
-//! partitioning. Generated, invisible and system-versioned columns are refused: their copy
-//! would not read like the original.
+//! the table's default character set and collation, and its indexes — primary and unique
+//! keys included, since MariaDB's optimizer reads an indexed column differently with them
+//! (e.g. `bigint_pk = 107.5` through a non-unique key finds the row 108). Only when rows
+//! gathered from several shards repeat a unique key ([`Keys::Plain`]) are those keys made
+//! plain. It drops what does not exist for temporary tables or would change rows:
+//! AUTO_INCREMENT (a 0 would be replaced), foreign keys, CHECK constraints,
+//! FULLTEXT/SPATIAL/hash indexes, engine and partitioning. A generated column becomes a plain
+//! column holding the values read; invisible and system-versioned columns are refused.
 
 use super::ExecError;
 use crate::sql::literal;
 use crate::sql::Charset;
-use mysql_common::constants::ColumnType;
 use mysql_async::Value;
+use mysql_common::constants::ColumnType;
 use mysql_common::packets::Column;
 
+/// How a copy keeps the table's primary and unique keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// As they are.
+    Unique,
+    /// As plain keys (the rows repeat a unique key across shards).
+    Plain,
+}
+
 /// `CREATE TEMPORARY TABLE <temp> (...)` from a `SHOW CREATE TABLE` answer.
-pub fn temporary_ddl(show_create: &str, temp: &str) -> Result<String, ExecError> {
+pub fn temporary_ddl(show_create: &str, temp: &str, keys: Keys) -> Result<String, ExecError> {
     let mut lines = show_create.lines();
     let head = lines.next().unwrap_or("");
     if !head.starts_with("CREATE TABLE ") || !head.trim_end().ends_with('(') {
@@ -33,7 +44,7 @@ pub fn temporary_ddl(show_create: &str, temp: &str) -> Result<String, ExecError>
             break;
         }
         let def = line.trim().trim_end_matches(',');
-        if let Some(kept) = definition(def)? {
+        if let Some(kept) = definition(def, keys)? {
             definitions.push(format!("  {kept}"));
         }
     }
@@ -65,19 +76,23 @@ fn refused(what: &str) -> ExecError {
 }
 
 /// One column or index definition as the copy keeps it (None: left out).
-fn definition(def: &str) -> Result<Option<String>, ExecError> {
+fn definition(def: &str, keys: Keys) -> Result<Option<String>, ExecError> {
     if def.starts_with('`') {
         let body = before_comment(def);
         if body.contains(" INVISIBLE") {
             return Err(refused("an invisible column"));
         }
-        if body.contains(" GENERATED ALWAYS AS ") || body.contains(" AS (") {
-            return Err(refused("a generated column"));
-        }
+        let def = match def.find(" GENERATED ALWAYS AS (") {
+            Some(at) => without_generation(def, at)?,
+            None => def.to_string(),
+        };
         return Ok(Some(def.replacen(" AUTO_INCREMENT", "", 1)));
     }
     if def.contains("USING HASH") {
         return Ok(None);
+    }
+    if keys == Keys::Unique && (def.starts_with("PRIMARY KEY ") || def.starts_with("UNIQUE KEY ")) {
+        return Ok(Some(def.to_string()));
     }
     if let Some(rest) = def.strip_prefix("PRIMARY KEY ") {
         return Ok(Some(format!("KEY {rest}")));
@@ -90,6 +105,39 @@ fn definition(def: &str) -> Result<Option<String>, ExecError> {
     }
     // FULLTEXT / SPATIAL keys, CONSTRAINT ... FOREIGN KEY / CHECK, PERIOD FOR: left out.
     Ok(None)
+}
+
+/// A generated column's definition as a plain column's (its copy holds the values read):
+/// ` GENERATED ALWAYS AS (expr) VIRTUAL|PERSISTENT|STORED` at `at` removed.
+fn without_generation(def: &str, at: usize) -> Result<String, ExecError> {
+    let open = at + " GENERATED ALWAYS AS ".len();
+    let bytes = def.as_bytes();
+    let (mut depth, mut quote, mut i) = (0usize, None::<u8>, open);
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q && bytes.get(i + 1) == Some(&q) => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) if b == b'\\' => i += 1,
+            Some(_) => {}
+            None if b == b'\'' || b == b'`' || b == b'"' => quote = Some(b),
+            None if b == b'(' => depth += 1,
+            None if b == b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    let rest = def.get(i + 1..).unwrap_or("");
+    let rest = ["VIRTUAL", "PERSISTENT", "STORED"]
+        .iter()
+        .find_map(|kind| rest.strip_prefix(' ')?.strip_prefix(kind))
+        .ok_or_else(|| refused("a generated column the proxy cannot read"))?;
+    Ok(format!("{}{rest}", &def[..at]))
 }
 
 /// A column definition up to its COMMENT (whose text may hold any word).
@@ -196,7 +244,7 @@ mod tests {
 
     #[test]
     fn keeps_types_and_collations_and_drops_uniqueness() {
-        let ddl = temporary_ddl(SHOWN, "_shardgate_m0").unwrap();
+        let ddl = temporary_ddl(SHOWN, "_shardgate_m0", Keys::Plain).unwrap();
         assert_eq!(
             ddl,
             "CREATE TEMPORARY TABLE `_shardgate_m0` (\n  `id` bigint(20) NOT NULL,\n  `name` varchar(64) CHARACTER SET latin1 COLLATE latin1_swedish_ci DEFAULT NULL COMMENT 'AS (x) INVISIBLE',\n  `email` varchar(100) NOT NULL,\n  `body` text DEFAULT NULL,\n  KEY (`id`),\n  KEY `email` (`email`),\n  KEY `name_idx` (`name`(10))\n) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
@@ -204,21 +252,36 @@ mod tests {
     }
 
     #[test]
+    fn unique_keys_stay_unless_rows_repeat_them() {
+        let ddl = temporary_ddl(SHOWN, "m", Keys::Unique).unwrap();
+        assert!(
+            ddl.contains(
+                "  PRIMARY KEY (`id`),\n  UNIQUE KEY `email` (`email`),\n  KEY `name_idx`"
+            ),
+            "{ddl}"
+        );
+    }
+
+    #[test]
+    fn generated_columns_become_plain_columns() {
+        let generated = "CREATE TABLE `t` (\n  `a` int(11) DEFAULT NULL,\n  `b` int(11) GENERATED ALWAYS AS (`a` + 1) VIRTUAL,\n  `c` enum('x','y') GENERATED ALWAYS AS (elt(1 + `a` MOD 2,'x',')(y')) STORED COMMENT 'z'\n) ENGINE=InnoDB";
+        assert_eq!(
+            temporary_ddl(generated, "m", Keys::Plain).unwrap(),
+            "CREATE TEMPORARY TABLE `m` (\n  `a` int(11) DEFAULT NULL,\n  `b` int(11),\n  `c` enum('x','y') COMMENT 'z'\n)"
+        );
+    }
+
+    #[test]
     fn refuses_columns_a_copy_would_read_differently() {
-        let generated = "CREATE TABLE `t` (\n  `a` int(11) DEFAULT NULL,\n  `b` int(11) GENERATED ALWAYS AS (`a` + 1) VIRTUAL\n) ENGINE=InnoDB";
-        assert!(matches!(
-            temporary_ddl(generated, "m"),
-            Err(ExecError::NotSupported(_))
-        ));
         let invisible = "CREATE TABLE `t` (\n  `a` int(11) DEFAULT NULL INVISIBLE\n) ENGINE=InnoDB";
         assert!(matches!(
-            temporary_ddl(invisible, "m"),
+            temporary_ddl(invisible, "m", Keys::Plain),
             Err(ExecError::NotSupported(_))
         ));
         let versioned =
             "CREATE TABLE `t` (\n  `a` int(11) DEFAULT NULL\n) ENGINE=InnoDB WITH SYSTEM VERSIONING";
         assert!(matches!(
-            temporary_ddl(versioned, "m"),
+            temporary_ddl(versioned, "m", Keys::Plain),
             Err(ExecError::NotSupported(_))
         ));
     }

@@ -67,7 +67,10 @@ mod tests {
             let err = crate::planner::plan_routed(q, &vs, None).expect_err(q);
             assert!(err.to_string().contains("ENUM or SET"), "{q}: {err}");
             // (Answered over copies instead, where MariaDB orders the ENUM itself.)
-            assert!(matches!(plan(q, &vs, None), Ok(crate::planner::Plan::Materialize(_))));
+            assert!(matches!(
+                plan(q, &vs, None),
+                Ok(crate::planner::Plan::Materialize(_))
+            ));
         }
         // Other columns, and facts that do not know the column, plan as before.
         let varchar = with_column(&test_vschema(), "user", "tier", "varchar", None);

@@ -139,7 +139,12 @@ fn splice(sql: &str, mut edits: Vec<(usize, usize, String)>) -> Result<String, P
 /// Refuses what would act on the one connection that runs the statement instead of the
 /// session (see the module docs).
 fn refuse_session_effects(ctx: &Ctx<'_>, q: &Query) -> Result<(), PlanError> {
-    if ctx.text.tokens.iter().any(|t| t.kind == TokenKind::ExecComment) {
+    if ctx
+        .text
+        .tokens
+        .iter()
+        .any(|t| t.kind == TokenKind::ExecComment)
+    {
         // (MariaDB runs what a /*! ... */ comment holds; its table names are not seen here.)
         return unsupported("a /*! ... */ comment in a statement over several shards");
     }
@@ -280,9 +285,11 @@ fn pushed_filters(
 ) -> Vec<Option<(String, String)>> {
     let mut out = vec![None; uses.len()];
     // (Filters are re-printed from the syntax tree: hex literals would not read back alike.)
-    let hex = ctx.text.tokens.iter().any(|t| {
-matches!(t.kind, TokenKind::HexOrBit)
-    });
+    let hex = ctx
+        .text
+        .tokens
+        .iter()
+        .any(|t| matches!(t.kind, TokenKind::HexOrBit));
     let SetExpr::Select(select) = q.body.as_ref() else {
         return out;
     };
@@ -411,7 +418,11 @@ fn fetch_plan(
     t: &MaterializedTable,
     filter: Option<&(String, String)>,
 ) -> Result<(String, Plan), PlanError> {
-    let base = format!("SELECT * FROM {}.{}", quote_ident(&t.keyspace), quote_ident(&t.table));
+    let base = format!(
+        "SELECT * FROM {}.{}",
+        quote_ident(&t.keyspace),
+        quote_ident(&t.table)
+    );
     if let Some((qualifier, filter)) = filter {
         let sql = format!("{base} AS {} WHERE {filter}", quote_ident(qualifier));
         if let Ok(plan) = plan_one(ctx, &sql) {

@@ -74,7 +74,9 @@ fn unions_ctes_and_derived_tables_are_materialized() {
     assert_eq!(m.tables.len(), 2);
     let m = materialized("with x as (select user_id, count(*) c from orders group by user_id) select * from x join user on user.id = x.user_id");
     assert_eq!(m.tables.len(), 2);
-    assert!(m.query.starts_with("with x as (select user_id, count(*) c from `_shardgate_m0` AS `orders`"));
+    assert!(m
+        .query
+        .starts_with("with x as (select user_id, count(*) c from `_shardgate_m0` AS `orders`"));
 }
 
 #[test]

@@ -181,12 +181,11 @@ fn plan_ctx(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
         | StatementKind::Delete => match parse(sql)? {
             Statement::Query(q) => match select::plan_select(ctx, &q) {
                 // What routing and merging cannot answer, one MariaDB answers over copies.
-                Err(PlanError::NotSupported(reason)) => {
-                    materialize::plan_materialized(ctx, &q).map_err(|e| match e {
+                Err(PlanError::NotSupported(reason)) => materialize::plan_materialized(ctx, &q)
+                    .map_err(|e| match e {
                         PlanError::NotSupported(_) => PlanError::NotSupported(reason),
                         other => other,
-                    })
-                }
+                    }),
                 other => other,
             },
             Statement::Insert(ins) => insert::plan_insert(ctx, &ins),
