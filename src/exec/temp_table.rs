@@ -207,11 +207,12 @@ fn cell(column: Option<&Column>, v: &Value, charset: Charset) -> Result<String, 
     let Some(column) = column else {
         return Err(ExecError::Internal("a row wider than its columns".into()));
     };
-    if is_number(column.column_type()) && bytes.iter().all(|b| b"0123456789+-.eE".contains(b)) {
-        if !bytes.is_empty() {
-            // (Only ASCII digits, signs, points and exponents: the text as it came.)
-            return Ok(String::from_utf8_lossy(bytes).into_owned());
-        }
+    if is_number(column.column_type())
+        && !bytes.is_empty()
+        && bytes.iter().all(|b| b"0123456789+-.eE".contains(b))
+    {
+        // (Only ASCII digits, signs, points and exponents: the text as it came.)
+        return Ok(String::from_utf8_lossy(bytes).into_owned());
     }
     if column.character_set() == 63 {
         return Ok(literal::binary(bytes));

@@ -109,7 +109,7 @@ pub(crate) fn plan_materialized(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanEr
     for (i, t) in tables.iter_mut().enumerate() {
         let (sql, plan) = fetch_plan(ctx, t, pushed.get(i).and_then(Option::as_ref))?;
         t.fetch_sql = sql;
-        t.fetch = Box::new(plan);
+        *t.fetch = plan;
     }
     Ok(Plan::Materialize(MaterializePlan {
         tables,
