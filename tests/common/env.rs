@@ -77,6 +77,8 @@ pub struct EnvSpec {
     /// `[server]` settings beyond the listeners (TLS, `connect_timeout`, ...): the env sets
     /// `mysql_listen` and `mysql_socket` itself.
     pub server: ServerConfig,
+    /// `[limits]` of the proxy.
+    pub limits: shardgate::config::LimitsConfig,
 }
 
 impl Default for EnvSpec {
@@ -115,6 +117,7 @@ impl Default for EnvSpec {
             backend: BackendConfig::default(),
             auth: Default::default(),
             server: ServerConfig::default(),
+            limits: Default::default(),
         }
     }
 }
@@ -285,7 +288,7 @@ impl TestEnv {
             backend: spec.backend.clone(),
             keyspaces,
             source: None,
-            limits: Default::default(),
+            limits: spec.limits.clone(),
             auth: spec.auth.clone(),
         };
         shardgate::config::validate(&config, "TestEnv")
