@@ -5,6 +5,7 @@
 //! recording cursor that asserts the exact shard traffic without a database.
 
 mod having;
+mod insert_rows;
 mod lookup;
 mod lookup_owner;
 mod lookup_pk;
@@ -23,6 +24,7 @@ mod stream;
 mod temp_table;
 mod write;
 
+pub use insert_rows::values_statement;
 pub(crate) use lookup::{server_code, Lookup, LookupRow};
 pub(crate) use lookup_owner::keyspace_id;
 pub use lookup_route::resolve_route;

@@ -59,7 +59,7 @@ pub fn bind(plan: &Plan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
             })
         }
         // Planned from its own text: its fetches carry the statement's filters.
-        Plan::Materialize(_) => return None,
+        Plan::Materialize(_) | Plan::InsertSelect(_) => return None,
         // Owner DML of lookup vindexes is planned from its own text (not shared).
         Plan::Dml(dp) if dp.lookups.is_some() => return None,
         Plan::Insert(ip) if !ip.lookups.is_empty() || !ip.unowned.is_empty() => return None,

@@ -42,6 +42,12 @@ pub fn describe(plan: &Plan) -> Value {
                 "Fetch": describe(&t.fetch),
             })).collect::<Vec<_>>(),
         }),
+        Plan::InsertSelect(p) => json!({
+            "OperatorType": "InsertSelect",
+            "Keyspace": {"Name": p.keyspace, "Sharded": true},
+            "Insert": format!("{}VALUES (...) {}", p.head, p.tail).trim_end(),
+            "Inputs": [describe(&p.select)],
+        }),
         Plan::AllShards { keyspace, sql } => json!({
             "OperatorType": "Send",
             "Variant": "AllShards",

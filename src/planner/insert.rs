@@ -60,6 +60,9 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
             })
         }
     };
+    if super::insert_select::is_insert_select(ins) {
+        return super::insert_select::plan(ctx, ins, &ks.name);
+    }
     let display = res.display();
     if let Some(owned) = table.owned_vindexes().next() {
         if ins.replace_into {

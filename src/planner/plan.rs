@@ -455,6 +455,24 @@ pub enum Plan {
     /// over several shards, …): its tables are copied into temporary tables of one
     /// connection, where MariaDB itself runs the statement.
     Materialize(MaterializePlan),
+    /// INSERT … SELECT into a sharded table: the SELECT's rows become an ordinary INSERT.
+    InsertSelect(InsertSelectPlan),
+}
+
+/// An INSERT … SELECT (`super::insert_select`): the executor runs `select`, then the INSERT
+/// `head VALUES (row), … tail` through the normal INSERT path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertSelectPlan {
+    /// The keyspace of the table inserted into.
+    pub keyspace: String,
+    /// The client's text before the SELECT (`INSERT [IGNORE] INTO t (cols) `).
+    pub head: String,
+    /// The SELECT's text.
+    pub select_sql: String,
+    /// The SELECT's plan.
+    pub select: Box<Plan>,
+    /// The client's text after the SELECT (`ON DUPLICATE KEY UPDATE …`, or empty).
+    pub tail: String,
 }
 
 /// A statement answered by one MariaDB connection over temporary copies of its tables

@@ -85,7 +85,7 @@ impl ClientConn {
             Plan::Select(sp) => (&sp.route, &sp.query),
             Plan::Dml(dp) => (&dp.route, &dp.query),
             Plan::Passthrough { .. } => return Ok(false),
-            Plan::Insert(_) | Plan::AllShards { .. } => {
+            Plan::Insert(_) | Plan::AllShards { .. } | Plan::InsertSelect(_) => {
                 return Err(ProxyError::NotSupported(
                     "EXPLAIN of an INSERT or REPLACE on a sharded keyspace".into(),
                 )

@@ -18,6 +18,7 @@
 
 mod default_vindex;
 mod explain;
+mod insert_select;
 mod plan_cache;
 mod sequence_cache;
 mod session_cursor;
@@ -208,7 +209,7 @@ impl ClientConn {
             let one_shard = match &*plan {
                 Plan::Dml(dp) => dp.route.opcode == crate::planner::RouteOpcode::EqualUnique,
                 Plan::Insert(ip) => ip.rows.len() == 1,
-                Plan::AllShards { .. } | Plan::Materialize(_) => false,
+                Plan::AllShards { .. } | Plan::Materialize(_) | Plan::InsertSelect(_) => false,
                 // A SELECT on several shards is refused by the cursor before it is sent.
                 Plan::Select(_) | Plan::Passthrough { .. } => true,
             };
@@ -331,6 +332,9 @@ impl ClientConn {
                     params: params.clone(),
                 };
                 exec::execute_insert(&mut cursor, ip, &params, vschema).await
+            }
+            Plan::InsertSelect(isp) => {
+                return Box::pin(self.run_insert_select(isp, more)).await;
             }
             Plan::Materialize(mp) => {
                 // (The fetches take no parameters; the final statement gets them.)
