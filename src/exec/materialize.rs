@@ -10,7 +10,7 @@
 
 use super::temp_table::{self, Keys};
 use super::{execute_select, interpolate, Cursor, ExecError, ScratchWork, ShardResult};
-use crate::planner::{MaterializePlan, Plan};
+use crate::planner::{MaterializePlan, MaterializedTable, Plan};
 use crate::vschema::VSchema;
 use mysql_async::Value;
 use mysql_common::constants::ColumnFlags;
@@ -24,9 +24,14 @@ pub async fn execute_materialized<C: Cursor>(
     vschema: &VSchema,
 ) -> Result<ShardResult, ExecError> {
     let charset = cursor.charset();
-    let mut ddls: Vec<String> = Vec::with_capacity(plan.tables.len());
-    let mut fetched = Vec::with_capacity(plan.tables.len());
-    for t in &plan.tables {
+    let n = plan.tables.len();
+    let mut ddls: Vec<Option<String>> = vec![None; n];
+    let mut fetched: Vec<Option<ShardResult>> = vec![None; n];
+    for &i in &plan.fetch_order {
+        let t = plan
+            .tables
+            .get(i)
+            .ok_or_else(|| ExecError::Internal("a fetch order past the tables".into()))?;
         let shown = cursor
             .execute(
                 &t.keyspace,
@@ -48,9 +53,15 @@ pub async fn execute_materialized<C: Cursor>(
             })
             .ok_or_else(|| ExecError::Internal(format!("no SHOW CREATE TABLE for {}", t.table)))?
             .to_string();
-        ddls.push(ddl);
-        fetched.push(fetch(cursor, &t.fetch, &t.fetch_sql, vschema).await?);
+        let rows = match reduced_fetch(t, &ddl, &fetched, vschema) {
+            Some((sql, reduced)) => fetch(cursor, &reduced, &sql, vschema).await?,
+            None => fetch(cursor, &t.fetch, &t.fetch_sql, vschema).await?,
+        };
+        ddls[i] = Some(ddl);
+        fetched[i] = Some(rows);
     }
+    let ddls: Vec<String> = ddls.into_iter().map(Option::unwrap_or_default).collect();
+    let fetched: Vec<ShardResult> = fetched.into_iter().map(Option::unwrap_or_default).collect();
     let query = match params.is_empty() {
         true => plan.query.clone(),
         false => interpolate(&plan.query, params, charset)?,
@@ -102,6 +113,98 @@ pub async fn execute_materialized<C: Cursor>(
 
 /// MariaDB's "Duplicate entry" error.
 const ER_DUP_ENTRY: u16 = 1062;
+
+/// Most values one join-column reduction puts in an IN list.
+const MAX_REDUCTION_VALUES: usize = 10_000;
+
+/// The fetch of `t` narrowed by the reductions whose source is already fetched and whose two
+/// columns are integers (see the planner's `materialize_joins`), with its plan; None when
+/// none applies.
+fn reduced_fetch(
+    t: &MaterializedTable,
+    ddl: &str,
+    fetched: &[Option<ShardResult>],
+    vschema: &VSchema,
+) -> Option<(String, Plan)> {
+    let qualifier = t.filter.as_ref().map(|f| f.0.as_str());
+    let mut conditions: Vec<String> = Vec::new();
+    if let Some((_, filter)) = &t.filter {
+        conditions.push(filter.clone());
+    }
+    let mut reduced = false;
+    for r in &t.reductions {
+        let Some(Some(source)) = fetched.get(r.source) else {
+            continue;
+        };
+        if !temp_table::is_integer_column(ddl, &r.column) {
+            continue;
+        }
+        let Some(values) = integer_values(source, &r.source_column) else {
+            continue;
+        };
+        let column = match qualifier {
+            Some(q) => format!(
+                "{}.{}",
+                crate::sql::quote_ident(q),
+                crate::sql::quote_ident(&r.column)
+            ),
+            None => crate::sql::quote_ident(&r.column),
+        };
+        let list = if values.is_empty() {
+            "NULL".to_string()
+        } else {
+            values.into_iter().collect::<Vec<_>>().join(", ")
+        };
+        conditions.push(format!("{column} IN ({list})"));
+        reduced = true;
+    }
+    if !reduced {
+        return None;
+    }
+    let mut sql = format!(
+        "SELECT * FROM {}.{}",
+        crate::sql::quote_ident(&t.keyspace),
+        crate::sql::quote_ident(&t.table)
+    );
+    if let Some(q) = qualifier {
+        sql.push_str(" AS ");
+        sql.push_str(&crate::sql::quote_ident(q));
+    }
+    sql.push_str(" WHERE ");
+    sql.push_str(&conditions.join(" AND "));
+    let plan = crate::planner::plan(&sql, vschema, None).ok()?;
+    matches!(plan, Plan::Select(_) | Plan::Passthrough { .. }).then_some((sql, plan))
+}
+
+/// The distinct non-NULL values of an integer column of `rows`; None when the column is not
+/// an integer or holds too many values.
+fn integer_values(rows: &ShardResult, column: &str) -> Option<std::collections::BTreeSet<String>> {
+    let i = rows
+        .columns
+        .iter()
+        .position(|c| String::from_utf8_lossy(c.org_name_ref()).eq_ignore_ascii_case(column))?;
+    if !temp_table::is_integer_type(rows.columns[i].column_type()) {
+        return None;
+    }
+    let mut values = std::collections::BTreeSet::new();
+    for row in &rows.rows {
+        match row.get(i) {
+            Some(Value::Bytes(b)) => {
+                let text = std::str::from_utf8(b).ok()?;
+                if text.is_empty() || !text.bytes().all(|c| c.is_ascii_digit() || c == b'-') {
+                    return None;
+                }
+                values.insert(text.to_string());
+                if values.len() > MAX_REDUCTION_VALUES {
+                    return None;
+                }
+            }
+            Some(Value::NULL) => {}
+            _ => return None,
+        }
+    }
+    Some(values)
+}
 
 /// Every row of one table's fetch.
 async fn fetch<C: Cursor>(

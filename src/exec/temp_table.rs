@@ -220,6 +220,39 @@ fn cell(column: Option<&Column>, v: &Value, charset: Charset) -> Result<String, 
     Ok(literal::string(bytes, charset))
 }
 
+/// Whether `t` is an integer type (TINYINT … BIGINT).
+pub fn is_integer_type(t: ColumnType) -> bool {
+    use ColumnType::*;
+    matches!(
+        t,
+        MYSQL_TYPE_TINY
+            | MYSQL_TYPE_SHORT
+            | MYSQL_TYPE_LONG
+            | MYSQL_TYPE_INT24
+            | MYSQL_TYPE_LONGLONG
+    )
+}
+
+/// Whether `SHOW CREATE TABLE` text declares `column` with an integer type.
+pub fn is_integer_column(show_create: &str, column: &str) -> bool {
+    show_create.lines().skip(1).any(|line| {
+        let def = line.trim_start();
+        let Some(rest) = def.strip_prefix('`') else {
+            return false;
+        };
+        let Some(end) = rest.find('`') else {
+            return false;
+        };
+        if !rest[..end].eq_ignore_ascii_case(column) {
+            return false;
+        }
+        let ty = rest[end + 1..].trim_start().to_ascii_lowercase();
+        ["tinyint", "smallint", "mediumint", "int", "bigint"]
+            .iter()
+            .any(|t| ty.starts_with(&format!("{t}(")) || ty.starts_with(&format!("{t} ")))
+    })
+}
+
 fn is_number(t: ColumnType) -> bool {
     use ColumnType::*;
     matches!(
@@ -261,6 +294,14 @@ mod tests {
             ),
             "{ddl}"
         );
+    }
+
+    #[test]
+    fn integer_columns_are_read_from_the_definition() {
+        assert!(is_integer_column(SHOWN, "id"));
+        assert!(is_integer_column(SHOWN, "ID"));
+        assert!(!is_integer_column(SHOWN, "name"));
+        assert!(!is_integer_column(SHOWN, "nope"));
     }
 
     #[test]

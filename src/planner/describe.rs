@@ -40,7 +40,11 @@ pub fn describe(plan: &Plan) -> Value {
                 "Table": format!("{}.{}", t.keyspace, t.table),
                 "TemporaryTable": t.temp,
                 "Fetch": describe(&t.fetch),
+                "ReducedBy": t.reductions.iter().map(|r| format!(
+                    "{} IN ({}.{})", r.column, m.tables.get(r.source).map_or("?", |s| s.temp.as_str()), r.source_column
+                )).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
+            "FetchOrder": m.fetch_order,
         }),
         Plan::InsertSelect(p) => json!({
             "OperatorType": "InsertSelect",

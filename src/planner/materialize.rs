@@ -82,6 +82,8 @@ pub(crate) fn plan_materialized(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanEr
                     fetch: Box::new(Plan::Passthrough {
                         keyspace: String::new(),
                     }),
+                    filter: None,
+                    reductions: Vec::new(),
                 });
                 uses.push(0);
                 tables.len() - 1
@@ -106,16 +108,46 @@ pub(crate) fn plan_materialized(ctx: &Ctx<'_>, q: &Query) -> Result<Plan, PlanEr
         (None, None) => return Err(PlanError::NoDatabase),
     };
     let pushed = pushed_filters(ctx, q, &found, &table_of, &uses);
+    let mut reductions = super::materialize_joins::reductions(q, &once(&found, &table_of, &uses));
     for (i, t) in tables.iter_mut().enumerate() {
-        let (sql, plan) = fetch_plan(ctx, t, pushed.get(i).and_then(Option::as_ref))?;
+        let filter = pushed.get(i).cloned().flatten();
+        let (sql, plan, used) = fetch_plan(ctx, t, filter.as_ref())?;
         t.fetch_sql = sql;
         *t.fetch = plan;
+        t.filter = filter.filter(|_| used);
+        t.reductions = reductions
+            .get_mut(i)
+            .map(std::mem::take)
+            .unwrap_or_default();
     }
+    let mut fetch_order: Vec<usize> = (0..tables.len()).collect();
+    fetch_order.sort_by_key(|&i| tables[i].filter.is_none());
     Ok(Plan::Materialize(MaterializePlan {
         tables,
         scratch_keyspace,
         query: splice(ctx.sql, edits)?,
+        fetch_order,
     }))
+}
+
+/// Per table, its qualifier when the table is read once and its qualifier names nothing else.
+fn once(found: &Relations, table_of: &[Option<usize>], uses: &[usize]) -> Vec<Option<String>> {
+    let mut out = vec![None; uses.len()];
+    for (rel, table) in found.tables.iter().zip(table_of) {
+        let Some(i) = *table else { continue };
+        let unique = found
+            .tables
+            .iter()
+            .filter(|r| r.qualifier == rel.qualifier)
+            .count()
+            == 1;
+        if uses.get(i) == Some(&1) && unique {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(rel.qualifier.clone());
+            }
+        }
+    }
+    out
 }
 
 /// The client's text with each `(start, end)` range replaced.
@@ -417,7 +449,7 @@ fn fetch_plan(
     ctx: &Ctx<'_>,
     t: &MaterializedTable,
     filter: Option<&(String, String)>,
-) -> Result<(String, Plan), PlanError> {
+) -> Result<(String, Plan, bool), PlanError> {
     let base = format!(
         "SELECT * FROM {}.{}",
         quote_ident(&t.keyspace),
@@ -426,11 +458,11 @@ fn fetch_plan(
     if let Some((qualifier, filter)) = filter {
         let sql = format!("{base} AS {} WHERE {filter}", quote_ident(qualifier));
         if let Ok(plan) = plan_one(ctx, &sql) {
-            return Ok((sql, plan));
+            return Ok((sql, plan, true));
         }
     }
     let plan = plan_one(ctx, &base)?;
-    Ok((base, plan))
+    Ok((base, plan, false))
 }
 
 fn plan_one(ctx: &Ctx<'_>, sql: &str) -> Result<Plan, PlanError> {

@@ -94,3 +94,28 @@ fn session_effects_stay_refused() {
         }
     }
 }
+
+#[test]
+fn join_columns_may_reduce_the_other_side() {
+    let m = materialized(
+        "select u.name, o.id from user u join orders o on o.user_id = u.phone where u.id = 5",
+    );
+    // u is filtered (fetched first); o may be fetched by user_id IN (u's phones) and u by
+    // phone IN (o's user_ids) if o came first.
+    assert_eq!(m.fetch_order, vec![0, 1]);
+    assert_eq!(m.tables[1].reductions.len(), 1);
+    assert_eq!(m.tables[1].reductions[0].column, "user_id");
+    assert_eq!(m.tables[1].reductions[0].source, 0);
+    assert_eq!(m.tables[1].reductions[0].source_column, "phone");
+    // A LEFT JOIN reduces its right side only; a RIGHT JOIN nothing.
+    let m = materialized("select * from user u left join orders o on o.user_id = u.phone");
+    assert!(m.tables[0].reductions.is_empty());
+    assert_eq!(m.tables[1].reductions.len(), 1);
+    let m = materialized("select * from user u right join orders o on o.user_id = u.phone");
+    assert!(m.tables.iter().all(|t| t.reductions.is_empty()));
+    // A table read twice is never reduced.
+    let m = materialized(
+        "select * from user u join user v on v.phone = u.id join orders o on o.user_id = u.phone",
+    );
+    assert!(m.tables[0].reductions.is_empty());
+}

@@ -48,6 +48,7 @@ mod insert_select;
 mod joins;
 mod limit;
 mod materialize;
+mod materialize_joins;
 mod merge;
 mod names;
 mod params;

@@ -486,6 +486,21 @@ pub struct MaterializePlan {
     /// The client's statement with each table name replaced by its temporary table (aliased
     /// with the name or alias written); `?` parameters kept in place and order.
     pub query: String,
+    /// The order the tables are fetched in (indexes into `tables`): those with pushed-down
+    /// filters first, so the others may be reduced by their join columns.
+    pub fetch_order: Vec<usize>,
+}
+
+/// `column IN (the source table's source_column values)` may filter a table's fetch once the
+/// source is fetched (`super::materialize_joins`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reduction {
+    /// The column of the table fetched.
+    pub column: String,
+    /// The table whose rows give the values (index into [`MaterializePlan::tables`]).
+    pub source: usize,
+    /// Its column.
+    pub source_column: String,
 }
 
 /// One table of a [`MaterializePlan`].
@@ -501,6 +516,11 @@ pub struct MaterializedTable {
     pub fetch_sql: String,
     /// The plan of `fetch_sql` (a single-table SELECT: routed, scattered or passed through).
     pub fetch: Box<Plan>,
+    /// The qualifier the fetch names the table by, and its pushed-down filter (already in
+    /// `fetch_sql`); None when nothing was pushed down.
+    pub filter: Option<(String, String)>,
+    /// The join-column reductions the executor may add to the fetch.
+    pub reductions: Vec<Reduction>,
 }
 
 impl Plan {
