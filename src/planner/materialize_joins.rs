@@ -94,8 +94,11 @@ pub(crate) fn reductions(q: &Query, qualifiers: &[Option<String>]) -> Vec<Vec<Re
     out
 }
 
+/// A qualified column: (qualifier, column).
+type Qualified<'e> = (&'e str, &'e str);
+
 /// `a.x = b.y` as `((a, x), (b, y))`.
-fn column_equality(e: &Expr) -> Option<((&str, &str), (&str, &str))> {
+fn column_equality(e: &Expr) -> Option<(Qualified<'_>, Qualified<'_>)> {
     let Expr::BinaryOp {
         left,
         op: BinaryOperator::Eq,
@@ -107,7 +110,7 @@ fn column_equality(e: &Expr) -> Option<((&str, &str), (&str, &str))> {
     Some((qualified(left)?, qualified(right)?))
 }
 
-fn qualified(e: &Expr) -> Option<(&str, &str)> {
+fn qualified(e: &Expr) -> Option<Qualified<'_>> {
     match e {
         Expr::Nested(inner) => qualified(inner),
         Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
