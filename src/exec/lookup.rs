@@ -259,6 +259,30 @@ impl<'v> Lookup<'v> {
         }
     }
 
+    /// Whether owner row `row` has a lookup row at all: not when its first (routing) from
+    /// value is NULL (Map never finds NULL: `from0 IN (NULL)` matches nothing, so such a row
+    /// could only mislead; the owner row stays reachable by its primary vindex or a scatter,
+    /// and several owner rows may hold NULL as a UNIQUE column's NULLs may), nor with
+    /// `ignore_nulls` when any from value is NULL.
+    pub(super) fn has_lookup_row(&self, row: &LookupRow) -> bool {
+        let first_null = row.from.first().is_some_and(SqlValue::is_null);
+        !(first_null || self.params.ignore_nulls && row.from.iter().any(SqlValue::is_null))
+    }
+
+    /// The from column the lookup table is sharded by, when `row` holds NULL there (its
+    /// vindex cannot place the lookup row).
+    pub(super) fn null_placement_column(&self, row: &LookupRow) -> Option<&str> {
+        match &self.placement {
+            Placement::ByColumn(_, KeyColumn::From(i)) => row
+                .from
+                .get(*i)
+                .filter(|v| v.is_null())
+                .and_then(|_| self.params.from.get(*i))
+                .map(String::as_str),
+            _ => None,
+        }
+    }
+
     /// `(from…, to)` as SQL.
     pub(super) fn tuple(&self, row: &LookupRow, cs: Charset) -> String {
         let mut items: Vec<String> = row.from.iter().map(|v| literal(v, cs)).collect();

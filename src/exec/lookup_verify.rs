@@ -67,7 +67,7 @@ impl Lookup<'_> {
     }
 
     /// Indexes of the rows (owner rows' values and keyspace ids) that have no lookup row
-    /// `(from…, ksid)`. Rows with a NULL from value under `ignore_nulls` never need one.
+    /// `(from…, ksid)`. Rows [`Lookup::has_lookup_row`] rejects never need one.
     pub async fn missing<C: Cursor>(
         &self,
         cursor: &mut C,
@@ -76,7 +76,7 @@ impl Lookup<'_> {
         let shards = cursor.shards(&self.keyspace)?;
         let mut per_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
         for (i, row) in rows.iter().enumerate() {
-            if self.params.ignore_nulls && row.from.iter().any(SqlValue::is_null) {
+            if !self.has_lookup_row(row) {
                 continue;
             }
             for s in self.row_shards(&shards, row)? {
