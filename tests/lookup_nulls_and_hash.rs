@@ -174,3 +174,86 @@ async fn consistent_lookup_unique_takes_null_owner_values() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lookup_hash_owners_keep_their_lookup_tables() {
+    let env = TestEnv::start(spec(true)).await;
+    let mut c = setup(&env).await;
+    // (Refused with 1235 before: owner writes of lookup_hash* vindexes.)
+    c.query_drop(
+        "INSERT INTO user (id, phone, email, city) VALUES (1, 100, 'a@x', 'Oslo'), (2, 200, 'b@x', 'Oslo'), (4, 400, 'c@x', 'Rome')",
+    )
+    .await
+    .expect("insert into the owner of lookup_hash vindexes");
+    // `to` holds the number `hash` maps to the row's keyspace id: the row's id.
+    assert_eq!(
+        lookup_rows(&env, "email_vdx").await,
+        vec!["a@x>1", "b@x>2", "c@x>4"]
+    );
+    assert_eq!(
+        lookup_rows(&env, "city_vdx").await,
+        vec!["Oslo/1>1", "Oslo/2>2", "Rome/4>4"]
+    );
+
+    // Reads route through them: the lookup table, then the one user shard.
+    let rows: Vec<(u64, String, String, String)> = c
+        .query("VEXPLAIN QUERIES SELECT id FROM user WHERE email = 'c@x'")
+        .await
+        .expect("vexplain");
+    let shards: Vec<String> = rows.iter().map(|r| format!("{}/{}", r.1, r.2)).collect();
+    let (last, lookups) = shards.split_last().expect("queries");
+    assert!(!lookups.is_empty(), "{rows:?}");
+    assert!(lookups.iter().all(|s| s.starts_with("lookup/")), "{rows:?}");
+    assert_eq!(last, "customer/80-", "one user shard: {rows:?}");
+    let ids: Vec<u64> = c
+        .query("SELECT id FROM user WHERE email = 'c@x'")
+        .await
+        .expect("by email");
+    assert_eq!(ids, vec![4]);
+    let ids: Vec<u64> = c
+        .query("SELECT id FROM user WHERE city = 'Oslo' ORDER BY id")
+        .await
+        .expect("by city");
+    assert_eq!(ids, vec![1, 2]);
+    let ids: Vec<u64> = c
+        .query("SELECT id FROM user WHERE email IN ('a@x', 'c@x', 'z@x') ORDER BY id")
+        .await
+        .expect("IN");
+    assert_eq!(ids, vec![1, 4]);
+
+    // A unique value is unique.
+    let err = c
+        .query_drop("INSERT INTO user (id, email) VALUES (5, 'a@x')")
+        .await
+        .expect_err("duplicate email");
+    match err {
+        mysql_async::Error::Server(e) => assert_eq!(e.code, 1062, "{e:?}"),
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // UPDATE moves the lookup rows, DELETE (routed by a lookup) removes them.
+    c.query_drop("UPDATE user SET email = 'aa@x', city = 'Rome' WHERE id = 1")
+        .await
+        .expect("update");
+    c.query_drop("DELETE FROM user WHERE email = 'b@x'")
+        .await
+        .expect("delete");
+    assert_eq!(
+        lookup_rows(&env, "email_vdx").await,
+        vec!["aa@x>1", "c@x>4"]
+    );
+    assert_eq!(
+        lookup_rows(&env, "city_vdx").await,
+        vec!["Rome/1>1", "Rome/4>4"]
+    );
+    let ids: Vec<u64> = c
+        .query("SELECT id FROM user WHERE city = 'Rome' ORDER BY id")
+        .await
+        .expect("moved");
+    assert_eq!(ids, vec![1, 4]);
+    let n: Option<u64> = c
+        .query_first("SELECT COUNT(*) FROM user WHERE email = 'b@x'")
+        .await
+        .expect("gone");
+    assert_eq!(n, Some(0));
+}

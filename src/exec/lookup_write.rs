@@ -102,7 +102,7 @@ impl Lookup<'_> {
             let tuples: Vec<String> = idx
                 .iter()
                 .map(|&i| self.tuple(&rows[i], cursor.charset()))
-                .collect();
+                .collect::<Result<_, _>>()?;
             let upsert = self.params.autocommit && !self.params.kind.is_unique();
             let verb = if ignore && !self.is_consistent() {
                 "INSERT IGNORE"
@@ -184,7 +184,7 @@ impl Lookup<'_> {
         let sql = format!(
             "SELECT 1 FROM {} WHERE {}",
             ident(&self.table),
-            self.row_condition(row, cursor.charset())
+            self.row_condition(row, cursor.charset())?
         );
         let r = cursor.execute_in(order, &self.keyspace, shard, sql).await?;
         Ok(!r.rows.is_empty())
@@ -209,7 +209,7 @@ impl Lookup<'_> {
             let sql = format!(
                 "DELETE FROM {} WHERE {}",
                 ident(&self.table),
-                self.row_condition(row, cursor.charset())
+                self.row_condition(row, cursor.charset())?
             );
             for shard in self.row_shards(&shards, row)? {
                 cursor
