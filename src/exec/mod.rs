@@ -5,6 +5,7 @@
 //! recording cursor that asserts the exact shard traffic without a database.
 
 mod having;
+mod insert_sequence;
 mod lookup;
 mod lookup_owner;
 mod lookup_pk;

@@ -128,6 +128,10 @@ pub async fn execute_insert<C: Cursor>(
     vschema: &VSchema,
 ) -> Result<ShardResult, ExecError> {
     let keyspace = plan.keyspace.as_str();
+    if !vschema.is_sharded(keyspace) {
+        // An unsharded keyspace's table with a sequence.
+        return super::insert_sequence::execute_unsharded_insert(cursor, plan, params).await;
+    }
     let shards = cursor.shards(keyspace)?;
     let vindex = vschema
         .keyspace(keyspace)
@@ -306,7 +310,7 @@ fn place_returned(
 
 /// The text of one row tuple, with its generated id filled in (borrowed from the plan when
 /// there is none to fill in).
-fn row_text<'p>(
+pub(super) fn row_text<'p>(
     plan: &'p InsertPlan,
     row: &crate::planner::InsertRow,
     id: Option<u64>,

@@ -44,6 +44,7 @@ mod dml_lookups;
 mod enum_order;
 mod having;
 mod insert;
+mod insert_sequence;
 mod joins;
 mod limit;
 mod merge;

@@ -1,0 +1,148 @@
+//! INSERT / REPLACE into a table of an **unsharded** keyspace whose VSchema has an
+//! `auto_increment` block: the ids come from its sequence, as vtgate fills them, not from
+//! MariaDB's own AUTO_INCREMENT (ids handed out by the proxy elsewhere would collide with it).
+//!
+//! The plan is an [`InsertPlan`] with no primary vindex (`vindex` empty): one shard, every
+//! row. The auto_increment column gets a sequence id when it is omitted (the prefix then names
+//! it last), or written as `NULL`, `DEFAULT` or `0`; a `?` (or a literal the plan cache turned
+//! into one) gets one when its value is NULL or 0, decided by the executor
+//! ([`InsertRow::vindex_values`] holds that value, [`InsertRow::auto_increment_value`] its
+//! place). Any other value is written as is.
+//!
+//! Refused as vtgate refuses them: `INSERT ... SELECT` (ids for rows the proxy does not see),
+//! no column list without an authoritative column list in the VSchema; and forms the row
+//! splicing cannot place (`INSERT ... SET`, `VALUES ROW(...)`).
+
+use super::insert::{column_list_end, generated_range};
+use super::plan::{InsertPlan, InsertRow, Plan};
+use super::tables::Resolved;
+use super::{not_supported, unsupported, Ctx, PlanError};
+use crate::sql::quote_ident;
+use crate::vschema::{AutoIncrement, TableSchema};
+use sqlparser::ast::{Insert, OnInsert, SetExpr};
+
+/// Plans an INSERT into `table` (of an unsharded keyspace) with auto_increment `ai`.
+pub(crate) fn plan_unsharded_insert(
+    ctx: &Ctx<'_>,
+    ins: &Insert,
+    res: &Resolved<'_>,
+    table: &TableSchema,
+    ai: &AutoIncrement,
+) -> Result<Plan, PlanError> {
+    let display = res.display();
+    let needs = |what: &str| {
+        unsupported(format!(
+            "{what} into {display}, whose auto_increment ids come from sequence {}.{}",
+            ai.sequence_keyspace, ai.sequence_table
+        ))
+    };
+    if !ins.assignments.is_empty() {
+        return needs("INSERT ... SET (use VALUES)");
+    }
+    if ins.partitioned.is_some() || !ins.after_columns.is_empty() {
+        return needs("this INSERT form");
+    }
+    let Some(source) = &ins.source else {
+        return needs("INSERT without VALUES");
+    };
+    let values = match source.body.as_ref() {
+        SetExpr::Values(v)
+            if source.with.is_none()
+                && source.order_by.is_none()
+                && source.limit_clause.is_none()
+                && !v.explicit_row =>
+        {
+            v
+        }
+        SetExpr::Values(_) => return needs("this INSERT ... VALUES form"),
+        _ => return needs("INSERT ... SELECT"),
+    };
+    let columns: Vec<String> = if !ins.columns.is_empty() {
+        ins.columns
+            .iter()
+            .map(|c| c.0.last().map(|p| p.to_string()).unwrap_or_default())
+            .map(|c| c.trim_matches('`').to_lowercase())
+            .collect()
+    } else if table.column_list_authoritative && !table.columns.is_empty() {
+        table
+            .columns
+            .iter()
+            .filter(|c| !c.invisible)
+            .map(|c| c.name.to_lowercase())
+            .collect()
+    } else {
+        return needs(
+            "INSERT without a column list (the VSchema has no authoritative column list)",
+        );
+    };
+    let ai_pos = columns.iter().position(|c| *c == ai.column);
+    let omitted = ai_pos.is_none();
+    if omitted && ins.columns.is_empty() {
+        return needs(
+            "INSERT without a column list (its VSchema columns omit the auto_increment column)",
+        );
+    }
+    let mut rows = Vec::with_capacity(values.rows.len());
+    for (n, row) in values.rows.iter().enumerate() {
+        if row.len() != columns.len() {
+            return unsupported(format!(
+                "INSERT with {} values for {} columns (row {})",
+                row.len(),
+                columns.len(),
+                n + 1
+            ));
+        }
+        let span = ctx
+            .text
+            .offset(row.opening_token.0.span.start)
+            .zip(ctx.text.offset(row.closing_token.0.span.end))
+            .filter(|(s, e)| {
+                ctx.sql
+                    .get(*s..*e)
+                    .is_some_and(|t| t.starts_with('(') && t.ends_with(')'))
+            })
+            .ok_or_else(|| not_supported("INSERT row without exact position"))?;
+        let (vindex_values, auto_increment_value) = match ai_pos.and_then(|p| row.get(p)) {
+            None => (Vec::new(), None),
+            Some(expr) => match generated_range(ctx, expr) {
+                Some(range) => (vec![None], Some(range)),
+                // A `?` or plain literal: an id when its value turns out NULL or 0.
+                None => match (ctx.text.route_value(expr), ctx.text.literal_range(expr)) {
+                    (Some(v), Some(range)) => (vec![Some(v)], Some(range)),
+                    _ => (Vec::new(), None),
+                },
+            },
+        };
+        rows.push(InsertRow {
+            vindex_values,
+            span,
+            auto_increment_value,
+        });
+    }
+    let (first, last) = match (rows.first(), rows.last()) {
+        (Some(f), Some(l)) => (f.span.0, l.span.1),
+        _ => return unsupported("INSERT without rows"),
+    };
+    let mut prefix = ctx.sql[..first].to_string();
+    if omitted {
+        let close = column_list_end(ctx, ins)
+            .ok_or_else(|| not_supported("INSERT column list without exact position"))?;
+        prefix.insert_str(close, &format!(", {}", quote_ident(&ai.column)));
+    }
+    Ok(Plan::Insert(InsertPlan {
+        keyspace: res.keyspace.name.clone(),
+        table: res.name.clone(),
+        vindex: String::new(),
+        prefix,
+        suffix: ctx.sql[last..].to_string(),
+        rows,
+        sequence: Some((ai.sequence_keyspace.clone(), ai.sequence_table.clone())),
+        auto_increment_omitted: omitted,
+        source: ctx.sql.to_string(),
+        lookups: Vec::new(),
+        unowned: Vec::new(),
+        ignore: ins.ignore || matches!(ins.on, Some(OnInsert::DuplicateKeyUpdate(_))),
+        returning: ins.returning.is_some(),
+        upsert: None,
+    }))
+}
