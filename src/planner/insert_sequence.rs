@@ -146,3 +146,71 @@ pub(crate) fn plan_unsharded_insert(
         upsert: None,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::planner::{describe, plan, PlanError};
+    use crate::vschema::{KeyspaceSchema, VSchema};
+    use serde_json::json;
+
+    fn vschema() -> VSchema {
+        let commerce = KeyspaceSchema::parse(
+            "commerce",
+            r#"{"sharded": false, "tables": {
+                "item_seq": {"type": "sequence"},
+                "item": {"auto_increment": {"column": "id", "sequence": "item_seq"}},
+                "note": {}}}"#,
+        )
+        .expect("commerce");
+        VSchema::build(vec![commerce], [("commerce".to_string(), 1usize)].into()).expect("build")
+    }
+
+    #[test]
+    fn plans_ids_for_omitted_null_default_zero_and_parameters() {
+        let vs = vschema();
+        let p = plan("insert into item (name) values ('a'), ('b')", &vs, None).expect("plan");
+        assert_eq!(
+            describe(&p),
+            json!({
+                "OperatorType": "Insert", "Variant": "Unsharded",
+                "Keyspace": {"Name": "commerce", "Sharded": false},
+                "Table": "item", "Prefix": "insert into item (name, `id`) values ",
+                "Rows": [{"Values": [], "Tuple": "('a')"}, {"Values": [], "Tuple": "('b')"}],
+                "Sequence": "commerce.item_seq", "AutoIncrementOmitted": true
+            })
+        );
+        let p = plan(
+            "insert into item (id, name) values (null, 'a'), (?, 'b'), (7, 'c'), (id + 1, 'd') on duplicate key update name = 'x'",
+            &vs,
+            None,
+        )
+        .expect("plan");
+        assert_eq!(
+            describe(&p)["Rows"],
+            json!([
+                {"Values": ["next_id"], "Tuple": "(null, 'a')", "AutoIncrement": "null"},
+                {"Values": [":v1"], "Tuple": "(?, 'b')", "AutoIncrement": "?"},
+                {"Values": ["INT64(7)"], "Tuple": "(7, 'c')", "AutoIncrement": "7"},
+                {"Values": [], "Tuple": "(id + 1, 'd')"}
+            ])
+        );
+        // A table without a sequence passes through.
+        let p = plan("insert into note (id) values (1)", &vs, None).expect("plan");
+        assert_eq!(describe(&p)["OperatorType"], json!("Send"));
+    }
+
+    #[test]
+    fn refuses_what_vtgate_refuses() {
+        let vs = vschema();
+        for sql in [
+            "insert into item (name) select name from note",
+            "insert into item values (1, 'a')",
+            "insert into item set name = 'a'",
+        ] {
+            assert!(
+                matches!(plan(sql, &vs, None), Err(PlanError::NotSupported(_))),
+                "{sql}"
+            );
+        }
+    }
+}
