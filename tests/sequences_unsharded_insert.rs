@@ -1,7 +1,7 @@
 //! Sequences on tables of an unsharded keyspace (issue 18, "Also broken"): an `auto_increment`
 //! block in an unsharded keyspace's VSchema fills the column from its sequence, as vtgate does,
 //! when an INSERT omits it or writes NULL, DEFAULT or 0 (a prepared `?` bound to NULL or 0
-//! too); LAST_INSERT_ID() is the first generated id; the ids are shared with the sharded
+//! too), in VALUES rows or an `INSERT ... SET`; LAST_INSERT_ID() is the first generated id; the ids are shared with the sharded
 //! INSERTs drawing from the same sequence. `item.id` has no AUTO_INCREMENT in MariaDB, so an
 //! id MariaDB would have to make up is an error there, never a silent wrong id.
 
@@ -163,6 +163,37 @@ async fn unsharded_inserts_take_ids_from_the_sequence() {
         .await
         .expect("gone");
     assert_eq!(n, Some(0));
+
+    // INSERT ... SET: one row; the rolled-back statement's id (111) is not handed out again.
+    c.query_drop("INSERT INTO item SET name = 's1'")
+        .await
+        .expect("SET, omitted");
+    assert_eq!(c.last_insert_id(), Some(112));
+    c.query_drop(
+        "INSERT INTO item SET id = NULL, name = 's2' ON DUPLICATE KEY UPDATE name = 'dup'",
+    )
+    .await
+    .expect("SET, NULL");
+    c.query_drop("INSERT INTO item SET id = 50, name = 's3'")
+        .await
+        .expect("SET, given");
+    c.exec_drop("INSERT INTO item SET name = ?, id = ?", ("s4", None::<u64>))
+        .await
+        .expect("SET, prepared");
+    assert_eq!(c.last_insert_id(), Some(114));
+    let got: Vec<(u64, String)> = c
+        .query("SELECT id, name FROM item WHERE name LIKE 's%' ORDER BY id")
+        .await
+        .expect("SET rows");
+    assert_eq!(
+        got,
+        vec![
+            (50, "s3".into()),
+            (112, "s1".into()),
+            (113, "s2".into()),
+            (114, "s4".into()),
+        ]
+    );
 
     // A table without auto_increment in the VSchema is MariaDB's as before.
     c.query_drop("INSERT INTO note (body) VALUES ('x')")

@@ -9,9 +9,11 @@
 //! ([`InsertRow::vindex_values`] holds that value, [`InsertRow::auto_increment_value`] its
 //! place). Any other value is written as is.
 //!
+//! `INSERT ... SET col = value, ...` is one row: its assignment list is the row's text, and an
+//! omitted auto_increment column is assigned last (`, id = <id>`).
+//!
 //! Refused as vtgate refuses them: `INSERT ... SELECT` (ids for rows the proxy does not see),
-//! no column list without an authoritative column list in the VSchema; and forms the row
-//! splicing cannot place (`INSERT ... SET`, `VALUES ROW(...)`).
+//! no column list without an authoritative column list in the VSchema; and `VALUES ROW(...)`.
 
 use super::insert::{column_list_end, generated_range};
 use super::plan::{InsertPlan, InsertRow, Plan};
@@ -19,7 +21,7 @@ use super::tables::Resolved;
 use super::{not_supported, unsupported, Ctx, PlanError};
 use crate::sql::quote_ident;
 use crate::vschema::{AutoIncrement, TableSchema};
-use sqlparser::ast::{Insert, OnInsert, SetExpr};
+use sqlparser::ast::{AssignmentTarget, Insert, OnInsert, SetExpr};
 
 /// Plans an INSERT into `table` (of an unsharded keyspace) with auto_increment `ai`.
 pub(crate) fn plan_unsharded_insert(
@@ -37,7 +39,7 @@ pub(crate) fn plan_unsharded_insert(
         ))
     };
     if !ins.assignments.is_empty() {
-        return needs("INSERT ... SET (use VALUES)");
+        return plan_set_form(ctx, ins, res, ai);
     }
     if ins.partitioned.is_some() || !ins.after_columns.is_empty() {
         return needs("this INSERT form");
@@ -147,6 +149,110 @@ pub(crate) fn plan_unsharded_insert(
     }))
 }
 
+/// The byte range of an `INSERT ... SET` statement's assignment list: from the token after the
+/// top-level `SET` to the end of the last token before `ON DUPLICATE KEY UPDATE`, `RETURNING`,
+/// `;` or the end.
+fn set_list_range(ctx: &Ctx<'_>) -> Option<(usize, usize)> {
+    let sql = ctx.sql;
+    let tokens = &ctx.text.tokens;
+    let mut depth = 0i32;
+    let mut start = None;
+    let mut end = None;
+    for (i, t) in tokens.iter().enumerate() {
+        if t.is_punct(sql, "(") {
+            depth += 1;
+        } else if t.is_punct(sql, ")") {
+            depth -= 1;
+        }
+        if depth != 0 {
+            if start.is_some() {
+                end = Some(t.end);
+            }
+            continue;
+        }
+        match start {
+            None if t.is_word(sql, "set") => {
+                start = Some(tokens.get(i + 1)?.start);
+                continue;
+            }
+            None => continue,
+            Some(_) => {}
+        }
+        let stop = t.is_punct(sql, ";")
+            || t.is_word(sql, "returning")
+            || (t.is_word(sql, "on")
+                && tokens
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_word(sql, "duplicate")));
+        if stop {
+            break;
+        }
+        end = Some(t.end);
+    }
+    start.zip(end).filter(|(s, e)| s < e)
+}
+
+/// `INSERT ... SET`: one row whose text is the assignment list.
+fn plan_set_form(
+    ctx: &Ctx<'_>,
+    ins: &Insert,
+    res: &Resolved<'_>,
+    ai: &AutoIncrement,
+) -> Result<Plan, PlanError> {
+    let (start, end) = set_list_range(ctx)
+        .ok_or_else(|| not_supported("INSERT ... SET without exact position"))?;
+    let assigned = ins.assignments.iter().find(|a| match &a.target {
+        AssignmentTarget::ColumnName(n) => {
+            n.0.last()
+                .map(|p| p.to_string().trim_matches('`').to_lowercase())
+                .is_some_and(|c| c == ai.column)
+        }
+        AssignmentTarget::Tuple(_) => false,
+    });
+    let (prefix, span, vindex_values, auto_increment_value) = match assigned {
+        // Omitted: assigned last, its value the row's whole (empty) text.
+        None => (
+            format!("{}, {} = ", &ctx.sql[..end], quote_ident(&ai.column)),
+            (end, end),
+            vec![None],
+            Some((end, end)),
+        ),
+        Some(a) => {
+            let (values, range) = match generated_range(ctx, &a.value) {
+                Some(range) => (vec![None], Some(range)),
+                None => match (
+                    ctx.text.route_value(&a.value),
+                    ctx.text.literal_range(&a.value),
+                ) {
+                    (Some(v), Some(range)) => (vec![Some(v)], Some(range)),
+                    _ => (Vec::new(), None),
+                },
+            };
+            (ctx.sql[..start].to_string(), (start, end), values, range)
+        }
+    };
+    Ok(Plan::Insert(InsertPlan {
+        keyspace: res.keyspace.name.clone(),
+        table: res.name.clone(),
+        vindex: String::new(),
+        prefix,
+        suffix: ctx.sql[end..].to_string(),
+        rows: vec![InsertRow {
+            vindex_values,
+            span,
+            auto_increment_value,
+        }],
+        sequence: Some((ai.sequence_keyspace.clone(), ai.sequence_table.clone())),
+        auto_increment_omitted: false,
+        source: ctx.sql.to_string(),
+        lookups: Vec::new(),
+        unowned: Vec::new(),
+        ignore: ins.ignore || matches!(ins.on, Some(OnInsert::DuplicateKeyUpdate(_))),
+        returning: ins.returning.is_some(),
+        upsert: None,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::planner::{describe, plan, PlanError};
@@ -194,6 +300,30 @@ mod tests {
                 {"Values": [], "Tuple": "(id + 1, 'd')"}
             ])
         );
+        // INSERT ... SET: the assignment list is the row.
+        let p = plan(
+            "insert into item set name = 'a' on duplicate key update name = 'b'",
+            &vs,
+            None,
+        )
+        .expect("plan");
+        let d = describe(&p);
+        assert_eq!(
+            d["Prefix"],
+            json!("insert into item set name = 'a', `id` = ")
+        );
+        assert_eq!(d["Suffix"], json!(" on duplicate key update name = 'b'"));
+        assert_eq!(
+            d["Rows"],
+            json!([{"Values": ["next_id"], "Tuple": "", "AutoIncrement": ""}])
+        );
+        let p = plan("insert into item set id = null, name = 'a'", &vs, None).expect("plan");
+        let d = describe(&p);
+        assert_eq!(d["Prefix"], json!("insert into item set "));
+        assert_eq!(
+            d["Rows"],
+            json!([{"Values": ["next_id"], "Tuple": "id = null, name = 'a'", "AutoIncrement": "null"}])
+        );
         // A table without a sequence passes through.
         let p = plan("insert into note (id) values (1)", &vs, None).expect("plan");
         assert_eq!(describe(&p)["OperatorType"], json!("Send"));
@@ -205,7 +335,6 @@ mod tests {
         for sql in [
             "insert into item (name) select name from note",
             "insert into item values (1, 'a')",
-            "insert into item set name = 'a'",
         ] {
             assert!(
                 matches!(plan(sql, &vs, None), Err(PlanError::NotSupported(_))),
