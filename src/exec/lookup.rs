@@ -24,7 +24,7 @@ use crate::error::ProxyError;
 use crate::keyrange::KeyRange;
 use crate::sql::Charset;
 use crate::vindex::{Destination, SqlValue, Vindex};
-use crate::vschema::{LookupParams, VSchema};
+use crate::vschema::{LookupKind, LookupParams, VSchema};
 use std::sync::Arc;
 
 /// One lookup row: the owner row's from-column values and its keyspace id.
@@ -79,6 +79,12 @@ pub(crate) struct Lookup<'v> {
     pub(super) owner: Option<Owner<'v>>,
 }
 
+/// Whether the executor runs lookups of this kind: all but the
+/// `lookup_unicodeloosemd5_hash*` kinds, whose from values are hashed too.
+pub(crate) fn runs(kind: LookupKind) -> bool {
+    !kind.hashes_from()
+}
+
 /// The MySQL error number of a shard error, if it is one.
 pub(crate) fn server_code(e: &ExecError) -> Option<u16> {
     match e {
@@ -106,9 +112,9 @@ impl<'v> Lookup<'v> {
         let Some(params) = entry.lookup() else {
             return Ok(None);
         };
-        if params.kind.stores_hashed_id() {
+        if !runs(params.kind) {
             return Err(ExecError::NotSupported(format!(
-                "lookup vindex '{name}' of type {} (a hashed-id lookup) is not supported; use lookup, lookup_unique, consistent_lookup or consistent_lookup_unique",
+                "lookup vindex '{name}' of type {} (its from values are hashed) is not supported; use lookup, lookup_unique, lookup_hash, lookup_hash_unique, consistent_lookup or consistent_lookup_unique",
                 params.kind.type_name()
             )));
         }
@@ -254,26 +260,95 @@ impl<'v> Lookup<'v> {
                 self.shards_for_value(shards, vindex, &v)
             }
             Placement::ByColumn(vindex, KeyColumn::To) => {
-                self.shards_for_value(shards, vindex, &SqlValue::varbinary(row.ksid.clone()))
+                let to = match self.params.kind.stores_hashed_id() {
+                    true => SqlValue::uint64(self.hashed_id(&row.ksid)?),
+                    false => SqlValue::varbinary(row.ksid.clone()),
+                };
+                self.shards_for_value(shards, vindex, &to)
             }
         }
     }
 
+    /// The number a `lookup_hash*` stores in `to` for keyspace id `ksid`: the one `hash`
+    /// maps to it (Vitess's `vunhash`; a keyspace id of another length than 8 has none).
+    fn hashed_id(&self, ksid: &[u8]) -> Result<u64, ExecError> {
+        crate::vindex::hash::vunhash(ksid).map_err(|e| {
+            ExecError::NotSupported(format!(
+                "lookup vindex '{}' of type {} stores a keyspace id as the number hash maps to it; {e}",
+                self.name,
+                self.params.kind.type_name()
+            ))
+        })
+    }
+
+    /// The `to` value of keyspace id `ksid` as SQL: a hex literal, or for `lookup_hash*` the
+    /// number `hash` maps to it.
+    pub(super) fn to_sql(&self, ksid: &[u8]) -> Result<String, ExecError> {
+        Ok(match self.params.kind.stores_hashed_id() {
+            true => self.hashed_id(ksid)?.to_string(),
+            false => hex(ksid),
+        })
+    }
+
+    /// The keyspace id a `to` cell read from the lookup table stands for: its bytes, or for
+    /// `lookup_hash*` the keyspace id `hash` gives its number.
+    pub(super) fn ksid_of(&self, to: &SqlValue) -> Result<Vec<u8>, ExecError> {
+        if !self.params.kind.stores_hashed_id() {
+            return Ok(to.raw().to_vec());
+        }
+        let n = std::str::from_utf8(to.raw())
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                ExecError::Internal(format!(
+                    "lookup vindex '{}': {} holds '{}', not a number",
+                    self.name,
+                    self.params.to,
+                    String::from_utf8_lossy(to.raw())
+                ))
+            })?;
+        Ok(crate::vindex::hash::vhash(n).to_vec())
+    }
+
+    /// Whether owner row `row` has a lookup row at all: not when its first (routing) from
+    /// value is NULL (Map never finds NULL: `from0 IN (NULL)` matches nothing, so such a row
+    /// could only mislead; the owner row stays reachable by its primary vindex or a scatter,
+    /// and several owner rows may hold NULL as a UNIQUE column's NULLs may), nor with
+    /// `ignore_nulls` when any from value is NULL.
+    pub(super) fn has_lookup_row(&self, row: &LookupRow) -> bool {
+        let first_null = row.from.first().is_some_and(SqlValue::is_null);
+        !(first_null || self.params.ignore_nulls && row.from.iter().any(SqlValue::is_null))
+    }
+
+    /// The from column the lookup table is sharded by, when `row` holds NULL there (its
+    /// vindex cannot place the lookup row).
+    pub(super) fn null_placement_column(&self, row: &LookupRow) -> Option<&str> {
+        match &self.placement {
+            Placement::ByColumn(_, KeyColumn::From(i)) => row
+                .from
+                .get(*i)
+                .filter(|v| v.is_null())
+                .and_then(|_| self.params.from.get(*i))
+                .map(String::as_str),
+            _ => None,
+        }
+    }
+
     /// `(from…, to)` as SQL.
-    pub(super) fn tuple(&self, row: &LookupRow, cs: Charset) -> String {
+    pub(super) fn tuple(&self, row: &LookupRow, cs: Charset) -> Result<String, ExecError> {
         let mut items: Vec<String> = row.from.iter().map(|v| literal(v, cs)).collect();
-        items.push(hex(&row.ksid));
-        format!("({})", items.join(", "))
+        items.push(self.to_sql(&row.ksid)?);
+        Ok(format!("({})", items.join(", ")))
     }
 
     /// `from0 = … AND … AND to = X'…'`: exactly this lookup row.
-    pub(super) fn row_condition(&self, row: &LookupRow, cs: Charset) -> String {
-        format!(
+    pub(super) fn row_condition(&self, row: &LookupRow, cs: Charset) -> Result<String, ExecError> {
+        Ok(format!(
             "{} AND {} = {}",
             self.key_condition(row, cs),
             ident(&self.params.to),
-            hex(&row.ksid)
-        )
+            self.to_sql(&row.ksid)?
+        ))
     }
 
     /// `from0 = … AND … AND fromN = …` for one row.
@@ -301,20 +376,28 @@ pub(super) fn same_value(query: &SqlValue, cell: &SqlValue) -> bool {
     q.raw() == cell.raw()
 }
 
-/// Lookup rows `(from…, to)` of a result whose first `from_count` columns are the from
-/// columns and the next one the keyspace id.
-pub(super) fn rows_of(result: &super::ShardResult, from_count: usize) -> Vec<LookupRow> {
-    let cell = |row: &[mysql_async::Value], k: usize| {
-        row.get(k)
-            .map(|c| cell_value(result.columns.get(k), c))
-            .unwrap_or_else(SqlValue::null)
-    };
-    result
-        .rows
-        .iter()
-        .map(|r| LookupRow {
-            from: (0..from_count).map(|k| cell(r, k)).collect(),
-            ksid: cell(r, from_count).raw().to_vec(),
-        })
-        .collect()
+impl Lookup<'_> {
+    /// Lookup rows `(from…, to)` of a result whose first `from_count` columns are the from
+    /// columns and the next one the `to` column.
+    pub(super) fn rows_of(
+        &self,
+        result: &super::ShardResult,
+        from_count: usize,
+    ) -> Result<Vec<LookupRow>, ExecError> {
+        let cell = |row: &[mysql_async::Value], k: usize| {
+            row.get(k)
+                .map(|c| cell_value(result.columns.get(k), c))
+                .unwrap_or_else(SqlValue::null)
+        };
+        result
+            .rows
+            .iter()
+            .map(|r| {
+                Ok(LookupRow {
+                    from: (0..from_count).map(|k| cell(r, k)).collect(),
+                    ksid: self.ksid_of(&cell(r, from_count))?,
+                })
+            })
+            .collect()
+    }
 }

@@ -8,7 +8,7 @@
 //! under.
 
 use super::lookup::{Lookup, LookupRow, Owner};
-use super::lookup_sql::{cell_value, conjunction, hex, ident, literal};
+use super::lookup_sql::{cell_value, conjunction, ident, literal};
 use super::resolve::destination_shards;
 use super::{CommitOrder, Cursor, ExecError};
 use crate::keyrange::KeyRange;
@@ -84,7 +84,7 @@ impl Lookup<'_> {
                             .collect::<Vec<_>>()
                             .join(", "),
                         ident(&self.params.to),
-                        self.tuple(row, cursor.charset())
+                        self.tuple(row, cursor.charset())?
                     );
                     cursor
                         .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
@@ -137,7 +137,7 @@ impl Lookup<'_> {
                         "UPDATE {} SET {} = {} WHERE {}",
                         ident(&self.table),
                         ident(&self.params.to),
-                        hex(&row.ksid),
+                        self.to_sql(&row.ksid)?,
                         self.key_condition(row, cursor.charset())
                     );
                     cursor

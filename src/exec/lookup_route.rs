@@ -104,7 +104,7 @@ impl Lookup<'_> {
                     continue;
                 };
                 let key = cell_value(result.columns.first(), key);
-                let ksid = cell_value(result.columns.get(1), to).raw().to_vec();
+                let ksid = self.ksid_of(&cell_value(result.columns.get(1), to))?;
                 // Rows are matched back to their value by exact bytes; one the shard's
                 // collation matched differently (`'A'` for `'a'`) goes to every value.
                 let exact = idx

@@ -283,3 +283,70 @@ async fn update_moves_the_lookup_row_unless_unchanged() {
     execute_dml(&mut c, &p, &params, &vs).await.expect("run");
     assert!(!c.log.iter().any(|l| l.contains("lookup/")), "{:?}", c.log);
 }
+
+/// `user` owning a `lookup_hash_unique` on `phone` (lookup table unsharded).
+fn hashed_vschema() -> VSchema {
+    let customer = KeyspaceSchema::parse(
+        "customer",
+        r#"{"sharded": true,
+            "vindexes": {
+              "hash": {"type": "hash"},
+              "phone_vdx": {"type": "lookup_hash_unique", "owner": "user",
+                "params": {"table": "lookup.phone_vdx", "from": "phone", "to": "user_id"}}},
+            "tables": {"user": {"column_vindexes": [
+              {"column": "id", "name": "hash"}, {"column": "phone", "name": "phone_vdx"}]}}}"#,
+    )
+    .expect("customer");
+    let lookup = KeyspaceSchema::parse(
+        "lookup",
+        r#"{"sharded": false, "tables": {"phone_vdx": {}}}"#,
+    )
+    .expect("lookup");
+    VSchema::build(
+        vec![customer, lookup],
+        [("customer".to_string(), 2usize), ("lookup".to_string(), 1)].into(),
+    )
+    .expect("build")
+}
+
+#[tokio::test]
+async fn lookup_hash_stores_and_reads_the_number_hash_maps_to_the_keyspace_id() {
+    let vs = hashed_vschema();
+    let Ok(Plan::Insert(p)) = plan(
+        "insert into user (id, phone) values (1, 7), (4, 8)",
+        &vs,
+        None,
+    ) else {
+        panic!("insert plan");
+    };
+    let mut c = cursor();
+    execute_insert(&mut c, &p, &[], &vs).await.expect("insert");
+    assert_eq!(
+        c.log,
+        vec![
+            "exec lookup/0: INSERT INTO `phone_vdx` (`phone`, `user_id`) VALUES (7, 1), (8, 4)",
+            "exec customer/-80: insert into user (id, phone) values (1, 7)",
+            "exec customer/80-: insert into user (id, phone) values (4, 8)",
+        ]
+    );
+    // A read by phone: `user_id` 4 is hashed into the keyspace id of shard 80-.
+    let Ok(Plan::Select(p)) = plan("select id from user where phone = 8", &vs, None) else {
+        panic!("select plan");
+    };
+    let mut c = cursor();
+    c.answers_by_text.push((
+        "FROM `phone_vdx`".into(),
+        Ok(rows(vec![vec![
+            Value::Bytes(b"8".to_vec()),
+            Value::Bytes(b"4".to_vec()),
+        ]])),
+    ));
+    execute_select(&mut c, &p, &[], &vs).await.expect("select");
+    assert_eq!(
+        c.log,
+        vec![
+            "exec lookup/0: SELECT `phone`, `user_id` FROM `phone_vdx` WHERE `phone` IN (8)",
+            "exec customer/80-: select id from user where phone = 8",
+        ]
+    );
+}

@@ -13,7 +13,7 @@
 
 use super::lookup::{Lookup, LookupRow};
 use super::lookup_owner::{lookup_inputs, owner_columns};
-use super::lookup_sql::{conjunction, hex, ident, literal};
+use super::lookup_sql::{conjunction, ident, literal};
 use super::resolve::{column_coercions, stored_as_written};
 use super::{Cursor, ExecError};
 use crate::backend::BackendError;
@@ -158,7 +158,7 @@ impl Lookup<'_> {
             ident(&self.table),
             conjunction(&self.params.from[..1.min(self.params.from.len())], &[first]),
             ident(&self.params.to),
-            hex(&row.ksid)
+            self.to_sql(&row.ksid)?
         );
         for shard in self.row_shards(&shards, row)? {
             let r = cursor

@@ -2,7 +2,7 @@
 //! owner rows whose lookup row is missing, scanning lookup rows, and removing orphans under
 //! the consistent-lookup locks (used by CreateLookupVindex and `VERIFY VINDEX ... REPAIR`).
 
-use super::lookup::{rows_of, same_value, Lookup, LookupRow};
+use super::lookup::{same_value, Lookup, LookupRow};
 use super::lookup_sql::{cell_value, ident, literal};
 use super::{CommitOrder, Cursor, ExecError};
 use crate::vindex::{Destination, SqlValue};
@@ -51,7 +51,7 @@ impl Lookup<'_> {
             let tuples: Vec<String> = list
                 .iter()
                 .map(|r| self.tuple(r, cursor.charset()))
-                .collect();
+                .collect::<Result<_, _>>()?;
             let sql = format!(
                 "INSERT IGNORE INTO {} ({}) VALUES {}",
                 ident(&self.table),
@@ -67,7 +67,7 @@ impl Lookup<'_> {
     }
 
     /// Indexes of the rows (owner rows' values and keyspace ids) that have no lookup row
-    /// `(from…, ksid)`. Rows with a NULL from value under `ignore_nulls` never need one.
+    /// `(from…, ksid)`. Rows [`Lookup::has_lookup_row`] rejects never need one.
     pub async fn missing<C: Cursor>(
         &self,
         cursor: &mut C,
@@ -76,7 +76,7 @@ impl Lookup<'_> {
         let shards = cursor.shards(&self.keyspace)?;
         let mut per_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
         for (i, row) in rows.iter().enumerate() {
-            if self.params.ignore_nulls && row.from.iter().any(SqlValue::is_null) {
+            if !self.has_lookup_row(row) {
                 continue;
             }
             for s in self.row_shards(&shards, row)? {
@@ -107,7 +107,7 @@ impl Lookup<'_> {
             let found = cursor
                 .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
                 .await?;
-            let present = rows_of(&found, self.params.from.len());
+            let present = self.rows_of(&found, self.params.from.len())?;
             for &i in idx {
                 let row = &rows[i];
                 let exact = present.iter().any(|p| {
@@ -121,7 +121,7 @@ impl Lookup<'_> {
                 let sql = format!(
                     "SELECT 1 FROM {} WHERE {}",
                     ident(&self.table),
-                    self.row_condition(row, cursor.charset())
+                    self.row_condition(row, cursor.charset())?
                 );
                 let r = cursor
                     .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
@@ -167,7 +167,7 @@ impl Lookup<'_> {
         let r = cursor
             .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql)
             .await?;
-        Ok(rows_of(&r, self.params.from.len()))
+        self.rows_of(&r, self.params.from.len())
     }
 
     /// Indexes of the lookup rows that have no owner row (read without locks): one query
@@ -273,10 +273,10 @@ impl Lookup<'_> {
                 .execute_in(CommitOrder::Autocommit, &self.keyspace, shard, sql.clone())
                 .await?;
             for r in &found.rows {
-                let ksid = r
-                    .first()
-                    .map(|c| cell_value(found.columns.first(), c).raw().to_vec())
-                    .unwrap_or_default();
+                let ksid = match r.first() {
+                    Some(c) => self.ksid_of(&cell_value(found.columns.first(), c))?,
+                    None => Vec::new(),
+                };
                 if ksid != row.ksid
                     && !self
                         .is_orphan(
@@ -327,11 +327,12 @@ impl Lookup<'_> {
             return Ok(false);
         };
         let found = self.lock_row(cursor, shard, row).await?;
-        let still = found.rows.iter().any(|r| {
-            r.first()
-                .map(|c| cell_value(found.columns.first(), c).raw() == row.ksid.as_slice())
-                .unwrap_or(false)
-        });
+        let mut still = false;
+        for r in &found.rows {
+            if let Some(c) = r.first() {
+                still |= self.ksid_of(&cell_value(found.columns.first(), c))? == row.ksid;
+            }
+        }
         if !still {
             return Ok(false);
         }
@@ -345,7 +346,7 @@ impl Lookup<'_> {
         let sql = format!(
             "DELETE FROM {} WHERE {}",
             ident(&self.table),
-            self.row_condition(row, cursor.charset())
+            self.row_condition(row, cursor.charset())?
         );
         cursor
             .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)

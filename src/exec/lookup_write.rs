@@ -14,6 +14,9 @@ use crate::vindex::SqlValue;
 /// MySQL's duplicate-key error.
 const ER_DUP_ENTRY: u16 = 1062;
 
+/// MySQL's "Column 'x' cannot be null".
+const ER_BAD_NULL_ERROR: u16 = 1048;
+
 impl Lookup<'_> {
     /// Create for owner rows that exist already (`ignore`: backfill, repair) or are about to
     /// be written (not `ignore`: a taken unique value fails). See [`Lookup::create_with`].
@@ -46,11 +49,23 @@ impl Lookup<'_> {
         let shards = cursor.shards(&self.keyspace)?;
         let mut per_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
         for (i, row) in rows.iter().enumerate() {
-            if self.params.ignore_nulls && row.from.iter().any(SqlValue::is_null) {
+            if !self.has_lookup_row(row) {
                 continue;
             }
             let targets = self.row_shards(&shards, row)?;
             let [shard] = targets.as_slice() else {
+                if let Some(col) = self.null_placement_column(row) {
+                    // (The lookup table's own vindex cannot place a NULL; MariaDB's words
+                    // for a NULL in a key column.)
+                    return Err(ExecError::Proxy(ProxyError::Limit {
+                        code: ER_BAD_NULL_ERROR,
+                        state: "23000",
+                        message: format!(
+                            "Column '{col}' cannot be null (lookup vindex '{}' writes it to {}; set ignore_nulls to skip such rows)",
+                            self.name, self.table
+                        ),
+                    }));
+                }
                 return Err(ExecError::Internal(format!(
                     "lookup vindex '{}': a lookup row maps to {} shards of {}",
                     self.name,
@@ -87,7 +102,7 @@ impl Lookup<'_> {
             let tuples: Vec<String> = idx
                 .iter()
                 .map(|&i| self.tuple(&rows[i], cursor.charset()))
-                .collect();
+                .collect::<Result<_, _>>()?;
             let upsert = self.params.autocommit && !self.params.kind.is_unique();
             let verb = if ignore && !self.is_consistent() {
                 "INSERT IGNORE"
@@ -169,7 +184,7 @@ impl Lookup<'_> {
         let sql = format!(
             "SELECT 1 FROM {} WHERE {}",
             ident(&self.table),
-            self.row_condition(row, cursor.charset())
+            self.row_condition(row, cursor.charset())?
         );
         let r = cursor.execute_in(order, &self.keyspace, shard, sql).await?;
         Ok(!r.rows.is_empty())
@@ -187,14 +202,14 @@ impl Lookup<'_> {
         let shards = cursor.shards(&self.keyspace)?;
         let order = self.delete_order();
         for row in rows {
-            if row.from.iter().any(SqlValue::is_null) {
-                // Never created (ignore_nulls), or no key to find it by.
+            if !self.has_lookup_row(row) || row.from.iter().any(SqlValue::is_null) {
+                // Never created (a NULL first value, ignore_nulls), or no key to find it by.
                 continue;
             }
             let sql = format!(
                 "DELETE FROM {} WHERE {}",
                 ident(&self.table),
-                self.row_condition(row, cursor.charset())
+                self.row_condition(row, cursor.charset())?
             );
             for shard in self.row_shards(&shards, row)? {
                 cursor

@@ -6,6 +6,7 @@
 
 mod having;
 mod insert_rows;
+mod insert_sequence;
 mod lookup;
 mod lookup_owner;
 mod lookup_pk;

@@ -128,6 +128,10 @@ pub async fn execute_insert<C: Cursor>(
     vschema: &VSchema,
 ) -> Result<ShardResult, ExecError> {
     let keyspace = plan.keyspace.as_str();
+    if !vschema.is_sharded(keyspace) {
+        // An unsharded keyspace's table with a sequence.
+        return super::insert_sequence::execute_unsharded_insert(cursor, plan, params).await;
+    }
     let shards = cursor.shards(keyspace)?;
     let vindex = vschema
         .keyspace(keyspace)
@@ -170,6 +174,19 @@ pub async fn execute_insert<C: Cursor>(
         &primary_columns,
         &plan.vindex,
     );
+    // Prepared-statement parameters are written into each row's own text: a shard gets only
+    // some rows, so the cursor's in-order filling of the statement's `?` would give a shard's
+    // rows the first rows' values.
+    let param_at: Vec<usize> = match params.is_empty() {
+        true => Vec::new(),
+        false => crate::sql::tokenize(&plan.source)
+            .iter()
+            .filter(|t| t.kind == crate::sql::TokenKind::Param)
+            .map(|t| t.start)
+            .collect(),
+    };
+    let params_from =
+        |at: usize| &params[param_at.partition_point(|&p| p < at).min(params.len())..];
     let mut placed: Vec<(usize, Cow<'_, str>)> = Vec::with_capacity(plan.rows.len());
     let mut ksids: Vec<Vec<u8>> = Vec::with_capacity(plan.rows.len());
     let mut ids: Vec<Option<u64>> = Vec::with_capacity(plan.rows.len());
@@ -214,7 +231,15 @@ pub async fn execute_insert<C: Cursor>(
                 plan.table
             )));
         };
-        placed.push((*shard, row_text(plan, row, id)?));
+        let mut text = row_text(plan, row, id)?;
+        if !params.is_empty() {
+            text = Cow::Owned(interpolate(
+                &text,
+                params_from(row.span.0),
+                cursor.charset(),
+            )?);
+        }
+        placed.push((*shard, text));
         ksids.push(dest.keyspace_id().map(<[u8]>::to_vec).unwrap_or_default());
         ids.push(id);
     }
@@ -228,6 +253,20 @@ pub async fn execute_insert<C: Cursor>(
     if !plan.lookups.is_empty() {
         kept = create_for_insert(cursor, vschema, plan, &ksids, &ids, params, kept).await?;
     }
+    let (prefix, suffix) = match (params.is_empty(), plan.rows.last()) {
+        (false, Some(last)) => (
+            Cow::Owned(interpolate(&plan.prefix, params, cursor.charset())?),
+            Cow::Owned(interpolate(
+                &plan.suffix,
+                params_from(last.span.1),
+                cursor.charset(),
+            )?),
+        ),
+        _ => (
+            Cow::Borrowed(plan.prefix.as_str()),
+            Cow::Borrowed(plan.suffix.as_str()),
+        ),
+    };
     let mut per_shard: Vec<Vec<Cow<'_, str>>> = vec![Vec::new(); shards.len()];
     // Per shard, the statement's row numbers in the order its rows are sent.
     let mut order: Vec<Vec<usize>> = vec![Vec::new(); shards.len()];
@@ -253,15 +292,15 @@ pub async fn execute_insert<C: Cursor>(
         }
         // Built once at its size: a row of hundreds of MiB is copied only into this text.
         let tuples: usize = rows.iter().map(|r| r.len() + 2).sum();
-        let mut sql = String::with_capacity(plan.prefix.len() + tuples + plan.suffix.len());
-        sql.push_str(&plan.prefix);
+        let mut sql = String::with_capacity(prefix.len() + tuples + suffix.len());
+        sql.push_str(&prefix);
         for (k, row) in rows.into_iter().enumerate() {
             if k > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&row);
         }
-        sql.push_str(&plan.suffix);
+        sql.push_str(&suffix);
         let r = cursor.execute(keyspace, shard, sql).await?;
         total.affected_rows += r.affected_rows;
         total.warnings = total.warnings.saturating_add(r.warnings);
@@ -306,7 +345,7 @@ fn place_returned(
 
 /// The text of one row tuple, with its generated id filled in (borrowed from the plan when
 /// there is none to fill in).
-fn row_text<'p>(
+pub(super) fn row_text<'p>(
     plan: &'p InsertPlan,
     row: &crate::planner::InsertRow,
     id: Option<u64>,

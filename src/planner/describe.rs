@@ -105,14 +105,21 @@ pub fn describe(plan: &Plan) -> Value {
                 let names: Vec<Value> = p.lookups.iter().map(|l| l.vindex.clone().into()).collect();
                 o.insert("OwnedLookups".into(), Value::Array(names));
             }
+            // (No primary vindex: a table of an unsharded keyspace, planned for its sequence.)
+            let sharded = !p.vindex.is_empty();
             o.insert("OperatorType".into(), "Insert".into());
-            o.insert("Variant".into(), "Sharded".into());
+            o.insert(
+                "Variant".into(),
+                if sharded { "Sharded" } else { "Unsharded" }.into(),
+            );
             o.insert(
                 "Keyspace".into(),
-                json!({"Name": p.keyspace, "Sharded": true}),
+                json!({"Name": p.keyspace, "Sharded": sharded}),
             );
             o.insert("Table".into(), p.table.clone().into());
-            o.insert("Vindex".into(), p.vindex.clone().into());
+            if sharded {
+                o.insert("Vindex".into(), p.vindex.clone().into());
+            }
             o.insert("Prefix".into(), p.prefix.clone().into());
             if !p.suffix.is_empty() {
                 o.insert("Suffix".into(), p.suffix.clone().into());

@@ -275,15 +275,16 @@ fn order_by_range(ctx: &Ctx<'_>, from: usize) -> Option<(usize, usize)> {
     start.filter(|&s| s < end).map(|s| (s, end))
 }
 
-/// Refuses owned lookups of the hashed-id types, which the executor does not maintain.
+/// Refuses owned lookups of the types whose from values are hashed, which the executor does
+/// not maintain.
 pub(crate) fn check_kind(
     params: &crate::vschema::LookupParams,
     vindex: &str,
     table: &str,
 ) -> Result<(), PlanError> {
-    if params.kind.stores_hashed_id() {
+    if params.kind.hashes_from() {
         return unsupported(format!(
-            "writing {table}, which owns lookup vindex '{vindex}' of type {} (use lookup, lookup_unique, consistent_lookup or consistent_lookup_unique)",
+            "writing {table}, which owns lookup vindex '{vindex}' of type {} (use lookup, lookup_unique, lookup_hash, lookup_hash_unique, consistent_lookup or consistent_lookup_unique)",
             params.kind.type_name()
         ));
     }

@@ -18,6 +18,9 @@
 //! vindex column, reference tables (write the source), REPLACE into a table owning lookup
 //! vindexes, a non-literal value for a lookup vindex column.
 //!
+//! A table of an unsharded keyspace is passed through, unless its VSchema names an
+//! auto_increment sequence ([`super::insert_sequence`]).
+//!
 //! Owned lookup vindexes: each row's from-column values are recorded
 //! ([`InsertPlan::lookups`]) so the executor creates the lookup rows before the owner rows.
 //! Unowned lookup vindexes: the same ([`InsertPlan::unowned`]), so the executor verifies that
@@ -41,6 +44,13 @@ pub(crate) fn plan_insert(ctx: &Ctx<'_>, ins: &Insert) -> Result<Plan, PlanError
     };
     let res = resolve(ctx, name)?;
     let (ks, table) = match (res.role(), res.table) {
+        (Role::Unsharded, Some(t)) if t.auto_increment.is_some() => {
+            let ai = t
+                .auto_increment
+                .as_ref()
+                .ok_or_else(|| not_supported("sequence"))?;
+            return super::insert_sequence::plan_unsharded_insert(ctx, ins, &res, t, ai);
+        }
         (Role::Unsharded, _) => {
             return Ok(Plan::Passthrough {
                 keyspace: res.keyspace.name.clone(),
@@ -383,7 +393,7 @@ fn column_names(
 
 /// The byte range of an auto_increment value that asks for a generated id: `NULL`,
 /// `DEFAULT` or `0`.
-fn generated_range(ctx: &Ctx<'_>, e: &Expr) -> Option<(usize, usize)> {
+pub(super) fn generated_range(ctx: &Ctx<'_>, e: &Expr) -> Option<(usize, usize)> {
     match e {
         Expr::Value(v) => {
             let generate = match &v.value {
@@ -409,7 +419,7 @@ fn generated_range(ctx: &Ctx<'_>, e: &Expr) -> Option<(usize, usize)> {
 }
 
 /// Byte offset of the `)` closing the column list.
-fn column_list_end(ctx: &Ctx<'_>, ins: &Insert) -> Option<usize> {
+pub(super) fn column_list_end(ctx: &Ctx<'_>, ins: &Insert) -> Option<usize> {
     let last = ins.columns.last()?.0.last()?;
     let span = match last {
         sqlparser::ast::ObjectNamePart::Identifier(i) => i.span,

@@ -45,6 +45,7 @@ mod enum_order;
 mod having;
 mod insert;
 mod insert_select;
+mod insert_sequence;
 mod joins;
 mod limit;
 mod materialize;

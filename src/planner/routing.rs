@@ -334,7 +334,7 @@ fn lookup_routes(
     values: &[RouteValue],
     coerce: Coercion,
 ) -> bool {
-    if lookup.write_only || lookup.kind.stores_hashed_id() {
+    if lookup.write_only || lookup.kind.hashes_from() {
         return false;
     }
     let table = match &lookup.table.keyspace {

@@ -5,6 +5,10 @@
 //! the only shard of an unsharded keyspace. The keyspace is the one the statement's qualifiers
 //! name (`commerce.t`), else the session's, else the first unsharded keyspace (as Vitess resolves
 //! unqualified names when only one keyspace could hold them). Anything else is refused with 1235.
+//!
+//! One exception goes to the planner although its keyspace is unsharded: an INSERT/REPLACE
+//! into a table whose VSchema has an `auto_increment` block, whose ids come from its sequence
+//! (as vtgate fills them), not from MariaDB.
 
 use super::ProxyState;
 use crate::backend::Shard;
@@ -53,7 +57,8 @@ pub fn analysis_text(bytes: &[u8]) -> Cow<'_, str> {
 pub enum Decision<'a> {
     /// Send the (rewritten) text to this shard.
     Shard(Routed<'a>),
-    /// The statement needs the planner: vindex routing in this sharded keyspace.
+    /// The statement needs the planner: vindex routing in this sharded keyspace (or sequence
+    /// ids for an INSERT into an unsharded keyspace's table).
     Sharded {
         /// The keyspace.
         keyspace: String,
@@ -124,6 +129,11 @@ pub fn route<'a>(
                 keyspace: keyspace.to_string(),
             });
         }
+        None if inserts_with_sequence(state, keyspace, text) => {
+            return Ok(Decision::Sharded {
+                keyspace: keyspace.to_string(),
+            });
+        }
         None => &shards[0],
     };
     let sql = rewrite_qualifiers(bytes, &quals, |ks| {
@@ -133,6 +143,48 @@ pub fn route<'a>(
         shard: shard.clone(),
         sql,
     }))
+}
+
+/// Whether `text` is an INSERT/REPLACE into a table of `keyspace` whose VSchema names an
+/// `auto_increment` sequence (`INSERT [LOW_PRIORITY | DELAYED | HIGH_PRIORITY] [IGNORE]
+/// [INTO] [ks.]t`).
+fn inserts_with_sequence(state: &ProxyState, keyspace: &str, text: &str) -> bool {
+    let mut toks = sql::Significant::new(text);
+    if !matches!(toks.next(), Some(t) if t.is_word(text, "insert") || t.is_word(text, "replace")) {
+        return false;
+    }
+    let vschema = state.vschema.load();
+    let Some(ks) = vschema.keyspace(keyspace) else {
+        return false;
+    };
+    if ks.tables.values().all(|t| t.auto_increment.is_none()) {
+        return false;
+    }
+    let mut name = None;
+    for t in toks.by_ref() {
+        let modifier = ["low_priority", "delayed", "high_priority", "ignore", "into"]
+            .iter()
+            .any(|w| t.is_word(text, w));
+        if !modifier {
+            name = Some(t);
+            break;
+        }
+    }
+    let Some(first) =
+        name.filter(|t| matches!(t.kind, sql::TokenKind::Ident | sql::TokenKind::QuotedIdent))
+    else {
+        return false;
+    };
+    let mut table = first.ident_value(text).into_owned();
+    if matches!(toks.next(), Some(t) if t.is_punct(text, ".")) {
+        match toks.next() {
+            Some(t) if matches!(t.kind, sql::TokenKind::Ident | sql::TokenKind::QuotedIdent) => {
+                table = t.ident_value(text).into_owned()
+            }
+            _ => return false,
+        }
+    }
+    ks.table(&table).is_some_and(|t| t.auto_increment.is_some())
 }
 
 /// Maps `keyspace.` qualifiers in planner output to one shard's backend database.

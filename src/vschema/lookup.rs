@@ -120,6 +120,15 @@ impl LookupKind {
         )
     }
 
+    /// Whether the `from` values are hashed too before they are stored or looked up
+    /// (`lookup_unicodeloosemd5_hash*`, which the executor does not run).
+    pub fn hashes_from(self) -> bool {
+        matches!(
+            self,
+            LookupKind::LookupUnicodeLooseMd5Hash | LookupKind::LookupUnicodeLooseMd5HashUnique
+        )
+    }
+
     /// Params this type takes beyond [`COMMON`].
     fn extra_params(self) -> &'static [&'static str] {
         match self {
