@@ -664,6 +664,7 @@ impl ClientConn {
                     .cloned()
                     .ok_or_else(|| ProxyError::UnknownDatabase(keyspace.clone()))?;
                 let sql = routing::map_qualifiers(text, &keyspace, &shard.database).into_owned();
+                let sql = routing::without_vindex_hints(Cow::Owned(sql)).into_owned();
                 Ok((shard, Cow::Owned(sql)))
             }
         }
