@@ -46,10 +46,10 @@ async fn setup(env: &TestEnv) -> Conn {
         "CREATE TABLE country (code CHAR(2) PRIMARY KEY, name VARCHAR(20))",
         "INSERT INTO product VALUES (1, 'pen'), (2, 'ink')",
         "INSERT INTO country VALUES ('fr', 'France')",
-        "CREATE TABLE customer.user (id BIGINT PRIMARY KEY, phone BIGINT, name VARCHAR(20))",
+        "CREATE TABLE customer.user (id BIGINT PRIMARY KEY, phone VARBINARY(20), name VARCHAR(20))",
         "CREATE TABLE customer.zip (code INT PRIMARY KEY)",
         "CREATE TABLE customer.country (code CHAR(2) PRIMARY KEY, name VARCHAR(20))",
-        "INSERT INTO customer.user VALUES (1, 11, 'ann'), (2, 22, 'bob'), (3, 33, 'cy'), (4, 44, 'di')",
+        "INSERT INTO customer.user (id, phone, name) VALUES (1, 11, 'ann'), (2, 22, 'bob'), (3, 33, 'cy'), (4, 44, 'di')",
     ] {
         c.query_drop(ddl)
             .await
@@ -104,10 +104,7 @@ async fn unqualified_names_route_globally() {
         ints(&mut bare, "SELECT id FROM user WHERE id = 3").await,
         vec![3]
     );
-    assert_eq!(
-        ints(&mut bare, "SELECT COUNT(*) FROM user").await,
-        vec![4]
-    );
+    assert_eq!(ints(&mut bare, "SELECT COUNT(*) FROM user").await, vec![4]);
     assert_eq!(ints(&mut bare, "SELECT code FROM zip").await, vec![75001]);
     let names: Vec<String> = bare
         .query("SELECT name FROM country")
@@ -170,7 +167,11 @@ async fn backend_database_names_never_reach_clients() {
         (1, "DELETE FROM ghost WHERE id = 7", "customer.ghost"),
         (2, "SELECT * FROM missing", "commerce.missing"),
         (0, "SELECT * FROM commerce.missing", "commerce.missing"),
-        (1, "SELECT * FROM customer.zip JOIN customer.nope", "customer"),
+        (
+            1,
+            "SELECT * FROM customer.zip JOIN customer.nope",
+            "customer",
+        ),
     ];
     for (who, sql, expected) in statements {
         let c = match who {
@@ -182,12 +183,18 @@ async fn backend_database_names_never_reach_clients() {
         for db in &dbs {
             assert!(!msg.contains(db.as_str()), "{sql}: backend name in {msg:?}");
         }
-        assert!(msg.contains(expected), "{sql}: {msg:?} should name {expected}");
+        assert!(
+            msg.contains(expected),
+            "{sql}: {msg:?} should name {expected}"
+        );
         let warnings: Vec<(String, u16, String)> =
             c.query("SHOW WARNINGS").await.expect("show warnings");
         for (_, _, m) in &warnings {
             for db in &dbs {
-                assert!(!m.contains(db.as_str()), "{sql}: backend name in warning {m:?}");
+                assert!(
+                    !m.contains(db.as_str()),
+                    "{sql}: backend name in warning {m:?}"
+                );
             }
         }
         // Prepared: the same statement's error at PREPARE.
@@ -196,6 +203,18 @@ async fn backend_database_names_never_reach_clients() {
                 assert!(!e.message.contains(db.as_str()), "prepare {sql}: {e}");
             }
         }
+    }
+    // Warnings (a note naming the table's database) read back through SHOW WARNINGS.
+    in_commerce
+        .query_drop("DROP TABLE IF EXISTS nosuch_t")
+        .await
+        .expect("drop if exists");
+    let warnings: Vec<(String, u16, String)> =
+        in_commerce.query("SHOW WARNINGS").await.expect("warnings");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].2.contains("commerce.nosuch_t"), "{warnings:?}");
+    for db in &dbs {
+        assert!(!warnings[0].2.contains(db.as_str()), "{warnings:?}");
     }
     env.stop().await;
 }
@@ -218,8 +237,8 @@ async fn vindex_hints_parse_and_steer_routing() {
     for sql in [
         "SELECT id FROM user USE VINDEX (hash) WHERE id = 2",
         "SELECT id FROM user IGNORE VINDEX (hash) WHERE id = 2",
-        "SELECT u.id FROM user AS u USE VINDEX (xxhash) WHERE u.id = 2 AND u.phone = 22",
-        "SELECT id FROM customer.user u IGNORE VINDEX (hash, xxhash) WHERE id = 2 AND phone = 22",
+        "SELECT u.id FROM user AS u USE VINDEX (xxhash) WHERE u.id = 2 AND u.phone = '22'",
+        "SELECT id FROM customer.user u IGNORE VINDEX (hash, xxhash) WHERE id = 2 AND phone = '22'",
         "select id from user use index (primary) use vindex (`hash`) where id = 2",
     ] {
         assert_eq!(ints(&mut c, sql).await, vec![2], "{sql}");
@@ -232,13 +251,20 @@ async fn vindex_hints_parse_and_steer_routing() {
     assert_eq!(got, vec!["x USE VINDEX (hash) y".to_string()]);
     // Prepared.
     let got: Vec<i64> = c
-        .exec("SELECT id FROM user IGNORE VINDEX (hash) WHERE id = ?", (3,))
+        .exec(
+            "SELECT id FROM user IGNORE VINDEX (hash) WHERE id = ?",
+            (3,),
+        )
         .await
         .expect("prepared");
     assert_eq!(got, vec![3]);
     // In an unsharded keyspace or a shard-targeted session the hint is dropped.
     assert_eq!(
-        ints(&mut c, "SELECT id FROM commerce.product USE VINDEX (hash) WHERE id = 1").await,
+        ints(
+            &mut c,
+            "SELECT id FROM commerce.product USE VINDEX (hash) WHERE id = 1"
+        )
+        .await,
         vec![1]
     );
     let mut shard = env.client_as("root", "", Some("customer:-80")).await;
@@ -250,13 +276,17 @@ async fn vindex_hints_parse_and_steer_routing() {
         1
     );
     assert_eq!(
-        explained_rows(&mut c, "SELECT id FROM user IGNORE VINDEX (hash) WHERE id = 2").await,
+        explained_rows(
+            &mut c,
+            "SELECT id FROM user IGNORE VINDEX (hash) WHERE id = 2"
+        )
+        .await,
         2
     );
     assert_eq!(
         explained_rows(
             &mut c,
-            "SELECT id FROM user USE VINDEX (xxhash) WHERE id = 2 AND phone = 22"
+            "SELECT id FROM user USE VINDEX (xxhash) WHERE id = 2 AND phone = '22'"
         )
         .await,
         1

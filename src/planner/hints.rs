@@ -78,7 +78,9 @@ mod tests {
             ("EqualUnique".into(), "xxhash".into())
         );
         assert_eq!(
-            route(&format!("SELECT id FROM user AS u IGNORE VINDEX (hash) {both}")),
+            route(&format!(
+                "SELECT id FROM user AS u IGNORE VINDEX (hash) {both}"
+            )),
             ("EqualUnique".into(), "xxhash".into())
         );
         assert_eq!(

@@ -323,15 +323,24 @@ mod tests {
         let vs = test_vschema();
         let ks = |q: &str| global_keyspace(q, &vs);
         assert_eq!(ks("SELECT * FROM user").unwrap(), Some("customer".into()));
-        assert_eq!(ks("select * from t1 use vindex (hash)").unwrap(), Some("other".into()));
+        assert_eq!(
+            ks("select * from t1 use vindex (hash)").unwrap(),
+            Some("other".into())
+        );
         // A reference copy steps aside for its unsharded source.
-        assert_eq!(ks("SELECT * FROM country").unwrap(), Some("commerce".into()));
+        assert_eq!(
+            ks("SELECT * FROM country").unwrap(),
+            Some("commerce".into())
+        );
         // The sharded keyspace decides; the planner then replaces the reference copy.
         assert_eq!(
             ks("SELECT * FROM user JOIN country ON 1 = 1").unwrap(),
             Some("customer".into())
         );
-        assert_eq!(ks("DELETE FROM user WHERE id = 1").unwrap(), Some("customer".into()));
+        assert_eq!(
+            ks("DELETE FROM user WHERE id = 1").unwrap(),
+            Some("customer".into())
+        );
         assert_eq!(ks("SELECT * FROM unknown_t").unwrap(), None);
         assert_eq!(ks("SELECT 1").unwrap(), None);
         assert_eq!(ks("not sql at all").unwrap(), None);
@@ -340,7 +349,11 @@ mod tests {
             Err(PlanError::AmbiguousTable { .. })
         ));
         // The planner resolves each of these the same way without a target.
-        for q in ["SELECT * FROM user", "SELECT * FROM t1", "SELECT * FROM country"] {
+        for q in [
+            "SELECT * FROM user",
+            "SELECT * FROM t1",
+            "SELECT * FROM country",
+        ] {
             let p = plan(q, &vs, None).expect(q);
             let d = describe(&p);
             let name = d["Keyspace"]["Name"]

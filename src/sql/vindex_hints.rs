@@ -186,7 +186,8 @@ mod tests {
 
     #[test]
     fn strips_to_the_same_length_and_leaves_literals_and_comments() {
-        let sql = "select 'use vindex (x)' from t use vindex (hash) /* use vindex (y) */ where a = ?";
+        let sql =
+            "select 'use vindex (x)' from t use vindex (hash) /* use vindex (y) */ where a = ?";
         let (out, hints) = strip(sql);
         assert_eq!(hints.len(), 1);
         assert_eq!(out.len(), sql.len());
