@@ -94,7 +94,7 @@ pub(crate) fn resolve<'a>(ctx: &Ctx<'a>, name: &ObjectName) -> Result<Resolved<'
                     keyspace: ks.clone(),
                     table: table.clone(),
                 })?;
-            in_keyspace(keyspace, table, true)
+            in_keyspace_or_view(ctx, keyspace, table, true)
         }
         [table] => resolve_unqualified(ctx, table),
         _ => unsupported(format!("table name '{name}' with more than two parts")),
@@ -107,7 +107,7 @@ fn resolve_unqualified<'a>(ctx: &Ctx<'a>, table: &str) -> Result<Resolved<'a>, P
             .vschema
             .keyspace(&target.keyspace)
             .ok_or(PlanError::NoDatabase)?;
-        if keyspace.sharded && keyspace.table(table).is_none() {
+        if keyspace.sharded && keyspace.table(table).is_none() && keyspace.view(table).is_none() {
             // Global routing: a name the target does not list, unique across keyspaces.
             match ctx.vschema.find_table(table) {
                 Ok((other, _)) => return in_keyspace(other, table, false),
@@ -117,7 +117,7 @@ fn resolve_unqualified<'a>(ctx: &Ctx<'a>, table: &str) -> Result<Resolved<'a>, P
                 Err(_) => {}
             }
         }
-        return in_keyspace(keyspace, table, false);
+        return in_keyspace_or_view(ctx, keyspace, table, false);
     }
     match ctx.vschema.find_table(table) {
         Ok((keyspace, _)) => in_keyspace(keyspace, table, false),
@@ -129,6 +129,39 @@ fn resolve_unqualified<'a>(ctx: &Ctx<'a>, table: &str) -> Result<Resolved<'a>, P
             None => Err(PlanError::NoDatabase),
         },
     }
+}
+
+/// [`in_keyspace`], but a name a sharded keyspace lists as a view (see
+/// [`crate::vschema::views`]) resolves to the view's routing table: in a SELECT only, and
+/// only when its definition reads row by row (else 1235 with the reason).
+fn in_keyspace_or_view<'a>(
+    ctx: &Ctx<'a>,
+    keyspace: &'a KeyspaceSchema,
+    table: &str,
+    qualified: bool,
+) -> Result<Resolved<'a>, PlanError> {
+    let view = match keyspace.view(table) {
+        Some(v) if keyspace.sharded && keyspace.table(table).is_none() => v,
+        _ => return in_keyspace(keyspace, table, qualified),
+    };
+    if let Some(reason) = &view.refusal {
+        return unsupported(format!(
+            "view {}.{table} on a sharded keyspace ({reason}) would need its rows merged across shards; it is not supported",
+            keyspace.name
+        ));
+    }
+    if crate::sql::classify(ctx.sql) != crate::sql::StatementKind::Select {
+        return unsupported(format!(
+            "writing through view {}.{table} on a sharded keyspace is not supported",
+            keyspace.name
+        ));
+    }
+    Ok(Resolved {
+        keyspace,
+        table: Some(&view.table),
+        name: table.to_string(),
+        qualified,
+    })
 }
 
 fn in_keyspace<'a>(
@@ -316,6 +349,41 @@ mod tests {
         // The target's own table wins.
         let p = plan("SELECT * FROM user WHERE id = 1", &vs, Some(&t)).expect("user");
         assert_eq!(describe(&p)["Keyspace"]["Name"], "customer");
+    }
+
+    /// The test VSchema with views recorded in `customer`.
+    fn with_views() -> crate::vschema::VSchema {
+        let vs = test_vschema();
+        let mut raw = vs.keyspace("customer").expect("customer").raw.clone();
+        raw["views"] = serde_json::json!({
+            "v": "SELECT id, name FROM user WHERE id > 2",
+            "vz": "SELECT * FROM zip",
+            "counts": "SELECT name, COUNT(*) AS n FROM user GROUP BY name"
+        });
+        let ks = crate::vschema::KeyspaceSchema::from_value("customer", raw).expect("views load");
+        vs.with_keyspace(ks).expect("vschema")
+    }
+
+    #[test]
+    fn views_route_as_their_base_table_or_are_refused() {
+        let vs = with_views();
+        let t = customer();
+        let d = describe(&plan("SELECT id FROM v WHERE name = 'a'", &vs, Some(&t)).expect("v"));
+        assert_eq!(d["Variant"], "Scatter", "{d}");
+        assert_eq!(d["Keyspace"]["Name"], "customer", "{d}");
+        let d = describe(&plan("SELECT COUNT(*) FROM customer.v", &vs, None).expect("count"));
+        assert!(d.to_string().contains("Scatter"), "{d}");
+        let d = describe(&plan("SELECT * FROM vz", &vs, Some(&t)).expect("vz"));
+        assert_ne!(d["Variant"], "Scatter", "{d}");
+        for (q, what) in [
+            ("SELECT * FROM counts", "merged across shards"),
+            ("UPDATE v SET name = 'x'", "writing through view"),
+            ("DELETE FROM v", "writing through view"),
+        ] {
+            let err = plan(q, &vs, Some(&t)).expect_err(q);
+            assert!(err.to_string().contains(what), "{q}: {err}");
+            assert_eq!(err.mysql_code().0, 1235, "{q}");
+        }
     }
 
     #[test]
