@@ -276,7 +276,28 @@ fn reference_copy<'a>(sharded: &'a KeyspaceSchema, t: &Resolved<'_>) -> Option<&
 /// `Ok(None)` when no table name is known globally or the text does not parse (the caller then
 /// keeps its default). Errors: an ambiguous name (1105); tables in several unsharded keyspaces
 /// (1235).
-pub fn global_keyspace(sql: &str, vschema: &VSchema) -> Result<Option<String>, PlanError> {
+///
+/// The statement is parsed only when one of its identifiers is a global name that is not a
+/// table of `default` (the caller's default keyspace): a statement on the default keyspace's
+/// tables costs one token scan, as before.
+pub fn global_keyspace(
+    sql: &str,
+    vschema: &VSchema,
+    default: Option<&str>,
+) -> Result<Option<String>, PlanError> {
+    let elsewhere = crate::sql::tokenize(sql).iter().any(|t| {
+        matches!(
+            t.kind,
+            crate::sql::TokenKind::Ident | crate::sql::TokenKind::QuotedIdent
+        ) && match vschema.find_table(&t.ident_value(sql)) {
+            Ok((ks, _)) => Some(ks.name.as_str()) != default,
+            Err(FindTableError::Ambiguous { .. }) => true,
+            Err(_) => false,
+        }
+    });
+    if !elsewhere {
+        return Ok(None);
+    }
     let (sql, _) = crate::sql::vindex_hints::strip(sql);
     let Ok(stmt) = super::parse(&sql) else {
         return Ok(None);
@@ -389,7 +410,7 @@ mod tests {
     #[test]
     fn global_keyspace_agrees_with_the_planner() {
         let vs = test_vschema();
-        let ks = |q: &str| global_keyspace(q, &vs);
+        let ks = |q: &str| global_keyspace(q, &vs, None);
         assert_eq!(ks("SELECT * FROM user").unwrap(), Some("customer".into()));
         assert_eq!(
             ks("select * from t1 use vindex (hash)").unwrap(),
@@ -416,6 +437,16 @@ mod tests {
             ks("SELECT * FROM product"),
             Err(PlanError::AmbiguousTable { .. })
         ));
+        // Only the default keyspace's names: not parsed, the default stays.
+        assert_eq!(
+            global_keyspace("SELECT * FROM country", &vs, Some("commerce")).unwrap(),
+            None
+        );
+        assert_eq!(
+            global_keyspace("SELECT user FROM country", &vs, Some("commerce")).unwrap(),
+            Some("commerce".into()),
+            "a column named like a table is parsed out"
+        );
         // The planner resolves each of these the same way without a target.
         for q in [
             "SELECT * FROM user",

@@ -93,7 +93,7 @@ fn global_keyspace(state: &ProxyState, text: &str) -> Result<Option<String>, Pro
     if !plannable || vschema.keyspaces().nth(1).is_none() {
         return Ok(None);
     }
-    crate::planner::global_keyspace(text, &vschema).map_err(|e| {
+    crate::planner::global_keyspace(text, &vschema, default_keyspace(state)).map_err(|e| {
         let (code, state) = e.mysql_code();
         match e {
             crate::planner::PlanError::NotSupported(m) => ProxyError::NotSupported(m),
