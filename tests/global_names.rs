@@ -119,6 +119,14 @@ async fn unqualified_names_route_globally() {
         .await
         .expect("read back");
     assert_eq!(names, vec!["zed".to_string()]);
+    // EXPLAIN and DESCRIBE find the table the same way.
+    let explained: Vec<Row> = bare
+        .query("EXPLAIN SELECT id FROM user WHERE id = 1")
+        .await
+        .expect("explain");
+    assert_eq!(explained.len(), 1);
+    let described: Vec<Row> = bare.query("DESCRIBE user").await.expect("describe");
+    assert_eq!(described.len(), 3);
     // Listed by commerce and customer: ambiguous (1105), as before.
     expect_error(
         bare.query_drop("SELECT * FROM dup").await,

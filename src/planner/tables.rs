@@ -396,6 +396,18 @@ mod tests {
         assert!(d.to_string().contains("Scatter"), "{d}");
         let d = describe(&plan("SELECT * FROM vz", &vs, Some(&t)).expect("vz"));
         assert_ne!(d["Variant"], "Scatter", "{d}");
+        // A view has no vindex: never co-located with a sharded table by one.
+        for q in [
+            "SELECT v.id FROM v JOIN user u ON v.id = u.id WHERE u.id = 1",
+            "SELECT id FROM user WHERE id IN (SELECT id FROM v)",
+        ] {
+            if let Ok(p) = plan(q, &vs, Some(&t)) {
+                let d = describe(&p).to_string();
+                assert!(!d.contains("EqualUnique"), "{q}: {d}");
+            }
+        }
+        let d = describe(&plan("SELECT * FROM v JOIN zip ON 1 = 1", &vs, Some(&t)).expect("ref"));
+        assert_eq!(d["Variant"], "Scatter", "{d}");
         for (q, what) in [
             ("SELECT * FROM counts", "merged across shards"),
             ("UPDATE v SET name = 'x'", "writing through view"),

@@ -87,7 +87,7 @@ fn global_keyspace(state: &ProxyState, text: &str) -> Result<Option<String>, Pro
     use crate::sql::StatementKind as K;
     let plannable = matches!(
         sql::classify(text),
-        K::Select | K::Insert | K::Replace | K::Update | K::Delete | K::Ddl
+        K::Select | K::Insert | K::Replace | K::Update | K::Delete | K::Ddl | K::Explain
     );
     let vschema = state.vschema.load();
     if !plannable || vschema.keyspaces().nth(1).is_none() {

@@ -10,7 +10,8 @@
 //! with no vindex: a sharded base table scatters (and the planner merges as for any table), a
 //! reference base table is read on one shard. Any other definition would need its rows merged
 //! across shards first: the view keeps the reason, and a statement using it is refused (1235)
-//! rather than answered wrong. Only SELECT reads views; writes through them are refused.
+//! rather than answered wrong. A view over such a readable view is readable too. Only SELECT
+//! reads views; writes through them are refused.
 
 use super::keyspace::{TableKind, TableSchema};
 use sqlparser::ast::{
@@ -63,32 +64,61 @@ pub(super) fn build_views(
     definitions: &BTreeMap<String, String>,
     tables: &BTreeMap<String, TableSchema>,
 ) -> BTreeMap<String, ViewSchema> {
+    // A view over a readable view reads row by row too: its base resolves to the inner view's
+    // routing table. Each pass settles one more level of nesting.
+    let mut known: BTreeMap<String, TableSchema> = tables.clone();
+    let mut results: BTreeMap<&String, Result<TableKind, String>> = BTreeMap::new();
+    for _ in 0..=definitions.len().min(8) {
+        let mut changed = false;
+        for (name, definition) in definitions {
+            if tables.contains_key(name) || matches!(results.get(name), Some(Ok(_))) {
+                continue;
+            }
+            let outcome = analyze(keyspace, definition, &known);
+            if let Ok(kind) = &outcome {
+                known.insert(name.clone(), routing_table(keyspace, name, *kind));
+                changed = true;
+            }
+            results.insert(name, outcome);
+        }
+        if !changed {
+            break;
+        }
+    }
     definitions
         .iter()
         .map(|(name, definition)| {
-            let (kind, refusal) = match analyze(keyspace, definition, tables) {
+            let outcome = results
+                .remove(name)
+                .unwrap_or_else(|| Err(format!("a table of keyspace {keyspace} is named {name}")));
+            let (kind, refusal) = match outcome {
                 Ok(kind) => (kind, None),
                 Err(reason) => (TableKind::Normal, Some(reason)),
             };
             let view = ViewSchema {
                 name: name.clone(),
                 definition: definition.clone(),
-                table: TableSchema {
-                    name: name.clone(),
-                    keyspace: keyspace.to_string(),
-                    kind,
-                    column_vindexes: Vec::new(),
-                    auto_increment: None,
-                    columns: Vec::new(),
-                    column_list_authoritative: false,
-                    pinned: None,
-                    source: None,
-                },
+                table: routing_table(keyspace, name, kind),
                 refusal,
             };
             (name.clone(), view)
         })
         .collect()
+}
+
+/// The table a readable view routes as: its base table's kind, no vindexes.
+fn routing_table(keyspace: &str, name: &str, kind: TableKind) -> TableSchema {
+    TableSchema {
+        name: name.to_string(),
+        keyspace: keyspace.to_string(),
+        kind,
+        column_vindexes: Vec::new(),
+        auto_increment: None,
+        columns: Vec::new(),
+        column_list_authoritative: false,
+        pinned: None,
+        source: None,
+    }
 }
 
 /// The kind of the one base table when the definition reads row by row, else why not.
@@ -225,6 +255,27 @@ mod tests {
             assert_eq!(kind(def), Ok(TableKind::Normal), "{def}");
         }
         assert_eq!(kind("SELECT code FROM zip"), Ok(TableKind::Reference));
+    }
+
+    #[test]
+    fn views_over_views_read_row_by_row_too() {
+        let defs = BTreeMap::from([
+            ("a".to_string(), "SELECT id FROM b WHERE id > 1".to_string()),
+            ("b".to_string(), "SELECT id, name FROM user".to_string()),
+            ("c".to_string(), "SELECT id FROM counts".to_string()),
+            (
+                "counts".to_string(),
+                "SELECT COUNT(*) AS n FROM user".to_string(),
+            ),
+            ("loop1".to_string(), "SELECT id FROM loop2".to_string()),
+            ("loop2".to_string(), "SELECT id FROM loop1".to_string()),
+        ]);
+        let views = build_views("customer", &defs, &tables());
+        assert!(views["a"].refusal.is_none(), "{:?}", views["a"].refusal);
+        assert_eq!(views["a"].table.kind, TableKind::Normal);
+        for refused in ["c", "counts", "loop1", "loop2"] {
+            assert!(views[refused].refusal.is_some(), "{refused}");
+        }
     }
 
     #[test]
