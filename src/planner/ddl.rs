@@ -3,8 +3,10 @@
 //!
 //! Read from tokens only (no full parse, so any MySQL DDL syntax works): the statement kind
 //! from its leading keywords, the keyspace from `ks.` qualifiers naming keyspaces (all must
-//! agree), else the target, else the first table name resolved globally. Other DDL (views,
-//! procedures, databases, ...) is refused on sharded keyspaces.
+//! agree), else the target, else the first table name resolved globally. `CREATE/ALTER/DROP
+//! VIEW` runs on every shard too (each shard's view reads its own rows; the server records the
+//! definition in the VSchema, see [`crate::vschema::views`]). Other DDL (procedures,
+//! databases, ...) is refused on sharded keyspaces.
 
 use super::plan::Plan;
 use super::{unsupported, Ctx, PlanError};
@@ -29,7 +31,7 @@ pub(crate) fn plan_ddl(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
             .map(|t| t.text(ctx.sql))
             .collect();
         return unsupported(format!(
-            "'{}' on sharded keyspace '{}' is not supported (only TABLE and INDEX DDL)",
+            "'{}' on sharded keyspace '{}' is not supported (only TABLE, INDEX and VIEW DDL)",
             head.join(" "),
             ks.name
         ));
@@ -72,6 +74,16 @@ fn kind(ctx: &Ctx<'_>) -> (bool, Option<usize>) {
     if !matches!(verb.as_str(), "create" | "alter" | "drop" | "rename") {
         return (false, None);
     }
+    if let Some(v) = view_word(ctx) {
+        let mut j = v + 1;
+        while toks
+            .get(j)
+            .is_some_and(|t| SKIP.iter().any(|w| t.is_word(sql, w)))
+        {
+            j += 1;
+        }
+        return (true, Some(j));
+    }
     let mut i = 1;
     while toks
         .get(i)
@@ -96,6 +108,46 @@ fn kind(ctx: &Ctx<'_>) -> (bool, Option<usize>) {
         }
         _ => (false, None),
     }
+}
+
+/// The token index of `VIEW` in `CREATE [OR REPLACE] [ALGORITHM = ..] [DEFINER = ..]
+/// [SQL SECURITY ..] VIEW`, `ALTER ... VIEW` or `DROP VIEW`: the first `view` word, with no
+/// word before it that starts another kind of object or the definition.
+pub(crate) fn view_word(ctx: &Ctx<'_>) -> Option<usize> {
+    const OTHER: &[&str] = &[
+        "table",
+        "index",
+        "procedure",
+        "function",
+        "trigger",
+        "event",
+        "database",
+        "schema",
+        "user",
+        "role",
+        "sequence",
+        "server",
+        "as",
+        "select",
+    ];
+    let toks = &ctx.text.tokens;
+    let sql = ctx.sql;
+    let verb = toks.first()?;
+    if !["create", "alter", "drop"]
+        .iter()
+        .any(|w| verb.is_word(sql, w))
+    {
+        return None;
+    }
+    for (i, t) in toks.iter().enumerate().skip(1).take(16) {
+        if t.is_word(sql, "view") {
+            return Some(i);
+        }
+        if OTHER.iter().any(|w| t.is_word(sql, w)) {
+            return None;
+        }
+    }
+    None
 }
 
 /// The keyspace the DDL is for.

@@ -43,6 +43,7 @@ mod dml;
 mod dml_lookups;
 mod enum_order;
 mod having;
+mod hints;
 mod insert;
 mod insert_select;
 mod insert_sequence;
@@ -67,6 +68,7 @@ pub use bind::{bind, bind_text, BoundLiteral};
 pub use describe::describe;
 pub use plan::*;
 pub use routing::literal_class;
+pub use tables::global_keyspace;
 pub use values::literal_value;
 
 use crate::session::Target;
@@ -107,6 +109,9 @@ pub enum PlanError {
     /// An unqualified table that no keyspace lists, with no target keyspace (MySQL error 1046).
     #[error("No database selected")]
     NoDatabase,
+    /// A vindex hint naming a vindex no keyspace defines (error 1105).
+    #[error("vindex '{0}' in USE/IGNORE VINDEX does not exist")]
+    UnknownVindex(String),
 }
 
 impl PlanError {
@@ -118,6 +123,7 @@ impl PlanError {
             PlanError::UnknownTable { .. } => (1146, "42S02"),
             PlanError::AmbiguousTable { .. } => (1105, "HY000"),
             PlanError::NoDatabase => (1046, "3D000"),
+            PlanError::UnknownVindex(_) => (1105, "HY000"),
         }
     }
 }
@@ -143,7 +149,10 @@ pub(crate) fn unsupported<T>(construct: impl Into<String>) -> Result<T, PlanErro
 /// [`Plan::Passthrough`] for its keyspace whatever the statement is. Unqualified tables resolve
 /// to the target keyspace when there is one, else through the VSchema's global table names.
 pub fn plan(sql: &str, vschema: &VSchema, target: Option<&Target>) -> Result<Plan, PlanError> {
-    plan_ctx(&Ctx::new(sql, vschema, target))
+    let (sql, hints) = crate::sql::vindex_hints::strip(sql);
+    let mut ctx = Ctx::new(&sql, vschema, target);
+    ctx.hints = &hints;
+    plan_ctx(&ctx)
 }
 
 /// Plans the template of a text statement ([`crate::sql::parameterize`]): its `?` are the
@@ -157,17 +166,20 @@ pub fn plan_template(
     vschema: &VSchema,
     target: Option<&Target>,
 ) -> Result<Plan, PlanError> {
+    let (template, hints) = crate::sql::vindex_hints::strip(template);
     let ctx = Ctx {
-        sql: template,
+        sql: &template,
         vschema,
         target,
-        text: values::Text::with_bound(template, bound),
+        text: values::Text::with_bound(&template, bound),
+        hints: &hints,
     };
     plan_ctx(&ctx)
 }
 
 fn plan_ctx(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
     let (sql, target) = (ctx.sql, ctx.target);
+    hints::check(ctx)?;
     if let Some(t) = target {
         if t.shard.is_some() {
             return Ok(Plan::Passthrough {
@@ -230,6 +242,8 @@ pub(crate) struct Ctx<'a> {
     pub target: Option<&'a Target>,
     /// Tokens and span helpers over `sql`.
     pub text: values::Text<'a>,
+    /// The statement's vindex hints (blanked out of `sql`, see [`hints`]).
+    pub hints: &'a [crate::sql::VindexHint],
 }
 
 impl<'a> Ctx<'a> {
@@ -239,6 +253,7 @@ impl<'a> Ctx<'a> {
             vschema,
             target,
             text: values::Text::new(sql),
+            hints: &[],
         }
     }
 }

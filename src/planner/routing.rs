@@ -19,7 +19,8 @@
 //! `NULL`, `1 = 0`, `x = NULL`, `x IN (NULL)`) makes the route [`RouteOpcode::None`]. Options
 //! compare by opcode (EqualUnique < Equal < In), then uniqueness, then vindex cost, then the
 //! vindex's place in the table's list (the primary first); on a full tie the earlier predicate
-//! stays. Nothing usable → Scatter.
+//! stays. Nothing usable → Scatter. Vindex hints (`USE/IGNORE VINDEX`) remove options first
+//! (see [`super::hints`]).
 
 use super::plan::{InList, RouteOpcode, RouteValue};
 use super::scope::{Analysis, Scope};
@@ -277,6 +278,7 @@ fn vindex_options(
     let facts = ctx.vschema.column_facts();
     ks.column_vindexes(table)
         .enumerate()
+        .filter(|(_, (cv, _))| super::hints::allows(ctx, a, inst, &cv.vindex))
         .filter(|(_, (cv, v))| {
             let coerce = facts.coercion(ctx.vschema, table, col, v);
             if let Some(lookup) = v.lookup() {

@@ -2,6 +2,11 @@
 //! (`Table 'vt_commerce.t' doesn't exist`) and the `Table` cells of table-maintenance results
 //! (`CHECK/ANALYZE/OPTIMIZE/REPAIR/CHECKSUM TABLE` answer `vt_commerce.t`) name the keyspace
 //! instead, as every column definition's schema already does (see `relay.rs`).
+//!
+//! The sinks rename, so no path that builds a message can leak one: every ERR packet
+//! ([`rename_in_text`] in `ClientConn::write_error`) and every diagnostics row `SHOW WARNINGS`
+//! / `SHOW ERRORS` answers from the session (warnings collected from shards, errors of
+//! post-transaction statements, the last error).
 
 use crate::backend::wire::packets;
 use crate::backend::Backends;
@@ -10,18 +15,36 @@ use crate::sql;
 use std::borrow::Cow;
 
 /// `(backend database, keyspace)` for every shard whose database is not named as its keyspace,
-/// longest database name first (so `t_customer_-80` is matched before a shorter prefix).
-fn renames(backends: &Backends) -> Vec<(&str, &str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
+/// and for its file-system form when that differs (`t_customer_@002d80`, as MariaDB names
+/// files in `./db/t.frm` messages), longest first (so `t_customer_-80` is matched before a
+/// shorter prefix).
+fn renames(backends: &Backends) -> Vec<(String, &str)> {
+    let mut out: Vec<(String, &str)> = Vec::new();
     for ks in &backends.keyspace_order {
         for shard in backends.keyspace(ks).into_iter().flatten() {
             let db = shard.database.as_str();
-            if db != ks && !out.iter().any(|(d, _)| *d == db) {
-                out.push((db, ks.as_str()));
+            for name in [db.to_string(), file_name(db)] {
+                if name != *ks && !out.iter().any(|(d, _)| *d == name) {
+                    out.push((name, ks.as_str()));
+                }
             }
         }
     }
     out.sort_by_key(|(db, _)| std::cmp::Reverse(db.len()));
+    out
+}
+
+/// A database name as MariaDB writes it in file paths: ASCII letters, digits and `_` as they
+/// are, any other character as `@` and four hex digits of its code point (`-` → `@002d`).
+fn file_name(db: &str) -> String {
+    let mut out = String::with_capacity(db.len());
+    for c in db.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("@{:04x}", c as u32));
+        }
+    }
     out
 }
 
@@ -33,7 +56,9 @@ fn name_char(c: u8) -> bool {
 /// `msg` with every backend database name replaced by its keyspace, where the message names it
 /// as a database: before a `.` (`'vt_x.t'`) or quoted alone (`'vt_x'`, `` `vt_x` ``).
 pub fn rename_in_text<'a>(backends: &Backends, msg: &'a str) -> Cow<'a, str> {
-    rename_with(&renames(backends), msg)
+    let renames = renames(backends);
+    let borrowed: Vec<(&str, &str)> = renames.iter().map(|(d, k)| (d.as_str(), *k)).collect();
+    rename_with(&borrowed, msg)
 }
 
 fn rename_with<'a>(renames: &[(&str, &str)], msg: &'a str) -> Cow<'a, str> {
@@ -53,10 +78,12 @@ fn rename_with<'a>(renames: &[(&str, &str)], msg: &'a str) -> Cow<'a, str> {
                     if !bytes[at..].starts_with(db.as_bytes()) {
                         return false;
                     }
-                    // A database as messages name one: `db.table`, or quoted alone ('db',
-                    // `db`); a table or column that happens to share the name is left alone.
+                    // A database as messages name one: `db.table`, quoted alone ('db',
+                    // `db`), or a directory in a file path (`./db/t.frm`); a table or column
+                    // that happens to share the name is left alone.
                     match bytes.get(at + db.len()) {
                         Some(b'.') => true,
+                        Some(b'/') | Some(b'\\') => matches!(before, Some(b'/' | b'\\')),
                         Some(&q) if matches!(q, b'\'' | b'`' | b'"') => before == Some(q),
                         _ => false,
                     }
@@ -148,6 +175,21 @@ mod tests {
             "Unknown database 'customer'"
         );
         assert_eq!(rename_with(&r, "in `vt_c`.`t`"), "in `commerce`.`t`");
+        // File paths, with MariaDB's file-name form of the name.
+        let r = [
+            ("vt_customer_@002d80", "customer"),
+            ("vt_customer_-80", "customer"),
+        ];
+        assert_eq!(
+            rename_with(
+                &r,
+                "Can't find file: './vt_customer_@002d80/t.frm' (errno: 2)"
+            ),
+            "Can't find file: './customer/t.frm' (errno: 2)"
+        );
+        assert_eq!(file_name("vt_customer_-80"), "vt_customer_@002d80");
+        assert_eq!(file_name("vt_c"), "vt_c");
+        let r = [("vt_c", "commerce")];
         // A qualified table that shares the name, or a longer name, is not a database (a
         // quoted column alone of the same name would be renamed: it reads like a database).
         for kept in [

@@ -228,7 +228,14 @@ pub fn answer(
                         vec![
                             Value::Bytes(w.level.clone().into_bytes()),
                             Value::UInt(w.code as u64),
-                            Value::Bytes(w.message.clone().into_bytes()),
+                            Value::Bytes(
+                                super::backend_names::rename_in_text(
+                                    &conn.state.backends,
+                                    &w.message,
+                                )
+                                .into_owned()
+                                .into_bytes(),
+                            ),
                         ]
                     })
                     .collect(),

@@ -35,6 +35,7 @@ mod statement_timeout;
 mod syntax_check;
 mod tls_status;
 mod transaction;
+mod views;
 mod vindex_table;
 mod workflow;
 

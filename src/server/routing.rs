@@ -3,8 +3,9 @@
 //!
 //! Until vindex routing exists, a statement goes to one shard: the one `USE ks:shard` named, or
 //! the only shard of an unsharded keyspace. The keyspace is the one the statement's qualifiers
-//! name (`commerce.t`), else the session's, else the first unsharded keyspace (as Vitess resolves
-//! unqualified names when only one keyspace could hold them). Anything else is refused with 1235.
+//! name (`commerce.t`), else the session's, else the one the VSchema's global table names give
+//! the statement's tables (Vitess's global routing, resolved as the planner resolves them),
+//! else the first unsharded keyspace. Anything else is refused with 1235.
 //!
 //! One exception goes to the planner although its keyspace is unsharded: an INSERT/REPLACE
 //! into a table whose VSchema has an `auto_increment` block, whose ids come from its sequence
@@ -83,6 +84,33 @@ fn default_keyspace(state: &ProxyState) -> Option<&str> {
         .map(String::as_str)
 }
 
+/// Global routing of a statement without qualifiers or session keyspace: the keyspace the
+/// VSchema's global table names give its tables, as the planner resolves them
+/// ([`crate::planner::global_keyspace`]); None for statements the planner does not plan, or
+/// whose tables no keyspace lists (the default keyspace then runs them, as before).
+fn global_keyspace(state: &ProxyState, text: &str) -> Result<Option<String>, ProxyError> {
+    use crate::sql::StatementKind as K;
+    let plannable = matches!(
+        sql::classify(text),
+        K::Select | K::Insert | K::Replace | K::Update | K::Delete | K::Ddl | K::Explain
+    );
+    let vschema = state.vschema.load();
+    if !plannable || vschema.keyspaces().nth(1).is_none() {
+        return Ok(None);
+    }
+    crate::planner::global_keyspace(text, &vschema, default_keyspace(state)).map_err(|e| {
+        let (code, state) = e.mysql_code();
+        match e {
+            crate::planner::PlanError::NotSupported(m) => ProxyError::NotSupported(m),
+            other => ProxyError::Backend(crate::backend::BackendError::Server {
+                code,
+                state: state.to_string(),
+                message: other.to_string(),
+            }),
+        }
+    })
+}
+
 /// Routes one statement (`text` is its analysis text, `bytes` the original).
 pub fn route<'a>(
     state: &ProxyState,
@@ -98,10 +126,15 @@ pub fn route<'a>(
     let mut referenced: Vec<&str> = quals.iter().map(|q| q.name.as_str()).collect();
     referenced.sort_unstable();
     referenced.dedup();
+    let global = match (referenced.as_slice(), target) {
+        ([], None) => global_keyspace(state, text)?,
+        _ => None,
+    };
     let keyspace: &str = match referenced.as_slice() {
-        [] => match target {
-            Some(t) => t.keyspace.as_str(),
-            None => default_keyspace(state).ok_or(ProxyError::NoDatabase)?,
+        [] => match (target, &global) {
+            (Some(t), _) => t.keyspace.as_str(),
+            (None, Some(ks)) => ks.as_str(),
+            (None, None) => default_keyspace(state).ok_or(ProxyError::NoDatabase)?,
         },
         [one] => one,
         many => {
@@ -139,6 +172,7 @@ pub fn route<'a>(
     let sql = rewrite_qualifiers(bytes, &quals, |ks| {
         (ks == keyspace).then_some(shard.database.as_str())
     });
+    let sql = without_vindex_hints(sql);
     Ok(Decision::Shard(Routed {
         shard: shard.clone(),
         sql,
@@ -185,6 +219,23 @@ fn inserts_with_sequence(state: &ProxyState, keyspace: &str, text: &str) -> bool
         }
     }
     ks.table(&table).is_some_and(|t| t.auto_increment.is_some())
+}
+
+/// `sql` with Vitess's vindex hints (`USE VINDEX (..)`, which MariaDB does not know) blanked
+/// out, for a statement that goes to a shard as the client wrote it (see
+/// [`sql::vindex_hints`]). Borrowed unchanged when it has none.
+pub fn without_vindex_hints(sql: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    let blanked = {
+        let text = analysis_text(&sql);
+        match sql::vindex_hints::blank(&sql, &text) {
+            Cow::Owned(v) => Some(v),
+            Cow::Borrowed(_) => None,
+        }
+    };
+    match blanked {
+        Some(v) => Cow::Owned(v),
+        None => sql,
+    }
 }
 
 /// Maps `keyspace.` qualifiers in planner output to one shard's backend database.

@@ -334,12 +334,14 @@ impl ClientConn {
             text,
             kind_name(kind),
         )?;
+        let mut sharded = None;
         let result = match decision {
             Decision::Shard(routed) => {
                 self.run_on_shard(&routed.shard, routed.sql, kind, text, exec, more)
                     .await
             }
             Decision::Sharded { keyspace } => {
+                sharded = Some(keyspace.clone());
                 let mut hexed = None;
                 if std::str::from_utf8(bytes).is_err() {
                     hexed = self.hex_binary_strings(bytes, kind);
@@ -371,6 +373,12 @@ impl ClientConn {
             }
         };
         if kind == StatementKind::Ddl && result.is_ok() {
+            if let Some(keyspace) = &sharded {
+                // A view that ran on every shard is recorded in the keyspace's VSchema.
+                if let Err(e) = super::views::record(&self.state, keyspace, text) {
+                    tracing::warn!("recording the view of {keyspace}: {e}");
+                }
+            }
             self.refresh_column_facts().await;
         }
         result
@@ -664,6 +672,7 @@ impl ClientConn {
                     .cloned()
                     .ok_or_else(|| ProxyError::UnknownDatabase(keyspace.clone()))?;
                 let sql = routing::map_qualifiers(text, &keyspace, &shard.database).into_owned();
+                let sql = routing::without_vindex_hints(Cow::Owned(sql)).into_owned();
                 Ok((shard, Cow::Owned(sql)))
             }
         }

@@ -27,6 +27,7 @@ pub mod split;
 pub mod sql_mode;
 pub mod tokenizer;
 pub mod use_stmt;
+pub mod vindex_hints;
 
 #[cfg(test)]
 mod tests;
@@ -46,3 +47,4 @@ pub use split::split_statements;
 pub use sql_mode::{misread_reason, param_misread_reason, SqlMode};
 pub use tokenizer::{tokenize, Token, TokenKind, Tokenizer};
 pub use use_stmt::{parse_use, UseTarget};
+pub use vindex_hints::VindexHint;

@@ -52,6 +52,8 @@ pub struct KeyspaceSchema {
     pub raw: serde_json::Value,
     /// The vindex new tables created through the proxy are sharded by (`default_vindex`).
     pub default_vindex: Option<String>,
+    /// Views recorded for a sharded keyspace (`views`), by name.
+    pub views: BTreeMap<String, super::views::ViewSchema>,
 }
 
 /// A vindex of the keyspace.
@@ -169,6 +171,7 @@ impl KeyspaceSchema {
             tables: BTreeMap::new(),
             raw: serde_json::Value::Object(serde_json::Map::new()),
             default_vindex: None,
+            views: BTreeMap::new(),
         }
     }
 
@@ -209,6 +212,11 @@ impl KeyspaceSchema {
     /// The table called exactly `name`.
     pub fn table(&self, name: &str) -> Option<&TableSchema> {
         self.tables.get(name)
+    }
+
+    /// The view called exactly `name` (recorded for a sharded keyspace).
+    pub fn view(&self, name: &str) -> Option<&super::views::ViewSchema> {
+        self.views.get(name)
     }
 
     /// The vindex called `name`.

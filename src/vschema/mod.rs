@@ -36,6 +36,7 @@ mod persist;
 mod protojson;
 mod resolve;
 mod validate;
+pub mod views;
 
 #[cfg(test)]
 mod keyspace_tests;

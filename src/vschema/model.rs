@@ -75,6 +75,14 @@ pub struct KeyspaceJson {
         skip_serializing_if = "String::is_empty"
     )]
     pub default_vindex: String,
+    /// shardgate's own key (not in Vitess): view name to its SELECT, recorded by the proxy for
+    /// each `CREATE VIEW` it ran on a sharded keyspace (see [`super::views`]).
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub views: BTreeMap<String, String>,
 }
 
 /// `multi_tenant_spec` (`vschema.MultiTenantSpec`).

@@ -52,7 +52,13 @@ pub(super) fn build_keyspace(
             Some(_) => {}
         }
     }
+    let views = if spec.sharded {
+        super::views::build_views(name, &spec.views, &tables)
+    } else {
+        BTreeMap::new()
+    };
     Ok(KeyspaceSchema {
+        views,
         default_vindex,
         name: name.into(),
         sharded: spec.sharded,

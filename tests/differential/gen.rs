@@ -6,6 +6,8 @@
 //! DISTINCT over a case-insensitive column may show any member of the group), and the
 //! features a known open bug is about (see `known`).
 //!
+//! Some single-table queries carry a vindex hint (`with_vindex_hint`).
+//!
 //! Query `i` of seed `s` is generated from its own RNG seeded with `(s, i)`, so one query can
 //! be reproduced alone.
 
@@ -190,7 +192,47 @@ pub fn query(pool: &Pool, seed: u64, i: u64) -> Query {
     };
     q.prepared = prepared;
     q.params = g.params.take().unwrap_or_default();
+    // (Its own RNG: the rest of the seed's corpus is unchanged.)
+    let mut hint_rng = StdRng::seed_from_u64(seed ^ i.wrapping_mul(0x51ed_5eed) ^ 0x7669_6e64);
+    if hint_rng.gen_range(0..100) < 8 {
+        q.sql = with_vindex_hint(&mut hint_rng, &q.sql);
+    }
     q
+}
+
+/// Vitess's `USE VINDEX (..)` / `IGNORE VINDEX (..)` after an unaliased `FROM user` /
+/// `FROM orders` followed by WHERE, GROUP BY, ORDER BY, LIMIT or the end; other statements
+/// are returned unchanged. The reference MariaDB runs the text with the hint blanked
+/// (`main.rs`): a hint may change which shards are asked, never the answer.
+fn with_vindex_hint(rng: &mut StdRng, sql: &str) -> String {
+    for (table, vindexes) in [
+        ("user", ["hash", "name_user_vdx"]),
+        ("orders", ["hash", "orders_id_vdx"]),
+    ] {
+        let from = format!(" FROM {table}");
+        let Some(at) = sql.find(&from) else { continue };
+        let end = at + from.len();
+        let rest = &sql[end..];
+        let fits = rest.is_empty()
+            || [" WHERE ", " GROUP ", " ORDER ", " LIMIT "]
+                .iter()
+                .any(|w| rest.starts_with(w));
+        if !fits {
+            continue;
+        }
+        let verb = if rng.gen_range(0..2) == 0 {
+            "USE"
+        } else {
+            "IGNORE"
+        };
+        let names = match rng.gen_range(0..3) {
+            0 => vindexes[0].to_string(),
+            1 => vindexes[1].to_string(),
+            _ => vindexes.join(", "),
+        };
+        return format!("{} {verb} VINDEX ({names}){rest}", &sql[..end]);
+    }
+    sql.to_string()
 }
 
 /// `SELECT LAST_INSERT_ID(n)` (sets the session's value; without FROM, so one row) or a read

@@ -300,7 +300,9 @@ async fn proxy_answers_equal_one_mariadb() {
         .map(|(k, q)| (u64::MAX - k as u64, q))
         .chain((start..start + count).map(|i| (i, gen::query(&pool, seed, i))));
     for (i, q) in numbered {
-        let expected = run(&mut reference, &q.sql, q.prepared, &q.params).await;
+        // MariaDB does not know Vitess's vindex hints: the reference runs the text without.
+        let plain = shardgate::sql::vindex_hints::strip(&q.sql).0.into_owned();
+        let expected = run(&mut reference, &plain, q.prepared, &q.params).await;
         if let check::Answer::Broken(m) = &expected {
             panic!("the reference database failed on {}: {m}", q.sql);
         }

@@ -226,6 +226,7 @@ impl ClientConn {
             Plan::Passthrough { keyspace } => {
                 let shard = self.first_shard(keyspace)?;
                 let sql = routing::map_qualifiers(text, keyspace, &shard.database);
+                let sql = routing::without_vindex_hints(sql);
                 return self.run_on_shard(&shard, sql, kind, text, exec, more).await;
             }
             Plan::Select(sp) => {
