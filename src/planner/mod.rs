@@ -232,6 +232,20 @@ pub(crate) fn plan_routed(
     }
 }
 
+/// Plans a SELECT as [`Plan::Materialize`] whatever routing could do with it: for a statement
+/// whose routed plan the executor refused at run time.
+pub fn plan_materialized(
+    sql: &str,
+    vschema: &VSchema,
+    target: Option<&Target>,
+) -> Result<Plan, PlanError> {
+    let ctx = Ctx::new(sql, vschema, target);
+    match parse(sql)? {
+        Statement::Query(q) => materialize::plan_materialized(&ctx, &q),
+        _ => unsupported("only a SELECT is answered over copies"),
+    }
+}
+
 /// What every builder needs: the text, the VSchema, the target.
 pub(crate) struct Ctx<'a> {
     /// The statement text (spans refer to it).

@@ -286,6 +286,23 @@ impl ClientConn {
                         Ok(exec::SelectOutput::Stream(stream)) => {
                             return Box::pin(self.write_select_stream(stream, exec, more)).await;
                         }
+                        // What the merge refuses only at run time (a HAVING comparison it
+                        // cannot make exactly), one MariaDB answers over copies.
+                        Err(ExecError::NotSupported(reason)) => {
+                            let target = self.session.target.clone();
+                            match crate::planner::plan_materialized(text, vschema, target.as_ref())
+                            {
+                                Ok(Plan::Materialize(mp)) => {
+                                    let mut cursor = SessionCursor {
+                                        conn: self,
+                                        params: Vec::new(),
+                                    };
+                                    exec::execute_materialized(&mut cursor, &mp, &params, vschema)
+                                        .await
+                                }
+                                _ => Err(ExecError::NotSupported(reason)),
+                            }
+                        }
                         Err(e) => Err(e),
                     }
                 }
