@@ -1,14 +1,19 @@
 //! UPDATE and DELETE on sharded tables: routed like SELECT ([`super::joins`]), sent as the
 //! client wrote them (the IN list pruned per shard).
 //!
+//! ORDER BY without LIMIT runs on every shard as written (each shard changes all its matching
+//! rows in that order); LIMIT on more than one shard picks the rows first
+//! ([`super::dml_limit`]).
+//!
 //! Refused: changing a vindex column (`SET id = ...` on the primary vindex column moves the row
 //! to another shard), assigning a lookup column more than once (MariaDB keeps the last
-//! value, the lookup would get the first), LIMIT or ORDER BY on more than one shard, writing a reference table
+//! value, the lookup would get the first), writing a reference table
 //! (write its source), `DELETE ... USING`, `UPDATE ... FROM`, RETURNING. A table that owns
 //! lookup vindexes gets [`DmlPlan::lookups`] ([`super::dml_lookups`]): changing an owned
 //! lookup column is allowed, its lookup rows move; changing an unowned lookup column is
 //! allowed, its new value must map to each changed row's keyspace id.
 
+use super::dml_limit::pick;
 use super::dml_lookups::dml_lookups;
 use super::joins::route_statement;
 use super::plan::{DmlPlan, Plan, QueryTemplate};
@@ -73,15 +78,7 @@ pub(crate) fn plan_update(ctx: &Ctx<'_>, upd: &Update) -> Result<Plan, PlanError
             }
         }
     }
-    let has_order = !upd.order_by.is_empty();
-    finish(
-        ctx,
-        &a,
-        ks,
-        (upd.limit.is_some(), has_order),
-        Some(&assigned),
-        "UPDATE",
-    )
+    finish(ctx, &a, ks, upd.limit.is_some(), Some(&assigned), "UPDATE")
 }
 
 /// Plans a DELETE.
@@ -104,15 +101,7 @@ pub(crate) fn plan_delete(ctx: &Ctx<'_>, del: &Delete) -> Result<Plan, PlanError
         }
     };
     check_targets(&a, "DELETE")?;
-    let has_order = !del.order_by.is_empty();
-    finish(
-        ctx,
-        &a,
-        ks,
-        (del.limit.is_some(), has_order),
-        None,
-        "DELETE",
-    )
+    finish(ctx, &a, ks, del.limit.is_some(), None, "DELETE")
 }
 
 /// The plan once the statement is known to be allowed.
@@ -120,19 +109,20 @@ fn finish(
     ctx: &Ctx<'_>,
     a: &Analysis<'_, '_>,
     ks: &crate::vschema::KeyspaceSchema,
-    (has_limit, has_order): (bool, bool),
+    has_limit: bool,
     assigned: Option<&[(String, &Expr)]>,
     verb: &str,
 ) -> Result<Plan, PlanError> {
     let route = route_statement(ctx, a, ks)?;
     let choice = route.choice;
     let multi = !choice.is_single_shard() && choice.opcode != super::plan::RouteOpcode::None;
-    if multi && (has_limit || has_order) {
-        let what = if has_limit { "LIMIT" } else { "ORDER BY" };
-        return unsupported(format!(
-            "{verb} with {what} on more than one shard is not supported"
-        ));
-    }
+    // ORDER BY without LIMIT changes every matching row: each shard changes its own in that
+    // order. LIMIT on several shards picks the rows first (`dml_limit`).
+    let pick = if multi && has_limit {
+        Some(Box::new(pick(ctx, a, assigned.is_some(), verb)?))
+    } else {
+        None
+    };
     let in_list = choice.in_list.clone();
     let lookups = dml_lookups(ctx, a, assigned, in_list.as_ref(), verb)?;
     Ok(Plan::Dml(DmlPlan {
@@ -144,6 +134,7 @@ fn finish(
         },
         has_limit,
         lookups,
+        pick,
     }))
 }
 

@@ -40,6 +40,7 @@ pub mod plan;
 mod aggregate;
 mod ddl;
 mod dml;
+mod dml_limit;
 mod dml_lookups;
 mod enum_order;
 mod having;
