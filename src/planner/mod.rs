@@ -42,6 +42,7 @@ mod ddl;
 mod dml;
 mod dml_limit;
 mod dml_lookups;
+mod dml_multi;
 mod enum_order;
 mod having;
 mod insert;
@@ -178,18 +179,26 @@ fn plan_ctx(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
         | StatementKind::Insert
         | StatementKind::Replace
         | StatementKind::Update
-        | StatementKind::Delete => match parse(sql)? {
-            Statement::Query(q) => select::plan_select(ctx, &q),
-            Statement::Insert(ins) => insert::plan_insert(ctx, &ins),
-            Statement::Update(upd) => dml::plan_update(ctx, &upd),
-            Statement::Delete(del) => dml::plan_delete(ctx, &del),
-            other => unsupported(format!(
-                "statement '{}' on a sharded keyspace is not supported",
-                statement_word(&other)
-            )),
+        | StatementKind::Delete => match parse(sql) {
+            Err(e) => dml_multi::plan_comma_update(ctx, e),
+            Ok(stmt) => plan_statement(ctx, stmt),
         },
         other => unsupported(format!(
             "{other:?} statements are not planned for sharded keyspaces"
+        )),
+    }
+}
+
+/// The builder for a parsed SELECT, INSERT, UPDATE or DELETE.
+fn plan_statement(ctx: &Ctx<'_>, stmt: Statement) -> Result<Plan, PlanError> {
+    match stmt {
+        Statement::Query(q) => select::plan_select(ctx, &q),
+        Statement::Insert(ins) => insert::plan_insert(ctx, &ins),
+        Statement::Update(upd) => dml::plan_update(ctx, &upd),
+        Statement::Delete(del) => dml::plan_delete(ctx, &del),
+        other => unsupported(format!(
+            "statement '{}' on a sharded keyspace is not supported",
+            statement_word(&other)
         )),
     }
 }
