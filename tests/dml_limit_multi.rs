@@ -271,3 +271,83 @@ async fn owner_tables_move_the_lookup_rows_of_the_picked_rows() {
     assert_eq!(id, Some(1));
     env.stop().await;
 }
+
+/// A seeded random series of UPDATE/DELETE with WHERE, ORDER BY (ending in a unique column,
+/// so the rows are determined) and LIMIT over both tables; after each, affected rows and the
+/// tables must equal one MariaDB's.
+#[tokio::test(flavor = "multi_thread")]
+async fn random_ordered_limits_match_one_server() {
+    use rand::{Rng, SeedableRng};
+    let (env, mut direct, mut proxied) = setup().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x18d1);
+    let mut statements = 0;
+    let mut affected = 0;
+    for n in 0..120 {
+        if n % 40 == 39 {
+            // Refill, so later statements still find rows.
+            let (t, o) = rows_sql();
+            for c in [&mut direct, &mut proxied] {
+                c.query_drop("DELETE FROM t").await.expect("clear t");
+                c.query_drop("DELETE FROM o").await.expect("clear o");
+                c.query_drop(&t).await.expect("t rows");
+                c.query_drop(&o).await.expect("o rows");
+            }
+        }
+        let on_t = rng.gen_bool(0.6);
+        let (table, unique, cols) = if on_t {
+            (
+                "t",
+                ["id", "score"][rng.gen_range(0..2)],
+                ["grp", "name", "id"],
+            )
+        } else {
+            ("o", "id", ["amount", "user_id", "id"])
+        };
+        let mut order = Vec::new();
+        for _ in 0..rng.gen_range(0..3) {
+            let c = cols[rng.gen_range(0..cols.len())];
+            order.push(format!("{c}{}", ["", " DESC", " ASC"][rng.gen_range(0..3)]));
+        }
+        order.push(format!(
+            "{unique}{}",
+            if rng.gen_bool(0.5) { " DESC" } else { "" }
+        ));
+        let filter = match rng.gen_range(0..5) {
+            0 => String::new(),
+            1 => format!(" WHERE id > {}", rng.gen_range(0..30)),
+            2 => format!(
+                " WHERE id IN ({}, {}, {})",
+                rng.gen_range(1..41),
+                rng.gen_range(1..41),
+                rng.gen_range(1..41)
+            ),
+            3 if on_t => format!(
+                " WHERE name = '{}'",
+                ["ann", "BOB", "cy", "x"][rng.gen_range(0..4)]
+            ),
+            _ => format!(" WHERE {} < {}", cols[0], rng.gen_range(0..20)),
+        };
+        let limit = rng.gen_range(0..9);
+        let sql = if rng.gen_bool(0.5) {
+            let set = if on_t {
+                format!("name = 'u{n}', grp = grp + 1")
+            } else {
+                format!("amount = amount + {n}")
+            };
+            format!(
+                "UPDATE {table} SET {set}{filter} ORDER BY {} LIMIT {limit}",
+                order.join(", ")
+            )
+        } else {
+            format!(
+                "DELETE FROM {table}{filter} ORDER BY {} LIMIT {limit}",
+                order.join(", ")
+            )
+        };
+        affected += same_effect(&mut direct, &mut proxied, &sql).await;
+        statements += 1;
+    }
+    assert_eq!(statements, 120);
+    assert!(affected > 100, "the statements changed rows: {affected}");
+    env.stop().await;
+}
