@@ -235,8 +235,15 @@ pub(super) fn forget_assigned(session: &mut Session, kind: StatementKind, text: 
     if session.sql_level.user_vars.is_empty() {
         return;
     }
-    let assigns = text.contains('@')
-        && (text.contains(":=") || sql::contains_ignore_ascii_case(text.as_bytes(), b"into"));
+    let assigns = text.contains('@') && {
+        let toks = sql::tokenize(text);
+        toks.iter().any(|t| t.is_punct(text, ":="))
+            || toks.windows(2).any(|w| {
+                w[0].is_word(text, "into")
+                    && w[1].kind == TokenKind::Variable
+                    && !w[1].text(text).starts_with("@@")
+            })
+    };
     if assigns || kind == StatementKind::Call {
         session.sql_level.user_vars.clear();
     }
@@ -546,6 +553,8 @@ mod tests {
         assert!(["a", "b", "c"]
             .iter()
             .all(|v| !s.sql_level.user_vars.contains_key(*v)));
+        forget_assigned(&mut s, StatementKind::Insert, "INSERT INTO t VALUES (@d)");
+        assert!(s.sql_level.user_vars.contains_key("d"));
         forget_assigned(&mut s, StatementKind::Select, "SELECT 1 INTO @d");
         assert!(s.sql_level.user_vars.is_empty());
     }
