@@ -106,7 +106,27 @@ pub(crate) fn delete_shape(del: &Delete) -> (&[sqlparser::ast::TableWithJoins], 
                 .collect();
             (using.as_slice(), names)
         }
-        None => (from, del.tables.iter().collect()),
+        // sqlparser reads the modifiers of `DELETE IGNORE FROM t` as target names.
+        None => (
+            from,
+            del.tables
+                .iter()
+                .filter(|n| !is_delete_modifier(n))
+                .collect(),
+        ),
+    }
+}
+
+/// `IGNORE`, `LOW_PRIORITY` or `QUICK` written unquoted: a DELETE modifier, not a table.
+fn is_delete_modifier(name: &ObjectName) -> bool {
+    match name.0.as_slice() {
+        [ObjectNamePart::Identifier(i)] => {
+            i.quote_style.is_none()
+                && ["ignore", "low_priority", "quick"]
+                    .iter()
+                    .any(|m| i.value.eq_ignore_ascii_case(m))
+        }
+        _ => false,
     }
 }
 
