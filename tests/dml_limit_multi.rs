@@ -124,6 +124,7 @@ async fn ordered_limits_change_the_rows_one_server_changes() {
         "DELETE FROM o ORDER BY user_id, id LIMIT 5",
         // An alias; IGNORE.
         "UPDATE t AS x SET x.name = 'alias' WHERE x.grp <> 2 ORDER BY x.score DESC LIMIT 2",
+        "UPDATE IGNORE t SET name = 'ign' WHERE name LIKE 'b%' ORDER BY id DESC LIMIT 2",
         "DELETE IGNORE FROM t WHERE grp = 0 ORDER BY score DESC LIMIT 1",
         // ORDER BY without LIMIT: every shard changes its own rows.
         "UPDATE t SET score = score + 1 ORDER BY score DESC",

@@ -54,10 +54,43 @@ pub(crate) fn plan_comma_update(ctx: &Ctx<'_>, parse_error: PlanError) -> Result
     }
 }
 
+/// The text sqlparser parses for `sql`: `UPDATE [LOW_PRIORITY] [IGNORE] t …` with the
+/// modifiers blanked out (sqlparser reads `IGNORE` as the table name), byte for byte the same
+/// length so every span still points into the client's text, which the plan keeps.
+pub(crate) fn parseable<'s>(ctx: &Ctx<'s>) -> std::borrow::Cow<'s, str> {
+    let sql = ctx.sql;
+    let mut tokens = ctx.text.tokens.iter();
+    let is_update = tokens
+        .next()
+        .is_some_and(|t| t.kind == TokenKind::Ident && t.text(sql).eq_ignore_ascii_case("update"));
+    if !is_update {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let modifiers: Vec<(usize, usize)> = tokens
+        .take(2)
+        .take_while(|t| {
+            t.kind == TokenKind::Ident
+                && ["low_priority", "ignore"]
+                    .iter()
+                    .any(|m| t.text(sql).eq_ignore_ascii_case(m))
+        })
+        .map(|t| (t.start, t.end))
+        .collect();
+    if modifiers.is_empty() {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = sql.to_string();
+    for (start, end) in modifiers {
+        out.replace_range(start..end, &" ".repeat(end - start));
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The statement with each top-level `,` between UPDATE and SET replaced by ` JOIN `; None
 /// when it is not an UPDATE or has no such comma.
 fn comma_join_text(ctx: &Ctx<'_>) -> Option<String> {
-    let sql = ctx.sql;
+    let parseable = parseable(ctx);
+    let sql: &str = &parseable;
     let mut tokens = ctx.text.tokens.iter();
     let first = tokens.next()?;
     if first.kind != TokenKind::Ident || !first.text(sql).eq_ignore_ascii_case("update") {

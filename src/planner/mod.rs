@@ -179,7 +179,7 @@ fn plan_ctx(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
         | StatementKind::Insert
         | StatementKind::Replace
         | StatementKind::Update
-        | StatementKind::Delete => match parse(sql) {
+        | StatementKind::Delete => match parse(&dml_multi::parseable(ctx)) {
             Err(e) => dml_multi::plan_comma_update(ctx, e),
             Ok(stmt) => plan_statement(ctx, stmt),
         },
