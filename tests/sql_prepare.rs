@@ -102,6 +102,9 @@ async fn prepared_statements_run_with_user_variables() {
             "EXECUTE one USING @id",
             "DEALLOCATE PREPARE one",
             "DROP PREPARE cnt",
+            // A parameter in the select list keeps MariaDB's column name through its alias.
+            "PREPARE tag FROM 'SELECT ? AS tag, name FROM user WHERE id = ?'",
+            "EXECUTE tag USING @n, @id",
         ],
     )
     .await;
@@ -115,6 +118,35 @@ async fn prepared_statements_run_with_user_variables() {
         assert_eq!(error_code(&mut proxied, sql).await, code, "{sql}");
         assert_eq!(error_code(&mut direct, sql).await, code, "direct {sql}");
     }
+    // The column names are MariaDB's too.
+    let names = |rows: &[Row]| -> Vec<String> {
+        rows.first()
+            .map(|r| {
+                r.columns_ref()
+                    .iter()
+                    .map(|c| c.name_str().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for c in [&mut direct, &mut proxied] {
+        c.query_drop("SET @id = 3").await.expect("set");
+    }
+    let want: Vec<Row> = direct
+        .query("EXECUTE tag USING @n, @id")
+        .await
+        .expect("direct");
+    let got: Vec<Row> = proxied
+        .query("EXECUTE tag USING @n, @id")
+        .await
+        .expect("proxied");
+    assert_eq!(names(&got), names(&want));
+    assert_eq!(names(&got), ["tag", "name"]);
+    // Without the alias MariaDB names the column '?': refused rather than renamed.
+    assert_eq!(
+        error_code(&mut proxied, "PREPARE bare FROM 'SELECT ?, name FROM user'").await,
+        1235
+    );
     // A variable whose value the proxy cannot know is refused, not guessed.
     proxied
         .query_drop("SET @x = (SELECT 2)")

@@ -280,6 +280,54 @@ fn is_prepared_statement_command(text: &str) -> bool {
         || (is(first, "drop") && is(second, "prepare"))
 }
 
+/// Whether a SELECT's top-level select list has an item with a `?` and no `AS` alias: MariaDB
+/// names that column by its text (`?`), a substituted literal would rename it.
+fn unaliased_select_placeholder(text: &str) -> bool {
+    let toks: Vec<Token> = Significant::new(text)
+        .take_while(|t| t.kind != TokenKind::Semicolon)
+        .collect();
+    let Some(select) = toks.iter().position(|t| t.is_word(text, "select")) else {
+        return false;
+    };
+    let mut depth = 0i32;
+    let mut item: Vec<Token> = Vec::new();
+    let unaliased = |item: &[Token]| {
+        let has_param = item.iter().any(|t| t.kind == TokenKind::Param);
+        let aliased = item.len() >= 2
+            && item[item.len() - 2].is_word(text, "as")
+            && matches!(
+                item[item.len() - 1].kind,
+                TokenKind::Ident | TokenKind::QuotedIdent | TokenKind::String
+            );
+        has_param && !aliased
+    };
+    for t in &toks[select + 1..] {
+        match (t.kind, t.text(text)) {
+            (TokenKind::Punct, "(") => depth += 1,
+            (TokenKind::Punct, ")") => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 && t.is_punct(text, ",") {
+            if unaliased(&item) {
+                return true;
+            }
+            item.clear();
+            continue;
+        }
+        if depth == 0
+            && [
+                "from", "where", "group", "having", "order", "limit", "union", "into", "for",
+            ]
+            .iter()
+            .any(|w| t.is_word(text, w))
+        {
+            break;
+        }
+        item.push(*t);
+    }
+    unaliased(&item)
+}
+
 /// How many `?` placeholders `text` has.
 fn placeholders(text: &str) -> usize {
     sql::tokenize(text)
@@ -361,6 +409,12 @@ impl ClientConn {
                 };
                 if let Err(e) = checked {
                     return Err(self.judge_parse_failure(&keyspace, &inner, e).await.into());
+                }
+                if kind == StatementKind::Select && unaliased_select_placeholder(&inner) {
+                    return Err(ProxyError::NotSupported(
+                        "PREPARE on a sharded keyspace of a SELECT with a ? in its select list without an AS alias (MariaDB names that column '?')".into(),
+                    )
+                    .into());
                 }
                 self.session.sql_level.statements.insert(name, inner);
                 self.write_ok_more(
@@ -557,6 +611,26 @@ mod tests {
         assert!(s.sql_level.user_vars.contains_key("d"));
         forget_assigned(&mut s, StatementKind::Select, "SELECT 1 INTO @d");
         assert!(s.sql_level.user_vars.is_empty());
+    }
+
+    #[test]
+    fn unaliased_placeholders_in_the_select_list_are_found() {
+        for yes in [
+            "SELECT ? FROM t",
+            "SELECT id, ? + 1 FROM t WHERE a = ?",
+            "SELECT COALESCE(?, 1)",
+            "SELECT ? x FROM t",
+        ] {
+            assert!(unaliased_select_placeholder(yes), "{yes}");
+        }
+        for no in [
+            "SELECT id FROM t WHERE a = ?",
+            "SELECT ? AS tag, id FROM t",
+            "SELECT (SELECT ? AS a) AS b FROM t LIMIT ?",
+            "SELECT id FROM t ORDER BY ? LIMIT ?",
+        ] {
+            assert!(!unaliased_select_placeholder(no), "{no}");
+        }
     }
 
     #[test]
