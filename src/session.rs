@@ -184,6 +184,32 @@ pub struct Session {
     pub charset: Option<Charset>,
     /// What the proxy knows of the session's `sql_mode` (see [`Session::sql_mode_flags`]).
     pub sql_mode: SessionSqlMode,
+    /// SQL-level prepared statements the proxy holds and the user variables it knows
+    /// (`server::sql_prepare`).
+    pub sql_level: SqlLevel,
+}
+
+/// SQL-level `PREPARE` / `EXECUTE` state the proxy keeps for sharded keyspaces.
+#[derive(Debug, Clone, Default)]
+pub struct SqlLevel {
+    /// Prepared statements by lower-cased name: their text.
+    pub statements: HashMap<String, String>,
+    /// User variables whose value the proxy knows (set by `SET @v = <literal>` and not
+    /// possibly changed since), by lower-cased name.
+    pub user_vars: HashMap<String, UserValue>,
+}
+
+/// A user variable's value, as `SET @v = <literal>` gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserValue {
+    /// `NULL`.
+    Null,
+    /// An integer (`TRUE` / `FALSE` are 1 / 0).
+    Int(i64),
+    /// A decimal or approximate number as written (`1.50`, `-2e3`).
+    Number(String),
+    /// A string's bytes, in the session's character set.
+    Text(Vec<u8>),
 }
 
 /// One query a shard received (VEXPLAIN QUERIES).
@@ -230,6 +256,7 @@ impl Session {
             query_log: None,
             charset: Some(Charset::UTF8MB4),
             sql_mode: SessionSqlMode::ServerDefault,
+            sql_level: SqlLevel::default(),
         }
     }
 

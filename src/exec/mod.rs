@@ -4,6 +4,7 @@
 //! The [`Cursor`] trait is the only door to the shards, so these functions can be tested with a
 //! recording cursor that asserts the exact shard traffic without a database.
 
+mod dml_pick;
 mod having;
 mod insert_rows;
 mod insert_sequence;

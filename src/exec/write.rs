@@ -11,7 +11,7 @@ use super::lookup_unowned::verify_unowned;
 use super::resolve::{column_coercions, destination_shards, stored_value};
 use super::select::shard_sql;
 use super::{Cursor, ExecError, ShardResult};
-use crate::planner::{DmlLookups, DmlPlan, InsertPlan};
+use crate::planner::{DmlPlan, InsertPlan};
 use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use mysql_async::Value;
@@ -24,6 +24,9 @@ pub async fn execute_dml<C: Cursor>(
     params: &[Value],
     vschema: &VSchema,
 ) -> Result<ShardResult, ExecError> {
+    if let Some(pick) = &plan.pick {
+        return super::dml_pick::execute_picked(cursor, plan, pick, params, vschema).await;
+    }
     let keyspace = plan.route.keyspace.as_str();
     let shards = cursor.shards(keyspace)?;
     let targets = resolve_route(cursor, &plan.route, params, vschema, &shards, true).await?;
@@ -34,7 +37,13 @@ pub async fn execute_dml<C: Cursor>(
     }
     if let Some(lookups) = &plan.lookups {
         let locked = maintain_for_dml(cursor, vschema, keyspace, lookups, &targets, params).await?;
-        return execute_on_keys(cursor, keyspace, lookups, &locked, params).await;
+        let keyed = Keyed {
+            head: &lookups.head,
+            head_params: lookups.tail_first_param,
+            order_by: &lookups.order_by,
+            order_by_first_param: lookups.order_by_first_param,
+        };
+        return execute_on_keys(cursor, keyspace, &keyed, &locked, params).await;
     }
     let mut total = ShardResult::default();
     for t in &targets {
@@ -50,24 +59,37 @@ pub async fn execute_dml<C: Cursor>(
 /// Most rows one `… WHERE <pk> IN (…)` names.
 const KEYS_PER_STATEMENT: usize = 500;
 
-/// Runs an owner UPDATE/DELETE on exactly the rows [`maintain_for_dml`] read and locked: the
-/// statement's text before its WHERE, with `WHERE <pk> IN (<their keys>)`.
-async fn execute_on_keys<C: Cursor>(
+/// The parts of an UPDATE/DELETE that [`execute_on_keys`] runs on given rows.
+pub(crate) struct Keyed<'p> {
+    /// The statement's text before its WHERE (`UPDATE t SET …` / `DELETE FROM t`).
+    pub(crate) head: &'p str,
+    /// How many `?` the head has (the statement's first ones).
+    pub(crate) head_params: usize,
+    /// The statement's ORDER BY without LIMIT, or empty.
+    pub(crate) order_by: &'p str,
+    /// Index of the first `?` of `order_by`.
+    pub(crate) order_by_first_param: usize,
+}
+
+/// Runs an UPDATE/DELETE on exactly the rows read and locked before (by
+/// [`maintain_for_dml`] or a [`crate::planner::DmlPick`]): the statement's text before its
+/// WHERE, with `WHERE <pk> IN (<their keys>)`.
+pub(crate) async fn execute_on_keys<C: Cursor>(
     cursor: &mut C,
     keyspace: &str,
-    lookups: &DmlLookups,
+    keyed: &Keyed<'_>,
     locked: &LockedKeys,
     params: &[Value],
 ) -> Result<ShardResult, ExecError> {
-    let head_params = params.get(..lookups.tail_first_param).unwrap_or(params);
-    let head = interpolate(&lookups.head, head_params, cursor.charset())?;
-    let order_by = if lookups.order_by.is_empty() {
+    let head_params = params.get(..keyed.head_params).unwrap_or(params);
+    let head = interpolate(keyed.head, head_params, cursor.charset())?;
+    let order_by = if keyed.order_by.is_empty() {
         String::new()
     } else {
-        let order_params = params.get(lookups.order_by_first_param..).unwrap_or(&[]);
+        let order_params = params.get(keyed.order_by_first_param..).unwrap_or(&[]);
         format!(
             "\n{}",
-            interpolate(&lookups.order_by, order_params, cursor.charset())?
+            interpolate(keyed.order_by, order_params, cursor.charset())?
         )
     };
     let mut total = ShardResult::default();

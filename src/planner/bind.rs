@@ -61,13 +61,14 @@ pub fn bind(plan: &Plan, literals: &[BoundLiteral<'_>]) -> Option<Plan> {
         // Planned from its own text: its fetches carry the statement's filters.
         Plan::Materialize(_) | Plan::InsertSelect(_) => return None,
         // Owner DML of lookup vindexes is planned from its own text (not shared).
-        Plan::Dml(dp) if dp.lookups.is_some() => return None,
+        Plan::Dml(dp) if dp.lookups.is_some() || dp.pick.is_some() => return None,
         Plan::Insert(ip) if !ip.lookups.is_empty() || !ip.unowned.is_empty() => return None,
         Plan::Dml(dp) => Plan::Dml(DmlPlan {
             route: route(&dp.route, literals)?,
             query: query(&dp.query, literals)?,
             has_limit: dp.has_limit,
             lookups: None,
+            pick: None,
         }),
         Plan::Insert(ip) => insert(ip, literals)?,
         Plan::AllShards { keyspace, sql } => Plan::AllShards {

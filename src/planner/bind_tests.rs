@@ -113,6 +113,10 @@ fn golden_cases_agree_through_templates() {
             let direct = plan(sql, &vs, target.as_ref()).map_err(|e| e.to_string());
             match (&templated, &direct) {
                 (Ok(a), Ok(b)) if a == b => {}
+                // Plans that are never bound (answered over copies, INSERT ... SELECT, DML
+                // that picks its rows first): planned from the text by design.
+                (Err(_), Ok(Plan::Materialize(_) | Plan::InsertSelect(_))) => {}
+                (Err(_), Ok(Plan::Dml(dp))) if dp.pick.is_some() => {}
                 // Refused as a template: the cache falls back to the text itself.
                 (Err(e), Ok(_)) => refused.push(format!("{sql}: {e}")),
                 (Err(_), Err(_)) => {}

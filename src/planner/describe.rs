@@ -5,7 +5,7 @@
 //! | plan | OperatorType | extra keys |
 //! |---|---|---|
 //! | Select | `Route` | `Vindex`, `Values`, `InList` (per-shard IN items), `Merge` |
-//! | Dml | `Update` / `Delete` | `Vindex`, `Values`, `InList`, `HasLimit` |
+//! | Dml | `Update` / `Delete` | `Vindex`, `Values`, `InList`, `HasLimit`, `Pick` (the SELECT picking a multi-shard LIMIT's rows) |
 //! | Insert | `Insert` | `Table`, `Vindex`, `Prefix`, `Suffix`, `Rows`, `Sequence` |
 //! | AllShards | `Send` (`Variant: AllShards`) | `Query` |
 //! | Passthrough | `Send` (`Variant: Passthrough`) | |
@@ -77,6 +77,9 @@ pub fn describe(plan: &Plan) -> Value {
             if let Some(l) = &d.lookups {
                 let names: Vec<Value> = l.owned.iter().map(|o| o.vindex.clone().into()).collect();
                 o.insert("OwnedLookups".into(), Value::Array(names));
+            }
+            if let Some(p) = &d.pick {
+                o.insert("Pick".into(), describe(&Plan::Select(p.select.clone())));
             }
             Value::Object(o)
         }

@@ -1,15 +1,22 @@
 //! UPDATE and DELETE on sharded tables: routed like SELECT ([`super::joins`]), sent as the
 //! client wrote them (the IN list pruned per shard).
 //!
+//! ORDER BY without LIMIT runs on every shard as written (each shard changes all its matching
+//! rows in that order); LIMIT on more than one shard picks the rows first
+//! ([`super::dml_limit`]).
+//!
 //! Refused: changing a vindex column (`SET id = ...` on the primary vindex column moves the row
 //! to another shard), assigning a lookup column more than once (MariaDB keeps the last
-//! value, the lookup would get the first), LIMIT or ORDER BY on more than one shard, writing a reference table
-//! (write its source), `DELETE ... USING`, `UPDATE ... FROM`, RETURNING. A table that owns
+//! value, the lookup would get the first), writing a reference table
+//! (write its source), `UPDATE ... FROM`, RETURNING. Multi-table statements: see
+//! [`super::dml_multi`]. A table that owns
 //! lookup vindexes gets [`DmlPlan::lookups`] ([`super::dml_lookups`]): changing an owned
 //! lookup column is allowed, its lookup rows move; changing an unowned lookup column is
 //! allowed, its new value must map to each changed row's keyspace id.
 
+use super::dml_limit::pick;
 use super::dml_lookups::dml_lookups;
+use super::dml_multi::{assigned_instances, delete_shape, named_instances};
 use super::joins::route_statement;
 use super::plan::{DmlPlan, Plan, QueryTemplate};
 use super::routing::column_of;
@@ -42,14 +49,51 @@ pub(crate) fn plan_update(ctx: &Ctx<'_>, upd: &Update) -> Result<Plan, PlanError
             })
         }
     };
-    check_targets(&a, "UPDATE")?;
+    let multi_table = top_instances(&a).len() > 1;
+    let targets = assignment_targets(upd);
+    let written = if multi_table {
+        targets
+            .iter()
+            .flat_map(|(t, _)| assigned_instances(&a, t))
+            .collect()
+    } else {
+        top_instances(&a)
+    };
+    check_targets(&a, &written, "UPDATE")?;
     let mut assigned: Vec<(String, &Expr)> = Vec::new();
+    for (expr, value) in &targets {
+        if let Some(col) = check_vindex_assignment(&a, expr)? {
+            if multi_table {
+                return unsupported(format!(
+                    "multi-table UPDATE changing the lookup vindex column '{col}'"
+                ));
+            }
+            // MariaDB stores the last of several values; the lookup would get the first.
+            if assigned.iter().any(|(c, _)| *c == col) {
+                return unsupported(format!(
+                    "UPDATE assigning the vindex column '{col}' more than once is not supported"
+                ));
+            }
+            assigned.push((col, *value));
+        }
+    }
+    let shape = Shape {
+        has_limit: upd.limit.is_some(),
+        multi_table,
+        verb: "UPDATE",
+    };
+    finish(ctx, &a, ks, shape, Some(&assigned))
+}
+
+/// Each column an UPDATE assigns (as a column reference) with the value assigned to it.
+fn assignment_targets(upd: &Update) -> Vec<(Expr, &Expr)> {
+    let mut out = Vec::new();
     for assignment in &upd.assignments {
-        let targets = match &assignment.target {
+        let names = match &assignment.target {
             AssignmentTarget::ColumnName(n) => vec![n],
             AssignmentTarget::Tuple(ns) => ns.iter().collect(),
         };
-        for name in targets {
+        for name in names {
             let idents: Vec<Ident> = name
                 .0
                 .iter()
@@ -58,43 +102,33 @@ pub(crate) fn plan_update(ctx: &Ctx<'_>, upd: &Update) -> Result<Plan, PlanError
                     ObjectNamePart::Function(_) => None,
                 })
                 .collect();
-            let expr = match idents.len() {
-                1 => Expr::Identifier(idents[0].clone()),
+            let expr = match idents.as_slice() {
+                [one] => Expr::Identifier(one.clone()),
                 _ => Expr::CompoundIdentifier(idents),
             };
-            if let Some(col) = check_vindex_assignment(&a, &expr)? {
-                // MariaDB stores the last of several values; the lookup would get the first.
-                if assigned.iter().any(|(c, _)| *c == col) {
-                    return unsupported(format!(
-                        "UPDATE assigning the vindex column '{col}' more than once is not supported"
-                    ));
-                }
-                assigned.push((col, &assignment.value));
-            }
+            out.push((expr, &assignment.value));
         }
     }
-    let has_order = !upd.order_by.is_empty();
-    finish(
-        ctx,
-        &a,
-        ks,
-        (upd.limit.is_some(), has_order),
-        Some(&assigned),
-        "UPDATE",
-    )
+    out
 }
 
 /// Plans a DELETE.
 pub(crate) fn plan_delete(ctx: &Ctx<'_>, del: &Delete) -> Result<Plan, PlanError> {
-    if del.using.is_some() || del.returning.is_some() || del.output.is_some() {
-        return unsupported("DELETE ... USING / RETURNING on a sharded keyspace");
+    if del.returning.is_some() || del.output.is_some() {
+        return unsupported("DELETE ... RETURNING on a sharded keyspace");
     }
-    let from = match &del.from {
-        FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
-    };
+    let (tables, names) = delete_shape(del);
     let mut exprs: Vec<&Expr> = del.order_by.iter().map(|o| &o.expr).collect();
     exprs.extend(del.limit.iter());
-    let mut a = Analysis::of_dml(ctx, from, del.selection.as_ref(), exprs, del)?;
+    let mut a = match &del.using {
+        // The names before USING are targets, not more tables.
+        Some(_) => {
+            let mut whole = del.clone();
+            whole.from = FromTable::WithFromKeyword(Vec::new());
+            Analysis::of_dml(ctx, tables, del.selection.as_ref(), exprs, &whole)?
+        }
+        None => Analysis::of_dml(ctx, tables, del.selection.as_ref(), exprs, del)?,
+    };
     let ks = match keyspace_of(ctx, &mut a)? {
         Decision::Sharded(ks) => ks,
         Decision::Passthrough(ks) => {
@@ -103,16 +137,48 @@ pub(crate) fn plan_delete(ctx: &Ctx<'_>, del: &Delete) -> Result<Plan, PlanError
             })
         }
     };
-    check_targets(&a, "DELETE")?;
-    let has_order = !del.order_by.is_empty();
-    finish(
-        ctx,
-        &a,
-        ks,
-        (del.limit.is_some(), has_order),
-        None,
-        "DELETE",
-    )
+    let multi_table = !names.is_empty() || top_instances(&a).len() > 1;
+    let written = if names.is_empty() {
+        top_instances(&a)
+    } else {
+        named_instances(&a, &names)
+    };
+    check_targets(&a, &written, "DELETE")?;
+    if multi_table {
+        for &i in &written {
+            let res = &a.instances[i].res;
+            if res
+                .table
+                .is_some_and(|t| t.owned_vindexes().next().is_some())
+            {
+                return unsupported(format!(
+                    "multi-table DELETE from {}, which owns lookup vindexes",
+                    res.display()
+                ));
+            }
+        }
+    }
+    let shape = Shape {
+        has_limit: del.limit.is_some(),
+        multi_table,
+        verb: "DELETE",
+    };
+    finish(ctx, &a, ks, shape, None)
+}
+
+/// The statement's own (scope 0) table instances.
+fn top_instances(a: &Analysis<'_, '_>) -> Vec<usize> {
+    (0..a.instances.len())
+        .filter(|&i| a.instances[i].scope == 0)
+        .collect()
+}
+
+/// What [`finish`] needs to know about the statement.
+struct Shape<'v> {
+    has_limit: bool,
+    /// Several tables, or DELETE's multi-table syntax: no lookup maintenance, no pick.
+    multi_table: bool,
+    verb: &'v str,
 }
 
 /// The plan once the statement is known to be allowed.
@@ -120,21 +186,34 @@ fn finish(
     ctx: &Ctx<'_>,
     a: &Analysis<'_, '_>,
     ks: &crate::vschema::KeyspaceSchema,
-    (has_limit, has_order): (bool, bool),
+    shape: Shape<'_>,
     assigned: Option<&[(String, &Expr)]>,
-    verb: &str,
 ) -> Result<Plan, PlanError> {
+    let Shape {
+        has_limit,
+        multi_table,
+        verb,
+    } = shape;
     let route = route_statement(ctx, a, ks)?;
     let choice = route.choice;
     let multi = !choice.is_single_shard() && choice.opcode != super::plan::RouteOpcode::None;
-    if multi && (has_limit || has_order) {
-        let what = if has_limit { "LIMIT" } else { "ORDER BY" };
-        return unsupported(format!(
-            "{verb} with {what} on more than one shard is not supported"
-        ));
-    }
+    // ORDER BY without LIMIT changes every matching row: each shard changes its own in that
+    // order. LIMIT on several shards picks the rows first (`dml_limit`).
+    let pick = match (multi && has_limit, multi_table) {
+        (true, true) => {
+            return unsupported(format!(
+                "multi-table {verb} with LIMIT on more than one shard"
+            ))
+        }
+        (true, false) => Some(Box::new(pick(ctx, a, assigned.is_some(), verb)?)),
+        (false, _) => None,
+    };
     let in_list = choice.in_list.clone();
-    let lookups = dml_lookups(ctx, a, assigned, in_list.as_ref(), verb)?;
+    let lookups = if multi_table {
+        None
+    } else {
+        dml_lookups(ctx, a, assigned, in_list.as_ref(), verb)?
+    };
     Ok(Plan::Dml(DmlPlan {
         route: to_route(ks, choice),
         query: QueryTemplate {
@@ -144,13 +223,14 @@ fn finish(
         },
         has_limit,
         lookups,
+        pick,
     }))
 }
 
-/// The statement's own tables must be plain sharded tables without owned lookups.
-fn check_targets(a: &Analysis<'_, '_>, verb: &str) -> Result<(), PlanError> {
-    for inst in a.instances.iter().filter(|i| i.scope == 0) {
-        let t = &inst.res;
+/// The tables the statement writes (`written`: instances) must not be reference tables.
+fn check_targets(a: &Analysis<'_, '_>, written: &[usize], verb: &str) -> Result<(), PlanError> {
+    for &i in written {
+        let t = &a.instances[i].res;
         if t.role() == Role::Reference {
             return unsupported(format!(
                 "{verb} of reference table {} is not supported (write to its source)",

@@ -240,7 +240,7 @@ fn top_level_words<'a>(
 
 /// Byte offset where the statement's WHERE (else ORDER BY, else LIMIT) begins, at nesting
 /// depth 0 and, for UPDATE, after SET; the text's end when it has none of them.
-fn tail_start(ctx: &Ctx<'_>, is_update: bool) -> usize {
+pub(crate) fn tail_start(ctx: &Ctx<'_>, is_update: bool) -> usize {
     let sql = ctx.sql;
     let mut after_set = !is_update;
     let mut fallback = None;
@@ -261,7 +261,7 @@ fn tail_start(ctx: &Ctx<'_>, is_update: bool) -> usize {
 
 /// Byte range of the statement's top-level `ORDER BY …` at or after `from` (up to its LIMIT
 /// or the end), if it has one.
-fn order_by_range(ctx: &Ctx<'_>, from: usize) -> Option<(usize, usize)> {
+pub(crate) fn order_by_range(ctx: &Ctx<'_>, from: usize) -> Option<(usize, usize)> {
     let sql = ctx.sql;
     let mut start = None;
     for (t, word) in top_level_words(ctx, from) {

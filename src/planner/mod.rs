@@ -40,7 +40,9 @@ pub mod plan;
 mod aggregate;
 mod ddl;
 mod dml;
+mod dml_limit;
 mod dml_lookups;
+mod dml_multi;
 mod enum_order;
 mod having;
 mod hints;
@@ -193,23 +195,9 @@ fn plan_ctx(ctx: &Ctx<'_>) -> Result<Plan, PlanError> {
         | StatementKind::Insert
         | StatementKind::Replace
         | StatementKind::Update
-        | StatementKind::Delete => match parse(sql)? {
-            Statement::Query(q) => match select::plan_select(ctx, &q) {
-                // What routing and merging cannot answer, one MariaDB answers over copies.
-                Err(PlanError::NotSupported(reason)) => materialize::plan_materialized(ctx, &q)
-                    .map_err(|e| match e {
-                        PlanError::NotSupported(_) => PlanError::NotSupported(reason),
-                        other => other,
-                    }),
-                other => other,
-            },
-            Statement::Insert(ins) => insert::plan_insert(ctx, &ins),
-            Statement::Update(upd) => dml::plan_update(ctx, &upd),
-            Statement::Delete(del) => dml::plan_delete(ctx, &del),
-            other => unsupported(format!(
-                "statement '{}' on a sharded keyspace is not supported",
-                statement_word(&other)
-            )),
+        | StatementKind::Delete => match parse(&dml_multi::parseable(ctx)) {
+            Err(e) => dml_multi::plan_comma_update(ctx, e),
+            Ok(stmt) => plan_statement(ctx, stmt),
         },
         other => unsupported(format!(
             "{other:?} statements are not planned for sharded keyspaces"
@@ -243,6 +231,28 @@ pub fn plan_materialized(
     match parse(sql)? {
         Statement::Query(q) => materialize::plan_materialized(&ctx, &q),
         _ => unsupported("only a SELECT is answered over copies"),
+    }
+}
+
+/// The builder for a parsed SELECT, INSERT, UPDATE or DELETE.
+fn plan_statement(ctx: &Ctx<'_>, stmt: Statement) -> Result<Plan, PlanError> {
+    match stmt {
+        Statement::Query(q) => match select::plan_select(ctx, &q) {
+            // What routing and merging cannot answer, one MariaDB answers over copies.
+            Err(PlanError::NotSupported(reason)) => materialize::plan_materialized(ctx, &q)
+                .map_err(|e| match e {
+                    PlanError::NotSupported(_) => PlanError::NotSupported(reason),
+                    other => other,
+                }),
+            other => other,
+        },
+        Statement::Insert(ins) => insert::plan_insert(ctx, &ins),
+        Statement::Update(upd) => dml::plan_update(ctx, &upd),
+        Statement::Delete(del) => dml::plan_delete(ctx, &del),
+        other => unsupported(format!(
+            "statement '{}' on a sharded keyspace is not supported",
+            statement_word(&other)
+        )),
     }
 }
 

@@ -287,6 +287,37 @@ pub struct DmlPlan {
     pub has_limit: bool,
     /// The owned lookup vindexes the statement must maintain; None when it changes none.
     pub lookups: Option<DmlLookups>,
+    /// LIMIT on more than one shard: the rows are picked first ([`DmlPick`]); None otherwise.
+    pub pick: Option<Box<DmlPick>>,
+}
+
+/// How an UPDATE/DELETE with LIMIT (and maybe ORDER BY) on more than one shard changes
+/// exactly the rows one server would: [`DmlPick::select`] (`SELECT * FROM <table> <WHERE …
+/// ORDER BY … LIMIT …> FOR UPDATE`, merged at the proxy like any scatter SELECT) picks and
+/// locks them; the executor reads the table's primary key from a shard, finds each picked
+/// row's shard from its primary vindex columns, and runs `<head> WHERE <pk> IN (<keys>)
+/// [<order by>]` there (with an owner table's lookup rows moved first, as for any owner DML).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DmlPick {
+    /// The SELECT that picks the rows; its `?` are the statement's from
+    /// [`DmlPick::select_first_param`] on.
+    pub select: SelectPlan,
+    /// Index of the statement's first `?` inside the select's text (the ones before are in
+    /// the UPDATE's SET).
+    pub select_first_param: usize,
+    /// The table's name (its primary key is read from a shard).
+    pub table: String,
+    /// The primary vindex's name.
+    pub primary_vindex: String,
+    /// The primary vindex's columns.
+    pub primary_columns: Vec<String>,
+    /// The statement's text before its WHERE / ORDER BY / LIMIT (`UPDATE t SET …` /
+    /// `DELETE FROM t`); its `?` are the first [`DmlPick::select_first_param`] ones.
+    pub head: String,
+    /// The statement's `ORDER BY …` without LIMIT (empty without one).
+    pub order_by: String,
+    /// Index of the first `?` inside `order_by`.
+    pub order_by_first_param: usize,
 }
 
 /// A new value an UPDATE assigns to a lookup vindex column.
@@ -524,15 +555,18 @@ pub struct MaterializedTable {
 }
 
 impl Plan {
-    /// Whether running the plan writes lookup rows, so it must run inside a transaction
-    /// (an implicit one under autocommit) and commit in pre → normal → post order.
+    /// Whether running the plan writes lookup rows (or picks an UPDATE/DELETE's rows under
+    /// lock before changing them, [`DmlPick`]), so it must run inside a transaction (an
+    /// implicit one under autocommit) and commit in pre → normal → post order.
     pub fn maintains_lookups(&self) -> bool {
         match self {
             Plan::Insert(p) => !p.lookups.is_empty() || !p.unowned.is_empty(),
-            Plan::Dml(p) => p
-                .lookups
-                .as_ref()
-                .is_some_and(|l| !l.owned.is_empty() || !l.verified.is_empty()),
+            Plan::Dml(p) => {
+                p.pick.is_some()
+                    || p.lookups
+                        .as_ref()
+                        .is_some_and(|l| !l.owned.is_empty() || !l.verified.is_empty())
+            }
             _ => false,
         }
     }

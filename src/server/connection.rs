@@ -508,6 +508,7 @@ impl ClientConn {
         self.session.transaction_mode = crate::session::TransactionMode::Multi;
         self.session.charset = Some(crate::sql::Charset::UTF8MB4);
         self.session.sql_mode = crate::session::SessionSqlMode::ServerDefault;
+        self.session.sql_level = crate::session::SqlLevel::default();
     }
 
     /// Rolls back and returns every pinned backend connection.

@@ -30,6 +30,7 @@ mod set;
 mod sharded;
 mod show_results;
 mod show_variables;
+mod sql_prepare;
 mod statement;
 mod statement_timeout;
 mod syntax_check;

@@ -125,6 +125,9 @@ impl ClientConn {
         more: bool,
     ) -> Result<(), CommandError> {
         self.authorize_shard(text)?;
+        let mode = self
+            .session
+            .sql_mode_flags(self.state.server_sql_mode.get().copied());
         let items = sql::parse_set(text).unwrap_or_default();
         let mut backend_items = 0;
         let mut global = false;
@@ -175,6 +178,9 @@ impl ClientConn {
         if backend_items > 0 {
             self.apply_backend_set(bytes, &items, global).await?;
         }
+        // User variables the proxy knows, for EXECUTE ... USING on sharded keyspaces (the
+        // statement was read under the sql_mode before it).
+        super::sql_prepare::track_set(&mut self.session, bytes, text, mode);
         self.write_ok_more(&OkInfo::default(), more);
         Ok(())
     }

@@ -199,7 +199,7 @@ impl ClientConn {
         result
     }
 
-    async fn run_statement_unguarded(
+    pub(super) async fn run_statement_unguarded(
         &mut self,
         bytes: &[u8],
         text: &str,
@@ -265,6 +265,15 @@ impl ClientConn {
                 Box::pin(self.admin_statement(text, exec, more)).await
             }
             _ => {
+                super::sql_prepare::forget_assigned(&mut self.session, kind, text);
+                // (`DROP PREPARE` classifies as DDL.)
+                if matches!(kind, StatementKind::Other | StatementKind::Ddl)
+                    && matches!(exec, Exec::Text)
+                    && Box::pin(self.sql_prepare(text, more)).await?
+                {
+                    // PREPARE / EXECUTE / DEALLOCATE on a sharded keyspace.
+                    return Ok(());
+                }
                 if super::next_values::asks(kind, text) {
                     // Vitess's `SELECT NEXT n VALUES FROM seq`: ids from the sequence cache.
                     return Ok(Box::pin(self.next_values(text, exec, more)).await?);
