@@ -66,7 +66,7 @@ pub(crate) fn plan(ctx: &Ctx<'_>, ins: &Insert, keyspace: &str) -> Result<Plan, 
     }
     Ok(Plan::InsertSelect(InsertSelectPlan {
         keyspace: keyspace.to_string(),
-        head: ctx.sql[..start].to_string(),
+        head: ctx.sql.get(..start).unwrap_or("").to_string(),
         select_sql: select_sql.to_string(),
         select: Box::new(select),
         tail: ctx.sql.get(end..).unwrap_or("").to_string(),
