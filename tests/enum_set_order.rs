@@ -91,16 +91,16 @@ async fn enum_and_set_sort_by_member_across_shards() {
     let want = values(direct.exec(sql, params.clone()).await.expect("direct"));
     let got = values(proxied.exec(sql, params).await.expect("proxied"));
     assert_eq!(got, want, "{sql}");
-    // MAX(e) in a grouped query is flagged ENUM but is no table column: refused, not guessed.
-    match proxied
-        .query::<Row, _>("SELECT id, MAX(e) AS m FROM t GROUP BY id ORDER BY m, id")
-        .await
-    {
-        Err(mysql_async::Error::Server(e)) => {
-            assert_eq!(e.code, 1235, "{e}");
-            assert!(e.message.contains("ENUM/SET"), "{e}");
-        }
-        other => panic!("ORDER BY an aggregate of an ENUM: expected 1235, got {other:?}"),
-    }
+    // MAX(e) in a grouped query is flagged ENUM but is no table column: the merge refuses
+    // to guess its order, and the statement is answered over copies of the table instead.
+    let sql = "SELECT id, MAX(e) AS m FROM t GROUP BY id ORDER BY m, id";
+    let want = values(direct.query(sql).await.expect("direct"));
+    let got = values(
+        proxied
+            .query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}")),
+    );
+    assert_eq!(got, want, "{sql}");
     env.stop().await;
 }
