@@ -119,3 +119,12 @@ fn join_columns_may_reduce_the_other_side() {
     );
     assert!(m.tables[0].reductions.is_empty());
 }
+
+#[test]
+fn the_run_time_fallback_reads_vindex_hints_like_the_planner() {
+    let sql = "select u.id from user u ignore vindex (hash) join orders o on o.user_id = u.phone";
+    match crate::planner::plan_materialized(sql, &test_vschema(), Some(&target())) {
+        Ok(Plan::Materialize(m)) => assert!(!m.query.contains("vindex"), "{}", m.query),
+        other => panic!("{other:?}"),
+    }
+}

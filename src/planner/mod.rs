@@ -227,8 +227,10 @@ pub fn plan_materialized(
     vschema: &VSchema,
     target: Option<&Target>,
 ) -> Result<Plan, PlanError> {
-    let ctx = Ctx::new(sql, vschema, target);
-    match parse(sql)? {
+    let (sql, hints) = crate::sql::vindex_hints::strip(sql);
+    let mut ctx = Ctx::new(&sql, vschema, target);
+    ctx.hints = &hints;
+    match parse(&sql)? {
         Statement::Query(q) => materialize::plan_materialized(&ctx, &q),
         _ => unsupported("only a SELECT is answered over copies"),
     }
