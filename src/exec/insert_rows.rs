@@ -53,19 +53,7 @@ fn value(column: Option<&Column>, v: &Value, charset: Charset) -> Result<String,
     let text = std::str::from_utf8(bytes).ok();
     use ColumnType::*;
     let kind = column.column_type();
-    let number = matches!(
-        kind,
-        MYSQL_TYPE_DECIMAL
-            | MYSQL_TYPE_NEWDECIMAL
-            | MYSQL_TYPE_TINY
-            | MYSQL_TYPE_SHORT
-            | MYSQL_TYPE_LONG
-            | MYSQL_TYPE_INT24
-            | MYSQL_TYPE_LONGLONG
-            | MYSQL_TYPE_FLOAT
-            | MYSQL_TYPE_DOUBLE
-            | MYSQL_TYPE_YEAR
-    );
+    let number = super::temp_table::is_number(kind);
     let temporal = matches!(
         kind,
         MYSQL_TYPE_DATE

@@ -253,7 +253,8 @@ pub fn is_integer_column(show_create: &str, column: &str) -> bool {
     })
 }
 
-fn is_number(t: ColumnType) -> bool {
+/// Whether `t` is a numeric type, whose text-protocol value is its digits.
+pub(crate) fn is_number(t: ColumnType) -> bool {
     use ColumnType::*;
     matches!(
         t,

@@ -387,7 +387,8 @@ fn pushed_filters(
     out
 }
 
-fn qualifier_of(f: &TableFactor) -> Option<String> {
+/// The name a table factor's columns are qualified with: its alias, else its table name.
+pub(super) fn qualifier_of(f: &TableFactor) -> Option<String> {
     match f {
         TableFactor::Table { name, alias, .. } => Some(match alias {
             Some(a) => a.name.value.clone(),

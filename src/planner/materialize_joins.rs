@@ -12,9 +12,7 @@
 //! fetches tables with pushed-down filters first.
 
 use super::plan::Reduction;
-use sqlparser::ast::{
-    BinaryOperator, Expr, JoinConstraint, JoinOperator, ObjectNamePart, Query, SetExpr, TableFactor,
-};
+use sqlparser::ast::{BinaryOperator, Expr, JoinConstraint, JoinOperator, Query, SetExpr};
 
 /// The reductions each table may use (indexed like the plan's tables), given the qualifier
 /// of each table read once (`qualifiers[i]`, None otherwise).
@@ -52,7 +50,7 @@ pub(crate) fn reductions(q: &Query, qualifiers: &[Option<String>]) -> Vec<Vec<Re
             };
             let only = match (left_join, all_inner) {
                 (false, true) => None,
-                (true, _) => match qualifier_of(&j.relation) {
+                (true, _) => match super::materialize::qualifier_of(&j.relation) {
                     Some(q) => Some(q),
                     None => continue,
                 },
@@ -116,19 +114,6 @@ fn qualified(e: &Expr) -> Option<Qualified<'_>> {
         Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
             Some((parts[0].value.as_str(), parts[1].value.as_str()))
         }
-        _ => None,
-    }
-}
-
-fn qualifier_of(f: &TableFactor) -> Option<String> {
-    match f {
-        TableFactor::Table { name, alias, .. } => Some(match alias {
-            Some(a) => a.name.value.clone(),
-            None => match name.0.last() {
-                Some(ObjectNamePart::Identifier(i)) => i.value.clone(),
-                _ => return None,
-            },
-        }),
         _ => None,
     }
 }
