@@ -25,3 +25,4 @@ pub mod tls;
 pub mod vindex;
 pub mod vschema;
 pub mod workflow;
+pub mod world;

@@ -65,7 +65,7 @@ pub struct Transaction {
     pub implicit: bool,
     /// The VSchema generation of the transaction's first statement, held until the
     /// transaction ends (a lookup workflow waits for it; see `workflow::generations`).
-    pub vschema_pin: Option<Arc<crate::workflow::generations::GenerationGuard>>,
+    pub vschema_pin: Option<Arc<crate::world::generations::GenerationGuard>>,
 }
 
 impl Transaction {

@@ -46,6 +46,7 @@ fn config(port: u16, mode: BackendTlsMode, ca: &Path, vschema: &Path) -> Config 
         }],
         limits: Default::default(),
         auth: Default::default(),
+        topology: Default::default(),
         source: None,
     }
 }

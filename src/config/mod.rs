@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod limits;
 pub mod tls_checks;
+pub mod topology;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use auth::{AuthConfig, GreetingPlugin};
 pub use limits::LimitsConfig;
+pub use topology::TopologyConfig;
 pub use validate::validate;
 
 /// Why a configuration could not be loaded.
@@ -71,6 +73,9 @@ pub struct Config {
     /// Authentication (`[auth]`): greeting plugin, RSA key, failed-login delays.
     #[serde(default)]
     pub auth: AuthConfig,
+    /// Where the shared topology lives (`[topology]`): files, or etcd for many proxies.
+    #[serde(default)]
+    pub topology: topology::TopologyConfig,
     /// Path the config was loaded from (for messages); not part of the file.
     #[serde(skip)]
     pub source: Option<PathBuf>,

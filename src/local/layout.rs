@@ -155,6 +155,7 @@ pub fn generate_config(
         keyspaces,
         limits: Default::default(),
         auth: Default::default(),
+        topology: Default::default(),
         source: None,
     }
 }

@@ -66,7 +66,7 @@ async fn read_shard(shard: &crate::backend::Shard) -> Result<Vec<ColumnRow>, Str
 /// their previous facts. Logs each new vindex/collation mismatch (`tracing::warn`); with
 /// `log_all`, every mismatch (at start).
 pub async fn refresh(state: &ProxyState, log_all: bool) {
-    let _guard = state.workflow_admin.lock().await;
+    let _guard = state.vschema_edit.lock().await;
     let current = state.vschema.load_full();
     let (mut facts, errors) = load(&state.backends, &current).await;
     for e in &errors {

@@ -44,29 +44,23 @@ pub use sharded::PlanCache;
 
 use crate::backend::Backends;
 use crate::config::{Config, UserConfig};
-use crate::vschema::VSchema;
+use crate::world::World;
 use client_stream::ClientListener;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// What every connection shares.
+/// What every connection shares. Dereferences to the [`World`] it serves (config,
+/// VSchema, backends, topology), which the background workflows share too.
 #[derive(Debug)]
 pub struct ProxyState {
-    /// The loaded configuration.
-    pub config: Config,
-    /// Shard pools (shared with background workflows).
-    pub backends: Arc<Backends>,
-    /// The VSchema: swapped whole when an admin statement changes it (readers keep the
-    /// generation they loaded; plans are cached by generation).
-    pub vschema: arc_swap::ArcSwap<VSchema>,
+    /// Config, VSchema, backends, topology: shared with the workflows.
+    pub world: Arc<World>,
     next_connection_id: AtomicU32,
-    /// When the proxy started (for COM_STATISTICS).
-    pub started: Instant,
     /// Statements received, all connections.
     pub questions: AtomicU64,
     /// Connections currently open.
@@ -78,9 +72,7 @@ pub struct ProxyState {
     /// Ids reserved from sequence tables.
     pub sequences: sharded::SequenceCache,
     /// Running lookup-vindex workflows (CreateLookupVindex backfills).
-    pub workflows: crate::workflow::Registry,
-    /// Serialises the admin statements that edit the VSchema.
-    pub workflow_admin: tokio::sync::Mutex<()>,
+    pub workflows: Arc<crate::workflow::Workflows>,
     /// The `sql_mode` flags new backend sessions start with (`@@GLOBAL.sql_mode` of every
     /// shard, flags combined), once read; until then the mode of a session that never set
     /// it is unknown.
@@ -95,6 +87,13 @@ pub struct ProxyState {
     pub client_tls: Option<Arc<rustls::ServerConfig>>,
     /// The version announced to clients (configured, or derived from the shards).
     pub identity: identity::ServerIdentity,
+}
+
+impl std::ops::Deref for ProxyState {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.world
+    }
 }
 
 impl ProxyState {
@@ -122,12 +121,11 @@ pub struct Proxy {
 impl Proxy {
     /// Loads the VSchema, builds the pools, binds the listener and starts accepting clients.
     pub async fn start(config: Config) -> anyhow::Result<Proxy> {
-        let vschema = VSchema::load(&config)?;
         let auth = Arc::new(
             crate::protocol::auth::AuthState::new(config.rsa_private_key_path())
                 .map_err(|e| anyhow::anyhow!("auth.rsa_private_key: {e}"))?,
         );
-        let backends = Backends::new(&config)?;
+        let backends = Arc::new(Backends::new(&config)?);
         let client_tls = match config.tls_cert_key_paths() {
             Some((cert, key)) => Some(
                 crate::tls::server_config(&cert, &key)
@@ -156,21 +154,18 @@ impl Proxy {
         }
         let login_throttle = login_throttle::LoginThrottle::new(&config.auth);
         let config_version = config.server.server_version.clone();
+        let world = Arc::new(crate::world::open(config, backends, addr).await?);
         let state = Arc::new(ProxyState {
             auth,
             login_throttle,
-            config,
-            backends: Arc::new(backends),
-            vschema: arc_swap::ArcSwap::from_pointee(vschema),
+            workflows: Arc::new(crate::workflow::Workflows::new(world.clone())),
+            world,
             next_connection_id: AtomicU32::new(1),
-            started: Instant::now(),
             questions: AtomicU64::new(0),
             open_connections: AtomicU64::new(0),
             sessions: Arc::default(),
             plans: sharded::PlanCache::default(),
             sequences: sharded::SequenceCache::default(),
-            workflows: crate::workflow::Registry::default(),
-            workflow_admin: tokio::sync::Mutex::new(()),
             server_sql_mode: std::sync::OnceLock::new(),
             identity: identity::ServerIdentity::new(config_version.as_deref()),
             client_tls,
@@ -199,8 +194,9 @@ impl Proxy {
             .await;
         }
         {
-            let resume = state.clone();
-            tokio::spawn(async move { crate::workflow::resume_all(&resume).await });
+            let resume = state.workflows.clone();
+            tokio::spawn(async move { crate::workflow::run_workflows(resume).await });
+            tokio::spawn(crate::world::follow(state.world.clone()));
         }
         let maintenance = Backends::spawn_maintenance(
             &state.backends,

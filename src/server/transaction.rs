@@ -25,7 +25,7 @@ impl ClientConn {
     /// After a statement: an open transaction keeps the VSchema generation guard of its
     /// first statement until it ends (a lookup workflow waits for transactions that began
     /// before its VSchema swap); otherwise the statement's guard is released here.
-    pub fn pin_vschema_generation(&mut self, guard: crate::workflow::generations::GenerationGuard) {
+    pub fn pin_vschema_generation(&mut self, guard: crate::world::generations::GenerationGuard) {
         if let Some(txn) = self.session.transaction.as_mut() {
             if txn.vschema_pin.is_none() {
                 txn.vschema_pin = Some(std::sync::Arc::new(guard));

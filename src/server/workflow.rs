@@ -59,17 +59,17 @@ impl ClientConn {
         }
         let state = self.state.clone();
         let message = match w {
-            WorkflowStatement::Create(opts) => workflow::create(&state, opts).await,
+            WorkflowStatement::Create(opts) => workflow::create(&state.workflows, opts).await,
             WorkflowStatement::Externalize { keyspace, vindex } => {
-                workflow::externalize(&state, &keyspace, &vindex).await
+                workflow::externalize(&state.workflows, &keyspace, &vindex).await
             }
             WorkflowStatement::Cancel {
                 keyspace,
                 vindex,
                 keep_table,
-            } => workflow::cancel(&state, &keyspace, &vindex, keep_table).await,
+            } => workflow::cancel(&state.workflows, &keyspace, &vindex, keep_table).await,
             WorkflowStatement::Show => {
-                let (columns, rows) = workflow::show_rows(&state)
+                let (columns, rows) = workflow::show_rows(&state.workflows)
                     .await
                     .map_err(ProxyError::from)?;
                 self.write_local_result(&text_result(&columns, rows), exec, more);
@@ -80,7 +80,7 @@ impl ClientConn {
                 vindex,
                 repair,
             } => {
-                let r = workflow::verify_vindex(&state, &keyspace, &vindex, repair)
+                let r = workflow::verify_vindex(&state.workflows, &keyspace, &vindex, repair)
                     .await
                     .map_err(ProxyError::from)?;
                 let row = vec![

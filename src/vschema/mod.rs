@@ -73,6 +73,16 @@ pub struct VSchema {
     /// Column types and collations read from the shards (see [`crate::schema_facts`]):
     /// the planner routes by a string vindex only where it agrees with the column's collation.
     column_facts: Arc<crate::schema_facts::ColumnFacts>,
+    /// The topology revision this VSchema was read or written at, and each keyspace key's
+    /// own revision (compare-and-swap bases); all 0 with the file topology.
+    topo: TopoStamp,
+}
+
+/// Where in the topology's history a VSchema comes from (see [`VSchema::topo_revision`]).
+#[derive(Debug, Clone, Default)]
+struct TopoStamp {
+    revision: i64,
+    keys: BTreeMap<String, i64>,
 }
 
 impl VSchema {
@@ -145,6 +155,7 @@ impl VSchema {
             global_tables,
             generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
             column_facts: Arc::default(),
+            topo: TopoStamp::default(),
         })
     }
 
@@ -156,6 +167,11 @@ impl VSchema {
             generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
             ..self.clone()
         }
+    }
+
+    /// The shared column facts (to carry them into a VSchema built from new JSON).
+    pub fn column_facts_arc(&self) -> Arc<crate::schema_facts::ColumnFacts> {
+        self.column_facts.clone()
     }
 
     /// The column facts this VSchema was given (empty until the proxy has read them).
@@ -181,7 +197,37 @@ impl VSchema {
         all.push(keyspace);
         let mut next = VSchema::build(all, self.shard_counts.clone())?;
         next.column_facts = self.column_facts.clone();
+        next.topo = self.topo.clone();
         Ok(next)
+    }
+
+    /// The topology revision this VSchema was read or written at (0: file topology).
+    pub fn topo_revision(&self) -> i64 {
+        self.topo.revision
+    }
+
+    /// The revision keyspace `ks`'s key had when this VSchema was read (0: no key).
+    pub fn topo_revision_of(&self, ks: &str) -> i64 {
+        self.topo.keys.get(ks).copied().unwrap_or(0)
+    }
+
+    /// This VSchema stamped as read at `revision`, with each keyspace key's revision.
+    pub fn with_topo_revisions(mut self, revision: i64, keys: BTreeMap<String, i64>) -> VSchema {
+        self.topo = TopoStamp { revision, keys };
+        self
+    }
+
+    /// This VSchema after this proxy wrote `keyspaces` at `revision`.
+    pub fn with_topo_stamp<'a>(
+        mut self,
+        revision: i64,
+        keyspaces: impl Iterator<Item = &'a str>,
+    ) -> VSchema {
+        self.topo.revision = self.topo.revision.max(revision);
+        for ks in keyspaces {
+            self.topo.keys.insert(ks.to_string(), revision);
+        }
+        self
     }
 
     /// Identifies this build; plan caches key on it. Unique per process (0 only for

@@ -15,14 +15,15 @@
 //! counted as orphans.
 
 use super::cursor::JobCursor;
-use super::store::{self, StreamRow};
+use super::store::StreamRow;
 use super::{Definition, WorkflowError};
 use crate::backend::{BackendError, Shard};
 use crate::error::ProxyError;
 use crate::exec::{cell_value, keyspace_id, literal, Lookup, LookupRow};
-use crate::server::ProxyState;
 use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
+use crate::workflow::Workflows;
+use crate::world::topology::{StreamKey, TopoError, Topology};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
 use std::collections::BTreeSet;
@@ -39,95 +40,98 @@ const MAX_RETRIES: u64 = 20;
 /// Seconds between verify passes of a `Running` stream.
 const CATCH_UP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Longest wait for statements and transactions that began before the VSchema swap.
-const OLDER_WORK_WAIT: Duration = Duration::from_secs(600);
-
-/// Waits until no statement or transaction of this proxy runs under a VSchema generation
-/// before `generation` (the one with the new vindex): their owner writes have no lookup rows,
-/// and the copy snapshot and verify pass must see them committed (`generations`). Meanwhile
-/// the stream shows state `Waiting`; after [`OLDER_WORK_WAIT`] it fails (re-running the same
-/// CreateLookupVindex resumes it).
-async fn wait_for_older_work(
-    state: &ProxyState,
-    generation: u64,
-    row: &mut StreamRow,
-    store_at: &Arc<Shard>,
-    cancel: &watch::Receiver<bool>,
-) -> Result<(), WorkflowError> {
-    let started = Instant::now();
-    let before = (row.state.clone(), row.message.clone());
-    let mut shown = 0;
-    loop {
-        let open = state.workflows.generations.older_than(generation);
-        if open == 0 || *cancel.borrow() {
-            break;
-        }
-        if started.elapsed() > OLDER_WORK_WAIT {
-            return Err(WorkflowError::Invalid(format!(
-                "{open} statements or transactions that started before the VSchema change are still open after {}s; end them (commit or roll back), then run the same CreateLookupVindex again to resume",
-                OLDER_WORK_WAIT.as_secs()
-            )));
-        }
-        // Shown after a moment: the CreateLookupVindex statement that started this stream
-        // is itself older than the swap until it returns.
-        if open != shown && started.elapsed() > Duration::from_millis(250) {
-            shown = open;
-            row.state = "Waiting".into();
-            row.message = format!(
-                "waiting for {open} statements or transactions that started before the VSchema change to end (up to {}s)",
-                OLDER_WORK_WAIT.as_secs()
-            );
-            save(store_at, row, cancel).await?;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if shown > 0 {
-        (row.state, row.message) = before;
-        save(store_at, row, cancel).await?;
-    }
-    Ok(())
-}
-
 /// Runs a stream until it is done, cancelled, or fails (the failure is stored as `Error`).
+/// With several proxies the stream runs only where its claim in the topology is held: a
+/// proxy that cannot claim it leaves it to the owner, and one that loses the claim stops.
 pub async fn run_stream(
-    state: &Arc<ProxyState>,
+    state: &Arc<Workflows>,
     def: Definition,
     mut row: StreamRow,
     cancel: watch::Receiver<bool>,
 ) {
-    let result = stream(state, &def, &mut row, &cancel).await;
+    let key = row.key();
+    match state.topology.claim_stream(&key, &state.proxy_id).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(workflow = %row.workflow, shard = %row.source_shard, error = %e, "cannot claim the lookup backfill stream");
+            return;
+        }
+    }
+    let name = format!("{}/{}", key.workflow, key.source_shard);
+    if let Ok(mut running) = state.running_streams.lock() {
+        running.insert(name.clone());
+    }
+    run_claimed(state, &def, &mut row, &cancel).await;
+    if let Ok(mut running) = state.running_streams.lock() {
+        running.remove(&name);
+    }
+    let _ = state.topology.release_stream(&key).await;
+}
+
+/// Runs a stream this proxy has claimed.
+async fn run_claimed(
+    state: &Arc<Workflows>,
+    def: &Definition,
+    row: &mut StreamRow,
+    cancel: &watch::Receiver<bool>,
+) {
+    let key = row.key();
+    let store_at = StreamStore {
+        topology: state.topology.clone(),
+        target_keyspace: def.target_keyspace.clone(),
+        key: key.clone(),
+    };
+    let result = stream(state, def, row, &store_at, cancel).await;
     if *cancel.borrow() {
         return;
     }
-    if let Err(e) = result {
-        tracing::warn!(workflow = %row.workflow, shard = %row.source_shard, error = %e, "lookup backfill failed");
-        row.state = "Error".into();
-        row.message = e.to_string();
-        if let Some(s) = store_shard(state, &def) {
-            let _ = store::save(&s, &row).await;
+    match result {
+        Ok(()) => {}
+        Err(WorkflowError::Topology(TopoError::NotOwner { .. })) => {
+            tracing::info!(workflow = %row.workflow, shard = %row.source_shard, "another proxy runs this lookup backfill stream now; stopping here");
         }
+        Err(e) => {
+            tracing::warn!(workflow = %row.workflow, shard = %row.source_shard, error = %e, "lookup backfill failed");
+            row.state = "Error".into();
+            row.message = e.to_string();
+            let _ = store_at.save_row(row).await;
+        }
+    }
+}
+
+/// Where a stream's progress goes: its row in the topology, written only while this proxy
+/// owns the stream.
+pub(super) struct StreamStore {
+    topology: Arc<dyn Topology>,
+    target_keyspace: String,
+    key: StreamKey,
+}
+
+impl StreamStore {
+    async fn save_row(&self, row: &StreamRow) -> Result<(), WorkflowError> {
+        Ok(self
+            .topology
+            .save_streams(
+                &self.target_keyspace,
+                std::slice::from_ref(row),
+                Some(&self.key),
+            )
+            .await?)
     }
 }
 
 /// Saves the stream's row unless the workflow was cancelled or externalized meanwhile (its
 /// rows are being deleted; a late save would bring them back).
-async fn save(
-    shard: &Arc<Shard>,
+pub(super) async fn save(
+    store_at: &StreamStore,
     row: &StreamRow,
     cancel: &watch::Receiver<bool>,
 ) -> Result<(), WorkflowError> {
     if *cancel.borrow() {
         return Ok(());
     }
-    Ok(store::save(shard, row).await?)
-}
-
-fn store_shard(state: &ProxyState, def: &Definition) -> Option<Arc<Shard>> {
-    state
-        .backends
-        .keyspace(&def.target_keyspace)
-        .and_then(|s| s.first())
-        .cloned()
+    store_at.save_row(row).await
 }
 
 pub(super) fn backend(shard: &Shard, e: mysql_async::Error) -> WorkflowError {
@@ -306,9 +310,10 @@ async fn throttle(
 }
 
 async fn stream(
-    state: &Arc<ProxyState>,
+    state: &Arc<Workflows>,
     def: &Definition,
     row: &mut StreamRow,
+    store_at: &StreamStore,
     cancel: &watch::Receiver<bool>,
 ) -> Result<(), WorkflowError> {
     let source = state
@@ -318,9 +323,6 @@ async fn stream(
         .ok_or_else(|| {
             WorkflowError::Invalid(format!("source shard {} vanished", row.source_shard))
         })?;
-    let store_at = store_shard(state, def).ok_or_else(|| {
-        WorkflowError::Invalid(format!("keyspace {} vanished", def.target_keyspace))
-    })?;
     let vschema = state.vschema.load_full();
     if vschema
         .keyspace(&def.keyspace)
@@ -332,7 +334,7 @@ async fn stream(
             def.keyspace, def.vindex, def.keyspace, def.vindex
         )));
     }
-    wait_for_older_work(state, vschema.generation(), row, &store_at, cancel).await?;
+    super::barrier::wait_for_older_work(state, &vschema, row, store_at, cancel).await?;
     if *cancel.borrow() {
         return Ok(());
     }
@@ -354,7 +356,7 @@ async fn stream(
         }
         row.state = "Copying".into();
         row.message = "copying".into();
-        save(&store_at, row, cancel).await?;
+        save(store_at, row, cancel).await?;
         let mut probe = source.get_conn().await?;
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             .await
@@ -402,12 +404,12 @@ async fn stream(
             last = pk;
             row.last_pk = last.as_ref().and_then(|l| serde_json::to_string(l).ok());
             row.message = "copying".into();
-            save(&store_at, row, cancel).await?;
+            save(store_at, row, cancel).await?;
         }
         let _ = conn.query_drop("COMMIT").await;
         row.phase = "verify".into();
         row.message = "copy done, verifying".into();
-        save(&store_at, row, cancel).await?;
+        save(store_at, row, cancel).await?;
     }
     loop {
         let (added, orphans, conflicts) = verify_shard(
@@ -417,7 +419,7 @@ async fn stream(
             (&source, &q),
             &mut cursor,
             cancel,
-            (&store_at, &mut *row),
+            (store_at, &mut *row),
         )
         .await?;
         if *cancel.borrow() {
@@ -447,7 +449,7 @@ async fn stream(
                 "Stopped after copy ({added} missing rows added by verify, {orphans} orphans){conflict_note}"
             );
         }
-        save(&store_at, row, cancel).await?;
+        save(store_at, row, cancel).await?;
         if !def.continue_after_copy {
             return Ok(());
         }
@@ -469,7 +471,7 @@ async fn verify_shard(
     (source, q): (&Arc<Shard>, &OwnerQuery),
     cursor: &mut JobCursor,
     cancel: &watch::Receiver<bool>,
-    (store_at, row): (&Arc<Shard>, &mut StreamRow),
+    (store_at, row): (&StreamStore, &mut StreamRow),
 ) -> Result<(u64, u64, BTreeSet<String>), WorkflowError> {
     let mut conn = source.get_conn().await?;
     let mut probe = source.get_conn().await?;

@@ -16,6 +16,18 @@ pub enum WorkflowError {
     /// An executor error (lookup writes).
     #[error(transparent)]
     Exec(#[from] ExecError),
+    /// The topology store failed, or a compare-and-swap lost to another proxy's change.
+    #[error(transparent)]
+    Topology(#[from] crate::world::topology::TopoError),
+}
+
+impl From<crate::world::ChangeError> for WorkflowError {
+    fn from(e: crate::world::ChangeError) -> Self {
+        match e {
+            crate::world::ChangeError::Invalid(v) => v.into(),
+            crate::world::ChangeError::Topology(t) => t.into(),
+        }
+    }
 }
 
 impl From<crate::backend::BackendError> for WorkflowError {
@@ -36,6 +48,8 @@ impl From<WorkflowError> for ProxyError {
             WorkflowError::Invalid(m) => ProxyError::Internal(m),
             WorkflowError::Proxy(p) => p,
             WorkflowError::Exec(x) => x.into(),
+            WorkflowError::Topology(crate::world::topology::TopoError::Proxy(p)) => *p,
+            WorkflowError::Topology(t) => ProxyError::Internal(t.to_string()),
         }
     }
 }

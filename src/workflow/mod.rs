@@ -26,12 +26,11 @@
 //! State is persisted per stream in `_shardgate.vindex_workflows` ([`store`]).
 
 mod backfill;
+mod barrier;
 mod check;
 mod create;
 pub mod cursor;
 pub mod error;
-mod failpoint;
-pub mod generations;
 pub mod store;
 pub(crate) mod verify;
 
@@ -40,7 +39,7 @@ pub use create::{cancel, create, externalize};
 pub use error::WorkflowError;
 pub use verify::{verify_vindex, VerifyReport};
 
-use crate::server::ProxyState;
+use crate::world::World;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -94,28 +93,35 @@ struct Live {
     cancel: watch::Sender<bool>,
 }
 
-/// The running workflows of this proxy.
+/// The workflows of this proxy: the shared world they work in, and the streams running here.
+/// Dereferences to the [`World`], so job code reads `state.backends`, `state.vschema`.
 #[derive(Debug)]
-pub struct Registry {
+pub struct Workflows {
+    /// Config, VSchema, backends and topology.
+    pub world: Arc<World>,
     streams: Mutex<HashMap<(String, String), Live>>,
     slots: Arc<Semaphore>,
-    /// The VSchema generations client statements and transactions run under.
-    pub generations: generations::Generations,
 }
 
-impl Default for Registry {
-    fn default() -> Self {
-        Registry {
-            streams: Mutex::new(HashMap::new()),
-            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_STREAMS)),
-            generations: generations::Generations::default(),
-        }
+impl std::ops::Deref for Workflows {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.world
     }
 }
 
-impl Registry {
+impl Workflows {
+    /// No stream runs yet.
+    pub fn new(world: Arc<World>) -> Workflows {
+        Workflows {
+            world,
+            streams: Mutex::new(HashMap::new()),
+            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_STREAMS)),
+        }
+    }
+
     /// Starts (or resumes) the task of one stream, unless it already runs here.
-    pub fn start_stream(&self, state: &Arc<ProxyState>, def: Definition, row: store::StreamRow) {
+    pub fn start_stream(self: &Arc<Self>, def: Definition, row: store::StreamRow) {
         let key = (row.workflow.clone(), row.source_shard.clone());
         let (tx, rx) = watch::channel(false);
         {
@@ -134,14 +140,14 @@ impl Registry {
                 },
             );
         }
-        let state = state.clone();
+        let state = self.clone();
         let slots = self.slots.clone();
         tokio::spawn(async move {
             let permit = slots.acquire_owned().await;
             if permit.is_ok() {
                 backfill::run_stream(&state, def, row, rx).await;
             }
-            if let Ok(mut streams) = state.workflows.streams.lock() {
+            if let Ok(mut streams) = state.streams.lock() {
                 streams.remove(&key);
             }
         });
@@ -178,46 +184,31 @@ impl Registry {
     }
 }
 
-/// The shards holding workflow state: the first shard of every keyspace.
-fn state_shards(state: &ProxyState) -> Vec<Arc<crate::backend::Shard>> {
-    state
-        .backends
-        .keyspace_order
-        .iter()
-        .filter_map(|k| state.backends.keyspace(k).and_then(|s| s.first()).cloned())
-        .collect()
-}
-
-/// Every stored stream row (from the first shard of each keyspace) with its definition.
+/// Every stored stream row (every workflow, from the topology) with its definition.
 pub async fn all_streams(
-    state: &ProxyState,
+    state: &Workflows,
 ) -> Result<Vec<(Definition, store::StreamRow)>, WorkflowError> {
     let mut out = Vec::new();
-    for shard in state_shards(state) {
-        for row in store::load(&shard).await? {
-            let def: Definition = serde_json::from_str(&row.definition).map_err(|e| {
-                WorkflowError::Invalid(format!(
-                    "workflow {} has an unreadable definition: {e}",
-                    row.workflow
-                ))
-            })?;
-            // Only rows stored on this workflow's own target keyspace count.
-            if def.target_keyspace == shard.keyspace {
-                out.push((def, row));
-            }
-        }
+    for row in state.topology.load_streams().await? {
+        let def: Definition = serde_json::from_str(&row.definition).map_err(|e| {
+            WorkflowError::Invalid(format!(
+                "workflow {} has an unreadable definition: {e}",
+                row.workflow
+            ))
+        })?;
+        out.push((def, row));
     }
     Ok(out)
 }
 
 /// Resumes every unfinished stream (at proxy start).
-pub async fn resume_all(state: &Arc<ProxyState>) {
+pub async fn resume_all(state: &Arc<Workflows>) {
     match all_streams(state).await {
         Ok(streams) => {
             for (def, row) in streams {
                 if row.phase != "done" || row.state == "Running" {
                     tracing::info!(workflow = %row.workflow, shard = %row.source_shard, phase = %row.phase, "resuming lookup backfill");
-                    state.workflows.start_stream(state, def, row);
+                    state.start_stream(def, row);
                 }
             }
         }
@@ -225,9 +216,62 @@ pub async fn resume_all(state: &Arc<ProxyState>) {
     }
 }
 
+/// How often a proxy of an etcd topology looks for streams no live proxy runs.
+const ADOPT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// Runs this proxy's share of the workflows for as long as the proxy runs. With the file
+/// topology: resume every unfinished stream once, at start. With etcd: the same, then every
+/// [`ADOPT_INTERVAL`] start the unfinished streams that no live proxy owns (a dead runner's
+/// claim vanished with its lease); the claim in the topology decides which proxy runs each.
+/// Streams that failed (`Error`) wait for their CreateLookupVindex to be run again.
+pub async fn run_workflows(state: Arc<Workflows>) {
+    resume_all(&state).await;
+    if state.topology.kind() == crate::world::topology::TopologyKind::Files {
+        return;
+    }
+    loop {
+        tokio::time::sleep(ADOPT_INTERVAL).await;
+        if !state.topology_healthy() {
+            continue;
+        }
+        let (Ok(streams), Ok(owners)) = (
+            all_streams(&state).await,
+            state.topology.stream_owners().await,
+        ) else {
+            continue;
+        };
+        for (def, row) in streams {
+            let unfinished = row.phase != "done" || row.state == "Running";
+            let owned = owners.iter().any(|(k, _)| *k == row.key());
+            if unfinished && !owned && row.state != "Error" {
+                tracing::info!(workflow = %row.workflow, shard = %row.source_shard, phase = %row.phase, "adopting a lookup backfill stream no live proxy runs");
+                state.start_stream(def, row);
+            }
+        }
+    }
+}
+
+/// Which proxy runs each stream (`SHOW VINDEX WORKFLOWS`): this one for its own, the owner
+/// key's proxy for others (etcd), empty when none does.
+async fn runners(state: &Workflows) -> Vec<(crate::world::topology::StreamKey, String)> {
+    let mut out = state.topology.stream_owners().await.unwrap_or_default();
+    if let Ok(streams) = state.streams.lock() {
+        for (w, s) in streams.keys() {
+            let key = crate::world::topology::StreamKey {
+                workflow: w.clone(),
+                source_shard: s.clone(),
+            };
+            if !out.iter().any(|(k, _)| *k == key) {
+                out.push((key, state.proxy_id.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// `SHOW VINDEX WORKFLOWS`: column names and one row per stream.
 pub async fn show_rows(
-    state: &ProxyState,
+    state: &Workflows,
 ) -> Result<(Vec<&'static str>, Vec<Vec<String>>), WorkflowError> {
     let columns = vec![
         "name",
@@ -242,9 +286,16 @@ pub async fn show_rows(
         "eta_seconds",
         "message",
         "conflicts",
+        "runner",
     ];
     let mut rows = Vec::new();
+    let runners = runners(state).await;
     for (def, row) in all_streams(state).await? {
+        let runner = runners
+            .iter()
+            .find(|(k, _)| *k == row.key())
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
         let total = row.rows_total.max(row.rows_copied);
         let percent = if row.phase == "copy" {
             if total == 0 {
@@ -255,9 +306,7 @@ pub async fn show_rows(
         } else {
             100.0
         };
-        let rate = state
-            .workflows
-            .rate(&row.workflow, &row.source_shard, row.rows_copied);
+        let rate = state.rate(&row.workflow, &row.source_shard, row.rows_copied);
         let eta = match (row.phase.as_str(), rate) {
             ("copy", Some(r)) if r > 0.0 => {
                 format!("{:.0}", total.saturating_sub(row.rows_copied) as f64 / r)
@@ -279,6 +328,7 @@ pub async fn show_rows(
             eta,
             row.message.clone(),
             row.conflicts.to_string(),
+            runner,
         ]);
     }
     Ok((columns, rows))

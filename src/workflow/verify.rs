@@ -13,9 +13,9 @@ use super::cursor::JobCursor;
 use super::{Definition, WorkflowError};
 use crate::exec::{Lookup, LookupRow};
 use crate::keyrange::KeyRange;
-use crate::server::ProxyState;
 use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
+use crate::workflow::Workflows;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -93,7 +93,7 @@ pub async fn count_orphans(
 
 /// Runs `VERIFY VINDEX`.
 pub async fn verify_vindex(
-    state: &Arc<ProxyState>,
+    state: &Arc<Workflows>,
     keyspace: &str,
     vindex: &str,
     repair: bool,
@@ -114,7 +114,7 @@ pub async fn verify_vindex(
 /// Checks every owner row of every source shard: missing lookup rows (created with
 /// `repair`) and conflicts. Fills every field of the report but the orphan counts.
 pub(super) async fn check_owner_rows(
-    state: &Arc<ProxyState>,
+    state: &Arc<Workflows>,
     vschema: &VSchema,
     keyspace: &str,
     vindex: &str,

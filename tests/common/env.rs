@@ -290,6 +290,7 @@ impl TestEnv {
             source: None,
             limits: spec.limits.clone(),
             auth: spec.auth.clone(),
+            topology: Default::default(),
         };
         shardgate::config::validate(&config, "TestEnv")
             .unwrap_or_else(|e| panic!("invalid test config: {e}"));

@@ -232,7 +232,7 @@ pub(super) async fn apply(
     keyspace: &str,
     change: &Change,
 ) -> Result<(), ProxyError> {
-    let _guard = state.workflow_admin.lock().await;
+    let _guard = state.vschema_edit.lock().await;
     let vschema = state.vschema.load_full();
     let Some(ks) = vschema.keyspace(keyspace) else {
         return Ok(());

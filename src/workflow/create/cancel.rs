@@ -2,10 +2,8 @@
 //! VSchemas go back to what they were before the create, and the lookup table the create made
 //! is dropped (unless `--keep_table`).
 
-use super::{backend, edited, find, shards_of};
-use crate::server::ProxyState;
-use crate::vschema::VSchema;
-use crate::workflow::{store, WorkflowError};
+use super::{backend, find, shards_of};
+use crate::workflow::{WorkflowError, Workflows};
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
 use std::sync::Arc;
@@ -13,15 +11,15 @@ use std::sync::Arc;
 /// `CancelLookupVindex`: stops the workflow, restores the VSchema, drops the lookup table
 /// the create made (unless `keep_table`).
 pub async fn cancel(
-    state: &Arc<ProxyState>,
+    state: &Arc<Workflows>,
     keyspace: &str,
     vindex: &str,
     keep_table: bool,
 ) -> Result<String, WorkflowError> {
-    let _guard = state.workflow_admin.lock().await;
+    let _guard = state.vschema_edit.lock().await;
     let workflow = format!("{keyspace}.{vindex}");
     let (def, _) = find(state, &workflow).await?;
-    state.workflows.stop_workflow(&workflow).await;
+    state.stop_workflow(&workflow).await;
     let vschema = state.vschema.load_full();
     let edits: Vec<(&str, &Value)> = if def.target_keyspace == def.keyspace {
         vec![(def.keyspace.as_str(), &def.source_vschema_before)]
@@ -31,12 +29,7 @@ pub async fn cancel(
             (def.target_keyspace.as_str(), &def.target_vschema_before),
         ]
     };
-    let next = edited(&vschema, &edits)?;
-    let dir = state.config.vschema_dir();
-    for (ks, json) in &edits {
-        VSchema::save_keyspace(&dir, ks, json)?;
-    }
-    state.vschema.store(Arc::new(next));
+    state.world.change_vschema(&vschema, &edits).await?;
     let target_shards = shards_of(state, &def.target_keyspace)?;
     let dropped = def.created_table && !keep_table;
     if dropped {
@@ -50,7 +43,10 @@ pub async fn cancel(
             .map_err(|e| backend(s, e))?;
         }
     }
-    store::delete(&target_shards[0], &workflow).await?;
+    state
+        .topology
+        .delete_workflow(&def.target_keyspace, &workflow)
+        .await?;
     Ok(format!(
         "workflow {workflow} cancelled; VSchema restored; lookup table {}.{} {}",
         def.target_keyspace,

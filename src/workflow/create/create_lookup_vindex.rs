@@ -7,14 +7,12 @@
 
 use super::lookup_table::{column_definition, default_table_vindex, table_state};
 use super::spec::parse_spec;
-use super::{backend, edited, invalid, shards_of};
+use super::{backend, invalid, shards_of};
 use crate::admin::CreateOptions;
 use crate::backend::Shard;
-use crate::server::ProxyState;
-use crate::vschema::VSchema;
-use crate::workflow::failpoint;
-use crate::workflow::store::{self, StreamRow};
-use crate::workflow::{Definition, WorkflowError};
+use crate::workflow::store::StreamRow;
+use crate::workflow::{Definition, WorkflowError, Workflows};
+use crate::world::failpoint;
 use mysql_async::prelude::Queryable;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -30,8 +28,8 @@ fn without_write_only(v: &Value) -> Value {
 }
 
 /// `CreateLookupVindex`: returns the message for the client.
-pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<String, WorkflowError> {
-    let _guard = state.workflow_admin.lock().await;
+pub async fn create(state: &Arc<Workflows>, opts: CreateOptions) -> Result<String, WorkflowError> {
+    let _guard = state.vschema_edit.lock().await;
     let spec = parse_spec(&opts.spec)?;
     let vschema = state.vschema.load_full();
     let Some(source) = vschema.keyspace(&opts.keyspace) else {
@@ -74,21 +72,21 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
         let mut resumed = 0;
         for (def, row) in &streams {
             if row.state == "Error" {
-                state
-                    .workflows
-                    .start_stream(state, def.clone(), row.clone());
+                state.start_stream(def.clone(), row.clone());
                 resumed += 1;
             }
         }
         if let Some((def, first)) = streams.first() {
-            let store_at = shards_of(state, &def.target_keyspace)?;
             for s in shards_of(state, &opts.keyspace)? {
                 if streams.iter().any(|(_, r)| r.source_shard == s.name) {
                     continue;
                 }
                 let row = new_stream(&workflow, &s.name, &first.definition);
-                store::save(&store_at[0], &row).await?;
-                state.workflows.start_stream(state, def.clone(), row);
+                state
+                    .topology
+                    .save_streams(&def.target_keyspace, std::slice::from_ref(&row), None)
+                    .await?;
+                state.start_stream(def.clone(), row);
                 resumed += 1;
             }
         }
@@ -273,9 +271,9 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
             (opts.keyspace.as_str(), &source_json),
         ]
     };
-    let next = edited(&vschema, &edits)?;
-    // Apply: tables, files, memory.
-    let dir = state.config.vschema_dir();
+    // Validate before anything changes.
+    crate::world::edited(&vschema, &edits)?;
+    // Apply: tables, stream rows, VSchema (topology, then memory).
     let mut created: Vec<Arc<Shard>> = Vec::new();
     let undo_tables = |created: Vec<Arc<Shard>>, table: String| async move {
         for s in created {
@@ -302,10 +300,6 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
             return Err(e);
         }
         created.push(s.clone());
-    }
-    if let Err(e) = store::ensure(&target_shards[0]).await {
-        undo_tables(created, spec.lookup_table.clone()).await;
-        return Err(e.into());
     }
     let def = Definition {
         keyspace: opts.keyspace.clone(),
@@ -335,45 +329,32 @@ pub async fn create(state: &Arc<ProxyState>, opts: CreateOptions) -> Result<Stri
         .iter()
         .map(|s| new_stream(&workflow, &s.name, &definition))
         .collect();
-    let store_at = &target_shards[0];
-    let scope = store_at.database.clone();
-    if let Err(e) = store::save_all(store_at, &rows, failpoint::hit("save_streams", &scope)).await {
+    let target_ks = spec.target_keyspace.as_str();
+    let scope = target_shards[0].database.clone();
+    if let Err(e) = state.topology.save_streams(target_ks, &rows, None).await {
         undo_tables(created, spec.lookup_table.clone()).await;
-        return Err(e);
+        return Err(e.into());
     }
     // From here a failure also removes the stream rows.
     let undo_rows = |workflow: String| async move {
-        let _ = store::delete(store_at, &workflow).await;
+        let _ = state.topology.delete_workflow(target_ks, &workflow).await;
     };
     if failpoint::hit("after_streams_saved", &scope) {
         undo_rows(workflow.clone()).await;
         undo_tables(created, spec.lookup_table.clone()).await;
-        return Err(failpoint::error("after_streams_saved"));
+        return Err(WorkflowError::Invalid(failpoint::message(
+            "after_streams_saved",
+        )));
     }
-    let mut saved: Vec<(&str, Value)> = Vec::new();
-    for (ks, json) in &edits {
-        let before = vschema
-            .keyspace(ks)
-            .map(|k| k.raw.clone())
-            .unwrap_or_else(|| json!({}));
-        let failed = if failpoint::hit("save_vschema", &scope) && !saved.is_empty() {
-            Err(failpoint::error("save_vschema"))
-        } else {
-            VSchema::save_keyspace(&dir, ks, json).map_err(WorkflowError::from)
-        };
-        if let Err(e) = failed {
-            for (k, old) in saved {
-                let _ = VSchema::save_keyspace(&dir, k, &old);
-            }
-            undo_rows(workflow.clone()).await;
-            undo_tables(created, spec.lookup_table.clone()).await;
-            return Err(e);
-        }
-        saved.push((ks, before));
+    // All VSchema edits at once (compare-and-swap with etcd: a concurrent edit through
+    // another proxy makes this fail and undo, not overwrite it).
+    if let Err(e) = state.world.change_vschema(&vschema, &edits).await {
+        undo_rows(workflow.clone()).await;
+        undo_tables(created, spec.lookup_table.clone()).await;
+        return Err(e.into());
     }
-    state.vschema.store(Arc::new(next));
     for row in rows {
-        state.workflows.start_stream(state, def.clone(), row);
+        state.start_stream(def.clone(), row);
     }
     Ok(format!(
         "workflow {workflow} started: lookup table {}.{} created, vindex {} added write_only; SHOW VINDEX WORKFLOWS shows progress",

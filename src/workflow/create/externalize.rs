@@ -4,20 +4,18 @@
 //! naming the values. Then the vindex loses `write_only` (so reads route through it), the
 //! streams stop and their stored rows go.
 
-use super::{edited, find, invalid, shards_of};
-use crate::server::ProxyState;
-use crate::vschema::VSchema;
-use crate::workflow::{store, WorkflowError};
+use super::{find, invalid, shards_of};
+use crate::workflow::{store, WorkflowError, Workflows};
 use serde_json::Value;
 use std::sync::Arc;
 
 /// `ExternalizeVindex`: once every stream is in sync, the vindex routes reads.
 pub async fn externalize(
-    state: &Arc<ProxyState>,
+    state: &Arc<Workflows>,
     keyspace: &str,
     vindex: &str,
 ) -> Result<String, WorkflowError> {
-    let _guard = state.workflow_admin.lock().await;
+    let _guard = state.vschema_edit.lock().await;
     let workflow = format!("{keyspace}.{vindex}");
     let (def, rows) = find(state, &workflow).await?;
     in_sync(&workflow, &shards_of(state, keyspace)?, &rows)?;
@@ -46,12 +44,17 @@ pub async fn externalize(
         }
         None => return invalid(format!("vindex {workflow} is not in the VSchema")),
     }
-    let next = edited(&vschema, &[(keyspace, &json)])?;
-    state.workflows.stop_workflow(&workflow).await;
-    VSchema::save_keyspace(&state.config.vschema_dir(), keyspace, &json)?;
-    state.vschema.store(Arc::new(next));
-    let store_shard = shards_of(state, &def.target_keyspace)?;
-    store::delete(&store_shard[0], &workflow).await?;
+    // Validate before anything stops.
+    crate::world::edited(&vschema, &[(keyspace, &json)])?;
+    state.stop_workflow(&workflow).await;
+    state
+        .world
+        .change_vschema(&vschema, &[(keyspace, &json)])
+        .await?;
+    state
+        .topology
+        .delete_workflow(&def.target_keyspace, &workflow)
+        .await?;
     Ok(format!(
         "vindex {workflow} externalized: reads on {}.{} now route through it (verified {} owner rows, {} missing lookup rows added)",
         def.owner_table, def.vindex, report.owner_rows, report.repaired

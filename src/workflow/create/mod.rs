@@ -31,11 +31,11 @@ pub use externalize::externalize;
 
 use crate::backend::{BackendError, Shard};
 use crate::error::ProxyError;
-use crate::server::ProxyState;
-use crate::vschema::{KeyspaceSchema, VSchema};
+use crate::workflow::Workflows;
+
 use crate::workflow::store::StreamRow;
 use crate::workflow::{Definition, WorkflowError};
-use serde_json::Value;
+
 use std::sync::Arc;
 
 fn invalid<T>(msg: impl Into<String>) -> Result<T, WorkflowError> {
@@ -49,7 +49,7 @@ fn backend(shard: &Shard, e: mysql_async::Error) -> WorkflowError {
     )))
 }
 
-fn shards_of(state: &ProxyState, keyspace: &str) -> Result<Vec<Arc<Shard>>, WorkflowError> {
+fn shards_of(state: &Workflows, keyspace: &str) -> Result<Vec<Arc<Shard>>, WorkflowError> {
     state
         .backends
         .keyspace(keyspace)
@@ -58,20 +58,9 @@ fn shards_of(state: &ProxyState, keyspace: &str) -> Result<Vec<Arc<Shard>>, Work
         .ok_or_else(|| WorkflowError::Invalid(format!("keyspace '{keyspace}' does not exist")))
 }
 
-/// Builds and validates a new VSchema with the edited keyspaces.
-fn edited(vschema: &VSchema, edits: &[(&str, &Value)]) -> Result<VSchema, WorkflowError> {
-    let mut next: Option<VSchema> = None;
-    for (ks, json) in edits {
-        let schema = KeyspaceSchema::from_value(ks, (*json).clone())?;
-        let base = next.as_ref().unwrap_or(vschema);
-        next = Some(base.with_keyspace(schema)?);
-    }
-    next.ok_or_else(|| WorkflowError::Invalid("nothing to change".into()))
-}
-
 /// The definition and stream rows of a workflow.
 async fn find(
-    state: &ProxyState,
+    state: &Workflows,
     workflow: &str,
 ) -> Result<(Definition, Vec<StreamRow>), WorkflowError> {
     let mut def = None;

@@ -10,10 +10,9 @@
 //! backfill stream waits until no guard older than the new generation is left (bounded, with
 //! a state SHOW VINDEX WORKFLOWS shows), and only then copies and verifies.
 //!
-//! Scope: the guards of THIS proxy only. With several proxies serving one keyspace the
-//! barrier needs them all (through the topology, issue 19); until then a workflow must run
-//! on a proxy that is the only one writing the owner table, or rely on ExternalizeVindex's
-//! final verify pass.
+//! Scope: the guards of THIS proxy. With several proxies (etcd topology) each one publishes
+//! the topology revision of its oldest open guard ([`Generations::oldest_revision`]) in its
+//! proxy record, and a workflow waits on every live proxy's record as well.
 
 use crate::vschema::VSchema;
 use arc_swap::ArcSwap;
@@ -23,13 +22,20 @@ use std::sync::{Arc, Mutex};
 /// Open guards per generation.
 #[derive(Debug, Default)]
 pub struct Generations {
-    open: Arc<Mutex<BTreeMap<u64, usize>>>,
+    open: Arc<Mutex<BTreeMap<u64, Open>>>,
+}
+
+/// Guards open for one generation, and the topology revision that generation was read at.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    count: usize,
+    revision: i64,
 }
 
 /// Marks work running under a VSchema generation until dropped.
 #[derive(Debug)]
 pub struct GenerationGuard {
-    open: Arc<Mutex<BTreeMap<u64, usize>>>,
+    open: Arc<Mutex<BTreeMap<u64, Open>>>,
     generation: u64,
 }
 
@@ -40,8 +46,14 @@ impl Generations {
     pub fn enter(&self, vschema: &ArcSwap<VSchema>) -> GenerationGuard {
         let generation = match self.open.lock() {
             Ok(mut open) => {
-                let generation = vschema.load().generation();
-                *open.entry(generation).or_insert(0) += 1;
+                let current = vschema.load();
+                let generation = current.generation();
+                open.entry(generation)
+                    .or_insert(Open {
+                        count: 0,
+                        revision: current.topo_revision(),
+                    })
+                    .count += 1;
                 generation
             }
             // A poisoned lock (a panic elsewhere) only loses the barrier's precision.
@@ -57,8 +69,14 @@ impl Generations {
     pub fn older_than(&self, generation: u64) -> usize {
         self.open
             .lock()
-            .map(|open| open.range(..generation).map(|(_, n)| *n).sum())
+            .map(|open| open.range(..generation).map(|(_, o)| o.count).sum())
             .unwrap_or(0)
+    }
+
+    /// The lowest topology revision any open guard's VSchema was read at (`None`: no guard
+    /// is open).
+    pub fn oldest_revision(&self) -> Option<i64> {
+        self.open.lock().ok()?.values().map(|o| o.revision).min()
     }
 }
 
@@ -72,9 +90,9 @@ impl GenerationGuard {
 impl Drop for GenerationGuard {
     fn drop(&mut self) {
         if let Ok(mut open) = self.open.lock() {
-            if let Some(n) = open.get_mut(&self.generation) {
-                *n -= 1;
-                if *n == 0 {
+            if let Some(o) = open.get_mut(&self.generation) {
+                o.count -= 1;
+                if o.count == 0 {
                     open.remove(&self.generation);
                 }
             }
