@@ -72,6 +72,21 @@ ensure_rust() {
     fi
 }
 
+# protoc: the etcd client crate (etcd-client) generates its gRPC code at build time.
+ensure_protoc() {
+    if ! command -v protoc >/dev/null 2>&1; then
+        apt_install protobuf-compiler
+    fi
+}
+
+# etcd and etcdctl: the shared topology of several proxies (`[topology] etcd`), used by the
+# multi-proxy tests and `shardgate local --topology etcd`.
+ensure_etcd() {
+    if ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; then
+        apt_install etcd-server etcd-client
+    fi
+}
+
 # rustfmt and clippy for the lint steps.
 ensure_rust_lints() {
     if ! cargo fmt --version >/dev/null 2>&1; then

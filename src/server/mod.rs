@@ -245,6 +245,9 @@ impl Proxy {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         self.maintenance.abort();
+        if let Err(e) = self.state.topology.close().await {
+            tracing::warn!(error = %e, "could not leave the topology cleanly");
+        }
         self.state.backends.shutdown().await;
     }
 }

@@ -193,7 +193,10 @@ pub async fn open(
         // Files: read them with the file names in every message.
         topology::TopologyKind::Files => VSchema::load(&config)?,
         topology::TopologyKind::Etcd => {
-            let snapshot = topology.load_vschema().await?;
+            let mut snapshot = topology.load_vschema().await?;
+            if snapshot.keyspaces.is_empty() && seed_from_files(&config, &*topology).await? {
+                snapshot = topology.load_vschema().await?;
+            }
             vschema_from_snapshot(&config, &snapshot).map_err(|e| {
                 anyhow::anyhow!(
                     "the VSchema in etcd (revision {}) is invalid: {e}",
@@ -210,4 +213,38 @@ pub async fn open(
         proxy_id,
         addr.to_string(),
     ))
+}
+
+/// An etcd prefix without any VSchema is seeded from the VSchema files (`vschema.dir`), each
+/// key created only if absent, so proxies starting together seed it once; returns whether
+/// anything was written. Later file edits are not read: `shardgate topo import` or admin
+/// statements change the VSchema in etcd.
+async fn seed_from_files(config: &Config, topology: &dyn Topology) -> anyhow::Result<bool> {
+    let files = topology::files::read_dir(&config.vschema_dir(), config)?;
+    if files.is_empty() {
+        return Ok(false);
+    }
+    // Validate before writing: a bad file must not become the cluster's VSchema.
+    VSchema::load(config)?;
+    let edits: Vec<KeyspaceEdit> = files
+        .into_iter()
+        .map(|(keyspace, json)| KeyspaceEdit {
+            keyspace,
+            json: Some(json),
+            expected: 0,
+        })
+        .collect();
+    match topology.save_vschema(&edits).await {
+        Ok(revision) => {
+            tracing::info!(
+                revision,
+                keyspaces = edits.len(),
+                "the topology had no VSchema: seeded it from the VSchema files"
+            );
+            Ok(true)
+        }
+        // Another proxy seeded it first.
+        Err(TopoError::Conflict { .. }) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
 }

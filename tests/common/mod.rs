@@ -44,6 +44,7 @@ pub mod certs;
 pub mod cluster;
 pub mod env;
 pub mod errors;
+pub mod etcd;
 pub mod placement;
 pub mod proxy_process;
 pub mod tools;

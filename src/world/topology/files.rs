@@ -46,30 +46,7 @@ impl FileTopology {
     }
 
     fn read_all(&self) -> Result<VSchemaSnapshot, TopoError> {
-        let mut keyspaces = BTreeMap::new();
-        for ks in &self.keyspaces {
-            let path = self.dir.join(format!("{ks}.json"));
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(TopoError::Store(format!("{}: {e}", path.display()))),
-            };
-            let json = serde_json::from_str(&text).map_err(|e| TopoError::Corrupt {
-                key: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            keyspaces.insert(
-                ks.clone(),
-                KeyspaceDoc {
-                    json,
-                    mod_revision: 0,
-                },
-            );
-        }
-        Ok(VSchemaSnapshot {
-            revision: 0,
-            keyspaces,
-        })
+        read_keyspaces(&self.dir, &self.keyspaces)
     }
 
     /// Writes the edits file by file; a failure puts back the files already replaced. The
@@ -211,4 +188,46 @@ pub fn target_keyspace(row: &StreamRow) -> Option<String> {
         .get("target_keyspace")?
         .as_str()
         .map(str::to_string)
+}
+
+/// The VSchema JSON of every configured keyspace that has a file in `dir` (for seeding and
+/// importing into etcd).
+pub fn read_dir(
+    dir: &std::path::Path,
+    config: &crate::config::Config,
+) -> Result<BTreeMap<String, serde_json::Value>, TopoError> {
+    let keyspaces: Vec<String> = config.keyspaces.iter().map(|k| k.name.clone()).collect();
+    Ok(read_keyspaces(dir, &keyspaces)?
+        .keyspaces
+        .into_iter()
+        .map(|(k, d)| (k, d.json))
+        .collect())
+}
+
+/// Reads `<dir>/<ks>.json` of each keyspace that has one.
+fn read_keyspaces(dir: &std::path::Path, names: &[String]) -> Result<VSchemaSnapshot, TopoError> {
+    let mut keyspaces = BTreeMap::new();
+    for ks in names {
+        let path = dir.join(format!("{ks}.json"));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(TopoError::Store(format!("{}: {e}", path.display()))),
+        };
+        let json = serde_json::from_str(&text).map_err(|e| TopoError::Corrupt {
+            key: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        keyspaces.insert(
+            ks.clone(),
+            KeyspaceDoc {
+                json,
+                mod_revision: 0,
+            },
+        );
+    }
+    Ok(VSchemaSnapshot {
+        revision: 0,
+        keyspaces,
+    })
 }

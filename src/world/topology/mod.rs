@@ -91,6 +91,13 @@ pub trait Topology: Send + Sync + Debug {
     fn in_step_revision(&self) -> Revision {
         0
     }
+
+    /// Leaves the topology at shutdown: with etcd, revokes the lease, so this proxy's record
+    /// and stream claims go at once (other proxies take its streams over without waiting for
+    /// the TTL).
+    fn close(&self) -> TopoFuture<'_, ()> {
+        Box::pin(async move { Ok(()) })
+    }
 }
 
 /// The store `config` names: etcd when `[topology] etcd` lists endpoints, else the files.

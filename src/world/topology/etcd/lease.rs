@@ -21,6 +21,8 @@ pub struct Lease {
     /// The store revision when the session last came back from `Lost`: the proxy is in step
     /// again once it serves a VSchema read at or after it.
     pub rejoined_at: AtomicI64,
+    /// Set at shutdown: the keeper stops and grants nothing more.
+    pub closed: std::sync::atomic::AtomicBool,
 }
 
 impl Lease {
@@ -30,6 +32,7 @@ impl Lease {
             id: AtomicI64::new(0),
             session: watch::Sender::new(SessionState::Healthy),
             rejoined_at: AtomicI64::new(0),
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -69,6 +72,9 @@ async fn keep(client: Client, lease: Arc<Lease>, ttl: i64, mut alive_until_base:
     let margin = Duration::from_millis((ttl as u64 * 1000 / 2).min(1000));
     let period = Duration::from_millis((ttl as u64 * 1000 / 5).clamp(200, 1000));
     loop {
+        if lease.closed.load(Ordering::Acquire) {
+            return;
+        }
         let id = match lease.current() {
             Some(id) => id,
             None => match grant(&client, ttl).await {
@@ -107,6 +113,9 @@ async fn keep(client: Client, lease: Arc<Lease>, ttl: i64, mut alive_until_base:
         // The open itself was answered with a positive TTL.
         alive_until_base = Instant::now() - period * 2;
         loop {
+            if lease.closed.load(Ordering::Acquire) {
+                return;
+            }
             let sent = Instant::now();
             let answered = tokio::time::timeout(period, async {
                 keeper.keep_alive().await?;

@@ -421,4 +421,16 @@ impl Topology for EtcdTopology {
     fn in_step_revision(&self) -> Revision {
         self.lease.rejoined_at.load(Ordering::Acquire)
     }
+
+    fn close(&self) -> TopoFuture<'_, ()> {
+        Box::pin(async move {
+            self.lease.closed.store(true, Ordering::Release);
+            if let Some(id) = self.lease.current() {
+                self.lease.id.store(0, Ordering::Release);
+                let mut c = self.client.clone();
+                timed(c.lease_revoke(id)).await?;
+            }
+            Ok(())
+        })
+    }
 }
