@@ -66,6 +66,9 @@ pub struct Transaction {
     /// The VSchema generation of the transaction's first statement, held until the
     /// transaction ends (a lookup workflow waits for it; see `workflow::generations`).
     pub vschema_pin: Option<Arc<crate::world::generations::GenerationGuard>>,
+    /// Whether it wrote to a sharded keyspace: such a transaction may not commit while the
+    /// proxy is out of step with the topology (its writes may miss a new lookup vindex).
+    pub wrote_sharded: bool,
 }
 
 impl Transaction {
@@ -76,6 +79,7 @@ impl Transaction {
             savepoints: Vec::new(),
             implicit: false,
             vschema_pin: None,
+            wrote_sharded: false,
         }
     }
 }

@@ -19,6 +19,7 @@
 //! the pools' live counters.
 
 pub mod error;
+pub mod gateways;
 mod parse;
 pub mod show;
 pub mod workflow_parse;
@@ -75,6 +76,12 @@ pub enum AdminStatement {
     /// shard, its session pool's open, idle, in-use and reserved connections and settings.
     ShowPools {
         /// The LIKE pattern (unquoted), matched against `ks/shard`.
+        like: Option<String>,
+    },
+    /// `SHOW VITESS_GATEWAYS [LIKE 'pattern']` (also `SHOW PROXIES`): every live proxy of the
+    /// topology — id, address, uptime, the VSchema revision it serves, the streams it runs.
+    ShowGateways {
+        /// The LIKE pattern (unquoted), matched against the proxy id.
         like: Option<String>,
     },
     /// `SHOW VSCHEMA KEYSPACES`: keyspace, sharded, foreign key mode, comment.

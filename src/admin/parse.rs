@@ -9,6 +9,7 @@
 //! SHOW VITESS_SHARDS [LIKE 'pat']
 //! SHOW {KEYSPACES | VITESS_KEYSPACES} [LIKE 'pat']
 //! SHOW VITESS_TARGET
+//! SHOW {VITESS_GATEWAYS | PROXIES} [LIKE 'pat']
 //! SHOW VSCHEMA KEYSPACES
 //! SHOW VSCHEMA TABLES [{FROM | IN} ks]*
 //! SHOW VSCHEMA VINDEXES [{ON | FROM} [ks.]tbl | IN ks*]
@@ -184,6 +185,11 @@ fn parse_show(p: &mut Parser) -> Option<Result<AdminStatement, AdminError>> {
         "vschema" => {
             p.pos += 1;
             parse_show_vschema(p)
+        }
+        "vitess_gateways" | "proxies" => {
+            p.pos += 1;
+            p.like_opt("SHOW VITESS_GATEWAYS")
+                .map(|like| AdminStatement::ShowGateways { like })
         }
         w if w.starts_with("vitess_") => Err(AdminError::Unsupported(format!(
             "SHOW {}",

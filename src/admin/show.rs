@@ -96,7 +96,9 @@ pub fn execute_show(
         ),
         AdminStatement::ShowVitessTarget => show_vitess_target(target),
         AdminStatement::ShowPools { like } => show_pools(backends, like.as_deref()),
-        AdminStatement::VExplain { .. } | AdminStatement::Workflow(_) => return None,
+        AdminStatement::VExplain { .. }
+        | AdminStatement::Workflow(_)
+        | AdminStatement::ShowGateways { .. } => return None,
     })
 }
 

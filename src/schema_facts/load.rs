@@ -92,7 +92,7 @@ pub async fn refresh(state: &ProxyState, log_all: bool) {
             tracing::warn!("{text}");
         }
     }
-    state.vschema.store(Arc::new(next));
+    state.world.store_vschema(Arc::new(next));
 }
 
 impl ColumnFacts {

@@ -40,6 +40,15 @@ impl ClientConn {
         if let AdminStatement::Workflow(w) = stmt {
             return self.workflow_statement(w, exec, more).await;
         }
+        if let AdminStatement::ShowGateways { like } = &stmt {
+            let result = self.show_gateways(like.as_deref()).await?;
+            let local = LocalResult {
+                columns: result.columns,
+                rows: result.rows,
+            };
+            self.write_local_result(&local, exec, more);
+            return Ok(());
+        }
         if let AdminStatement::VExplain {
             mode, statement, ..
         } = &stmt
@@ -69,6 +78,29 @@ impl ClientConn {
         };
         self.write_local_result(&local, exec, more);
         Ok(())
+    }
+
+    /// `SHOW VITESS_GATEWAYS`: the live proxies' records from the topology (with files, this
+    /// proxy's own record only). This proxy's row is always its current record.
+    async fn show_gateways(
+        &mut self,
+        like: Option<&str>,
+    ) -> Result<admin::AdminResult, ProxyError> {
+        let own = crate::world::proxy_record::current(&self.state.world);
+        let mut records = self
+            .state
+            .topology
+            .proxies()
+            .await
+            .map_err(|e| ProxyError::Internal(format!("SHOW VITESS_GATEWAYS: {e}")))?;
+        records.retain(|r| r.id != own.id);
+        records.push(own);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        admin::gateways::show_gateways(&records, &self.state.proxy_id, now, like)
+            .map_err(admin_error)
     }
 
     /// VEXPLAIN PLAN: the plan as JSON (one row, column `JSON`), nothing executed.

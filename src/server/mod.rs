@@ -35,6 +35,7 @@ mod statement;
 mod statement_timeout;
 mod syntax_check;
 mod tls_status;
+mod topology_guard;
 mod transaction;
 mod views;
 mod vindex_table;

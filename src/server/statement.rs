@@ -384,7 +384,7 @@ impl ClientConn {
         if kind == StatementKind::Ddl && result.is_ok() {
             if let Some(keyspace) = &sharded {
                 // A view that ran on every shard is recorded in the keyspace's VSchema.
-                if let Err(e) = super::views::record(&self.state, keyspace, text) {
+                if let Err(e) = super::views::record(&self.state, keyspace, text).await {
                     tracing::warn!("recording the view of {keyspace}: {e}");
                 }
             }

@@ -93,6 +93,17 @@ impl ClientConn {
     pub async fn commit(&mut self) -> Result<u16, ProxyError> {
         // Held until the shards have committed: its VSchema generation guard tells a lookup
         // workflow that this transaction's writes are not visible yet.
+        if self
+            .session
+            .transaction
+            .as_ref()
+            .is_some_and(|t| t.wrote_sharded)
+        {
+            if let Err(e) = super::topology_guard::check_commit(&self.state) {
+                self.rollback().await;
+                return Err(e);
+            }
+        }
         let Some(_ending) = self.session.transaction.take() else {
             return Ok(0);
         };

@@ -10,13 +10,15 @@
 
 use super::ProxyState;
 use crate::error::ProxyError;
-use crate::vschema::{KeyspaceSchema, VSchema};
 use serde_json::{Map, Value};
 use sqlparser::ast::{ObjectName, ObjectNamePart, ObjectType, Statement};
-use std::sync::Arc;
 
 /// Records the view DDL `text` that just ran on every shard of sharded keyspace `keyspace`.
-pub(super) fn record(state: &ProxyState, keyspace: &str, text: &str) -> Result<(), ProxyError> {
+pub(super) async fn record(
+    state: &ProxyState,
+    keyspace: &str,
+    text: &str,
+) -> Result<(), ProxyError> {
     if !crate::sql::contains_ignore_ascii_case(text.as_bytes(), b"view") {
         return Ok(());
     }
@@ -58,10 +60,14 @@ pub(super) fn record(state: &ProxyState, keyspace: &str, text: &str) -> Result<(
     }
     let raw = with_views(&ks.raw, &edits);
     let internal = |e: crate::vschema::VSchemaError| ProxyError::Internal(e.to_string());
-    let schema = KeyspaceSchema::from_value(keyspace, raw.clone()).map_err(internal)?;
-    let next = vschema.with_keyspace(schema).map_err(internal)?;
-    VSchema::save_keyspace(&state.config.vschema_dir(), keyspace, &raw).map_err(internal)?;
-    state.vschema.store(Arc::new(next));
+    state
+        .world
+        .change_vschema(&vschema, &[(keyspace, &raw)])
+        .await
+        .map_err(|e| match e {
+            crate::world::ChangeError::Invalid(v) => internal(v),
+            crate::world::ChangeError::Topology(t) => ProxyError::Internal(t.to_string()),
+        })?;
     Ok(())
 }
 

@@ -81,7 +81,11 @@ pub struct VSchema {
 /// Where in the topology's history a VSchema comes from (see [`VSchema::topo_revision`]).
 #[derive(Debug, Clone, Default)]
 struct TopoStamp {
+    /// The latest change of any keyspace key (the highest `mod_revision`): proxies serving
+    /// the same VSchema report the same number.
     revision: i64,
+    /// The store revision when it was read (or written): at least `revision`.
+    read_at: i64,
     keys: BTreeMap<String, i64>,
 }
 
@@ -201,9 +205,23 @@ impl VSchema {
         Ok(next)
     }
 
-    /// The topology revision this VSchema was read or written at (0: file topology).
+    /// The topology revision of this VSchema's content: the latest change of any of its
+    /// keyspace keys (0: file topology). Every proxy serving the same VSchema says the same.
     pub fn topo_revision(&self) -> i64 {
         self.topo.revision
+    }
+
+    /// The store revision this VSchema was read (or written) at: what the proxy has seen of
+    /// the topology's history (0: file topology).
+    pub fn topo_read_at(&self) -> i64 {
+        self.topo.read_at
+    }
+
+    /// This VSchema, unchanged (same generation), as re-read at store revision `read_at`.
+    pub fn reread_at(&self, read_at: i64) -> VSchema {
+        let mut same = self.clone();
+        same.topo.read_at = same.topo.read_at.max(read_at);
+        same
     }
 
     /// The revision keyspace `ks`'s key had when this VSchema was read (0: no key).
@@ -211,9 +229,15 @@ impl VSchema {
         self.topo.keys.get(ks).copied().unwrap_or(0)
     }
 
-    /// This VSchema stamped as read at `revision`, with each keyspace key's revision.
-    pub fn with_topo_revisions(mut self, revision: i64, keys: BTreeMap<String, i64>) -> VSchema {
-        self.topo = TopoStamp { revision, keys };
+    /// This VSchema stamped as read at store revision `read_at`, with each keyspace key's
+    /// revision (the content revision is the highest of them).
+    pub fn with_topo_revisions(mut self, read_at: i64, keys: BTreeMap<String, i64>) -> VSchema {
+        let revision = keys.values().copied().max().unwrap_or(0);
+        self.topo = TopoStamp {
+            revision,
+            read_at: read_at.max(revision),
+            keys,
+        };
         self
     }
 
@@ -224,6 +248,7 @@ impl VSchema {
         keyspaces: impl Iterator<Item = &'a str>,
     ) -> VSchema {
         self.topo.revision = self.topo.revision.max(revision);
+        self.topo.read_at = self.topo.read_at.max(revision);
         for ks in keyspaces {
             self.topo.keys.insert(ks.to_string(), revision);
         }

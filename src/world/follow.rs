@@ -27,7 +27,21 @@ pub async fn reload_vschema(world: &World) -> bool {
         }
     };
     let current = world.vschema.load_full();
-    if snapshot.revision <= current.topo_revision() {
+    if snapshot.revision <= current.topo_read_at() {
+        return false;
+    }
+    let unchanged = snapshot.keyspaces.len()
+        == current
+            .keyspaces()
+            .filter(|k| current.topo_revision_of(&k.name) > 0)
+            .count()
+        && snapshot
+            .keyspaces
+            .iter()
+            .all(|(ks, doc)| current.topo_revision_of(ks) == doc.mod_revision);
+    if unchanged {
+        // Same content, seen later (after a lost session came back, say).
+        world.store_vschema(Arc::new(current.reread_at(snapshot.revision)));
         return false;
     }
     match super::vschema_from_snapshot(&world.config, &snapshot) {
@@ -60,6 +74,7 @@ pub async fn follow(world: Arc<World>) {
         return;
     }
     let publisher = tokio::spawn(publish_loop(world.clone()));
+    let rejoin = tokio::spawn(reread_on_rejoin(world.clone()));
     loop {
         match world.topology.watch_vschema().await {
             Ok(Some(mut events)) => {
@@ -78,6 +93,26 @@ pub async fn follow(world: Arc<World>) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     publisher.abort();
+    rejoin.abort();
+}
+
+/// Reads the VSchema again whenever the topology session comes back (the watch may have
+/// missed changes meanwhile), so the proxy is in step before it accepts writes again.
+async fn reread_on_rejoin(world: Arc<World>) {
+    let mut session = world.topology.session();
+    loop {
+        if session.changed().await.is_err() {
+            return;
+        }
+        let healthy = *session.borrow_and_update() == crate::world::topology::SessionState::Healthy;
+        while healthy && !world.topology_healthy() {
+            reload_vschema(&world).await;
+            if world.topology_healthy() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
 
 /// Publishes the proxy record whenever it changes, and every [`REPUBLISH`] anyway.

@@ -95,7 +95,7 @@ impl World {
     /// after a lost session came back, it serves a VSchema read since (always, with files).
     pub fn topology_healthy(&self) -> bool {
         *self.topology.session().borrow() == SessionState::Healthy
-            && self.served_revision() >= self.topology.in_step_revision()
+            && self.vschema.load().topo_read_at() >= self.topology.in_step_revision()
     }
 
     /// Validates `base` with the edited keyspaces, writes them to the topology (each only if
@@ -121,11 +121,11 @@ impl World {
         Ok(next)
     }
 
-    /// Swaps in `next` unless the VSchema now served is from a later topology revision (a
+    /// Swaps in `next` unless the VSchema now served was read at a later topology revision (a
     /// watch event may have delivered a newer one meanwhile).
     pub fn store_vschema(&self, next: Arc<VSchema>) {
         self.vschema.rcu(|current| {
-            if current.topo_revision() > next.topo_revision() {
+            if current.topo_read_at() > next.topo_read_at() {
                 current.clone()
             } else {
                 next.clone()
@@ -133,7 +133,7 @@ impl World {
         });
     }
 
-    /// The topology revision of the VSchema this proxy serves.
+    /// The topology revision of the VSchema this proxy serves (its content: the latest change).
     pub fn served_revision(&self) -> Revision {
         self.vschema.load().topo_revision()
     }

@@ -21,7 +21,7 @@
 
 use crate::error::ProxyError;
 use crate::server::ProxyState;
-use crate::vschema::{KeyspaceSchema, VSchema};
+use crate::vschema::VSchema;
 use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 use sqlparser::ast::{ColumnOption, Expr, ObjectName, ObjectType, Statement, TableConstraint};
@@ -300,22 +300,15 @@ pub(super) async fn apply(
             }
         }
     }
-    let mut next: Option<VSchema> = None;
-    for (ks, json) in &edits {
-        let schema = KeyspaceSchema::from_value(ks, json.clone())
-            .map_err(|e| ProxyError::Internal(e.to_string()))?;
-        let base = next.as_ref().unwrap_or(&vschema);
-        next = Some(
-            base.with_keyspace(schema)
-                .map_err(|e| ProxyError::Internal(e.to_string()))?,
-        );
+    if edits.is_empty() {
+        return Ok(());
     }
-    let Some(next) = next else { return Ok(()) };
-    let dir = state.config.vschema_dir();
-    for (ks, json) in &edits {
-        VSchema::save_keyspace(&dir, ks, json).map_err(|e| ProxyError::Internal(e.to_string()))?;
-    }
-    state.vschema.store(Arc::new(next));
+    let refs: Vec<(&str, &Value)> = edits.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    state
+        .world
+        .change_vschema(&vschema, &refs)
+        .await
+        .map_err(|e| ProxyError::Internal(e.to_string()))?;
     Ok(())
 }
 
@@ -354,6 +347,7 @@ fn set(json: &mut Value, table: &str, spec: Option<Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vschema::KeyspaceSchema;
 
     fn vschema(unsharded: &[&str]) -> VSchema {
         let mut keyspaces = vec![KeyspaceSchema::parse(

@@ -118,6 +118,18 @@ impl ClientConn {
                 return Err(ProxyError::NotSupported(reason).into());
             }
         }
+        if matches!(
+            kind,
+            StatementKind::Insert
+                | StatementKind::Replace
+                | StatementKind::Update
+                | StatementKind::Delete
+        ) {
+            super::topology_guard::check_write(&state, keyspace)?;
+            if let Some(txn) = self.session.transaction.as_mut() {
+                txn.wrote_sharded = true;
+            }
+        }
         let plan = match kind {
             StatementKind::Ddl => Arc::new(Plan::AllShards {
                 keyspace: keyspace.to_string(),
