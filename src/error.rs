@@ -106,9 +106,23 @@ pub enum ProxyError {
         /// The message, naming the limit.
         message: String,
     },
+    /// The topology refused a VSchema write (a compare-and-swap lost to another proxy's edit,
+    /// or etcd unreachable): 1105 with the reason. Callers that can re-derive their edit
+    /// retry on [`crate::world::topology::TopoError::Conflict`].
+    #[error(transparent)]
+    Topology(#[from] crate::world::topology::TopoError),
     /// Anything else.
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<crate::world::ChangeError> for ProxyError {
+    fn from(e: crate::world::ChangeError) -> Self {
+        match e {
+            crate::world::ChangeError::Invalid(v) => ProxyError::Internal(v.to_string()),
+            crate::world::ChangeError::Topology(t) => ProxyError::Topology(t),
+        }
+    }
 }
 
 impl ProxyError {
@@ -161,7 +175,7 @@ impl ProxyError {
                 message,
             }) => return (*code, state.clone(), message.clone()),
             ProxyError::Backend(_) => (UNKNOWN, "HY000"),
-            ProxyError::Internal(_) => (UNKNOWN, "HY000"),
+            ProxyError::Internal(_) | ProxyError::Topology(_) => (UNKNOWN, "HY000"),
             ProxyError::Limit { code, state, .. } => (*code, *state),
         };
         (code, state.to_string(), self.to_string())

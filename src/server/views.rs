@@ -13,12 +13,17 @@ use crate::error::ProxyError;
 use serde_json::{Map, Value};
 use sqlparser::ast::{ObjectName, ObjectNamePart, ObjectType, Statement};
 
-/// Records the view DDL `text` that just ran on every shard of sharded keyspace `keyspace`.
+/// Records the view DDL `text` that just ran on every shard of sharded keyspace `keyspace`
+/// (again after losing a concurrent edit through another proxy).
 pub(super) async fn record(
     state: &ProxyState,
     keyspace: &str,
     text: &str,
 ) -> Result<(), ProxyError> {
+    crate::world::retry_on_conflict(&state.world, || record_once(state, keyspace, text)).await
+}
+
+async fn record_once(state: &ProxyState, keyspace: &str, text: &str) -> Result<(), ProxyError> {
     if !crate::sql::contains_ignore_ascii_case(text.as_bytes(), b"view") {
         return Ok(());
     }
@@ -59,15 +64,10 @@ pub(super) async fn record(
         return Ok(());
     }
     let raw = with_views(&ks.raw, &edits);
-    let internal = |e: crate::vschema::VSchemaError| ProxyError::Internal(e.to_string());
     state
         .world
         .change_vschema(&vschema, &[(keyspace, &raw)])
-        .await
-        .map_err(|e| match e {
-            crate::world::ChangeError::Invalid(v) => internal(v),
-            crate::world::ChangeError::Topology(t) => ProxyError::Internal(t.to_string()),
-        })?;
+        .await?;
     Ok(())
 }
 

@@ -139,6 +139,32 @@ impl World {
     }
 }
 
+/// Runs `edit` (which derives its change from the VSchema served now and writes it with
+/// [`World::change_vschema`]) until it does not lose a compare-and-swap, reading the VSchema
+/// from the topology again after each loss (at most 8 tries). For edits that are re-derived
+/// from the current VSchema (views, tables a tool creates), so a concurrent edit through
+/// another proxy never makes them lose theirs or the other's.
+pub async fn retry_on_conflict<F, Fut>(
+    world: &World,
+    mut edit: F,
+) -> Result<(), crate::error::ProxyError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), crate::error::ProxyError>>,
+{
+    let mut tries = 0;
+    loop {
+        match edit().await {
+            Err(crate::error::ProxyError::Topology(TopoError::Conflict { .. })) if tries < 7 => {
+                tries += 1;
+                follow::reload_vschema(world).await;
+                tokio::time::sleep(std::time::Duration::from_millis(10 * tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Builds and validates a new VSchema with the edited keyspaces.
 pub fn edited(
     base: &VSchema,

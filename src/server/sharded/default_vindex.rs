@@ -226,13 +226,22 @@ pub(super) async fn prepare(state: &Arc<ProxyState>, change: &Change) -> Result<
     Ok(())
 }
 
-/// Applies `change` after the shards ran its statement: edits, saves and serves the VSchema.
+/// Applies `change` after the shards ran its statement: edits, saves and serves the VSchema
+/// (derived again after losing a concurrent edit through another proxy).
 pub(super) async fn apply(
     state: &Arc<ProxyState>,
     keyspace: &str,
     change: &Change,
 ) -> Result<(), ProxyError> {
     let _guard = state.vschema_edit.lock().await;
+    crate::world::retry_on_conflict(&state.world, || apply_once(state, keyspace, change)).await
+}
+
+async fn apply_once(
+    state: &Arc<ProxyState>,
+    keyspace: &str,
+    change: &Change,
+) -> Result<(), ProxyError> {
     let vschema = state.vschema.load_full();
     let Some(ks) = vschema.keyspace(keyspace) else {
         return Ok(());
@@ -304,11 +313,7 @@ pub(super) async fn apply(
         return Ok(());
     }
     let refs: Vec<(&str, &Value)> = edits.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    state
-        .world
-        .change_vschema(&vschema, &refs)
-        .await
-        .map_err(|e| ProxyError::Internal(e.to_string()))?;
+    state.world.change_vschema(&vschema, &refs).await?;
     Ok(())
 }
 
