@@ -41,6 +41,57 @@ impl TopologyConfig {
     pub fn is_etcd(&self) -> bool {
         !self.etcd.is_empty()
     }
+
+    /// The first invalid setting: `(key, reason)`.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        if let Some(bad) = self
+            .etcd
+            .iter()
+            .find(|e| !(e.starts_with("http://") || e.starts_with("https://")) || e.len() < 8)
+        {
+            return Some((
+                "etcd",
+                format!("'{bad}' is not an http://host:port endpoint"),
+            ));
+        }
+        if !self.prefix.starts_with('/') || self.prefix.len() < 2 {
+            return Some((
+                "prefix",
+                format!("'{}' must start with '/' and name something", self.prefix),
+            ));
+        }
+        if !(2..=300).contains(&self.lease_ttl_secs) {
+            return Some(("lease_ttl_secs", "must be between 2 and 300".into()));
+        }
+        if self.barrier_timeout_secs == 0 {
+            return Some(("barrier_timeout_secs", "must be at least 1".into()));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_files_and_bad_settings_are_named() {
+        let d = TopologyConfig::default();
+        assert!(!d.is_etcd());
+        assert_eq!(d.problem(), None);
+        let mut t = TopologyConfig {
+            etcd: vec!["127.0.0.1:2379".into()],
+            ..TopologyConfig::default()
+        };
+        assert_eq!(t.problem().map(|p| p.0), Some("etcd"));
+        t.etcd = vec!["http://127.0.0.1:2379".into()];
+        assert_eq!(t.problem(), None);
+        t.prefix = "shardgate".into();
+        assert_eq!(t.problem().map(|p| p.0), Some("prefix"));
+        t.prefix = "/sg".into();
+        t.lease_ttl_secs = 1;
+        assert_eq!(t.problem().map(|p| p.0), Some("lease_ttl_secs"));
+    }
 }
 
 fn default_prefix() -> String {

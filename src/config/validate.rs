@@ -111,6 +111,9 @@ fn invalid(file: &str, key: String, reason: impl Into<String>) -> ConfigError {
 
 /// Validates a parsed config; `file` labels every message.
 pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
+    if let Some((key, reason)) = cfg.topology.problem() {
+        return Err(invalid(file, format!("topology.{key}"), reason));
+    }
     if cfg
         .server
         .mysql_listen

@@ -166,6 +166,27 @@ async fn the_backfill_survives_its_runner_and_no_proxy_skips_a_lookup_write() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     eprintln!("streams resumed on another proxy {resumed:?} after the runner was SIGKILLed");
+    // SHOW VITESS_GATEWAYS on B: A is gone (its lease), the new runners list their streams
+    // (records are republished within 100 ms of a change).
+    let listed = Instant::now();
+    loop {
+        let gateways = crate::cluster::gateways(&mut b).await;
+        let runners: Vec<String> = workflows(&mut b).await.into_iter().map(|r| r.3).collect();
+        let ok = gateways.len() == 2
+            && !gateways.iter().any(|g| g.0 == a_id)
+            && gateways
+                .iter()
+                .filter(|g| runners.contains(&g.0))
+                .all(|g| g.2.contains("customer.email_vdx/"));
+        if ok {
+            break;
+        }
+        assert!(
+            listed.elapsed() < Duration::from_secs(5),
+            "gateways {gateways:?}, runners {runners:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let after: u64 = workflows(&mut b).await.iter().map(|r| r.2).sum();
     assert!(
         after >= copied_before,

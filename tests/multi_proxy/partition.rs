@@ -80,7 +80,10 @@ async fn a_proxy_cut_off_from_etcd_refuses_writes_keeps_reading_and_recovers() {
     cluster.etcd.resume();
     let back = Instant::now();
     loop {
-        match a.query_drop("INSERT INTO user (id, name) VALUES (500, 'back')").await {
+        match a
+            .query_drop("INSERT INTO user (id, name) VALUES (500, 'back')")
+            .await
+        {
             Ok(()) => break,
             Err(mysql_async::Error::Server(e)) if e.code == 1105 => {}
             Err(e) => panic!("{e}"),
