@@ -70,6 +70,18 @@ impl TopologyConfig {
     }
 }
 
+fn default_prefix() -> String {
+    "/shardgate".into()
+}
+
+fn default_lease_ttl() -> u64 {
+    5
+}
+
+fn default_barrier_timeout() -> u64 {
+    600
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,16 +104,4 @@ mod tests {
         t.lease_ttl_secs = 1;
         assert_eq!(t.problem().map(|p| p.0), Some("lease_ttl_secs"));
     }
-}
-
-fn default_prefix() -> String {
-    "/shardgate".into()
-}
-
-fn default_lease_ttl() -> u64 {
-    5
-}
-
-fn default_barrier_timeout() -> u64 {
-    600
 }
