@@ -109,15 +109,27 @@ pub(super) struct StreamStore {
 }
 
 impl StreamStore {
+    /// Saves the row; a store that does not answer (etcd restarting, a leader election) is
+    /// tried again for a few seconds before the stream fails. A lost claim is final.
     async fn save_row(&self, row: &StreamRow) -> Result<(), WorkflowError> {
-        Ok(self
-            .topology
-            .save_streams(
-                &self.target_keyspace,
-                std::slice::from_ref(row),
-                Some(&self.key),
-            )
-            .await?)
+        let mut tries = 0;
+        loop {
+            let r = self
+                .topology
+                .save_streams(
+                    &self.target_keyspace,
+                    std::slice::from_ref(row),
+                    Some(&self.key),
+                )
+                .await;
+            match r {
+                Err(TopoError::Store(_)) if tries < 10 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                r => return Ok(r?),
+            }
+        }
     }
 }
 

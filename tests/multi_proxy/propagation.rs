@@ -60,6 +60,35 @@ async fn a_vschema_change_reaches_every_proxy_and_concurrent_edits_never_lose_on
             .expect("proxy 2 reads the new view");
         assert_eq!(n, Some(0));
     }
+    // A bad VSchema written straight into etcd is rejected by every proxy (logged), which
+    // keep serving the last good one; a good one after it is served again.
+    let key = format!("{}/vschema/customer", cluster.prefix);
+    let good = cluster.etcd.etcdctl(&["get", &key, "--print-value-only"]);
+    let served = own_revision(&mut conns[1]).await;
+    cluster
+        .etcd
+        .etcdctl(&["put", &key, r#"{"sharded": false}"#]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (i, c) in conns.iter_mut().enumerate() {
+        assert_eq!(
+            own_revision(c).await,
+            served,
+            "proxy {i} kept the last good VSchema"
+        );
+        let n: Option<u64> = c
+            .query_first("SELECT COUNT(*) FROM v0")
+            .await
+            .expect("still routes");
+        assert_eq!(n, Some(0));
+    }
+    for (i, p) in cluster.proxies.iter().enumerate() {
+        assert!(
+            p.log().contains("rejected the VSchema in the topology"),
+            "proxy {i} logs the rejection"
+        );
+    }
+    cluster.etcd.etcdctl(&["put", &key, good.trim()]);
+    wait_all_serving(&mut conns, served + 2, Duration::from_secs(10)).await;
     waits.sort();
     eprintln!(
         "VSchema change to every proxy: median {:?}, max {:?} (5 changes, 3 proxies)",
