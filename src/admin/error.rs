@@ -41,6 +41,10 @@ pub enum AdminError {
     /// VT09008, 1105).
     #[error("VT09008: vexplain queries/all will actually run queries")]
     VExplainDml,
+    /// A well-formed statement that cannot apply (ALTER VSCHEMA on a vindex or table in the
+    /// wrong state), 1105 with the reason.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl AdminError {
@@ -52,7 +56,7 @@ impl AdminError {
             AdminError::UnknownKeyspace(_) => (codes::BAD_DB, "42000"),
             AdminError::UnknownTable { .. } => (NO_SUCH_TABLE, "42S02"),
             AdminError::Unsupported(_) => (codes::NOT_SUPPORTED, "42000"),
-            AdminError::VExplainDml => (codes::UNKNOWN, "HY000"),
+            AdminError::VExplainDml | AdminError::Invalid(_) => (codes::UNKNOWN, "HY000"),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! VSchema, the backends' shard list and the session target, except that `SHOW POOLS` reads
 //! the pools' live counters.
 
+pub mod alter_vschema;
 pub mod error;
 pub mod gateways;
 mod parse;
@@ -84,6 +85,13 @@ pub enum AdminStatement {
         /// The LIKE pattern (unquoted), matched against the proxy id.
         like: Option<String>,
     },
+    /// `ALTER VSCHEMA ...` (admin users): one keyspace's VSchema edited, validated, written
+    /// through the topology and served at once.
+    AlterVSchema(alter_vschema::AlterVSchema),
+    /// `RELOAD VSCHEMA` (admin users; also SIGHUP): the VSchema read again from the topology
+    /// (the files, or etcd), validated, and swapped in; a bad one is refused and the last good
+    /// one kept.
+    ReloadVSchema,
     /// `SHOW VSCHEMA KEYSPACES`: keyspace, sharded, foreign key mode, comment.
     ShowVSchemaKeyspaces,
     /// `SHOW VSCHEMA TABLES [FROM|IN ks]`: the tables of a keyspace (the current one by default).

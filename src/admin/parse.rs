@@ -11,6 +11,8 @@
 //! SHOW VITESS_TARGET
 //! SHOW {VITESS_GATEWAYS | PROXIES} [LIKE 'pat']
 //! SHOW VSCHEMA KEYSPACES
+//! RELOAD VSCHEMA*
+//! ALTER VSCHEMA ...                      (see `alter_vschema`)
 //! SHOW VSCHEMA TABLES [{FROM | IN} ks]*
 //! SHOW VSCHEMA VINDEXES [{ON | FROM} [ks.]tbl | IN ks*]
 //! VEXPLAIN [/*vt+ EXECUTE_DML_QUERIES */] [PLAN | QUERIES | ALL] <stmt>
@@ -30,6 +32,9 @@ pub fn parse_admin(sql: &str) -> Option<Result<AdminStatement, AdminError>> {
     if let Some(w) = super::parse_workflow(sql) {
         return Some(w.map(AdminStatement::Workflow));
     }
+    if let Some(a) = super::alter_vschema::parse_alter_vschema(sql) {
+        return Some(a.map(AdminStatement::AlterVSchema));
+    }
     let all = tokenize(sql);
     let mut p = Parser {
         src: sql,
@@ -44,6 +49,11 @@ pub fn parse_admin(sql: &str) -> Option<Result<AdminStatement, AdminError>> {
     if first.is_word(sql, "show") {
         p.pos += 1;
         parse_show(&mut p)
+    } else if first.is_word(sql, "reload")
+        && p.peek_at(1).is_some_and(|t| t.is_word(sql, "vschema"))
+    {
+        p.pos += 2;
+        Some(p.expect_end().map(|()| AdminStatement::ReloadVSchema))
     } else if first.is_word(sql, "vexplain") {
         p.pos += 1;
         Some(parse_vexplain(&mut p, &all, first))
@@ -53,29 +63,43 @@ pub fn parse_admin(sql: &str) -> Option<Result<AdminStatement, AdminError>> {
 }
 
 /// A cursor over the significant tokens of one statement.
-struct Parser<'a> {
-    src: &'a str,
+pub(super) struct Parser<'a> {
+    pub(super) src: &'a str,
     toks: Vec<Token>,
-    pos: usize,
+    pub(super) pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    /// The significant tokens of `sql` (comments and directives skipped).
+    pub(super) fn new(sql: &'a str) -> Parser<'a> {
+        Parser {
+            src: sql,
+            toks: tokenize(sql)
+                .into_iter()
+                .filter(|t| !matches!(t.kind, TokenKind::Comment | TokenKind::Directive))
+                .collect(),
+            pos: 0,
+        }
+    }
 }
 
 impl Parser<'_> {
-    fn peek(&self) -> Option<Token> {
+    pub(super) fn peek(&self) -> Option<Token> {
         self.toks.get(self.pos).copied()
     }
 
-    fn peek_at(&self, ahead: usize) -> Option<Token> {
+    pub(super) fn peek_at(&self, ahead: usize) -> Option<Token> {
         self.toks.get(self.pos + ahead).copied()
     }
 
     /// The current token as a lower-cased bare word, if it is one.
-    fn peek_word(&self) -> Option<String> {
+    pub(super) fn peek_word(&self) -> Option<String> {
         self.peek()
             .filter(|t| t.kind == TokenKind::Ident)
             .map(|t| t.text(self.src).to_ascii_lowercase())
     }
 
-    fn eat_word(&mut self, word: &str) -> bool {
+    pub(super) fn eat_word(&mut self, word: &str) -> bool {
         let hit = self.peek().is_some_and(|t| t.is_word(self.src, word));
         if hit {
             self.pos += 1;
@@ -84,7 +108,7 @@ impl Parser<'_> {
     }
 
     /// A syntax error at the current token (or at the end of the text).
-    fn error_here(&self) -> AdminError {
+    pub(super) fn error_here(&self) -> AdminError {
         match self.peek() {
             Some(t) => AdminError::Syntax {
                 position: t.end,
@@ -98,7 +122,7 @@ impl Parser<'_> {
     }
 
     /// Only `;` may follow.
-    fn expect_end(&mut self) -> Result<(), AdminError> {
+    pub(super) fn expect_end(&mut self) -> Result<(), AdminError> {
         while self.peek().is_some_and(|t| t.kind == TokenKind::Semicolon) {
             self.pos += 1;
         }
@@ -109,7 +133,7 @@ impl Parser<'_> {
     }
 
     /// A bare or backquoted identifier.
-    fn ident(&mut self) -> Result<String, AdminError> {
+    pub(super) fn ident(&mut self) -> Result<String, AdminError> {
         match self.peek() {
             Some(t)
                 if t.kind == TokenKind::Ident
@@ -130,7 +154,7 @@ impl Parser<'_> {
     }
 
     /// `[ks.]tbl`.
-    fn qualified(&mut self) -> Result<(Option<String>, String), AdminError> {
+    pub(super) fn qualified(&mut self) -> Result<(Option<String>, String), AdminError> {
         let first = self.ident()?;
         if self.peek().is_some_and(|t| t.is_punct(self.src, ".")) {
             self.pos += 1;

@@ -98,7 +98,9 @@ pub fn execute_show(
         AdminStatement::ShowPools { like } => show_pools(backends, like.as_deref()),
         AdminStatement::VExplain { .. }
         | AdminStatement::Workflow(_)
-        | AdminStatement::ShowGateways { .. } => return None,
+        | AdminStatement::ShowGateways { .. }
+        | AdminStatement::AlterVSchema(_)
+        | AdminStatement::ReloadVSchema => return None,
     })
 }
 

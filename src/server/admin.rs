@@ -10,7 +10,7 @@ use crate::protocol::writer::synthetic_column;
 use mysql_async::Value;
 use mysql_common::constants::ColumnType;
 
-fn admin_error(e: AdminError) -> ProxyError {
+pub(super) fn admin_error(e: AdminError) -> ProxyError {
     let (code, _) = e.to_wire();
     match code {
         1046 => ProxyError::NoDatabase,
@@ -39,6 +39,12 @@ impl ClientConn {
         };
         if let AdminStatement::Workflow(w) = stmt {
             return self.workflow_statement(w, exec, more).await;
+        }
+        if let AdminStatement::AlterVSchema(a) = stmt {
+            return Ok(self.alter_vschema(a, more).await?);
+        }
+        if let AdminStatement::ReloadVSchema = stmt {
+            return Ok(self.reload_vschema_statement(more).await?);
         }
         if let AdminStatement::ShowGateways { like } = &stmt {
             let result = self.show_gateways(like.as_deref()).await?;

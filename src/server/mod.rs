@@ -39,6 +39,7 @@ mod topology_guard;
 mod transaction;
 mod views;
 mod vindex_table;
+mod vschema_admin;
 mod workflow;
 
 pub use sharded::PlanCache;
@@ -198,6 +199,7 @@ impl Proxy {
             let resume = state.workflows.clone();
             tokio::spawn(async move { crate::workflow::run_workflows(resume).await });
             tokio::spawn(crate::world::follow(state.world.clone()));
+            vschema_admin::spawn_sighup_reload(state.clone());
         }
         let maintenance = Backends::spawn_maintenance(
             &state.backends,

@@ -259,7 +259,7 @@ impl ClientConn {
                 Ok(())
             }
             StatementKind::Set => Box::pin(self.set_statement(bytes, text, more)).await,
-            StatementKind::Show | StatementKind::Other
+            StatementKind::Show | StatementKind::Other | StatementKind::Ddl
                 if crate::admin::parse_admin(text).is_some() =>
             {
                 Box::pin(self.admin_statement(text, exec, more)).await
