@@ -139,7 +139,8 @@ pub fn main() -> ExitCode {
                 };
                 let proxy = shardgate::server::Proxy::start(cfg).await?;
                 eprintln!("shardgate: serving MySQL on {}", proxy.local_addr());
-                tokio::signal::ctrl_c().await?;
+                shardgate::server::stop_signal().await?;
+                eprintln!("shardgate: stopping (draining sessions)");
                 proxy.shutdown().await;
                 Ok(())
             }

@@ -120,6 +120,10 @@ pub struct ServerConfig {
     /// is dropped, as MariaDB's `connect_timeout`.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: u64,
+    /// Milliseconds a stopping proxy (SIGTERM, SIGINT) lets sessions inside a transaction
+    /// finish it before closing them (their transactions roll back).
+    #[serde(default = "default_shutdown_grace_ms")]
+    pub shutdown_grace_ms: u64,
 }
 
 impl ServerConfig {
@@ -143,12 +147,18 @@ impl Default for ServerConfig {
             tls_key: None,
             require_secure_transport: false,
             connect_timeout: default_connect_timeout(),
+            shutdown_grace_ms: default_shutdown_grace_ms(),
         }
     }
 }
 
 fn default_connect_timeout() -> u64 {
     10
+}
+
+/// Below Docker's 10 s between SIGTERM and SIGKILL.
+fn default_shutdown_grace_ms() -> u64 {
+    8000
 }
 
 fn default_listen() -> String {

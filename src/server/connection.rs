@@ -55,7 +55,7 @@ pub async fn admit(
     mut stream: ClientStream,
     peer: String,
     state: Arc<ProxyState>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<super::Phase>,
 ) {
     let open = state.open_connections.fetch_add(1, Ordering::Relaxed);
     if open >= state.config.limits.max_connections as u64 {
@@ -80,7 +80,7 @@ pub async fn serve(
     stream: ClientStream,
     peer: String,
     state: Arc<ProxyState>,
-    mut shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<super::Phase>,
 ) {
     let mut ps = PacketStream::new(stream);
     // Before login, no packet may make the proxy hold more than a small buffer.
@@ -136,7 +136,12 @@ pub async fn serve(
         live,
     };
     tracing::debug!(%peer, user = %conn.session.user, secure = conn.secure(), "logged in");
+    // Draining (SIGTERM): a session inside a transaction may finish it; then it closes.
+    let mut draining = *shutdown.borrow_and_update() != super::Phase::Running;
     loop {
+        if draining && conn.session.transaction.is_none() {
+            break;
+        }
         if conn.live.connection_killed() {
             // KILL (of this session by another, or its own KILL CONNECTION_ID()).
             break;
@@ -147,7 +152,14 @@ pub async fn serve(
         conn.ps.begin_command();
         let packet = tokio::select! {
             p = conn.ps.read() => p,
-            _ = shutdown.changed() => break,
+            changed = shutdown.changed() => {
+                let phase = *shutdown.borrow_and_update();
+                if changed.is_ok() && phase == super::Phase::Drain && conn.session.transaction.is_some() {
+                    draining = true;
+                    continue;
+                }
+                break;
+            }
             // As MariaDB: a killed idle session's socket is closed.
             () = conn.live.closing() => break,
             _ = idle_timer(idle_limit) => {

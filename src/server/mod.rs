@@ -1,7 +1,15 @@
 //! The proxy server: the listener, shared state, and one task per client connection.
 //!
 //! `Proxy::start` builds the whole world first (config, VSchema, backend pools), binds, and only
-//! then accepts; `shutdown` stops accepting, tells every connection to finish, and closes pools.
+//! then accepts; `shutdown` stops accepting, lets sessions inside a transaction finish it (up
+//! to `server.shutdown_grace_ms`), closes the rest (their transactions roll back), leaves the
+//! topology and closes pools:
+//!
+//! ```text
+//!   Running ──SIGTERM/SIGINT──▶ Drain ──every session closed, or the grace period over──▶ Now
+//!            idle sessions close; sessions in a transaction     the rest close; open
+//!            serve until it ends, then close                    transactions roll back
+//! ```
 
 mod admin;
 mod announced_values;
@@ -109,14 +117,27 @@ impl ProxyState {
     }
 }
 
+/// Where a shutting-down proxy is (module header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Serving.
+    Running,
+    /// Not accepting; sessions in a transaction may finish it.
+    Drain,
+    /// Every session closes now.
+    Now,
+}
+
 /// A running proxy.
 pub struct Proxy {
     addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
+    shutdown: watch::Sender<Phase>,
     /// One per listener (TCP, and the Unix socket when configured).
     accept_tasks: Vec<JoinHandle<()>>,
     /// The backend pools' upkeep (idle reaping, `pool_min`), aborted at shutdown.
     maintenance: JoinHandle<()>,
+    /// Workflow adoption, following the topology, SIGHUP reloads: aborted at shutdown.
+    background: Vec<JoinHandle<()>>,
     state: Arc<ProxyState>,
 }
 
@@ -195,17 +216,19 @@ impl Proxy {
             })
             .await;
         }
-        {
+        let background = {
             let resume = state.workflows.clone();
-            tokio::spawn(async move { crate::workflow::run_workflows(resume).await });
-            tokio::spawn(crate::world::follow(state.world.clone()));
-            vschema_admin::spawn_sighup_reload(state.clone());
-        }
+            vec![
+                tokio::spawn(async move { crate::workflow::run_workflows(resume).await }),
+                tokio::spawn(crate::world::follow(state.world.clone())),
+                vschema_admin::spawn_sighup_reload(state.clone()),
+            ]
+        };
         let maintenance = Backends::spawn_maintenance(
             &state.backends,
             std::time::Duration::from_millis(state.config.backend.idle_timeout_ms),
         );
-        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (shutdown, shutdown_rx) = watch::channel(Phase::Running);
         let accept_tasks = listeners
             .into_iter()
             .map(|listener| {
@@ -220,6 +243,7 @@ impl Proxy {
             shutdown,
             accept_tasks,
             maintenance,
+            background,
             state,
         })
     }
@@ -234,20 +258,42 @@ impl Proxy {
         &self.state
     }
 
-    /// Stops accepting, asks open connections to close, and closes backend pools.
+    /// Stops accepting and drains (module header): waits up to `server.shutdown_grace_ms` for
+    /// sessions in a transaction to end it, then closes every session (rolling back what is
+    /// left), leaves the topology and closes the backend pools.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
+        let grace = std::time::Duration::from_millis(self.state.config.server.shutdown_grace_ms);
+        let _ = self.shutdown.send(Phase::Drain);
         for task in self.accept_tasks {
             let _ = task.await;
         }
-        // Give connections a moment to release their backend connections.
-        for _ in 0..50 {
-            if self.state.open_connections.load(Ordering::Relaxed) == 0 {
+        let open = || self.state.open_connections.load(Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        if open() > 0 {
+            tracing::info!(
+                sessions = open(),
+                grace_ms = grace.as_millis() as u64,
+                "shutting down: waiting for open transactions to end"
+            );
+        }
+        while open() > 0 && started.elapsed() < grace {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if open() > 0 {
+            tracing::warn!(sessions = open(), "shutdown grace period over: closing the remaining sessions, rolling back their transactions");
+        }
+        let _ = self.shutdown.send(Phase::Now);
+        // Give connections a moment to roll back and release their backend connections.
+        for _ in 0..100 {
+            if open() == 0 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         self.maintenance.abort();
+        for task in &self.background {
+            task.abort();
+        }
         if let Err(e) = self.state.topology.close().await {
             tracing::warn!(error = %e, "could not leave the topology cleanly");
         }
@@ -258,7 +304,7 @@ impl Proxy {
 async fn accept_loop(
     listener: ClientListener,
     state: Arc<ProxyState>,
-    mut shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<Phase>,
 ) {
     // Accept errors (EMFILE when descriptors run out) repeat every retry: logged once per streak.
     let mut failing = false;
@@ -283,4 +329,17 @@ async fn accept_loop(
             _ = shutdown.changed() => break,
         }
     }
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C). With the handlers installed, both reach the process
+/// also when it runs as PID 1 (in a container), where signals without a handler are ignored.
+pub async fn stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    Ok(())
 }

@@ -99,8 +99,8 @@ pub async fn reload(state: &Arc<ProxyState>) -> Result<(), String> {
     }
 }
 
-/// Reloads on every SIGHUP for as long as the proxy runs (Unix).
-pub fn spawn_sighup_reload(state: Arc<ProxyState>) {
+/// Reloads on every SIGHUP until the task is aborted (at shutdown).
+pub fn spawn_sighup_reload(state: Arc<ProxyState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         else {
@@ -111,5 +111,5 @@ pub fn spawn_sighup_reload(state: Arc<ProxyState>) {
             tracing::info!("SIGHUP: reloading the VSchema");
             let _ = reload(&state).await;
         }
-    });
+    })
 }

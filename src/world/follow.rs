@@ -67,14 +67,21 @@ pub async fn reload_vschema(world: &World) -> bool {
     }
 }
 
-/// Watches the VSchema keys and publishes this proxy's record until the process ends (etcd
-/// only; returns at once with the file topology).
+/// Watches the VSchema keys, re-reads it when a lost session comes back, and publishes this
+/// proxy's record, until the task is aborted at shutdown (etcd only; returns at once with the
+/// file topology). The three loops run inside this one task, so aborting it ends them all.
 pub async fn follow(world: Arc<World>) {
     if world.topology.kind() == TopologyKind::Files {
         return;
     }
-    let publisher = tokio::spawn(publish_loop(world.clone()));
-    let rejoin = tokio::spawn(reread_on_rejoin(world.clone()));
+    tokio::join!(
+        publish_loop(world.clone()),
+        reread_on_rejoin(world.clone()),
+        watch_loop(world)
+    );
+}
+
+async fn watch_loop(world: Arc<World>) {
     loop {
         match world.topology.watch_vschema().await {
             Ok(Some(mut events)) => {
@@ -87,13 +94,11 @@ pub async fn follow(world: Arc<World>) {
                 }
                 tracing::warn!("the topology watch ended; watching again");
             }
-            Ok(None) => break,
+            Ok(None) => return,
             Err(e) => tracing::warn!(error = %e, "cannot watch the topology; retrying"),
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    publisher.abort();
-    rejoin.abort();
 }
 
 /// Reads the VSchema again whenever the topology session comes back (the watch may have

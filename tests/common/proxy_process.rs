@@ -125,6 +125,31 @@ impl ProxyProcess {
         self.spawn().await;
     }
 
+    /// Sends `sig` to the process (no-op when not running).
+    pub fn signal(&self, sig: i32) {
+        if let Some(child) = &self.child {
+            // SAFETY: signalling our own child, not yet reaped.
+            unsafe { libc::kill(child.id() as i32, sig) };
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit status, or `None` if it still
+    /// runs (or was never started).
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let child = self.child.as_mut()?;
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Asks it to stop (SIGINT, as Ctrl-C) and waits up to 10 s, then kills it.
     pub async fn stop(mut self) {
         if let Some(child) = &mut self.child {
