@@ -191,9 +191,13 @@ fn doc(json: &serde_json::Value) -> KeyspaceDoc {
 pub async fn import(cfg: &Config, from: Option<&Path>) -> anyhow::Result<String> {
     let imported = read_import(cfg, from)?;
     let client = EtcdTopology::client(&cfg.topology).await?;
-    let stored = EtcdTopology::export(&client, &cfg.topology.prefix).await?;
+    let stored = EtcdTopology::export(&client, &cfg.topology.prefix)
+        .await
+        .map_err(|e| unreachable(cfg, "nothing imported: cannot read", e))?;
     check_merged(cfg, &imported, &stored)?;
-    let revision = EtcdTopology::import(&client, &cfg.topology.prefix, &imported.keyspaces).await?;
+    let revision = EtcdTopology::import(&client, &cfg.topology.prefix, &imported.keyspaces)
+        .await
+        .map_err(|e| unreachable(cfg, "cannot write", e))?;
     let names: Vec<&str> = imported.keyspaces.keys().map(String::as_str).collect();
     let mut report = format!(
         "imported {} keyspace VSchema(s) from {} into etcd ({}) under {} at revision \
@@ -222,7 +226,18 @@ pub async fn import(cfg: &Config, from: Option<&Path>) -> anyhow::Result<String>
 /// Every keyspace VSchema stored under the config's prefix.
 pub async fn export(cfg: &Config) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
     let client = EtcdTopology::client(&cfg.topology).await?;
-    Ok(EtcdTopology::export(&client, &cfg.topology.prefix).await?)
+    EtcdTopology::export(&client, &cfg.topology.prefix)
+        .await
+        .map_err(|e| unreachable(cfg, "cannot read", e))
+}
+
+/// `<what> <prefix>/vschema/ at etcd <endpoints>: <error>`.
+fn unreachable(cfg: &Config, what: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} {} at etcd {}: {e}",
+        vschema_keys(cfg),
+        cfg.topology.etcd.join(", ")
+    )
 }
 
 /// Writes each keyspace to `<dir>/<keyspace>.json`; returns the report to print.
