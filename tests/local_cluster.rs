@@ -1,8 +1,9 @@
 //! `shardgate local` as a user runs it: the real binary, its own MariaDB servers. After one of
 //! its servers dies, Ctrl-C (or SIGTERM) must still end it within seconds, saying which server
 //! had stopped (it used to wait out the 120 s stop timeout for the dead server: 123 s).
-//! `--proxies 3 --topology etcd`: three proxies over the same shards share one VSchema in the
-//! etcd that `shardgate local` starts, and everything is gone after SIGTERM.
+//! `--proxies 3 --topology etcd`: three proxies over the same shards share rows and one VSchema
+//! in the etcd that `shardgate local` starts (a `shardgate topo import` reaches all three), and
+//! everything is gone after SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -187,6 +188,25 @@ fn refuses(addr: &str) -> bool {
     std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err()
 }
 
+/// Runs `shardgate topo <a> <config> <b> <dir>`, asserts success, returns its stdout.
+fn topo(a: &[&str], config: &Path, b: &[&str], dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_shardgate"))
+        .arg("topo")
+        .args(a)
+        .arg(config)
+        .args(b)
+        .arg(dir)
+        .output()
+        .expect("run shardgate topo");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "shardgate topo {a:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 fn etcdctl(endpoint: &str, args: &[&str]) -> std::process::Output {
     Command::new("etcdctl")
         .env("ETCDCTL_API", "3")
@@ -283,6 +303,51 @@ fn three_proxies_share_one_vschema_in_the_local_etcd() {
                 .expect("SHOW VSCHEMA TABLES");
             assert!(tables.iter().any(|t| t == "user"), "{tables:?}");
         }
+        // A VSchema change in etcd (`shardgate topo export`, edit, `topo import` with proxy 1's
+        // config) is served by all three proxies (etcd's watch).
+        let exported = dir.path().join("exported");
+        let config1 = dir.path().join("shardgate-1.toml");
+        topo(&["export", "--config"], &config1, &["--to"], &exported);
+        let file = exported.join("customer.json");
+        let mut customer: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("exported customer"))
+                .expect("json");
+        customer["tables"]["notes19"] =
+            serde_json::json!({"column_vindexes": [{"column": "id", "name": "hash"}]});
+        std::fs::write(&file, customer.to_string()).expect("edit customer.json");
+        let report = topo(&["import", "--config"], &config1, &["--from"], &exported);
+        assert!(report.contains("at revision"), "{report}");
+        for (i, conn) in conns.iter_mut().enumerate() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let tables: Vec<String> = conn
+                    .query("SHOW VSCHEMA TABLES FROM customer")
+                    .await
+                    .expect("SHOW VSCHEMA TABLES");
+                if tables.iter().any(|t| t == "notes19") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "proxy {} does not serve notes19 10 s after the import: {tables:?}",
+                    i + 1
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        conns[0]
+            .query_drop("CREATE TABLE notes19 (id BIGINT PRIMARY KEY, body TEXT)")
+            .await
+            .expect("create table through proxy 1");
+        conns[1]
+            .exec_drop("INSERT INTO notes19 (id, body) VALUES (?, ?)", (id, "two"))
+            .await
+            .expect("insert through proxy 2");
+        let body: Option<String> = conns[2]
+            .exec_first("SELECT body FROM notes19 WHERE id = ?", (id,))
+            .await
+            .expect("select through proxy 3");
+        assert_eq!(body.as_deref(), Some("two"));
         for conn in conns {
             let _ = conn.disconnect().await;
         }
@@ -317,6 +382,10 @@ fn three_proxies_share_one_vschema_in_the_local_etcd() {
     let customer: serde_json::Value =
         serde_json::from_slice(&customer.stdout).expect("customer VSchema JSON in etcd");
     assert_eq!(customer["sharded"], serde_json::Value::Bool(true));
+    assert!(
+        customer["tables"].get("notes19").is_some(),
+        "the imported table is in etcd's customer VSchema: {customer}"
+    );
 
     let etcd_pid: i32 = std::fs::read_to_string(dir.path().join("etcd").join("etcd.pid"))
         .expect("etcd pid file")
