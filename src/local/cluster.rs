@@ -304,11 +304,14 @@ fn print_etcd_banner(
         .iter()
         .map(|p| format!("127.0.0.1:{}", p.port))
         .collect();
+    let (what, any) = match proxies.len() {
+        1 => ("one proxy, its topology in etcd".to_string(), "it"),
+        n => (format!("{n} proxies sharing etcd"), "any of them"),
+    };
     println!(
-        "shardgate is serving MySQL on {} ({} proxies sharing etcd); user root, empty password. \
-         Connect to any of them with:",
-        ports.join(", "),
-        proxies.len()
+        "shardgate is serving MySQL on {} ({what}); user root, empty password. Connect to {any} \
+         with:",
+        ports.join(", ")
     );
     for (i, p) in proxies.iter().enumerate() {
         println!();
