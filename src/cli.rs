@@ -1,4 +1,4 @@
-//! Command line: `serve`, `local` and `check`, plus logging set-up.
+//! Command line: `serve`, `local`, `check` and `topo`, plus logging set-up.
 
 use clap::{Parser, Subcommand};
 use shardgate::config::Config;
@@ -33,6 +33,11 @@ enum Command {
     },
     /// Start a local MariaDB cluster and serve it (the demo).
     Local(shardgate::local::LocalOptions),
+    /// Copy the VSchema between files and the etcd topology (`[topology] etcd`).
+    Topo {
+        #[command(subcommand)]
+        command: shardgate::topo_cli::TopoCommand,
+    },
 }
 
 fn init_logging() {
@@ -154,6 +159,7 @@ pub fn main() -> ExitCode {
                 Ok(())
             }
             Command::Local(opts) => shardgate::local::run(opts).await,
+            Command::Topo { command } => shardgate::topo_cli::run(command).await,
         }
     });
     match result {

@@ -22,6 +22,7 @@ pub mod server;
 pub mod session;
 pub mod sql;
 pub mod tls;
+pub mod topo_cli;
 pub mod vindex;
 pub mod vschema;
 pub mod workflow;

@@ -1,6 +1,9 @@
 //! `shardgate local` as a user runs it: the real binary, its own MariaDB servers. After one of
 //! its servers dies, Ctrl-C (or SIGTERM) must still end it within seconds, saying which server
 //! had stopped (it used to wait out the 120 s stop timeout for the dead server: 123 s).
+//! `--proxies 3 --topology etcd`: three proxies over the same shards share rows and one VSchema
+//! in the etcd that `shardgate local` starts (a `shardgate topo import` reaches all three), and
+//! everything is gone after SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -29,22 +32,18 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// Starts `shardgate local` with its output collected line by line on `lines`.
-fn start_local(dir: &Path, port: u16) -> (Guard, mpsc::Receiver<String>) {
+/// Starts `shardgate local <args> --dir <dir>` with its output collected line by line on the
+/// returned channel.
+fn start_local(dir: &Path, args: &[&str]) -> (Guard, mpsc::Receiver<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardgate"));
-    cmd.args([
-        "local",
-        "--shards",
-        "1",
-        "--port",
-        &port.to_string(),
-        "--dir",
-    ])
-    .arg(dir)
-    .current_dir(env!("CARGO_MANIFEST_DIR"))
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.arg("local")
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     // SAFETY: prctl is async-signal-safe; the child dies with the test thread.
     unsafe {
         cmd.pre_exec(|| {
@@ -90,7 +89,8 @@ fn wait_for(rx: &mpsc::Receiver<String>, log: &mut Vec<String>, needle: &str, li
 #[test]
 fn local_exits_promptly_after_one_of_its_servers_died() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut guard, rx) = start_local(dir.path(), free_port());
+    let port = free_port().to_string();
+    let (mut guard, rx) = start_local(dir.path(), &["--shards", "1", "--port", &port]);
     let mut log = Vec::new();
     wait_for(
         &rx,
@@ -143,4 +143,285 @@ fn local_exits_promptly_after_one_of_its_servers_died() {
         !commerce_pid.exists(),
         "commerce/0 still has a pid file after exit"
     );
+}
+
+/// `n` consecutive free ports on 127.0.0.1 (the first one returned).
+fn consecutive_free_ports(n: u16) -> u16 {
+    for _ in 0..200 {
+        let first = free_port();
+        if u32::from(first) + u32::from(n) > 65535 {
+            continue;
+        }
+        if (1..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", first + i)).is_ok()) {
+            return first;
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+/// Sends SIGTERM and waits (bounded) for the exit; returns the status and all output.
+fn stop_local(guard: &mut Guard, rx: &mpsc::Receiver<String>, log: &mut Vec<String>) -> String {
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(guard.0.id() as i32, libc::SIGTERM) };
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(status) = guard.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            asked.elapsed() < EXIT_BOUND,
+            "shardgate local still running {EXIT_BOUND:?} after SIGTERM; output:\n{}",
+            log.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        log.push(line);
+    }
+    let text = log.join("\n");
+    assert!(status.success(), "{status}\n{text}");
+    text
+}
+
+fn refuses(addr: &str) -> bool {
+    let addr: std::net::SocketAddr = addr.parse().expect("address");
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err()
+}
+
+/// Runs `shardgate topo <a> <config> <b> <dir>`, asserts success, returns its stdout.
+fn topo(a: &[&str], config: &Path, b: &[&str], dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_shardgate"))
+        .arg("topo")
+        .args(a)
+        .arg(config)
+        .args(b)
+        .arg(dir)
+        .output()
+        .expect("run shardgate topo");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "shardgate topo {a:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn etcdctl(endpoint: &str, args: &[&str]) -> std::process::Output {
+    Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .arg(format!("--endpoints={endpoint}"))
+        .arg("--dial-timeout=2s")
+        .args(args)
+        .output()
+        .expect("running etcdctl (install etcd-client)")
+}
+
+#[test]
+fn three_proxies_share_one_vschema_in_the_local_etcd() {
+    use mysql_async::prelude::Queryable;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = consecutive_free_ports(3);
+    let port = first.to_string();
+    let args = [
+        "--proxies",
+        "3",
+        "--topology",
+        "etcd",
+        "--shards",
+        "2",
+        "--port",
+        &port,
+    ];
+    let (mut guard, rx) = start_local(dir.path(), &args);
+    let mut log = Vec::new();
+    wait_for(
+        &rx,
+        &mut log,
+        "shardgate is serving",
+        Duration::from_secs(180),
+    );
+    wait_for(&rx, &mut log, "Press Ctrl-C", Duration::from_secs(10));
+    let banner = log.join("\n");
+    let endpoint = log
+        .iter()
+        .find_map(|l| l.strip_prefix("etcd:    "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no etcd line in the banner:\n{banner}"))
+        .to_string();
+    let addrs: Vec<String> = (0..3).map(|i| format!("127.0.0.1:{}", first + i)).collect();
+    for (i, addr) in addrs.iter().enumerate() {
+        assert!(banner.contains(addr.as_str()), "{addr} in:\n{banner}");
+        let config = dir.path().join(format!("shardgate-{}.toml", i + 1));
+        let text = std::fs::read_to_string(&config).expect("each proxy has its config file");
+        assert!(
+            text.contains(&endpoint) && text.contains("/shardgate/local"),
+            "{}:\n{text}",
+            config.display()
+        );
+        assert!(
+            text.contains(&format!("mysql_listen = \"{addr}\"")),
+            "{text}"
+        );
+    }
+
+    // A row written through proxy 1 is read through proxies 2 and 3 (same shards), and each
+    // serves the VSchema from etcd (customer.user with its vindexes).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let id = 1_000_000 + u64::from(first);
+    rt.block_on(async {
+        let mut conns = Vec::new();
+        for addr in &addrs {
+            let url = format!("mysql://root@{addr}/customer");
+            let opts = mysql_async::Opts::from_url(&url).expect("url");
+            conns.push(mysql_async::Conn::new(opts).await.expect("connect"));
+        }
+        conns[0]
+            .exec_drop(
+                "INSERT INTO user (id, name, phone, email) VALUES (?, ?, ?, ?)",
+                (id, "proxy one", id, "one@example.com"),
+            )
+            .await
+            .expect("insert through proxy 1");
+        for (i, conn) in conns.iter_mut().enumerate().skip(1) {
+            let got: Option<String> = conn
+                .exec_first("SELECT email FROM user WHERE id = ?", (id,))
+                .await
+                .expect("select by id");
+            assert_eq!(got.as_deref(), Some("one@example.com"), "proxy {}", i + 1);
+            let by_name: Option<u64> = conn
+                .exec_first("SELECT id FROM user WHERE name = ?", ("proxy one",))
+                .await
+                .expect("select by name (lookup vindex)");
+            assert_eq!(by_name, Some(id), "proxy {}", i + 1);
+            let tables: Vec<String> = conn
+                .query("SHOW VSCHEMA TABLES FROM customer")
+                .await
+                .expect("SHOW VSCHEMA TABLES");
+            assert!(tables.iter().any(|t| t == "user"), "{tables:?}");
+        }
+        // A VSchema change in etcd (`shardgate topo export`, edit, `topo import` with proxy 1's
+        // config) is served by all three proxies (etcd's watch).
+        let exported = dir.path().join("exported");
+        let config1 = dir.path().join("shardgate-1.toml");
+        topo(&["export", "--config"], &config1, &["--to"], &exported);
+        let file = exported.join("customer.json");
+        let mut customer: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("exported customer"))
+                .expect("json");
+        customer["tables"]["notes19"] =
+            serde_json::json!({"column_vindexes": [{"column": "id", "name": "hash"}]});
+        std::fs::write(&file, customer.to_string()).expect("edit customer.json");
+        let report = topo(&["import", "--config"], &config1, &["--from"], &exported);
+        assert!(report.contains("at revision"), "{report}");
+        for (i, conn) in conns.iter_mut().enumerate() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let tables: Vec<String> = conn
+                    .query("SHOW VSCHEMA TABLES FROM customer")
+                    .await
+                    .expect("SHOW VSCHEMA TABLES");
+                if tables.iter().any(|t| t == "notes19") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "proxy {} does not serve notes19 10 s after the import: {tables:?}",
+                    i + 1
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        conns[0]
+            .query_drop("CREATE TABLE notes19 (id BIGINT PRIMARY KEY, body TEXT)")
+            .await
+            .expect("create table through proxy 1");
+        conns[1]
+            .exec_drop("INSERT INTO notes19 (id, body) VALUES (?, ?)", (id, "two"))
+            .await
+            .expect("insert through proxy 2");
+        let body: Option<String> = conns[2]
+            .exec_first("SELECT body FROM notes19 WHERE id = ?", (id,))
+            .await
+            .expect("select through proxy 3");
+        assert_eq!(body.as_deref(), Some("two"));
+        for conn in conns {
+            let _ = conn.disconnect().await;
+        }
+    });
+
+    // The VSchema lives in etcd (seeded from <dir>/vschema), and every proxy has its record.
+    let keys = etcdctl(
+        &endpoint,
+        &["get", "--prefix", "/shardgate/local/", "--keys-only"],
+    );
+    assert!(keys.status.success(), "{keys:?}");
+    let keys = String::from_utf8_lossy(&keys.stdout).into_owned();
+    for ks in ["commerce", "customer", "lookup"] {
+        assert!(
+            keys.contains(&format!("/shardgate/local/vschema/{ks}")),
+            "{ks} in:\n{keys}"
+        );
+    }
+    assert_eq!(
+        keys.matches("/shardgate/local/proxies/").count(),
+        3,
+        "one record per proxy:\n{keys}"
+    );
+    let customer = etcdctl(
+        &endpoint,
+        &[
+            "get",
+            "--print-value-only",
+            "/shardgate/local/vschema/customer",
+        ],
+    );
+    let customer: serde_json::Value =
+        serde_json::from_slice(&customer.stdout).expect("customer VSchema JSON in etcd");
+    assert_eq!(customer["sharded"], serde_json::Value::Bool(true));
+    assert!(
+        customer["tables"].get("notes19").is_some(),
+        "the imported table is in etcd's customer VSchema: {customer}"
+    );
+
+    let etcd_pid: i32 = std::fs::read_to_string(dir.path().join("etcd").join("etcd.pid"))
+        .expect("etcd pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    let text = stop_local(&mut guard, &rx, &mut log);
+    assert!(text.contains("etcd stopped"), "{text}");
+    assert!(text.contains("all MariaDB servers stopped"), "{text}");
+    // etcd, the proxies and the servers are gone.
+    assert!(
+        !Path::new(&format!("/proc/{etcd_pid}")).exists(),
+        "etcd (pid {etcd_pid}) still exists"
+    );
+    let etcd_addr = endpoint.trim_start_matches("http://");
+    assert!(refuses(etcd_addr), "etcd still answers on {etcd_addr}");
+    for addr in &addrs {
+        assert!(refuses(addr), "a proxy still listens on {addr}");
+    }
+    for server in ["commerce_0", "customer_-80", "customer_80-"] {
+        let pid = dir.path().join(server).join("mariadbd.pid");
+        assert!(!pid.exists(), "{server} still has a pid file");
+    }
+}
+
+#[test]
+fn several_proxies_without_etcd_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_shardgate"))
+        .args(["local", "--proxies", "2", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run shardgate");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(text.contains("--proxies 2 needs --topology etcd"), "{text}");
+    // Refused before anything was started or written.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
 }

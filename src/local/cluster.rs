@@ -8,16 +8,23 @@
 //!                        and lookup/-80 (database vt_lookup, same key range)
 //! <dir>/shardgate.toml   regenerated at every start (ports change)
 //! <dir>/vschema/         copied from ./vschema on the first run; the proxy may edit it later
+//! <dir>/etcd/            --topology etcd: etcd's data and log (see `super::etcd`)
+//! <dir>/shardgate-N.toml --topology etcd: proxy N's config, regenerated at every start
 //! ```
+//!
+//! With `--topology etcd`, etcd starts after the MariaDB servers and stops after the proxies
+//! (they revoke their leases at shutdown) and before the servers.
 
+use super::etcd::{find_etcd, EtcdProcess};
 use super::layout::{
-    generate_config, guest_shards, layout, minimal_sharded_vschema, ServerRole, CUSTOMER, LOOKUP,
+    generate_config, guest_shards, layout, minimal_sharded_vschema, proxy_plans, ProxyPlan,
+    ServerRole, CUSTOMER, ETCD_PREFIX, LOOKUP,
 };
 use super::mariadb::{
     ensure_template, find_binaries, prepare_data_dir, socket_path_in, start_servers, stop_servers,
     stop_stale, MariadbServer, ServerOptions, ServerSettings,
 };
-use super::LocalOptions;
+use super::{LocalOptions, LocalTopology};
 use crate::config::Config;
 use crate::server::Proxy;
 use anyhow::Context;
@@ -37,12 +44,29 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", opts.dir.display()))?;
     let dir = std::path::absolute(&opts.dir)
         .with_context(|| format!("resolving {}", opts.dir.display()))?;
-    std::net::TcpListener::bind(("127.0.0.1", opts.port)).with_context(|| {
-        format!(
-            "port {} is in use (another shardgate?); pick another with --port",
-            opts.port
-        )
-    })?;
+    let etcd_program = match opts.topology {
+        LocalTopology::Etcd => Some(find_etcd()?),
+        LocalTopology::Files => None,
+    };
+    let plans = proxy_plans(opts.port, opts.proxies, etcd_program.is_some());
+    for plan in &plans {
+        std::net::TcpListener::bind(("127.0.0.1", plan.port)).with_context(|| {
+            if plans.len() > 1 {
+                format!(
+                    "port {} is in use (another shardgate?); the proxies need {} consecutive \
+                     free ports from --port {}: pick another --port",
+                    plan.port,
+                    plans.len(),
+                    opts.port
+                )
+            } else {
+                format!(
+                    "port {} is in use (another shardgate?); pick another with --port",
+                    plan.port
+                )
+            }
+        })?;
+    }
 
     let settings: Vec<ServerSettings> = roles
         .iter()
@@ -81,7 +105,34 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
         servers.len(),
         started.elapsed().as_secs_f64()
     );
-    let outcome = serve(&opts, &dir, &roles, &mut servers).await;
+    let mut etcd = None;
+    let outcome = match &etcd_program {
+        Some(program) => {
+            let started = Instant::now();
+            match EtcdProcess::start(program, &dir.join("etcd")).await {
+                Ok(e) => {
+                    println!(
+                        "etcd ready on {} in {:.1} s",
+                        e.endpoint(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    etcd = Some(e);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        None => Ok(()),
+    };
+    let outcome = match outcome {
+        Ok(()) => serve(&opts, &dir, &roles, &plans, &mut servers, etcd.as_mut()).await,
+        Err(e) => Err(e),
+    };
+    if let Some(etcd) = etcd {
+        println!("stopping etcd ...");
+        etcd.stop().await;
+        println!("etcd stopped");
+    }
     let mut gone = Vec::new();
     for server in servers.iter_mut() {
         if let Some(status) = server.exit_status() {
@@ -108,7 +159,9 @@ async fn serve(
     opts: &LocalOptions,
     dir: &Path,
     roles: &[ServerRole],
+    plans: &[ProxyPlan],
     servers: &mut [MariadbServer],
+    etcd: Option<&mut EtcdProcess>,
 ) -> anyhow::Result<()> {
     for (role, server) in roles.iter().zip(servers.iter()) {
         server
@@ -138,41 +191,84 @@ async fn serve(
         placed.push((guest, server.port()));
         sockets.push(socket_of(server));
     }
-    let config_path = dir.join("shardgate.toml");
+    let mut proxies = Vec::new();
+    let mut started = Vec::new();
+    let mut failed = None;
+    for plan in plans {
+        match start_proxy(opts, dir, plan, &placed, &sockets, etcd.as_deref()).await {
+            Ok((proxy, config_path, socket)) => {
+                started.push(StartedProxy {
+                    port: proxy.local_addr().port(),
+                    config_path,
+                    socket,
+                });
+                proxies.push(proxy);
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let outcome = match failed {
+        Some(e) => Err(e),
+        None => {
+            match etcd.as_deref() {
+                None => print_banner(
+                    &placed,
+                    &started[0].config_path,
+                    started[0].port,
+                    started[0].socket.as_deref(),
+                ),
+                Some(etcd) => print_etcd_banner(&placed, dir, etcd, &started),
+            }
+            wait_for_stop(servers, etcd).await
+        }
+    };
+    println!("shutting down ...");
+    for proxy in proxies {
+        proxy.shutdown().await;
+    }
+    outcome
+}
+
+/// A proxy that is serving, for the banner.
+struct StartedProxy {
+    port: u16,
+    config_path: PathBuf,
+    socket: Option<PathBuf>,
+}
+
+/// Writes the config of one proxy (regenerated at every start) and starts it in this process.
+async fn start_proxy(
+    opts: &LocalOptions,
+    dir: &Path,
+    plan: &ProxyPlan,
+    placed: &[(ServerRole, u16)],
+    sockets: &[Option<String>],
+    etcd: Option<&EtcdProcess>,
+) -> anyhow::Result<(Proxy, PathBuf, Option<PathBuf>)> {
+    let config_path = dir.join(&plan.config_file);
+    let mut cfg = generate_config(placed, plan.port, sockets);
+    cfg.server.worker_threads = opts.worker_threads;
+    cfg.server.mysql_socket = Some(socket_path_in(dir, &plan.socket_file));
+    if let Some(etcd) = etcd {
+        cfg.topology = etcd.topology(ETCD_PREFIX);
+    }
     let text = format!(
         "# Generated by `shardgate local` at every start (server ports change); edits are lost.\n{}",
-        {
-            let mut cfg = generate_config(&placed, opts.port, &sockets);
-            cfg.server.worker_threads = opts.worker_threads;
-            cfg.server.mysql_socket = Some(socket_path_in(dir, "shardgate.sock"));
-            cfg
-        }
-        .to_toml()
+        cfg.to_toml()
     );
     write_atomic(&config_path, &text)?;
     let cfg = Config::load(&config_path)?;
     let socket = cfg.mysql_socket_path();
     let proxy = Proxy::start(cfg)
         .await
-        .with_context(|| format!("starting the proxy on 127.0.0.1:{}", opts.port))?;
-    print_banner(
-        &placed,
-        &config_path,
-        proxy.local_addr().port(),
-        socket.as_deref(),
-    );
-    let outcome = wait_for_stop(servers).await;
-    println!("shutting down ...");
-    proxy.shutdown().await;
-    outcome
+        .with_context(|| format!("starting the proxy on 127.0.0.1:{}", plan.port))?;
+    Ok((proxy, config_path, socket))
 }
 
-fn print_banner(
-    placed: &[(ServerRole, u16)],
-    config_path: &Path,
-    port: u16,
-    socket: Option<&Path>,
-) {
+fn print_servers(placed: &[(ServerRole, u16)]) {
     println!();
     println!("shard servers:");
     for (role, server_port) in placed {
@@ -183,6 +279,59 @@ fn print_banner(
             role.database
         );
     }
+}
+
+/// `--topology etcd`: etcd, the proxies and how to connect to each.
+fn print_etcd_banner(
+    placed: &[(ServerRole, u16)],
+    dir: &Path,
+    etcd: &EtcdProcess,
+    proxies: &[StartedProxy],
+) {
+    print_servers(placed);
+    println!(
+        "etcd:    {} (data in {}; VSchema under {ETCD_PREFIX}/vschema/)",
+        etcd.endpoint(),
+        etcd.dir().display()
+    );
+    println!(
+        "vschema: {} seeds etcd when it holds none; after that etcd's VSchema is the one served \
+         (shardgate topo export/import --config <a config below>)",
+        dir.join("vschema").display()
+    );
+    println!();
+    let ports: Vec<String> = proxies
+        .iter()
+        .map(|p| format!("127.0.0.1:{}", p.port))
+        .collect();
+    let (what, any) = match proxies.len() {
+        1 => ("one proxy, its topology in etcd".to_string(), "it"),
+        n => (format!("{n} proxies sharing etcd"), "any of them"),
+    };
+    println!(
+        "shardgate is serving MySQL on {} ({what}); user root, empty password. Connect to {any} \
+         with:",
+        ports.join(", ")
+    );
+    for (i, p) in proxies.iter().enumerate() {
+        println!();
+        println!("  proxy {} (config {}):", i + 1, p.config_path.display());
+        println!("    mariadb -h127.0.0.1 -P{} -uroot commerce", p.port);
+        if let Some(socket) = &p.socket {
+            println!("    mariadb -S {} -uroot commerce", socket.display());
+        }
+    }
+    println!();
+    println!("Press Ctrl-C to stop the proxies, etcd and the MariaDB servers.");
+}
+
+fn print_banner(
+    placed: &[(ServerRole, u16)],
+    config_path: &Path,
+    port: u16,
+    socket: Option<&Path>,
+) {
+    print_servers(placed);
     println!("config:  {}", config_path.display());
     if let Some(parent) = config_path.parent() {
         println!("vschema: {}", parent.join("vschema").display());
@@ -201,7 +350,11 @@ fn print_banner(
 }
 
 /// Waits for Ctrl-C or SIGTERM, warning (once per server) if a MariaDB server dies meanwhile.
-async fn wait_for_stop(servers: &mut [MariadbServer]) -> anyhow::Result<()> {
+/// With etcd, also warns (once) if etcd dies.
+async fn wait_for_stop(
+    servers: &mut [MariadbServer],
+    mut etcd: Option<&mut EtcdProcess>,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     // Both listeners live for the whole wait: a signal that arrives while the loop is busy
     // with a watch tick is still seen (a `ctrl_c()` future made per iteration missed those).
@@ -209,11 +362,23 @@ async fn wait_for_stop(servers: &mut [MariadbServer]) -> anyhow::Result<()> {
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut watch = tokio::time::interval(WATCH_EVERY);
     let mut reported = vec![false; servers.len()];
+    let mut etcd_reported = false;
     loop {
         tokio::select! {
             _ = int.recv() => return Ok(()),
             _ = term.recv() => return Ok(()),
             _ = watch.tick() => {
+                if let Some(etcd) = etcd.as_deref_mut() {
+                    if let (false, Some(status)) = (etcd_reported, etcd.exit_status()) {
+                        etcd_reported = true;
+                        eprintln!(
+                            "warning: etcd has stopped ({status}); the proxies cannot change \
+                             the VSchema or see each other until shardgate local is restarted; \
+                             see {}",
+                            etcd.log_path().display()
+                        );
+                    }
+                }
                 for (server, reported) in servers.iter_mut().zip(reported.iter_mut()) {
                     if *reported {
                         continue;

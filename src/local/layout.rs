@@ -160,6 +160,41 @@ pub fn generate_config(
     }
 }
 
+/// The etcd prefix of the local cluster's proxies (`--topology etcd`).
+pub const ETCD_PREFIX: &str = "/shardgate/local";
+
+/// One proxy of the local cluster: where it listens and the names of its files in the
+/// cluster dir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyPlan {
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+    /// Its generated config, e.g. `shardgate.toml`.
+    pub config_file: String,
+    /// Its Unix socket, e.g. `shardgate.sock`.
+    pub socket_file: String,
+}
+
+/// The proxies to start: with the file topology the one proxy of `shardgate.toml` (as before
+/// etcd existed); with etcd `count` proxies `shardgate-1.toml` ... on consecutive ports from
+/// `first_port` (callers check that they fit below 65536).
+pub fn proxy_plans(first_port: u16, count: u16, etcd: bool) -> Vec<ProxyPlan> {
+    if !etcd {
+        return vec![ProxyPlan {
+            port: first_port,
+            config_file: "shardgate.toml".into(),
+            socket_file: "shardgate.sock".into(),
+        }];
+    }
+    (0..count)
+        .map(|i| ProxyPlan {
+            port: first_port.saturating_add(i),
+            config_file: format!("shardgate-{}.toml", i + 1),
+            socket_file: format!("shardgate-{}.sock", i + 1),
+        })
+        .collect()
+}
+
 /// The VSchema written for a sharded keyspace (`customer`, `lookup`) when no example provides
 /// one: sharded, nothing else.
 pub fn minimal_sharded_vschema() -> String {
@@ -306,6 +341,31 @@ mod tests {
         assert_eq!(
             cfg.keyspaces[2].shards[1].url, "mysql://root@127.0.0.1:17102/vt_lookup",
             "lookup/40-80 shares the server of customer/40-80"
+        );
+    }
+
+    #[test]
+    fn proxies_get_consecutive_ports_and_own_files() {
+        assert_eq!(
+            proxy_plans(15306, 1, false),
+            [ProxyPlan {
+                port: 15306,
+                config_file: "shardgate.toml".into(),
+                socket_file: "shardgate.sock".into(),
+            }]
+        );
+        let three = proxy_plans(15306, 3, true);
+        let got: Vec<_> = three
+            .iter()
+            .map(|p| (p.port, p.config_file.as_str(), p.socket_file.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (15306, "shardgate-1.toml", "shardgate-1.sock"),
+                (15307, "shardgate-2.toml", "shardgate-2.sock"),
+                (15308, "shardgate-3.toml", "shardgate-3.sock"),
+            ]
         );
     }
 

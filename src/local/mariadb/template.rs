@@ -51,16 +51,25 @@ pub fn ensure_template(bins: &Binaries, dir: &Path) -> Result<PathBuf, MariadbEr
     }
     let building = sibling(dir, &format!(".tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&building);
+    // A private tmpdir: the bootstrap's temporary tables are named by pid in tmpdir, and two
+    // bootstraps in different pid namespaces sharing /tmp collided ("Unknown table
+    // 'mysql.tmp_user_sys'" when two `shardgate local` initialised at once).
+    let tmpdir = sibling(dir, &format!(".tmpdir-{}", std::process::id()));
+    std::fs::create_dir_all(&tmpdir)
+        .map_err(|e| MariadbError::io(format!("creating {}", tmpdir.display()), e))?;
     let output = Command::new(&bins.install_db)
         .arg("--no-defaults")
         .arg("--auth-root-authentication-method=normal")
         .arg("--skip-test-db")
         .arg("--skip-name-resolve")
         .arg(format!("--datadir={}", building.display()))
+        .arg(format!("--tmpdir={}", tmpdir.display()))
         .arg(format!("--innodb-log-file-size={INNODB_LOG_FILE_SIZE_MB}M"))
         .args(user_args())
         .output()
-        .map_err(|e| MariadbError::io(format!("running {}", bins.install_db.display()), e))?;
+        .map_err(|e| MariadbError::io(format!("running {}", bins.install_db.display()), e));
+    let _ = std::fs::remove_dir_all(&tmpdir);
+    let output = output?;
     if !output.status.success() {
         let _ = std::fs::remove_dir_all(&building);
         let text = format!(
