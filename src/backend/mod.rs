@@ -9,10 +9,12 @@
 
 pub mod deadline;
 pub mod pool;
+mod result;
 pub mod result_budget;
 mod shard_conn;
 pub mod wire;
 
+pub use result::{ShardRanges, ShardResult};
 pub use shard_conn::{CommitOrder, ShardConn, ShardKey};
 
 use crate::config::validate::parse_shard_url;
@@ -208,7 +210,7 @@ impl Shard {
 #[derive(Debug, Default)]
 pub struct Backends {
     by_keyspace: HashMap<String, Vec<Arc<Shard>>>,
-    ranges: HashMap<String, crate::exec::ShardRanges>,
+    ranges: HashMap<String, ShardRanges>,
     /// The keyspace of each backend database (column definitions name the database; clients
     /// must see the keyspace: looked up for every relayed column).
     by_database: HashMap<String, String>,
@@ -305,7 +307,7 @@ impl Backends {
     }
 
     /// The shard names and key ranges of a keyspace, in config order (what executors route by).
-    pub fn ranges(&self, name: &str) -> Option<crate::exec::ShardRanges> {
+    pub fn ranges(&self, name: &str) -> Option<ShardRanges> {
         self.ranges.get(name).cloned()
     }
 

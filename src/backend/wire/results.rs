@@ -6,7 +6,7 @@
 
 use super::packets::{self, is_eof, parse_eof, parse_err, parse_ok, MORE_RESULTS_EXISTS};
 use super::{Statement, WireConn, WireError};
-use crate::exec::ShardResult;
+use crate::backend::ShardResult;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{Column, ComStmtExecuteRequestBuilder};
 use mysql_common::proto::{MyDeserialize, MySerialize};
