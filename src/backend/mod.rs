@@ -8,12 +8,14 @@
 //! picked up again without handing stale sockets to clients.
 
 pub mod deadline;
+mod job;
 pub mod pool;
 mod result;
 pub mod result_budget;
 mod shard_conn;
 pub mod wire;
 
+pub use job::JobConn;
 pub use result::{ShardRanges, ShardResult};
 pub use shard_conn::{CommitOrder, ShardConn, ShardKey};
 
