@@ -1,8 +1,9 @@
 //! Reading responses on a [`WireConn`]: whole ones for statements whose result the proxy
 //! consumes itself (the executor's shard queries, SET replay, SHOW WARNINGS), row by row for
 //! a scatter the proxy merges as the client reads it ([`WireConn::read_head`],
-//! [`WireConn::next_text_row`]); prepared-statement metadata, and the execute request of a
-//! prepared statement.
+//! [`WireConn::next_text_row`]); prepared-statement metadata, the execute request of a
+//! prepared statement, and a background job's whole answer to one ([`WireConn::exec_rows`],
+//! binary rows decoded into values).
 
 use super::packets::{self, is_eof, parse_eof, parse_err, parse_ok, MORE_RESULTS_EXISTS};
 use super::{Statement, WireConn, WireError};
