@@ -78,11 +78,14 @@ async fn check_collations(
 /// `check --connect`: a `warning:` line per shard whose URL user holds privileges beyond a data
 /// account's (see [`shardgate::access::backend_grants`]).
 async fn check_backend_grants(backends: &shardgate::backend::Backends) {
-    use mysql_async::prelude::Queryable;
     for keyspace in &backends.keyspace_order {
         for shard in backends.keyspace(keyspace).unwrap_or_default() {
-            let lines = match shard.get_conn().await {
-                Ok(mut c) => c.query::<String, _>("SHOW GRANTS").await,
+            let lines = match shard.job_conn().await {
+                Ok(mut c) => c.query("SHOW GRANTS").await.map(|rows| {
+                    rows.iter()
+                        .filter_map(|r| r.get::<String, _>(0))
+                        .collect::<Vec<_>>()
+                }),
                 Err(e) => {
                     println!("warning: {}: cannot read SHOW GRANTS: {e}", shard.label);
                     continue;

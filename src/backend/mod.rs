@@ -1,6 +1,6 @@
-//! Backends: per shard, a bounded pool of the proxy's own [`wire`] connections for client
-//! sessions (the hot path) and a small mysql_async pool for background jobs (workflows,
-//! sequences), and the errors talking to shards can raise.
+//! Backends: per shard, one bounded pool of the proxy's own [`wire`] connections, used by
+//! client sessions (the hot path) and by background jobs (workflows, sequences, schema reads:
+//! see [`job`]), and the errors talking to shards can raise.
 //!
 //! Pools never reset connections on return (`reset_connection` off): the session layer knows
 //! which connections it changed (session variables, transactions) and resets only those. A shard
@@ -8,17 +8,20 @@
 //! picked up again without handing stale sockets to clients.
 
 pub mod deadline;
+mod job;
 pub mod pool;
+mod result;
 pub mod result_budget;
 mod shard_conn;
 pub mod wire;
 
+pub use job::JobConn;
+pub use result::{ShardRanges, ShardResult};
 pub use shard_conn::{CommitOrder, ShardConn, ShardKey};
 
 use crate::config::validate::parse_shard_url;
 use crate::config::Config;
 use crate::keyrange::KeyRange;
-use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -56,21 +59,6 @@ pub enum BackendError {
 }
 
 impl BackendError {
-    /// Classifies a driver error for `shard` (`keyspace/shard`).
-    pub fn from_driver(err: mysql_async::Error, shard: &str) -> BackendError {
-        match err {
-            mysql_async::Error::Server(e) => BackendError::Server {
-                code: e.code,
-                state: e.state,
-                message: e.message,
-            },
-            other => BackendError::Lost {
-                shard: shard.to_string(),
-                reason: other.to_string(),
-            },
-        }
-    }
-
     /// Classifies an error of the proxy's own backend client for `shard`.
     pub fn from_wire(err: wire::WireError, shard: &str) -> BackendError {
         match err {
@@ -109,55 +97,12 @@ pub struct Shard {
     pub range: KeyRange,
     /// `keyspace/shard`, for messages.
     pub label: String,
-    pool: Pool,
     sessions: pool::WirePool,
     checkout_timeout: Duration,
     suspect: AtomicBool,
 }
 
 impl Shard {
-    /// Takes a connection from the pool, waiting at most the checkout timeout.
-    pub async fn get_conn(&self) -> Result<Conn, BackendError> {
-        for _ in 0..8 {
-            let conn = tokio::time::timeout(self.checkout_timeout, self.pool.get_conn())
-                .await
-                .map_err(|_| BackendError::Unavailable {
-                    shard: self.label.clone(),
-                    reason: format!(
-                        "no connection within {} ms",
-                        self.checkout_timeout.as_millis()
-                    ),
-                })?
-                .map_err(|e| BackendError::Unavailable {
-                    shard: self.label.clone(),
-                    reason: e.to_string(),
-                })?;
-            if !self.suspect.load(Ordering::Relaxed) {
-                return Ok(conn);
-            }
-            // After a failure, prove each reused connection is alive before handing it out.
-            let mut conn = conn;
-            match tokio::time::timeout(
-                self.checkout_timeout,
-                mysql_async::prelude::Queryable::ping(&mut conn),
-            )
-            .await
-            {
-                Ok(Ok(())) => {
-                    self.suspect.store(false, Ordering::Relaxed);
-                    return Ok(conn);
-                }
-                _ => {
-                    drop(conn.disconnect());
-                }
-            }
-        }
-        Err(BackendError::Unavailable {
-            shard: self.label.clone(),
-            reason: "connections keep failing".into(),
-        })
-    }
-
     /// Takes a connection for a client session from the shard's wire pool, waiting at most
     /// the checkout timeout; after a failure on the shard, reused connections are pinged first.
     pub async fn session_conn(&self) -> Result<pool::PooledConn, BackendError> {
@@ -208,7 +153,7 @@ impl Shard {
 #[derive(Debug, Default)]
 pub struct Backends {
     by_keyspace: HashMap<String, Vec<Arc<Shard>>>,
-    ranges: HashMap<String, crate::exec::ShardRanges>,
+    ranges: HashMap<String, ShardRanges>,
     /// The keyspace of each backend database (column definitions name the database; clients
     /// must see the keyspace: looked up for every relayed column).
     by_database: HashMap<String, String>,
@@ -230,29 +175,6 @@ impl Backends {
             for s in &ks.shards {
                 let url = parse_shard_url(&s.url).map_err(|e| anyhow::anyhow!("{}: {e}", s.url))?;
                 let range = KeyRange::parse_shard_name(&s.name)?;
-                // (config validation already refused pool_max 0 and pool_min > pool_max)
-                let constraints = PoolConstraints::new(0, cfg.backend.pool_max.max(1))
-                    .ok_or_else(|| anyhow::anyhow!("backend.pool_max must be at least 1"))?;
-                let pool_opts = PoolOpts::default()
-                    .with_constraints(constraints)
-                    .with_reset_connection(false)
-                    // Background jobs are rare: their connections close soon after, so they
-                    // do not add to the shard's connection count for long.
-                    .with_inactive_connection_ttl(Duration::from_secs(3))
-                    .with_ttl_check_interval(Duration::from_secs(1));
-                let opts = OptsBuilder::default()
-                    .ip_or_hostname(url.host.clone())
-                    .tcp_port(url.port)
-                    .user(Some(url.user.clone()))
-                    .pass((!url.password.is_empty()).then(|| url.password.clone()))
-                    .db_name(Some(url.database.clone()))
-                    .tcp_nodelay(true)
-                    .prefer_socket(false)
-                    .stmt_cache_size(256)
-                    .max_allowed_packet(Some(256 * 1024 * 1024))
-                    .wait_timeout(Some(28800))
-                    .ssl_opts(background_ssl_opts(cfg.backend.tls, tls_ca.as_deref()))
-                    .pool_opts(pool_opts);
                 let sessions = pool::WirePool::new(
                     url.clone(),
                     pool::PoolSettings {
@@ -270,7 +192,6 @@ impl Backends {
                     database: url.database.clone(),
                     range,
                     label: format!("{}/{}", ks.name, s.name),
-                    pool: Pool::new(opts),
                     sessions,
                     checkout_timeout: Duration::from_millis(cfg.backend.checkout_timeout_ms),
                     suspect: AtomicBool::new(false),
@@ -305,7 +226,7 @@ impl Backends {
     }
 
     /// The shard names and key ranges of a keyspace, in config order (what executors route by).
-    pub fn ranges(&self, name: &str) -> Option<crate::exec::ShardRanges> {
+    pub fn ranges(&self, name: &str) -> Option<ShardRanges> {
         self.ranges.get(name).cloned()
     }
 
@@ -368,42 +289,13 @@ impl Backends {
         })
     }
 
-    /// Closes every pool. The background pool gets a few seconds: mysql_async's disconnect
-    /// waits for every connection it counts, and one whose TLS handshake failed (a shard
-    /// certificate that does not verify) was seen never to be given back.
+    /// Closes every pool's idle connections (those in use close when their holders drop
+    /// them).
     pub async fn shutdown(&self) {
         for shards in self.by_keyspace.values() {
             for s in shards {
                 s.sessions.clear();
-                let disconnect = s.pool.clone().disconnect();
-                if tokio::time::timeout(Duration::from_secs(3), disconnect)
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!(shard = %s.label, "background pool did not close within 3 s");
-                }
             }
         }
-    }
-}
-
-/// mysql_async's TLS options for the background pool (workflows, schema reads), matching
-/// `backend.tls`; `None` when off.
-fn background_ssl_opts(
-    mode: crate::tls::BackendTlsMode,
-    ca: Option<&std::path::Path>,
-) -> Option<mysql_async::SslOpts> {
-    use crate::tls::BackendTlsMode;
-    let roots = || {
-        mysql_async::SslOpts::default()
-            .with_root_certs(ca.map(|p| p.to_path_buf().into()).into_iter().collect())
-    };
-    match mode {
-        BackendTlsMode::Off => None,
-        BackendTlsMode::Required => {
-            Some(mysql_async::SslOpts::default().with_danger_accept_invalid_certs(true))
-        }
-        BackendTlsMode::VerifyCa => Some(roots().with_danger_skip_domain_validation(true)),
-        BackendTlsMode::VerifyIdentity => Some(roots()),
     }
 }

@@ -19,7 +19,6 @@ mod lookup_verify;
 mod lookup_write;
 mod materialize;
 pub mod resolve;
-mod result;
 mod select;
 mod select_stream;
 mod stream;
@@ -33,17 +32,14 @@ pub use lookup_route::resolve_route;
 pub use lookup_sql::interpolate;
 pub(crate) use lookup_sql::{cell_value, literal};
 pub use materialize::execute_materialized;
-pub use result::read_result;
 pub use select::{execute_select, execute_select_at, shard_sql};
 pub use select_stream::{start_select, start_select_at, SelectOutput, SelectStream};
 pub use stream::{collect, Buffered, ShardStreams};
 pub use write::{execute_all_shards, execute_dml, execute_insert};
 
 pub use crate::backend::CommitOrder;
+pub use crate::backend::{ShardRanges, ShardResult};
 use crate::engine::EngineError;
-use crate::keyrange::KeyRange;
-use mysql_async::Value;
-use mysql_common::packets::Column;
 use std::future::Future;
 
 /// Why executing a plan failed.
@@ -79,21 +75,6 @@ impl From<ExecError> for crate::error::ProxyError {
     }
 }
 
-/// One shard's complete answer.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ShardResult {
-    /// Column definitions (empty for statements without a result set).
-    pub columns: Vec<Column>,
-    /// Rows (text-protocol values: `Value::Bytes` or `Value::NULL`).
-    pub rows: Vec<Vec<Value>>,
-    /// Affected rows.
-    pub affected_rows: u64,
-    /// Generated id.
-    pub last_insert_id: u64,
-    /// Warnings raised.
-    pub warnings: u16,
-}
-
 /// Statements that must share one connection (temporary tables): see
 /// [`Cursor::execute_scratch`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -105,10 +86,6 @@ pub struct ScratchWork {
     /// Run last whatever happened before.
     pub cleanup: Vec<String>,
 }
-
-/// A keyspace's shards: name and key range, in config order. Shared (built once per keyspace)
-/// so routing a statement does not copy one entry per shard.
-pub type ShardRanges = std::sync::Arc<[(String, KeyRange)]>;
 
 /// The executor's only way to reach shards.
 pub trait Cursor: Send {

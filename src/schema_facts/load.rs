@@ -6,7 +6,6 @@ use crate::backend::Backends;
 use crate::server::ProxyState;
 use crate::vindex::collation_compat::ColumnType;
 use crate::vschema::VSchema;
-use mysql_async::prelude::Queryable;
 use std::sync::Arc;
 
 /// The columns of one shard database; the database name is a parameter of a backend prepared
@@ -54,11 +53,18 @@ pub async fn load(backends: &Backends, vschema: &VSchema) -> (ColumnFacts, Vec<S
 
 type ColumnRow = (String, String, String, Option<String>);
 
-async fn read_shard(shard: &crate::backend::Shard) -> Result<Vec<ColumnRow>, String> {
-    let mut conn = shard.get_conn().await.map_err(|e| e.to_string())?;
-    conn.exec(COLUMNS_SQL, (shard.database.as_str(),))
+async fn read_shard(shard: &Arc<crate::backend::Shard>) -> Result<Vec<ColumnRow>, String> {
+    let mut conn = shard.job_conn().await.map_err(|e| e.to_string())?;
+    let rows = conn
+        .exec(COLUMNS_SQL, &[shard.database.as_str().into()])
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    rows.into_iter()
+        .map(|r| {
+            mysql_common::prelude::FromRow::from_row_opt(r)
+                .map_err(|_| format!("unexpected column row from {}", shard.label))
+        })
+        .collect()
 }
 
 /// Reads the column facts again and swaps them into the proxy's VSchema (under the lock that

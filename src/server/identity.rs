@@ -136,16 +136,15 @@ impl ServerIdentity {
 /// Asks the shards for their version (in keyspace order, the first that answers wins) until
 /// one answers, retrying every second; returns at once when the version is configured.
 pub(crate) async fn learn_server_version(state: &ProxyState) {
-    use mysql_async::prelude::Queryable;
     while state.identity.needs_learning() {
         for keyspace in &state.backends.keyspace_order {
             for shard in state.backends.keyspace(keyspace).unwrap_or_default() {
-                let answer = match shard.get_conn().await {
+                let answer = match shard.job_conn().await {
                     Ok(mut c) => c
-                        .query_first::<String, _>("SELECT VERSION()")
+                        .query("SELECT VERSION()")
                         .await
                         .ok()
-                        .flatten(),
+                        .and_then(|rows| rows.first().and_then(|r| r.get::<String, _>(0))),
                     Err(_) => None,
                 };
                 if let Some(v) = answer {

@@ -57,18 +57,17 @@ fn is_pool_charset(item: &SetItem) -> bool {
 /// counts: the proxy then refuses the statements that flag could make it misread, which is
 /// safe on the shards without it.
 pub(crate) async fn learn_server_sql_mode(state: &ProxyState) {
-    use mysql_async::prelude::Queryable;
     loop {
         let mut combined = crate::sql::SqlMode::default();
         let mut complete = true;
         for keyspace in &state.backends.keyspace_order {
             for shard in state.backends.keyspace(keyspace).unwrap_or_default() {
-                let mode = match shard.get_conn().await {
+                let mode = match shard.job_conn().await {
                     Ok(mut c) => c
-                        .query_first::<String, _>("SELECT @@GLOBAL.sql_mode")
+                        .query("SELECT @@GLOBAL.sql_mode")
                         .await
                         .ok()
-                        .flatten(),
+                        .and_then(|rows| rows.first().and_then(|r| r.get::<String, _>(0))),
                     Err(_) => None,
                 };
                 match mode {

@@ -17,15 +17,13 @@
 use super::cursor::JobCursor;
 use super::store::StreamRow;
 use super::{Definition, WorkflowError};
-use crate::backend::{BackendError, Shard};
-use crate::error::ProxyError;
+use crate::backend::{JobConn, Shard};
 use crate::exec::{cell_value, keyspace_id, literal, Lookup, LookupRow};
 use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use crate::workflow::Workflows;
 use crate::world::topology::{StreamKey, TopoError, Topology};
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row, Value};
+use mysql_common::{Row, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -146,13 +144,6 @@ pub(super) async fn save(
     store_at.save_row(row).await
 }
 
-pub(super) fn backend(shard: &Shard, e: mysql_async::Error) -> WorkflowError {
-    WorkflowError::Proxy(ProxyError::Backend(BackendError::from_driver(
-        e,
-        &shard.label,
-    )))
-}
-
 /// What the stream reads from the owner table.
 pub(super) struct OwnerQuery {
     /// `pk…, primary vindex cols…, lookup cols…`.
@@ -197,18 +188,17 @@ impl OwnerQuery {
 }
 
 pub(super) async fn owner_query(
-    conn: &mut Conn,
+    conn: &mut JobConn,
     shard: &Shard,
     vschema: &VSchema,
     def: &Definition,
 ) -> Result<OwnerQuery, WorkflowError> {
     let keys: Vec<Row> = conn
-        .query(format!(
+        .query(&format!(
             "SHOW KEYS FROM {} WHERE Key_name = 'PRIMARY'",
             crate::sql::quote_ident(&def.owner_table)
         ))
-        .await
-        .map_err(|e| backend(shard, e))?;
+        .await?;
     let pk: Vec<String> = keys
         .iter()
         .filter_map(|r| r.get::<String, _>("Column_name"))
@@ -287,10 +277,11 @@ pub(super) fn lookup_rows(
     Ok((out, last))
 }
 
-/// Waits as the throttle says: the rate limit, then the backend load limit.
+/// Waits as the throttle says: the rate limit, then the backend load limit (read on
+/// `source` with a connection taken for each probe).
 async fn throttle(
     def: &Definition,
-    probe: &mut Conn,
+    source: &Arc<Shard>,
     started: Instant,
     copied_here: u64,
     cancel: &watch::Receiver<bool>,
@@ -307,12 +298,16 @@ async fn throttle(
             if *cancel.borrow() {
                 return;
             }
-            let running: Option<(String, u64)> = probe
-                .query_first("SHOW GLOBAL STATUS LIKE 'Threads_running'")
-                .await
-                .unwrap_or(None);
+            let running = match source.job_conn().await {
+                Ok(mut probe) => probe
+                    .query("SHOW GLOBAL STATUS LIKE 'Threads_running'")
+                    .await
+                    .ok()
+                    .and_then(|rows| rows.first().and_then(|r| r.get::<u64, _>(1))),
+                Err(_) => None,
+            };
             match running {
-                Some((_, n)) if n > def.max_backend_load => {
+                Some(n) if n > def.max_backend_load => {
                     tokio::time::sleep(Duration::from_millis(100)).await
                 }
                 _ => return,
@@ -352,27 +347,30 @@ async fn stream(
     }
     let lookup = Lookup::find(&vschema, &def.keyspace, &def.vindex)?
         .ok_or_else(|| WorkflowError::Invalid(format!("{} is not a lookup vindex", def.vindex)))?;
-    let mut conn = source.get_conn().await?;
+    let mut conn = source.job_conn().await?;
+    // Kept for the whole copy while the job checks out more connections (its lookup writes
+    // may go to this same shard): outside pool_max, like a session's transaction.
+    conn.hold();
     let q = owner_query(&mut conn, &source, &vschema, def).await?;
     let mut cursor = JobCursor::new(state.backends.clone());
     if row.phase == "copy" {
         if row.rows_total == 0 {
             let est: Option<u64> = conn
-                .exec_first(
+                .exec(
                     "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-                    (def.owner_table.as_str(),),
+                    &[Value::from(def.owner_table.as_str())],
                 )
-                .await
-                .map_err(|e| backend(&source, e))?;
+                .await?
+                .first()
+                .and_then(|r| r.get::<Option<u64>, _>(0))
+                .flatten();
             row.rows_total = est.unwrap_or(0);
         }
         row.state = "Copying".into();
         row.message = "copying".into();
         save(store_at, row, cancel).await?;
-        let mut probe = source.get_conn().await?;
-        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            .await
-            .map_err(|e| backend(&source, e))?;
+        conn.begin("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .await?;
         let started = Instant::now();
         let copied_at_start = row.rows_copied;
         let mut last: Option<Vec<String>> = match &row.last_pk {
@@ -385,16 +383,15 @@ async fn stream(
             }
             throttle(
                 def,
-                &mut probe,
+                &source,
                 started,
                 row.rows_copied - copied_at_start,
                 cancel,
             )
             .await;
             let rows: Vec<Row> = conn
-                .query(q.chunk(last.as_deref(), def.chunk_size))
-                .await
-                .map_err(|e| backend(&source, e))?;
+                .query(&q.chunk(last.as_deref(), def.chunk_size))
+                .await?;
             if rows.is_empty() {
                 break;
             }
@@ -418,11 +415,13 @@ async fn stream(
             row.message = "copying".into();
             save(store_at, row, cancel).await?;
         }
-        let _ = conn.query_drop("COMMIT").await;
+        let _ = conn.commit().await;
         row.phase = "verify".into();
         row.message = "copy done, verifying".into();
         save(store_at, row, cancel).await?;
     }
+    // The copy's connection is done with; each verify pass takes its own.
+    drop(conn);
     loop {
         let (added, orphans, conflicts) = verify_shard(
             &vschema,
@@ -485,8 +484,9 @@ async fn verify_shard(
     cancel: &watch::Receiver<bool>,
     (store_at, row): (&StreamStore, &mut StreamRow),
 ) -> Result<(u64, u64, BTreeSet<String>), WorkflowError> {
-    let mut conn = source.get_conn().await?;
-    let mut probe = source.get_conn().await?;
+    let mut conn = source.job_conn().await?;
+    // Kept across the pass while its lookup checks check out connections too.
+    conn.hold();
     let mut last: Option<Vec<String>> = None;
     let mut added = 0u64;
     let mut checked = 0u64;
@@ -497,11 +497,10 @@ async fn verify_shard(
             return Ok((added, 0, conflicts));
         }
         // The verify pass reads as much as the copy: the same throttle applies.
-        throttle(def, &mut probe, started, checked, cancel).await;
+        throttle(def, source, started, checked, cancel).await;
         let rows: Vec<Row> = conn
-            .query(q.chunk(last.as_deref(), def.chunk_size))
-            .await
-            .map_err(|e| backend(source, e))?;
+            .query(&q.chunk(last.as_deref(), def.chunk_size))
+            .await?;
         if rows.is_empty() {
             break;
         }
@@ -520,7 +519,7 @@ async fn verify_shard(
             .await?
             .added;
     }
-    conflicts.extend(check::shard_duplicates(lookup, &mut conn, source, q).await?);
+    conflicts.extend(check::shard_duplicates(lookup, &mut conn, q).await?);
     let orphans = super::verify::count_orphans(lookup, cursor, &source.range, false, Some(cancel))
         .await?
         .0;

@@ -10,14 +10,13 @@
 //! that several owner rows of one shard hold (`GROUP BY … HAVING COUNT(*) > 1`, which also
 //! finds rows sharing a keyspace id, whom one lookup row would cover until one is deleted).
 
-use super::backfill::{backend, OwnerQuery};
+use super::backfill::OwnerQuery;
 use super::cursor::JobCursor;
 use super::WorkflowError;
-use crate::backend::Shard;
+use crate::backend::JobConn;
 use crate::exec::{cell_value, Lookup, LookupRow};
 use crate::vindex::SqlValue;
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row};
+use mysql_common::Row;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -125,8 +124,7 @@ pub(super) async fn check_rows(
 /// owner column's collation). Nothing for a non-unique vindex.
 pub(super) async fn shard_duplicates(
     lookup: &Lookup<'_>,
-    conn: &mut Conn,
-    source: &Shard,
+    conn: &mut JobConn,
     q: &OwnerQuery,
 ) -> Result<BTreeSet<String>, WorkflowError> {
     if !lookup.is_unique() {
@@ -135,11 +133,11 @@ pub(super) async fn shard_duplicates(
     let Some(sql) = q.duplicates_sql() else {
         return Ok(BTreeSet::new());
     };
-    let rows: Vec<Row> = conn.query(sql).await.map_err(|e| backend(source, e))?;
+    let rows: Vec<Row> = conn.query(&sql).await?;
     Ok(rows
         .iter()
         .map(|r| {
-            let v = r.as_ref(0).cloned().unwrap_or(mysql_async::Value::NULL);
+            let v = r.as_ref(0).cloned().unwrap_or(mysql_common::Value::NULL);
             shown(&cell_value(r.columns_ref().first(), &v))
         })
         .collect())

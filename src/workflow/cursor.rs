@@ -3,18 +3,17 @@
 //! pre → normal → post order. It lets the backfill and `VERIFY VINDEX ... REPAIR` reuse the
 //! lookup vindex code (Create with its reclaim algorithm) that client DML runs.
 
-use crate::backend::{BackendError, Backends};
+use crate::backend::{Backends, JobConn};
 use crate::error::ProxyError;
 use crate::exec::{CommitOrder, Cursor, ExecError, ShardResult};
-use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
 use std::sync::Arc;
 
 /// Open transactions of one unit of background work.
 pub struct JobCursor {
     backends: Arc<Backends>,
     /// Connections in a transaction, in first-use order: (list, keyspace, shard index).
-    open: Vec<(CommitOrder, String, usize, Conn)>,
+    /// Each is held outside `pool_max` like a session's transaction connection.
+    open: Vec<(CommitOrder, String, usize, JobConn)>,
 }
 
 impl JobCursor {
@@ -26,31 +25,20 @@ impl JobCursor {
         }
     }
 
-    fn label(&self, keyspace: &str, shard: usize) -> String {
-        self.backends
-            .keyspace(keyspace)
-            .and_then(|s| s.get(shard))
-            .map(|s| s.label.clone())
-            .unwrap_or_else(|| format!("{keyspace}/{shard}"))
-    }
-
     /// Commits pre, then normal, then post; on a failure the rest is rolled back.
     pub async fn commit(&mut self) -> Result<(), ExecError> {
         let mut open = std::mem::take(&mut self.open);
         open.sort_by_key(|(o, ..)| *o);
         let mut failure = None;
-        for (order, keyspace, shard, mut conn) in open {
-            let stmt = if failure.is_none() {
-                "COMMIT"
+        for (order, _, _, mut conn) in open {
+            let ended = if failure.is_none() {
+                conn.commit().await
             } else {
-                "ROLLBACK"
+                conn.rollback().await
             };
-            if let Err(e) = conn.query_drop(stmt).await {
+            if let Err(e) = ended {
                 if failure.is_none() && order != CommitOrder::Post {
-                    let label = self.label(&keyspace, shard);
-                    failure = Some(ExecError::Proxy(ProxyError::Backend(
-                        BackendError::from_driver(e, &label),
-                    )));
+                    failure = Some(ExecError::Proxy(ProxyError::Backend(e)));
                 }
             }
         }
@@ -63,7 +51,7 @@ impl JobCursor {
     /// Rolls every open transaction back.
     pub async fn rollback(&mut self) {
         for (_, _, _, mut conn) in self.open.drain(..) {
-            let _ = conn.query_drop("ROLLBACK").await;
+            let _ = conn.rollback().await;
         }
     }
 }
@@ -109,30 +97,23 @@ impl Cursor for JobCursor {
             .iter()
             .position(|(o, k, s, _)| *o == order && k == keyspace && *s == shard);
         let mut pooled;
-        let conn: &mut Conn = match (order, position) {
+        let conn: &mut JobConn = match (order, position) {
             (CommitOrder::Autocommit, _) => {
-                pooled = target.get_conn().await.map_err(ProxyError::from)?;
+                pooled = target.job_conn().await.map_err(ProxyError::from)?;
                 &mut pooled
             }
             (_, Some(i)) => &mut self.open[i].3,
             (_, None) => {
-                let mut c = target.get_conn().await.map_err(ProxyError::from)?;
-                c.query_drop("BEGIN")
-                    .await
-                    .map_err(|e| BackendError::from_driver(e, &target.label))
-                    .map_err(ProxyError::from)?;
+                let mut c = target.job_conn().await.map_err(ProxyError::from)?;
+                c.hold();
+                c.begin("BEGIN").await.map_err(ProxyError::from)?;
                 self.open.push((order, keyspace.to_string(), shard, c));
                 let last = self.open.len() - 1;
                 &mut self.open[last].3
             }
         };
-        let res = crate::exec::read_result(conn, sql).await;
-        res.map_err(|e| {
-            ExecError::Proxy(ProxyError::Backend(BackendError::from_driver(
-                e,
-                &target.label,
-            )))
-        })
+        let res = conn.query_result(&sql).await;
+        res.map_err(|e| ExecError::Proxy(ProxyError::Backend(e)))
     }
 
     async fn execute_scratch(

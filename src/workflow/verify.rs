@@ -154,16 +154,13 @@ pub(super) async fn check_owner_rows(
         .map(<[_]>::to_vec)
         .unwrap_or_default();
     for source in &shards {
-        let mut conn = source.get_conn().await?;
+        let mut conn = source.job_conn().await?;
+        // Kept across the scan while the checks check out connections too.
+        conn.hold();
         let q = super::backfill::owner_query(&mut conn, source, vschema, &def).await?;
         let mut last: Option<Vec<String>> = None;
         loop {
-            let rows: Vec<mysql_async::Row> = mysql_async::prelude::Queryable::query(
-                &mut conn,
-                q.chunk(last.as_deref(), SCAN_CHUNK),
-            )
-            .await
-            .map_err(|e| super::backfill::backend(source, e))?;
+            let rows = conn.query(&q.chunk(last.as_deref(), SCAN_CHUNK)).await?;
             if rows.is_empty() {
                 break;
             }
@@ -178,7 +175,7 @@ pub(super) async fn check_owner_rows(
         }
         report
             .conflicts
-            .extend(check::shard_duplicates(&lookup, &mut conn, source, &q).await?);
+            .extend(check::shard_duplicates(&lookup, &mut conn, &q).await?);
     }
     Ok(report)
 }

@@ -1,11 +1,13 @@
 //! The proxy's own client for backend servers: one connection speaking the MySQL protocol,
 //! whose result packets the relay can forward to a client without decoding rows.
 //!
-//! `mysql_async` (still used for background jobs) hides the wire: every row becomes `Value`s
-//! that the proxy then encodes again, and every checkout goes through its pool's recycler task.
-//! Session traffic, the hot path, uses this client instead: the relay reads packets straight
-//! out of [`stream::BackendStream`]'s buffer, and executes of prepared statements reuse a
-//! backend statement prepared once per pooled connection ([`WireConn::send_execute`]).
+//! A driver such as `mysql_async` hides the wire: every row becomes `Value`s that the proxy
+//! then encodes again, and every checkout goes through its pool's recycler task. Session
+//! traffic, the hot path, uses this client instead: the relay reads packets straight out of
+//! [`stream::BackendStream`]'s buffer, and executes of prepared statements reuse a backend
+//! statement prepared once per pooled connection ([`WireConn::send_execute`]). Background jobs
+//! use it too (see [`super::job`]), reading whole answers ([`WireConn::query_result`],
+//! [`WireConn::exec_rows`]).
 
 mod handshake;
 pub mod packets;

@@ -1,15 +1,18 @@
 //! Reading responses on a [`WireConn`]: whole ones for statements whose result the proxy
 //! consumes itself (the executor's shard queries, SET replay, SHOW WARNINGS), row by row for
 //! a scatter the proxy merges as the client reads it ([`WireConn::read_head`],
-//! [`WireConn::next_text_row`]); prepared-statement metadata, and the execute request of a
-//! prepared statement.
+//! [`WireConn::next_text_row`]); prepared-statement metadata, the execute request of a
+//! prepared statement, and a background job's whole answer to one ([`WireConn::exec_rows`],
+//! binary rows decoded into values).
 
 use super::packets::{self, is_eof, parse_eof, parse_err, parse_ok, MORE_RESULTS_EXISTS};
 use super::{Statement, WireConn, WireError};
-use crate::exec::ShardResult;
+use crate::backend::ShardResult;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{Column, ComStmtExecuteRequestBuilder};
-use mysql_common::proto::{MyDeserialize, MySerialize};
+use mysql_common::proto::{Binary, MyDeserialize, MySerialize};
+use mysql_common::row::RowDeserializer;
+use mysql_common::value::ServerSide;
 use mysql_common::Value;
 
 impl WireConn {
@@ -259,6 +262,70 @@ impl WireConn {
         request.serialize(&mut body);
         let res = self.stream.send_command(&body).await;
         res.map_err(|e| self.fail(WireError::io(e)))
+    }
+}
+
+impl WireConn {
+    /// Executes prepared statement `sql` with `params` (prepared on this connection once),
+    /// discarding any rows; fails with the first error of any result set.
+    pub async fn exec_drop(&mut self, sql: &[u8], params: &[Value]) -> Result<(), WireError> {
+        self.send_execute(sql, params).await?;
+        self.drain_results(None).await
+    }
+
+    /// Executes prepared statement `sql` with `params` and returns its first result set:
+    /// the column definitions and the binary rows decoded into typed values (no rows for a
+    /// statement without a result set); later result sets are drained.
+    pub async fn exec_rows(
+        &mut self,
+        sql: &[u8],
+        params: &[Value],
+    ) -> Result<(Vec<Column>, Vec<Vec<Value>>), WireError> {
+        self.send_execute(sql, params).await?;
+        let p = self.next_packet().await?;
+        let count = match p.first() {
+            Some(0x00) => {
+                let ok = parse_ok(p).map_err(|e| self.fail(e))?;
+                if ok.status & MORE_RESULTS_EXISTS != 0 {
+                    self.drain_results(None).await?;
+                }
+                return Ok((Vec::new(), Vec::new()));
+            }
+            Some(0xFF) => {
+                let e = parse_err(p);
+                return Err(self.fail(e));
+            }
+            _ => {
+                let mut at = 0;
+                packets::lenenc(p, &mut at)
+                    .ok_or_else(|| packets::malformed("result set header"))?
+                    as usize
+            }
+        };
+        let columns: std::sync::Arc<[Column]> = self.read_columns(count).await?.into();
+        let mut rows = Vec::new();
+        loop {
+            let p = self.next_packet().await?;
+            if is_eof(p) {
+                let (_, status) = parse_eof(p);
+                if status & MORE_RESULTS_EXISTS != 0 {
+                    self.drain_results(None).await?;
+                }
+                return Ok((columns.to_vec(), rows));
+            }
+            if p.first() == Some(&0xFF) {
+                let e = parse_err(p);
+                return Err(self.fail(e));
+            }
+            let row = RowDeserializer::<ServerSide, Binary>::deserialize(
+                columns.clone(),
+                &mut ParseBuf(p),
+            );
+            match row {
+                Ok(row) => rows.push(row.into_inner().unwrap()),
+                Err(_) => return Err(self.fail(packets::malformed("binary row"))),
+            }
+        }
     }
 }
 

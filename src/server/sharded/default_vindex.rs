@@ -22,7 +22,6 @@
 use crate::error::ProxyError;
 use crate::server::ProxyState;
 use crate::vschema::VSchema;
-use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 use sqlparser::ast::{ColumnOption, Expr, ObjectName, ObjectType, Statement, TableConstraint};
 use std::sync::Arc;
@@ -189,11 +188,9 @@ async fn run_unsharded(
         .keyspace(keyspace)
         .and_then(|s| s.first().cloned())
         .ok_or_else(|| ProxyError::Internal(format!("keyspace {keyspace} has no shard")))?;
-    let mut conn = shard.get_conn().await?;
+    let mut conn = shard.job_conn().await?;
     for sql in statements {
-        conn.query_drop(sql).await.map_err(|e| {
-            ProxyError::from(crate::backend::BackendError::from_driver(e, &shard.label))
-        })?;
+        conn.query_drop(sql).await?;
     }
     Ok(())
 }

@@ -2,10 +2,9 @@
 //! sequence table (`next_id`, `cache` in the row with id 0) and handed out from memory until
 //! a statement needs more than the block has left.
 
-use crate::backend::Shard;
+use crate::backend::{BackendError, Shard};
 use crate::error::ProxyError;
 use crate::sql;
-use mysql_async::prelude::Queryable;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -42,36 +41,46 @@ impl SequenceCache {
                 return Ok(first);
             }
         }
-        let mut conn = shard.get_conn().await?;
+        let mut conn = shard.job_conn().await?;
         let quoted = sql::quote_ident(table);
-        let res: Result<(u64, u64), mysql_async::Error> = async {
-            conn.query_drop("BEGIN").await?;
-            let row: Option<(u64, u64)> = conn
-                .query_first(format!(
+        let unusable = |reason: String| BackendError::Lost {
+            shard: shard.label.clone(),
+            reason,
+        };
+        let res: Result<(u64, u64), BackendError> = async {
+            conn.begin("BEGIN").await?;
+            let rows = conn
+                .query(&format!(
                     "SELECT next_id, cache FROM {quoted} WHERE id = 0 FOR UPDATE"
                 ))
                 .await?;
-            let (next_id, cache) = match row {
-                Some(r) => r,
+            let (next_id, cache) = match rows.first() {
+                Some(r) => match (r.get_opt::<u64, _>(0), r.get_opt::<u64, _>(1)) {
+                    (Some(Ok(next_id)), Some(Ok(cache))) => (next_id, cache),
+                    _ => {
+                        conn.rollback().await?;
+                        return Err(unusable(format!(
+                            "sequence table {table}: next_id and cache of the row with id 0 must be non-negative integers"
+                        )));
+                    }
+                },
                 None => {
-                    conn.query_drop("ROLLBACK").await?;
-                    return Err(mysql_async::Error::Other(
-                        format!("sequence table {table} has no row with id 0").into(),
-                    ));
+                    conn.rollback().await?;
+                    return Err(unusable(format!(
+                        "sequence table {table} has no row with id 0"
+                    )));
                 }
             };
             let take = cache.max(count).max(1);
-            conn.query_drop(format!(
+            conn.query_drop(&format!(
                 "UPDATE {quoted} SET next_id = next_id + {take} WHERE id = 0"
             ))
             .await?;
-            conn.query_drop("COMMIT").await?;
+            conn.commit().await?;
             Ok((next_id, next_id + take))
         }
         .await;
-        let (start, end) = res.map_err(|e| {
-            ProxyError::from(crate::backend::BackendError::from_driver(e, &shard.label))
-        })?;
+        let (start, end) = res.map_err(ProxyError::from)?;
         blocks.insert(key, (start + count, end));
         Ok(start)
     }

@@ -2,9 +2,8 @@
 //! VSchemas go back to what they were before the create, and the lookup table the create made
 //! is dropped (unless `--keep_table`).
 
-use super::{backend, find, shards_of};
+use super::{find, shards_of};
 use crate::workflow::{WorkflowError, Workflows};
-use mysql_async::prelude::Queryable;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -34,13 +33,12 @@ pub async fn cancel(
     let dropped = def.created_table && !keep_table;
     if dropped {
         for s in &target_shards {
-            let mut c = s.get_conn().await?;
-            c.query_drop(format!(
+            let mut c = s.job_conn().await?;
+            c.query_drop(&format!(
                 "DROP TABLE IF EXISTS {}",
                 crate::sql::quote_ident(&def.lookup_table)
             ))
-            .await
-            .map_err(|e| backend(s, e))?;
+            .await?;
         }
     }
     state

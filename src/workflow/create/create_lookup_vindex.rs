@@ -7,13 +7,12 @@
 
 use super::lookup_table::{column_definition, default_table_vindex, table_state};
 use super::spec::parse_spec;
-use super::{backend, invalid, shards_of};
+use super::{invalid, shards_of};
 use crate::admin::CreateOptions;
 use crate::backend::Shard;
 use crate::workflow::store::StreamRow;
 use crate::workflow::{Definition, WorkflowError, Workflows};
 use crate::world::failpoint;
-use mysql_async::prelude::Queryable;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -132,20 +131,21 @@ pub async fn create(state: &Arc<Workflows>, opts: CreateOptions) -> Result<Strin
     let target_shards = shards_of(state, &spec.target_keyspace)?;
     let ddl: String = {
         let s = &source_shards[0];
-        let mut c = s.get_conn().await?;
-        let row: Option<(String, String)> = c
-            .query_first(format!(
+        let mut c = s.job_conn().await?;
+        let rows = c
+            .query(&format!(
                 "SHOW CREATE TABLE {}",
                 crate::sql::quote_ident(&spec.owner)
             ))
-            .await
-            .map_err(|e| backend(s, e))?;
-        row.map(|r| r.1).ok_or_else(|| {
-            WorkflowError::Invalid(format!(
-                "owner table '{}' not found on {}",
-                spec.owner, s.label
-            ))
-        })?
+            .await?;
+        rows.first()
+            .and_then(|r| r.get::<String, _>(1))
+            .ok_or_else(|| {
+                WorkflowError::Invalid(format!(
+                    "owner table '{}' not found on {}",
+                    spec.owner, s.label
+                ))
+            })?
     };
     let mut defs = Vec::new();
     for (col, from) in spec.columns.iter().zip(&spec.from) {
@@ -277,9 +277,9 @@ pub async fn create(state: &Arc<Workflows>, opts: CreateOptions) -> Result<Strin
     let mut created: Vec<Arc<Shard>> = Vec::new();
     let undo_tables = |created: Vec<Arc<Shard>>, table: String| async move {
         for s in created {
-            if let Ok(mut c) = s.get_conn().await {
+            if let Ok(mut c) = s.job_conn().await {
                 let _ = c
-                    .query_drop(format!(
+                    .query_drop(&format!(
                         "DROP TABLE IF EXISTS {}",
                         crate::sql::quote_ident(&table)
                     ))
@@ -291,8 +291,8 @@ pub async fn create(state: &Arc<Workflows>, opts: CreateOptions) -> Result<Strin
         if *existed {
             continue;
         }
-        let r = match s.get_conn().await {
-            Ok(mut c) => c.query_drop(&create_sql).await.map_err(|e| backend(s, e)),
+        let r = match s.job_conn().await {
+            Ok(mut c) => c.query_drop(&create_sql).await.map_err(WorkflowError::from),
             Err(e) => Err(e.into()),
         };
         if let Err(e) = r {

@@ -3,10 +3,8 @@
 //! default), the vindex that shards it by default, and whether it already exists (and is
 //! empty) before the create.
 
-use super::backend;
-use crate::backend::Shard;
+use crate::backend::{BackendError, Shard};
 use crate::workflow::WorkflowError;
-use mysql_async::prelude::Queryable;
 use std::sync::Arc;
 
 /// A column definition line of `SHOW CREATE TABLE` for `column`, renamed to `name`, with
@@ -45,17 +43,17 @@ pub(super) async fn table_state(
     shard: &Arc<Shard>,
     table: &str,
 ) -> Result<Option<bool>, WorkflowError> {
-    let mut c = shard.get_conn().await?;
-    let r: Result<Option<u8>, _> = c
-        .query_first(format!(
+    let mut c = shard.job_conn().await?;
+    let r = c
+        .query(&format!(
             "SELECT 1 FROM {} LIMIT 1",
             crate::sql::quote_ident(table)
         ))
         .await;
     match r {
-        Ok(row) => Ok(Some(row.is_none())),
-        Err(mysql_async::Error::Server(e)) if e.code == 1146 => Ok(None),
-        Err(e) => Err(backend(shard, e)),
+        Ok(rows) => Ok(Some(rows.is_empty())),
+        Err(BackendError::Server { code: 1146, .. }) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -29,8 +29,7 @@ pub use cancel::cancel;
 pub use create_lookup_vindex::create;
 pub use externalize::externalize;
 
-use crate::backend::{BackendError, Shard};
-use crate::error::ProxyError;
+use crate::backend::Shard;
 use crate::workflow::Workflows;
 
 use crate::workflow::store::StreamRow;
@@ -40,13 +39,6 @@ use std::sync::Arc;
 
 fn invalid<T>(msg: impl Into<String>) -> Result<T, WorkflowError> {
     Err(WorkflowError::Invalid(msg.into()))
-}
-
-fn backend(shard: &Shard, e: mysql_async::Error) -> WorkflowError {
-    WorkflowError::Proxy(ProxyError::Backend(BackendError::from_driver(
-        e,
-        &shard.label,
-    )))
 }
 
 fn shards_of(state: &Workflows, keyspace: &str) -> Result<Vec<Arc<Shard>>, WorkflowError> {

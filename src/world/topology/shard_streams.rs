@@ -9,8 +9,7 @@
 use super::{StreamRow, TopoError};
 use crate::backend::{BackendError, Shard};
 use crate::error::ProxyError;
-use mysql_async::prelude::Queryable;
-use mysql_async::Row;
+use mysql_common::{Row, Value};
 use std::sync::Arc;
 
 const CREATE_DB: &str = "CREATE DATABASE IF NOT EXISTS `_shardgate`";
@@ -31,25 +30,16 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS `_shardgate`.`vindex_work
   PRIMARY KEY (target_db, workflow, source_shard)
 )";
 
-fn err(shard: &Shard, e: mysql_async::Error) -> TopoError {
-    TopoError::Proxy(Box::new(ProxyError::Backend(BackendError::from_driver(
-        e,
-        &shard.label,
-    ))))
-}
-
-fn conn_err(e: BackendError) -> TopoError {
+fn err(e: BackendError) -> TopoError {
     TopoError::Proxy(Box::new(ProxyError::Backend(e)))
 }
 
 /// Creates the state table if needed.
 pub async fn ensure(shard: &Arc<Shard>) -> Result<(), TopoError> {
-    let mut c = shard.get_conn().await.map_err(conn_err)?;
-    c.query_drop(CREATE_DB).await.map_err(|e| err(shard, e))?;
-    c.query_drop(CREATE_TABLE)
-        .await
-        .map_err(|e| err(shard, e))?;
-    c.query_drop(MIGRATE).await.map_err(|e| err(shard, e))?;
+    let mut c = shard.job_conn().await.map_err(err)?;
+    c.query_drop(CREATE_DB).await.map_err(err)?;
+    c.query_drop(CREATE_TABLE).await.map_err(err)?;
+    c.query_drop(MIGRATE).await.map_err(err)?;
     Ok(())
 }
 
@@ -58,39 +48,38 @@ const MIGRATE: &str = "ALTER TABLE `_shardgate`.`vindex_workflows` ADD COLUMN IF
 
 const REPLACE: &str = "REPLACE INTO `_shardgate`.`vindex_workflows` (target_db, workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition, conflicts, conflict_values) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-fn params(shard: &Shard, row: &StreamRow) -> mysql_async::Params {
-    (
-        shard.database.as_str(),
-        row.workflow.as_str(),
-        row.source_shard.as_str(),
-        row.state.as_str(),
-        row.phase.as_str(),
-        row.message.as_str(),
-        row.last_pk.as_deref(),
-        row.rows_copied,
-        row.rows_total,
-        row.definition.as_str(),
-        row.conflicts,
-        row.conflict_values.as_str(),
-    )
-        .into()
+/// The values of [`REPLACE`]'s parameters (a backend prepared statement: no SQL is built
+/// from them).
+fn params(shard: &Shard, row: &StreamRow) -> [Value; 12] {
+    [
+        shard.database.as_str().into(),
+        row.workflow.as_str().into(),
+        row.source_shard.as_str().into(),
+        row.state.as_str().into(),
+        row.phase.as_str().into(),
+        row.message.as_str().into(),
+        row.last_pk.as_deref().into(),
+        row.rows_copied.into(),
+        row.rows_total.into(),
+        row.definition.as_str().into(),
+        row.conflicts.into(),
+        row.conflict_values.as_str().into(),
+    ]
 }
 
 /// Writes (inserts or replaces) a stream's row.
 /// Creates the state table first when it does not exist yet.
 pub async fn save(shard: &Arc<Shard>, row: &StreamRow) -> Result<(), TopoError> {
-    let mut c = shard.get_conn().await.map_err(conn_err)?;
-    match c.exec_drop(REPLACE, params(shard, row)).await {
+    let mut c = shard.job_conn().await.map_err(err)?;
+    match c.exec_drop(REPLACE, &params(shard, row)).await {
         // 1146: no such table, 1049: no such database.
-        Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1049 => {
+        Err(BackendError::Server { code, .. }) if code == 1146 || code == 1049 => {
             drop(c);
             ensure(shard).await?;
-            let mut c = shard.get_conn().await.map_err(conn_err)?;
-            c.exec_drop(REPLACE, params(shard, row))
-                .await
-                .map_err(|e| err(shard, e))
+            let mut c = shard.job_conn().await.map_err(err)?;
+            c.exec_drop(REPLACE, &params(shard, row)).await.map_err(err)
         }
-        r => r.map_err(|e| err(shard, e)),
+        r => r.map_err(err),
     }
 }
 
@@ -102,10 +91,8 @@ pub async fn save_all(
     rows: &[StreamRow],
     fail_after_first: bool,
 ) -> Result<(), TopoError> {
-    let mut c = shard.get_conn().await.map_err(conn_err)?;
-    c.query_drop("START TRANSACTION")
-        .await
-        .map_err(|e| err(shard, e))?;
+    let mut c = shard.job_conn().await.map_err(err)?;
+    c.begin("START TRANSACTION").await.map_err(err)?;
     let mut result = Ok(());
     for (i, row) in rows.iter().enumerate() {
         if i == 1 && fail_after_first {
@@ -114,47 +101,48 @@ pub async fn save_all(
             )));
             break;
         }
-        if let Err(e) = c.exec_drop(REPLACE, params(shard, row)).await {
-            result = Err(err(shard, e));
+        if let Err(e) = c.exec_drop(REPLACE, &params(shard, row)).await {
+            result = Err(err(e));
             break;
         }
     }
     if result.is_ok() {
-        if let Err(e) = c.query_drop("COMMIT").await {
-            result = Err(err(shard, e));
+        if let Err(e) = c.commit().await {
+            result = Err(err(e));
         }
     }
     if result.is_err() {
-        // A broken connection rolls back on its own; the pool discards it.
-        let _ = c.query_drop("ROLLBACK").await;
+        // A broken connection rolls back on its own: it is closed, never pooled (nor is
+        // one whose ROLLBACK fails).
+        let _ = c.rollback().await;
     }
     result
 }
 
 /// Every stream row stored for this shard's database (none when the table does not exist).
 pub async fn load(shard: &Arc<Shard>) -> Result<Vec<StreamRow>, TopoError> {
-    let mut c = shard.get_conn().await.map_err(conn_err)?;
+    let mut c = shard.job_conn().await.map_err(err)?;
     let mut migrated = false;
     loop {
-        let rows: Result<Vec<Row>, _> = c
+        let rows = c
             .exec(
                 "SELECT workflow, source_shard, state, phase, message, last_pk, rows_copied, rows_total, definition, conflicts, conflict_values FROM `_shardgate`.`vindex_workflows` WHERE target_db = ? ORDER BY workflow, source_shard",
-                (shard.database.as_str(),),
+                &[shard.database.as_str().into()],
             )
             .await;
         return match rows {
             Ok(rows) => Ok(rows.into_iter().map(stream_row).collect()),
             // 1146: no such table, 1049: no such database: nothing stored yet.
-            Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1049 => {
+            Err(BackendError::Server { code, .. }) if code == 1146 || code == 1049 => {
                 Ok(Vec::new())
             }
             // 1054: a table of an older version, without the conflict columns.
-            Err(mysql_async::Error::Server(e)) if e.code == 1054 && !migrated => {
-                c.query_drop(MIGRATE).await.map_err(|e| err(shard, e))?;
+            Err(BackendError::Server { code: 1054, .. }) if !migrated => {
+                c.query_drop(MIGRATE).await.map_err(err)?;
                 migrated = true;
                 continue;
             }
-            Err(e) => Err(err(shard, e)),
+            Err(e) => Err(err(e)),
         };
     }
 }
@@ -183,16 +171,16 @@ fn stream_row(mut r: Row) -> StreamRow {
 
 /// Removes a workflow's rows.
 pub async fn delete(shard: &Arc<Shard>, workflow: &str) -> Result<(), TopoError> {
-    let mut c = shard.get_conn().await.map_err(conn_err)?;
+    let mut c = shard.job_conn().await.map_err(err)?;
     let r = c
         .exec_drop(
             "DELETE FROM `_shardgate`.`vindex_workflows` WHERE target_db = ? AND workflow = ?",
-            (shard.database.as_str(), workflow),
+            &[shard.database.as_str().into(), workflow.into()],
         )
         .await;
     match r {
         Ok(()) => Ok(()),
-        Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1049 => Ok(()),
-        Err(e) => Err(err(shard, e)),
+        Err(BackendError::Server { code, .. }) if code == 1146 || code == 1049 => Ok(()),
+        Err(e) => Err(err(e)),
     }
 }
