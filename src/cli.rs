@@ -58,7 +58,11 @@ async fn check_collations(
     let backends = shardgate::backend::Backends::new(cfg)?;
     let (facts, errors) = shardgate::schema_facts::load(&backends, vschema).await;
     check_backend_grants(&backends).await;
+    let tables = shardgate::check_connect::table_problems(cfg, &backends, vschema).await;
     backends.shutdown().await;
+    for t in &tables {
+        println!("warning: {t}");
+    }
     for e in &errors {
         println!("warning: {e}");
     }
@@ -68,7 +72,8 @@ async fn check_collations(
         println!("warning: {m}");
     }
     println!(
-        "{} vindex/collation mismatch(es), {} keyspace(s) not read",
+        "{} schema problem(s), {} vindex/collation mismatch(es), {} keyspace(s) not read",
+        tables.len(),
         found.len(),
         errors.len()
     );

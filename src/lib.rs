@@ -6,6 +6,7 @@
 pub mod access;
 pub mod admin;
 pub mod backend;
+pub mod check_connect;
 pub mod config;
 pub mod engine;
 pub mod error;
