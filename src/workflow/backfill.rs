@@ -22,7 +22,7 @@ use crate::exec::{cell_value, keyspace_id, literal, Lookup, LookupRow};
 use crate::vindex::SqlValue;
 use crate::vschema::VSchema;
 use crate::workflow::Workflows;
-use crate::world::topology::{StreamKey, TopoError, Topology};
+use crate::world::topology::{StreamKey, TopoError, Topology, TopologyKind};
 use mysql_common::{Row, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -48,6 +48,12 @@ pub async fn run_stream(
     cancel: watch::Receiver<bool>,
 ) {
     let key = row.key();
+    // With several proxies, a stream whose vindex this proxy's VSchema does not have yet is
+    // being created (its rows are saved before the VSchema changes) or was left by a create
+    // that failed: it is not this proxy's to run (nor to mark failed).
+    if state.topology.kind() == TopologyKind::Etcd && !knows_vindex(state, &def) {
+        return;
+    }
     match state.topology.claim_stream(&key, &state.proxy_id).await {
         Ok(true) => {}
         Ok(false) => return,
@@ -65,6 +71,16 @@ pub async fn run_stream(
         running.remove(&name);
     }
     let _ = state.topology.release_stream(&key).await;
+}
+
+/// Whether the VSchema this proxy serves has the stream's vindex.
+pub(super) fn knows_vindex(state: &Workflows, def: &Definition) -> bool {
+    state
+        .vschema
+        .load()
+        .keyspace(&def.keyspace)
+        .and_then(|k| k.vindex(&def.vindex))
+        .is_some()
 }
 
 /// Runs a stream this proxy has claimed.

@@ -243,7 +243,10 @@ pub async fn run_workflows(state: Arc<Workflows>) {
         for (def, row) in streams {
             let unfinished = row.phase != "done" || row.state == "Running";
             let owned = owners.iter().any(|(k, _)| *k == row.key());
-            if unfinished && !owned && row.state != "Error" {
+            // A stream whose vindex is not in this proxy's VSchema is still being created
+            // (its rows are saved before the VSchema changes) or its create failed.
+            let ready = backfill::knows_vindex(&state, &def);
+            if unfinished && !owned && ready && row.state != "Error" {
                 tracing::info!(workflow = %row.workflow, shard = %row.source_shard, phase = %row.phase, "adopting a lookup backfill stream no live proxy runs");
                 state.start_stream(def, row);
             }

@@ -14,6 +14,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod adoption;
 mod cluster;
 mod failover;
 mod partition;
