@@ -162,7 +162,7 @@ impl Fleet {
             out.extend(
                 log.lines()
                     .filter(|l| l.contains(pat))
-                    .map(|l| (i, l.to_string())),
+                    .map(|l| (i, strip_ansi(l))),
             );
         }
         out
@@ -179,4 +179,30 @@ impl Fleet {
                 .await;
         }
     }
+}
+
+/// `line` without its terminal colour codes (`ESC [ ... m`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(ch) = chars.next() {
+        if ch == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[test]
+fn colour_codes_are_stripped() {
+    assert_eq!(
+        strip_ansi("\u{1b}[2mT\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m adopting"),
+        "T  INFO adopting"
+    );
 }
