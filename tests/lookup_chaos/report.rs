@@ -16,6 +16,14 @@ pub(crate) fn anomaly_kind(line: &str) -> String {
     if let Some(rest) = line.strip_prefix("right after the create: ") {
         return format!("right after the create: {}", anomaly_kind(rest));
     }
+    for whole in [
+        "CreateLookupVindex did not reach sync",
+        "ExternalizeVindex did not succeed",
+    ] {
+        if line.starts_with(whole) {
+            return whole.to_string();
+        }
+    }
     let word_after = |pat: &str| {
         line.split_once(pat)
             .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -204,4 +212,12 @@ fn verify_added_sums_the_stream_messages() {
         ..CreateOutcome::default()
     };
     assert_eq!(verify_added(&created), 5);
+}
+
+#[test]
+fn a_create_that_failed_is_its_own_kind() {
+    assert_eq!(
+        anomaly_kind("CreateLookupVindex did not reach sync: ... the VSchema has no vindex x"),
+        "CreateLookupVindex did not reach sync"
+    );
 }
