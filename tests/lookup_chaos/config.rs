@@ -10,6 +10,7 @@
 //! | `LOOKUP_CHAOS_KILLS` | 6 | proxy SIGKILLs during the workload |
 //! | `LOOKUP_CHAOS_CLIENTS` | 8 | concurrent clients (at least 8) |
 //! | `LOOKUP_CHAOS_HOLES` | the constant | `all`, `none`, or a comma list of item numbers / names |
+//! | `LOOKUP_CHAOS_PROXIES` | 1 | proxies: 1 = one process on the file topology; N > 1 = N processes on one private etcd topology (`fleet`) |
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -115,6 +116,8 @@ pub(crate) struct Settings {
     pub(crate) clients: usize,
     /// The names of the [`HOLE_SWITCHES`] that are on.
     pub(crate) holes: Vec<&'static str>,
+    /// How many `shardgate serve` processes: 1 on the file topology, more on one etcd topology.
+    pub(crate) proxies: usize,
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -166,6 +169,7 @@ impl Settings {
             kills: env_u64("LOOKUP_CHAOS_KILLS").unwrap_or(6) as usize,
             clients: (env_u64("LOOKUP_CHAOS_CLIENTS").unwrap_or(8) as usize).max(8),
             holes,
+            proxies: (env_u64("LOOKUP_CHAOS_PROXIES").unwrap_or(1) as usize).max(1),
         }
     }
 

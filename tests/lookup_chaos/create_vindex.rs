@@ -6,9 +6,15 @@
 //! runs, so no transaction straddles the VSchema swap; without the item-5 switch the killer
 //! waits while it runs. With item 5 the proxy is SIGKILLed 0–40 ms after the create is sent,
 //! and the create is sent again (running it twice is safe) once the proxy is back.
+//!
+//! With several proxies (`fleet`) every statement goes through one of them
+//! ([`Fleet::create_proxy`]); the others keep serving clients and may be killed meanwhile
+//! (the proxy it goes through is not, while the statement runs, unless item 5 kills it). Its
+//! `SHOW VINDEX WORKFLOWS` polls feed [`Fleet::note_runners`] with each stream's runner.
 
 use crate::config::Settings;
-use crate::killer::{kill_and_restart, SharedProxy};
+use crate::fleet::Fleet;
+use crate::killer::kill_and_restart;
 use crate::layout::CREATE_STATEMENT;
 use crate::CONNECT_TIMEOUT;
 use mysql_async::prelude::*;
@@ -56,8 +62,8 @@ fn secs(start: Instant) -> Option<f64> {
 /// `give_up`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn create_vindex(
-    proxy: SharedProxy,
-    url: String,
+    fleet: Arc<Fleet>,
+    via: usize,
     settings: Settings,
     start: Instant,
     at: Duration,
@@ -66,6 +72,8 @@ pub(crate) async fn create_vindex(
     mut rng: StdRng,
 ) -> CreateOutcome {
     let mut out = CreateOutcome::default();
+    let proxy = fleet.proxy(via).clone();
+    let url = fleet.url(via).to_string();
     tokio::time::sleep_until((start + at).into()).await;
     let pause = if settings.hole(3) {
         None
@@ -138,6 +146,14 @@ pub(crate) async fn create_vindex(
                         )
                     })
                     .collect();
+                let seen: Vec<(String, String, String)> = rows
+                    .iter()
+                    .map(|r| {
+                        let col = |n: &str| r.get::<String, _>(n).unwrap_or_default();
+                        (col("source_shard"), col("state"), col("runner"))
+                    })
+                    .collect();
+                fleet.note_runners(start.elapsed().as_secs_f64(), &seen);
                 if rows
                     .iter()
                     .any(|r| r.get::<String, _>("state").as_deref() == Some("Error"))

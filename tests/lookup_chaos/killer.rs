@@ -1,20 +1,19 @@
-//! The killer: SIGKILLs the `shardgate serve` child process at spread-out random moments of
-//! the workload and restarts it on the same port after a random pause. The process sits
-//! behind a mutex: whoever holds it (the killer, or the create task around its admin
-//! statement) decides when it dies.
+//! The killer: SIGKILLs a `shardgate serve` child process at spread-out random moments of
+//! the workload and restarts it on the same port after a random pause. With one proxy it is
+//! always that one; with several (`fleet`) each kill picks one: half the time, while a
+//! CreateLookupVindex stream is unfinished, the proxy running it (so another proxy must resume
+//! it), else a random one. Each process sits behind its own mutex: whoever holds it (the
+//! killer, or the create task around its admin statement) decides when it dies.
 
 use crate::common::ProxyProcess;
+use crate::fleet::Fleet;
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 
 /// Kills happen in `[KILL_MARGIN, workload - KILL_MARGIN]`.
 const KILL_MARGIN: Duration = Duration::from_secs(2);
-
-/// The proxy, shared by the killer and the create task.
-pub(crate) type SharedProxy = Arc<Mutex<ProxyProcess>>;
 
 /// Kill moments: one per equal slot of the kill window, at a random point of the slot's first
 /// three quarters, so kills are spread out.
@@ -43,26 +42,56 @@ pub(crate) async fn kill_and_restart(proxy: &mut ProxyProcess, down: Duration) {
     proxy.restart().await;
 }
 
-/// Kills the proxy at each moment of `schedule` (from `start`) and restarts it after a random
-/// pause. Returns how many kills happened.
+/// What the killer did.
+#[derive(Debug, Default)]
+pub(crate) struct Kills {
+    /// Kills in all.
+    pub(crate) total: usize,
+    /// Kills per proxy (index).
+    pub(crate) per_proxy: Vec<usize>,
+    /// Kills of the proxy that ran an unfinished CreateLookupVindex stream at that moment.
+    pub(crate) of_runner: usize,
+}
+
+/// Kills a proxy at each moment of `schedule` (from `start`) and restarts it after a random
+/// pause (module header for which one).
 pub(crate) async fn killer(
-    proxy: SharedProxy,
+    fleet: Arc<Fleet>,
     mut rng: StdRng,
     start: Instant,
     schedule: Vec<Duration>,
-) -> usize {
-    let mut kills = 0;
+) -> Kills {
+    let n = fleet.len();
+    let mut kills = Kills {
+        per_proxy: vec![0; n],
+        ..Kills::default()
+    };
     for at in schedule {
         tokio::time::sleep_until((start + at).into()).await;
         let down = Duration::from_millis(rng.gen_range(0..700));
-        let mut p = proxy.lock().await;
+        // One proxy: no draw, so its runs replay the choices they always made.
+        let runner = fleet.live_runner();
+        let victim = if n == 1 {
+            0
+        } else {
+            match runner {
+                Some(r) if rng.gen_bool(0.5) => r,
+                _ => rng.gen_range(0..n),
+            }
+        };
+        let mut p = fleet.proxy(victim).lock().await;
         let late = start.elapsed().saturating_sub(at);
         kill_and_restart(&mut p, down).await;
         drop(p);
-        kills += 1;
+        kills.total += 1;
+        kills.per_proxy[victim] += 1;
+        let was_runner = runner == Some(victim);
+        kills.of_runner += usize::from(was_runner);
         eprintln!(
-            "lookup_chaos: kill {kills} at {:.1} s (+{} ms waiting for the create), down {} ms, back at {:.1} s",
+            "lookup_chaos: kill {} at {:.1} s (proxy {victim}{}, +{} ms waiting for the create), down {} ms, back at {:.1} s",
+            kills.total,
             at.as_secs_f64(),
+            if was_runner { ", the stream runner" } else { "" },
             late.as_millis(),
             down.as_millis(),
             start.elapsed().as_secs_f64()

@@ -32,10 +32,12 @@ mod common;
 mod config;
 mod create_vindex;
 mod findings;
+mod fleet;
 mod invariant;
 mod killer;
 mod layout;
 mod probes;
+mod report;
 mod routed_reads;
 mod shard_reads;
 mod statements;
@@ -44,16 +46,18 @@ mod workload;
 
 use clients::{client, Stats};
 use config::Settings;
-use create_vindex::{create_vindex, CreateOutcome};
-use invariant::{check_invariant, Verdict};
+use create_vindex::create_vindex;
+use fleet::Fleet;
+use invariant::check_invariant;
 use killer::{kill_schedule, killer};
 use layout::{CREATED_VINDEX, LOOKUPS};
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use report::{anomaly_kind, print_figures, write_history, FleetReport};
 use routed_reads::{check_routed_reads, ReadVerdict};
-use shard_reads::{snapshot, Snapshot};
+use shard_reads::snapshot;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, RwLock};
@@ -83,140 +87,12 @@ async fn create_stable_users(c: &mut Conn) {
     .expect("creating the stable users");
 }
 
-/// The kind of an anomaly line, for the counts by kind.
-fn anomaly_kind(line: &str) -> String {
-    if let Some(rest) = line.strip_prefix("right after the create: ") {
-        return format!("right after the create: {}", anomaly_kind(rest));
-    }
-    let word_after = |pat: &str| {
-        line.split_once(pat)
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .unwrap_or("?")
-            .to_string()
-    };
-    if line.contains("(UNOWNED use: never verified) has no") {
-        format!(
-            "unowned row not mapping to its keyspace id ({})",
-            word_after(") has no ")
-        )
-    } else if line.contains(" has no ") {
-        format!(
-            "owner row without its lookup row ({})",
-            word_after(" has no ")
-        )
-    } else if line.contains(" is held by ") {
-        format!("unique value held by two rows ({})", word_after("unique "))
-    } else if line.contains(" is on customer/") {
-        "owner row on the wrong shard".into()
-    } else if line.starts_with("lookup row ") {
-        format!(
-            "lookup row on the wrong shard ({})",
-            word_after("lookup row ")
-        )
-    } else if line.contains("routed `") {
-        let vindex = line.split_whitespace().next().unwrap_or("?");
-        if line.contains("gave Err(") {
-            format!("routed read failed ({vindex})")
-        } else {
-            format!("routed read differs from the scatter/shards ({vindex})")
-        }
-    } else {
-        line.chars().take(60).collect()
-    }
-}
-
-/// Writes the history (every statement and its result, by time) to
-/// `target/tmp/lookup_chaos-<seed>.history` for the anomaly hunt.
-fn write_history(settings: &Settings, stats: &Stats) {
-    let mut lines: Vec<&(f64, usize, String, String)> = stats.history.iter().collect();
-    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let text: String = lines
-        .iter()
-        .map(|(at, client, sql, result)| format!("{at:9.3} c{client} {sql} -> {result}\n"))
-        .collect();
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("lookup_chaos-{}.history", settings.seed));
-    match std::fs::write(&path, text) {
-        Ok(()) => eprintln!(
-            "lookup_chaos: history of {} statements in {}",
-            lines.len(),
-            path.display()
-        ),
-        Err(e) => eprintln!("lookup_chaos: could not write {}: {e}", path.display()),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn print_figures(
-    settings: &Settings,
-    stats: &Stats,
-    kills: usize,
-    created: &CreateOutcome,
-    snap: &Snapshot,
-    verdict: &Verdict,
-    at_create: &Verdict,
-    reads: &ReadVerdict,
-    took: Duration,
-) {
-    let owner_rows: usize = snap.owners.values().map(Vec::len).sum();
-    let lookup_rows: usize = snap.lookups.values().map(Vec::len).sum();
-    let orphans: usize = verdict.orphans.values().sum();
-    for (kind, n) in &stats.errors {
-        eprintln!(
-            "lookup_chaos:   error {kind}: {n} (first: {})",
-            stats.samples[kind]
-        );
-    }
-    for (msg, n) in &stats.refusals {
-        eprintln!("lookup_chaos:   refused (1235) {n}: {msg}");
-    }
-    eprintln!(
-        "lookup_chaos:   statements ok by kind: {:?}",
-        stats.ok_by_kind
-    );
-    eprintln!("lookup_chaos:   orphans by vindex: {:?}", verdict.orphans);
-    eprintln!(
-        "lookup_chaos: FIGURES seed={} workload_s={} clients={} holes_on={:?} units={} units_ok={} \
-         units_failed={} units_with_committed_writes={} statements={} statements_ok={} commits={} \
-         rollbacks={} savepoint_rollbacks={} kills={} create_kills={} create_attempts={} \
-         created_at_s={:?} in_sync_at_s={:?} externalized={} create_refused={:?} owner_rows={} \
-         lookup_rows={} rows_x_vindexes_checked={} orphans={} routed_values_compared={} \
-         invariant_violations={} violations_right_after_create={} routed_anomalies={} took_s={:.0}",
-        settings.seed,
-        settings.workload.as_secs(),
-        settings.clients,
-        settings.holes,
-        stats.ok + stats.failed,
-        stats.ok,
-        stats.failed,
-        stats.writes,
-        stats.statements,
-        stats.ok_by_kind.values().sum::<u64>(),
-        stats.commits,
-        stats.rollbacks,
-        stats.savepoint_rollbacks,
-        kills,
-        created.kills,
-        created.attempts,
-        created.created_at.map(|s| s.round()),
-        created.in_sync_at.map(|s| s.round()),
-        created.externalized,
-        created.refused,
-        owner_rows,
-        lookup_rows,
-        verdict.checked,
-        orphans,
-        reads.compared,
-        verdict.violations.len(),
-        at_create.violations.len(),
-        reads.anomalies.len(),
-        took.as_secs_f64()
-    );
-}
-
-/// Waits (at most 20 s) until the shards have no session of the killed proxy left: a backend
-/// session that was waiting on a lock when the proxy died only notices the closed socket when
+/// Waits (at most 20 s) until the shards have no session of the killed proxies left: a backend
+/// session that was waiting on a lock when its proxy died only notices the closed socket when
 /// its wait ends, holding its locks until then, so a probe sent at once could time out on them.
+/// Called with EVERY proxy of the fleet killed, so any session of the env's databases left is
+/// one of a killed proxy (the env's in-process proxy sends nothing to them), and "none left"
+/// holds for each killed proxy.
 async fn wait_for_dead_sessions(env: &common::TestEnv) {
     let until = Instant::now() + Duration::from_secs(20);
     loop {
@@ -229,7 +105,7 @@ async fn wait_for_dead_sessions(env: &common::TestEnv) {
         if left == 0 || Instant::now() > until {
             if left > 0 {
                 eprintln!(
-                    "lookup_chaos: {left} sessions of the killed proxy still open after 20 s"
+                    "lookup_chaos: {left} sessions of the killed proxies still open after 20 s"
                 );
             }
             return;
@@ -238,9 +114,31 @@ async fn wait_for_dead_sessions(env: &common::TestEnv) {
     }
 }
 
+/// The two tests below share the machine's few cores: they run one after the other, each
+/// timed as if alone.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+/// The history through the proxies `LOOKUP_CHAOS_PROXIES` names (default one process on the
+/// file topology); `bench/lookup-history` runs this test long.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
-    let settings = Settings::from_env();
+    let _alone = ONE_AT_A_TIME.lock().await;
+    run_history(Settings::from_env()).await;
+}
+
+/// The same history through three proxies on one etcd topology: clients spread over them, a
+/// random proxy (often the stream runner) killed each time, the create through one of them,
+/// the routed reads through all three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_lookup_histories_on_three_proxies_sharing_etcd() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let mut settings = Settings::from_env();
+    settings.proxies = 3;
+    settings.workload = settings.workload.min(Duration::from_secs(30));
+    run_history(settings).await;
+}
+
+async fn run_history(settings: Settings) {
     let seed = settings.seed;
     eprintln!("lookup_chaos: seed {seed} (replay the choices with LOOKUP_CHAOS_SEED={seed})");
     eprintln!(
@@ -250,12 +148,21 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
     let test_started = Instant::now();
     let env = common::TestEnv::start(layout::spec()).await;
     layout::create_tables(&env).await;
-    let proxy = env.proxy_process().await;
-    let url = proxy.url(Some("customer"));
-    let mut c = Conn::from_url(url.as_str()).await.expect("connect");
+    let fleet = Arc::new(Fleet::start(&env, settings.proxies).await);
+    let n = fleet.len();
+    let via = fleet.create_proxy(seed);
+    eprintln!(
+        "lookup_chaos: {n} prox{} ({}); CreateLookupVindex through proxy {via}",
+        if n == 1 { "y" } else { "ies" },
+        if n == 1 {
+            "file topology"
+        } else {
+            "one etcd topology"
+        }
+    );
+    let mut c = Conn::from_url(fleet.url(0)).await.expect("connect");
     create_stable_users(&mut c).await;
     c.disconnect().await.expect("disconnect");
-    let proxy = Arc::new(Mutex::new(proxy));
 
     // The workload, with the killer and the create.
     let mut rng = StdRng::seed_from_u64(seed);
@@ -269,7 +176,7 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
             tokio::spawn(client(
                 i,
                 settings.clone(),
-                url.clone(),
+                fleet.url(i % n).to_string(),
                 start,
                 deadline,
                 gate.clone(),
@@ -277,14 +184,14 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
         })
         .collect();
     let killer = tokio::spawn(killer(
-        proxy.clone(),
+        fleet.clone(),
         StdRng::seed_from_u64(rng.gen()),
         start,
         schedule,
     ));
     let creator = tokio::spawn(create_vindex(
-        proxy.clone(),
-        url.clone(),
+        fleet.clone(),
+        via,
         settings.clone(),
         start,
         create_at,
@@ -316,10 +223,13 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
     }
     let workload_took = start.elapsed();
     let kills = killer.await.expect("killer task");
-    proxy.lock().await.kill();
+    fleet.kill_all().await;
     wait_for_dead_sessions(&env).await;
     eprintln!(
-        "lookup_chaos: {kills} kills; {} clients for {:.1} s: {} units ok, {} failed, {} connects, {} failed connects while down",
+        "lookup_chaos: {} kills (per proxy {:?}, {} of the stream runner); {} clients for {:.1} s: {} units ok, {} failed, {} connects, {} failed connects while down",
+        kills.total,
+        kills.per_proxy,
+        kills.of_runner,
         settings.clients,
         workload_took.as_secs_f64(),
         stats.ok,
@@ -327,13 +237,13 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
         stats.connects,
         stats.failed_connects
     );
-    assert_eq!(kills, settings.kills, "every planned kill happened");
+    assert_eq!(kills.total, settings.kills, "every planned kill happened");
     assert!(
         stats.writes > 0,
         "no write ever succeeded, so the check below would prove nothing"
     );
 
-    // The invariant, read directly from the shards with the proxy dead.
+    // The invariant, read directly from the shards with every proxy dead.
     let snap = snapshot(&env).await;
     let mut uses: Vec<_> = LOOKUPS.to_vec();
     if created.in_sync_at.is_some() && created.refused.is_none() {
@@ -341,11 +251,8 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
     }
     let verdict = check_invariant(&snap, &uses);
 
-    // Routed reads through the proxy, up again, nothing else running.
-    proxy.lock().await.restart().await;
-    let mut c = Conn::from_url(url.as_str())
-        .await
-        .expect("connecting after restart");
+    // Routed reads through every proxy, up again, nothing else running.
+    fleet.restart_all().await;
     let routing: Vec<_> = uses
         .iter()
         .copied()
@@ -353,11 +260,56 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
         .filter(|u| u.vindex != "rs_order_vdx" || settings.on("multi_column_unique_route"))
         .collect();
     let per_use = (settings.workload.as_secs() as usize).clamp(20, 200);
-    let reads = check_routed_reads(&mut c, &snap, &routing, per_use).await;
+    let mut reads = ReadVerdict::default();
+    let mut conns = Vec::new();
+    for i in 0..n {
+        let mut c = Conn::from_url(fleet.url(i))
+            .await
+            .expect("connecting after restart");
+        let r = check_routed_reads(&mut c, &snap, &routing, per_use).await;
+        reads.compared += r.compared;
+        reads.anomalies.extend(r.anomalies.into_iter().map(|a| {
+            if n == 1 {
+                a
+            } else {
+                format!("{a} (through proxy {i})")
+            }
+        }));
+        conns.push(c);
+    }
+    // With several proxies, what each said about the backfill streams (resumes, adoptions,
+    // lost claims), for the figures and the anomaly hunt.
+    let backfill_log = if n > 1 {
+        fleet.log_lines("backfill").await
+    } else {
+        Vec::new()
+    };
+    for (i, line) in &backfill_log {
+        eprintln!(
+            "lookup_chaos: proxy {i} log: {}",
+            line.chars().take(300).collect::<String>()
+        );
+    }
+    let report = FleetReport {
+        proxies: n,
+        create_proxy: via,
+        kills,
+        runners: fleet.runners(),
+        adoptions: backfill_log
+            .iter()
+            .filter(|(_, l)| l.contains("adopting a lookup backfill stream"))
+            .count(),
+    };
+    if !report.runners.moves.is_empty() {
+        eprintln!(
+            "lookup_chaos: stream runner moves: {:?}",
+            report.runners.moves
+        );
+    }
     print_figures(
         &settings,
         &stats,
-        kills,
+        &report,
         &created,
         &snap,
         &verdict,
@@ -390,8 +342,12 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
             problems.push(format!("ExternalizeVindex did not succeed: {created:?}"));
         }
     }
-    if !problems.is_empty() {
+    // The history is kept when the streams' verify had to add lookup rows too (see
+    // `report::verify_added`), for the hunt for a skipped write-only vindex write.
+    if !problems.is_empty() || report::verify_added(&created) > 0 {
         write_history(&settings, &stats);
+    }
+    if !problems.is_empty() {
         let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
         for p in &problems {
             *kinds.entry(anomaly_kind(p)).or_default() += 1;
@@ -405,7 +361,7 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
     }
     assert!(
         problems.is_empty(),
-        "{} anomalies (seed {seed}, holes on {:?}), e.g.:\n{}",
+        "{} anomalies (seed {seed}, {n} proxies, holes on {:?}), e.g.:\n{}",
         problems.len(),
         settings.holes,
         problems
@@ -416,12 +372,15 @@ async fn concurrent_lookup_histories_under_kills_and_create_lookup_vindex() {
             .join("\n")
     );
 
+    let mut c = conns.swap_remove(0);
     probes::run_probes(&env, &mut c, &snap, &verdict.phone_orphans).await;
     c.disconnect().await.expect("disconnect");
-    Arc::try_unwrap(proxy)
+    for c in conns {
+        c.disconnect().await.expect("disconnect");
+    }
+    Arc::try_unwrap(fleet)
         .ok()
         .expect("every task is done")
-        .into_inner()
         .stop()
         .await;
     eprintln!(
