@@ -219,6 +219,20 @@ pub async fn open(
         // Files: read them with the file names in every message.
         topology::TopologyKind::Files => VSchema::load(&config)?,
         topology::TopologyKind::Etcd => {
+            // Be listed BEFORE reading the VSchema: a workflow barrier that reads the proxy
+            // list after this sees the proxy as behind (revision 0) until it publishes the
+            // revision it loaded; one that read the list before it started has already seen
+            // its VSchema change written, so the load below includes that change. Otherwise a
+            // proxy starting during a barrier could serve writes on an older VSchema unseen.
+            let joining = topology::ProxyRecord {
+                id: proxy_id.clone(),
+                address: addr.to_string(),
+                started_unix: (started_unix / 1000) as u64,
+                vschema_revision: 0,
+                oldest_in_flight_revision: 0,
+                streams: Vec::new(),
+            };
+            topology.publish_proxy(&joining).await?;
             let mut snapshot = topology.load_vschema().await?;
             if snapshot.keyspaces.is_empty() && seed_from_files(&config, &*topology).await? {
                 snapshot = topology.load_vschema().await?;
