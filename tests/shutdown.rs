@@ -107,6 +107,8 @@ async fn sigterm_drains_transactions_then_exits_zero() {
     // The committed transaction's rows stay; the abandoned one was rolled back.
     assert_eq!(rows_on_shards(&env).await, [1, 3]);
     assert!(proxy.log().contains("shutdown grace period over"));
+    // Logged to a file (not a terminal): no colour codes.
+    assert!(!proxy.log().contains('\x1b'), "ANSI codes in a log file");
     env.stop().await;
 }
 
