@@ -134,7 +134,7 @@ async fn concurrent_lookup_histories_on_three_proxies_sharing_etcd() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let mut settings = Settings::from_env();
     settings.proxies = 3;
-    settings.workload = settings.workload.min(Duration::from_secs(30));
+    settings.workload = settings.workload.min(Duration::from_secs(24));
     run_history(settings).await;
 }
 
