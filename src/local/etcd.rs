@@ -204,27 +204,7 @@ fn spawn(program: &Path, dir: &Path, client_port: u16, peer_port: u16) -> anyhow
         .stderr(err_log)
         // Own process group: a Ctrl-C in the terminal reaches us, and we stop etcd last.
         .process_group(0);
-    let parent = std::process::id();
-    // SAFETY: the closure runs between fork and exec and only calls prctl and getppid, both
-    // async-signal-safe; it builds errors from raw OS codes without allocating.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::getppid() as u32 != parent {
-                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
-        });
-    }
+    super::child::die_with_parent(&mut cmd, libc::SIGTERM);
     cmd.spawn()
         .with_context(|| format!("starting {}", program.display()))
 }

@@ -10,6 +10,7 @@
 //! `--topology etcd --proxies N` runs N proxies in this process, on consecutive ports from
 //! `--port`, all over the same shards and sharing one VSchema in that etcd.
 
+pub mod child;
 mod cluster;
 pub mod etcd;
 pub mod layout;

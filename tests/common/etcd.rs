@@ -139,15 +139,7 @@ impl EtcdServer {
                     .stdin(Stdio::null())
                     .stdout(log)
                     .stderr(err_log);
-                // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
-                unsafe {
-                    cmd.pre_exec(|| {
-                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        Ok(())
-                    });
-                }
+                shardgate::local::child::die_with_parent(&mut cmd, libc::SIGKILL);
                 cmd.spawn().map_err(|e| e.to_string())
             })
         })

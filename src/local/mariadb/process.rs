@@ -108,21 +108,7 @@ fn spawn(
         // Own process group: a Ctrl-C in the terminal reaches us, and we stop the servers cleanly.
         .process_group(0);
     if let Some(signal) = opts.parent_death_signal {
-        let parent = std::process::id();
-        // SAFETY: the closure runs between fork and exec and only calls prctl and getppid, both
-        // async-signal-safe; it builds errors from raw OS codes without allocating.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent may have died before prctl took effect.
-                if libc::getppid() as u32 != parent {
-                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
+        crate::local::child::die_with_parent(&mut cmd, signal);
     }
     cmd.spawn()
         .map_err(|e| MariadbError::io(format!("starting {}", bins.mariadbd.display()), e))
