@@ -94,7 +94,7 @@ impl World {
     /// Whether this proxy is in step with the topology: its session (lease) is healthy, and
     /// after a lost session came back, it serves a VSchema read since (always, with files).
     pub fn topology_healthy(&self) -> bool {
-        *self.topology.session().borrow() == SessionState::Healthy
+        self.topology.session_state() == SessionState::Healthy
             && self.vschema.load().topo_read_at() >= self.topology.in_step_revision()
     }
 

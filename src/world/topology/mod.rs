@@ -83,8 +83,12 @@ pub trait Topology: Send + Sync + Debug {
     /// Which proxy runs each claimed stream.
     fn stream_owners(&self) -> TopoFuture<'_, Vec<(StreamKey, String)>>;
 
-    /// The state of this proxy's session with the store (the file store: always healthy).
+    /// The state of this proxy's session with the store (the file store: always healthy),
+    /// to wait for changes.
     fn session(&self) -> tokio::sync::watch::Receiver<SessionState>;
+
+    /// The session's state now (checked on every write statement: no subscription made).
+    fn session_state(&self) -> SessionState;
 
     /// After a lost session came back: the revision the served VSchema must have been read
     /// at (or after) before the proxy is in step again. 0 when it never was lost.

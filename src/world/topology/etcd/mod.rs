@@ -418,6 +418,10 @@ impl Topology for EtcdTopology {
         self.lease.session.subscribe()
     }
 
+    fn session_state(&self) -> SessionState {
+        *self.lease.session.borrow()
+    }
+
     fn in_step_revision(&self) -> Revision {
         self.lease.rejoined_at.load(Ordering::Acquire)
     }
