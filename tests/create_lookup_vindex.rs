@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::owner_writers::owner_writer;
 use common::{EnvSpec, KeyspaceSpec, TestEnv};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
@@ -38,16 +39,6 @@ fn spec() -> EnvSpec {
 
 const CREATE: &str = r#"CreateLookupVindex --max_rows_per_sec=25000 customer '{"sharded": true, "vindexes": {"email_vdx": {"type": "consistent_lookup_unique", "params": {"table": "lookup.email_vdx", "from": "email", "to": "keyspace_id", "ignore_nulls": "true"}, "owner": "user"}}, "tables": {"user": {"column_vindexes": [{"column": "email", "name": "email_vdx"}]}}}'"#;
 
-/// A connection, or None within 5 s: one made just as the proxy is killed can be left
-/// half-open (seen once: the client ESTABLISHED, no socket on the proxy's side, no greeting
-/// ever), and a writer waiting on it forever would hang the test.
-async fn connect(url: &str) -> Option<Conn> {
-    tokio::time::timeout(Duration::from_secs(5), Conn::from_url(url))
-        .await
-        .ok()?
-        .ok()
-}
-
 /// The workflow's rows: (source_shard, state, rows_copied, percent, message).
 async fn workflows(c: &mut Conn) -> Vec<(String, String, u64, String, String)> {
     let rows: Vec<Row> = c.query("SHOW VINDEX WORKFLOWS").await.expect("show");
@@ -64,47 +55,6 @@ async fn workflows(c: &mut Conn) -> Vec<(String, String, u64, String, String)> {
             )
         })
         .collect()
-}
-
-/// One writer: random inserts of new users, email updates and deletes, until `stop`.
-async fn writer(url: String, seed: u64, stop: Arc<AtomicBool>, ok: Arc<AtomicU64>) {
-    let mut n = seed;
-    let mut conn: Option<Conn> = None;
-    while !stop.load(Ordering::Relaxed) {
-        if conn.is_none() {
-            conn = connect(&url).await;
-            if conn.is_none() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        }
-        n = n
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let id = (n >> 33) % (ROWS + 5000) + 1;
-        let sql = match (n >> 20) % 3 {
-            0 => format!(
-                "INSERT INTO user (id, name, email) VALUES ({}, 'w', 'new{}-{}@x')",
-                ROWS + 10_000 + (n >> 40) % 100_000,
-                seed,
-                n % 1_000_000
-            ),
-            1 => format!(
-                "UPDATE user SET email = 'upd{id}-{}@x' WHERE id = {id}",
-                n % 1000
-            ),
-            _ => format!("DELETE FROM user WHERE id = {id}"),
-        };
-        let Some(c) = conn.as_mut() else { continue };
-        // Bounded for the same reason as `connect`; a statement here takes milliseconds.
-        match tokio::time::timeout(Duration::from_secs(30), c.query_drop(sql)).await {
-            Ok(Ok(())) => {
-                ok.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(Err(mysql_async::Error::Server(_))) => {}
-            Ok(Err(_)) | Err(_) => conn = None,
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -150,7 +100,15 @@ async fn backfill_under_load_with_a_kill_then_externalize() {
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(AtomicU64::new(0));
     let writers: Vec<_> = (0..4)
-        .map(|i| tokio::spawn(writer(url.clone(), 17 + i, stop.clone(), ok.clone())))
+        .map(|i| {
+            tokio::spawn(owner_writer(
+                url.clone(),
+                ROWS,
+                17 + i,
+                stop.clone(),
+                ok.clone(),
+            ))
+        })
         .collect();
     c.query_drop(CREATE).await.expect("create");
     c.query_drop(CREATE)

@@ -45,6 +45,7 @@ pub mod cluster;
 pub mod env;
 pub mod errors;
 pub mod etcd;
+pub mod owner_writers;
 pub mod placement;
 pub mod proxy_process;
 pub mod tools;

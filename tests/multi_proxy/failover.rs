@@ -1,6 +1,7 @@
 //! CreateLookupVindex across three proxies while writers use the other two; the runner dies.
 
 use crate::cluster::Proxies;
+use crate::common::owner_writers::owner_writer;
 use crate::common::{EnvSpec, KeyspaceSpec, TestEnv};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
@@ -48,48 +49,6 @@ async fn workflows(c: &mut Conn) -> Vec<(String, String, u64, String)> {
         .collect()
 }
 
-/// One writer on `url`: inserts, email updates and deletes of owner rows until `stop`.
-async fn writer(url: String, seed: u64, stop: Arc<AtomicBool>, ok: Arc<AtomicU64>) {
-    let mut n = seed;
-    let mut conn: Option<Conn> = None;
-    while !stop.load(Ordering::Relaxed) {
-        if conn.is_none() {
-            conn = tokio::time::timeout(Duration::from_secs(5), Conn::from_url(url.as_str()))
-                .await
-                .ok()
-                .and_then(Result::ok);
-            if conn.is_none() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        }
-        n = n
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let id = (n >> 33) % (ROWS + 500) + 1;
-        let sql = match (n >> 20) % 3 {
-            0 => format!(
-                "INSERT INTO user (id, email) VALUES ({}, 'new{seed}-{}@x')",
-                ROWS + 1000 + (n >> 40) % 50_000,
-                n % 1_000_000
-            ),
-            1 => format!(
-                "UPDATE user SET email = 'upd{id}-{}@x' WHERE id = {id}",
-                n % 1000
-            ),
-            _ => format!("DELETE FROM user WHERE id = {id}"),
-        };
-        let Some(c) = conn.as_mut() else { continue };
-        match tokio::time::timeout(Duration::from_secs(30), c.query_drop(sql)).await {
-            Ok(Ok(())) => {
-                ok.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(Err(mysql_async::Error::Server(_))) => {}
-            Ok(Err(_)) | Err(_) => conn = None,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_backfill_survives_its_runner_and_no_proxy_skips_a_lookup_write() {
     let env = TestEnv::start(spec()).await;
@@ -120,7 +79,13 @@ async fn the_backfill_survives_its_runner_and_no_proxy_skips_a_lookup_write() {
     let writers: Vec<_> = (0..8)
         .map(|i| {
             let url = cluster.proxies[1 + i % 2].url(Some("customer"));
-            tokio::spawn(writer(url, 31 + i as u64, stop.clone(), ok.clone()))
+            tokio::spawn(owner_writer(
+                url,
+                ROWS,
+                31 + i as u64,
+                stop.clone(),
+                ok.clone(),
+            ))
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
