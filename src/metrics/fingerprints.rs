@@ -73,8 +73,9 @@ pub fn shape(text: &str) -> (String, u64) {
         end -= 1;
     }
     let fp = crate::sql::fingerprint(&text[..end]);
-    let mut folded = fold_lists(&fp.normalized);
-    if end < text.len() {
+    let truncated = end < text.len();
+    let mut folded = fold_lists(&fp.normalized, truncated);
+    if truncated {
         folded.push_str(" …");
     }
     let hash = crate::sql::fingerprint::hash64(folded.as_bytes());
@@ -82,8 +83,9 @@ pub fn shape(text: &str) -> (String, u64) {
 }
 
 /// `? , ? , ?` and `( ? )` → `?+`; `( ?+ ) , ( ?+ )` → `( ?+ )` (tokens are
-/// space-separated).
-fn fold_lists(normalized: &str) -> String {
+/// space-separated). Of a `truncated` text, a last tuple the cut left open is dropped with
+/// its comma, so a long multi-row INSERT has one shape wherever the cut falls.
+fn fold_lists(normalized: &str, truncated: bool) -> String {
     let tokens: Vec<&str> = normalized.split(' ').collect();
     // Value lists first.
     let mut lists: Vec<&str> = Vec::with_capacity(tokens.len());
@@ -118,6 +120,15 @@ fn fold_lists(normalized: &str) -> String {
             && lists.get(i + 1..i + 1 + tuple_len) == Some(&out[open..])
         {
             i += 1 + tuple_len;
+        }
+    }
+    if truncated {
+        let open = out.iter().rposition(|t| *t == "(");
+        let close = out.iter().rposition(|t| *t == ")");
+        if let Some(open) = open.filter(|&o| close.is_none_or(|c| c < o)) {
+            if open > 0 && out[open - 1] == "," {
+                out.truncate(open - 1);
+            }
         }
     }
     out.join(" ")
@@ -237,6 +248,24 @@ mod tests {
         assert_ne!(
             shape("select a from t where id = 1").0,
             shape("select b from t where id = 1").0
+        );
+    }
+
+    #[test]
+    fn a_long_multi_row_insert_has_one_shape_wherever_the_cut_falls() {
+        let rows = |n: usize, pad: usize| {
+            let tuples: Vec<String> = (0..n)
+                .map(|i| format!("({i}, '{}')", "x".repeat(pad)))
+                .collect();
+            format!("insert into t (a, b) values {}", tuples.join(", "))
+        };
+        let shapes: std::collections::BTreeSet<String> = [(500, 3), (400, 7), (300, 11), (900, 1)]
+            .into_iter()
+            .map(|(n, pad)| shape(&rows(n, pad)).0)
+            .collect();
+        assert_eq!(
+            shapes.into_iter().collect::<Vec<_>>(),
+            ["insert into t ( a , b ) values ( ?+ ) …"]
         );
     }
 
