@@ -291,6 +291,7 @@ impl TestEnv {
             limits: spec.limits.clone(),
             auth: spec.auth.clone(),
             topology: Default::default(),
+            log: Default::default(),
         };
         shardgate::config::validate(&config, "TestEnv")
             .unwrap_or_else(|e| panic!("invalid test config: {e}"));
