@@ -30,14 +30,19 @@ const ROWS: u64 = 6000;
 /// Per stream, so the copy takes about `ROWS / 2 / 150` = 20 s.
 const CREATE: &str = r#"CreateLookupVindex --max_rows_per_sec=150 --chunk_size=50 customer '{"sharded": true, "vindexes": {"email_user_vdx": {"type": "consistent_lookup_unique", "params": {"table": "lookup.email_user_vdx", "from": "email", "to": "keyspace_id", "ignore_nulls": "true"}, "owner": "user"}}, "tables": {"user": {"column_vindexes": [{"column": "email", "name": "email_user_vdx"}]}}}'"#;
 
-/// Runs Chromium headless on `url` with a fresh profile and `extra` flags; its stdout.
-/// Chromium's stderr is noise (D-Bus, GPU) and is dropped.
-async fn chromium(url: &str, extra: &[&str]) -> String {
+/// Fails (never skips) when Chromium is not installed.
+fn require_chromium() {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: run scripts/test (it installs Debian's chromium), \
          or apt-get install -y chromium"
     );
+}
+
+/// Runs Chromium headless on `url` with a fresh profile and `extra` flags; its stdout.
+/// Chromium's stderr is noise (D-Bus, GPU) and is dropped.
+async fn chromium(url: &str, extra: &[&str]) -> String {
+    require_chromium();
     let profile = tempfile::tempdir().expect("a profile dir");
     let mut cmd = tokio::process::Command::new(CHROMIUM);
     cmd.args([
@@ -213,6 +218,7 @@ async fn states(c: &mut Conn) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_status_page_in_chromium_shows_shards_vschema_statements_and_a_moving_bar() {
+    require_chromium();
     let t0 = Instant::now();
     let at = |what: &str| eprintln!("{:>6.1} s  {what}", t0.elapsed().as_secs_f64());
     let layout = UserLookups {
@@ -282,6 +288,10 @@ async fn the_status_page_in_chromium_shows_shards_vschema_statements_and_a_movin
         Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1235, "{}", e.message),
         other => panic!("expected 1235, got {other:?}"),
     }
+    // A client's text reaches the page escaped: this name is text, not markup.
+    c.query_drop("SELECT 1 FROM commerce.`<b id=\"injected\">x</b>`")
+        .await
+        .expect_err("no such table");
     // Fresh statistics: the backfill's rows_total is the table's estimated row count.
     for shard in SHARDS {
         let mut s = env.shard_conn("customer", shard).await;
@@ -351,6 +361,16 @@ async fn the_status_page_in_chromium_shows_shards_vschema_statements_and_a_movin
         assert_eq!(row.cells[2], route, "{row:?}");
         assert_eq!(row.num("data-count"), count, "{row:?}");
     }
+    // (A serializer writes `"` in text as is, so the check is on the element's `<`.)
+    assert!(
+        !first.dom.contains("<b id=\"injected\">"),
+        "markup from a client was not escaped"
+    );
+    assert!(
+        top.iter()
+            .any(|r| r.cells[0].contains("`<b id=\"injected\">x</b>`")),
+        "the statement's text is shown as text: {top:#?}"
+    );
     let by_time = first.table("top-by-time");
     assert!(
         by_time
