@@ -24,10 +24,11 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// The backfilled vindex, and so the workflow's name.
 const WORKFLOW: &str = "email_user_vdx";
 
-/// Owner rows per shard (ids are spread by hash, so about this many).
-const ROWS: u64 = 6000;
+/// Owner rows (ids `1..=ROWS`, spread over the two shards by hash).
+const ROWS: u64 = 5000;
 
-/// Per stream, so the copy takes about `ROWS / 2 / 150` = 20 s.
+/// The rate limit holds per stream: the copy takes about `ROWS / 2 / 150` ≈ 17 s (and the
+/// verify pass as long again).
 const CREATE: &str = r#"CreateLookupVindex --max_rows_per_sec=150 --chunk_size=50 customer '{"sharded": true, "vindexes": {"email_user_vdx": {"type": "consistent_lookup_unique", "params": {"table": "lookup.email_user_vdx", "from": "email", "to": "keyspace_id", "ignore_nulls": "true"}, "owner": "user"}}, "tables": {"user": {"column_vindexes": [{"column": "email", "name": "email_user_vdx"}]}}}'"#;
 
 /// Fails (never skips) when Chromium is not installed.
@@ -224,7 +225,8 @@ async fn the_status_page_in_chromium_shows_shards_vschema_statements_and_a_movin
     let layout = UserLookups {
         write_only_email: false,
     };
-    let mut spec = layout.spec();
+    // commerce/0 on a server of its own, killed at the end to see a shard go down.
+    let mut spec = layout.spec().with_private_shard("commerce", "0");
     spec.server.http_listen = Some("127.0.0.1:0".into());
     let env = TestEnv::start(spec).await;
     let http = env.proxy.http_addr().expect("http_listen is set");
@@ -475,6 +477,26 @@ async fn the_status_page_in_chromium_shows_shards_vschema_statements_and_a_movin
     assert_eq!(total_3.cells[7], "done", "{total_3:?}");
     let (copied_3, _) = progress(&streams_3);
     assert_eq!(copied_3, ROWS as f64, "every owner row copied");
+
+    // A shard goes down: its row says so, with the error; the others stay up.
+    env.private_server("commerce", "0").kill().await;
+    use shardgate::backend::health::{HEALTH_INTERVAL, STALE_AFTER};
+    tokio::time::sleep(STALE_AFTER + HEALTH_INTERVAL + Duration::from_millis(500)).await;
+    let down = load(&url).await;
+    at("shard down");
+    for s in down.table("shards") {
+        let want = if s.attr("data-shard").as_deref() == Some("commerce/0") {
+            "down"
+        } else {
+            "up"
+        };
+        assert_eq!(s.attr("data-health").as_deref(), Some(want), "{s:?}");
+        assert_eq!(s.cells[2], want, "{s:?}");
+        if want == "down" {
+            assert!(s.cells[3].contains("; last answer "), "the error: {s:?}");
+            eprintln!("commerce/0 down: {}", s.cells[3]);
+        }
+    }
     at("done");
     drop(c);
     drop(direct);

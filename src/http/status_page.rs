@@ -129,9 +129,14 @@ fn shards_section(html: &mut String, state: &ProxyState) {
         } else {
             ("down", "down")
         };
+        let ago = |d: std::time::Duration| match d.as_millis() {
+            ms @ 0..=9999 => format!("{ms} ms ago"),
+            _ => format!("{} ago", duration(d.as_secs_f64())),
+        };
         let last = match (health.since_ok, &health.error) {
-            (_, Some(e)) => esc(e),
-            (Some(d), None) => format!("{} ms ago", d.as_millis()),
+            (Some(d), Some(e)) => format!("{}; last answer {}", esc(e), ago(d)),
+            (None, Some(e)) => format!("{}; never answered", esc(e)),
+            (Some(d), None) => ago(d),
             (None, None) => "never".to_string(),
         };
         let _ = write!(
