@@ -89,7 +89,7 @@ impl Lookup<'_> {
                     cursor
                         .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
                         .await?;
-                    cursor.note_lookup(&self.name, crate::metrics::LookupOp::Insert, 1);
+                    cursor.note_lookup(self.name, crate::metrics::LookupOp::Insert, 1);
                     claimed.push(row.ksid.clone());
                 }
                 [one] => {
@@ -132,7 +132,7 @@ impl Lookup<'_> {
                     if own {
                         // No owner row holds it and it already points here: an orphan
                         // of this keyspace id, taken over as it is.
-                        cursor.note_reclaim(&self.name);
+                        cursor.note_reclaim(self.name);
                         claimed.push(row.ksid.clone());
                         continue;
                     }
@@ -147,8 +147,8 @@ impl Lookup<'_> {
                         .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
                         .await?;
                     // An orphan (no owner row holds it) taken over by this row.
-                    cursor.note_lookup(&self.name, crate::metrics::LookupOp::Update, 1);
-                    cursor.note_reclaim(&self.name);
+                    cursor.note_lookup(self.name, crate::metrics::LookupOp::Update, 1);
+                    cursor.note_reclaim(self.name);
                     claimed.push(row.ksid.clone());
                 }
                 more => {

@@ -124,7 +124,7 @@ impl Lookup<'_> {
                 sql.push_str(&format!(" ON DUPLICATE KEY UPDATE {}", set.join(", ")));
             }
             match cursor.execute_in(order, &self.keyspace, shard, sql).await {
-                Ok(_) => cursor.note_lookup(&self.name, LookupOp::Insert, idx.len() as u64),
+                Ok(_) => cursor.note_lookup(self.name, LookupOp::Insert, idx.len() as u64),
                 Err(e) if self.is_consistent() && server_code(&e) == Some(ER_DUP_ENTRY) => {
                     self.reclaim(cursor, rows, &idx, shard, on_taken, e, &mut kept)
                         .await
@@ -217,7 +217,7 @@ impl Lookup<'_> {
                 let done = cursor
                     .execute_in(order, &self.keyspace, shard, sql.clone())
                     .await?;
-                cursor.note_lookup(&self.name, LookupOp::Delete, done.affected_rows);
+                cursor.note_lookup(self.name, LookupOp::Delete, done.affected_rows);
             }
         }
         Ok(())

@@ -5,8 +5,10 @@
 //! It serves from the same [`ProxyState`] as the MySQL listener. Values other modules own
 //! (pool counts, plan-cache totals, shard health, workflow progress) are copied into the
 //! [`Metrics`](crate::metrics::Metrics) just before each scrape ([`refresh`]), so the hot
-//! path keeps only its own counters. Handlers read shared state and never touch a shard:
-//! a scrape costs no backend work.
+//! path keeps only its own counters. Handlers read shared state; the one exception is the
+//! workflow state, which the file topology keeps on a shard: it is read with a time limit
+//! ([`WORKFLOW_READ_LIMIT`]), so a slow or down shard delays a scrape by at most that and
+//! leaves the workflow figures out of it.
 
 mod status_page;
 
@@ -41,6 +43,29 @@ pub async fn serve(listener: TcpListener, state: Arc<ProxyState>, phase: watch::
     }
 }
 
+/// Longest a scrape or the status page waits for the workflow state.
+pub const WORKFLOW_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Every workflow stream's status, or why it could not be read within
+/// [`WORKFLOW_READ_LIMIT`].
+pub(crate) async fn stream_statuses(
+    state: &ProxyState,
+) -> Result<Vec<crate::workflow::status::StreamStatus>, String> {
+    match tokio::time::timeout(
+        WORKFLOW_READ_LIMIT,
+        crate::workflow::status::stream_statuses(&state.workflows),
+    )
+    .await
+    {
+        Ok(Ok(streams)) => Ok(streams),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "the workflow state did not answer within {} s",
+            WORKFLOW_READ_LIMIT.as_secs()
+        )),
+    }
+}
+
 /// Copies the values other modules own into the metrics (module header).
 async fn refresh(state: &ProxyState) {
     let m = &state.metrics;
@@ -60,9 +85,10 @@ async fn refresh(state: &ProxyState) {
     }
     m.plan_cache(state.plans.hits(), state.plans.misses());
     m.client_connections(state.open_connections.load(Ordering::Relaxed));
-    let streams = crate::workflow::status::stream_statuses(&state.workflows)
-        .await
-        .unwrap_or_default();
+    let Ok(streams) = stream_statuses(state).await else {
+        // (Unknown now: the workflow gauges keep their last values.)
+        return;
+    };
     let mut names: Vec<String> = streams.iter().map(|s| s.workflow.clone()).collect();
     names.sort();
     names.dedup();

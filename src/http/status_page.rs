@@ -46,7 +46,7 @@ border-radius:3px;overflow:hidden;margin-right:.5em}.fill{height:100%;background
 
 /// The whole page.
 pub async fn render(state: &ProxyState, phase: Phase) -> String {
-    let streams = crate::workflow::status::stream_statuses(&state.workflows).await;
+    let streams = super::stream_statuses(state).await;
     let mut html = String::with_capacity(16 * 1024);
     let _ = write!(
         html,
@@ -63,7 +63,7 @@ pub async fn render(state: &ProxyState, phase: Phase) -> String {
             let _ = write!(
                 html,
                 "<h2>Workflows</h2><p class=\"down\">cannot read the workflows: {}</p>",
-                esc(&e.to_string())
+                esc(&e)
             );
         }
     }
