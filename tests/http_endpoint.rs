@@ -757,7 +757,7 @@ fn json_fields(line: &str) -> Option<Fields> {
 const LITERALS: [&str; 4] = ["hunter2-literal", "123457", "dup-literal-xyz", "987654"];
 
 /// Statements and what their log line says: (sql, fingerprint, route, shards, rows, error).
-const LOGGED: [(&str, &str, &str, &str, &str, &str); 5] = [
+const LOGGED: [(&str, &str, &str, &str, &str, &str); 6] = [
     (
         "INSERT INTO t (id, secret) VALUES (123457, 'hunter2-literal')",
         "INSERT INTO t ( id , secret ) VALUES ( ?+ )",
@@ -789,6 +789,15 @@ const LOGGED: [(&str, &str, &str, &str, &str, &str); 5] = [
         "1",
         "0",
         "1062",
+    ),
+    // Literals inside an executable comment too (they were logged: regression).
+    (
+        "SELECT /*!50000 'hunter2-literal' */ secret FROM t WHERE id = 987654",
+        "SELECT /*!50000 ? */ secret FROM t WHERE id = ?",
+        "single_shard",
+        "1",
+        "0",
+        "0",
     ),
     (
         "HANDLER t OPEN",
