@@ -239,6 +239,9 @@ fn lookups_spec() -> EnvSpec {
     spec
 }
 
+/// Rows of `customer.t` the backfill copies.
+const BACKFILL_ROWS: u64 = 1200;
+
 fn http_addr(env: &TestEnv) -> SocketAddr {
     env.proxy.http_addr().expect("server.http_listen is set")
 }
@@ -378,6 +381,64 @@ async fn metrics_count_routes_errors_pools_and_lookups() {
     );
     assert_eq!(delta(&before, &after, cache, &[("result", "miss")]), 0.0);
 
+    // The binary protocol: a prepared statement's executions count as the text ones do,
+    // and plan once.
+    let before = scrape(addr).await;
+    let stmt = c
+        .prep("SELECT name FROM user WHERE id = ?")
+        .await
+        .expect("prepare");
+    for id in [2u64, 3, 4] {
+        let got: Option<String> = c.exec_first(&stmt, (id,)).await.expect("execute");
+        assert!(got.is_some());
+    }
+    let after = scrape(addr).await;
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            STATEMENTS,
+            &[("kind", "SELECT"), ("route", "single_shard")]
+        ),
+        3.0
+    );
+    assert_eq!(delta(&before, &after, SHARDS, &[("le", "0")]), 0.0);
+    assert_eq!(delta(&before, &after, SHARDS, &[("le", "1")]), 3.0);
+    assert!(delta(&before, &after, cache, &[("result", "hit")]) >= 2.0);
+    // A failed COM_STMT_PREPARE is an error sent to the client too.
+    let before = scrape(addr).await;
+    match c.prep("SELECT no_such_column FROM user WHERE id = ?").await {
+        Err(mysql_async::Error::Server(e)) if e.code == 1054 => {}
+        other => panic!("prepare of an unknown column: {other:?}"),
+    }
+    let after = scrape(addr).await;
+    assert_eq!(delta(&before, &after, ERRORS, &[("code", "1054")]), 1.0);
+    // Each statement of a multi-statement query counts.
+    let (b, a) = around(
+        addr,
+        &mut c,
+        "SELECT name FROM user WHERE id = 2; SELECT COUNT(*) FROM user",
+    )
+    .await;
+    assert_eq!(
+        delta(
+            &b,
+            &a,
+            STATEMENTS,
+            &[("kind", "SELECT"), ("route", "single_shard")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            &b,
+            &a,
+            STATEMENTS,
+            &[("kind", "SELECT"), ("route", "scatter")]
+        ),
+        1.0
+    );
+
     // A lookup-vindex column: through the lookup table, to the owner's shard.
     let before = scrape(addr).await;
     let ids: Vec<u64> = c
@@ -438,6 +499,35 @@ async fn metrics_count_routes_errors_pools_and_lookups() {
     assert_eq!(delta(&b, &a, ERRORS, &[("code", "1235")]), 0.0);
     assert_eq!(delta(&b, &a, STATEMENTS, &[("kind", "INSERT")]), 1.0);
 
+    // Changing a lookup column moves its lookup row: one delete, one insert.
+    let (b, a) = around(addr, &mut c, "UPDATE user SET phone = 201 WHERE id = 2").await;
+    for op in ["delete", "insert"] {
+        assert_eq!(
+            delta(&b, &a, WRITES, &[("vindex", "phone_user_vdx"), ("op", op)]),
+            1.0,
+            "{op}"
+        );
+    }
+    assert_eq!(delta(&b, &a, WRITES, &[("vindex", "name_user_vdx")]), 0.0);
+    // A DML statement routed by a lookup vindex.
+    let (b, a) = around(addr, &mut c, "DELETE FROM user WHERE phone = 400").await;
+    assert_eq!(
+        delta(
+            &b,
+            &a,
+            STATEMENTS,
+            &[("kind", "DELETE"), ("route", "lookup")]
+        ),
+        1.0
+    );
+    for vindex in ["name_user_vdx", "phone_user_vdx"] {
+        assert_eq!(
+            delta(&b, &a, WRITES, &[("vindex", vindex), ("op", "delete")]),
+            1.0,
+            "{vindex}"
+        );
+    }
+
     // An owner-row delete deletes its lookup rows.
     let (b, a) = around(addr, &mut c, "DELETE FROM user WHERE id = 1").await;
     for vindex in ["name_user_vdx", "phone_user_vdx"] {
@@ -494,8 +584,11 @@ async fn metrics_count_routes_errors_pools_and_lookups() {
         .expect("by phone");
     assert_eq!(ids, [11], "the reclaimed row points at the new owner");
 
-    // A CreateLookupVindex backfill: rows copied, progress reaching 1.
-    let values: Vec<String> = (2..=300).map(|i| format!("({i}, 'u{i}@x')")).collect();
+    // A CreateLookupVindex backfill, throttled so scrapes see it run: rows copied, a rate,
+    // progress between 0 and 1, then 1; its gauges leave with the workflow.
+    let values: Vec<String> = (2..=BACKFILL_ROWS)
+        .map(|i| format!("({i}, 'u{i}@x')"))
+        .collect();
     c.query_drop(format!(
         "INSERT INTO t (id, email) VALUES {}",
         values.join(", ")
@@ -505,35 +598,45 @@ async fn metrics_count_routes_errors_pools_and_lookups() {
     let before = scrape(addr).await;
     let workflow = [("workflow", "t_email_vdx")];
     c.query_drop(
-        r#"CreateLookupVindex customer '{"sharded": true, "vindexes": {"t_email_vdx": {"type": "consistent_lookup_unique", "params": {"table": "lookup.t_email_vdx", "from": "email", "to": "keyspace_id", "ignore_nulls": "true"}, "owner": "t"}}, "tables": {"t": {"column_vindexes": [{"column": "email", "name": "t_email_vdx"}]}}}'"#,
+        r#"CreateLookupVindex --max_rows_per_sec=600 --chunk_size=50 customer '{"sharded": true, "vindexes": {"t_email_vdx": {"type": "consistent_lookup_unique", "params": {"table": "lookup.t_email_vdx", "from": "email", "to": "keyspace_id", "ignore_nulls": "true"}, "owner": "t"}}, "tables": {"t": {"column_vindexes": [{"column": "email", "name": "t_email_vdx"}]}}}'"#,
     )
     .await
     .expect("CreateLookupVindex");
     let started = Instant::now();
-    let mut seen = Vec::new();
+    let mut progress_seen = Vec::new();
+    let mut rate_seen = 0.0f64;
     let after = loop {
         let m = scrape(addr).await;
-        let progress =
-            m.0.iter()
-                .find(|s| {
-                    s.name == "shardgate_workflow_progress_ratio"
-                        && s.labels.get("workflow").map(String::as_str) == Some("t_email_vdx")
-                })
-                .map(|s| s.value);
-        seen.push(progress);
+        let progress = m
+            .has("shardgate_workflow_progress_ratio", &workflow)
+            .then(|| m.get("shardgate_workflow_progress_ratio", &workflow));
+        rate_seen = rate_seen.max(m.get("shardgate_workflow_rows_per_second", &workflow));
+        progress_seen.push(progress);
         if progress == Some(1.0) {
             break m;
         }
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "the backfill's progress never reached 1: {seen:?}"
+            "the backfill's progress never reached 1: {progress_seen:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(
-        seen.iter().flatten().all(|p| (0.0..=1.0).contains(p)),
-        "{seen:?}"
+    eprintln!(
+        "backfill in {:?}: progress {progress_seen:?}, rate up to {rate_seen:.0} rows/s",
+        started.elapsed()
     );
+    assert!(
+        progress_seen
+            .iter()
+            .flatten()
+            .all(|p| (0.0..=1.0).contains(p)),
+        "{progress_seen:?}"
+    );
+    assert!(
+        progress_seen.iter().flatten().any(|p| *p > 0.0 && *p < 1.0),
+        "never seen mid-copy: {progress_seen:?}"
+    );
+    assert!(rate_seen > 0.0, "no copy rate while copying");
     assert_eq!(
         delta(
             &before,
@@ -541,10 +644,33 @@ async fn metrics_count_routes_errors_pools_and_lookups() {
             "shardgate_workflow_rows_copied_total",
             &workflow
         ),
-        300.0,
+        BACKFILL_ROWS as f64,
         "every owner row of t copied once"
     );
-    assert!(after.has("shardgate_workflow_rows_per_second", &workflow));
+    // (Progress is 1 once the copy is done; externalizing waits for the verification.)
+    let started = Instant::now();
+    loop {
+        let states: Vec<String> = c
+            .query_map("SHOW VINDEX WORKFLOWS", |r: mysql_async::Row| {
+                r.get::<String, _>("state").unwrap_or_default()
+            })
+            .await
+            .expect("SHOW VINDEX WORKFLOWS");
+        if !states.is_empty() && states.iter().all(|s| s == "Stopped") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not in sync: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.query_drop("ExternalizeVindex customer.t_email_vdx")
+        .await
+        .expect("externalize");
+    let m = scrape(addr).await;
+    assert!(!m.has("shardgate_workflow_progress_ratio", &workflow));
+    assert!(!m.has("shardgate_workflow_rows_per_second", &workflow));
     drop(c);
     env.stop().await;
 }
@@ -559,6 +685,37 @@ async fn pool_waits_grow_when_clients_contend_for_one_connection() {
     let at = [("keyspace", "commerce"), ("shard", "0")];
     let mut a = env.client().await;
     let mut b = env.client().await;
+    let gauge = |m: &Scrape, state: &str| {
+        m.get(
+            "shardgate_pool_connections",
+            &[at[0], at[1], ("state", state)],
+        )
+    };
+    // Idle after a statement; in use while one runs.
+    a.query_drop("SELECT 1 FROM dual").await.expect("warm");
+    let m = scrape(addr).await;
+    assert_eq!(
+        (gauge(&m, "open"), gauge(&m, "idle"), gauge(&m, "in_use")),
+        (1.0, 1.0, 0.0)
+    );
+    let running = tokio::spawn(async move {
+        a.query_drop("SELECT SLEEP(0.5)").await.expect("sleep");
+        a
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let m = scrape(addr).await;
+    assert_eq!((gauge(&m, "in_use"), gauge(&m, "idle")), (1.0, 0.0));
+    let mut a = running.await.expect("task");
+    // Kept by a transaction: reserved, outside the pool's max.
+    a.query_drop("BEGIN").await.expect("begin");
+    a.query_drop("SELECT 1 FROM dual").await.expect("in txn");
+    let m = scrape(addr).await;
+    assert_eq!(gauge(&m, "reserved"), 1.0);
+    a.query_drop("COMMIT").await.expect("commit");
+    let m = scrape(addr).await;
+    assert_eq!(gauge(&m, "reserved"), 0.0);
+
+    // Two statements at once on a pool of one: the second waits.
     let before = scrape(addr).await;
     let (ra, rb) = tokio::join!(
         a.query_drop("SELECT SLEEP(0.5)"),
@@ -567,17 +724,12 @@ async fn pool_waits_grow_when_clients_contend_for_one_connection() {
     ra.expect("a");
     rb.expect("b");
     let after = scrape(addr).await;
-    assert!(
-        delta(&before, &after, "shardgate_pool_waits_total", &at) >= 1.0,
-        "two statements on a pool of one: a wait"
+    assert_eq!(
+        delta(&before, &after, "shardgate_pool_waits_total", &at),
+        1.0,
+        "two statements on a pool of one: one wait"
     );
-    assert!(
-        after.get(
-            "shardgate_pool_connections",
-            &[at[0], at[1], ("state", "open")]
-        ) <= 1.0,
-        "pool_max = 1"
-    );
+    assert_eq!(gauge(&after, "open"), 1.0, "pool_max = 1");
     drop((a, b));
     env.stop().await;
 }
