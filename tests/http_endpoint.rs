@@ -439,6 +439,18 @@ async fn metrics_count_routes_errors_pools_and_lookups() {
         1.0
     );
 
+    // An IN list over both shards.
+    let (b, a) = around(addr, &mut c, "SELECT name FROM user WHERE id IN (2, 3, 4)").await;
+    assert_eq!(
+        delta(
+            &b,
+            &a,
+            STATEMENTS,
+            &[("kind", "SELECT"), ("route", "multi_shard")]
+        ),
+        1.0
+    );
+
     // A lookup-vindex column: through the lookup table, to the owner's shard.
     let before = scrape(addr).await;
     let ids: Vec<u64> = c
@@ -691,9 +703,31 @@ async fn pool_waits_grow_when_clients_contend_for_one_connection() {
             &[at[0], at[1], ("state", state)],
         )
     };
+    // An unsharded keyspace's statement: its route, its keyspace's latency; one the proxy
+    // answers itself reaches no shard.
+    let (before, m) = around(addr, &mut a, "SELECT 1 FROM dual").await;
+    assert_eq!(
+        delta(
+            &before,
+            &m,
+            STATEMENTS,
+            &[("kind", "SELECT"), ("route", "unsharded")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &m,
+            "shardgate_statement_duration_seconds_count",
+            &[("keyspace", "commerce")]
+        ),
+        1.0
+    );
+    let (b0, a0) = around(addr, &mut a, "SELECT CONNECTION_ID()").await;
+    assert_eq!(delta(&b0, &a0, STATEMENTS, &[("route", "local")]), 1.0);
+    assert_eq!(delta(&b0, &a0, SHARDS, &[("le", "0")]), 1.0);
     // Idle after a statement; in use while one runs.
-    a.query_drop("SELECT 1 FROM dual").await.expect("warm");
-    let m = scrape(addr).await;
     assert_eq!(
         (gauge(&m, "open"), gauge(&m, "idle"), gauge(&m, "in_use")),
         (1.0, 1.0, 0.0)
@@ -730,6 +764,18 @@ async fn pool_waits_grow_when_clients_contend_for_one_connection() {
         "two statements on a pool of one: one wait"
     );
     assert_eq!(gauge(&after, "open"), 1.0, "pool_max = 1");
+    // A session statement run on the unsharded keyspace's shard is unsharded too (it was
+    // single_shard: regression).
+    let (b0, a0) = around(addr, &mut a, "SET @x = 1").await;
+    assert_eq!(
+        delta(
+            &b0,
+            &a0,
+            STATEMENTS,
+            &[("kind", "SET"), ("route", "unsharded")]
+        ),
+        1.0
+    );
     drop((a, b));
     env.stop().await;
 }
@@ -1046,8 +1092,8 @@ async fn query_log_has_one_line_per_statement_and_no_literal() {
     env.stop().await;
 }
 
-/// Needs `--log-format json` / `SHARDGATE_LOG_FORMAT=json` (src/cli.rs, the lead's): fails
-/// until that is merged, as the lines are text without it.
+/// The same with `SHARDGATE_LOG_FORMAT=json`: one JSON object per line, the fields under
+/// `fields`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_log_in_json_format() {
     let env = TestEnv::start(plain_spec()).await;

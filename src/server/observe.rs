@@ -88,8 +88,9 @@ impl Observation {
         }
     }
 
-    /// The route when nothing recorded one: by the shards reached.
-    fn final_route(&self, error: Option<u16>) -> RouteKind {
+    /// The route when nothing recorded one: by the shards reached (one shard of a keyspace
+    /// that `sharded` says is not sharded is the unsharded route).
+    fn final_route(&self, error: Option<u16>, sharded: impl Fn(&str) -> bool) -> RouteKind {
         if error == Some(crate::error::codes::NOT_SUPPORTED) {
             return RouteKind::Refused;
         }
@@ -98,6 +99,7 @@ impl Observation {
         }
         match self.touched.as_slice() {
             [] => RouteKind::Local,
+            [one] if !sharded(&one.keyspace) => RouteKind::Unsharded,
             [_] => RouteKind::SingleShard,
             _ => RouteKind::Scatter,
         }
@@ -145,7 +147,13 @@ impl ClientConn {
             // The client's socket failed: nothing was answered, no error code applies.
             Err(CommandError::Packet(_)) => None,
         };
-        let route = obs.final_route(error);
+        let route = obs.final_route(error, |keyspace| {
+            self.state
+                .vschema
+                .load()
+                .keyspace(keyspace)
+                .is_some_and(|k| k.sharded)
+        });
         let keyspace = obs
             .keyspace
             .as_deref()
@@ -185,15 +193,16 @@ mod tests {
 
     #[test]
     fn without_a_recorded_route_the_shards_reached_decide() {
+        let sharded = |_: &str| true;
         let obs = Observation::default();
-        assert_eq!(obs.final_route(None), RouteKind::Local);
+        assert_eq!(obs.final_route(None, sharded), RouteKind::Local);
         assert_eq!(
-            obs.final_route(Some(crate::error::codes::NOT_SUPPORTED)),
+            obs.final_route(Some(crate::error::codes::NOT_SUPPORTED), sharded),
             RouteKind::Refused
         );
         let mut routed = Observation::default();
         routed.route(RouteKind::Lookup, "customer");
-        assert_eq!(routed.final_route(None), RouteKind::Lookup);
-        assert_eq!(routed.final_route(Some(1062)), RouteKind::Lookup);
+        assert_eq!(routed.final_route(None, sharded), RouteKind::Lookup);
+        assert_eq!(routed.final_route(Some(1062), sharded), RouteKind::Lookup);
     }
 }
