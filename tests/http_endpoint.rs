@@ -187,7 +187,13 @@ mod http {
             head.contains("content-type: text/plain; version=0.0.4"),
             "{head}"
         );
-        parse(&body)
+        let scrape = parse(&body);
+        // Every series is a count, a gauge of things or a ratio: never below zero (a workflow
+        // rate without live streams was "-0": regression).
+        for s in &scrape.0 {
+            assert!(!s.value.is_sign_negative(), "negative sample {s:?}");
+        }
+        scrape
     }
 }
 
