@@ -502,6 +502,29 @@ async fn metrics_count_routes_errors_pools_and_lookups() {
     assert_eq!(delta(&b, &a, STATEMENTS, &[("route", "refused")]), 1.0);
     assert_eq!(delta(&b, &a, ERRORS, &[("code", "1235")]), 1.0);
 
+    // Refused by the planner: the same, under the statement's kind.
+    let (b, a) = around_error(
+        addr,
+        &mut c,
+        "SELECT * FROM user WHERE id = 1 LOCK IN SHARE MODE",
+        1235,
+    )
+    .await;
+    assert_eq!(
+        delta(
+            &b,
+            &a,
+            STATEMENTS,
+            &[("kind", "SELECT"), ("route", "refused")]
+        ),
+        1.0
+    );
+    assert_eq!(delta(&b, &a, ERRORS, &[("code", "1235")]), 1.0);
+    // A syntax error (MariaDB's verdict) is no refusal.
+    let (b, a) = around_error(addr, &mut c, "SELECT * FORM user WHERE id = 1", 1064).await;
+    assert_eq!(delta(&b, &a, ERRORS, &[("code", "1064")]), 1.0);
+    assert_eq!(delta(&b, &a, STATEMENTS, &[("route", "refused")]), 0.0);
+
     // A backend error: its MySQL code.
     c.query_drop("INSERT INTO t (id, email) VALUES (1, 'one@x')")
         .await
@@ -596,6 +619,8 @@ async fn metrics_count_routes_errors_pools_and_lookups() {
     )
     .await;
     assert_eq!(delta(&b, &a, RECLAIMS, &[("vindex", "name_user_vdx")]), 1.0);
+    // (A NULL phone writes no lookup row: ignore_nulls.)
+    assert_eq!(delta(&b, &a, WRITES, &[("vindex", "phone_user_vdx")]), 0.0);
     let ids: Vec<u64> = c
         .query("SELECT id FROM user WHERE phone = 555")
         .await
