@@ -88,9 +88,15 @@ impl Observation {
         }
     }
 
-    /// The route when nothing recorded one: by the shards reached (one shard of a keyspace
-    /// that `sharded` says is not sharded is the unsharded route).
-    fn final_route(&self, error: Option<u16>, sharded: impl Fn(&str) -> bool) -> RouteKind {
+    /// The route when nothing recorded one (session statements, COMMIT, ROLLBACK): by the
+    /// shards reached. `keyspace` tells whether a keyspace is sharded and its shard count:
+    /// one shard of an unsharded keyspace is the unsharded route, every shard of one
+    /// keyspace is a scatter, other sets of shards are multi-shard.
+    fn final_route(
+        &self,
+        error: Option<u16>,
+        keyspace: impl Fn(&str) -> (bool, usize),
+    ) -> RouteKind {
         if error == Some(crate::error::codes::NOT_SUPPORTED) {
             return RouteKind::Refused;
         }
@@ -99,9 +105,16 @@ impl Observation {
         }
         match self.touched.as_slice() {
             [] => RouteKind::Local,
-            [one] if !sharded(&one.keyspace) => RouteKind::Unsharded,
+            [one] if !keyspace(&one.keyspace).0 => RouteKind::Unsharded,
             [_] => RouteKind::SingleShard,
-            _ => RouteKind::Scatter,
+            [first, rest @ ..] => {
+                let one_keyspace = rest.iter().all(|s| s.keyspace == first.keyspace);
+                if one_keyspace && keyspace(&first.keyspace).1 == self.touched.len() {
+                    RouteKind::Scatter
+                } else {
+                    RouteKind::MultiShard
+                }
+            }
         }
     }
 }
@@ -148,11 +161,18 @@ impl ClientConn {
             Err(CommandError::Packet(_)) => None,
         };
         let route = obs.final_route(error, |keyspace| {
-            self.state
+            let sharded = self
+                .state
                 .vschema
                 .load()
                 .keyspace(keyspace)
-                .is_some_and(|k| k.sharded)
+                .is_some_and(|k| k.sharded);
+            let shards = self
+                .state
+                .backends
+                .keyspace(keyspace)
+                .map_or(0, |s| s.len());
+            (sharded, shards)
         });
         let keyspace = obs
             .keyspace
@@ -193,7 +213,7 @@ mod tests {
 
     #[test]
     fn without_a_recorded_route_the_shards_reached_decide() {
-        let sharded = |_: &str| true;
+        let sharded = |_: &str| (true, 2);
         let obs = Observation::default();
         assert_eq!(obs.final_route(None, sharded), RouteKind::Local);
         assert_eq!(

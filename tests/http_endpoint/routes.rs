@@ -263,6 +263,52 @@ async fn statements_count_by_route_shards_latency_and_error() {
     assert_eq!(delta(&b, &a, ERRORS, &[("code", "1062")]), 1.0);
     assert_eq!(delta(&b, &a, ERRORS, &[("code", "1235")]), 0.0);
     assert_eq!(delta(&b, &a, STATEMENTS, &[("kind", "INSERT")]), 1.0);
+
+    // COMMIT sends work to every shard of its transaction (it reached none: regression).
+    let on = |shard: &str| {
+        (100..)
+            .find(|id| {
+                common::placement::shard_of(&["-80", "80-"], &common::placement::hash_ksid(*id))
+                    == shard
+            })
+            .expect("an id")
+    };
+    let (lo, hi) = (on("-80"), on("80-"));
+    c.query_drop("BEGIN").await.expect("begin");
+    for id in [lo, hi] {
+        c.query_drop(format!(
+            "INSERT INTO t (id, email) VALUES ({id}, 'tx{id}@x')"
+        ))
+        .await
+        .expect("insert in a transaction");
+    }
+    let (b, a) = around(addr, &mut c, "COMMIT").await;
+    assert_eq!(
+        delta(
+            &b,
+            &a,
+            STATEMENTS,
+            &[("kind", "COMMIT"), ("route", "scatter")]
+        ),
+        1.0
+    );
+    assert_eq!(delta(&b, &a, SHARDS, &[("le", "1")]), 0.0);
+    assert_eq!(delta(&b, &a, SHARDS, &[("le", "2")]), 1.0);
+    c.query_drop("BEGIN").await.expect("begin");
+    c.query_drop(format!("DELETE FROM t WHERE id = {lo}"))
+        .await
+        .expect("delete in a transaction");
+    let (b, a) = around(addr, &mut c, "ROLLBACK").await;
+    assert_eq!(
+        delta(
+            &b,
+            &a,
+            STATEMENTS,
+            &[("kind", "ROLLBACK"), ("route", "single_shard")]
+        ),
+        1.0
+    );
+    assert_eq!(delta(&b, &a, SHARDS, &[("le", "1")]), 1.0);
     drop(c);
     env.stop().await;
 }
