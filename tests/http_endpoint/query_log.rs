@@ -284,6 +284,9 @@ async fn unsampled_query_log_keeps_only_slow_statements() {
     let mut c = Conn::from_url(proxy.url(Some("commerce")).as_str())
         .await
         .expect("connect");
+    c.query_drop("SELECT 42")
+        .await
+        .expect("warm: a backend connection");
     c.query_drop("SELECT 2 + 40").await.expect("fast");
     c.query_drop("SELECT SLEEP(0.05)").await.expect("slow");
     c.query_drop("SELECT 3 + 39").await.expect("fast");
@@ -300,10 +303,22 @@ async fn unsampled_query_log_keeps_only_slow_statements() {
     // Give a wrongly logged fast statement after it time to show.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let lines: Vec<Fields> = proxy.log().lines().filter_map(text_fields).collect();
-    assert_eq!(lines.len(), 1, "only the slow statement: {lines:#?}");
-    let line = &lines[0];
-    assert_eq!(line["fingerprint"], "SELECT SLEEP ( ?+ )", "{line:?}");
-    assert_eq!(line["slow"], "true", "{line:?}");
+    // Unsampled: slow lines only (the driver's own statements at connect may be slow on a
+    // loaded machine, and are then rightly logged), the fast statements not at all.
+    assert!(
+        lines.iter().all(|l| l["slow"] == "true"),
+        "a statement logged though not slow: {lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l["fingerprint"] == "SELECT ? + ?"),
+        "a fast statement logged: {lines:#?}"
+    );
+    let sleeps: Vec<&Fields> = lines
+        .iter()
+        .filter(|l| l["fingerprint"] == "SELECT SLEEP ( ?+ )")
+        .collect();
+    assert_eq!(sleeps.len(), 1, "the slow statement once: {lines:#?}");
+    let line = sleeps[0];
     let ms: f64 = line["duration_ms"].parse().expect("duration_ms");
     assert!(ms >= 50.0, "{line:?}");
     proxy.stop().await;
