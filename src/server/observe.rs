@@ -212,6 +212,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn several_shards_are_a_scatter_only_when_they_are_every_shard_of_the_keyspace() {
+        let url = |db: &str| format!("url = \"mysql://root@127.0.0.1:1/{db}\"");
+        let cfg = crate::config::Config::parse(
+            &format!(
+                "[[keyspaces]]\nname = \"ks\"\n\
+                 [[keyspaces.shards]]\nname = \"-40\"\n{}\n\
+                 [[keyspaces.shards]]\nname = \"40-80\"\n{}\n\
+                 [[keyspaces.shards]]\nname = \"80-\"\n{}\n",
+                url("a"),
+                url("b"),
+                url("c")
+            ),
+            "test",
+        )
+        .expect("config");
+        let backends = crate::backend::Backends::new(&cfg).expect("backends");
+        let shards = backends.keyspace("ks").expect("ks");
+        let sharded = |_: &str| (true, 3);
+        let mut obs = Observation::default();
+        obs.touch(&shards[0]);
+        assert_eq!(obs.final_route(None, sharded), RouteKind::SingleShard);
+        assert_eq!(obs.final_route(None, |_| (false, 1)), RouteKind::Unsharded);
+        obs.touch(&shards[1]);
+        obs.touch(&shards[1]);
+        assert_eq!(obs.final_route(None, sharded), RouteKind::MultiShard);
+        obs.touch(&shards[2]);
+        assert_eq!(obs.final_route(None, sharded), RouteKind::Scatter);
+    }
+
+    #[test]
     fn without_a_recorded_route_the_shards_reached_decide() {
         let sharded = |_: &str| (true, 2);
         let obs = Observation::default();
