@@ -1,12 +1,13 @@
 //! Statement shapes and what they cost: the table behind the status page's "top statements".
 //!
 //! A shape is the statement's [fingerprint](crate::sql::fingerprint) (literals replaced by
-//! `?`, comments dropped), with value lists folded so `IN (1,2,3)` and `IN (4,5)` are one
-//! shape, as pt-query-digest and Vitess's query stats fold them. Only the first
-//! [`FINGERPRINT_BYTES`] of a statement are read, so a statement of hundreds of MiB costs
-//! no more than a short one. The table holds at most [`MAX_SHAPES`] shapes; statements of
-//! shapes beyond it count under one "other statements" row, so memory stays bounded
-//! whatever clients send.
+//! `?`, comments dropped; here also the literals inside executable `/*! … */` comments, which
+//! the fingerprint keeps verbatim, so no client value reaches the query log), with value
+//! lists folded so `IN (1,2,3)` and `IN (4,5)` are one shape, as pt-query-digest and Vitess's
+//! query stats fold them. Only the first [`FINGERPRINT_BYTES`] of a statement are read, so a
+//! statement of hundreds of MiB costs no more than a short one. The table holds at most
+//! [`MAX_SHAPES`] shapes; statements of shapes beyond it count under one "other statements"
+//! row, so memory stays bounded whatever clients send.
 
 use super::{RouteKind, StatementRecord};
 use std::collections::HashMap;
@@ -72,14 +73,52 @@ pub fn shape(text: &str) -> (String, u64) {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let fp = crate::sql::fingerprint(&text[..end]);
     let truncated = end < text.len();
-    let mut folded = fold_lists(&fp.normalized, truncated);
+    let mut folded = fold_lists(&normalize(&text[..end], true), truncated);
     if truncated {
         folded.push_str(" …");
     }
     let hash = crate::sql::fingerprint::hash64(folded.as_bytes());
     (folded, hash)
+}
+
+/// The statement's tokens joined by single spaces, literals replaced by `?` and plain comments
+/// dropped, as [`crate::sql::fingerprint`] makes them, but with the literals inside executable
+/// comments (`/*! … */`, `/*M!50100 … */`) replaced too: the fingerprint keeps those comments
+/// verbatim, and the query log must carry no literal of the client's. A comment's content is
+/// normalized one level deep (`inner`); a comment inside it (never valid SQL) becomes `?`.
+fn normalize(stmt: &str, inner: bool) -> String {
+    use crate::sql::tokenizer::{TokenKind, Tokenizer};
+    let mut out = String::with_capacity(stmt.len().min(FINGERPRINT_BYTES));
+    for tok in Tokenizer::new(stmt) {
+        let text = tok.text(stmt);
+        let piece = match tok.kind {
+            TokenKind::Comment => continue,
+            TokenKind::String | TokenKind::Number | TokenKind::HexOrBit => "?".to_string(),
+            TokenKind::ExecComment if inner => {
+                // `/*!` or `/*M!`, then an optional version, the content, `*/`.
+                let body = text.strip_suffix("*/").unwrap_or(text);
+                let head = body
+                    .find('!')
+                    .map(|bang| {
+                        bang + 1
+                            + body[bang + 1..]
+                                .find(|c: char| !c.is_ascii_digit())
+                                .unwrap_or(body.len() - bang - 1)
+                    })
+                    .unwrap_or(body.len().min(3));
+                let content = normalize(&body[head..], false);
+                format!("{} {content} */", &body[..head])
+            }
+            TokenKind::ExecComment => "?".to_string(),
+            _ => text.to_string(),
+        };
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&piece);
+    }
+    out
 }
 
 /// `? , ? , ?` and `( ? )` → `?+`; `( ?+ ) , ( ?+ )` → `( ?+ )` (tokens are
@@ -267,6 +306,29 @@ mod tests {
             shapes.into_iter().collect::<Vec<_>>(),
             ["insert into t ( a , b ) values ( ?+ ) …"]
         );
+    }
+
+    #[test]
+    fn no_literal_survives_even_in_executable_comments() {
+        for (text, want) in [
+            (
+                "SELECT /*! 'secret' */ 1 FROM t",
+                "SELECT /*! ? */ ? FROM t",
+            ),
+            (
+                "SELECT /*!50000 SQL_NO_CACHE 12345 */ a FROM t WHERE b = x'CAFE'",
+                "SELECT /*!50000 SQL_NO_CACHE ? */ a FROM t WHERE b = ?",
+            ),
+            ("SELECT /*M!100100 'x', 2 */ 1", "SELECT /*M!100100 ?+ */ ?"),
+            ("SELECT 'unterminated secret", "SELECT ?"),
+            ("SELECT \"dq secret\" -- c secret", "SELECT ?"),
+        ] {
+            let got = shape(text).0;
+            assert_eq!(got, want, "{text}");
+            assert!(!got.contains("secret") && !got.contains("12345"), "{got}");
+        }
+        // Plain comments and optimizer hints go, directives stay.
+        assert_eq!(shape("SELECT /* 'c' */ 1").0, "SELECT ?");
     }
 
     #[test]
