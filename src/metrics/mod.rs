@@ -164,6 +164,17 @@ fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> 
     register(registry, vec)
 }
 
+fn int_gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let vec =
+        IntGaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|_| unreachable_metric());
+    register(registry, vec)
+}
+
+fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    let vec = GaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|_| unreachable_metric());
+    register(registry, vec)
+}
+
 /// Metric definitions are constants, built once at start: a failure to build one is a bug
 /// the unit tests find, never a client's doing.
 #[cold]
@@ -213,16 +224,11 @@ impl Metrics {
             "Errors sent to clients, by MySQL error code: failed statements, and commands that failed before any statement ran (COM_STMT_PREPARE, COM_INIT_DB, a refused COM_QUERY).",
             &["code"],
         );
-        let pool_connections = register(
+        let pool_connections = int_gauge_vec(
             &registry,
-            IntGaugeVec::new(
-                Opts::new(
-                    "shardgate_pool_connections",
-                    "Backend connections per shard: open (not kept by a session), idle, in_use (open minus idle), reserved (kept by sessions).",
-                ),
-                &["keyspace", "shard", "state"],
-            )
-            .unwrap_or_else(|_| unreachable_metric()),
+            "shardgate_pool_connections",
+            "Backend connections per shard: open (not kept by a session), idle, in_use (open minus idle), reserved (kept by sessions).",
+            &["keyspace", "shard", "state"],
         );
         let pool_waits = counter_vec(
             &registry,
@@ -254,38 +260,23 @@ impl Metrics {
             "Rows a lookup-vindex backfill copied on this proxy.",
             &["workflow"],
         );
-        let workflow_rate = register(
+        let workflow_rate = gauge_vec(
             &registry,
-            GaugeVec::new(
-                Opts::new(
-                    "shardgate_workflow_rows_per_second",
-                    "A running backfill's recent copy rate (all its streams).",
-                ),
-                &["workflow"],
-            )
-            .unwrap_or_else(|_| unreachable_metric()),
+            "shardgate_workflow_rows_per_second",
+            "A running backfill's recent copy rate (all its streams).",
+            &["workflow"],
         );
-        let workflow_progress = register(
+        let workflow_progress = gauge_vec(
             &registry,
-            GaugeVec::new(
-                Opts::new(
-                    "shardgate_workflow_progress_ratio",
-                    "A backfill's rows copied over rows to copy (0..1).",
-                ),
-                &["workflow"],
-            )
-            .unwrap_or_else(|_| unreachable_metric()),
+            "shardgate_workflow_progress_ratio",
+            "A backfill's rows copied over rows to copy (0..1).",
+            &["workflow"],
         );
-        let shard_up = register(
+        let shard_up = int_gauge_vec(
             &registry,
-            IntGaugeVec::new(
-                Opts::new(
-                    "shardgate_shard_up",
-                    "1 when the shard answered its last health check, else 0.",
-                ),
-                &["keyspace", "shard"],
-            )
-            .unwrap_or_else(|_| unreachable_metric()),
+            "shardgate_shard_up",
+            "1 when the shard answered its last health check, else 0.",
+            &["keyspace", "shard"],
         );
         let client_connections = register(
             &registry,

@@ -178,6 +178,8 @@ impl ClientConn {
             .keyspace
             .as_deref()
             .or_else(|| obs.touched.first().map(|s| s.keyspace.as_str()))
+            // A statement refused or failed before it was routed: the session's keyspace.
+            .or_else(|| error.and(self.session.target.as_ref().map(|t| t.keyspace.as_str())))
             .unwrap_or("");
         let rec = StatementRecord {
             text,
