@@ -38,6 +38,12 @@ enum Command {
         #[command(subcommand)]
         command: shardgate::topo_cli::TopoCommand,
     },
+    /// Probe the HTTP endpoint's /healthz (a container HEALTHCHECK): exit 0 on 200, else 1.
+    Healthcheck {
+        /// The URL to GET (HTTP/1.0, 2 s timeout).
+        #[arg(long, default_value = crate::healthcheck::DEFAULT_URL)]
+        url: String,
+    },
 }
 
 fn init_logging() {
@@ -134,6 +140,8 @@ pub fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
+        // The container probe: blocking I/O, no runtime.
+        Command::Healthcheck { url } => return crate::healthcheck::run(&url),
         other => (other, None),
     };
     let threads = match &command {
@@ -172,6 +180,7 @@ pub fn main() -> ExitCode {
             }
             Command::Local(opts) => shardgate::local::run(opts).await,
             Command::Topo { command } => shardgate::topo_cli::run(command).await,
+            Command::Healthcheck { .. } => anyhow::bail!("healthcheck runs before the runtime"),
         }
     });
     match result {
