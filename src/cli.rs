@@ -11,6 +11,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log line format: text, or json (one object per line); default from
+    /// SHARDGATE_LOG_FORMAT, else text.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
 }
 
 #[derive(Subcommand)]
@@ -46,17 +50,48 @@ enum Command {
     },
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SHARDGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// The log filter: `SHARDGATE_LOG` as `tracing` directives (`info`, `shardgate::query=info`,
+/// ...), `info` when unset. A bare level applies to shardgate's own modules only, other
+/// crates staying at `info` at most: `SHARDGATE_LOG=debug` shows routing decisions and
+/// timings (`shardgate::route`), not the parser's or the HTTP stack's internals.
+fn log_filter(setting: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let directives = match setting.map(str::trim) {
+        None | Some("") => "info".to_string(),
+        Some(level @ ("trace" | "debug")) => format!("info,shardgate={level}"),
+        Some(other) => other.to_string(),
+    };
+    tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
+/// How log lines are written (`--log-format` / `SHARDGATE_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines (colours only on a terminal).
+    Text,
+    /// One JSON object per line (fields as keys), for log pipelines.
+    Json,
+}
+
+fn init_logging(format: Option<LogFormat>) {
+    let filter = log_filter(std::env::var("SHARDGATE_LOG").ok().as_deref());
+    let format =
+        format.unwrap_or_else(
+            || match std::env::var("SHARDGATE_LOG_FORMAT").ok().as_deref() {
+                Some("json") => LogFormat::Json,
+                _ => LogFormat::Text,
+            },
+        );
     // Colour codes only for a terminal: logs written to files, journald or a container
     // runtime stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(ansi).init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 /// `check --connect`: reads the column collations from the shards and prints a warning for
@@ -130,7 +165,7 @@ async fn check_backend_grants(backends: &shardgate::backend::Backends) {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     // `serve` reads its config first: the runtime's thread count is a config setting.
     let (command, preloaded) = match cli.command {
         Command::Serve { config } => match Config::load(&config) {
@@ -189,5 +224,23 @@ pub fn main() -> ExitCode {
             eprintln!("shardgate: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_debug_level_is_scoped_to_shardgate() {
+        assert_eq!(
+            log_filter(Some("debug")).to_string(),
+            "shardgate=debug,info"
+        );
+        assert_eq!(log_filter(None).to_string(), "info");
+        assert_eq!(
+            log_filter(Some("warn,shardgate::query=info")).to_string(),
+            "shardgate::query=info,warn"
+        );
     }
 }

@@ -47,6 +47,7 @@ fn config(port: u16, mode: BackendTlsMode, ca: &Path, vschema: &Path) -> Config 
         limits: Default::default(),
         auth: Default::default(),
         topology: Default::default(),
+        log: Default::default(),
         source: None,
     }
 }

@@ -29,6 +29,17 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     ("workflow", &["crate::server"]),
     (
+        "metrics",
+        &[
+            "crate::server",
+            "crate::workflow",
+            "crate::world",
+            "crate::exec",
+            "crate::backend",
+            "crate::planner",
+        ],
+    ),
+    (
         "vschema",
         &[
             "crate::server",

@@ -8,6 +8,7 @@
 //! picked up again without handing stale sockets to clients.
 
 pub mod deadline;
+pub mod health;
 mod job;
 pub mod pool;
 mod result;
@@ -100,6 +101,8 @@ pub struct Shard {
     sessions: pool::WirePool,
     checkout_timeout: Duration,
     suspect: AtomicBool,
+    /// What the health checks found ([`health`]).
+    pub health: health::ShardHealth,
 }
 
 impl Shard {
@@ -195,6 +198,7 @@ impl Backends {
                     sessions,
                     checkout_timeout: Duration::from_millis(cfg.backend.checkout_timeout_ms),
                     suspect: AtomicBool::new(false),
+                    health: health::ShardHealth::default(),
                 }));
             }
             keyspace_order.push(ks.name.clone());

@@ -51,6 +51,8 @@ struct Inner {
     unreserved: AtomicUsize,
     /// Connections sessions keep (transactions, pinned state): outside `max`.
     reserved: AtomicUsize,
+    /// Checkouts that found no free permit and waited.
+    waits: std::sync::atomic::AtomicU64,
 }
 
 /// A pool's counts at one moment, for `SHOW POOLS`.
@@ -68,6 +70,8 @@ pub struct PoolStats {
     pub min: usize,
     /// `backend.idle_timeout_ms`.
     pub idle_timeout: Duration,
+    /// Checkouts that waited for a free connection, since start.
+    pub waits: u64,
 }
 
 /// One shard's pool (cheap to clone).
@@ -105,6 +109,7 @@ impl WirePool {
                 permits,
                 unreserved: AtomicUsize::new(0),
                 reserved: AtomicUsize::new(0),
+                waits: Default::default(),
             }),
         }
     }
@@ -115,7 +120,10 @@ impl WirePool {
         // built inside every statement's future.
         let permit = match self.inner.permits.clone().try_acquire_owned() {
             Ok(p) => p,
-            Err(_) => Box::pin(self.wait_for_permit(timeout)).await?,
+            Err(_) => {
+                self.inner.waits.fetch_add(1, Ordering::Relaxed);
+                Box::pin(self.wait_for_permit(timeout)).await?
+            }
         };
         let conn = match self.take_idle() {
             Some(c) => c,
@@ -126,6 +134,21 @@ impl WirePool {
             permit: Some(permit),
             pool: self.inner.clone(),
         })
+    }
+
+    /// Opens a connection of the pool's server that the pool does not count or keep (the
+    /// health checks' own connection).
+    pub async fn connect_unpooled(&self, timeout: Duration) -> Result<WireConn, String> {
+        match tokio::time::timeout(
+            timeout,
+            WireConn::connect(&self.inner.opts, self.inner.settings.tls.as_ref()),
+        )
+        .await
+        {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no connection within {} ms", timeout.as_millis())),
+        }
     }
 
     /// Opens a connection within `timeout`. It is counted before connecting, so a reserved
@@ -223,6 +246,7 @@ impl WirePool {
             max: self.inner.settings.max,
             min: self.inner.settings.min,
             idle_timeout: self.inner.settings.idle_ttl,
+            waits: self.inner.waits.load(Ordering::Relaxed),
         }
     }
 

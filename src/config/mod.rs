@@ -76,6 +76,9 @@ pub struct Config {
     /// Where the shared topology lives (`[topology]`): files, or etcd for many proxies.
     #[serde(default)]
     pub topology: topology::TopologyConfig,
+    /// The query log (`[log]`): sampling and the slow-statement threshold.
+    #[serde(default)]
+    pub log: crate::metrics::QueryLogSettings,
     /// Path the config was loaded from (for messages); not part of the file.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -124,6 +127,10 @@ pub struct ServerConfig {
     /// finish it before closing them (their transactions roll back).
     #[serde(default = "default_shutdown_grace_ms")]
     pub shutdown_grace_ms: u64,
+    /// `host:port` of the HTTP endpoint (`/metrics`, `/healthz`, `/debug/status`); absent =
+    /// none. Port 0 picks a free port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_listen: Option<String>,
 }
 
 impl ServerConfig {
@@ -148,6 +155,7 @@ impl Default for ServerConfig {
             require_secure_transport: false,
             connect_timeout: default_connect_timeout(),
             shutdown_grace_ms: default_shutdown_grace_ms(),
+            http_listen: None,
         }
     }
 }

@@ -126,6 +126,18 @@ pub fn validate(cfg: &Config, file: &str) -> Result<(), ConfigError> {
             format!("'{}' is not host:port", cfg.server.mysql_listen),
         ));
     }
+    if let Some(at) = &cfg.server.http_listen {
+        if at.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                file,
+                "server.http_listen".into(),
+                format!("'{at}' is not host:port"),
+            ));
+        }
+    }
+    if let Some(reason) = cfg.log.problem() {
+        return Err(invalid(file, "log.query_sample_rate".into(), reason));
+    }
     if cfg.server.worker_threads == Some(0) {
         return Err(invalid(
             file,

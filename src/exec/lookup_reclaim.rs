@@ -89,6 +89,7 @@ impl Lookup<'_> {
                     cursor
                         .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
                         .await?;
+                    cursor.note_lookup(self.name, crate::metrics::LookupOp::Insert, 1);
                     claimed.push(row.ksid.clone());
                 }
                 [one] => {
@@ -129,7 +130,9 @@ impl Lookup<'_> {
                             .unwrap_or_else(|| ExecError::Internal("duplicate entry".into())));
                     }
                     if own {
-                        // No owner row holds it and it already points here.
+                        // No owner row holds it and it already points here: an orphan
+                        // of this keyspace id, taken over as it is.
+                        cursor.note_reclaim(self.name);
                         claimed.push(row.ksid.clone());
                         continue;
                     }
@@ -143,6 +146,9 @@ impl Lookup<'_> {
                     cursor
                         .execute_in(CommitOrder::Pre, &self.keyspace, shard, sql)
                         .await?;
+                    // An orphan (no owner row holds it) taken over by this row.
+                    cursor.note_lookup(self.name, crate::metrics::LookupOp::Update, 1);
+                    cursor.note_reclaim(self.name);
                     claimed.push(row.ksid.clone());
                 }
                 more => {

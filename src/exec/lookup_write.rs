@@ -12,6 +12,8 @@ use crate::error::ProxyError;
 use crate::vindex::SqlValue;
 
 /// MySQL's duplicate-key error.
+use crate::metrics::LookupOp;
+
 const ER_DUP_ENTRY: u16 = 1062;
 
 /// MySQL's "Column 'x' cannot be null".
@@ -122,7 +124,7 @@ impl Lookup<'_> {
                 sql.push_str(&format!(" ON DUPLICATE KEY UPDATE {}", set.join(", ")));
             }
             match cursor.execute_in(order, &self.keyspace, shard, sql).await {
-                Ok(_) => {}
+                Ok(_) => cursor.note_lookup(self.name, LookupOp::Insert, idx.len() as u64),
                 Err(e) if self.is_consistent() && server_code(&e) == Some(ER_DUP_ENTRY) => {
                     self.reclaim(cursor, rows, &idx, shard, on_taken, e, &mut kept)
                         .await
@@ -212,9 +214,10 @@ impl Lookup<'_> {
                 self.row_condition(row, cursor.charset())?
             );
             for shard in self.row_shards(&shards, row)? {
-                cursor
+                let done = cursor
                     .execute_in(order, &self.keyspace, shard, sql.clone())
                     .await?;
+                cursor.note_lookup(self.name, LookupOp::Delete, done.affected_rows);
             }
         }
         Ok(())

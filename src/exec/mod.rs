@@ -103,6 +103,13 @@ pub trait Cursor: Send {
         crate::sql::Charset::UTF8MB4
     }
 
+    /// Counts lookup-vindex rows written for owner DML (`/metrics`); a cursor without
+    /// metrics (tests, background jobs) ignores it.
+    fn note_lookup(&mut self, _vindex: &str, _op: crate::metrics::LookupOp, _rows: u64) {}
+
+    /// Counts an orphaned consistent-lookup row reclaimed by a new owner row (`/metrics`).
+    fn note_reclaim(&mut self, _vindex: &str) {}
+
     /// Runs `sql` (keyspace qualifiers not yet mapped) on shard `shard` of `keyspace` in the
     /// session's normal transaction list and returns the whole result.
     fn execute(

@@ -199,6 +199,7 @@ async fn serve(
             Ok((proxy, config_path, socket)) => {
                 started.push(StartedProxy {
                     port: proxy.local_addr().port(),
+                    http: proxy.http_addr(),
                     config_path,
                     socket,
                 });
@@ -214,12 +215,7 @@ async fn serve(
         Some(e) => Err(e),
         None => {
             match etcd.as_deref() {
-                None => print_banner(
-                    &placed,
-                    &started[0].config_path,
-                    started[0].port,
-                    started[0].socket.as_deref(),
-                ),
+                None => print_banner(&placed, &started[0]),
                 Some(etcd) => print_etcd_banner(&placed, dir, etcd, &started),
             }
             wait_for_stop(servers, etcd).await
@@ -235,6 +231,8 @@ async fn serve(
 /// A proxy that is serving, for the banner.
 struct StartedProxy {
     port: u16,
+    /// Its HTTP endpoint (`--http-port`), if any.
+    http: Option<std::net::SocketAddr>,
     config_path: PathBuf,
     socket: Option<PathBuf>,
 }
@@ -252,6 +250,14 @@ async fn start_proxy(
     let mut cfg = generate_config(placed, plan.port, sockets);
     cfg.server.worker_threads = opts.worker_threads;
     cfg.server.mysql_socket = Some(socket_path_in(dir, &plan.socket_file));
+    // Proxy i of --proxies serves HTTP on --http-port + i (0: each picks a free port).
+    cfg.server.http_listen = opts.http_port.0.map(|first| {
+        let port = match first {
+            0 => 0,
+            p => p.saturating_add(plan.port.saturating_sub(opts.port)),
+        };
+        format!("127.0.0.1:{port}")
+    });
     if let Some(etcd) = etcd {
         cfg.topology = etcd.topology(ETCD_PREFIX);
     }
@@ -320,17 +326,16 @@ fn print_etcd_banner(
         if let Some(socket) = &p.socket {
             println!("    mariadb -S {} -uroot commerce", socket.display());
         }
+        if let Some(http) = p.http {
+            println!("    status page: http://{http}/debug/status  (also /metrics, /healthz)");
+        }
     }
     println!();
     println!("Press Ctrl-C to stop the proxies, etcd and the MariaDB servers.");
 }
 
-fn print_banner(
-    placed: &[(ServerRole, u16)],
-    config_path: &Path,
-    port: u16,
-    socket: Option<&Path>,
-) {
+fn print_banner(placed: &[(ServerRole, u16)], proxy: &StartedProxy) {
+    let (config_path, port, socket) = (&proxy.config_path, proxy.port, proxy.socket.as_deref());
     print_servers(placed);
     println!("config:  {}", config_path.display());
     if let Some(parent) = config_path.parent() {
@@ -344,6 +349,10 @@ fn print_banner(
     println!("  mariadb -h127.0.0.1 -P{port} -uroot commerce");
     if let Some(socket) = socket {
         println!("  mariadb -S {} -uroot commerce", socket.display());
+    }
+    if let Some(http) = proxy.http {
+        println!();
+        println!("  status page: http://{http}/debug/status  (also /metrics, /healthz)");
     }
     println!();
     println!("Press Ctrl-C to stop the proxy and the MariaDB servers.");

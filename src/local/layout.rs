@@ -156,6 +156,7 @@ pub fn generate_config(
         limits: Default::default(),
         auth: Default::default(),
         topology: Default::default(),
+        log: Default::default(),
         source: None,
     }
 }

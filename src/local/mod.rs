@@ -27,6 +27,11 @@ pub struct LocalOptions {
     /// Port the proxy listens on, on 127.0.0.1.
     #[arg(long, default_value_t = 15306)]
     pub port: u16,
+    /// Port of the proxy's HTTP endpoint (`/metrics`, `/healthz`, `/debug/status`) on
+    /// 127.0.0.1, consecutive for several proxies; 0 picks a free port; `--http-port none`
+    /// serves none.
+    #[arg(long, default_value = "15000", value_parser = parse_http_port)]
+    pub http_port: HttpPort,
     /// Directory for the servers' data, the generated config and the VSchemas.
     #[arg(long, default_value = ".shardgate/local")]
     pub dir: PathBuf,
@@ -75,6 +80,20 @@ impl LocalOptions {
         }
         Ok(())
     }
+}
+
+/// `--http-port`: a port, or none (a newtype: clap would read `Option<u16>` as an optional
+/// argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpPort(pub Option<u16>);
+
+fn parse_http_port(text: &str) -> Result<HttpPort, String> {
+    if text == "none" {
+        return Ok(HttpPort(None));
+    }
+    text.parse::<u16>()
+        .map(|p| HttpPort(Some(p)))
+        .map_err(|_| format!("'{text}' is not a port (or `none`)"))
 }
 
 fn parse_worker_threads(text: &str) -> Result<usize, String> {

@@ -39,6 +39,8 @@ pub struct ClientConn {
     /// This session's entry in the live-session registry (`SHOW PROCESSLIST`, `KILL`);
     /// leaves the registry when the connection is dropped.
     pub live: super::sessions::SessionHandle,
+    /// What the statement running now did, for metrics and the query log.
+    pub observed: super::observe::Observation,
 }
 
 /// Whether the command loop continues.
@@ -134,6 +136,7 @@ pub async fn serve(
         long_data_held: Default::default(),
         cursors: Default::default(),
         live,
+        observed: Default::default(),
     };
     tracing::debug!(%peer, user = %conn.session.user, secure = conn.secure(), "logged in");
     // Draining (SIGTERM): a session inside a transaction may finish it; then it closes.

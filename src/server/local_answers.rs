@@ -376,6 +376,7 @@ impl ClientConn {
     }
 
     pub(crate) fn write_result_row(&mut self, columns: &[Column], row: &[Value], exec: &Exec) {
+        self.observed.rows += 1;
         match exec {
             Exec::Text => {
                 let cells: Vec<Option<Vec<u8>>> = row.iter().map(text_of).collect();

@@ -28,6 +28,7 @@ mod last_insert_id;
 mod local_answers;
 pub mod login_throttle;
 mod next_values;
+mod observe;
 mod prepared;
 mod processlist_table;
 mod relay;
@@ -131,6 +132,8 @@ pub enum Phase {
 /// A running proxy.
 pub struct Proxy {
     addr: SocketAddr,
+    /// The HTTP endpoint's address, when `server.http_listen` is set.
+    http_addr: Option<SocketAddr>,
     shutdown: watch::Sender<Phase>,
     /// One per listener (TCP, and the Unix socket when configured).
     accept_tasks: Vec<JoinHandle<()>>,
@@ -160,6 +163,17 @@ impl Proxy {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.server.mysql_listen))?;
         let addr = listener.local_addr()?;
+        let http_listener =
+            match &config.server.http_listen {
+                Some(at) => Some(TcpListener::bind(at).await.map_err(|e| {
+                    anyhow::anyhow!("server.http_listen: cannot listen on {at}: {e}")
+                })?),
+                None => None,
+            };
+        let http_addr = match &http_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         let mut listeners = vec![ClientListener::Tcp(listener)];
         if let Some(path) = config.mysql_socket_path() {
             let unix = ClientListener::bind_unix(&path)
@@ -216,19 +230,27 @@ impl Proxy {
             })
             .await;
         }
-        let background = {
+        let (shutdown, shutdown_rx) = watch::channel(Phase::Running);
+        let mut background = {
             let resume = state.workflows.clone();
             vec![
                 tokio::spawn(async move { crate::workflow::run_workflows(resume).await }),
                 tokio::spawn(crate::world::follow(state.world.clone())),
                 vschema_admin::spawn_sighup_reload(state.clone()),
+                Backends::spawn_health_checks(&state.backends),
             ]
         };
+        if let Some(listener) = http_listener {
+            let (http_state, phase) = (state.clone(), shutdown_rx.clone());
+            background.push(tokio::spawn(crate::http::serve(
+                listener, http_state, phase,
+            )));
+            tracing::info!(addr = %http_addr.map(|a| a.to_string()).unwrap_or_default(), "serving /metrics, /healthz and /debug/status");
+        }
         let maintenance = Backends::spawn_maintenance(
             &state.backends,
             std::time::Duration::from_millis(state.config.backend.idle_timeout_ms),
         );
-        let (shutdown, shutdown_rx) = watch::channel(Phase::Running);
         let accept_tasks = listeners
             .into_iter()
             .map(|listener| {
@@ -240,6 +262,7 @@ impl Proxy {
         tracing::info!(%addr, "listening for MySQL clients");
         Ok(Proxy {
             addr,
+            http_addr,
             shutdown,
             accept_tasks,
             maintenance,
@@ -251,6 +274,11 @@ impl Proxy {
     /// The address the listener is bound to (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The HTTP endpoint's address (`server.http_listen`), if it serves one.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     /// Shared state, for introspection in tests.

@@ -27,6 +27,8 @@ pub struct Summary {
     pub warnings: u16,
     /// The last response was a result set (not an OK packet).
     pub result_set: bool,
+    /// Rows relayed, all result sets.
+    pub rows: u64,
 }
 
 /// Why relaying stopped.
@@ -100,7 +102,8 @@ pub async fn relay(
                 let count = packets::lenenc(p, &mut at)
                     .ok_or_else(|| RelayError::Backend(packets::malformed("result set header")))?;
                 ps.write(p);
-                let (warnings, more) = relay_rows(ps, conn, count, opts, backends).await?;
+                let (warnings, more) =
+                    relay_rows(ps, conn, count, opts, backends, &mut summary.rows).await?;
                 summary.warnings = warnings;
                 summary.affected_rows = 0;
                 summary.result_set = true;
@@ -120,6 +123,7 @@ async fn relay_rows(
     count: u64,
     opts: RelayOptions,
     backends: &Backends,
+    rows: &mut u64,
 ) -> Result<(u16, bool), RelayError> {
     let mut show = opts
         .rename_show
@@ -173,6 +177,7 @@ async fn relay_rows(
             // An error mid-result (e.g. a statement killed while sending rows).
             return Err(RelayError::Backend(packets::parse_err(p)));
         }
+        *rows += 1;
         if let Some(show) = show.as_ref() {
             let row = show.rename_row(backends, p, opts.binary_rows);
             ps.write(&row);

@@ -193,9 +193,11 @@ impl ClientConn {
             Exec::Binary(_) => "Execute",
         };
         self.live.begin_statement(command, text);
+        self.observed = super::observe::Observation::default();
         let guard = self.state.workflows.generations.enter(&self.state.vschema);
         let result = self.run_statement_unguarded(bytes, text, exec, more).await;
         self.pin_vschema_generation(guard);
+        self.finish_observation(text, &result);
         result
     }
 
@@ -207,6 +209,7 @@ impl ClientConn {
         more: bool,
     ) -> Result<(), CommandError> {
         let kind = sql::classify(text);
+        self.observed.kind(super::observe::kind_label(kind));
         // A statement's diagnostics replace the last one's; only reading them keeps them.
         if !self.session.warnings.is_empty() && !local_answers::reads_diagnostics(kind, text) {
             self.session.warnings.clear();
@@ -262,6 +265,7 @@ impl ClientConn {
             StatementKind::Show | StatementKind::Other | StatementKind::Ddl
                 if crate::admin::parse_admin(text).is_some() =>
             {
+                self.observed.kind("ADMIN");
                 Box::pin(self.admin_statement(text, exec, more)).await
             }
             _ => {
@@ -318,6 +322,7 @@ impl ClientConn {
 
     /// Writes an OK packet (not flushed), flagging more results when statements follow.
     pub fn write_ok_more(&mut self, ok: &OkInfo, more: bool) {
+        self.observed.rows = ok.affected_rows;
         self.session.row_count = i64::try_from(ok.affected_rows).unwrap_or(i64::MAX);
         let mut status = self.session.status();
         if more {
@@ -346,6 +351,18 @@ impl ClientConn {
         let mut sharded = None;
         let result = match decision {
             Decision::Shard(routed) => {
+                let sharded_keyspace = self
+                    .state
+                    .vschema
+                    .load()
+                    .keyspace(&routed.shard.keyspace)
+                    .is_some_and(|k| k.sharded);
+                let route = if sharded_keyspace {
+                    crate::metrics::RouteKind::SingleShard
+                } else {
+                    crate::metrics::RouteKind::Unsharded
+                };
+                self.observed.route(route, &routed.shard.keyspace);
                 self.run_on_shard(&routed.shard, routed.sql, kind, text, exec, more)
                     .await
             }
@@ -475,6 +492,11 @@ impl ClientConn {
         };
         let outcome = match res {
             Ok(summary) => {
+                self.observed.rows = if summary.result_set {
+                    summary.rows
+                } else {
+                    summary.affected_rows
+                };
                 self.session.row_count = if summary.result_set {
                     -1
                 } else {
@@ -547,6 +569,7 @@ impl ClientConn {
         transactional: bool,
         order: CommitOrder,
     ) -> Result<ShardConn, ProxyError> {
+        self.observed.touch(shard);
         let mut sc = match self
             .session
             .take_reserved(&shard.keyspace, &shard.name, order)

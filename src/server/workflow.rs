@@ -69,7 +69,7 @@ impl ClientConn {
                 keep_table,
             } => workflow::cancel(&state.workflows, &keyspace, &vindex, keep_table).await,
             WorkflowStatement::Show => {
-                let (columns, rows) = workflow::show_rows(&state.workflows)
+                let (columns, rows) = workflow::status::show_rows(&state.workflows)
                     .await
                     .map_err(ProxyError::from)?;
                 self.write_local_result(&text_result(&columns, rows), exec, more);

@@ -424,6 +424,9 @@ async fn stream(
                 }
             }
             row.rows_copied += rows.len() as u64;
+            state
+                .metrics
+                .workflow_copied(&def.vindex, rows.len() as u64);
             // The estimate may be low (InnoDB statistics, rows inserted meanwhile).
             row.rows_total = row.rows_total.max(row.rows_copied);
             last = pk;

@@ -31,6 +31,7 @@ mod check;
 mod create;
 pub mod cursor;
 pub mod error;
+pub mod status;
 pub mod store;
 pub(crate) mod verify;
 
@@ -176,7 +177,7 @@ impl Workflows {
     }
 
     /// Rows per second of a running stream since it (re)started here.
-    fn rate(&self, workflow: &str, shard: &str, copied: u64) -> Option<f64> {
+    pub(crate) fn rate(&self, workflow: &str, shard: &str, copied: u64) -> Option<f64> {
         let streams = self.streams.lock().ok()?;
         let live = streams.get(&(workflow.to_string(), shard.to_string()))?;
         let secs = live.started.elapsed().as_secs_f64();
@@ -252,87 +253,4 @@ pub async fn run_workflows(state: Arc<Workflows>) {
             }
         }
     }
-}
-
-/// Which proxy runs each stream (`SHOW VINDEX WORKFLOWS`): this one for its own, the owner
-/// key's proxy for others (etcd), empty when none does.
-async fn runners(state: &Workflows) -> Vec<(crate::world::topology::StreamKey, String)> {
-    let mut out = state.topology.stream_owners().await.unwrap_or_default();
-    if let Ok(streams) = state.streams.lock() {
-        for (w, s) in streams.keys() {
-            let key = crate::world::topology::StreamKey {
-                workflow: w.clone(),
-                source_shard: s.clone(),
-            };
-            if !out.iter().any(|(k, _)| *k == key) {
-                out.push((key, state.proxy_id.clone()));
-            }
-        }
-    }
-    out
-}
-
-/// `SHOW VINDEX WORKFLOWS`: column names and one row per stream.
-pub async fn show_rows(
-    state: &Workflows,
-) -> Result<(Vec<&'static str>, Vec<Vec<String>>), WorkflowError> {
-    let columns = vec![
-        "name",
-        "keyspace",
-        "table",
-        "source_shard",
-        "state",
-        "rows_copied",
-        "rows_total",
-        "percent",
-        "rows_per_sec",
-        "eta_seconds",
-        "message",
-        "conflicts",
-        "runner",
-    ];
-    let mut rows = Vec::new();
-    let runners = runners(state).await;
-    for (def, row) in all_streams(state).await? {
-        let runner = runners
-            .iter()
-            .find(|(k, _)| *k == row.key())
-            .map(|(_, p)| p.clone())
-            .unwrap_or_default();
-        let total = row.rows_total.max(row.rows_copied);
-        let percent = if row.phase == "copy" {
-            if total == 0 {
-                0.0
-            } else {
-                (row.rows_copied as f64 * 100.0 / total as f64).min(99.9)
-            }
-        } else {
-            100.0
-        };
-        let rate = state.rate(&row.workflow, &row.source_shard, row.rows_copied);
-        let eta = match (row.phase.as_str(), rate) {
-            ("copy", Some(r)) if r > 0.0 => {
-                format!("{:.0}", total.saturating_sub(row.rows_copied) as f64 / r)
-            }
-            ("copy", _) => String::new(),
-            _ => "0".into(),
-        };
-        rows.push(vec![
-            def.vindex.clone(),
-            def.keyspace.clone(),
-            def.owner_table.clone(),
-            row.source_shard.clone(),
-            row.state.clone(),
-            row.rows_copied.to_string(),
-            row.rows_total.to_string(),
-            format!("{percent:.1}"),
-            rate.map(|r| format!("{r:.0}"))
-                .unwrap_or_else(|| "0".into()),
-            eta,
-            row.message.clone(),
-            row.conflicts.to_string(),
-            runner,
-        ]);
-    }
-    Ok((columns, rows))
 }

@@ -50,6 +50,8 @@ pub struct World {
     pub started: Instant,
     /// Unix time of the start (published in the proxy record).
     pub started_unix: u64,
+    /// What the proxy counts (statements, lookup writes, workflow rows; `/metrics`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Why a VSchema change was not applied.
@@ -74,6 +76,7 @@ impl World {
         address: String,
     ) -> World {
         World {
+            metrics: crate::metrics::Metrics::new(config.log.clone()),
             config,
             backends,
             vschema: ArcSwap::from_pointee(vschema),

@@ -79,6 +79,8 @@ pub struct EnvSpec {
     pub server: ServerConfig,
     /// `[limits]` of the proxy.
     pub limits: shardgate::config::LimitsConfig,
+    /// `[log]`: the query log's sampling and slow threshold.
+    pub log: shardgate::metrics::QueryLogSettings,
 }
 
 impl Default for EnvSpec {
@@ -118,6 +120,7 @@ impl Default for EnvSpec {
             auth: Default::default(),
             server: ServerConfig::default(),
             limits: Default::default(),
+            log: Default::default(),
         }
     }
 }
@@ -291,6 +294,7 @@ impl TestEnv {
             limits: spec.limits.clone(),
             auth: spec.auth.clone(),
             topology: Default::default(),
+            log: spec.log.clone(),
         };
         shardgate::config::validate(&config, "TestEnv")
             .unwrap_or_else(|e| panic!("invalid test config: {e}"));

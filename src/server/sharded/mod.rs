@@ -215,6 +215,8 @@ impl ClientConn {
         };
         let vschema_now = state.vschema.load_full();
         let vschema = &*vschema_now;
+        self.observed
+            .route(crate::server::observe::plan_route(&plan, vschema), keyspace);
         // (Left over only by a statement that failed before its end.)
         self.session.last_insert_id_tracking = None;
         if crate::server::last_insert_id::sets_last_insert_id(text) {

@@ -51,6 +51,7 @@ type Key = (u64, KeyKind, String);
 pub struct PlanCache {
     plans: Mutex<HashMap<Key, Cached>>,
     misses: AtomicU64,
+    hits: AtomicU64,
 }
 
 const PLAN_CACHE_LIMIT: usize = 10_000;
@@ -82,6 +83,7 @@ impl PlanCache {
             target_text(target, text),
         );
         if let Some(Cached::Plan(p)) = self.lookup(&key).as_ref() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(p.clone());
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
@@ -132,7 +134,10 @@ impl PlanCache {
         );
         let key = (vschema.generation(), KeyKind::Template, key_text);
         let template = match self.lookup(&key) {
-            Some(Cached::Template(t)) => t,
+            Some(Cached::Template(t)) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                t
+            }
             Some(_) => return self.get_or_plan(text, vschema, target),
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
@@ -163,6 +168,11 @@ impl PlanCache {
     /// metrics.
     pub fn misses(&self) -> u64 {
         self.misses.load(Ordering::Relaxed)
+    }
+
+    /// How many plans came from the cache (`/metrics`).
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
     }
 
     fn lookup(&self, key: &Key) -> Option<Cached> {

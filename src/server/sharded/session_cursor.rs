@@ -106,6 +106,14 @@ impl SessionCursor<'_> {
 }
 
 impl Cursor for SessionCursor<'_> {
+    fn note_lookup(&mut self, vindex: &str, op: crate::metrics::LookupOp, rows: u64) {
+        self.conn.state.metrics.lookup_write(vindex, op, rows);
+    }
+
+    fn note_reclaim(&mut self, vindex: &str) {
+        self.conn.state.metrics.lookup_reclaim(vindex, 1);
+    }
+
     /// The session's character set; a session whose character set is not known never gets
     /// here for a planned statement (refused first), utf8mb4 covers the rest (DDL text).
     fn charset(&self) -> crate::sql::Charset {
