@@ -4,7 +4,7 @@
 # this file is checked by reading only (see README, "Container image").
 #
 #   docker build -t shardgate .
-#   docker run --rm -p 15306:15306 -p 15000:15000 -v "$PWD/deploy/compose:/etc/shardgate" shardgate
+#   docker run --rm -p 15306:15306 -p 15000:15000 -v "$PWD/myconfig:/etc/shardgate" shardgate
 #
 # Mount a directory with shardgate.toml and its vschema/ folder at /etc/shardgate. The config
 # must listen on all interfaces so the ports are reachable from outside the container:
@@ -15,7 +15,7 @@
 # file, rename it over the old one), so the mounted vschema/ directory must be writable by uid
 # 65532 (or run the container with --user set to the directory's owner).
 # `shardgate local` needs MariaDB and is meant for a workstation (scripts/demo), not this image;
-# deploy/compose/docker-compose.yml runs the proxy with two MariaDB shards.
+# docker-compose.yml runs the proxy with two MariaDB shards (config dir: deploy/compose/).
 
 FROM rust:1-bookworm AS builder
 # protoc: the etcd client crate (etcd-client) generates its gRPC code at build time.
