@@ -87,6 +87,14 @@ ensure_etcd() {
     fi
 }
 
+# Headless Chromium (Debian's `chromium`, installed as /usr/bin/chromium): tests/status_page.rs
+# loads /debug/status in it, reads the rendered page and saves a screenshot.
+ensure_chromium() {
+    if [ ! -x /usr/bin/chromium ]; then
+        apt_install chromium
+    fi
+}
+
 # rustfmt and clippy for the lint steps.
 ensure_rust_lints() {
     if ! cargo fmt --version >/dev/null 2>&1; then

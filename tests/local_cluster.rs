@@ -36,7 +36,9 @@ fn free_port() -> u16 {
 /// returned channel.
 fn start_local(dir: &Path, args: &[&str]) -> (Guard, mpsc::Receiver<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardgate"));
+    // (A free HTTP port each: the default, 15000, is the developer's demo's.)
     cmd.arg("local")
+        .args(["--http-port", "0"])
         .args(args)
         .arg("--dir")
         .arg(dir)
@@ -86,6 +88,45 @@ fn wait_for(rx: &mpsc::Receiver<String>, log: &mut Vec<String>, needle: &str, li
     }
 }
 
+/// `GET path` over HTTP/1.0 at `addr`: the status code and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the HTTP endpoint");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let code = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// Polls `/healthz` until it answers `code` (within 15 s); returns the body.
+fn healthz_becomes(addr: &str, code: u16, log: &[String]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (got, body) = http_get(addr, "/healthz");
+        if got == code {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/healthz still {got} ({body}), not {code}; output:\n{}",
+            log.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn local_exits_promptly_after_one_of_its_servers_died() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -98,6 +139,20 @@ fn local_exits_promptly_after_one_of_its_servers_died() {
         "shardgate is serving",
         Duration::from_secs(180),
     );
+    // The HTTP endpoint the banner names: ready while every shard answers.
+    wait_for(
+        &rx,
+        &mut log,
+        "status page: http://",
+        Duration::from_secs(5),
+    );
+    let http = log
+        .iter()
+        .find_map(|l| l.split("status page: http://").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .expect("the banner's status page address")
+        .to_string();
+    healthz_becomes(&http, 200, &log);
 
     // Kill the customer shard's server behind shardgate's back, as a crash would.
     let pid_file = dir.path().join("customer_0").join("mariadbd.pid");
@@ -108,8 +163,10 @@ fn local_exits_promptly_after_one_of_its_servers_died() {
         .expect("pid");
     // SAFETY: kill(2) on the mariadbd named by the cluster's own pid file.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
-    // shardgate notices (it checks every 2 s) and warns.
+    // shardgate notices (it checks every 2 s) and warns; /healthz names the shard.
     wait_for(&rx, &mut log, "has stopped", Duration::from_secs(20));
+    let body = healthz_becomes(&http, 503, &log);
+    assert!(body.contains("customer/0"), "{body}");
 
     // SAFETY: kill(2) on our own child, not yet reaped.
     unsafe { libc::kill(guard.0.id() as i32, libc::SIGTERM) };

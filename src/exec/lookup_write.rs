@@ -9,11 +9,10 @@ use super::lookup_sql::ident;
 use super::{CommitOrder, Cursor, ExecError};
 use crate::backend::BackendError;
 use crate::error::ProxyError;
+use crate::metrics::LookupOp;
 use crate::vindex::SqlValue;
 
 /// MySQL's duplicate-key error.
-use crate::metrics::LookupOp;
-
 const ER_DUP_ENTRY: u16 = 1062;
 
 /// MySQL's "Column 'x' cannot be null".

@@ -94,7 +94,11 @@ async fn refresh(state: &ProxyState) {
     names.dedup();
     for name in &names {
         let of: Vec<_> = streams.iter().filter(|s| &s.workflow == name).collect();
-        let rate: f64 = of.iter().filter_map(|s| s.rows_per_sec).sum();
+        // (A fold from +0: an empty f64 sum is -0, which the exposition writes as "-0".)
+        let rate = of
+            .iter()
+            .filter_map(|s| s.rows_per_sec)
+            .fold(0.0, |sum, r| sum + r);
         let copied: u64 = of.iter().map(|s| s.rows_copied).sum();
         let total: u64 = of.iter().map(|s| s.rows_total.max(s.rows_copied)).sum();
         let copying = of.iter().any(|s| s.phase == "copy");

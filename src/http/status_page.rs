@@ -38,8 +38,11 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #
 table{border-collapse:collapse;margin:.4em 0}td,th{padding:.25em .6em;border:1px solid #ddd;\
 text-align:left;vertical-align:top}th{background:#f4f4f4}code{font-size:12px}\
 .up{color:#060;font-weight:600}.down{color:#b00;font-weight:600}\
-.bar{width:220px;height:14px;background:#eee;border-radius:3px;overflow:hidden}\
-.fill{height:100%;background:#2a7ae2}.num{text-align:right}";
+.bar{display:inline-block;vertical-align:middle;width:220px;height:14px;background:#eee;\
+border-radius:3px;overflow:hidden;margin-right:.5em}.fill{height:100%;background:#2a7ae2}\
+.done .fill{background:#2a9d4a}.total td{background:#f8f8ff;font-weight:600}\
+.num{text-align:right;white-space:nowrap}td.shape{max-width:44em;word-break:break-all}\
+.note{color:#666;font-size:12px}";
 
 /// The whole page.
 pub async fn render(state: &ProxyState, phase: Phase) -> String {
@@ -90,7 +93,8 @@ fn proxy_section(html: &mut String, state: &ProxyState, phase: Phase) {
     let vschema = state.vschema.load();
     let _ = write!(
         html,
-        "<h1>shardgate <code>{}</code></h1><table id=\"proxy\">\
+        "<h1>shardgate <code>{}</code></h1>\
+         <p class=\"note\">This page reloads every 2 s.</p><table id=\"proxy\">\
          <tr><th>state</th><td id=\"phase\">{phase}</td></tr>\
          <tr><th>version</th><td>{}</td></tr>\
          <tr><th>MySQL address</th><td>{}</td></tr>\
@@ -125,9 +129,14 @@ fn shards_section(html: &mut String, state: &ProxyState) {
         } else {
             ("down", "down")
         };
+        let ago = |d: std::time::Duration| match d.as_millis() {
+            ms @ 0..=9999 => format!("{ms} ms ago"),
+            _ => format!("{} ago", duration(d.as_secs_f64())),
+        };
         let last = match (health.since_ok, &health.error) {
-            (_, Some(e)) => esc(e),
-            (Some(d), None) => format!("{} ms ago", d.as_millis()),
+            (Some(d), Some(e)) => format!("{}; last answer {}", esc(e), ago(d)),
+            (None, Some(e)) => format!("{}; never answered", esc(e)),
+            (Some(d), None) => ago(d),
             (None, None) => "never".to_string(),
         };
         let _ = write!(
@@ -175,20 +184,79 @@ fn vschema_section(html: &mut String, state: &ProxyState) {
                 )
             })
             .collect();
-        let tables: Vec<String> = ks.tables.keys().map(|t| esc(t)).collect();
+        let tables = if ks.tables.is_empty() && !ks.sharded {
+            "<span class=\"note\">none listed: every table of the shard is served</span>"
+                .to_string()
+        } else {
+            let names: Vec<String> = ks.tables.keys().map(|t| esc(t)).collect();
+            format!("{} <small>{}</small>", ks.tables.len(), names.join(", "))
+        };
         let _ = write!(
             html,
-            "<tr data-keyspace=\"{}\"><td>{}</td><td>{}</td><td>{} <small>{}</small></td>\
-             <td>{}</td></tr>",
+            "<tr data-keyspace=\"{}\"><td>{}</td><td>{}</td><td>{tables}</td><td>{}</td></tr>",
             esc(&ks.name),
             esc(&ks.name),
             if ks.sharded { "yes" } else { "no" },
-            ks.tables.len(),
-            tables.join(", "),
             vindexes.join("<br>"),
         );
     }
     html.push_str("</table>");
+}
+
+/// A progress cell: the bar and its percent.
+fn bar(percent: f64) -> String {
+    let done = if percent >= 100.0 { " done" } else { "" };
+    format!(
+        "<td class=\"progress{done}\"><div class=\"bar\"><div class=\"fill\" \
+         style=\"width:{percent:.1}%\"></div></div>{percent:.1}%</td>"
+    )
+}
+
+/// Seconds as `1h 02m`, `3m 05s` or `42 s`.
+fn duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..=99 => format!("{s} s"),
+        100..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s / 60) % 60),
+    }
+}
+
+/// One workflow's totals over its streams: copied, total, percent, rate, ETA (the slowest
+/// stream's; `None` while a copying stream has none yet).
+struct Totals {
+    copied: u64,
+    total: u64,
+    percent: f64,
+    rate: Option<f64>,
+    eta: Option<f64>,
+    copying: bool,
+}
+
+fn totals(of: &[&StreamStatus]) -> Totals {
+    let copied = of.iter().map(|s| s.rows_copied).sum();
+    let total = of.iter().map(|s| s.rows_total.max(s.rows_copied)).sum();
+    let copying = of.iter().any(|s| s.phase == "copy");
+    let percent = match (copying, total) {
+        (false, _) => 100.0,
+        (true, 0) => 0.0,
+        (true, t) => (copied as f64 * 100.0 / t as f64).min(99.9),
+    };
+    let rates: Vec<f64> = of.iter().filter_map(|s| s.rows_per_sec).collect();
+    let rate = (!rates.is_empty()).then(|| rates.iter().sum());
+    let eta = of
+        .iter()
+        .filter(|s| s.phase == "copy")
+        .map(|s| s.eta_seconds)
+        .try_fold(0.0_f64, |max, e| e.map(|e| max.max(e)));
+    Totals {
+        copied,
+        total,
+        percent,
+        rate,
+        eta,
+        copying,
+    }
 }
 
 fn workflows_section(html: &mut String, streams: &[StreamStatus]) {
@@ -202,42 +270,83 @@ fn workflows_section(html: &mut String, streams: &[StreamStatus]) {
          <th>state</th><th>progress</th><th>rows</th><th>rows/s</th><th>ETA</th>\
          <th>runner</th><th>message</th></tr>",
     );
+    // Workflows in the order their first stream comes, each with its streams.
+    let mut names: Vec<&str> = Vec::new();
     for s in streams {
-        let eta = match s.eta_seconds {
-            Some(e) if s.phase == "copy" => format!("{e:.0} s"),
-            Some(_) => "done".to_string(),
-            None => "…".to_string(),
-        };
-        let rate = s
-            .rows_per_sec
-            .map(|r| format!("{r:.0}"))
-            .unwrap_or_else(|| "…".into());
-        let _ = write!(
-            html,
-            "<tr class=\"stream\" data-workflow=\"{}\" data-shard=\"{}\" data-percent=\"{:.1}\" \
-             data-rows-copied=\"{}\"><td>{}</td><td>{}.{}</td><td>{}</td><td>{} ({})</td>\
-             <td><div class=\"bar\"><div class=\"fill\" style=\"width:{:.1}%\"></div></div>\
-             {:.1}%</td><td class=\"num\">{} / {}</td><td class=\"num\">{rate}</td>\
-             <td>{eta}</td><td><code>{}</code></td><td>{}</td></tr>",
-            esc(&s.workflow),
-            esc(&s.source_shard),
-            s.percent,
-            s.rows_copied,
-            esc(&s.workflow),
-            esc(&s.keyspace),
-            esc(&s.table),
-            esc(&s.source_shard),
-            esc(&s.state),
-            esc(&s.phase),
-            s.percent,
-            s.percent,
-            s.rows_copied,
-            s.rows_total.max(s.rows_copied),
-            esc(&s.runner),
-            esc(&s.message),
-        );
+        if !names.contains(&s.workflow.as_str()) {
+            names.push(&s.workflow);
+        }
+    }
+    for name in names {
+        let of: Vec<&StreamStatus> = streams.iter().filter(|s| s.workflow == name).collect();
+        if of.len() > 1 {
+            let t = totals(&of);
+            let eta = match (t.copying, t.eta) {
+                (false, _) => "done".to_string(),
+                (true, Some(e)) => duration(e),
+                (true, None) => "…".to_string(),
+            };
+            let _ = write!(
+                html,
+                "<tr class=\"total\" data-workflow=\"{}\" data-percent=\"{:.1}\" \
+                 data-rows-copied=\"{}\"><td>{}</td><td>{}.{}</td><td>{} streams</td>\
+                 <td>{}</td>{}<td class=\"num\">{} / {}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{eta}</td><td></td><td></td></tr>",
+                esc(name),
+                t.percent,
+                t.copied,
+                esc(name),
+                esc(&of[0].keyspace),
+                esc(&of[0].table),
+                of.len(),
+                if t.copying { "copying" } else { "copied" },
+                bar(t.percent),
+                t.copied,
+                t.total,
+                t.rate
+                    .map(|r| format!("{r:.0}"))
+                    .unwrap_or_else(|| "…".into()),
+            );
+        }
+        for s in of {
+            stream_row(html, s);
+        }
     }
     html.push_str("</table>");
+}
+
+fn stream_row(html: &mut String, s: &StreamStatus) {
+    let eta = match s.eta_seconds {
+        Some(e) if s.phase == "copy" => duration(e),
+        Some(_) => "done".to_string(),
+        None => "…".to_string(),
+    };
+    let rate = s
+        .rows_per_sec
+        .map(|r| format!("{r:.0}"))
+        .unwrap_or_else(|| "…".into());
+    let _ = write!(
+        html,
+        "<tr class=\"stream\" data-workflow=\"{}\" data-shard=\"{}\" data-percent=\"{:.1}\" \
+         data-rows-copied=\"{}\"><td>{}</td><td>{}.{}</td><td>{}</td><td>{} ({})</td>{}\
+         <td class=\"num\">{} / {}</td><td class=\"num\">{rate}</td>\
+         <td class=\"num\">{eta}</td><td><code>{}</code></td><td>{}</td></tr>",
+        esc(&s.workflow),
+        esc(&s.source_shard),
+        s.percent,
+        s.rows_copied,
+        esc(&s.workflow),
+        esc(&s.keyspace),
+        esc(&s.table),
+        esc(&s.source_shard),
+        esc(&s.state),
+        esc(&s.phase),
+        bar(s.percent),
+        s.rows_copied,
+        s.rows_total.max(s.rows_copied),
+        esc(&s.runner),
+        esc(&s.message),
+    );
 }
 
 fn statements_section(html: &mut String, title: &str, id: &str, top: &[FingerprintStats]) {
@@ -256,7 +365,7 @@ fn statements_section(html: &mut String, title: &str, id: &str, top: &[Fingerpri
         };
         let _ = write!(
             html,
-            "<tr class=\"shape\" data-route=\"{}\" data-count=\"{}\"><td><code>{}</code></td>\
+            "<tr class=\"shape\" data-route=\"{}\" data-count=\"{}\"><td class=\"shape\"><code>{}</code></td>\
              <td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{total_ms:.1}</td><td class=\"num\">{mean_ms:.2}</td>\
              <td class=\"num\">{:.1} / {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -287,5 +396,69 @@ mod tests {
             "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
         );
         assert_eq!(esc("select ? from t"), "select ? from t");
+    }
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(duration(0.4), "0 s");
+        assert_eq!(duration(42.0), "42 s");
+        assert_eq!(duration(185.0), "3m 05s");
+        assert_eq!(duration(3725.0), "1h 02m");
+        assert_eq!(duration(-3.0), "0 s");
+    }
+
+    fn stream(shard: &str, phase: &str, copied: u64, total: u64, eta: Option<f64>) -> StreamStatus {
+        StreamStatus {
+            workflow: "w".into(),
+            keyspace: "customer".into(),
+            table: "user".into(),
+            source_shard: shard.into(),
+            state: "Copying".into(),
+            phase: phase.into(),
+            rows_copied: copied,
+            rows_total: total,
+            percent: 0.0,
+            rows_per_sec: eta.map(|_| 10.0),
+            eta_seconds: eta,
+            message: String::new(),
+            conflicts: 0,
+            runner: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_workflow_totals_its_streams() {
+        let a = stream("-80", "copy", 30, 100, Some(7.0));
+        let b = stream("80-", "copy", 50, 100, Some(5.0));
+        let t = totals(&[&a, &b]);
+        assert_eq!((t.copied, t.total), (80, 200));
+        assert_eq!(t.percent, 40.0);
+        assert_eq!(t.eta, Some(7.0), "the slowest stream");
+        assert_eq!(t.rate, Some(20.0));
+        let unknown = stream("80-", "copy", 0, 100, None);
+        assert_eq!(totals(&[&a, &unknown]).eta, None);
+        // An estimate below the rows copied stays under 100 % until the copy ends.
+        let over = stream("-80", "copy", 150, 100, Some(1.0));
+        assert_eq!(totals(&[&over]).percent, 99.9);
+        let done = stream("-80", "done", 150, 100, Some(0.0));
+        let t = totals(&[&done, &stream("80-", "verify", 100, 100, Some(0.0))]);
+        assert_eq!(t.percent, 100.0);
+        assert!(!t.copying);
+    }
+
+    #[test]
+    fn one_bar_per_workflow_over_several_streams() {
+        let mut html = String::new();
+        workflows_section(
+            &mut html,
+            &[
+                stream("-80", "copy", 30, 100, Some(7.0)),
+                stream("80-", "copy", 50, 100, Some(5.0)),
+            ],
+        );
+        assert_eq!(html.matches("<tr class=\"total\"").count(), 1, "{html}");
+        assert_eq!(html.matches("<tr class=\"stream\"").count(), 2, "{html}");
+        assert!(html.contains("data-percent=\"40.0\""), "{html}");
+        assert!(html.contains("width:40.0%"), "{html}");
     }
 }

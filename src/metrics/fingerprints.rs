@@ -1,12 +1,13 @@
 //! Statement shapes and what they cost: the table behind the status page's "top statements".
 //!
 //! A shape is the statement's [fingerprint](crate::sql::fingerprint) (literals replaced by
-//! `?`, comments dropped), with value lists folded so `IN (1,2,3)` and `IN (4,5)` are one
-//! shape, as pt-query-digest and Vitess's query stats fold them. Only the first
-//! [`FINGERPRINT_BYTES`] of a statement are read, so a statement of hundreds of MiB costs
-//! no more than a short one. The table holds at most [`MAX_SHAPES`] shapes; statements of
-//! shapes beyond it count under one "other statements" row, so memory stays bounded
-//! whatever clients send.
+//! `?`, comments dropped; here also the literals inside executable `/*! … */` comments, which
+//! the fingerprint keeps verbatim, so no client value reaches the query log), with value
+//! lists folded so `IN (1,2,3)` and `IN (4,5)` are one shape, as pt-query-digest and Vitess's
+//! query stats fold them. Only the first [`FINGERPRINT_BYTES`] of a statement are read, so a
+//! statement of hundreds of MiB costs no more than a short one. The table holds at most
+//! [`MAX_SHAPES`] shapes; statements of shapes beyond it count under one "other statements"
+//! row, so memory stays bounded whatever clients send.
 
 use super::{RouteKind, StatementRecord};
 use std::collections::HashMap;
@@ -72,18 +73,58 @@ pub fn shape(text: &str) -> (String, u64) {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let fp = crate::sql::fingerprint(&text[..end]);
-    let mut folded = fold_lists(&fp.normalized);
-    if end < text.len() {
+    let truncated = end < text.len();
+    let mut folded = fold_lists(&normalize(&text[..end], true), truncated);
+    if truncated {
         folded.push_str(" …");
     }
     let hash = crate::sql::fingerprint::hash64(folded.as_bytes());
     (folded, hash)
 }
 
+/// The statement's tokens joined by single spaces, literals replaced by `?` and plain comments
+/// dropped, as [`crate::sql::fingerprint`] makes them, but with the literals inside executable
+/// comments (`/*! … */`, `/*M!50100 … */`) replaced too: the fingerprint keeps those comments
+/// verbatim, and the query log must carry no literal of the client's. A comment's content is
+/// normalized one level deep (`inner`); a comment inside it (never valid SQL) becomes `?`.
+fn normalize(stmt: &str, inner: bool) -> String {
+    use crate::sql::tokenizer::{TokenKind, Tokenizer};
+    let mut out = String::with_capacity(stmt.len().min(FINGERPRINT_BYTES));
+    for tok in Tokenizer::new(stmt) {
+        let text = tok.text(stmt);
+        let piece = match tok.kind {
+            TokenKind::Comment => continue,
+            TokenKind::String | TokenKind::Number | TokenKind::HexOrBit => "?".to_string(),
+            TokenKind::ExecComment if inner => {
+                // `/*!` or `/*M!`, then an optional version, the content, `*/`.
+                let body = text.strip_suffix("*/").unwrap_or(text);
+                let head = body
+                    .find('!')
+                    .map(|bang| {
+                        bang + 1
+                            + body[bang + 1..]
+                                .find(|c: char| !c.is_ascii_digit())
+                                .unwrap_or(body.len() - bang - 1)
+                    })
+                    .unwrap_or(body.len().min(3));
+                let content = normalize(&body[head..], false);
+                format!("{} {content} */", &body[..head])
+            }
+            TokenKind::ExecComment => "?".to_string(),
+            _ => text.to_string(),
+        };
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
 /// `? , ? , ?` and `( ? )` → `?+`; `( ?+ ) , ( ?+ )` → `( ?+ )` (tokens are
-/// space-separated).
-fn fold_lists(normalized: &str) -> String {
+/// space-separated). Of a `truncated` text, a last tuple the cut left open is dropped with
+/// its comma, so a long multi-row INSERT has one shape wherever the cut falls.
+fn fold_lists(normalized: &str, truncated: bool) -> String {
     let tokens: Vec<&str> = normalized.split(' ').collect();
     // Value lists first.
     let mut lists: Vec<&str> = Vec::with_capacity(tokens.len());
@@ -118,6 +159,15 @@ fn fold_lists(normalized: &str) -> String {
             && lists.get(i + 1..i + 1 + tuple_len) == Some(&out[open..])
         {
             i += 1 + tuple_len;
+        }
+    }
+    if truncated {
+        let open = out.iter().rposition(|t| *t == "(");
+        let close = out.iter().rposition(|t| *t == ")");
+        if let Some(open) = open.filter(|&o| close.is_none_or(|c| c < o)) {
+            if open > 0 && out[open - 1] == "," {
+                out.truncate(open - 1);
+            }
         }
     }
     out.join(" ")
@@ -238,6 +288,47 @@ mod tests {
             shape("select a from t where id = 1").0,
             shape("select b from t where id = 1").0
         );
+    }
+
+    #[test]
+    fn a_long_multi_row_insert_has_one_shape_wherever_the_cut_falls() {
+        let rows = |n: usize, pad: usize| {
+            let tuples: Vec<String> = (0..n)
+                .map(|i| format!("({i}, '{}')", "x".repeat(pad)))
+                .collect();
+            format!("insert into t (a, b) values {}", tuples.join(", "))
+        };
+        let shapes: std::collections::BTreeSet<String> = [(500, 3), (400, 7), (300, 11), (900, 1)]
+            .into_iter()
+            .map(|(n, pad)| shape(&rows(n, pad)).0)
+            .collect();
+        assert_eq!(
+            shapes.into_iter().collect::<Vec<_>>(),
+            ["insert into t ( a , b ) values ( ?+ ) …"]
+        );
+    }
+
+    #[test]
+    fn no_literal_survives_even_in_executable_comments() {
+        for (text, want) in [
+            (
+                "SELECT /*! 'secret' */ 1 FROM t",
+                "SELECT /*! ? */ ? FROM t",
+            ),
+            (
+                "SELECT /*!50000 SQL_NO_CACHE 12345 */ a FROM t WHERE b = x'CAFE'",
+                "SELECT /*!50000 SQL_NO_CACHE ? */ a FROM t WHERE b = ?",
+            ),
+            ("SELECT /*M!100100 'x', 2 */ 1", "SELECT /*M!100100 ?+ */ ?"),
+            ("SELECT 'unterminated secret", "SELECT ?"),
+            ("SELECT \"dq secret\" -- c secret", "SELECT ?"),
+        ] {
+            let got = shape(text).0;
+            assert_eq!(got, want, "{text}");
+            assert!(!got.contains("secret") && !got.contains("12345"), "{got}");
+        }
+        // Plain comments and optimizer hints go, directives stay.
+        assert_eq!(shape("SELECT /* 'c' */ 1").0, "SELECT ?");
     }
 
     #[test]

@@ -210,7 +210,7 @@ impl Metrics {
         let errors = counter_vec(
             &registry,
             "shardgate_errors_total",
-            "Statements that failed, by MySQL error code.",
+            "Errors sent to clients, by MySQL error code: failed statements, and commands that failed before any statement ran (COM_STMT_PREPARE, COM_INIT_DB, a refused COM_QUERY).",
             &["code"],
         );
         let pool_connections = register(
@@ -333,10 +333,16 @@ impl Metrics {
             .with_label_values(&[rec.keyspace])
             .observe(rec.duration.as_secs_f64());
         if let Some(code) = rec.error {
-            self.errors.with_label_values(&[&code.to_string()]).inc();
+            self.error(code);
         }
         let fingerprint = self.top.record(rec);
         self.query_log.log(rec, &fingerprint);
+    }
+
+    /// An error sent to a client outside any statement's record (a failed COM_STMT_PREPARE
+    /// or COM_INIT_DB, a COM_QUERY refused before its statements ran).
+    pub fn error(&self, code: u16) {
+        self.errors.with_label_values(&[&code.to_string()]).inc();
     }
 
     /// Lookup rows written by owner DML.

@@ -482,6 +482,8 @@ impl ClientConn {
             Ok(()) => Ok(Flow::Continue),
             Err(CommandError::Packet(e)) => Err(e),
             Err(CommandError::Proxy(e)) => {
+                // (A statement's own error was counted with its record, and never gets here.)
+                self.state.metrics.error(e.to_wire().0);
                 self.write_error(&e).await?;
                 Ok(Flow::Continue)
             }

@@ -88,8 +88,15 @@ impl Observation {
         }
     }
 
-    /// The route when nothing recorded one: by the shards reached.
-    fn final_route(&self, error: Option<u16>) -> RouteKind {
+    /// The route when nothing recorded one (session statements, COMMIT, ROLLBACK): by the
+    /// shards reached. `keyspace` tells whether a keyspace is sharded and its shard count:
+    /// one shard of an unsharded keyspace is the unsharded route, every shard of one
+    /// keyspace is a scatter, other sets of shards are multi-shard.
+    fn final_route(
+        &self,
+        error: Option<u16>,
+        keyspace: impl Fn(&str) -> (bool, usize),
+    ) -> RouteKind {
         if error == Some(crate::error::codes::NOT_SUPPORTED) {
             return RouteKind::Refused;
         }
@@ -98,8 +105,16 @@ impl Observation {
         }
         match self.touched.as_slice() {
             [] => RouteKind::Local,
+            [one] if !keyspace(&one.keyspace).0 => RouteKind::Unsharded,
             [_] => RouteKind::SingleShard,
-            _ => RouteKind::Scatter,
+            [first, rest @ ..] => {
+                let one_keyspace = rest.iter().all(|s| s.keyspace == first.keyspace);
+                if one_keyspace && keyspace(&first.keyspace).1 == self.touched.len() {
+                    RouteKind::Scatter
+                } else {
+                    RouteKind::MultiShard
+                }
+            }
         }
     }
 }
@@ -145,7 +160,20 @@ impl ClientConn {
             // The client's socket failed: nothing was answered, no error code applies.
             Err(CommandError::Packet(_)) => None,
         };
-        let route = obs.final_route(error);
+        let route = obs.final_route(error, |keyspace| {
+            let sharded = self
+                .state
+                .vschema
+                .load()
+                .keyspace(keyspace)
+                .is_some_and(|k| k.sharded);
+            let shards = self
+                .state
+                .backends
+                .keyspace(keyspace)
+                .map_or(0, |s| s.len());
+            (sharded, shards)
+        });
         let keyspace = obs
             .keyspace
             .as_deref()
@@ -184,16 +212,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn several_shards_are_a_scatter_only_when_they_are_every_shard_of_the_keyspace() {
+        let url = |db: &str| format!("url = \"mysql://root@127.0.0.1:1/{db}\"");
+        let cfg = crate::config::Config::parse(
+            &format!(
+                "[[keyspaces]]\nname = \"ks\"\n\
+                 [[keyspaces.shards]]\nname = \"-40\"\n{}\n\
+                 [[keyspaces.shards]]\nname = \"40-80\"\n{}\n\
+                 [[keyspaces.shards]]\nname = \"80-\"\n{}\n",
+                url("a"),
+                url("b"),
+                url("c")
+            ),
+            "test",
+        )
+        .expect("config");
+        let backends = crate::backend::Backends::new(&cfg).expect("backends");
+        let shards = backends.keyspace("ks").expect("ks");
+        let sharded = |_: &str| (true, 3);
+        let mut obs = Observation::default();
+        obs.touch(&shards[0]);
+        assert_eq!(obs.final_route(None, sharded), RouteKind::SingleShard);
+        assert_eq!(obs.final_route(None, |_| (false, 1)), RouteKind::Unsharded);
+        obs.touch(&shards[1]);
+        obs.touch(&shards[1]);
+        assert_eq!(obs.final_route(None, sharded), RouteKind::MultiShard);
+        obs.touch(&shards[2]);
+        assert_eq!(obs.final_route(None, sharded), RouteKind::Scatter);
+    }
+
+    #[test]
     fn without_a_recorded_route_the_shards_reached_decide() {
+        let sharded = |_: &str| (true, 2);
         let obs = Observation::default();
-        assert_eq!(obs.final_route(None), RouteKind::Local);
+        assert_eq!(obs.final_route(None, sharded), RouteKind::Local);
         assert_eq!(
-            obs.final_route(Some(crate::error::codes::NOT_SUPPORTED)),
+            obs.final_route(Some(crate::error::codes::NOT_SUPPORTED), sharded),
             RouteKind::Refused
         );
         let mut routed = Observation::default();
         routed.route(RouteKind::Lookup, "customer");
-        assert_eq!(routed.final_route(None), RouteKind::Lookup);
-        assert_eq!(routed.final_route(Some(1062)), RouteKind::Lookup);
+        assert_eq!(routed.final_route(None, sharded), RouteKind::Lookup);
+        assert_eq!(routed.final_route(Some(1062), sharded), RouteKind::Lookup);
     }
 }

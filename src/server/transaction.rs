@@ -83,6 +83,10 @@ impl ClientConn {
         let (in_txn, rest): (Vec<_>, Vec<_>) =
             self.session.reserved.drain(..).partition(|c| c.in_txn);
         self.session.reserved = rest;
+        // The statement that ends the transaction sends work to each of its shards.
+        for c in &in_txn {
+            self.observed.touch(&c.shard);
+        }
         in_txn
     }
 

@@ -32,6 +32,8 @@ pub struct ProxyProcess {
     port: u16,
     child: Option<Child>,
     starts: usize,
+    /// Environment variables set for the child (`SHARDGATE_LOG_FORMAT=json`, ...).
+    envs: Vec<(String, String)>,
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; the proxy binds it right after).
@@ -48,6 +50,16 @@ impl ProxyProcess {
     /// `<dir>/shardgate.toml`, starts `shardgate serve` on it and waits until it accepts MySQL
     /// connections. `config.vschema.dir` must be absolute (or relative to `dir`).
     pub async fn start(config: &Config, dir: &Path) -> ProxyProcess {
+        Self::start_with_env(config, dir, &[]).await
+    }
+
+    /// [`start`](Self::start) with these environment variables set for the child (kept
+    /// across restarts).
+    pub async fn start_with_env(
+        config: &Config,
+        dir: &Path,
+        envs: &[(&str, &str)],
+    ) -> ProxyProcess {
         std::fs::create_dir_all(dir).expect("creating the proxy dir");
         let port = free_port();
         let mut config = config.clone();
@@ -63,6 +75,10 @@ impl ProxyProcess {
             port,
             child: None,
             starts: 0,
+            envs: envs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         proxy.spawn().await;
         proxy
@@ -174,6 +190,7 @@ impl ProxyProcess {
             .expect("opening the proxy log");
         let err_log = log.try_clone().expect("cloning the log handle");
         let config_path = self.config_path.clone();
+        let envs = self.envs.clone();
         let child = tokio::task::spawn_blocking(move || {
             on_spawner(move |_| {
                 let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardgate"));
@@ -182,7 +199,8 @@ impl ProxyProcess {
                     .arg(&config_path)
                     .stdin(Stdio::null())
                     .stdout(log)
-                    .stderr(err_log);
+                    .stderr(err_log)
+                    .envs(envs);
                 shardgate::local::child::die_with_parent(&mut cmd, libc::SIGKILL);
                 cmd.spawn().map_err(|e| e.to_string())
             })
