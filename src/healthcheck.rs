@@ -3,8 +3,8 @@
 //! A slim image has no curl, so the Dockerfile's `HEALTHCHECK` runs the binary itself: one plain
 //! HTTP/1.0 `GET` over a blocking [`TcpStream`], everything (connect, request, status line)
 //! within one deadline, exit status 0 on `200` and 1 on anything else — another status, a
-//! refused or timed-out connection, a malformed answer. No runtime and no logging are started:
-//! the probe runs every few seconds beside the proxy and should cost next to nothing.
+//! refused or timed-out connection, a malformed answer. No async runtime is started: the probe
+//! runs every few seconds beside the proxy and should cost next to nothing.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
