@@ -42,6 +42,12 @@ enum Command {
         #[command(subcommand)]
         command: shardgate::topo_cli::TopoCommand,
     },
+    /// Probe the HTTP endpoint's /healthz (a container HEALTHCHECK): exit 0 on 200, else 1.
+    Healthcheck {
+        /// The URL to GET (HTTP/1.0, 2 s timeout).
+        #[arg(long, default_value = crate::healthcheck::DEFAULT_URL)]
+        url: String,
+    },
 }
 
 /// The log filter: `SHARDGATE_LOG` as `tracing` directives (`info`, `shardgate::query=info`,
@@ -169,6 +175,8 @@ pub fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
+        // The container probe: blocking I/O, no runtime.
+        Command::Healthcheck { url } => return crate::healthcheck::run(&url),
         other => (other, None),
     };
     let threads = match &command {
@@ -207,6 +215,7 @@ pub fn main() -> ExitCode {
             }
             Command::Local(opts) => shardgate::local::run(opts).await,
             Command::Topo { command } => shardgate::topo_cli::run(command).await,
+            Command::Healthcheck { .. } => anyhow::bail!("healthcheck runs before the runtime"),
         }
     });
     match result {

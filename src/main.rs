@@ -1,6 +1,7 @@
 //! The `shardgate` binary: parses the command line and hands off to [`cli`].
 
 mod cli;
+mod healthcheck;
 
 /// The proxy allocates per statement and per merged row (small, short-lived buffers on every
 /// worker thread); mimalloc's thread-local free lists serve those in far fewer instructions
