@@ -1,6 +1,7 @@
 //! Shard health: each shard is pinged every [`HEALTH_INTERVAL`] on a connection of its own
 //! (outside the session pool, so a busy pool never makes a healthy shard look down, and a
-//! health check never takes a statement's connection).
+//! health check never takes a statement's connection), logged in without a default database
+//! so it is not counted among the proxy's sessions on the shard database.
 //!
 //! `/healthz` and the status page read the result: a shard is up when its last ping
 //! succeeded less than [`STALE_AFTER`] ago. Until the first ping answers, it is not.

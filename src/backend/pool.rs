@@ -137,11 +137,18 @@ impl WirePool {
     }
 
     /// Opens a connection of the pool's server that the pool does not count or keep (the
-    /// health checks' own connection).
+    /// health checks' own connection). It logs in without a default database: it only asks
+    /// whether the server answers, and stays out of every view of the shard database's
+    /// sessions (the processlist filtered by database, as operators and tests count a
+    /// proxy's connections).
     pub async fn connect_unpooled(&self, timeout: Duration) -> Result<WireConn, String> {
+        let opts = ShardUrl {
+            database: String::new(),
+            ..self.inner.opts.clone()
+        };
         match tokio::time::timeout(
             timeout,
-            WireConn::connect(&self.inner.opts, self.inner.settings.tls.as_ref()),
+            WireConn::connect(&opts, self.inner.settings.tls.as_ref()),
         )
         .await
         {
