@@ -25,13 +25,6 @@ impl Drop for Guard {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// Starts `shardgate local <args> --dir <dir>` with its output collected line by line on the
 /// returned channel.
 fn start_local(dir: &Path, args: &[&str]) -> (Guard, mpsc::Receiver<String>) {
@@ -130,7 +123,7 @@ fn healthz_becomes(addr: &str, code: u16, log: &[String]) -> String {
 #[test]
 fn local_exits_promptly_after_one_of_its_servers_died() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port().to_string();
+    let port = consecutive_free_ports(1).to_string();
     let (mut guard, rx) = start_local(dir.path(), &["--shards", "1", "--port", &port]);
     let mut log = Vec::new();
     wait_for(
@@ -202,18 +195,23 @@ fn local_exits_promptly_after_one_of_its_servers_died() {
     );
 }
 
-/// `n` consecutive free ports on 127.0.0.1 (the first one returned).
+/// `n` consecutive free ports on 127.0.0.1 (the first one returned), below the kernel's
+/// ephemeral range (32768–60999 by default): a port the kernel hands out for port 0 or for an
+/// outgoing connection (this cluster's own etcd and MariaDB clients included) could be taken
+/// between this check and `shardgate local` binding it, which made the three-proxy test fail
+/// once with "Address already in use" on its second proxy's port.
 fn consecutive_free_ports(n: u16) -> u16 {
-    for _ in 0..200 {
-        let first = free_port();
-        if u32::from(first) + u32::from(n) > 65535 {
-            continue;
-        }
-        if (1..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", first + i)).is_ok()) {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    // Spread over 20000..32000, differently per test process, 16 ports apart per attempt.
+    let seed = (std::process::id() % 750) as u16;
+    for _ in 0..2000 {
+        let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let first = 20000 + (seed.wrapping_add(step) % 750) * 16;
+        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", first + i)).is_ok()) {
             return first;
         }
     }
-    panic!("no {n} consecutive free ports");
+    panic!("no {n} consecutive free ports below the ephemeral range");
 }
 
 /// Sends SIGTERM and waits (bounded) for the exit; returns the status and all output.
