@@ -5,6 +5,9 @@
 //! in the etcd that `shardgate local` starts (a `shardgate topo import` reaches all three), and
 //! everything is gone after SIGTERM.
 
+#[path = "common/ports.rs"]
+mod ports;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -123,7 +126,7 @@ fn healthz_becomes(addr: &str, code: u16, log: &[String]) -> String {
 #[test]
 fn local_exits_promptly_after_one_of_its_servers_died() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = consecutive_free_ports(1).to_string();
+    let port = ports::free_ports(1).to_string();
     let (mut guard, rx) = start_local(dir.path(), &["--shards", "1", "--port", &port]);
     let mut log = Vec::new();
     wait_for(
@@ -195,25 +198,6 @@ fn local_exits_promptly_after_one_of_its_servers_died() {
     );
 }
 
-/// `n` consecutive free ports on 127.0.0.1 (the first one returned), below the kernel's
-/// ephemeral range (32768–60999 by default): a port the kernel hands out for port 0 or for an
-/// outgoing connection (this cluster's own etcd and MariaDB clients included) could be taken
-/// between this check and `shardgate local` binding it, which made the three-proxy test fail
-/// once with "Address already in use" on its second proxy's port.
-fn consecutive_free_ports(n: u16) -> u16 {
-    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    // Spread over 20000..32000, differently per test process, 16 ports apart per attempt.
-    let seed = (std::process::id() % 750) as u16;
-    for _ in 0..2000 {
-        let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let first = 20000 + (seed.wrapping_add(step) % 750) * 16;
-        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", first + i)).is_ok()) {
-            return first;
-        }
-    }
-    panic!("no {n} consecutive free ports below the ephemeral range");
-}
-
 /// Sends SIGTERM and waits (bounded) for the exit; returns the status and all output.
 fn stop_local(guard: &mut Guard, rx: &mpsc::Receiver<String>, log: &mut Vec<String>) -> String {
     // SAFETY: kill(2) on our own child, not yet reaped.
@@ -276,7 +260,7 @@ fn etcdctl(endpoint: &str, args: &[&str]) -> std::process::Output {
 fn three_proxies_share_one_vschema_in_the_local_etcd() {
     use mysql_async::prelude::Queryable;
     let dir = tempfile::tempdir().expect("tempdir");
-    let first = consecutive_free_ports(3);
+    let first = ports::free_ports(3);
     let port = first.to_string();
     let args = [
         "--proxies",

@@ -247,10 +247,7 @@ async fn refused_without_etcd_in_the_config_or_when_etcd_is_unreachable() {
         assert!(err.contains("has no [topology] etcd"), "{command}: {err}");
     }
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
+    let port = common::ports::free_port();
     let config = write_config(
         dir.path(),
         &format!("[topology]\netcd = [\"http://127.0.0.1:{port}\"]\n"),

@@ -47,6 +47,7 @@ pub mod errors;
 pub mod etcd;
 pub mod owner_writers;
 pub mod placement;
+pub mod ports;
 pub mod proxy_process;
 pub mod tools;
 pub mod user_lookups;

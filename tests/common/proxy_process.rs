@@ -36,12 +36,9 @@ pub struct ProxyProcess {
     envs: Vec<(String, String)>,
 }
 
-/// A free TCP port on 127.0.0.1 (bound and released; the proxy binds it right after).
+/// A free TCP port on 127.0.0.1, below the ephemeral range (see `super::ports`).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("finding a free port")
+    super::ports::free_port()
 }
 
 impl ProxyProcess {
