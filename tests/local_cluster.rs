@@ -164,27 +164,9 @@ fn local_exits_promptly_after_one_of_its_servers_died() {
     let body = healthz_becomes(&http, 503, &log);
     assert!(body.contains("customer/0"), "{body}");
 
-    // SAFETY: kill(2) on our own child, not yet reaped.
-    unsafe { libc::kill(guard.0.id() as i32, libc::SIGTERM) };
     let asked = Instant::now();
-    let status = loop {
-        if let Some(status) = guard.0.try_wait().expect("try_wait") {
-            break status;
-        }
-        assert!(
-            asked.elapsed() < EXIT_BOUND,
-            "shardgate local still running {EXIT_BOUND:?} after SIGTERM; output:\n{}",
-            log.join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let took = asked.elapsed();
-    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
-        log.push(line);
-    }
-    let text = log.join("\n");
-    eprintln!("exited in {took:?} ({status}):\n{text}");
-    assert!(status.success(), "{status}\n{text}");
+    let text = stop_local(&mut guard, &rx, &mut log);
+    eprintln!("exited in {:?}:\n{text}", asked.elapsed());
     assert!(
         text.contains("1 had already stopped") && text.contains("customer_0"),
         "the stop message names the dead server:\n{text}"

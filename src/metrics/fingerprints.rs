@@ -91,10 +91,16 @@ fn normalize(stmt: &str, inner: bool) -> String {
     use crate::sql::tokenizer::{TokenKind, Tokenizer};
     let mut out = String::with_capacity(stmt.len().min(FINGERPRINT_BYTES));
     for tok in Tokenizer::new(stmt) {
+        if tok.kind == TokenKind::Comment {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        // (Written straight into `out`: this runs on every statement.)
         let text = tok.text(stmt);
-        let piece = match tok.kind {
-            TokenKind::Comment => continue,
-            TokenKind::String | TokenKind::Number | TokenKind::HexOrBit => "?".to_string(),
+        match tok.kind {
+            TokenKind::String | TokenKind::Number | TokenKind::HexOrBit => out.push('?'),
             TokenKind::ExecComment if inner => {
                 // `/*!` or `/*M!`, then an optional version, the content, `*/`.
                 let body = text.strip_suffix("*/").unwrap_or(text);
@@ -107,16 +113,14 @@ fn normalize(stmt: &str, inner: bool) -> String {
                                 .unwrap_or(body.len() - bang - 1)
                     })
                     .unwrap_or(body.len().min(3));
-                let content = normalize(&body[head..], false);
-                format!("{} {content} */", &body[..head])
+                out.push_str(&body[..head]);
+                out.push(' ');
+                out.push_str(&normalize(&body[head..], false));
+                out.push_str(" */");
             }
-            TokenKind::ExecComment => "?".to_string(),
-            _ => text.to_string(),
-        };
-        if !out.is_empty() {
-            out.push(' ');
+            TokenKind::ExecComment => out.push('?'),
+            _ => out.push_str(text),
         }
-        out.push_str(&piece);
     }
     out
 }

@@ -330,8 +330,9 @@ impl Metrics {
         self.query_log.log(rec, &fingerprint);
     }
 
-    /// An error sent to a client outside any statement's record (a failed COM_STMT_PREPARE
-    /// or COM_INIT_DB, a COM_QUERY refused before its statements ran).
+    /// An error sent to a client: a statement's (from its record), or one outside any
+    /// statement (a failed COM_STMT_PREPARE or COM_INIT_DB, a COM_QUERY refused before its
+    /// statements ran).
     pub fn error(&self, code: u16) {
         self.errors.with_label_values(&[&code.to_string()]).inc();
     }
